@@ -1,0 +1,3 @@
+from ecsctl.cli import main
+
+main()

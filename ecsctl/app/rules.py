@@ -1,0 +1,55 @@
+"""Use case: the rule catalogue, including the loader and schema checks that are not rule classes."""
+
+from __future__ import annotations
+
+from ecsctl.core.manifest.schema_check import SCHEMA_RULES
+from ecsctl.core.rules import all_rules
+
+# Checks made while loading and reading the envelope; they have IDs like any rule.
+BUILTIN = [
+    ("E0001", "File is not UTF-8", "Manifests are UTF-8 text; the finding points at the first byte that cannot be decoded."),
+    ("E0002", "Malformed YAML or JSON", "The file cannot be parsed; the finding points where the parser gave up."),
+    ("E0003", "Empty file", "A manifest file must hold at least one document."),
+    ("E0004", "YAML tag not allowed", "Tags such as !!python/object would build program objects; manifests hold plain data only."),
+    ("E0005", "Alias expansion too large", "Anchors and aliases may be used, but a document may not expand past 200,000 values (the 'billion laughs' attack)."),
+    ("E0006", "File or document too large", "Files are capped at 8 MiB and documents at 1 MiB of text."),
+    ("E0007", "Nesting too deep", "The document nests deeper than the parser can follow."),
+    ("E0008", "Duplicate key", "A mapping repeats a key; YAML would silently keep only the last value."),
+    ("E0009", "File cannot be read", "The file could not be opened or read."),
+    ("E0010", "Document is not a mapping", "Each document must be a mapping with apiVersion, kind, metadata and spec, or a bare task definition."),
+    ("E0011", "Unknown envelope field", "Only apiVersion, kind, metadata (name, labels, annotations) and spec are allowed at the top of a manifest."),
+    ("E0012", "Wrong apiVersion", "Manifests declare apiVersion: ecsctl/v1."),
+    ("E0013", "Unknown kind", "kind must be one of the manifest kinds ecsctl knows; a document without kind must be a RegisterTaskDefinition request or describe-task-definition output."),
+    ("E0014", "Bad metadata", "metadata.name is required: 1-255 letters, digits, '-' or '_' (Parameter, Secret, EnvironmentFile and Repository names may be paths)."),
+    ("E0015", "Missing spec", "A manifest's spec must be a mapping."),
+    ("E0016", "Duplicate name", "Names are unique per kind (services: per cluster) across all validated files."),
+    ("E0900", "Internal rule error", "A rule crashed on this document: a bug in ecsctl. Please report it with the document."),
+]
+
+
+def catalogue() -> list[dict]:
+    entries = [
+        {"id": rid, "severity": "error", "kinds": ["*"], "title": title, "explanation": text}
+        for rid, title, text in BUILTIN
+    ]
+    for kind, rid in SCHEMA_RULES.items():
+        entries.append({
+            "id": rid,
+            "severity": "error",
+            "kinds": [kind],
+            "title": f"{kind} spec does not match its JSON Schema",
+            "explanation": (
+                f"The spec of a {kind} is checked against schemas/{kind}.json: types, required fields, enums, "
+                "ranges and patterns, and no unknown fields (with a 'did you mean' hint). "
+                "`ecsctl schema export DIR` writes the schema for editors and other tools."
+            ),
+        })
+    for rid, cls in all_rules().items():
+        entries.append({
+            "id": rid,
+            "severity": cls.severity.value,
+            "kinds": list(cls.kinds),
+            "title": cls.title,
+            "explanation": cls.explanation(),
+        })
+    return sorted(entries, key=lambda e: e["id"])

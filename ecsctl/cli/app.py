@@ -1,0 +1,36 @@
+"""The Typer application: one module per command group under ``commands/``."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ecsctl import __version__
+from ecsctl.cli.commands import rules, schema, validate
+
+app = typer.Typer(
+    name="ecsctl",
+    help="Validate, plan and apply Amazon-ECS-style infrastructure.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ecsctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Optional[bool] = typer.Option(None, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """ecsctl: ECS manifests, validated offline, planned and applied."""
+
+
+app.command("validate")(validate.validate)
+app.add_typer(rules.app, name="rules")
+app.add_typer(schema.app, name="schema")

@@ -1,0 +1,38 @@
+"""The one error boundary: every failure reaches the user as one line and an exit code."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+
+import typer
+
+from ecsctl.errors import EcsctlError
+
+INTERNAL_ERROR = 3
+
+
+def boundary(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except EcsctlError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            sys.stderr.write("interrupted\n")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            raise typer.Exit(1) from None
+        except Exception as exc:  # our bug: one line, the traceback only on request
+            if os.environ.get("ECSCTL_DEBUG"):
+                traceback.print_exc()
+            sys.stderr.write(f"internal error: {type(exc).__name__}: {exc} (set ECSCTL_DEBUG=1 for the traceback)\n")
+            raise typer.Exit(INTERNAL_ERROR) from None
+
+    return wrapper

@@ -1,0 +1,66 @@
+"""Renderers for a ValidationReport: text, json, and the CI formats."""
+
+from __future__ import annotations
+
+import json
+from itertools import groupby
+
+from ecsctl.core.findings import Finding, Severity, ValidationReport
+
+_RED, _YELLOW, _BOLD, _DIM, _RESET = "\x1b[31m", "\x1b[33m", "\x1b[1m", "\x1b[2m", "\x1b[0m"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary(report: ValidationReport) -> str:
+    docs = _plural(report.documents, "document")
+    files = _plural(report.files, "file")
+    return f"{_plural(report.errors, 'error')}, {_plural(report.warnings, 'warning')} in {docs} ({files})"
+
+
+def render_text(report: ValidationReport, color: bool = False) -> str:
+    """``file:line:col: severity RULE message``, grouped per file, then a summary line."""
+    lines = []
+    for file, group in groupby(report.sorted(), key=lambda f: f.file):
+        if lines:
+            lines.append("")
+        for f in group:
+            sev = f.severity.value
+            if color:
+                sev = (_RED if f.severity is Severity.ERROR else _YELLOW) + sev + _RESET
+                where = f"{_BOLD}{f.file}:{f.line}:{f.column}{_RESET}"
+                lines.append(f"{where}: {sev} {_DIM}{f.rule}{_RESET} {f.message}")
+            else:
+                lines.append(f"{f.file}:{f.line}:{f.column}: {sev} {f.rule} {f.message}")
+    if lines:
+        lines.append("")
+    lines.append(summary(report))
+    return "\n".join(lines) + "\n"
+
+
+def finding_dict(f: Finding) -> dict:
+    return {
+        "file": f.file,
+        "line": f.line,
+        "column": f.column,
+        "path": f.pointer,
+        "rule": f.rule,
+        "severity": f.severity.value,
+        "message": f.message,
+    }
+
+
+def render_json(report: ValidationReport, color: bool = False) -> str:
+    payload = {
+        "files": report.files,
+        "documents": report.documents,
+        "errors": report.errors,
+        "warnings": report.warnings,
+        "findings": [finding_dict(f) for f in report.sorted()],
+    }
+    return json.dumps(payload, indent=2) + "\n"
+
+
+RENDERERS = {"text": render_text, "json": render_json}

@@ -1,0 +1,1 @@
+"""Manifest documents: loading with source positions, the envelope, schema checks."""

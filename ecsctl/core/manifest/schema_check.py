@@ -1,0 +1,187 @@
+"""Check a document's spec against its kind's JSON Schema, in readable words.
+
+jsonschema's own messages are Python reprs ("'256' is not of type 'integer'");
+each error is rewritten here into one line that names the field and, for an
+unknown field, the closest known one.  A schema node may carry ``x-message``
+to say in ECS's terms why a value is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterator
+
+from ecsctl.core.findings import Finding, Path, Severity
+from ecsctl.core.manifest.document import Document
+from ecsctl.core.manifest.envelope import KINDS, did_you_mean
+
+SCHEMA_RULES = {kind: f"E1{n:03d}" for n, kind in enumerate(KINDS, start=1)}
+
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean (true or false)",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"number {value}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def _field(path: Path) -> str:
+    for part in reversed(path):
+        if isinstance(part, str):
+            return part
+    return "value"
+
+
+class SchemaChecker:
+    """Validates specs of every kind; validators are built on first use of a kind."""
+
+    def __init__(self, load_schema: Callable[[str], dict]) -> None:
+        self._load_schema = load_schema
+        self._validators: dict[str, Any] = {}
+
+    def validator(self, kind: str):
+        validator = self._validators.get(kind)
+        if validator is None:
+            from jsonschema.validators import validator_for
+
+            schema = self._load_schema(kind)
+            cls = validator_for(schema)
+            validator = cls(schema)
+            self._validators[kind] = validator
+        return validator
+
+    def check(self, doc: Document) -> list[Finding]:
+        rule = SCHEMA_RULES[doc.kind]
+        findings = []
+        for path, message in self.iter_messages(doc.kind, doc.spec):
+            full = doc.spec_path + path
+            pos = doc.position(full)
+            findings.append(Finding(rule, Severity.ERROR, message, doc.file, full, pos.line, pos.column, doc.index))
+        return findings
+
+    def iter_messages(self, kind: str, spec: Any) -> Iterator[tuple[Path, str]]:
+        seen: set[tuple[Path, str]] = set()
+        for error in self.validator(kind).iter_errors(spec):
+            for item in _messages(error):
+                if item not in seen:
+                    seen.add(item)
+                    yield item
+
+
+def _messages(error) -> Iterator[tuple[Path, str]]:
+    path: Path = tuple(error.absolute_path)
+    kw = error.validator
+    value = error.instance
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    custom = schema.get("x-message")
+    name = _field(path)
+    if kw == "additionalProperties" and isinstance(value, dict):
+        known = list(schema.get("properties", {}))
+
+
+        patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+        for key in value:
+            if key in schema.get("properties", {}) or any(p.search(key) for p in patterns):
+                continue
+            yield path + (key,), f"unknown field '{key}'{did_you_mean(key, known)}"
+        return
+    if kw == "unevaluatedProperties" and isinstance(value, dict):
+        yield path, error.message
+        return
+    if custom and kw not in ("required", "type"):
+        yield path, f"{name}: {custom}"
+        return
+    if kw == "required":
+        missing = [r for r in error.validator_value if isinstance(value, dict) and r not in value]
+        for field in missing:
+            where = f" in {name}" if path else ""
+            yield path, f"missing required field '{field}'{where}"
+        return
+    if kw == "type":
+        expected = error.validator_value
+        expected = [expected] if isinstance(expected, str) else list(expected)
+        words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected)
+        yield path, f"{name} must be {words}, not {_describe(value)}"
+        return
+    if kw == "enum":
+        options = ", ".join(str(o) for o in error.validator_value)
+        hint = did_you_mean(value, [str(o) for o in error.validator_value]) if isinstance(value, str) else ""
+        yield path, f"{name} {_describe(value)} is not one of: {options}{hint}"
+        return
+    if kw == "const":
+        yield path, f"{name} must be {error.validator_value!r}, not {_describe(value)}"
+        return
+    if kw in ("minimum", "exclusiveMinimum"):
+        op = "at least" if kw == "minimum" else "greater than"
+        yield path, f"{name} must be {op} {error.validator_value}, not {value}"
+        return
+    if kw in ("maximum", "exclusiveMaximum"):
+        op = "at most" if kw == "maximum" else "less than"
+        yield path, f"{name} must be {op} {error.validator_value}, not {value}"
+        return
+    if kw == "minLength":
+        if error.validator_value == 1:
+            yield path, f"{name} must not be empty"
+        else:
+            yield path, f"{name} must be at least {error.validator_value} characters, not {len(value)}"
+        return
+    if kw == "maxLength":
+        yield path, f"{name} must be at most {error.validator_value} characters, not {len(value)}"
+        return
+    if kw == "minItems":
+        if error.validator_value == 1:
+            yield path, f"{name} must not be empty"
+        else:
+            yield path, f"{name} needs at least {error.validator_value} items, not {len(value)}"
+        return
+    if kw == "maxItems":
+        yield path, f"{name} allows at most {error.validator_value} items, not {len(value)}"
+        return
+    if kw == "minProperties":
+        yield path, f"{name} must not be empty"
+        return
+    if kw == "maxProperties":
+        yield path, f"{name} allows at most {error.validator_value} entries, not {len(value)}"
+        return
+    if kw == "uniqueItems":
+        yield path, f"{name} must not repeat an item"
+        return
+    if kw == "pattern":
+        yield path, f"{name} {_describe(value)} does not match {error.validator_value}"
+        return
+    if kw in ("oneOf", "anyOf"):
+        # Point at the deepest, most specific reason among the alternatives.
+        from jsonschema.exceptions import best_match
+
+        best = best_match(error.context) if error.context else None
+        if best is not None:
+            yield from _messages(best)
+        else:
+            yield path, f"{name} does not match any allowed form"
+        return
+    if kw == "not":
+        yield path, f"{name} is not allowed here"
+        return
+    if kw == "dependentRequired":
+        yield path, error.message.replace("'", "")
+        return
+    yield path, f"{name}: {error.message}"

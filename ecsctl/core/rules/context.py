@@ -1,0 +1,37 @@
+"""What a rule can see beyond its own document: the other validated documents."""
+
+from __future__ import annotations
+
+from ecsctl.core.manifest.document import Document
+
+
+class RuleContext:
+    """All documents of one validation run, indexed by kind and name.
+
+    Cross-document rules (a service's task definition, cluster and target
+    groups) look their targets up here.  ``checked`` says whether a document
+    passed its envelope and schema checks; only then is its spec safe to read
+    deeply.
+    """
+
+    def __init__(self, documents: list[Document]) -> None:
+        self.documents = documents
+        self._by_kind: dict[str, dict[str, Document]] = {}
+        for doc in documents:
+            if doc.kind and doc.name:
+                self._by_kind.setdefault(doc.kind, {}).setdefault(doc.name, doc)
+
+    def get(self, kind: str, name: str) -> Document | None:
+        return self._by_kind.get(kind, {}).get(name)
+
+    def all(self, kind: str) -> list[Document]:
+        return list(self._by_kind.get(kind, {}).values())
+
+    def has_kind(self, kind: str) -> bool:
+        return bool(self._by_kind.get(kind))
+
+    def task_definition(self, reference: str) -> Document | None:
+        """Resolve ``family``, ``family:revision`` or a task-definition ARN to a document."""
+        family = reference.rsplit("/", 1)[-1] if reference.startswith("arn:") else reference
+        family = family.split(":", 1)[0]
+        return self.get("TaskDefinition", family)
