@@ -109,7 +109,8 @@ def classify(doc: Document) -> list[Finding]:
         if not isinstance(name, str) or not pattern.match(name):
             where = ("metadata", "name") if "name" in metadata else ("metadata",)
             rule = "1-2048 characters of letters, digits and _.-/+=@" if kind in PATH_NAMED_KINDS else "1-255 letters, digits, '-' or '_'"
-            findings.append(err("E0014", f"metadata.name {name!r} must be {rule}", where))
+            message = f"metadata.name is required: {rule}" if name is None else f"metadata.name {name!r} must be {rule}"
+            findings.append(err("E0014", message, where))
         else:
             doc.name = name
         labels = metadata.get("labels")

@@ -25,6 +25,7 @@ from ecsctl.core.manifest.document import Document, Locator, Position
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 1024 * 1024
 MAX_EXPANDED_NODES = 200_000
+MAX_DEPTH = 100
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -139,13 +140,16 @@ def _load_yaml(text: str, file: str) -> LoadResult:
     try:
         while loader.check_node():
             node = loader.get_node()
-            if node is None:  # an empty document between separators
+            if node is None or (isinstance(node, yaml.ScalarNode) and node.value == "" and node.tag.endswith(":null")):
+                index += 1  # an empty document between separators: nothing to check
                 continue
             start = node.start_mark
             size = node.end_mark.index - start.index
             where = dict(file=file, line=start.line + 1, column=start.column + 1, index=index)
             if size > MAX_DOCUMENT_BYTES:
                 findings.append(_error("E0006", f"document is {size} characters, over the {MAX_DOCUMENT_BYTES} limit", **where))
+            elif _too_deep(node):
+                findings.append(_error("E0007", f"document nests deeper than {MAX_DEPTH} levels", **where))
             elif "&" in text and _expanded_size(node) > MAX_EXPANDED_NODES:
                 findings.append(_error("E0005", f"aliases expand this document past {MAX_EXPANDED_NODES} values (an alias bomb?)", **where))
             else:
@@ -182,22 +186,52 @@ def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
     return "invalid YAML: " + ", ".join(parts)
 
 
+def _too_deep(root) -> bool:
+    """Whether any value sits more than MAX_DEPTH levels down (iterative: no recursion limit)."""
+    stack = [(root, 1)]
+    seen: set[int] = set()
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(node, yaml.MappingNode):
+            children = [v for _, v in node.value]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            continue
+        if id(node) in seen:  # an alias met again: its depth was already explored from here or above
+            continue
+        seen.add(id(node))
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _expanded_size(root) -> int:
-    """Count the values a document has once every alias is expanded (memoised, so linear)."""
+    """Count the values a document has once every alias is expanded (memoised, so linear).
+
+    A document that contains itself through an alias (``a: &a [*a]``) has no
+    finite expansion and counts as over the limit.
+    """
     memo: dict[int, int] = {}
+    active: set[int] = set()
+    over = MAX_EXPANDED_NODES + 1
 
     def size(node) -> int:
         key = id(node)
         if key in memo:
             return memo[key]
-        memo[key] = 1  # a self-referencing alias counts once instead of recursing forever
+        if key in active:
+            return over
+        active.add(key)
         if isinstance(node, yaml.MappingNode):
             total = 1 + sum(size(k) + size(v) for k, v in node.value)
         elif isinstance(node, yaml.SequenceNode):
             total = 1 + sum(size(v) for v in node.value)
         else:
             total = 1
-        memo[key] = min(total, MAX_EXPANDED_NODES + 1)
+        active.discard(key)
+        memo[key] = min(total, over)
         return memo[key]
 
     return size(root)

@@ -1,0 +1,147 @@
+"""The loader turns hostile and broken bytes into findings with positions, never exceptions."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ecsctl.core.manifest import loader
+from ecsctl.core.manifest.loader import LoadResult, load_bytes
+
+
+def _bomb(levels: int = 9) -> bytes:
+    """The billion-laughs document: 9 aliases at each of 9 levels expand to 9**9 strings."""
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels):
+        lines.append(f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]")
+    lines.append(f"top: *l{levels - 1}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+# (id, raw bytes, file name, [(rule, line, column, path, document)])
+BROKEN = [
+    ("yaml-unclosed-flow", b"a: 1\nb: [1, 2\nc: 3\n", "m.yaml", [("E0002", 3, 2, (), 0)]),
+    ("yaml-bad-indent", b"a:\n  b: 1\n c: 2\n", "m.yaml", [("E0002", 3, 2, (), 0)]),
+    ("yaml-unclosed-quote", b'a: "abc\n', "m.yaml", [("E0002", 2, 1, (), 0)]),
+    ("json-trailing-comma", b'{\n  "a": 1,\n}\n', "m.json", [("E0002", 3, 1, (), 0)]),
+    ("yaml-duplicate-key", b"a: 1\nb:\n  c: 1\n  c: 2\n", "m.yaml", [("E0008", 4, 3, ("b", "c"), 0)]),
+    ("json-duplicate-key", b'{\n  "a": 1,\n  "b": {"c": 1, "c": 2}\n}\n', "m.json", [("E0008", 3, 17, ("b", "c"), 0)]),
+    ("json-in-yaml-file-duplicate-key", b'{"a": 1, "a": 2}\n', "m.yaml", [("E0008", 1, 10, ("a",), 0)]),
+    ("json-tabs-duplicate-key", b'{\n\t"a": 1,\n\t"a": 2\n}\n', "m.json", [("E0008", 3, 2, ("a",), 0)]),
+    ("python-object-apply", b"a: !!python/object/apply:os.system ['echo hi']\n", "m.yaml", [("E0004", 1, 4, (), 0)]),
+    ("python-name", b"a: 1\nb: !!python/name:os.system\n", "m.yaml", [("E0004", 2, 4, (), 0)]),
+    ("billion-laughs", _bomb(), "m.yaml", [("E0005", 1, 1, (), 0)]),
+    ("not-utf8", b"a: 1\nb: caf\xe9\n", "m.yaml", [("E0001", 2, 7, (), 0)]),
+    ("not-utf8-first-byte", b"\xff\xfea: 1\n", "m.yaml", [("E0001", 1, 1, (), 0)]),
+    ("empty", b"", "m.yaml", [("E0003", 1, 1, (), 0)]),
+    ("whitespace-only", b"  \n\t\n\n", "m.yaml", [("E0003", 1, 1, (), 0)]),
+    ("comments-only", b"# one\n# two\n", "m.yaml", [("E0003", 1, 1, (), 0)]),
+    ("deep-json-5000", b"[" * 5000 + b"]" * 5000, "m.json", [("E0007", 1, 1, (), 0)]),
+    ("deep-unclosed-5000", b"[" * 5000, "m.yaml", [("E0007", 1, 1, (), 0)]),
+    ("second-document-duplicate", b"a: 1\n---\nb: 1\nb: 2\n", "m.yaml", [("E0008", 4, 1, ("b",), 1)]),
+    ("second-document-malformed", b"a: 1\n---\nb: [1\n", "m.yaml", [("E0002", 4, 1, (), 1)]),
+]
+
+
+@pytest.mark.parametrize("raw, file, expected", [c[1:] for c in BROKEN], ids=[c[0] for c in BROKEN])
+def test_broken_input_becomes_findings(raw: bytes, file: str, expected: list) -> None:
+    result = load_bytes(raw, file)
+    got = [(f.rule, f.line, f.column, f.path, f.document) for f in result.findings]
+    assert got == expected
+    assert all(f.file == file and f.message for f in result.findings)
+
+
+# (id, raw bytes, file name, the documents' data)
+FINE = [
+    ("utf8-bom", "\ufeffa: 1\n".encode(), "m.yaml", [{"a": 1}]),
+    ("utf8-bom-json", '\ufeff{"a": 1}'.encode(), "m.json", [{"a": 1}]),
+    ("scalar-document", b"hello\n", "m.yaml", ["hello"]),
+    ("list-document", b"- a\n- b\n", "m.yaml", [["a", "b"]]),
+    ("json-list", b"[1, 2]", "m.json", [[1, 2]]),
+    ("multi-document", b"a: 1\n---\nb: 2\n---\nc: 3\n", "m.yaml", [{"a": 1}, {"b": 2}, {"c": 3}]),
+    (
+        "anchors-aliases-merge",
+        b"base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  y: 3\nl: [*b, *b]\n",
+        "m.yaml",
+        [{"base": {"x": 1, "y": 2}, "d": {"x": 1, "y": 3}, "l": [{"x": 1, "y": 2}, {"x": 1, "y": 2}]}],
+    ),
+    (
+        "yes-no-on-off-stay-strings",
+        b"a: yes\nb: no\nc: on\nd: off\ne: Yes\nf: true\ng: False\n",
+        "m.yaml",
+        [{"a": "yes", "b": "no", "c": "on", "d": "off", "e": "Yes", "f": True, "g": False}],
+    ),
+    ("dates-stay-strings", b"at: 2024-05-01T10:00:00\nd: 2024-05-01\n", "m.yaml", [{"at": "2024-05-01T10:00:00", "d": "2024-05-01"}]),
+    ("json-with-tabs", b'{\n\t"a": {\n\t\t"b": [1,\t2]\n\t}\n}\n', "m.json", [{"a": {"b": [1, 2]}}]),
+    ("flow-mapping-yaml", b"{a: 1, b: [x]}\n", "m.yaml", [{"a": 1, "b": ["x"]}]),
+    ("crlf-line-endings", b"a: 1\r\nb: 2\r\n", "m.yaml", [{"a": 1, "b": 2}]),
+]
+
+
+@pytest.mark.parametrize("raw, file, data", [c[1:] for c in FINE], ids=[c[0] for c in FINE])
+def test_fine_input_loads(raw: bytes, file: str, data: list) -> None:
+    result = load_bytes(raw, file)
+    assert result.findings == []
+    assert [d.data for d in result.documents] == data
+    assert [d.index for d in result.documents] == list(range(len(data)))
+
+
+# (id, raw bytes, path, (line, column)): a mapping entry is found at its key, a list item at the item.
+POSITIONS = [
+    ("key", b"a: 1\nb:\n  c: 2\n", 0, ("b", "c"), (3, 3)),
+    ("list-item", b"a:\n  - x\n  - y\n", 0, ("a", 1), (3, 5)),
+    ("second-document", b"a: 1\n---\n# note\nb:\n  c: [1, 2]\n", 1, ("b", "c", 1), (5, 10)),
+    ("third-document", b"a: 1\n---\nb: 2\n---\n\n\nc: 3\n", 2, ("c",), (7, 1)),
+    ("missing-field-falls-back-to-parent", b"a:\n  b: 1\n", 0, ("a", "b", "zzz"), (2, 3)),
+    ("merged-key", b"base: &b {x: 1}\nd:\n  <<: *b\n", 0, ("d", "x"), (1, 11)),
+]
+
+
+@pytest.mark.parametrize("raw, index, path, where", [c[1:] for c in POSITIONS], ids=[c[0] for c in POSITIONS])
+def test_document_positions(raw: bytes, index: int, path: tuple, where: tuple) -> None:
+    result = load_bytes(raw, "m.yaml")
+    assert result.findings == []
+    pos = result.documents[index].position(path)
+    assert (pos.line, pos.column) == where
+
+
+@pytest.mark.parametrize(
+    "limit, raw, expected",
+    [
+        ("MAX_FILE_BYTES", b"a: 1\n" * 30, [("E0006", 1, 1, 0)]),
+        # The document limit is per document: the first one is fine, the second too big.
+        ("MAX_DOCUMENT_BYTES", b"a: 1\n---\n" + b"b: 1\n" * 20, [("E0006", 3, 1, 1)]),
+    ],
+    ids=["file", "document"],
+)
+def test_size_limits(monkeypatch: pytest.MonkeyPatch, limit: str, raw: bytes, expected: list) -> None:
+    monkeypatch.setattr(loader, limit, 64)
+    result = load_bytes(raw, "m.yaml")
+    assert [(f.rule, f.line, f.column, f.document) for f in result.findings] == expected
+    assert "64" in result.findings[0].message
+
+
+def test_deep_yaml_nesting_is_refused() -> None:
+    result = load_bytes(b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", "m.yaml")
+    assert [f.rule for f in result.findings] == ["E0007"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=st.binary(max_size=512), suffix=st.sampled_from(["yaml", "json"]))
+def test_any_bytes_load_without_raising(raw: bytes, suffix: str) -> None:
+    result = load_bytes(raw, f"m.{suffix}")
+    assert isinstance(result, LoadResult)
+    assert result.documents or result.findings
+    assert all(f.line >= 1 and f.column >= 1 for f in result.findings)
+
+
+_YAMLISH = st.text(alphabet=st.sampled_from(list("ab:-[]{},&*!?|>'\"#%@` \n\t0123")), max_size=200)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=_YAMLISH)
+def test_yaml_looking_text_loads_without_raising(text: str) -> None:
+    result = load_bytes(text.encode(), "m.yaml")
+    assert isinstance(result, LoadResult)
+    assert all(f.line >= 1 and f.column >= 1 for f in result.findings)
