@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from itertools import groupby
 
+from ecsctl.cli.render.github import render_github
+from ecsctl.cli.render.junit import render_junit
+from ecsctl.cli.render.sarif import render_sarif
 from ecsctl.core.findings import Finding, Severity, ValidationReport
 
 _RED, _YELLOW, _BOLD, _DIM, _RESET = "\x1b[31m", "\x1b[33m", "\x1b[1m", "\x1b[2m", "\x1b[0m"
@@ -63,4 +66,11 @@ def render_json(report: ValidationReport, color: bool = False) -> str:
     return json.dumps(payload, indent=2) + "\n"
 
 
-RENDERERS = {"text": render_text, "json": render_json}
+# One renderer per ``FindingsFormat``: (report, color) -> the text for stdout.
+RENDERERS = {
+    "text": render_text,
+    "json": render_json,
+    "sarif": render_sarif,
+    "junit": render_junit,
+    "github": render_github,
+}

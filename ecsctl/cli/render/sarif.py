@@ -1,0 +1,93 @@
+"""``-o sarif``: SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+
+One run; ``tool.driver.rules`` holds an entry for each rule ID that occurs,
+documented from the rule catalogue, and every finding becomes a result with a
+physical location (file, line, column) and a logical one (the JSON Pointer).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Mapping
+
+from ecsctl.cli.render.paths import ci_path
+from ecsctl.core.findings import Finding, Severity, ValidationReport
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+INFORMATION_URI = "https://ecsctl.dev/"
+
+
+def _level(severity: str | Severity) -> str:
+    return "error" if str(getattr(severity, "value", severity)) == "error" else "warning"
+
+
+def _rule(rule_id: str, entry: Mapping | None, first: Finding) -> dict:
+    """A reportingDescriptor; a rule missing from the catalogue is described by its first finding."""
+    title = entry["title"] if entry else rule_id
+    explanation = entry["explanation"] if entry else first.message
+    level = _level(entry["severity"] if entry else first.severity)
+    return {
+        "id": rule_id,
+        "name": rule_id,
+        "shortDescription": {"text": title},
+        "fullDescription": {"text": explanation},
+        "help": {"text": f"{explanation}\n\nRun `ecsctl rules explain {rule_id}` for details."},
+        "defaultConfiguration": {"level": level},
+    }
+
+
+def _result(f: Finding, rule_index: int) -> dict:
+    return {
+        "ruleId": f.rule,
+        "ruleIndex": rule_index,
+        "level": _level(f.severity),
+        "message": {"text": f.message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": ci_path(f.file)},
+                    "region": {"startLine": max(f.line, 1), "startColumn": max(f.column, 1)},
+                },
+                "logicalLocations": [
+                    # A JSON Pointer in a URI fragment (RFC 6901 §6); "" is the whole document.
+                    {"fullyQualifiedName": f"{ci_path(f.file)}#{f.pointer}", "name": f.pointer or "(document)", "kind": "object"}
+                ],
+            }
+        ],
+    }
+
+
+def build_sarif(report: ValidationReport, catalogue: Mapping[str, Mapping], version: str) -> dict:
+    """The SARIF log as a dict; ``catalogue`` maps rule IDs to catalogue entries."""
+    findings = report.sorted()
+    first: dict[str, Finding] = {}
+    for f in findings:
+        first.setdefault(f.rule, f)
+    rule_ids = sorted(first)
+    index = {rid: i for i, rid in enumerate(rule_ids)}
+    driver = {
+        "name": "ecsctl",
+        "version": version,
+        "informationUri": INFORMATION_URI,
+        "rules": [_rule(rid, catalogue.get(rid), first[rid]) for rid in rule_ids],
+    }
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": SARIF_VERSION,
+        "runs": [
+            {
+                "tool": {"driver": driver},
+                "columnKind": "unicodeCodePoints",
+                "results": [_result(f, index[f.rule]) for f in findings],
+            }
+        ],
+    }
+
+
+def render_sarif(report: ValidationReport, color: bool = False) -> str:
+    from ecsctl import __version__
+    from ecsctl.app.rules import catalogue
+
+    by_id = {e["id"]: e for e in catalogue()}
+    return json.dumps(build_sarif(report, by_id, __version__), indent=2) + "\n"

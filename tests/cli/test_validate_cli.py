@@ -1,0 +1,332 @@
+"""``ecsctl validate``: exit codes, the -o json contract (DESIGN §4), the CI formats and their golden files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import ecsctl
+import ecsctl.app.validate as app_validate
+from ecsctl.cli.app import app
+from ecsctl.cli.render.findings import RENDERERS
+from ecsctl.cli.render.github import escape_data, escape_property
+from ecsctl.core.findings import Finding, Severity, ValidationReport
+from ecsctl.core.rules.base import Rule
+
+REPO = Path(__file__).resolve().parents[2]
+FINDING_KEYS = ["file", "line", "column", "path", "rule", "severity", "message"]
+REPORT_KEYS = ["files", "documents", "errors", "warnings", "findings"]
+
+DUPLICATE_KEY = """\
+apiVersion: ecsctl/v1
+kind: TaskDefinition
+metadata: {name: dup}
+spec:
+  family: dup
+  family: dup
+  requiresCompatibilities: [FARGATE]
+  networkMode: awsvpc
+  cpu: "256"
+  memory: "512"
+  containerDefinitions:
+    - {name: web, image: "nginx:1.27", essential: true}
+"""
+
+
+class _TestWarning(Rule):
+    """A warning only the tests raise, on the first container's image."""
+
+    id = "W9999"
+    title = "test-only warning"
+    kinds = ("TaskDefinition",)
+    severity = Severity.WARNING
+
+    def check(self, spec, doc, ctx):
+        yield ("containerDefinitions", 0, "image"), "a test warning"
+
+
+@pytest.fixture
+def with_test_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = app_validate.all_rules
+    monkeypatch.setattr(app_validate, "all_rules", lambda: {**real(), _TestWarning.id: _TestWarning})
+
+
+def _run(runner, *args: str):
+    return runner.invoke(app, ["validate", *args])
+
+
+# --- exit codes ---------------------------------------------------------------------------
+
+
+def test_clean_manifest_exits_0(runner, minimal_taskdef: Path) -> None:
+    result = _run(runner, str(minimal_taskdef))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "0 errors, 0 warnings in 1 document (1 file)\n"
+
+
+def test_errors_exit_1(runner, write) -> None:
+    path = write("dup.yaml", DUPLICATE_KEY)
+    result = _run(runner, str(path))
+    assert result.exit_code == 1
+    assert f"{path}:6:3: error E0008 duplicate key 'family'" in result.stdout
+
+
+@pytest.mark.parametrize("strict, code", [(False, 0), (True, 1)], ids=["default", "strict"])
+def test_warnings_fail_only_with_strict(runner, minimal_taskdef: Path, with_test_warning, strict: bool, code: int) -> None:
+    result = _run(runner, str(minimal_taskdef), *(["--strict"] if strict else []))
+    assert result.exit_code == code, result.output
+    assert f"{minimal_taskdef}:12:7: warning W9999 a test warning" in result.stdout
+    assert result.stdout.endswith("0 errors, 1 warning in 1 document (1 file)\n")
+
+
+@pytest.mark.parametrize(
+    "args, stderr_fragment",
+    [
+        (["--bogus", "x.yaml"], "No such option"),
+        (["-o", "xml", "x.yaml"], "Invalid value for '-o' / '--output'"),
+        ([], "Missing argument"),
+        (["does-not-exist.yaml"], "error: does-not-exist.yaml: no such file or directory"),
+    ],
+    ids=["unknown-option", "unknown-format", "no-path", "missing-path"],
+)
+def test_usage_errors_exit_2(runner, args: list[str], stderr_fragment: str) -> None:
+    result = _run(runner, *args)
+    assert result.exit_code == 2
+    assert stderr_fragment in result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.output
+
+
+def test_directories_recurse_into_manifest_files(runner, write, tmp_path: Path, taskdef_text: str) -> None:
+    for name in ("a.yaml", "sub/b.yml"):
+        write(name, taskdef_text.replace("web", name.split("/")[-1].split(".")[0]))
+    write("sub/deeper/c.json", '{"family": "c", "containerDefinitions": [{"name": "c", "image": "nginx", "memory": 128, "essential": true}]}')
+    write("notes.txt", "not: [a manifest")
+    write(".hidden/x.yaml", "not: [a manifest")
+    result = _run(runner, "-o", "json", str(tmp_path))
+    payload = json.loads(result.stdout)
+    assert (payload["files"], payload["documents"]) == (3, 3), result.stdout
+    assert result.exit_code == (1 if payload["errors"] else 0)
+
+
+def test_stdin(runner) -> None:
+    result = runner.invoke(app, ["validate", "-o", "json", "-"], input=DUPLICATE_KEY)
+    payload = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert [(f["file"], f["rule"], f["line"]) for f in payload["findings"]] == [("-", "E0008", 6)]
+
+
+# --- -o json: the contract of DESIGN §4 ----------------------------------------------------
+
+
+def test_json_output_shape(runner, write, minimal_taskdef: Path) -> None:
+    clean = minimal_taskdef
+    dup = write("dup.yaml", DUPLICATE_KEY)
+    result = _run(runner, "-o", "json", str(clean), str(dup))
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert list(payload) == REPORT_KEYS
+    assert (payload["files"], payload["documents"], payload["errors"], payload["warnings"]) == (2, 2, 1, 0)
+    [finding] = payload["findings"]
+    assert list(finding) == FINDING_KEYS
+    assert finding == {
+        "file": str(dup),
+        "line": 6,
+        "column": 3,
+        "path": "/spec/family",
+        "rule": "E0008",
+        "severity": "error",
+        "message": "duplicate key 'family': a later value would silently replace the earlier one",
+    }
+
+
+def test_json_output_types_on_hostile_input(runner, write, tmp_path: Path) -> None:
+    write("bad-utf8.yaml", b"a: caf\xe9\n")
+    write("tag.yaml", "a: !!python/object/apply:os.system ['true']\n")
+    write("empty.json", "")
+    write("list.yaml", "- 1\n")
+    result = _run(runner, "-o", "json", str(tmp_path))
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert sorted(f["rule"] for f in payload["findings"]) == ["E0001", "E0003", "E0004", "E0010"]
+    for f in payload["findings"]:
+        assert list(f) == FINDING_KEYS
+        assert isinstance(f["line"], int) and f["line"] >= 1 and isinstance(f["column"], int) and f["column"] >= 1
+        assert f["path"] == "" or f["path"].startswith("/")
+        assert f["severity"] in ("error", "warning")
+
+
+# --- the CI formats through the CLI ----------------------------------------------------------
+
+
+def test_sarif_output(runner, write, taskdef_text: str, with_test_warning) -> None:
+    path = write("web.yaml", taskdef_text + "  family: web\n")
+    result = _run(runner, "-o", "sarif", str(path))
+    assert result.exit_code == 1
+    log = json.loads(result.stdout)
+    assert log["$schema"] == "https://json.schemastore.org/sarif-2.1.0.json"
+    assert log["version"] == "2.1.0"
+    [run] = log["runs"]
+    driver = run["tool"]["driver"]
+    assert (driver["name"], driver["version"]) == ("ecsctl", ecsctl.__version__)
+    assert driver["informationUri"].startswith("https://")
+    rules = {r["id"]: r for r in driver["rules"]}
+    assert list(rules) == ["E0008", "W9999"]
+    assert rules["E0008"]["shortDescription"]["text"] == "Duplicate key"
+    # The monkeypatched rule is not in the catalogue: it is described by its ID and first message.
+    assert rules["W9999"]["shortDescription"]["text"] == "W9999"
+    assert rules["W9999"]["defaultConfiguration"]["level"] == "warning"
+    for rule in driver["rules"]:
+        assert {"id", "shortDescription", "fullDescription", "help", "defaultConfiguration"} <= set(rule)
+    by_rule = {r["ruleId"]: r for r in run["results"]}
+    assert set(by_rule) == {"E0008", "W9999"}
+    for result_ in run["results"]:
+        assert driver["rules"][result_["ruleIndex"]]["id"] == result_["ruleId"]
+        assert result_["level"] in ("error", "warning") and result_["message"]["text"]
+        [location] = result_["locations"]
+        physical = location["physicalLocation"]
+        assert physical["artifactLocation"]["uri"] == path.as_posix()  # outside the working directory: left absolute
+        assert physical["region"]["startLine"] >= 1 and physical["region"]["startColumn"] >= 1
+    assert by_rule["W9999"]["level"] == "warning"
+    assert by_rule["W9999"]["locations"][0]["physicalLocation"]["region"] == {"startLine": 12, "startColumn": 7}
+    assert by_rule["W9999"]["locations"][0]["logicalLocations"][0]["name"] == "/spec/containerDefinitions/0/image"
+
+
+def test_sarif_paths_are_relative_with_forward_slashes(runner, write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write("deploy/web.yaml", DUPLICATE_KEY)
+    monkeypatch.chdir(tmp_path)
+    result = _run(runner, "-o", "sarif", str(tmp_path / "deploy"))
+    [res] = json.loads(result.stdout)["runs"][0]["results"]
+    assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "deploy/web.yaml"
+
+
+def test_junit_output_parses(runner, write, tmp_path: Path, minimal_taskdef: Path) -> None:
+    dup = write("dup.yaml", DUPLICATE_KEY)
+    result = _run(runner, "-o", "junit", str(tmp_path))
+    assert result.exit_code == 1
+    root = ET.fromstring(result.stdout.encode())
+    [suite] = root.iter("testsuite")
+    assert suite.get("name") == "ecsctl validate"
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "0")
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == [str(dup), "1 file without findings"]
+    [failure] = cases[0].findall("failure")
+    assert failure.get("message").startswith("E0008 duplicate key 'family'")
+    assert failure.text == f"{dup}:6:3"
+
+
+def test_github_output(runner, write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write("dup.yaml", DUPLICATE_KEY)
+    monkeypatch.chdir(tmp_path)
+    result = _run(runner, "-o", "github", "dup.yaml")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "::error file=dup.yaml,line=6,col=3,title=E0008::duplicate key 'family': a later value would silently replace the earlier one",
+        "1 error, 0 warnings in 1 document (1 file)",
+    ]
+
+
+# --- the real entry point -------------------------------------------------------------------
+
+
+def test_real_entry_point_never_shows_a_traceback(write, tmp_path: Path) -> None:
+    write("bomb.yaml", "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")))
+    write("tag.yaml", "a: !!python/object/apply:os.system ['echo pwned']\n")
+    write("bad.json", '{"a": 1,}')
+    write("utf16.yaml", "a: 1\n".encode("utf-16"))
+    write("deep.json", "[" * 5000)
+    write("typo.yaml", "apiVersion: ecsctl/v1\nkind: TaskDefinitoin\nmetadata: {name: x}\nspec: {}\n")
+    proc = subprocess.run([sys.executable, "-m", "ecsctl", "validate", str(tmp_path)], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert proc.stderr == ""
+    rules = sorted(line.split()[2] for line in proc.stdout.splitlines() if ": error " in line)
+    assert rules == ["E0001", "E0002", "E0004", "E0005", "E0007", "E0013"]
+    assert proc.stdout.endswith("6 errors, 0 warnings in 1 document (6 files)\n")
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["-V"]])
+def test_version(runner, argv: list[str]) -> None:
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0
+    assert result.stdout == f"ecsctl {ecsctl.__version__}\n"
+    proc = subprocess.run([sys.executable, "-m", "ecsctl", *argv], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"ecsctl {ecsctl.__version__}\n", "")
+
+
+# --- renderers on a fixed report, against golden files ------------------------------------------
+
+
+def golden_report() -> ValidationReport:
+    """Findings across two files, out of order, with characters every format must escape."""
+    return ValidationReport(
+        files=3,
+        documents=4,
+        findings=[
+            Finding("W9999", Severity.WARNING, "image 'nginx:latest' uses a moving tag", "deploy/web.yaml",
+                    ("spec", "containerDefinitions", 0, "image"), 14, 14, 1),
+            Finding("E0008", Severity.ERROR, "duplicate key 'family': a later value would silently replace the earlier one",
+                    "deploy/web.yaml", ("spec", "family"), 6, 3, 0),
+            Finding("E0014", Severity.ERROR, "metadata.name 'a,b: <c> & 100%' must be 1-255 letters, digits, '-' or '_'",
+                    "deploy/web.yaml", ("metadata", "name"), 11, 9, 1),
+            Finding("E0002", Severity.ERROR, "invalid JSON: Expecting property name enclosed in double quotes\nline two",
+                    "deploy/api,v2.json", (), 3, 1, 0),
+        ],
+    )
+
+
+GOLDEN = [("text", False, "report.txt"), ("text", True, "report.color.txt"), ("json", False, "report.json"),
+          ("sarif", False, "report.sarif"), ("junit", False, "report.junit.xml"), ("github", False, "report.github.txt")]
+
+
+@pytest.mark.parametrize("fmt, color, name", GOLDEN, ids=[g[2] for g in GOLDEN])
+def test_golden(golden, monkeypatch: pytest.MonkeyPatch, fmt: str, color: bool, name: str) -> None:
+    monkeypatch.setattr(ecsctl, "__version__", "0.0.0-golden")
+    golden(name, RENDERERS[fmt](golden_report(), color=color))
+
+
+def test_every_format_has_a_renderer() -> None:
+    from ecsctl.cli.options import FindingsFormat
+
+    assert sorted(RENDERERS) == sorted(f.value for f in FindingsFormat)
+
+
+@pytest.mark.parametrize("fmt", sorted(RENDERERS))
+def test_empty_report_renders(fmt: str) -> None:
+    out = RENDERERS[fmt](ValidationReport(files=2, documents=2), color=False)
+    assert out.endswith("\n")
+    if fmt in ("json", "sarif"):
+        assert json.loads(out)
+    if fmt == "junit":
+        suite = ET.fromstring(out.encode()).find("testsuite")
+        assert (suite.get("tests"), suite.get("failures")) == ("1", "0")
+        assert [c.get("name") for c in suite.iter("testcase")] == ["2 files without findings"]
+
+
+@pytest.mark.parametrize(
+    "raw, data, prop",
+    [
+        ("plain", "plain", "plain"),
+        ("100%", "100%25", "100%25"),
+        ("a\nb\r\nc", "a%0Ab%0D%0Ac", "a%0Ab%0D%0Ac"),
+        ("a,b: c", "a,b: c", "a%2Cb%3A c"),
+        ("%0A", "%250A", "%250A"),
+        ("::error::x", "::error::x", "%3A%3Aerror%3A%3Ax"),
+    ],
+)
+def test_github_escaping(raw: str, data: str, prop: str) -> None:
+    assert (escape_data(raw), escape_property(raw)) == (data, prop)
+
+
+def test_junit_survives_characters_xml_cannot_hold() -> None:
+    report = ValidationReport(1, 1, [Finding("E0011", Severity.ERROR, "unknown field 'a\x00\x1b]]>'", "x<&>.yaml", (), 1, 1)])
+    root = ET.fromstring(RENDERERS["junit"](report).encode())
+    case = root.find("testsuite/testcase")
+    assert case.get("name") == "x<&>.yaml"
+    assert case.find("failure").get("message") == "E0011 unknown field 'a\ufffd\ufffd]]>'"
