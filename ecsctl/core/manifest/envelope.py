@@ -138,11 +138,18 @@ def _classify_bare(doc: Document, err) -> list[Finding]:
         doc.spec, doc.spec_path = spec, ("taskDefinition",)
         doc.dropped = tuple(k for k in inner if k in DESCRIBE_READ_ONLY)
         doc.name = spec.get("family") if isinstance(spec.get("family"), str) else ""
-        return []
+        return _require_family(doc, err)
     if "containerDefinitions" in data or "family" in data:
         doc.kind, doc.form = "TaskDefinition", "register"
         doc.spec, doc.spec_path = data, ()
         doc.name = data.get("family") if isinstance(data.get("family"), str) else ""
-        return []
+        return _require_family(doc, err)
     doc.valid = False
     return [err("E0013", "document has no 'kind' and is not a task definition: add apiVersion: ecsctl/v1 and kind")]
+
+
+def _require_family(doc: Document, err) -> list[Finding]:
+    """A manifest's family defaults to metadata.name; a bare request has no such default."""
+    if "family" in doc.spec:
+        return []
+    return [err("E1003", "missing required field 'family' (RegisterTaskDefinition requires it)", doc.spec_path)]

@@ -48,7 +48,7 @@ def _field(path: Path) -> str:
     for part in reversed(path):
         if isinstance(part, str):
             return part
-    return "value"
+    return "spec"
 
 
 class SchemaChecker:
@@ -80,7 +80,12 @@ class SchemaChecker:
 
     def iter_messages(self, kind: str, spec: Any) -> Iterator[tuple[Path, str]]:
         seen: set[tuple[Path, str]] = set()
-        for error in self.validator(kind).iter_errors(spec):
+        errors = list(self.validator(kind).iter_errors(spec))
+        # A value of the wrong type also fails its enum, pattern or range: say it once.
+        mistyped = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
+        for error in errors:
+            if error.validator != "type" and tuple(error.absolute_path) in mistyped:
+                continue
             for item in _messages(error):
                 if item not in seen:
                     seen.add(item)
