@@ -79,8 +79,14 @@ GOOD = [
     ("bare-register-task-definition-json", '{"family": "web", "containerDefinitions": [{"name": "web", "image": "nginx"}]}',
      "TaskDefinition", "web", "register", ()),
     ("bare-register-task-definition-yaml", "family: api\ncontainerDefinitions: []\n", "TaskDefinition", "api", "register", ()),
-    ("bare-without-family", "containerDefinitions: []\n", "TaskDefinition", "", "register", ()),
 ]
+
+
+def test_bare_task_definition_without_family_is_refused_but_still_checked() -> None:
+    doc, findings = _classify("containerDefinitions: []\n")
+    assert [(f.rule, f.line, f.column, f.pointer) for f in findings] == [("E1003", 1, 1, "")]
+    assert "missing required field 'family'" in findings[0].message
+    assert (doc.kind, doc.form, doc.valid) == ("TaskDefinition", "register", True)
 
 
 @pytest.mark.parametrize("text, kind, name, form, spec_path", [c[1:] for c in GOOD], ids=[c[0] for c in GOOD])

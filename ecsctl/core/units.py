@@ -1,0 +1,164 @@
+"""Task-level CPU and memory: parsing ECS's unit strings and the Fargate size table.
+
+ECS accepts the task-level ``cpu`` as CPU units or vCPU, and ``memory`` as
+MiB or GB, and stores integers (1 vCPU = 1024 units, 1 GB = 1024 MiB):
+
+    >>> parse_cpu("0.5 vCPU"), parse_cpu("256"), parse_cpu(1024), parse_cpu("2 vcpu")
+    (512, 256, 1024, 2048)
+    >>> parse_memory("1GB"), parse_memory("2 GB"), parse_memory("512"), parse_memory("0.5GB")
+    (1024, 2048, 512, 512)
+
+Source: ecs-semantics.md §1.1 and §1.3 (cfn-lint accepts ``<n> vCPU`` case-insensitively
+and ``<n> GB``); the resource demand of a task is §2.2.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+VCPU = 1024  # CPU units per vCPU
+GIB = 1024  # MiB per GB as ECS counts it
+
+_NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
+_INT_RE = re.compile(r"^\s*(\d+)\s*$")
+_VCPU_RE = re.compile(rf"^\s*{_NUMBER}\s*vcpu\s*$", re.IGNORECASE)
+_GB_RE = re.compile(rf"^\s*{_NUMBER}\s*gb\s*$", re.IGNORECASE)
+
+# Fargate task sizes: cpu units -> allowed task memory (MiB).  ecs-semantics.md §1.3.
+FARGATE_CPU_MEMORY: dict[int, frozenset[int]] = {
+    256: frozenset({512, 1024, 2048}),
+    512: frozenset(range(1024, 4097, 1024)),
+    1024: frozenset(range(2048, 8193, 1024)),
+    2048: frozenset(range(4096, 16385, 1024)),
+    4096: frozenset(range(8192, 30721, 1024)),
+    8192: frozenset(range(16384, 61441, 4096)),  # Linux platform version >= 1.4.0
+    16384: frozenset(range(32768, 122881, 8192)),  # Linux platform version >= 1.4.0
+    # UNCONFIRMED: only in cfn-lint's fargate_cpu_memory.json, not in the AWS docs read;
+    # accepted so that a definition cfn-lint passes is not refused here.
+    32768: frozenset({61440, 122880, 249856}),
+}
+
+# Windows containers on Fargate need at least 1 vCPU (and only the 1, 2 and 4 vCPU rows exist).
+FARGATE_WINDOWS_CPU = frozenset({1024, 2048, 4096})
+
+
+def _scaled(text: str, number: str, factor: int, what: str) -> int:
+    value = float(number) * factor
+    if value != int(value):
+        raise ValueError(f"{what} {text!r} is not a whole number of units")
+    return int(value)
+
+
+def parse_cpu(value: Any) -> int:
+    """CPU units from an integer, a digit string or ``"<n> vCPU"``.
+
+    >>> parse_cpu(".25 vCPU")
+    256
+    >>> parse_cpu("1 VCPU")
+    1024
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"cpu {value!r} is not a number of CPU units or '<n> vCPU'")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"cpu {value} must not be negative")
+        return value
+    if isinstance(value, str):
+        if m := _INT_RE.match(value):
+            return int(m.group(1))
+        if m := _VCPU_RE.match(value):
+            return _scaled(value, m.group(1), VCPU, "cpu")
+    raise ValueError(f"cpu {value!r} is not a number of CPU units (e.g. '256') or vCPU (e.g. '0.5 vCPU')")
+
+
+def parse_memory(value: Any) -> int:
+    """MiB from an integer, a digit string or ``"<n> GB"`` / ``"<n>GB"``.
+
+    >>> parse_memory("3 gb")
+    3072
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"memory {value!r} is not a number of MiB or '<n> GB'")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"memory {value} must not be negative")
+        return value
+    if isinstance(value, str):
+        if m := _INT_RE.match(value):
+            return int(m.group(1))
+        if m := _GB_RE.match(value):
+            return _scaled(value, m.group(1), GIB, "memory")
+    raise ValueError(f"memory {value!r} is not a number of MiB (e.g. '512') or GB (e.g. '1 GB')")
+
+
+def try_cpu(value: Any) -> int | None:
+    """``parse_cpu`` that answers None for absent or unparseable values."""
+    if value is None:
+        return None
+    try:
+        return parse_cpu(value)
+    except ValueError:
+        return None
+
+
+def try_memory(value: Any) -> int | None:
+    """``parse_memory`` that answers None for absent or unparseable values."""
+    if value is None:
+        return None
+    try:
+        return parse_memory(value)
+    except ValueError:
+        return None
+
+
+def fargate_memory_options(cpu: int) -> tuple[int, ...]:
+    """The task memory sizes Fargate offers for ``cpu`` units, ascending (empty if none).
+
+    >>> fargate_memory_options(256)
+    (512, 1024, 2048)
+    """
+    return tuple(sorted(FARGATE_CPU_MEMORY.get(cpu, ())))
+
+
+def is_fargate_size(cpu: int, memory: int) -> bool:
+    """Whether (cpu units, memory MiB) is a Fargate task size.
+
+    >>> is_fargate_size(512, 1024), is_fargate_size(512, 512)
+    (True, False)
+    """
+    return memory in FARGATE_CPU_MEMORY.get(cpu, ())
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _containers(spec: Any) -> Iterable[dict]:
+    items = spec.get("containerDefinitions") if isinstance(spec, dict) else None
+    return [c for c in items if isinstance(c, dict)] if isinstance(items, list) else []
+
+
+def task_demand(spec: Any) -> tuple[int, int]:
+    """(cpu units, memory MiB) a task of this definition needs from an instance.
+
+    memory = task-level memory if set, else the sum over containers of
+    memoryReservation if set else memory; cpu = task-level cpu if set, else the
+    sum of container cpu (ecs-semantics.md §2.2).
+
+    >>> task_demand({"cpu": "1 vCPU", "memory": "2GB", "containerDefinitions": []})
+    (1024, 2048)
+    >>> task_demand({"containerDefinitions": [{"cpu": 128, "memory": 512, "memoryReservation": 256}, {"memory": 128}]})
+    (128, 384)
+    """
+    cpu = try_cpu(spec.get("cpu")) if isinstance(spec, dict) else None
+    memory = try_memory(spec.get("memory")) if isinstance(spec, dict) else None
+    items = _containers(spec)
+    if cpu is None:
+        cpu = sum(_int(c.get("cpu")) for c in items)
+    if memory is None:
+        memory = 0
+        for c in items:
+            reservation = c.get("memoryReservation")
+            memory += _int(reservation) if reservation is not None else _int(c.get("memory"))
+    return cpu, memory
