@@ -1,0 +1,1 @@
+"""Rolling deployments: the min/max percent arithmetic, and later the stepper."""

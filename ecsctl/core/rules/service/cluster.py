@@ -1,0 +1,152 @@
+"""Clusters and capacity providers (E4xxx; ecs-semantics §7)."""
+
+from __future__ import annotations
+
+from ecsctl.core.rules.base import Rule, register
+from ecsctl.core.rules.service.refs import FARGATE_PROVIDERS, as_dict, as_list, check_strategy
+
+
+def _int(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@register
+class ContainerInstanceGroupNames(Rule):
+    """Container-instance group names are unique within a cluster.
+
+    Each ``containerInstances`` group is a set of manually run EC2 instances;
+    its name identifies it in plans and in the simulation's instance ids.
+
+    Bad::
+
+        containerInstances: [{name: general, count: 2}, {name: general, count: 1}]
+
+    Good::
+
+        containerInstances: [{name: general, count: 2}, {name: gpu, count: 1}]
+    """
+
+    id = "E4001"
+    title = "Container-instance group names must be unique"
+    kinds = ("Cluster",)
+
+    def check(self, spec, doc, ctx):
+        seen: set = set()
+        for i, group in enumerate(as_list(spec.get("containerInstances"))):
+            name = as_dict(group).get("name")
+            if name is None:
+                continue
+            if name in seen:
+                yield ("containerInstances", i, "name"), f"container-instance group '{name}' is defined twice"
+            seen.add(name)
+
+
+@register
+class ClusterCapacityProviders(Rule):
+    """Cluster capacity providers exist, and the default strategy uses only them.
+
+    A cluster's ``capacityProviders`` are ``FARGATE``, ``FARGATE_SPOT`` or
+    ``CapacityProvider`` documents; its ``defaultCapacityProviderStrategy``
+    follows the strategy rules (≤ 6 items, one base, a weight > 0, no mixing of
+    Fargate and ASG providers) and may name only associated providers
+    (``PutClusterCapacityProviders``; ecs-semantics §7.1).
+
+    Bad::
+
+        capacityProviders: [FARGATE]
+        defaultCapacityProviderStrategy: [{capacityProvider: FARGATE_SPOT, weight: 1}]
+
+    Good::
+
+        capacityProviders: [FARGATE, FARGATE_SPOT]
+        defaultCapacityProviderStrategy: [{capacityProvider: FARGATE_SPOT, weight: 1}]
+    """
+
+    id = "E4002"
+    title = "Cluster capacity providers must exist and back the default strategy"
+    kinds = ("Cluster",)
+
+    def check(self, spec, doc, ctx):
+        providers = as_list(spec.get("capacityProviders"))
+        seen: set = set()
+        for i, name in enumerate(providers):
+            if not isinstance(name, str):
+                continue
+            if name in seen:
+                yield ("capacityProviders", i), f"capacity provider '{name}' is listed twice"
+            seen.add(name)
+            if name not in FARGATE_PROVIDERS and ctx.get("CapacityProvider", name) is None:
+                yield ("capacityProviders", i), f"capacity provider '{name}' is neither FARGATE, FARGATE_SPOT nor a CapacityProvider among the validated documents"
+        yield from check_strategy(spec.get("defaultCapacityProviderStrategy"), "defaultCapacityProviderStrategy", ctx, seen)
+
+
+@register
+class CapacityProviderSizes(Rule):
+    """An Auto Scaling group provider: minSize ≤ desiredCapacity ≤ maxSize, maxSize > 0, step sizes ordered.
+
+    ECS never changes the ASG's min and max and needs ``maxSize`` > 0;
+    ``managedScaling.minimumScalingStepSize`` may not exceed
+    ``maximumScalingStepSize`` (both 1–10,000; ecs-semantics §7.3).
+
+    Bad::
+
+        autoScalingGroup: {minSize: 3, maxSize: 2, desiredCapacity: 5}
+
+    Good::
+
+        autoScalingGroup: {minSize: 1, maxSize: 10, desiredCapacity: 2}
+    """
+
+    id = "E4003"
+    title = "Capacity provider sizes and scaling steps must be ordered"
+    kinds = ("CapacityProvider",)
+
+    def check(self, spec, doc, ctx):
+        provider = as_dict(spec.get("autoScalingGroupProvider"))
+        asg = as_dict(provider.get("autoScalingGroup"))
+        base = ("autoScalingGroupProvider", "autoScalingGroup")
+        lo, hi, want = _int(asg.get("minSize")), _int(asg.get("maxSize")), _int(asg.get("desiredCapacity"))
+        if hi is not None and hi <= 0:
+            yield base + ("maxSize",), "maxSize must be greater than 0 for a capacity provider's Auto Scaling group"
+        if lo is not None and hi is not None and lo > hi:
+            yield base + ("minSize",), f"minSize {lo} is greater than maxSize {hi}"
+        if want is not None:
+            if lo is not None and want < lo:
+                yield base + ("desiredCapacity",), f"desiredCapacity {want} is below minSize {lo}"
+            if hi is not None and want > hi:
+                yield base + ("desiredCapacity",), f"desiredCapacity {want} is above maxSize {hi}"
+        scaling = as_dict(provider.get("managedScaling"))
+        step_lo, step_hi = _int(scaling.get("minimumScalingStepSize")), _int(scaling.get("maximumScalingStepSize"))
+        if step_lo is not None and step_hi is not None and step_lo > step_hi:
+            yield ("autoScalingGroupProvider", "managedScaling", "minimumScalingStepSize"), (
+                f"minimumScalingStepSize {step_lo} is greater than maximumScalingStepSize {step_hi}")
+
+
+@register
+class ManagedTerminationProtection(Rule):
+    """Managed termination protection needs managed scaling.
+
+    With ``managedTerminationProtection: ENABLED`` ECS protects instances that
+    run tasks and un-protects empty ones as it scales in, which only works when
+    it drives the scaling (ecs-semantics §7.1: "``ENABLED`` requires managed
+    scaling").
+
+    Bad::
+
+        autoScalingGroupProvider: {managedTerminationProtection: ENABLED, managedScaling: {status: DISABLED}}
+
+    Good::
+
+        autoScalingGroupProvider: {managedTerminationProtection: ENABLED, managedScaling: {status: ENABLED}}
+    """
+
+    id = "E4004"
+    title = "managedTerminationProtection ENABLED requires managedScaling ENABLED"
+    kinds = ("CapacityProvider",)
+
+    def check(self, spec, doc, ctx):
+        provider = as_dict(spec.get("autoScalingGroupProvider"))
+        if provider.get("managedTerminationProtection") != "ENABLED":
+            return
+        if as_dict(provider.get("managedScaling")).get("status") != "ENABLED":
+            yield ("autoScalingGroupProvider", "managedTerminationProtection"), "managed termination protection requires managed scaling (managedScaling.status: ENABLED)"

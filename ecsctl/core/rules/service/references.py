@@ -1,0 +1,94 @@
+"""A service's task definition, cluster and target groups must be among the validated documents."""
+
+from __future__ import annotations
+
+from ecsctl.core.rules.base import Rule, register
+from ecsctl.core.rules.service.refs import DEFAULT_CLUSTER, as_dict, as_list, last_segment, target_group_name
+
+
+@register
+class ServiceTaskDefinitionExists(Rule):
+    """A service runs a task definition that ecsctl can see.
+
+    CreateService fails with ``ClientException: TaskDefinition not found.`` when
+    the family (or ``family:revision``, or ARN) it names was never registered.
+    ecsctl checks the reference against the TaskDefinition documents of the
+    same run, so validate the task definition together with the service.
+
+    Bad::
+
+        kind: Service
+        spec: {taskDefinition: webb}     # no TaskDefinition 'webb' in the run
+
+    Good::
+
+        kind: Service
+        spec: {taskDefinition: web}      # a TaskDefinition document named web
+    """
+
+    id = "E3001"
+    title = "Service task definition must be among the validated documents"
+    kinds = ("Service",)
+
+    def check(self, spec, doc, ctx):
+        ref = spec.get("taskDefinition")
+        if not isinstance(ref, str) or not ref:
+            yield ("taskDefinition",), "a service needs a taskDefinition (family or family:revision)"
+        elif ctx.task_definition(ref) is None:
+            yield ("taskDefinition",), f"task definition '{ref}' is not among the validated documents"
+
+
+@register
+class ServiceClusterExists(Rule):
+    """A service belongs to a cluster declared in the same run.
+
+    ``cluster`` defaults to ``default``, as in the ECS API; the cluster must be a
+    ``Cluster`` document (ECS: ``ClusterNotFoundException: Cluster not found.``).
+
+    Bad::
+
+        spec: {cluster: prodd, ...}
+
+    Good::
+
+        spec: {cluster: prod, ...}       # with a Cluster document named prod
+    """
+
+    id = "E3002"
+    title = "Service cluster must be among the validated documents"
+    kinds = ("Service",)
+
+    def check(self, spec, doc, ctx):
+        ref = spec.get("cluster")
+        name = last_segment(ref) if isinstance(ref, str) and ref else DEFAULT_CLUSTER
+        if ctx.get("Cluster", name) is None:
+            where = ("cluster",) if "cluster" in spec else ()
+            hint = " (a service without 'cluster' runs in 'default')" if "cluster" not in spec else ""
+            yield where, f"cluster '{name}' is not among the validated documents{hint}"
+
+
+@register
+class ServiceTargetGroupsExist(Rule):
+    """Every ``loadBalancers[].targetGroupArn`` names a TargetGroup document.
+
+    The value may be a target group ARN (``…:targetgroup/<name>/<id>``) or just
+    the name; either way the name must be a ``TargetGroup`` of the run.
+
+    Bad::
+
+        loadBalancers: [{targetGroupArn: web-tg, containerName: web, containerPort: 80}]   # no TargetGroup web-tg
+
+    Good::
+
+        loadBalancers: [{targetGroupArn: web, containerName: web, containerPort: 80}]
+    """
+
+    id = "E3003"
+    title = "Service target groups must be among the validated documents"
+    kinds = ("Service",)
+
+    def check(self, spec, doc, ctx):
+        for i, lb in enumerate(as_list(spec.get("loadBalancers"))):
+            ref = as_dict(lb).get("targetGroupArn")
+            if isinstance(ref, str) and ref and ctx.get("TargetGroup", target_group_name(ref)) is None:
+                yield ("loadBalancers", i, "targetGroupArn"), f"target group '{target_group_name(ref)}' is not among the validated documents"

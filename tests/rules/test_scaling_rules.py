@@ -1,0 +1,172 @@
+"""Auto scaling (E5xxx) and scheduled-task (E6xxx) rules on whole multi-document runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecsctl.core.rules import all_rules
+from ecsctl.core.rules.scaling.auto_scaling import step_bound_issues
+from test_service_rules import AWSVPC, DROP, WORLD, assert_case, mutate
+
+MINE = ("E5", "E6")
+ALARM = {"metricName": "BacklogPerTask", "threshold": 100, "comparisonOperator": "GreaterThanOrEqualToThreshold"}
+
+SCALING = {
+    "minCapacity": 2, "maxCapacity": 10,
+    "targetTracking": [{"policyName": "cpu70", "targetValue": 70.0,
+                        "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}}],
+    "stepScaling": [{"policyName": "queue-depth", "adjustmentType": "ChangeInCapacity", "cooldown": 120, "alarm": ALARM,
+                     "stepAdjustments": [{"metricIntervalLowerBound": 0, "metricIntervalUpperBound": 50, "scalingAdjustment": 1},
+                                         {"metricIntervalLowerBound": 50, "scalingAdjustment": 3}]}],
+    "scheduled": [{"scheduledActionName": "evening", "schedule": "cron(0 18 ? * MON-FRI *)", "timezone": "Europe/Paris",
+                   "scalableTargetAction": {"minCapacity": 1, "maxCapacity": 4}}],
+}
+
+BASE = mutate(WORLD, "Service", "web", {"autoScaling": SCALING})
+BASE = mutate(BASE, "ScheduledTask", "report", {
+    "scheduleExpression": "rate(1 hour)",
+    "target": {"cluster": "prod", "taskDefinition": "web", "taskCount": 1, "launchType": "FARGATE", "networkConfiguration": AWSVPC},
+})
+
+
+def scaling(**changes):
+    out = dict(SCALING)
+    for key, value in changes.items():
+        if value is DROP:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return {"autoScaling": out}
+
+
+def steps(*bounds, kind="ChangeInCapacity", **extra):
+    adjustments = []
+    for lo, hi, adj in bounds:
+        step = {"scalingAdjustment": adj}
+        if lo is not None:
+            step["metricIntervalLowerBound"] = lo
+        if hi is not None:
+            step["metricIntervalUpperBound"] = hi
+        adjustments.append(step)
+    return scaling(stepScaling=[{"policyName": "s", "adjustmentType": kind, "stepAdjustments": adjustments, "alarm": ALARM, **extra}])
+
+
+def tt(**fields):
+    return scaling(targetTracking=[{"policyName": "t", "targetValue": 50, **fields}])
+
+
+def sched(**fields):
+    action = {"scheduledActionName": "a", "schedule": "rate(1 day)", "scalableTargetAction": {"minCapacity": 1}}
+    action.update(fields)
+    return scaling(scheduled=[action])
+
+
+def task(**changes):
+    return changes
+
+
+def target(**changes):
+    t = dict(BASE[("ScheduledTask", "report")]["target"])
+    for key, value in changes.items():
+        if value is DROP:
+            t.pop(key, None)
+        else:
+            t[key] = value
+    return {"target": t}
+
+
+ALB = {"predefinedMetricType": "ALBRequestCountPerTarget"}
+
+CASES = [
+    # id, kind, name, changes, rule, fragment
+    ("min-max-ok", "Service", "web", scaling(minCapacity=0, maxCapacity=0), None, None),
+    ("min-gt-max", "Service", "web", scaling(minCapacity=5, maxCapacity=3), "E5001", "minCapacity 5 is greater than maxCapacity 3"),
+    ("no-max", "Service", "web", scaling(maxCapacity=DROP), "E5001", "needs maxCapacity"),
+    ("negative-min", "Service", "web", scaling(minCapacity=-1), "E5001", "must not be negative"),
+    ("dup-policy", "Service", "web", scaling(stepScaling=[dict(SCALING["stepScaling"][0], policyName="cpu70")]), "E5002", "policyName 'cpu70' is used twice"),
+    ("dup-action", "Service", "web", scaling(scheduled=SCALING["scheduled"] * 2), "E5002", "scheduledActionName 'evening' is used twice"),
+    ("tt-none", "Service", "web", tt(), "E5003", "exactly one of"),
+    ("tt-both", "Service", "web", tt(predefinedMetricSpecification={"predefinedMetricType": "ECSServiceAverageCPUUtilization"},
+                                     customizedMetricSpecification={"metricName": "x"}), "E5003", "exactly one of"),
+    ("tt-alb-label", "Service", "web", tt(predefinedMetricSpecification=ALB), "E5003", "needs a resourceLabel"),
+    ("tt-alb-ok", "Service", "web", tt(predefinedMetricSpecification=dict(ALB, resourceLabel="app/web/1/targetgroup/web/2")), None, None),
+    ("tt-bad-type", "Service", "web", tt(predefinedMetricSpecification={"predefinedMetricType": "CPU"}), "E5003", "predefinedMetricType"),
+    ("tt-custom-ok", "Service", "web", tt(customizedMetricSpecification={"metricName": "Backlog", "namespace": "App", "statistic": "Average"}), None, None),
+    ("steps-two-sided-ok", "Service", "web", steps((None, -10, -2), (-10, 0, -1), (0, 10, 1), (10, None, 2)), None, None),
+    ("steps-gap", "Service", "web", steps((0, 50, 1), (60, None, 3)), "E5004", "gap between 50 and 60"),
+    ("steps-overlap", "Service", "web", steps((0, 50, 1), (40, None, 3)), "E5004", "overlap"),
+    ("steps-two-open-upper", "Service", "web", steps((0, None, 1), (50, None, 3)), "E5004", "only one step may have a null metricIntervalUpperBound"),
+    ("steps-two-open-lower", "Service", "web", steps((None, 0, -1), (None, -5, -3)), "E5004", "only one step may have a null metricIntervalLowerBound"),
+    ("steps-both-null", "Service", "web", steps((None, None, 1)), "E5004", "both metricIntervalLowerBound and metricIntervalUpperBound null"),
+    ("steps-negative-lower", "Service", "web", steps((-10, 0, -1), (0, None, 1)), "E5004", "negative metricIntervalLowerBound needs"),
+    ("steps-positive-upper", "Service", "web", steps((0, 10, 1)), "E5004", "positive metricIntervalUpperBound needs"),
+    ("steps-inverted", "Service", "web", steps((10, 5, 1)), "E5004", "must be less than"),
+    ("steps-empty", "Service", "web", steps(), "E5004", "at least one step adjustment"),
+    ("magnitude-wrong-type", "Service", "web", steps((0, None, 1), minAdjustmentMagnitude=2), "E5004", "only valid with adjustmentType PercentChangeInCapacity"),
+    ("magnitude-ok", "Service", "web", steps((0, None, 10), kind="PercentChangeInCapacity", minAdjustmentMagnitude=2), None, None),
+    ("exact-negative", "Service", "web", steps((0, None, -1), kind="ExactCapacity"), "E5004", "cannot be negative"),
+    ("bad-adjustment-type", "Service", "web", steps((0, None, 1), kind="Change"), "E5004", "adjustmentType must be one of"),
+    ("sched-rate-ok", "Service", "web", sched(), None, None),
+    ("sched-at-ok", "Service", "web", sched(schedule="at(2030-01-01T08:00:00)", timezone="Etc/GMT+9"), None, None),
+    ("sched-bad-cron", "Service", "web", sched(schedule="cron(0 18 * * * *)"), "E5005", "exactly one of day-of-month"),
+    ("sched-bad-rate", "Service", "web", sched(schedule="rate(1 days)"), "E5005", "singular unit 'day'"),
+    ("sched-bad-tz", "Service", "web", sched(timezone="CEST"), "E5005", "not an IANA time zone"),
+    ("sched-no-capacity", "Service", "web", sched(scalableTargetAction={}), "E5005", "needs minCapacity, maxCapacity or both"),
+    ("sched-min-gt-max", "Service", "web", sched(scalableTargetAction={"minCapacity": 5, "maxCapacity": 2}), "E5005", "minCapacity 5 is greater than maxCapacity 2"),
+    # scheduled tasks
+    ("task-pattern-ok", "ScheduledTask", "report", task(scheduleExpression=DROP, eventPattern={
+        "source": ["aws.s3"], "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": ["uploads"]}, "object": {"key": [{"prefix": "incoming/"}]}}}), None, None),
+    ("task-both", "ScheduledTask", "report", task(eventPattern={"source": ["aws.s3"]}), "E6001", "not both"),
+    ("task-neither", "ScheduledTask", "report", task(scheduleExpression=DROP), "E6001", "needs a scheduleExpression or an eventPattern"),
+    ("task-rate-plural", "ScheduledTask", "report", task(scheduleExpression="rate(1 hours)"), "E6002",
+     "rate(1 hours): use the singular unit 'hour' for a value of 1"),
+    ("task-cron-7", "ScheduledTask", "report", task(scheduleExpression="cron(0 0 10 * * ? *)"), "E6002", "needs 6 fields"),
+    ("task-cron-ok", "ScheduledTask", "report", task(scheduleExpression="cron(0 9 ? * 3#2 *)", scheduleExpressionTimezone="Europe/Paris"), None, None),
+    ("task-tz", "ScheduledTask", "report", task(scheduleExpressionTimezone="Mars/Olympus"), "E6002", "not an IANA time zone"),
+    ("task-pattern-scalar", "ScheduledTask", "report", task(scheduleExpression=DROP, eventPattern={"source": "aws.s3"}), "E6003",
+     "Event pattern is not valid: the value of 'source' must be an array"),
+    ("task-pattern-nested", "ScheduledTask", "report", task(scheduleExpression=DROP, eventPattern={"source": ["aws.s3"], "detail": {"bucket": {"name": "b"}}}),
+     "E6003", "the value of 'name' must be an array"),
+    ("task-pattern-empty-list", "ScheduledTask", "report", task(scheduleExpression=DROP, eventPattern={"source": []}), "E6003", "is empty"),
+    ("task-td-missing", "ScheduledTask", "report", target(taskDefinition="nope"), "E6004", "task definition 'nope' is not among"),
+    ("task-cluster-missing", "ScheduledTask", "report", target(cluster="staging"), "E6004", "cluster 'staging' is not among"),
+    ("task-count", "ScheduledTask", "report", target(taskCount=11), "E6004", "between 1 and 10"),
+    ("task-awsvpc", "ScheduledTask", "report", target(networkConfiguration=DROP), "E6004", "Network Configuration must be provided"),
+    ("task-bridge-ok", "ScheduledTask", "report", target(taskDefinition="worker", launchType="EC2", networkConfiguration=DROP), None, None),
+]
+
+
+@pytest.fixture(scope="module")
+def validator():
+    from ecsctl.app.validate import Validator
+
+    return Validator()
+
+
+def test_base_world_is_clean(validator, tmp_path):
+    assert_case(validator, tmp_path, BASE, "Service", "web", None, None, prefixes=MINE)
+
+
+@pytest.mark.parametrize("case, kind, name, changes, rule, fragment", CASES, ids=[c[0] for c in CASES])
+def test_rule(validator, tmp_path, case, kind, name, changes, rule, fragment):
+    assert_case(validator, tmp_path, mutate(BASE, kind, name, changes), kind, name, rule, fragment, prefixes=MINE)
+
+
+@pytest.mark.parametrize("bounds, expected", [
+    ([(0, 50), (50, None)], []),
+    ([(None, 0), (0, None)], []),
+    ([(0, 50), (60, None)], [(1, "steps leave a gap between 50 and 60")]),
+    ([(50, None), (0, 50)], []),                       # order of the list does not matter
+    ([(0, 10)], [(0, "a positive metricIntervalUpperBound needs a step with a null upper bound")]),
+])
+def test_step_bound_issues(bounds, expected):
+    items = [{k: v for k, v in (("metricIntervalLowerBound", lo), ("metricIntervalUpperBound", hi)) if v is not None} for lo, hi in bounds]
+    assert list(step_bound_issues(items)) == expected
+
+
+@pytest.mark.parametrize("rule_id", sorted(r for r in all_rules() if r.startswith(MINE)))
+def test_every_rule_has_cases_and_explains_itself(rule_id):
+    assert any(c[4] == rule_id for c in CASES)
+    text = all_rules()[rule_id].explanation()
+    assert "Bad" in text and "Good" in text

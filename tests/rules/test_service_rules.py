@@ -1,0 +1,227 @@
+"""Service (E3xxx/W3xxx) and cluster/capacity-provider (E4xxx) rules on whole multi-document runs.
+
+Each case changes a few fields of one document of a valid world (a cluster, a
+capacity provider, two task definitions, two target groups and two services),
+writes the run as YAML into tmp_path and validates it with ``Validator``.  The
+valid world yields no E3/W3/E4 finding; each failing case yields its rule.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from ecsctl.app.validate import Validator
+from ecsctl.core.manifest.document import Document, Locator, Position
+from ecsctl.core.rules import all_rules
+from ecsctl.core.rules.context import RuleContext
+
+DROP = object()
+TG_ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-inst/6d0ecf831eec9f09"
+AWSVPC = {"awsvpcConfiguration": {"subnets": ["subnet-1"], "securityGroups": ["sg-1"]}}
+
+WORLD = {
+    ("Cluster", "prod"): {
+        "capacityProviders": ["FARGATE", "FARGATE_SPOT", "asg"],
+        "defaultCapacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}],
+        "containerInstances": [{"name": "general", "count": 2, "instanceType": "m5.large", "availabilityZone": "eu-west-1a"}],
+    },
+    ("CapacityProvider", "asg"): {
+        "autoScalingGroupProvider": {
+            "autoScalingGroup": {"minSize": 0, "maxSize": 4, "desiredCapacity": 1, "instanceType": "m5.large"},
+            "managedScaling": {"status": "ENABLED", "targetCapacity": 100, "minimumScalingStepSize": 1, "maximumScalingStepSize": 10},
+            "managedTerminationProtection": "ENABLED",
+        },
+    },
+    ("TaskDefinition", "web"): {
+        "family": "web", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+        "containerDefinitions": [{"name": "web", "image": "nginx:1.27", "portMappings": [{"containerPort": 80}]}],
+    },
+    ("TaskDefinition", "worker"): {
+        "family": "worker", "requiresCompatibilities": ["EC2"], "networkMode": "bridge",
+        "containerDefinitions": [{"name": "web", "image": "nginx:1.27", "memory": 256,
+                                  "portMappings": [{"containerPort": 80, "hostPort": 0}, {"containerPort": 443, "hostPort": 443}]}],
+    },
+    ("TargetGroup", "web-ip"): {"port": 80, "protocol": "HTTP", "targetType": "ip", "healthCheck": {"path": "/"}},
+    ("TargetGroup", "web-inst"): {"port": 80, "protocol": "HTTP", "targetType": "instance", "healthCheck": {"port": "traffic-port"}},
+    ("Service", "web"): {
+        "cluster": "prod", "taskDefinition": "web", "desiredCount": 2, "launchType": "FARGATE",
+        "networkConfiguration": AWSVPC,
+        "loadBalancers": [{"targetGroupArn": "web-ip", "containerName": "web", "containerPort": 80}],
+        "healthCheckGracePeriodSeconds": 30,
+        "deploymentConfiguration": {"minimumHealthyPercent": 50, "maximumPercent": 200},
+    },
+    ("Service", "bridge"): {
+        "cluster": "prod", "taskDefinition": "worker:3", "desiredCount": 2, "launchType": "EC2",
+        "loadBalancers": [{"targetGroupArn": TG_ARN, "containerName": "web", "containerPort": 80}],
+        "placementStrategy": [{"type": "spread", "field": "attribute:ecs.availability-zone"}, {"type": "binpack", "field": "memory"}],
+        "placementConstraints": [{"type": "memberOf", "expression": "attribute:ecs.instance-type =~ m5.*"}, {"type": "distinctInstance"}],
+    },
+}
+
+MINE = ("E3", "W3", "E4")
+
+
+def mutate(world: dict, kind: str, name: str, changes: dict) -> dict:
+    world = copy.deepcopy(world)
+    spec = world.setdefault((kind, name), {})
+    for key, value in changes.items():
+        if value is DROP:
+            spec.pop(key, None)
+        else:
+            spec[key] = value
+    return world
+
+
+def write_world(tmp_path, world: dict) -> str:
+    docs = [{"apiVersion": "ecsctl/v1", "kind": k, "metadata": {"name": n}, "spec": s} for (k, n), s in world.items()]
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def validator():
+    return Validator()
+
+
+def findings(validator, tmp_path, world, prefixes=MINE):
+    report = validator.validate([write_world(tmp_path, world)])
+    return [f for f in report.findings if f.rule.startswith(prefixes)]
+
+
+def direct(world: dict, rule_id: str, kind: str, name: str) -> list[str]:
+    """Messages of one rule on one document, without the JSON Schema in front of it."""
+    docs = [Document(file="run.yaml", index=i, data={"spec": spec}, locator=Locator(None, Position(1, 1)), kind=k, name=n,
+                     spec=copy.deepcopy(spec), spec_path=("spec",)) for i, ((k, n), spec) in enumerate(world.items())]
+    ctx = RuleContext(docs)
+    target = ctx.get(kind, name)
+    return [message for _, message in all_rules()[rule_id]().check(target.spec, target, ctx)]
+
+
+def assert_case(validator, tmp_path, world, kind, name, rule, fragment, prefixes=MINE):
+    report = validator.validate([write_world(tmp_path, world)])
+    got = [f for f in report.findings if f.rule.startswith(prefixes)]
+    if rule is None:
+        assert got == [] and not [f for f in report.findings if f.rule.startswith("E1")], [(f.rule, f.message) for f in report.findings]
+        return
+    messages = [f.message for f in got if f.rule == rule]
+    if not messages and any(f.rule.startswith("E1") for f in report.findings):
+        # the JSON Schema refused the document first (some limits live in both): check the rule on its own
+        messages = direct(world, rule, kind, name)
+    assert messages, f"expected {rule}, got {[(f.rule, f.message) for f in report.findings]}"
+    assert any(fragment in m for m in messages), messages
+
+
+def test_valid_world_has_no_findings(validator, tmp_path):
+    assert findings(validator, tmp_path, WORLD) == []
+
+
+CASES = [
+    # id, kind, name, changes, rule, fragment
+    ("td-missing", "Service", "web", {"taskDefinition": "webb"}, "E3001", "task definition 'webb' is not among"),
+    ("td-arn-ok", "Service", "web", {"taskDefinition": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7"}, None, None),
+    ("cluster-missing", "Service", "web", {"cluster": "prodd"}, "E3002", "cluster 'prodd'"),
+    ("cluster-default", "Service", "web", {"cluster": DROP}, "E3002", "runs in 'default'"),
+    ("cluster-arn-ok", "Service", "web", {"cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod"}, None, None),
+    ("tg-missing", "Service", "web", {"loadBalancers": [{"targetGroupArn": "nope", "containerName": "web", "containerPort": 80}]}, "E3003", "target group 'nope'"),
+    ("awsvpc-no-net", "Service", "web", {"networkConfiguration": DROP}, "E3004", "Network Configuration must be provided when networkMode 'awsvpc' is specified."),
+    ("bridge-with-net", "Service", "bridge", {"networkConfiguration": AWSVPC}, "W3005", "only used with networkMode 'awsvpc'"),
+    ("both-launch", "Service", "web", {"capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}]}, "E3006", "Specifying both a launch type"),
+    ("fargate-ec2-td", "Service", "bridge", {"launchType": "FARGATE", "placementStrategy": DROP, "placementConstraints": DROP}, "E3007", "not compatible with FARGATE"),
+    ("fargate-daemon", "Service", "web", {"schedulingStrategy": "DAEMON", "desiredCount": DROP}, "E3007", "supports only the REPLICA"),
+    ("daemon-count", "Service", "bridge", {"schedulingStrategy": "DAEMON"}, "E3008", "remove desiredCount"),
+    ("daemon-strategy", "Service", "bridge", {"schedulingStrategy": "DAEMON", "desiredCount": DROP}, "E3008", "placement strategies are not supported"),
+    ("daemon-max", "Service", "bridge", {"schedulingStrategy": "DAEMON", "desiredCount": DROP, "placementStrategy": DROP,
+                                         "deploymentConfiguration": {"maximumPercent": 200}}, "E3008", "maximumPercent must be 100"),
+    ("daemon-scaling", "Service", "bridge", {"schedulingStrategy": "DAEMON", "desiredCount": DROP, "placementStrategy": DROP,
+                                             "autoScaling": {"minCapacity": 1, "maxCapacity": 2}}, "E3008", "Service Auto Scaling is not supported"),
+    ("daemon-ok", "Service", "bridge", {"schedulingStrategy": "DAEMON", "desiredCount": DROP, "placementStrategy": DROP,
+                                        "deploymentConfiguration": {"maximumPercent": 100, "minimumHealthyPercent": 0}}, None, None),
+    ("too-many-strategies", "Service", "bridge", {"placementStrategy": [{"type": "random"}] * 6}, "E3009", "at most 5"),
+    ("binpack-field", "Service", "bridge", {"placementStrategy": [{"type": "binpack", "field": "instanceId"}]}, "E3009", "binpack takes field 'cpu' or 'memory'"),
+    ("spread-field", "Service", "bridge", {"placementStrategy": [{"type": "spread", "field": "az"}]}, "E3009", "spread takes field"),
+    ("random-field", "Service", "bridge", {"placementStrategy": [{"type": "random", "field": "cpu"}]}, "E3009", "random takes no field"),
+    ("bad-type", "Service", "bridge", {"placementStrategy": [{"type": "pack", "field": "cpu"}]}, "E3009", "binpack, spread or random"),
+    ("spread-host-ok", "Service", "bridge", {"placementStrategy": [{"type": "spread", "field": "host"}, {"type": "random"}]}, None, None),
+    ("fargate-placement", "Service", "web", {"placementConstraints": [{"type": "distinctInstance"}]}, "E3010", "not supported on Fargate"),
+    ("distinct-expr", "Service", "bridge", {"placementConstraints": [{"type": "distinctInstance", "expression": "x"}]}, "E3011", "distinctInstance takes no expression"),
+    ("memberof-missing", "Service", "bridge", {"placementConstraints": [{"type": "memberOf"}]}, "E3011", "memberOf needs an expression"),
+    ("memberof-bad-cql", "Service", "bridge", {"placementConstraints": [{"type": "memberOf", "expression": "attribute:ecs.instance-type = t3.large"}]},
+     "E3011", "column 29"),
+    ("too-many-constraints", "Service", "bridge", {"placementConstraints": [{"type": "memberOf", "expression": "agentConnected == true"}] * 11},
+     "E3011", "at most 10"),
+    ("lb-container", "Service", "web", {"loadBalancers": [{"targetGroupArn": "web-ip", "containerName": "api", "containerPort": 80}]}, "E3012", "container 'api' is not in"),
+    ("lb-port", "Service", "web", {"loadBalancers": [{"targetGroupArn": "web-ip", "containerName": "web", "containerPort": 8080}]}, "E3012", "no port mapping for containerPort 8080 (it maps: 80)"),
+    ("awsvpc-instance-tg", "Service", "web", {"loadBalancers": [{"targetGroupArn": "web-inst", "containerName": "web", "containerPort": 80}]}, "E3013", "targetType 'ip'"),
+    ("bridge-ip-tg", "Service", "bridge", {"loadBalancers": [{"targetGroupArn": "web-ip", "containerName": "web", "containerPort": 443}]}, "E3013", "targetType 'instance'"),
+    ("static-port-ok", "TargetGroup", "web-inst", {"healthCheck": {"port": "8080"}}, "E3014", "must be 'traffic-port', not '8080'"),
+    ("lb-limit", "Service", "web", {"loadBalancers": [{"targetGroupArn": "web-ip", "containerName": "web", "containerPort": 80}] * 6}, "E3015", "at most 5 target groups"),
+    ("grace-no-lb", "Service", "web", {"loadBalancers": DROP}, "E3015", "healthCheckGracePeriodSeconds is only valid"),
+    ("min-over-100", "Service", "web", {"deploymentConfiguration": {"minimumHealthyPercent": 150, "maximumPercent": 300}}, "W3016", "between 0 and 100"),
+    ("max-under-100", "Service", "web", {"deploymentConfiguration": {"minimumHealthyPercent": 0, "maximumPercent": 90}}, "W3016", "at least 100"),
+    ("stuck-1", "Service", "web", {"desiredCount": 1, "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 100}},
+     "E3017", "lower minimumHealthyPercent to 0 or raise maximumPercent to 200"),
+    ("stuck-3", "Service", "web", {"desiredCount": 3, "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 125}},
+     "E3017", "unable to stop or start tasks during a deployment because of the service deployment configuration with desiredCount 3"),
+    ("stuck-in-range", "Service", "web", {"desiredCount": 4, "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 125},
+                                          "autoScaling": {"minCapacity": 2, "maxCapacity": 6}}, "E3017", "sets the desired count to 2"),
+    ("one-at-a-time-ok", "Service", "web", {"desiredCount": 4, "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 125}}, None, None),
+    ("desired-below-min", "Service", "web", {"desiredCount": 1, "autoScaling": {"minCapacity": 2, "maxCapacity": 4}}, "W3018", "below autoScaling.minCapacity 2"),
+    ("desired-above-max", "Service", "web", {"desiredCount": 9, "autoScaling": {"minCapacity": 2, "maxCapacity": 4}}, "W3018", "above autoScaling.maxCapacity 4"),
+    ("cps-ok", "Service", "web", {"launchType": DROP, "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "base": 1, "weight": 1},
+                                                                                  {"capacityProvider": "FARGATE_SPOT", "weight": 3}]}, None, None),
+    ("cps-two-bases", "Service", "web", {"launchType": DROP, "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "base": 1, "weight": 1},
+                                                                                         {"capacityProvider": "FARGATE_SPOT", "base": 2, "weight": 1}]},
+     "E3019", "only one capacity provider"),
+    ("cps-no-weight", "Service", "web", {"launchType": DROP, "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "base": 1}]}, "E3019", "weight greater than 0"),
+    ("cps-mixed", "Service", "bridge", {"launchType": DROP, "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1},
+                                                                                        {"capacityProvider": "asg", "weight": 1}]}, "E3019", "not both"),
+    ("cps-unknown", "Service", "bridge", {"launchType": DROP, "capacityProviderStrategy": [{"capacityProvider": "spot-asg", "weight": 1}]}, "E3019", "neither FARGATE"),
+    ("cps-not-associated", "Cluster", "prod", {"capacityProviders": ["FARGATE", "asg"], "defaultCapacityProviderStrategy": DROP}, None, None),
+    ("cps-seven", "Service", "web", {"launchType": DROP, "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}] * 7}, "E3019", "at most 6"),
+    # clusters and capacity providers
+    ("group-dup", "Cluster", "prod", {"containerInstances": [{"name": "general", "count": 1}, {"name": "general", "count": 2}]}, "E4001", "defined twice"),
+    ("cluster-unknown-cp", "Cluster", "prod", {"capacityProviders": ["FARGATE", "nope"]}, "E4002", "'nope' is neither"),
+    ("default-not-associated", "Cluster", "prod", {"capacityProviders": ["FARGATE"], "defaultCapacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]},
+     "E4002", "not associated with the cluster"),
+    ("asg-min-max", "CapacityProvider", "asg", {"autoScalingGroupProvider": {"autoScalingGroup": {"minSize": 3, "maxSize": 2}}}, "E4003", "minSize 3 is greater than maxSize 2"),
+    ("asg-desired", "CapacityProvider", "asg", {"autoScalingGroupProvider": {"autoScalingGroup": {"minSize": 0, "maxSize": 2, "desiredCapacity": 5}}}, "E4003", "above maxSize 2"),
+    ("asg-max-zero", "CapacityProvider", "asg", {"autoScalingGroupProvider": {"autoScalingGroup": {"minSize": 0, "maxSize": 0}}}, "E4003", "greater than 0"),
+    ("asg-steps", "CapacityProvider", "asg", {"autoScalingGroupProvider": {"autoScalingGroup": {"minSize": 0, "maxSize": 2},
+                                                                          "managedScaling": {"status": "ENABLED", "minimumScalingStepSize": 5, "maximumScalingStepSize": 2}}},
+     "E4003", "minimumScalingStepSize 5"),
+    ("mtp-no-scaling", "CapacityProvider", "asg", {"autoScalingGroupProvider": {"autoScalingGroup": {"minSize": 0, "maxSize": 2},
+                                                                               "managedScaling": {"status": "DISABLED"}, "managedTerminationProtection": "ENABLED"}},
+     "E4004", "requires managed scaling"),
+]
+
+
+def test_associated_provider_missing_from_cluster(validator, tmp_path):
+    world = mutate(WORLD, "Cluster", "prod", {"capacityProviders": ["FARGATE"], "defaultCapacityProviderStrategy": DROP})
+    world = mutate(world, "Service", "web", {"launchType": DROP, "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]})
+    got = findings(validator, tmp_path, world)
+    assert [(f.rule, f.pointer) for f in got] == [("E3019", "/spec/capacityProviderStrategy/0/capacityProvider")]
+    assert "not associated with the cluster" in got[0].message
+
+
+@pytest.mark.parametrize("case, kind, name, changes, rule, fragment", CASES, ids=[c[0] for c in CASES])
+def test_rule(validator, tmp_path, case, kind, name, changes, rule, fragment):
+    assert_case(validator, tmp_path, mutate(WORLD, kind, name, changes), kind, name, rule, fragment)
+
+
+def test_cql_error_points_at_the_expression(validator, tmp_path):
+    world = mutate(WORLD, "Service", "bridge", {"placementConstraints": [{"type": "memberOf", "expression": "foo == bar"}]})
+    (hit,) = findings(validator, tmp_path, world)
+    assert hit.pointer == "/spec/placementConstraints/0/expression"
+    assert hit.message.startswith("invalid expression at column 1:")
+
+
+@pytest.mark.parametrize("rule_id", sorted(r for r in all_rules() if r.startswith(MINE)))
+def test_every_rule_has_cases_and_explains_itself(rule_id):
+    cls = all_rules()[rule_id]
+    assert any(c[4] == rule_id for c in CASES)
+    text = cls.explanation()
+    assert "Bad" in text and "Good" in text and len(text.splitlines()) > 5
