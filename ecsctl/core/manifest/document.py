@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ecsctl.core.findings import Path
 
@@ -17,21 +17,25 @@ class Position:
 class Locator:
     """Maps a path into a document to the position of that value in the source.
 
-    ``node`` is a PyYAML node tree (also used for JSON, which PyYAML reads).
-    For a mapping entry the position is that of its key, which is where a
-    reader looks for "the field"; for a list item, that of the item.  A path
-    that does not exist (a missing field) resolves to its deepest existing
-    ancestor.
+    Positions come from a PyYAML node tree (also used for JSON, which PyYAML
+    reads).  The tree is built only when a position is asked for: valid
+    documents never pay for it, and keeping trees of thousands of documents
+    alive would make the garbage collector rescan them over and over.  For a
+    mapping entry the position is that of its key, which is where a reader
+    looks for "the field"; for a list item, that of the item.  A path that
+    does not exist (a missing field) resolves to its deepest existing ancestor.
     """
 
-    __slots__ = ("_node", "_fallback")
+    __slots__ = ("_node_of", "_fallback")
 
-    def __init__(self, node: Any, fallback: Position) -> None:
-        self._node = node
+    def __init__(self, node_of: Callable[[], Any], fallback: Position) -> None:
+        self._node_of = node_of
         self._fallback = fallback
 
     def locate(self, path: Path) -> Position:
-        node = self._node
+        if not path:
+            return self._fallback
+        node = self._node_of()
         if node is None:
             return self._fallback
         mark = node.start_mark

@@ -115,27 +115,38 @@ def _load_json(text: str, file: str) -> LoadResult:
         return LoadResult([], [_error("E0002", f"invalid JSON: {exc.msg}", file, exc.lineno, exc.colno)])
     except RecursionError:
         return LoadResult([], [_error("E0007", "document is nested too deeply", file)])
-    # Positions come from PyYAML's composer, which reads JSON; tabs are
-    # whitespace to JSON but not to YAML, and never occur inside JSON strings.
-    node = _compose_quietly(text.replace("\t", " "))
-    locator = Locator(node, Position(1, 1))
+    nodes = _Nodes(text, json=True)
     findings: list[Finding] = []
-    if duplicate and node is not None:
-        findings.extend(_duplicate_findings(_find_duplicates(node), node, file, 0))
-    return LoadResult([Document(file, 0, data, locator)], findings)
+    if duplicate and nodes.get(0) is not None:
+        findings.extend(_duplicate_findings(_find_duplicates(nodes.get(0)), nodes.get(0), file, 0))
+    return LoadResult([Document(file, 0, data, Locator(lambda: nodes.get(0), Position(1, 1)))], findings)
 
 
-def _compose_quietly(text: str):
-    try:
-        return yaml.compose(text, Loader=_BaseLoader)
-    except (yaml.YAMLError, RecursionError):
-        return None
+class _Nodes:
+    """The node trees of one file's documents, composed again only when a position is needed."""
+
+    __slots__ = ("_text", "_nodes")
+
+    def __init__(self, text: str, json: bool = False) -> None:
+        # Tabs are whitespace to JSON but not to YAML, and never occur inside JSON strings.
+        self._text = text.replace("\t", " ") if json else text
+        self._nodes: list | None = None
+
+    def get(self, index: int):
+        if self._nodes is None:
+            try:
+                self._nodes = list(yaml.compose_all(self._text, Loader=_BaseLoader))
+            except (yaml.YAMLError, RecursionError):
+                self._nodes = []
+            self._text = ""
+        return self._nodes[index] if index < len(self._nodes) else None
 
 
 def _load_yaml(text: str, file: str) -> LoadResult:
     documents: list[Document] = []
     findings: list[Finding] = []
     loader = _Loader(text)
+    nodes = _Nodes(text)
     index = 0
     try:
         while loader.check_node():
@@ -156,7 +167,7 @@ def _load_yaml(text: str, file: str) -> LoadResult:
                 loader.duplicates.clear()
                 data = loader.construct_document(node)
                 findings.extend(_duplicate_findings(loader.duplicates, node, file, index))
-                documents.append(Document(file, index, data, Locator(node, Position(start.line + 1, start.column + 1))))
+                documents.append(Document(file, index, data, Locator(_node_getter(nodes, index), Position(start.line + 1, start.column + 1))))
             index += 1
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -171,6 +182,10 @@ def _load_yaml(text: str, file: str) -> LoadResult:
     if not documents and not findings:
         findings.append(_error("E0003", "file holds no document (only comments or separators)", file))
     return LoadResult(documents, findings)
+
+
+def _node_getter(nodes: _Nodes, index: int):
+    return lambda: nodes.get(index)
 
 
 def _yaml_rule(exc: yaml.MarkedYAMLError) -> str:
