@@ -78,9 +78,12 @@ class SchemaChecker:
         """A compiled validity check for ``kind`` (``None`` if fastjsonschema cannot compile it)."""
         if kind not in self._fast:
             try:
+                import copy
+
                 import fastjsonschema
 
-                self._fast[kind] = fastjsonschema.compile(self._load_schema(kind))
+                # compile() rewrites $refs in the dict it is given: hand it a copy.
+                self._fast[kind] = fastjsonschema.compile(copy.deepcopy(self._load_schema(kind)))
             except Exception:  # noqa: BLE001 - any compile failure just means: use jsonschema
                 self._fast[kind] = None
         return self._fast[kind]
