@@ -1,0 +1,150 @@
+"""The vocabulary of planning, shared by diff, graph, codec, renderers and backends.
+
+    desired manifests ──canonical()──► Desired ─┐
+                                                ├─ diff() ──► [Change] ── build_steps() ──► [Step]
+    state resources (last-applied canonical) ───┘
+
+A ``Change`` says what happens to one address; a ``Step`` is one unit of work a
+backend executes (in its own transaction); a ``Plan`` is everything a reviewer
+reads and ``apply`` executes, bound to the state's lineage and serial.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT_VERSION = 1
+
+ACTIONS = ("create", "update", "replace", "delete", "no-op")
+
+# Address prefixes per manifest kind; services are also keyed by cluster.
+PREFIX = {
+    "Cluster": "cluster",
+    "CapacityProvider": "capacityprovider",
+    "TaskDefinition": "taskdef",
+    "Service": "service",
+    "TargetGroup": "targetgroup",
+    "ScheduledTask": "scheduledtask",
+    "Parameter": "parameter",
+    "Secret": "secret",
+    "EnvironmentFile": "envfile",
+    "Repository": "repository",
+}
+KIND_OF_PREFIX = {v: k for k, v in PREFIX.items()}
+
+# Order of changes and steps in a plan: what others refer to first (deletes run in reverse).
+KIND_ORDER: tuple[str, ...] = (
+    "Parameter",
+    "Secret",
+    "EnvironmentFile",
+    "Repository",
+    "CapacityProvider",
+    "Cluster",
+    "TargetGroup",
+    "TaskDefinition",
+    "Service",
+    "ScheduledTask",
+)
+
+
+def address(kind: str, name: str, spec: dict | None = None) -> str:
+    """``taskdef/web``, ``service/prod/web`` (services are unique per cluster), ``parameter//prod/db``."""
+    if kind == "Service":
+        cluster = (spec or {}).get("cluster") or "default"
+        cluster = str(cluster).rsplit("/", 1)[-1]  # a cluster ARN names the cluster last
+        return f"service/{cluster}/{name}"
+    return f"{PREFIX[kind]}/{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """One resource as the manifests want it: ``spec`` is already canonical."""
+
+    address: str
+    kind: str
+    name: str
+    spec: dict
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One changed field: ``op`` is ``add``, ``remove`` or ``change``; ``path`` is inside the spec."""
+
+    path: tuple
+    op: str
+    before: Any = None
+    after: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What happens to one address.
+
+    ``reason`` is only for display (like Terraform's action reasons); nothing
+    may branch on it.  ``replace_paths`` names the fields that force a replace.
+    For task definitions an ``update`` registers the next revision.
+    """
+
+    address: str
+    kind: str
+    name: str
+    action: str
+    before: dict | None = None
+    after: dict | None = None
+    fields: tuple[FieldChange, ...] = ()
+    replace_paths: tuple[tuple, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """The simulated world moved away from what was last applied (scaling, lost tasks, instances)."""
+
+    address: str
+    field: str
+    expected: Any
+    actual: Any
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One unit of work: ``action`` on ``address``; runs after every step in ``depends_on``.
+
+    ``spec`` is the desired canonical spec (``None`` for a delete); ``before``
+    the last-applied one (``None`` for a create).
+    """
+
+    id: str
+    action: str
+    address: str
+    kind: str
+    name: str
+    spec: dict | None
+    before: dict | None = None
+    depends_on: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Plan:
+    lineage: str | None
+    serial: int
+    manifests_hash: str
+    changes: list[Change] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)
+    deployments: list[dict] = field(default_factory=list)
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {a: 0 for a in ("create", "update", "replace", "delete")}
+        for c in self.changes:
+            if c.action in counts:
+                counts[c.action] += 1
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action != "no-op" for c in self.changes)

@@ -1,0 +1,235 @@
+"""Plan renderings, pinned by golden files in tests/golden/plan/ (UPDATE_GOLDEN=1 rewrites them)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ecsctl.cli.render.plan import display_path, render_plan_json, render_plan_text
+from ecsctl.core.plan.graph import build_steps
+from ecsctl.core.plan.model import Change, Drift, FieldChange, Plan, address
+
+ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+LINEAGE = "5b1e8c1a-7d3f-4e2a-9c61-0d8e4f2b7a10"
+
+CLUSTER = {
+    "capacityProviders": ["FARGATE", "FARGATE_SPOT"],
+    "settings": [{"name": "containerInsights", "value": "enabled"}],
+    "containerInstances": [{"name": "general-a", "count": 2, "instanceType": "m5.large", "attributes": {"stack": "prod"}}],
+}
+TARGET_GROUP = {"port": 8080, "protocol": "HTTP", "targetType": "ip", "healthCheck": {"path": "/healthz", "intervalSeconds": 15}}
+
+
+def taskdef(image: str = "nginx:1.26", env: list | None = None) -> dict:
+    return {
+        "family": "web",
+        "cpu": "256",
+        "memory": "512",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "containerDefinitions": [
+            {
+                "name": "web",
+                "image": image,
+                "essential": True,
+                "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+                "environment": env if env is not None else [{"name": "DB_NAME", "value": "storefront"}, {"name": "DB_PASSWORD", "value": "hunter2"}],
+                "secrets": [
+                    {"name": "DB_HOST", "valueFrom": "/prod/web/db-host"},
+                    {"name": "DB_USER", "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/web/db-Xk9fQ2:username::"},
+                ],
+            }
+        ],
+    }
+
+
+SERVICE = {
+    "cluster": "prod",
+    "taskDefinition": "web",
+    "desiredCount": 3,
+    "launchType": "FARGATE",
+    "loadBalancers": [{"targetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/6d0e", "containerName": "web", "containerPort": 8080}],
+    "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1", "subnet-2"], "assignPublicIp": "DISABLED"}},
+}
+
+
+def change(action: str, kind: str, name: str, before=None, after=None, **kw) -> Change:
+    return Change(address(kind, name, after or before), kind, name, action, before, after, **kw)
+
+
+def plan_of(changes: list[Change], *, lineage: str | None = LINEAGE, serial: int = 4, **kw) -> Plan:
+    return Plan(lineage, serial, "sha256:0", changes=changes, steps=build_steps(changes, set()), **kw)
+
+
+def from_empty() -> Plan:
+    return plan_of(
+        [
+            change("create", "Service", "web", after=SERVICE),
+            change("create", "TaskDefinition", "web", after=taskdef(f"{ECR}/web:1.4.2")),
+            change("create", "Cluster", "prod", after=CLUSTER),
+            change("create", "TargetGroup", "web", after=TARGET_GROUP),
+            change("create", "Parameter", "/prod/web/db-host", after={"type": "String", "description": "DB host"}),
+        ],
+        lineage=None,
+        serial=0,
+    )
+
+
+def an_update() -> Plan:
+    new_env = [{"name": "DB_NAME", "value": "storefront"}, {"name": "DB_PASSWORD", "value": "hunter3"}, {"name": "LOG_LEVEL", "value": "debug"}]
+    before, after = taskdef("nginx:1.26"), taskdef("nginx:1.27", new_env)
+    return plan_of(
+        [
+            change(
+                "update", "TaskDefinition", "web", before, after,
+                fields=(
+                    FieldChange(("containerDefinitions", 0, "image"), "change", "nginx:1.26", "nginx:1.27"),
+                    FieldChange(("containerDefinitions", 0, "environment", 1, "value"), "change", "hunter2", "hunter3"),
+                    FieldChange(("containerDefinitions", "web", "environment", "LOG_LEVEL"), "add", None, {"name": "LOG_LEVEL", "value": "debug"}),
+                ),
+                reason="task definition changed",
+            ),
+            change(
+                "update", "Service", "web", SERVICE, {**SERVICE, "desiredCount": 4},
+                fields=(FieldChange(("desiredCount",), "change", 3, 4),),
+            ),
+            change("no-op", "Cluster", "prod", CLUSTER, CLUSTER),
+            change("no-op", "TargetGroup", "web", TARGET_GROUP, TARGET_GROUP),
+        ]
+    )
+
+
+def a_replace() -> Plan:
+    after = {**SERVICE, "launchType": "EC2", "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"], "assignPublicIp": "DISABLED"}}}
+    return plan_of(
+        [
+            change(
+                "replace", "Service", "web", SERVICE, after,
+                fields=(
+                    FieldChange(("launchType",), "change", "FARGATE", "EC2"),
+                    FieldChange(("networkConfiguration", "awsvpcConfiguration", "subnets", 1), "remove", "subnet-2", None),
+                ),
+                replace_paths=(("launchType",),),
+                reason="launchType cannot be changed in place",
+            )
+        ],
+        deployments=[
+            {"service": "service/prod/web", "from": "web:3", "to": "web:3", "steps": [{}, {}, {}], "outcome": "stalled", "reason": "RESOURCE:MEMORY"},
+        ],
+    )
+
+
+def a_delete() -> Plan:
+    return plan_of(
+        [
+            change("delete", "Service", "old", before={**SERVICE, "taskDefinition": "old"}),
+            change("delete", "TaskDefinition", "old", before={**taskdef(), "family": "old"}, reason="no longer in the manifests"),
+        ]
+    )
+
+
+def drift_only() -> Plan:
+    return plan_of(
+        [change("no-op", "Service", "web", SERVICE, SERVICE)],
+        drift=[
+            Drift("service/prod/web", "desiredCount", 3, 5, "target tracking policy cpu70 scaled out"),
+            Drift("cluster/prod", "containerInstances[general-a].count", 2, 1, "an instance was terminated"),
+        ],
+    )
+
+
+def no_changes() -> Plan:
+    return plan_of([change("no-op", "Cluster", "prod", CLUSTER, CLUSTER)])
+
+
+PLANS = {
+    "from_empty": from_empty,
+    "update": an_update,
+    "replace": a_replace,
+    "delete": a_delete,
+    "drift_only": drift_only,
+    "no_changes": no_changes,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_text(golden, name: str) -> None:
+    golden(f"plan/{name}.txt", render_plan_text(PLANS[name]()))
+
+
+@pytest.mark.parametrize("name", ["update", "delete", "replace"])
+def test_text_full(golden, name: str) -> None:
+    golden(f"plan/{name}.full.txt", render_plan_text(PLANS[name](), full=True))
+
+
+def test_text_color(golden) -> None:
+    changes = [from_empty().changes[3], an_update().changes[0], a_replace().changes[0], a_delete().changes[1]]
+    assert [c.action for c in changes] == ["create", "update", "replace", "delete"]
+    golden("plan/mixed.color.txt", render_plan_text(plan_of(changes, drift=drift_only().drift[:1]), color=True))
+
+
+def test_json(golden) -> None:
+    golden("plan/update.json", render_plan_json(an_update()))
+
+
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_color_only_on_request(name: str) -> None:
+    assert "\x1b[" not in render_plan_text(PLANS[name]())
+
+
+@pytest.mark.parametrize(("name", "full"), [("from_empty", False), ("from_empty", True), ("update", False), ("update", True), ("delete", True)])
+def test_sensitive_values_are_masked_unless_asked_for(name: str, full: bool) -> None:
+    plan = PLANS[name]()
+    masked = render_plan_text(plan, full=full)
+    assert "hunter" not in masked and "(sensitive" in masked
+    assert "hunter" in render_plan_text(plan, full=full, show_sensitive=True)
+
+
+def test_json_masks_like_the_text() -> None:
+    assert "hunter" not in render_plan_json(an_update())
+    assert '"hunter3"' in render_plan_json(an_update(), show_sensitive=True)
+
+
+def test_secret_references_are_shown_as_references() -> None:
+    text = render_plan_text(from_empty())
+    assert 'valueFrom: "/prod/web/db-host"' in text
+    assert 'valueFrom: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/web/db-Xk9fQ2:username::"' in text
+
+
+@pytest.mark.parametrize(
+    ("plan", "summary"),
+    [
+        (from_empty(), "Plan: 5 to create, 0 to update, 0 to replace, 0 to destroy.\n"),
+        (an_update(), "Plan: 0 to create, 2 to update, 0 to replace, 0 to destroy.\n"),
+        (a_replace(), "Plan: 0 to create, 0 to update, 1 to replace, 0 to destroy.\n"),
+        (a_delete(), "Plan: 0 to create, 0 to update, 0 to replace, 2 to destroy.\n"),
+        (drift_only(), "No changes. The state matches the manifests.\n"),
+        (Plan(None, 0, "h"), "No changes. The state matches the manifests.\n"),
+    ],
+)
+def test_summary_line(plan: Plan, summary: str) -> None:
+    assert render_plan_text(plan).endswith(summary)
+
+
+def test_json_is_the_view() -> None:
+    data = json.loads(render_plan_json(an_update()))
+    assert data["summary"] == {"create": 0, "update": 2, "replace": 0, "delete": 0, "no_op": 2}
+    assert [c["action"] for c in data["changes"]] == ["update", "update", "no-op", "no-op"]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (("containerDefinitions", 0, "image"), "containerDefinitions[web].image"),
+        (("containerDefinitions", "web", "image"), "containerDefinitions[web].image"),
+        (("containerDefinitions", 0, "environment", 1, "value"), "containerDefinitions[web].environment[DB_PASSWORD]"),
+        (("containerDefinitions", 0, "portMappings", 0, "containerPort"), "containerDefinitions[web].portMappings[0].containerPort"),
+        (("requiresCompatibilities", 0), "requiresCompatibilities[0]"),
+        (("cpu",), "cpu"),
+        (("unknown", "deep", 3), "unknown.deep[3]"),
+        ((), ""),
+    ],
+)
+def test_display_path(path: tuple, expected: str) -> None:
+    assert display_path(path, taskdef(), None) == expected
