@@ -28,14 +28,14 @@ class Locator:
 
     __slots__ = ("_node_of", "_fallback")
 
-    def __init__(self, node_of: Callable[[], Any], fallback: Position) -> None:
+    def __init__(self, node_of: Callable[[], Any] | None, fallback: Position) -> None:
         self._node_of = node_of
         self._fallback = fallback
 
     def locate(self, path: Path) -> Position:
         if not path:
             return self._fallback
-        node = self._node_of()
+        node = self._node_of() if self._node_of is not None else None
         if node is None:
             return self._fallback
         mark = node.start_mark

@@ -159,11 +159,11 @@ class ScheduledTaskTarget(Rule):
         ref = target.get("taskDefinition")
         if not isinstance(ref, str) or not ref:
             yield ("target",), "target needs a taskDefinition"
-        elif ctx.task_definition(ref) is None:
+        elif ctx.has_kind("TaskDefinition") and ctx.task_definition(ref) is None:
             yield ("target", "taskDefinition"), f"task definition '{ref}' is not among the validated documents"
         cluster = target.get("cluster")
         name = last_segment(cluster) if isinstance(cluster, str) and cluster else DEFAULT_CLUSTER
-        if ctx.get("Cluster", name) is None:
+        if ctx.has_kind("Cluster") and ctx.get("Cluster", name) is None:
             yield ("target", "cluster") if "cluster" in target else ("target",), f"cluster '{name}' is not among the validated documents"
         count = target.get("taskCount", 1)
         if isinstance(count, int) and not isinstance(count, bool) and not 1 <= count <= 10:
