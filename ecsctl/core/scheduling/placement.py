@@ -1,0 +1,983 @@
+"""Task placement on EC2 container instances: filter, constrain, rank (DESIGN §7, ecs-semantics §2).
+
+One :class:`Placer` holds the mutable placement view (:class:`Node`) of a cluster's container
+instances and places tasks one at a time, committing each (resources, ports, group counts)
+before the next, as ECS does:
+
+1. **filter** — status ``ACTIVE`` and agent connected; CPU, memory and GPU; static host ports
+   per protocol (``bridge`` static ``hostPort``; every port in ``host`` mode; ``awsvpc`` needs
+   none); at most :data:`MAX_RESERVED_PORTS` reserved ports per instance; required attributes;
+2. **constraints** — ``distinctInstance`` (no task of this group on the instance) and
+   ``memberOf`` (a Cluster Query Language expression, :mod:`.cql`);
+3. **strategies** in order, each keeping only the *equally best* candidates:
+   ``binpack`` (``cpu``/``memory``: least remaining first), ``spread`` (``instanceId``/``host``
+   or ``attribute:NAME``: fewest tasks of this group on the instance / over every instance
+   sharing the value), ``random`` (a ``random.Random(seed)``, reproducible);
+4. remaining ties go to the lowest container-instance id.
+
+Without a strategy (``strategies=None``) a task spreads over ``attribute:ecs.availability-zone``
+and then ``instanceId`` (ecs-semantics §2.5).
+
+    >>> nodes = [Node(f"ci-{k}", az, {"ecs.availability-zone": az}, 2048, 4096)
+    ...          for k, az in enumerate(["a", "a", "b"])]
+    >>> placer = Placer(nodes)
+    >>> [r.instance_id for r in placer.place_many(TaskDemand(256, 512), 4, group="service:web")]
+    ['ci-0', 'ci-2', 'ci-1', 'ci-2']
+
+Performance: the placer never re-scans every instance for a placement when it can avoid it.
+Leading ``spread(attribute:…)`` strategies partition the instances by value (tiers of values
+ordered by the group's per-value counts, kept incrementally); inside a partition ``binpack``
+walks a list sorted by remaining resource from the first instance that can fit, and
+``spread(instanceId)`` looks at instances without a task of the group in id order before the
+few that have one. ``memberOf`` results are cached per (expression, instance) and dropped only
+for the instance that changed when the expression mentions ``task:group`` or
+``runningTasksCount``. After changing a :class:`Node` behind the placer's back (status, agent,
+attributes), call :meth:`Placer.refresh`.
+"""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect_left, insort
+from heapq import heappop, heappush
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from ecsctl.core import units
+from ecsctl.core.scheduling import cql
+
+RESERVED_PORTS = (22, 2375, 2376, 51678, 51679, 51680)
+EPHEMERAL_RANGE = (32768, 61000)
+MAX_RESERVED_PORTS = 100
+
+ZONE_ATTRIBUTE = "ecs.availability-zone"
+DEFAULT_STRATEGIES: tuple[dict, ...] = (
+    {"type": "spread", "field": f"attribute:{ZONE_ATTRIBUTE}"},
+    {"type": "spread", "field": "instanceId"},
+)
+
+_UNABLE = "was unable to place a task because no container instance met all of its requirements."
+NO_INSTANCES_MESSAGE = "was unable to place a task because no container instances were found in your cluster."
+
+# Failure reasons in the order a single instance is checked; the phrase completes
+# "The closest matching container-instance <id> ...".  (ecs-semantics §2.2, §1.4; the
+# constraint wording is the agent-side error ECS reports for memberOf/distinctInstance.)
+REASON_PHRASES: dict[str, tuple[str, str]] = {
+    "CPU": ("RESOURCE:CPU", "has insufficient CPU units available"),
+    "MEMORY": ("RESOURCE:MEMORY", "has insufficient memory available"),
+    "GPU": ("RESOURCE:GPU", "has insufficient GPU resources available"),
+    "PORTS": ("RESOURCE:PORTS", "is already using a port required by your task"),
+    "PORTS_UDP": ("RESOURCE:PORTS_UDP", "is already using a port required by your task"),
+    "PORTS_LIMIT": ("RESOURCE:PORTS", "can not exceed the maximum allowed reserved port limit of "
+                                      f"{MAX_RESERVED_PORTS} host ports per container instance"),
+    "ATTRIBUTE": ("ATTRIBUTE", "is missing an attribute required by your task"),
+    "MEMBER_OF": ("ATTRIBUTE", 'encountered error "MemberOf placement constraint unsatisfied."'),
+    "DISTINCT": ("DISTINCT_INSTANCE", 'encountered error "DistinctInstance placement constraint unsatisfied."'),
+    "AGENT": ("AGENT", 'encountered error "AGENT"'),
+}
+_REASON_ORDER = {name: k for k, name in enumerate(REASON_PHRASES)}
+
+
+# --- records -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PortNeed:
+    container_port: int
+    host_port: int  # 0 = dynamic (bridge mode, hostPort 0 or omitted)
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDemand:
+    """What one task needs from an instance (ecs-semantics §2.2).
+
+    ``required_attributes`` are ``(name, value)`` pairs the instance must carry (``value``
+    None: the name alone), from ``requiresAttributes`` and ``runtimePlatform``.
+    """
+
+    cpu: int
+    memory: int
+    gpu: int = 0
+    ports: tuple[PortNeed, ...] = ()
+    network_mode: str = "bridge"
+    required_attributes: tuple[tuple[str, str | None], ...] = ()
+
+    @classmethod
+    def from_task_definition(cls, spec: dict) -> "TaskDemand":
+        """The demand of one task of a task definition spec.
+
+        >>> d = TaskDemand.from_task_definition({"containerDefinitions": [
+        ...     {"name": "a", "memory": 256, "cpu": 128,
+        ...      "portMappings": [{"containerPort": 80}, {"containerPort": 53, "hostPort": 53, "protocol": "udp"}]}]})
+        >>> d.cpu, d.memory, d.ports
+        (128, 256, (PortNeed(container_port=80, host_port=0, protocol='tcp'), PortNeed(container_port=53, host_port=53, protocol='udp')))
+        """
+        cpu, memory = units.task_demand(spec)
+        mode = spec.get("networkMode") or "bridge"
+        ports: list[PortNeed] = []
+        gpu = 0
+        items = spec.get("containerDefinitions") or []
+        for c in items if isinstance(items, list) else ():
+            if not isinstance(c, dict):
+                continue
+            for req in c.get("resourceRequirements") or ():
+                if isinstance(req, dict) and req.get("type") == "GPU":
+                    try:
+                        gpu += int(req.get("value") or 0)
+                    except (TypeError, ValueError):
+                        pass
+            if mode == "none":
+                continue
+            for m in c.get("portMappings") or ():
+                if not isinstance(m, dict):
+                    continue
+                proto = str(m.get("protocol") or "tcp").lower()
+                for container_port in _container_ports(m):
+                    host = m.get("hostPort") if "containerPort" in m else None
+                    host = host if isinstance(host, int) and not isinstance(host, bool) else 0
+                    if mode in ("host", "awsvpc"):
+                        host = host or container_port
+                    ports.append(PortNeed(container_port, host, proto))
+        required: list[tuple[str, str | None]] = []
+        for a in spec.get("requiresAttributes") or ():
+            if isinstance(a, dict) and isinstance(a.get("name"), str):
+                required.append((a["name"], a.get("value")))
+        platform = spec.get("runtimePlatform") if isinstance(spec.get("runtimePlatform"), dict) else {}
+        arch = platform.get("cpuArchitecture")
+        if isinstance(arch, str) and arch:
+            required.append(("ecs.cpu-architecture", "arm64" if arch.upper() == "ARM64" else "x86_64"))
+        family = platform.get("operatingSystemFamily")
+        if isinstance(family, str) and family:
+            required.append(("ecs.os-type", "linux" if family.upper() == "LINUX" else "windows"))
+        return cls(cpu, memory, gpu, tuple(ports), mode, tuple(required))
+
+
+def _container_ports(mapping: dict) -> list[int]:
+    port = mapping.get("containerPort")
+    if isinstance(port, int) and not isinstance(port, bool):
+        return [port]
+    span = mapping.get("containerPortRange")
+    if isinstance(span, str) and "-" in span:
+        first, _, last = span.partition("-")
+        if first.strip().isdigit() and last.strip().isdigit():
+            return list(range(int(first), int(last) + 1))
+    return []
+
+
+def task_definition_constraints(spec: dict) -> list[dict]:
+    """The task definition's own ``memberOf`` constraints, to combine with the service's."""
+    out = []
+    for c in spec.get("placementConstraints") or ():
+        if isinstance(c, dict) and c.get("type") == "memberOf" and c.get("expression"):
+            out.append({"type": "memberOf", "expression": c["expression"]})
+    return out
+
+
+@dataclass(slots=True)
+class Node:
+    """The mutable placement view of one container instance."""
+
+    id: str
+    availability_zone: str
+    attributes: dict  # name -> value (None for name-only), incl. the built-in ecs.* attributes
+    remaining_cpu: int
+    remaining_memory: int
+    remaining_gpu: int = 0
+    used_ports: set = field(default_factory=set)  # {(port, protocol)} static host ports in use
+    dynamic_ports: set = field(default_factory=set)  # {(port, protocol)} dynamic ports in use
+    status: str = "ACTIVE"
+    agent_connected: bool = True
+    agent_version: str = "1.80.0"
+    registered_at: str = ""
+    ec2_instance_id: str = ""
+    groups: Counter = field(default_factory=Counter)  # task group -> tasks on this node
+    running_tasks: int = 0
+
+    def __post_init__(self) -> None:
+        self.used_ports.update((p, "tcp") for p in RESERVED_PORTS)
+        if not isinstance(self.groups, Counter):
+            self.groups = Counter(self.groups)
+
+    def cql_view(self) -> dict[str, Any]:
+        """The mapping :func:`cql.evaluate` reads."""
+        return {
+            "ec2InstanceId": self.ec2_instance_id or self.id,
+            "attributes": self.attributes,
+            "agentConnected": self.agent_connected,
+            "agentVersion": self.agent_version,
+            "registeredAt": self.registered_at,
+            "runningTasksCount": self.running_tasks,
+            "taskGroups": {g for g, n in self.groups.items() if n > 0},
+        }
+
+
+def node_from_instance(instance: Any, tasks: Iterable[Any] = ()) -> Node:
+    """A :class:`Node` from a ``state.ports.ContainerInstance`` and its non-stopped ``Task`` records.
+
+    Static ports come from ``reserved_ports`` (TCP); task host ports inside the ephemeral range
+    that are not reserved count as dynamic.
+    """
+    reserved = {(int(p), "tcp") for p in instance.reserved_ports}
+    node = Node(
+        id=instance.id, availability_zone=instance.availability_zone,
+        attributes=dict(instance.attributes or {}),
+        remaining_cpu=instance.remaining_cpu, remaining_memory=instance.remaining_memory,
+        remaining_gpu=getattr(instance, "registered_gpu", 0), used_ports=reserved,
+        status=instance.status, agent_connected=instance.agent_connected,
+        agent_version=instance.agent_version or "1.80.0", registered_at=instance.registered_at,
+    )
+    node.attributes.setdefault(ZONE_ATTRIBUTE, instance.availability_zone)
+    node.attributes.setdefault("ecs.instance-type", instance.instance_type)
+    lo, hi = EPHEMERAL_RANGE
+    for t in tasks:
+        node.groups[t.group] += 1
+        node.running_tasks += 1
+        for p in t.host_ports:
+            if lo <= p <= hi and (p, "tcp") not in reserved:
+                node.dynamic_ports.add((p, "tcp"))
+    return node
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    instance_id: str
+    host_ports: tuple[int, ...]  # one per demand.ports entry, in order
+
+
+@dataclass(frozen=True, slots=True)
+class Unplaced:
+    reason: str
+    closest_instance: str | None
+    message: str  # the caller prefixes "service (NAME) "
+
+
+# --- internals -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Strategy:
+    kind: str  # attr | inst | binpack | random
+    field: str = ""  # attribute name, or cpu / memory
+
+
+def _strategy(s: dict) -> _Strategy:
+    kind = s.get("type")
+    fld = s.get("field") or ""
+    if kind == "random":
+        return _Strategy("random")
+    if kind == "binpack":
+        f = str(fld).lower()
+        if f not in ("cpu", "memory"):
+            raise ValueError(f"binpack field must be cpu or memory, not {fld!r}")
+        return _Strategy("binpack", f)
+    if kind == "spread":
+        if fld in ("instanceId", "host"):
+            return _Strategy("inst")
+        if isinstance(fld, str) and fld.startswith("attribute:") and len(fld) > len("attribute:"):
+            return _Strategy("attr", fld[len("attribute:"):])
+        raise ValueError(f"spread field must be instanceId, host or attribute:NAME, not {fld!r}")
+    raise ValueError(f"unknown placement strategy type {kind!r}; use binpack, spread or random")
+
+
+class _Part:
+    """One partition of the instances (all sharing the values of the leading spread attributes)."""
+
+    __slots__ = ("key", "ids", "bp")
+
+    def __init__(self, key: tuple) -> None:
+        self.key = key
+        self.ids: list[int] = []  # node indexes, ascending (= ascending instance id)
+        self.bp: dict[str, list[tuple[int, int]]] = {}  # field -> sorted [(remaining, idx)]
+
+
+class _Index:
+    __slots__ = ("attrs", "parts", "part_of")
+
+    def __init__(self, attrs: tuple[str, ...]) -> None:
+        self.attrs = attrs
+        self.parts: dict[tuple, _Part] = {}
+        self.part_of: list[_Part] = []
+
+
+_INF = float("inf")
+_DYNAMIC_SUBJECTS = frozenset({"task:group", "runningTasksCount"})
+
+
+def _mentions_dynamic(expr: cql.Expr) -> bool:
+    if isinstance(expr, cql.Predicate):
+        return expr.subject in _DYNAMIC_SUBJECTS
+    if isinstance(expr, cql.Not):
+        return _mentions_dynamic(expr.operand)
+    return any(_mentions_dynamic(e) for e in expr.operands)
+
+
+@dataclass(frozen=True, slots=True)
+class _PortPlan:
+    static: tuple[tuple[int, str], ...]  # (host port, protocol) that must be free
+    layout: tuple[tuple[int, str], ...]  # per demand port: (static host port or 0 = dynamic, protocol)
+    awsvpc: bool
+
+
+def _port_plan(demand: TaskDemand) -> _PortPlan:
+    mode = demand.network_mode
+    if mode in ("awsvpc", "none"):
+        return _PortPlan((), tuple((p.host_port or p.container_port, p.protocol) for p in demand.ports), True)
+    layout = []
+    for p in demand.ports:
+        host = (p.host_port or p.container_port) if mode == "host" else p.host_port
+        layout.append((host, p.protocol))
+    static = tuple(dict.fromkeys(x for x in layout if x[0]))
+    return _PortPlan(static, tuple(layout), False)
+
+
+# --- the placer ----------------------------------------------------------------------------
+
+
+class Placer:
+    """Places tasks on ``nodes`` (mutated in place: remaining resources, ports, group counts)."""
+
+    def __init__(self, nodes: list[Node], *, seed: int = 0) -> None:
+        self.nodes: list[Node] = sorted(nodes, key=lambda n: n.id)
+        self.rng = random.Random(seed)
+        self._reset()
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        self._pos = {n.id: i for i, n in enumerate(self.nodes)}
+        self._group_nodes: dict[str, set[int]] = {}
+        for i, n in enumerate(self.nodes):
+            for g, c in n.groups.items():
+                if c > 0:
+                    self._group_nodes.setdefault(g, set()).add(i)
+        self._indexes: dict[tuple[str, ...], _Index] = {}
+        self._counts: dict[tuple[str, str], Counter] = {}  # (group, attr) -> value -> tasks
+        self._counted_attrs: dict[str, list[str]] = {}  # group -> attrs with a kept count
+        self._cql: dict[str, tuple[Callable, dict[int, bool], bool]] = {}
+        self._dynamic_cql: list[dict[int, bool]] = []
+        self._plans: dict[TaskDemand, _PortPlan] = {}
+        self._ephemeral: dict[tuple[int, str], list] = {}
+        self._min_cpu = self._min_mem = _INF  # the smallest demand seen (see _alive)
+        self._dead: set[int] = set()
+        self._version = 0  # bumped by every placement and release
+        self._diagnosed: dict[tuple, tuple[int, Unplaced]] = {}  # (node, protocol) -> [high-water mark, freed heap]
+
+    def refresh(self, instance_id: str | None = None) -> None:
+        """Forget derived data after a :class:`Node` was changed (or added to ``nodes``) outside the placer."""
+        self.nodes.sort(key=lambda n: n.id)
+        self._reset()
+
+    def add_node(self, node: Node) -> None:
+        self.nodes.append(node)
+        self.refresh()
+
+    def node(self, instance_id: str) -> Node:
+        return self.nodes[self._pos[instance_id]]
+
+    def _value(self, i: int, attr: str):
+        n = self.nodes[i]
+        v = n.attributes.get(attr)
+        if v is None and attr == ZONE_ATTRIBUTE:
+            v = n.availability_zone or None
+        return v
+
+    def _alive(self, i: int) -> bool:
+        """Whether node ``i`` could take the smallest task this placer has been asked for.
+
+        Nodes that cannot (full, draining, disconnected) are left out of the scan lists, so a
+        nearly full cluster is not re-scanned for every task; a smaller demand or a release
+        brings them back.
+        """
+        n = self.nodes[i]
+        return (n.status == "ACTIVE" and n.agent_connected
+                and n.remaining_cpu >= self._min_cpu and n.remaining_memory >= self._min_mem)
+
+    def _lower_floor(self, demand: TaskDemand) -> None:
+        if demand.cpu >= self._min_cpu and demand.memory >= self._min_mem:
+            return
+        first = self._min_cpu == _INF
+        self._min_cpu = min(self._min_cpu, demand.cpu)
+        self._min_mem = min(self._min_mem, demand.memory)
+        if first:
+            self._indexes = {}
+            self._dead = {i for i in range(len(self.nodes)) if not self._alive(i)}
+            return
+        for i in sorted(self._dead):
+            if self._alive(i):
+                self._revive(i)
+
+    def _revive(self, i: int) -> None:
+        self._dead.discard(i)
+        n = self.nodes[i]
+        for idx in self._indexes.values():
+            part = idx.part_of[i]
+            insort(part.ids, i)
+            for fld, lst in part.bp.items():
+                insort(lst, (n.remaining_cpu if fld == "cpu" else n.remaining_memory, i))
+
+    def _bury(self, i: int, old_cpu: int, old_mem: int) -> None:
+        self._dead.add(i)
+        for idx in self._indexes.values():
+            part = idx.part_of[i]
+            ids = part.ids
+            del ids[bisect_left(ids, i)]
+            for fld, lst in part.bp.items():
+                del lst[bisect_left(lst, (old_cpu if fld == "cpu" else old_mem, i))]
+
+    def _index(self, attrs: tuple[str, ...]) -> _Index:
+        idx = self._indexes.get(attrs)
+        if idx is None:
+            idx = _Index(attrs)
+            dead = self._dead
+            for i in range(len(self.nodes)):
+                key = tuple(self._value(i, a) for a in attrs)
+                part = idx.parts.get(key)
+                if part is None:
+                    part = idx.parts[key] = _Part(key)
+                if i not in dead:
+                    part.ids.append(i)
+                idx.part_of.append(part)
+            self._indexes[attrs] = idx
+        return idx
+
+    def _binpack_list(self, part: _Part, fld: str) -> list[tuple[int, int]]:
+        lst = part.bp.get(fld)
+        if lst is None:
+            nodes = self.nodes
+            if fld == "cpu":
+                lst = sorted((nodes[i].remaining_cpu, i) for i in part.ids)
+            else:
+                lst = sorted((nodes[i].remaining_memory, i) for i in part.ids)
+            part.bp[fld] = lst
+        return lst
+
+    def _group_counts(self, group: str, attr: str) -> Counter:
+        key = (group, attr)
+        counts = self._counts.get(key)
+        if counts is None:
+            counts = Counter()
+            for i in self._group_nodes.get(group, ()):
+                counts[self._value(i, attr)] += self.nodes[i].groups[group]
+            self._counts[key] = counts
+            self._counted_attrs.setdefault(group, []).append(attr)
+        return counts
+
+    def _changed(self, i: int, old_cpu: int, old_mem: int, group: str, delta: int) -> None:
+        """Keep indexes, counts and caches in step after node ``i`` changed."""
+        self._version += 1
+        n = self.nodes[i]
+        was_alive = i not in self._dead
+        if not self._alive(i):
+            if was_alive:
+                self._bury(i, old_cpu, old_mem)
+        elif not was_alive:
+            self._revive(i)
+        else:
+            for idx in self._indexes.values():
+                part = idx.part_of[i]
+                for fld, lst in part.bp.items():
+                    old, new = (old_cpu, n.remaining_cpu) if fld == "cpu" else (old_mem, n.remaining_memory)
+                    if old != new:
+                        del lst[bisect_left(lst, (old, i))]
+                        insort(lst, (new, i))
+        for attr in self._counted_attrs.get(group, ()):
+            self._counts[(group, attr)][self._value(i, attr)] += delta
+        members = self._group_nodes.setdefault(group, set())
+        if n.groups.get(group, 0) > 0:
+            members.add(i)
+        else:
+            members.discard(i)
+            n.groups.pop(group, None)
+        for cache in self._dynamic_cql:
+            cache.pop(i, None)
+
+    # -- filtering ----------------------------------------------------------------------
+
+    def _member_of(self, text: str) -> tuple[Callable, dict[int, bool], bool]:
+        entry = self._cql.get(text)
+        if entry is None:
+            check = cql.compiled(text)
+            dynamic = _mentions_dynamic(cql.parse(text))
+            cache: dict[int, bool] = {}
+            entry = self._cql[text] = (check, cache, dynamic)
+            if dynamic:
+                self._dynamic_cql.append(cache)
+        return entry
+
+    def _plan(self, demand: TaskDemand) -> _PortPlan:
+        plan = self._plans.get(demand)
+        if plan is None:
+            plan = self._plans[demand] = _port_plan(demand)
+        return plan
+
+    def _fits_fn(self, demand: TaskDemand, group: str, constraints: Sequence[dict]) -> Callable[[int], bool]:
+        nodes = self.nodes
+        cpu, mem, gpu = demand.cpu, demand.memory, demand.gpu
+        static = self._plan(demand).static
+        limit = MAX_RESERVED_PORTS - len(static)
+        distinct = False
+        members = []
+        for c in constraints:
+            kind = c.get("type")
+            if kind == "distinctInstance":
+                distinct = True
+            elif kind == "memberOf":
+                members.append(self._member_of(c.get("expression") or ""))
+            else:
+                raise ValueError(f"unknown placement constraint type {kind!r}; use distinctInstance or memberOf")
+        required = demand.required_attributes
+
+        def fits(i: int) -> bool:
+            n = nodes[i]
+            if n.remaining_memory < mem or n.remaining_cpu < cpu:
+                return False
+            if n.status != "ACTIVE" or not n.agent_connected:
+                return False
+            if gpu and n.remaining_gpu < gpu:
+                return False
+            if static:
+                used, dyn = n.used_ports, n.dynamic_ports
+                if len(used) > limit:
+                    return False
+                for p in static:
+                    if p in used or p in dyn:
+                        return False
+            if distinct and n.groups.get(group):
+                return False
+            if required:
+                attrs = n.attributes
+                for name, value in required:
+                    if name not in attrs or (value is not None and attrs[name] != value):
+                        return False
+            for check, cache, _ in members:
+                ok = cache.get(i)
+                if ok is None:
+                    ok = cache[i] = check(n.cql_view())
+                if not ok:
+                    return False
+            return True
+
+        return fits
+
+    # -- ranking ------------------------------------------------------------------------
+
+    def _key(self, i: int, s: _Strategy, group: str) -> int:
+        n = self.nodes[i]
+        if s.kind == "binpack":
+            return n.remaining_cpu if s.field == "cpu" else n.remaining_memory
+        if s.kind == "inst":
+            return n.groups.get(group, 0)
+        if s.kind == "attr":
+            return self._group_counts(group, s.field)[self._value(i, s.field)]
+        return 0
+
+    def _narrow(self, cands: list[int], chain: Sequence[_Strategy], group: str) -> int:
+        for s in chain:
+            if len(cands) == 1:
+                break
+            if s.kind == "random":
+                cands.sort()
+                return self.rng.choice(cands)
+            keys = [self._key(i, s, group) for i in cands]
+            best = min(keys)
+            cands = [i for i, k in zip(cands, keys) if k == best]
+        return min(cands)
+
+    def _search(self, index: _Index, part: _Part, rest: Sequence[_Strategy], fits: Callable[[int], bool],
+                group: str) -> list[int]:
+        """Candidates of ``part``: its best by the first per-instance strategy (with ties when
+        more strategies follow), or every eligible one when no index helps."""
+        nodes = self.nodes
+        first = rest[0] if rest else None
+        if first is None:
+            for i in part.ids:
+                if fits(i):
+                    return [i]
+            return []
+        if first.kind == "binpack":
+            return self._walk_binpack(part, first.field, fits, more=len(rest) > 1, level=None, group=group)
+        if first.kind == "inst":
+            second = rest[1] if len(rest) > 1 else None
+            found: list[int]
+            if second is None:
+                found = []
+                for i in part.ids:
+                    if not nodes[i].groups.get(group) and fits(i):
+                        found = [i]
+                        break
+            elif second.kind == "binpack":
+                found = self._walk_binpack(part, second.field, fits, more=len(rest) > 2, level=0, group=group)
+            else:
+                found = [i for i in part.ids if not nodes[i].groups.get(group) and fits(i)]
+            if found:
+                return found
+            holders = self._group_nodes.get(group, ())
+            pset = part.ids if len(holders) > len(part.ids) else None
+            if pset is None:
+                part_of = index.part_of
+                cands = [i for i in holders if part_of[i] is part and fits(i)]
+            else:
+                cands = [i for i in pset if nodes[i].groups.get(group) and fits(i)]
+            if not cands:
+                return []
+            low = min(nodes[i].groups[group] for i in cands)
+            return [i for i in cands if nodes[i].groups[group] == low]
+        # random (or a strategy only the generic pass handles): every eligible instance
+        return [i for i in part.ids if fits(i)]
+
+    def _walk_binpack(self, part: _Part, fld: str, fits, *, more: bool, level: int | None, group: str) -> list[int]:
+        lst = self._binpack_list(part, fld)
+        need = self._need
+        start = bisect_left(lst, (need.cpu if fld == "cpu" else need.memory, -1))
+        nodes = self.nodes
+        found: list[int] = []
+        best = None
+        for j in range(start, len(lst)):
+            value, i = lst[j]
+            if best is not None and value != best:
+                break
+            if level is not None and nodes[i].groups.get(group, 0) != level:
+                continue
+            if fits(i):
+                if not more:
+                    return [i]
+                best = value
+                found.append(i)
+        return found
+
+    # -- the API ------------------------------------------------------------------------
+
+    def place(self, demand: TaskDemand, *, group: str, constraints: Sequence[dict] = (),
+              strategies: Sequence[dict] | None = None) -> Placed | Unplaced:
+        """Pick one node and commit: deduct cpu/memory/gpu, take ports, count the group. Deterministic."""
+        self._lower_floor(demand)
+        return self._place(demand, group, self._fits_fn(demand, group, constraints), constraints,
+                           self._chain(strategies))
+
+    def place_many(self, demand: TaskDemand, count: int, *, group: str, constraints: Sequence[dict] = (),
+                   strategies: Sequence[dict] | None = None) -> list[Placed | Unplaced]:
+        """``count`` placements in a row; once one fails the rest fail the same way."""
+        self._lower_floor(demand)
+        fits = self._fits_fn(demand, group, constraints)
+        chain = self._chain(strategies)
+        out: list[Placed | Unplaced] = []
+        for _ in range(count):
+            r = self._place(demand, group, fits, constraints, chain)
+            out.append(r)
+            if isinstance(r, Unplaced):
+                out.extend([r] * (count - len(out)))
+                break
+        return out
+
+    @staticmethod
+    def _chain(strategies: Sequence[dict] | None) -> tuple[_Strategy, ...]:
+        raw = DEFAULT_STRATEGIES if strategies is None else strategies
+        chain: list[_Strategy] = []
+        for s in raw:
+            st = _strategy(s)
+            chain.append(st)
+            if st.kind == "random":
+                break  # random picks one; nothing after it can matter
+        return tuple(chain)
+
+    def _place(self, demand, group, fits, constraints, chain) -> Placed | Unplaced:
+        self._need = demand
+        k = 0
+        while k < len(chain) and chain[k].kind == "attr":
+            k += 1
+        attrs = tuple(s.field for s in chain[:k])
+        rest = chain[k:]
+        index = self._index(attrs)
+        parts = [p for p in index.parts.values() if p.ids]
+        if attrs and len(parts) > 1:
+            counts = [self._group_counts(group, a) for a in attrs]
+            keyed = sorted(((tuple(c[v] for c, v in zip(counts, p.key)), p) for p in parts), key=lambda t: t[0])
+            tiers: list[list[_Part]] = []
+            last = None
+            for key, p in keyed:
+                if key != last:
+                    tiers.append([])
+                    last = key
+                tiers[-1].append(p)
+        else:
+            tiers = [parts]
+        sample = len(rest) == 1 and rest[0].kind == "random"
+        for tier in tiers:
+            if sample:  # random: rejection-sample the tier (uniform over the eligible) before a full scan
+                sizes = [len(p.ids) for p in tier]
+                total = sum(sizes)
+                for _ in range(16 if total > 64 else 0):
+                    j = self.rng.randrange(total)
+                    for p, size in zip(tier, sizes):
+                        if j < size:
+                            i = p.ids[j]
+                            break
+                        j -= size
+                    if fits(i):
+                        return self._commit(i, demand, group)
+            cands: list[int] = []
+            for p in tier:
+                cands.extend(self._search(index, p, rest, fits, group))
+            if cands:
+                chosen = self._narrow(cands, rest, group) if len(cands) > 1 else cands[0]
+                return self._commit(chosen, demand, group)
+        return self.diagnose(demand, group=group, constraints=constraints)
+
+    def _commit(self, i: int, demand: TaskDemand, group: str) -> Placed:
+        n = self.nodes[i]
+        old_cpu, old_mem = n.remaining_cpu, n.remaining_memory
+        n.remaining_cpu -= demand.cpu
+        n.remaining_memory -= demand.memory
+        n.remaining_gpu -= demand.gpu
+        plan = self._plan(demand)
+        host_ports: list[int] = []
+        if plan.awsvpc:
+            host_ports = [p for p, _ in plan.layout]
+        else:
+            used, dyn = n.used_ports, n.dynamic_ports
+            for port, proto in plan.layout:
+                if port:
+                    used.add((port, proto))
+                else:
+                    port = self._dynamic_port(i, proto)
+                    dyn.add((port, proto))
+                host_ports.append(port)
+        n.groups[group] += 1
+        n.running_tasks += 1
+        self._changed(i, old_cpu, old_mem, group, +1)
+        return Placed(n.id, tuple(host_ports))
+
+    def _dynamic_port(self, i: int, proto: str) -> int:
+        """The lowest free port of the ephemeral range: a high-water mark plus a heap of ports
+        freed below it, so a busy instance does not rescan its ports for every task."""
+        n = self.nodes[i]
+        used, dyn = n.used_ports, n.dynamic_ports
+        lo, hi = EPHEMERAL_RANGE
+        state = self._ephemeral.get((i, proto))
+        if state is None:
+            top = max((p for p, pr in dyn if pr == proto and lo <= p <= hi), default=lo - 1)
+            gaps = [p for p in range(lo, top) if (p, proto) not in dyn and (p, proto) not in used]
+            state = self._ephemeral[(i, proto)] = [top + 1, gaps]  # sorted list: a valid heap
+        heap = state[1]
+        while heap:
+            port = heappop(heap)
+            if (port, proto) not in dyn and (port, proto) not in used:
+                return port
+        port = state[0]
+        while (port, proto) in dyn or (port, proto) in used:
+            port += 1
+        if port > hi:
+            raise RuntimeError(f"no free port left in the ephemeral range on {n.id}")
+        state[0] = port + 1
+        return port
+
+    def _freed_port(self, i: int, port: int, proto: str) -> None:
+        state = self._ephemeral.get((i, proto))
+        if state is not None and port < state[0]:
+            heappush(state[1], port)
+
+    def release(self, instance_id: str, demand: TaskDemand, host_ports: Sequence[int], group: str) -> None:
+        """Give a stopped task's resources back (an unknown instance is ignored)."""
+        i = self._pos.get(instance_id)
+        if i is None:
+            return
+        n = self.nodes[i]
+        old_cpu, old_mem = n.remaining_cpu, n.remaining_memory
+        n.remaining_cpu += demand.cpu
+        n.remaining_memory += demand.memory
+        n.remaining_gpu += demand.gpu
+        plan = self._plan(demand)
+        if not plan.awsvpc:
+            reserved = {(p, "tcp") for p in RESERVED_PORTS}
+            for (static, proto), port in zip(plan.layout, host_ports):
+                if static:
+                    if (port, proto) not in reserved and (port, proto) in n.used_ports:
+                        n.used_ports.discard((port, proto))
+                        self._freed_port(i, port, proto)
+                elif (port, proto) in n.dynamic_ports:
+                    n.dynamic_ports.discard((port, proto))
+                    self._freed_port(i, port, proto)
+        if n.groups.get(group, 0) > 0:
+            n.groups[group] -= 1
+        n.running_tasks = max(0, n.running_tasks - 1)
+        self._changed(i, old_cpu, old_mem, group, -1)
+
+    # -- why nothing fits ---------------------------------------------------------------
+
+    def diagnose(self, demand: TaskDemand, *, group: str, constraints: Sequence[dict] = ()) -> Unplaced:
+        """The :class:`Unplaced` answer: the reason of the *closest* instance.
+
+        Only ``ACTIVE`` instances are considered (ECS never places on ``DRAINING`` ones; with
+        none the answer is ``NO_INSTANCES``); the closest fails the fewest checks, then has the
+        earliest failing check in :data:`REASON_PHRASES` order (an agent problem counts last, so
+        a connected instance is preferred), then the most of the scarce resource, then the
+        lowest id. The answer is cached until the next placement or release.
+        """
+        distinct = any(c.get("type") == "distinctInstance" for c in constraints)
+        exprs = tuple(c.get("expression") or "" for c in constraints if c.get("type") == "memberOf")
+        group_matters = distinct or any(self._member_of(e)[2] for e in exprs)
+        key = (demand, distinct, exprs, group if group_matters else None)
+        hit = self._diagnosed.get(key)
+        if hit is not None and hit[0] == self._version:
+            return hit[1]
+        answer = self._diagnose(demand, group, distinct, exprs)
+        if len(self._diagnosed) > 256:
+            self._diagnosed.clear()
+        self._diagnosed[key] = (self._version, answer)
+        return answer
+
+    def _diagnose(self, demand: TaskDemand, group: str, distinct: bool, exprs: tuple[str, ...]) -> Unplaced:
+        order = _REASON_ORDER
+        o_cpu, o_mem, o_gpu, o_tcp, o_udp, o_limit, o_attr, o_member, o_distinct, o_agent = (
+            order[k] for k in ("CPU", "MEMORY", "GPU", "PORTS", "PORTS_UDP", "PORTS_LIMIT", "ATTRIBUTE",
+                               "MEMBER_OF", "DISTINCT", "AGENT"))
+        cpu, mem, gpu = demand.cpu, demand.memory, demand.gpu
+        static = self._plan(demand).static
+        required = demand.required_attributes
+        members = [self._member_of(e) for e in exprs]
+        best = None
+        any_active = False
+        for i, n in enumerate(self.nodes):
+            if n.status != "ACTIVE":
+                continue
+            any_active = True
+            fails, first, scarce = 0, 99, 0
+            if n.remaining_cpu < cpu:
+                fails, first, scarce = 1, o_cpu, n.remaining_cpu
+            if n.remaining_memory < mem:
+                fails += 1
+                if first > o_mem:
+                    first, scarce = o_mem, n.remaining_memory
+            if n.remaining_gpu < gpu:
+                fails += 1
+                if first > o_gpu:
+                    first, scarce = o_gpu, n.remaining_gpu
+            if static:
+                used, dyn = n.used_ports, n.dynamic_ports
+                tcp = udp = False
+                for p in static:
+                    if p in used or p in dyn:
+                        if p[1] == "udp":
+                            udp = True
+                        else:
+                            tcp = True
+                for bad, o in ((tcp, o_tcp), (udp, o_udp), (len(used) + len(static) > MAX_RESERVED_PORTS, o_limit)):
+                    if bad:
+                        fails += 1
+                        first = min(first, o)
+            if required:
+                attrs = n.attributes
+                if any(name not in attrs or (v is not None and attrs[name] != v) for name, v in required):
+                    fails += 1
+                    first = min(first, o_attr)
+            for check, cache, _ in members:
+                ok = cache.get(i)
+                if ok is None:
+                    ok = cache[i] = check(n.cql_view())
+                if not ok:
+                    fails += 1
+                    first = min(first, o_member)
+                    break
+            if distinct and n.groups.get(group):
+                fails += 1
+                first = min(first, o_distinct)
+            if not n.agent_connected:
+                fails += 1
+                first = min(first, o_agent)
+            if not fails:  # pragma: no cover - only when asked while something fits
+                continue
+            score = (fails, first, -scarce if first in (o_cpu, o_mem, o_gpu) else 0, i)
+            if best is None or score < best:
+                best = score
+        if best is None:
+            if any_active:  # pragma: no cover
+                raise RuntimeError("diagnose() called while an instance fits")
+            return Unplaced("NO_INSTANCES", None, NO_INSTANCES_MESSAGE)
+        name = list(REASON_PHRASES)[best[1]]
+        reason, phrase = REASON_PHRASES[name]
+        node_id = self.nodes[best[3]].id
+        return Unplaced(reason, node_id, f"{_UNABLE} The closest matching container-instance {node_id} {phrase}.")
+
+    # -- scale-in -----------------------------------------------------------------------
+
+    def choose_to_stop(self, tasks: Sequence[tuple[str, str]], count: int, *, group: str,
+                       strategies: Sequence[dict] | None = None, demand: TaskDemand | None = None) -> list[str]:
+        """Which task ids (of ``(task_id, instance_id)`` pairs) to stop, one at a time (§2.3, §2.5).
+
+        Each pick maximises the strategies in order — ``spread``: the value / instance with the
+        most tasks of the group (so the rest stays balanced); ``binpack``: the instance that will
+        have the most remaining afterwards; ``random``: seeded — then the highest instance id and
+        task id. The default (no strategy) is the AZ with the most tasks of the group, then the
+        instance with the most. ``demand`` (optional) is added back to an instance's remaining
+        resources after each pick. Nothing is committed; call :meth:`release` for each.
+        """
+        chain = self._chain(strategies)
+        pending = sorted(tasks, key=lambda t: (t[1] or "", t[0]))
+        per_instance: Counter = Counter(inst for _, inst in pending)
+        # tasks of the group per instance: what the placer knows, at least what is listed
+        counts: dict[str, int] = {}
+        for inst in per_instance:
+            i = self._pos.get(inst) if inst else None
+            known = self.nodes[i].groups.get(group, 0) if i is not None else 0
+            counts[inst] = max(known, per_instance[inst])
+        for g_i in self._group_nodes.get(group, ()):
+            nid = self.nodes[g_i].id
+            counts.setdefault(nid, self.nodes[g_i].groups.get(group, 0))
+        extra_cpu: Counter = Counter()
+        extra_mem: Counter = Counter()
+
+        def value(inst: str, attr: str):
+            i = self._pos.get(inst) if inst else None
+            return self._value(i, attr) if i is not None else None
+
+        by_value: dict[str, Counter] = {}
+
+        def value_counts(attr: str) -> Counter:
+            vc = by_value.get(attr)
+            if vc is None:
+                vc = by_value[attr] = Counter()
+                for other, c in counts.items():
+                    vc[value(other, attr)] += c
+            return vc
+
+        def key(inst: str, s: _Strategy) -> int:
+            if s.kind == "inst":
+                return counts.get(inst, 0)
+            if s.kind == "attr":
+                return value_counts(s.field)[value(inst, s.field)]
+            if s.kind == "binpack":
+                i = self._pos.get(inst) if inst else None
+                if i is None:
+                    return 1 << 62  # an instance the placer does not know: stop its task first
+                n = self.nodes[i]
+                if s.field == "cpu":
+                    return n.remaining_cpu + extra_cpu[inst] + (demand.cpu if demand else 0)
+                return n.remaining_memory + extra_mem[inst] + (demand.memory if demand else 0)
+            return 0
+
+        chosen: list[str] = []
+        while pending and len(chosen) < count:
+            insts = sorted({inst for _, inst in pending}, key=lambda x: x or "")
+            for s in chain:
+                if len(insts) == 1:
+                    break
+                if s.kind == "random":
+                    insts = [self.rng.choice(insts)]
+                    break
+                keys = [key(x, s) for x in insts]
+                top = max(keys)
+                insts = [x for x, k in zip(insts, keys) if k == top]
+            inst = insts[-1]
+            on_it = [t for t in pending if t[1] == inst]
+            task = on_it[-1]
+            pending.remove(task)
+            chosen.append(task[0])
+            counts[inst] = counts.get(inst, 1) - 1
+            for attr, vc in by_value.items():
+                vc[value(inst, attr)] -= 1
+            if demand is not None:
+                extra_cpu[inst] += demand.cpu
+                extra_mem[inst] += demand.memory
+        return chosen
