@@ -1,0 +1,44 @@
+"""Deterministic identifiers of the simulation: the same inputs always give the same ids.
+
+* container instance: 32 hex chars, ``uuid5(NS, "{cluster}/{group}/{n}")`` with n from 1;
+* EC2 instance: ``i-`` + 17 hex chars hashed from the container-instance id (itself a function
+  of ``"{cluster}/{group}/{n}"``), so it can be derived from the stored record alone;
+* task: 32 hex chars, ``uuid5(NS, "{cluster}/{group}/{k}")`` with k the 1-based count of tasks
+  ever created in the cluster;
+* deployment: ``ecs-svc/`` + 19 digits hashed from ``"{cluster}/{service}/{n}"``;
+* awsvpc private IP: ``10.x.y.z`` hashed from the task id (z in 1..254).  Collisions are
+  possible in principle (24 bits) but vanishingly rare at simulation sizes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "ecsctl.local")
+DEFAULT_CLOCK = "2026-01-01T00:00:00Z"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def container_instance_id(cluster: str, group: str, n: int) -> str:
+    return uuid.uuid5(NAMESPACE, f"{cluster}/{group}/{n}").hex
+
+
+def ec2_instance_id(container_instance: str) -> str:
+    return "i-" + _sha(f"ec2/{container_instance}")[:17]
+
+
+def task_id(cluster: str, group: str, k: int) -> str:
+    return uuid.uuid5(NAMESPACE, f"{cluster}/{group}/{k}").hex
+
+
+def deployment_id(cluster: str, service: str, n: int) -> str:
+    return "ecs-svc/" + str(int(_sha(f"{cluster}/{service}/{n}"), 16) % 10**19).zfill(19)
+
+
+def task_ip(task: str) -> str:
+    h = int(_sha(f"ip/{task}")[:8], 16)
+    return f"10.{(h >> 16) & 0xFF}.{(h >> 8) & 0xFF}.{(h & 0xFF) % 254 + 1}"

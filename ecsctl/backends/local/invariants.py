@@ -1,0 +1,60 @@
+"""Consistency checks over the simulated world (used by tests and the crash test)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ecsctl.backends.local.world import World
+from ecsctl.core.state.ports import ContainerInstance, Service, StateStore, Task
+
+
+def check_invariants(store: StateStore) -> list[str]:
+    """Violations, one line each (empty when the world is consistent):
+
+    * every RUNNING task is on Fargate (no instance) or on an ACTIVE instance of its cluster;
+    * each instance's remaining CPU/memory = registered − Σ its RUNNING tasks, its
+      running-task count = their number, its reserved ports = the defaults + their static TCP
+      host ports;
+    * no (host port, protocol) is held twice on one instance;
+    * each service's running count = its RUNNING tasks.
+    """
+    world = World(store)
+    problems: list[str] = []
+    instances = {i.id: i for i in store.find(ContainerInstance)}
+    running = store.find(Task, last_status="RUNNING")
+    by_instance: dict[str, list[Task]] = {}
+    for t in running:
+        if t.instance_id is None:
+            if t.launch_type != "FARGATE":
+                problems.append(f"task {t.id}: RUNNING without an instance but launch type {t.launch_type}")
+            continue
+        inst = instances.get(t.instance_id)
+        if inst is None:
+            problems.append(f"task {t.id}: RUNNING on unknown instance {t.instance_id}")
+            continue
+        if inst.status != "ACTIVE":
+            problems.append(f"task {t.id}: RUNNING on {inst.status} instance {inst.id}")
+        if inst.cluster != t.cluster:
+            problems.append(f"task {t.id}: in cluster {t.cluster} but on an instance of {inst.cluster}")
+        by_instance.setdefault(inst.id, []).append(t)
+    for inst in instances.values():
+        tasks = by_instance.get(inst.id, [])
+        view = world.instance_view(inst, tasks)
+        for name, want in view.items():
+            got = getattr(inst, name)
+            if got != want:
+                problems.append(f"instance {inst.id}: {name} is {got!r}, its tasks say {want!r}")
+        held: Counter = Counter()
+        for t in tasks:
+            static, dynamic = world.port_usage(t)
+            held.update(static + dynamic)
+        for (port, proto), n in sorted(held.items()):
+            if n > 1:
+                problems.append(f"instance {inst.id}: host port {port}/{proto} held by {n} tasks")
+    per_service = Counter((t.cluster, t.service) for t in running if t.service)
+    for svc in store.find(Service):
+        want = per_service.get((svc.cluster, svc.name), 0)
+        if svc.running_count != want:
+            problems.append(
+                f"service {svc.cluster}/{svc.name}: running count {svc.running_count}, {want} tasks RUNNING")
+    return problems
