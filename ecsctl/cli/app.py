@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from ecsctl import __version__
-from ecsctl.cli.commands import rules, schema, validate
+from ecsctl.cli.commands import get, plan, rules, schema, state, validate
 
 app = typer.Typer(
     name="ecsctl",
@@ -32,5 +32,9 @@ def root(
 
 
 app.command("validate")(validate.validate)
+app.command("plan")(plan.plan)
+app.command("apply")(plan.apply)
+app.command("get")(get.get)
+app.add_typer(state.app, name="state")
 app.add_typer(rules.app, name="rules")
 app.add_typer(schema.app, name="schema")

@@ -1,0 +1,72 @@
+"""Opening the state file, and the state commands (pull, push, list, unlock)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ecsctl.errors import StateError, UsageError
+
+DEFAULT_STATE = ".ecsctl/state.db"
+
+
+def state_path(option: str | None) -> str:
+    """``--state``, else ``$ECSCTL_STATE``, else ``.ecsctl/state.db``."""
+    return option or os.environ.get("ECSCTL_STATE") or DEFAULT_STATE
+
+
+def open_store(path: str, *, create: bool = True):
+    from ecsctl.storage.sqlite_store import SqliteStateStore
+
+    return SqliteStateStore(path, create=create)
+
+
+def open_existing(path: str):
+    """A store for readers: ``None`` when there is no state file yet (nothing applied)."""
+    if not Path(path).exists():
+        return None
+    return open_store(path, create=False)
+
+
+def pull(path: str) -> dict:
+    store = open_existing(path)
+    if store is None:
+        raise StateError(f"{path}: no state file (nothing has been applied yet)")
+    with store:
+        return store.export()
+
+
+def push(path: str, source: str, *, force: bool = False):
+    try:
+        text = Path(source).read_text(encoding="utf-8") if source != "-" else _stdin()
+        data = json.loads(text)
+    except OSError as exc:
+        raise UsageError(f"{source}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{source}:{exc.lineno}:{exc.colno}: not a state export: {exc.msg}") from None
+    with open_store(path) as store:
+        with store.locked("ecsctl state push"):
+            return store.import_(data, force=force)
+
+
+def list_resources(path: str) -> list[dict]:
+    store = open_existing(path)
+    if store is None:
+        return []
+    with store:
+        return [
+            {"address": r.address, "kind": r.kind, "name": r.name, "appliedSerial": r.applied_serial}
+            for r in sorted(store.resources(), key=lambda r: r.address)
+        ]
+
+
+def unlock(path: str, lock_id: str):
+    with open_store(path, create=False) as store:
+        return store.force_unlock(lock_id)
+
+
+def _stdin() -> str:
+    import sys
+
+    return sys.stdin.read()

@@ -1,0 +1,140 @@
+"""``ecsctl plan -f DIR`` and ``ecsctl apply -f DIR | PLANFILE``."""
+
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+import typer
+
+from ecsctl.cli.boundary import boundary
+from ecsctl.cli.options import state_option, use_color
+from ecsctl.errors import UsageError
+
+
+def _show_manifest_errors(exc) -> None:
+    from ecsctl.cli.render.findings import render_text
+
+    sys.stderr.write(render_text(exc.report, color=use_color(False, sys.stderr)))
+
+
+def _render(plan, output: str, *, full: bool, show_sensitive: bool, no_color: bool) -> str:
+    from ecsctl.cli.render.plan import render_plan_json, render_plan_text
+
+    if output == "json":
+        return render_plan_json(plan, show_sensitive=show_sensitive)
+    if output != "text":
+        raise UsageError(f"unknown output format '{output}' (text or json)")
+    return render_plan_text(plan, color=use_color(no_color), full=full, show_sensitive=show_sensitive)
+
+
+def _make(files: List[str], state: str):
+    from ecsctl.app.plan import ManifestErrors, make_plan, read_manifests
+    from ecsctl.app.state import open_existing
+
+    try:
+        inputs = read_manifests(files)
+    except ManifestErrors as exc:
+        _show_manifest_errors(exc)
+        raise
+    store = open_existing(state)
+    try:
+        return make_plan(inputs, store)
+    finally:
+        if store is not None:
+            store.close()
+
+
+@boundary
+def plan(
+    files: List[str] = typer.Option(..., "-f", "--file", help="Manifest files or directories (repeatable)."),
+    state: Optional[str] = state_option(),
+    output: str = typer.Option("text", "-o", "--output", help="text or json."),
+    out: Optional[str] = typer.Option(None, "--out", help="Save the plan to FILE for `ecsctl apply FILE`."),
+    detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help="Exit 0 with no changes, 2 with changes, 1 on error."),
+    full: bool = typer.Option(False, "--full", help="Print unchanged fields too."),
+    show_sensitive: bool = typer.Option(False, "--show-sensitive", help="Do not mask values that look like secrets."),
+    no_color: bool = typer.Option(False, "--no-color", help="No ANSI colours (also NO_COLOR)."),
+) -> None:
+    """Diff the manifests against the state and show what apply would do."""
+    from ecsctl.app.plan import save_plan
+    from ecsctl.app.state import state_path
+
+    path = state_path(state)
+    the_plan = _make(files, path)
+    sys.stdout.write(_render(the_plan, output, full=full, show_sensitive=show_sensitive, no_color=no_color))
+    if out:
+        save_plan(the_plan, out)
+        sys.stderr.write(f"Saved the plan to {out}; apply it with: ecsctl apply {out}\n")
+    if detailed_exitcode and the_plan.has_changes:
+        raise typer.Exit(2)
+
+
+@boundary
+def apply(
+    plan_file: Optional[str] = typer.Argument(None, help="A plan saved by `ecsctl plan --out FILE`."),
+    files: Optional[List[str]] = typer.Option(None, "-f", "--file", help="Manifest files or directories (repeatable)."),
+    state: Optional[str] = state_option(),
+    auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation (for CI)."),
+    output: str = typer.Option("text", "-o", "--output", help="text or json (the plan that is applied)."),
+    show_sensitive: bool = typer.Option(False, "--show-sensitive", help="Do not mask values that look like secrets."),
+    no_color: bool = typer.Option(False, "--no-color", help="No ANSI colours (also NO_COLOR)."),
+) -> None:
+    """Apply the manifests (or a saved plan) to the local simulation."""
+    from ecsctl.app.plan import backend_for, check_fresh, load_plan, make_plan, read_manifests
+    from ecsctl.app.state import open_store, state_path
+
+    if bool(plan_file) == bool(files):
+        raise UsageError("give either -f DIR (plan and apply) or a saved PLANFILE")
+    path = state_path(state)
+    inputs = None
+    if files:
+        from ecsctl.app.plan import ManifestErrors
+
+        try:
+            inputs = read_manifests(files)
+        except ManifestErrors as exc:
+            _show_manifest_errors(exc)
+            raise
+    with open_store(path) as store, store.locked("ecsctl apply"):
+        the_plan = make_plan(inputs, store) if inputs is not None else load_plan(plan_file)
+        if plan_file:
+            check_fresh(the_plan, store)
+        sys.stdout.write(_render(the_plan, output, full=False, show_sensitive=show_sensitive, no_color=no_color))
+        if not the_plan.steps:
+            return
+        if not auto_approve:
+            _confirm()
+        _run(the_plan, store, backend_for(store), no_color=no_color)
+
+
+def _confirm() -> None:
+    if not sys.stdin.isatty():
+        raise UsageError("no terminal to confirm on: pass --auto-approve to apply without asking")
+    answer = typer.prompt("Apply these changes? Only 'yes' will be accepted", default="", show_default=False)
+    if answer.strip() != "yes":
+        sys.stderr.write("Apply cancelled.\n")
+        raise typer.Exit(1)
+
+
+def _run(the_plan, store, backend, *, no_color: bool) -> None:
+    from ecsctl.app.plan import apply_plan
+
+    if sys.stderr.isatty() and not no_color:
+        from rich.progress import Progress
+
+        with Progress(transient=True) as progress:
+            bar = progress.add_task("Applying", total=len(the_plan.steps))
+
+            def on_step(step, n, total):
+                progress.update(bar, completed=n, description=f"{step.id}")
+
+            applied = apply_plan(the_plan, store, backend, on_step)
+    else:
+        def on_step(step, n, total):
+            sys.stderr.write(f"[{n}/{total}] {step.id}: done\n")
+
+        applied = apply_plan(the_plan, store, backend, on_step)
+    summary = the_plan.summary
+    sys.stdout.write(f"Apply complete! {applied} step(s): {summary['create']} created, {summary['update']} updated, "
+                     f"{summary['replace']} replaced, {summary['delete']} destroyed.\n")

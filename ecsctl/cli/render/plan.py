@@ -1,0 +1,306 @@
+"""Plans for people (Terraform-style text) and for scripts (the ``-o json`` view).
+
+One block per change that is not a no-op::
+
+      # taskdef/web will register a new revision (task definition changed)
+      ~ taskdef/web
+          ~ containerDefinitions[web].image: "nginx:1.26" -> "nginx:1.27"
+          + containerDefinitions[web].environment[LOG_LEVEL]: "debug"
+            (14 unchanged fields hidden; --full shows them)
+
+then drift (apart from the changes), deployments, and the summary line.
+Values that look sensitive are ``(sensitive)`` unless ``show_sensitive``
+(see ``ecsctl.core.plan.codec``); secret references are printed as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ecsctl.core.plan.codec import SENSITIVE, mask_field_value, mask_value, plan_json_view
+from ecsctl.core.plan.model import Change, FieldChange, Plan
+
+_GREEN, _YELLOW, _RED, _MAGENTA, _BOLD, _RESET = "\x1b[32m", "\x1b[33m", "\x1b[31m", "\x1b[35m", "\x1b[1m", "\x1b[0m"
+
+SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
+_COLOR = {"+": _GREEN, "~": _YELLOW, "-/+": _MAGENTA, "-": _RED}
+_LEGEND = {"create": "create", "update": "update in place", "replace": "destroy and then create", "delete": "destroy"}
+_ORDER = ("create", "update", "replace", "delete")
+
+
+def _paint(symbol: str, color: bool) -> str:
+    return f"{_COLOR[symbol]}{symbol}{_RESET}" if color else symbol
+
+
+def _gutter(symbol: str, color: bool) -> str:
+    """The symbol right-aligned in three columns, so ``-/+`` and ``+`` put addresses in one column."""
+    return " " * (3 - len(symbol)) + _paint(symbol, color)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+# --- values and paths --------------------------------------------------------
+
+
+def _scalar(value: Any) -> str:
+    if value == SENSITIVE:
+        return SENSITIVE
+    if isinstance(value, (list, tuple)) and not value:
+        return "[]"
+    if isinstance(value, dict) and not value:
+        return "{}"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _is_leaf(value: Any) -> bool:
+    return not isinstance(value, (dict, list, tuple)) or not value
+
+
+def _is_pair(item: Any) -> bool:
+    """An ``{name, value}`` entry (environment variables, settings): shown as ``name: value``."""
+    return isinstance(item, dict) and set(item) == {"name", "value"}
+
+
+def _named(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(i, dict) and "name" in i for i in value)
+
+
+def _inline(value: Any) -> str:
+    """A value on one line: scalars as JSON, a name/value entry as its value, containers as compact JSON."""
+    if _is_pair(value):
+        return _scalar(value["value"])
+    if _is_leaf(value):
+        return _scalar(value)
+    return json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": ")).replace(f'"{SENSITIVE}"', SENSITIVE)
+
+
+def display_path(path: tuple, *specs: dict | None) -> str:
+    """``("containerDefinitions", 0, "image")`` -> ``containerDefinitions[web].image``.
+
+    A list entry with a ``name`` is shown by name whether the path indexes it
+    by position or by name; ``specs`` (before, after) are consulted in turn.
+    """
+    out = ""
+    nodes = list(specs)
+    for part in path:
+        if part == "value" and any(_is_pair(n) for n in nodes):
+            break  # environment[NAME] stands for its value
+        in_list = any(isinstance(n, (list, tuple)) for n in nodes)
+        label = part
+        nxt = []
+        for node in nodes:
+            if isinstance(node, dict):
+                nxt.append(node.get(part))
+            elif isinstance(node, (list, tuple)) and isinstance(part, int):
+                item = node[part] if -len(node) <= part < len(node) else None
+                if isinstance(item, dict) and "name" in item and label == part:
+                    label = item["name"]
+                nxt.append(item)
+            elif isinstance(node, (list, tuple)):
+                nxt.append(next((i for i in node if isinstance(i, dict) and i.get("name") == part), None))
+        nodes = nxt
+        if in_list or isinstance(part, int):
+            out += f"[{label}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Leaves by display path; named list entries are keyed by name (and their ``name`` is not a leaf)."""
+    if _is_leaf(value) or _is_pair(value):
+        return {prefix: value}
+    out: dict[str, Any] = {}
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    named = _named(value)
+    for i, item in enumerate(value):
+        if _is_pair(item):
+            out[f"{prefix}[{item['name']}]"] = item["value"]
+        elif named:
+            rest = {k: v for k, v in item.items() if k != "name"}
+            out.update(_flatten(rest if rest else item["name"], f"{prefix}[{item['name']}]"))
+        else:
+            out.update(_flatten(item, f"{prefix}[{i}]"))
+    return out
+
+
+def _nested(value: Any, indent: int) -> list[str]:
+    """A container as indented YAML-like lines (scalars as JSON); name/value lists read as mappings."""
+    pad = " " * indent
+    lines: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            lines += _entry(str(k), v, indent)
+    elif value and all(_is_pair(i) for i in value):
+        for item in value:
+            lines.append(f"{pad}{item['name']}: {_scalar(item['value'])}")
+    else:
+        for item in value:
+            if isinstance(item, dict) and item:
+                keys = sorted(item, key=lambda k: k != "name")  # name first, then as given
+                sub = _nested({k: item[k] for k in keys}, indent + 2)
+                lines.append(f"{pad}- {sub[0].lstrip()}")
+                lines += sub[1:]
+            else:
+                lines += [f"{pad}- {line.lstrip()}" if j == 0 else line for j, line in enumerate(_value_lines(item, indent + 2))]
+    return lines
+
+
+def _value_lines(value: Any, indent: int) -> list[str]:
+    if _is_leaf(value) or (isinstance(value, (list, tuple)) and all(_is_leaf(i) for i in value)):
+        return [" " * indent + _inline(value)]
+    return _nested(value, indent)
+
+
+def _entry(key: str, value: Any, indent: int, symbol: str = "") -> list[str]:
+    """``key: value`` on one line when it fits there, else ``key:`` and the value nested below."""
+    head = " " * indent + (f"{symbol} " if symbol else "") + key + ":"
+    if _is_leaf(value) or (isinstance(value, (list, tuple)) and all(_is_leaf(i) for i in value)):
+        return [f"{head} {_inline(value)}"]
+    return [head] + _nested(value, indent + (len(symbol) + 1 if symbol else 0) + 2)
+
+
+# --- one change --------------------------------------------------------------
+
+
+def _headline(c: Change) -> str:
+    taskdef = c.kind == "TaskDefinition"
+    what = {
+        "create": "will register its first revision" if taskdef else "will be created",
+        "update": "will register a new revision" if taskdef else "will be updated in-place",
+        "replace": "must be replaced",
+        "delete": "will be deregistered" if taskdef else "will be destroyed",
+    }[c.action]
+    return f"  # {c.address} {what}" + (f" ({c.reason})" if c.reason else "")
+
+
+def _forces_replacement(f: FieldChange, c: Change) -> bool:
+    return any(f.path[: len(p)] == tuple(p) or tuple(p)[: len(f.path)] == f.path for p in c.replace_paths)
+
+
+def _field_line(c: Change, f: FieldChange, color: bool, show_sensitive: bool) -> str:
+    before, after = f.before, f.after
+    if not show_sensitive:
+        before = mask_field_value(f.path, before, c.before)
+        after = mask_field_value(f.path, after, c.after)
+    path = display_path(f.path, c.before, c.after)
+    if f.op == "add":
+        symbol, text = "+", _inline(after)
+    elif f.op == "remove":
+        symbol, text = "-", _inline(before)
+    elif before == after == SENSITIVE:
+        symbol, text = "~", "(sensitive value changed)"
+    else:
+        symbol, text = "~", f"{_inline(before)} -> {_inline(after)}"
+    line = f"      {_paint(symbol, color)} {path}: {text}"
+    return line + ("  # forces replacement" if _forces_replacement(f, c) else "")
+
+
+def _whole(spec: dict | None, symbol: str, color: bool, show_sensitive: bool) -> list[str]:
+    spec = spec if show_sensitive else mask_value(spec or {})
+    lines = []
+    for key, value in (spec or {}).items():
+        entry = _entry(key, value, 6, symbol)
+        lines += [" " * 6 + _paint(symbol, color) + entry[0][7:]] + entry[1:]
+    return lines
+
+
+def _delete_summary(c: Change, color: bool) -> list[str]:
+    """What goes: the top-level scalars (family, cluster, desiredCount, …) and a count of the rest."""
+    spec = mask_value(c.before or {})
+    shown = {k: v for k, v in spec.items() if _is_leaf(v)}
+    hidden = sum(len(_flatten(v)) for k, v in spec.items() if k not in shown)
+    lines = [f"      {_paint('-', color)} {k}: {_scalar(v)}" for k, v in shown.items()]
+    if hidden:
+        lines.append(f"        ({_plural(hidden, 'nested field')} hidden; --full shows them)")
+    return lines
+
+
+def _changed_fields(c: Change, color: bool, full: bool, show_sensitive: bool) -> list[str]:
+    lines = [_field_line(c, f, color, show_sensitive) for f in c.fields]
+    before, after = _flatten(c.before or {}), _flatten(c.after or {})
+    unchanged = [k for k, v in after.items() if k in before and before[k] == v and k]
+    if not unchanged:
+        return lines
+    if full:
+        shown = _flatten(c.after if show_sensitive else mask_value(c.after or {}))
+        lines += [f"        {k}: {_inline(shown[k])}" for k in unchanged]
+    else:
+        lines.append(f"        ({_plural(len(unchanged), 'unchanged field')} hidden; --full shows them)")
+    return lines
+
+
+def render_change(c: Change, *, color: bool = False, full: bool = False, show_sensitive: bool = False) -> list[str]:
+    symbol = SYMBOL[c.action]
+    lines = [_headline(c), f"{_gutter(symbol, color)} {c.address}"]
+    if c.action == "create":
+        lines += _whole(c.after, "+", color, show_sensitive)
+    elif c.action == "delete":
+        lines += _whole(c.before, "-", color, show_sensitive) if full else _delete_summary(c, color)
+    else:
+        lines += _changed_fields(c, color, full, show_sensitive)
+    return lines
+
+
+# --- the plan ----------------------------------------------------------------
+
+
+def _drift(plan: Plan, color: bool, show_sensitive: bool) -> list[str]:
+    mask = (lambda v: v) if show_sensitive else mask_value
+    lines = ["Drift (changed outside ecsctl since the last apply):", ""]
+    for d in sorted(plan.drift, key=lambda d: (d.address, d.field)):
+        line = f"  {_paint('~', color)} {d.address} {d.field}: {_inline(mask(d.expected))} -> {_inline(mask(d.actual))}"
+        lines.append(line + (f"  # {d.reason}" if d.reason else ""))
+    return lines
+
+
+def _deployments(plan: Plan) -> list[str]:
+    """``plan.deployments`` are dicts (DESIGN §6): service, from, to, steps, outcome, reason."""
+    lines = ["Deployments:", ""]
+    for d in plan.deployments:
+        steps = d.get("steps") or []
+        outcome = str(d.get("outcome", "unknown"))
+        if d.get("reason"):
+            outcome += f" ({d['reason']})"
+        lines.append(f"  deployment of {d.get('service', '?')}: {d.get('from') or '(none)'} → {d.get('to', '?')}, {_plural(len(steps), 'step')}, {outcome}")
+    return lines
+
+
+def summary_line(plan: Plan) -> str:
+    if not plan.has_changes:
+        return "No changes. The state matches the manifests."
+    s = plan.summary
+    return f"Plan: {s['create']} to create, {s['update']} to update, {s['replace']} to replace, {s['delete']} to destroy."
+
+
+def render_plan_text(plan: Plan, *, color: bool = False, full: bool = False, show_sensitive: bool = False) -> str:
+    """The plan for a reviewer: changes (no-ops counted, not shown), drift, deployments, summary."""
+    changes = sorted((c for c in plan.changes if c.action != "no-op"), key=lambda c: c.address)
+    unchanged = len(plan.changes) - len(changes)
+    state = f"lineage {plan.lineage}, serial {plan.serial}" if plan.lineage else "an empty state"
+    lines = [f"Planned against {state}."]
+    if changes:
+        used = [a for a in _ORDER if any(c.action == a for c in changes)]
+        lines += ["", "Resource actions are indicated with the following symbols:"]
+        lines += [f"  {_gutter(SYMBOL[a], color)} {_LEGEND[a]}" for a in used]
+        tail = f" ({_plural(unchanged, 'unchanged resource')} not shown)" if unchanged else ""
+        lines += ["", f"ecsctl will perform the following actions{tail}:"]
+        for c in changes:
+            lines += [""] + render_change(c, color=color, full=full, show_sensitive=show_sensitive)
+    if plan.drift:
+        lines += [""] + _drift(plan, color, show_sensitive)
+    if plan.deployments:
+        lines += [""] + _deployments(plan)
+    summary = summary_line(plan)
+    lines += ["", f"{_BOLD}{summary}{_RESET}" if color else summary]
+    return "\n".join(lines) + "\n"
+
+
+def render_plan_json(plan: Plan, show_sensitive: bool = False) -> str:
+    return json.dumps(plan_json_view(plan, show_sensitive=show_sensitive), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,187 @@
+"""plan, apply, get and state through the real CLI, on a copy of the example stack."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ecsctl.cli.app import app
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Path:
+    target = tmp_path / "manifests"
+    shutil.copytree(MANIFESTS, target)
+    return target
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> str:
+    return str(tmp_path / "state" / "state.db")
+
+
+def run(runner, *args, input=None):
+    return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+
+def applied(runner, stack, state):
+    result = run(runner, "apply", "-f", str(stack), "--state", state, "--auto-approve")
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_apply_then_plan_is_empty(runner, stack, state):
+    first = run(runner, "plan", "-f", str(stack), "--state", state, "--detailed-exitcode")
+    assert first.exit_code == 2 and "to create" in first.stdout
+    applied(runner, stack, state)
+    again = run(runner, "plan", "-f", str(stack), "--state", state, "--detailed-exitcode")
+    assert again.exit_code == 0, again.stdout
+    assert "No changes" in again.stdout
+
+
+def test_get_lists_the_world_in_the_documented_json_shape(runner, stack, state):
+    applied(runner, stack, state)
+    services = json.loads(run(runner, "get", "services", "--state", state, "-o", "json").stdout)
+    assert {s["name"]: (s["desiredCount"], s["runningCount"]) for s in services} == {"web": (3, 3), "worker": (6, 6)}
+    assert {"name", "cluster", "taskDefinition", "desiredCount", "runningCount", "pendingCount"} <= set(services[0])
+    instances = json.loads(run(runner, "get", "instances", "--state", state, "-o", "json").stdout)
+    assert {i["availabilityZone"] for i in instances} == {"eu-west-1a", "eu-west-1b", "eu-west-1c"}
+    assert {"id", "cluster", "instanceType", "availabilityZone", "attributes", "status", "agentConnected",
+            "runningTasksCount", "remainingResources"} <= set(instances[0])
+    tasks = json.loads(run(runner, "get", "tasks", "--state", state, "-o", "json").stdout)
+    assert {"id", "cluster", "group", "taskDefinition", "instance", "availabilityZone", "lastStatus", "stopReason", "hostPorts"} <= set(tasks[0])
+    web = [t for t in tasks if t["group"] == "service:web"]
+    assert {t["availabilityZone"] for t in web} == {"eu-west-1a", "eu-west-1b", "eu-west-1c"}
+    assert all(t["instance"] is None for t in web)
+    worker = [t for t in tasks if t["group"] == "service:worker"]
+    assert all(t["instance"] and all(32768 <= p <= 61000 for p in t["hostPorts"]) for t in worker)
+    taskdefs = json.loads(run(runner, "get", "taskdefs", "--state", state, "-o", "json").stdout)
+    assert {(t["family"], t["revision"], t["status"]) for t in taskdefs} >= {("web", 1, "ACTIVE"), ("worker", 1, "ACTIVE")}
+    text = run(runner, "get", "instances", "--state", state, "--filter", "attribute:ecs.availability-zone == eu-west-1a")
+    assert text.exit_code == 0 and "eu-west-1b" not in text.stdout and "eu-west-1a" in text.stdout
+
+
+def test_a_changed_image_registers_a_new_revision_and_updates_the_service(runner, stack, state):
+    applied(runner, stack, state)
+    web = stack / "web.yaml"
+    web.write_text(web.read_text().replace("web:1.4.2", "web:1.4.3"))
+    plan = run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json")
+    changes = {c["address"]: c["action"] for c in json.loads(plan.stdout)["changes"] if c["action"] != "no-op"}
+    assert changes == {"taskdef/web": "update", "service/prod/web": "update"}
+    applied(runner, stack, state)
+    services = {s["name"]: s for s in json.loads(run(runner, "get", "services", "--state", state, "-o", "json").stdout)}
+    assert services["web"]["taskDefinition"] == "web:2" and services["web"]["runningCount"] == 3
+
+
+def test_reordering_environment_variables_is_no_change(runner, stack, state):
+    applied(runner, stack, state)
+    web = stack / "web.yaml"
+    text = web.read_text()
+    a, b = "        - {name: APP_ENV, value: production}\n", "        - {name: PORT, value: \"8080\"}\n"
+    assert a in text and b in text
+    web.write_text(text.replace(a + b, b + a))
+    result = run(runner, "plan", "-f", str(stack), "--state", state, "--detailed-exitcode")
+    assert result.exit_code == 0, result.stdout
+
+
+def test_removing_a_service_destroys_it_and_stops_its_tasks(runner, stack, state):
+    applied(runner, stack, state)
+    worker = stack / "worker.yaml"
+    docs = worker.read_text().split("\n---\n")
+    worker.write_text("\n---\n".join(d for d in docs if "kind: Service" not in d))
+    plan = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
+    assert {c["address"]: c["action"] for c in plan["changes"] if c["action"] != "no-op"} == {"service/prod/worker": "delete"}
+    applied(runner, stack, state)
+    running = json.loads(run(runner, "get", "tasks", "--state", state, "--status", "RUNNING", "-o", "json").stdout)
+    assert not [t for t in running if t["group"] == "service:worker"]
+    stopped = json.loads(run(runner, "get", "tasks", "--state", state, "--status", "STOPPED", "-o", "json").stdout)
+    assert stopped and all(t["stopReason"] for t in stopped)
+
+
+def test_a_saved_plan_applies_once_and_is_then_stale(runner, stack, state, tmp_path):
+    plan_file = str(tmp_path / "plan.json")
+    assert run(runner, "plan", "-f", str(stack), "--state", state, "--out", plan_file).exit_code == 0
+    assert run(runner, "apply", plan_file, "--state", state, "--auto-approve").exit_code == 0
+    stale = run(runner, "apply", plan_file, "--state", state, "--auto-approve")
+    assert stale.exit_code == 1
+    assert "empty state" in stale.stderr and "run plan again" in stale.stderr
+
+
+def test_a_plan_against_an_older_serial_is_refused(runner, stack, state, tmp_path):
+    applied(runner, stack, state)
+    web = stack / "web.yaml"
+    web.write_text(web.read_text().replace("desiredCount: 3", "desiredCount: 4"))
+    plan_file = str(tmp_path / "plan.json")
+    run(runner, "plan", "-f", str(stack), "--state", state, "--out", plan_file)
+    web.write_text(web.read_text().replace("desiredCount: 4", "desiredCount: 5"))
+    applied(runner, stack, state)
+    stale = run(runner, "apply", plan_file, "--state", state, "--auto-approve")
+    assert stale.exit_code == 1 and "state moved on" in stale.stderr
+
+
+def test_apply_without_a_terminal_needs_auto_approve(runner, stack, state):
+    result = run(runner, "apply", "-f", str(stack), "--state", state)
+    assert result.exit_code == 2 and "--auto-approve" in result.stderr
+
+
+def test_manifests_with_errors_are_refused(runner, stack, state):
+    web = stack / "web.yaml"
+    web.write_text(web.read_text().replace("networkMode: awsvpc", "networkMode: bridge", 1))
+    result = run(runner, "plan", "-f", str(stack), "--state", state)
+    assert result.exit_code == 1
+    assert "error E2" in result.stderr and "refuse" in result.stderr
+    assert not Path(state).exists()
+
+
+def test_a_second_writer_is_refused_and_unlock_needs_the_id(runner, stack, state):
+    from ecsctl.storage.sqlite_store import SqliteStateStore
+
+    applied(runner, stack, state)
+    holder = SqliteStateStore(state)
+    lock = holder.acquire_lock("ecsctl apply (test)")
+    try:
+        refused = run(runner, "apply", "-f", str(stack), "--state", state, "--auto-approve")
+        assert refused.exit_code == 1 and lock.id in refused.stderr and str(lock.pid) in refused.stderr
+        wrong = run(runner, "state", "unlock", "not-the-id", "--state", state)
+        assert wrong.exit_code == 1
+        assert run(runner, "state", "unlock", lock.id, "--state", state).exit_code == 0
+        assert run(runner, "apply", "-f", str(stack), "--state", state, "--auto-approve").exit_code == 0
+    finally:
+        holder.close()
+
+
+def test_state_pull_and_push(runner, stack, state, tmp_path):
+    applied(runner, stack, state)
+    pulled = run(runner, "state", "pull", "--state", state)
+    data = json.loads(pulled.stdout)
+    assert {"lineage", "serial", "resources", "tasks", "services", "container_instances"} <= set(data)
+    dump = tmp_path / "state.json"
+    dump.write_text(pulled.stdout)
+    copy = str(tmp_path / "copy.db")
+    assert run(runner, "state", "push", str(dump), "--state", copy).exit_code == 0
+    assert run(runner, "plan", "-f", str(stack), "--state", copy, "--detailed-exitcode").exit_code == 0
+    listed = run(runner, "state", "list", "--state", state).stdout.split()
+    assert "service/prod/web" in listed and "taskdef/web" in listed
+    # the original moves on; pushing the old copy back is refused without --force
+    web = stack / "web.yaml"
+    web.write_text(web.read_text().replace("desiredCount: 3", "desiredCount: 4"))
+    applied(runner, stack, state)
+    refused = run(runner, "state", "push", str(dump), "--state", state)
+    assert refused.exit_code == 1 and "serial" in refused.stderr
+    assert run(runner, "state", "push", str(dump), "--state", state, "--force").exit_code == 0
+    assert data["serial"] >= 1 and len(data["tasks"]) == 9 and len(data["container_instances"]) == 6
+
+
+def test_a_file_that_is_not_a_state_is_left_alone(runner, stack, tmp_path):
+    bogus = tmp_path / "state.db"
+    bogus.write_bytes(b"this is not a database\n" * 10)
+    before = bogus.read_bytes()
+    result = run(runner, "apply", "-f", str(stack), "--state", str(bogus), "--auto-approve")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert bogus.read_bytes() == before
