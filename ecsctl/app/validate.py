@@ -70,10 +70,9 @@ class Validator:
             for doc in result.documents:
                 loaded.findings.extend(classify(doc))
                 if doc.valid:
-                    schema_findings = self.schemas.check(doc)
-                    if schema_findings:
-                        doc.valid = False
-                        loaded.findings.extend(schema_findings)
+                    schema_findings, shape_ok = self.schemas.check(doc)
+                    loaded.findings.extend(schema_findings)
+                    doc.valid = shape_ok
                 loaded.documents.append(doc)
         return loaded
 

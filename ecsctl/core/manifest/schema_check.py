@@ -112,20 +112,29 @@ class SchemaChecker:
             self._validators[kind] = validator
         return validator
 
-    def check(self, doc: Document) -> list[Finding]:
+    def check(self, doc: Document) -> tuple[list[Finding], bool]:
+        """The schema findings of ``doc``, and whether its shape is still sound.
+
+        A document whose only schema errors are unknown fields (typos, mostly)
+        still has the types and required fields the rules rely on, so the
+        rules can run on it too: a typo does not hide a Fargate sizing error.
+        """
         if self.is_valid_fast(doc.kind, doc.spec):
-            return []
+            return [], True
         rule = SCHEMA_RULES[doc.kind]
+        errors = list(self.validator(doc.kind).iter_errors(doc.spec))
         findings = []
-        for path, message in self.iter_messages(doc.kind, doc.spec):
+        for path, message in self._unique_messages(errors):
             full = doc.spec_path + path
             pos = doc.position(full)
             findings.append(Finding(rule, Severity.ERROR, message, doc.file, full, pos.line, pos.column, doc.index))
-        return findings
+        return findings, all(e.validator == "additionalProperties" for e in errors)
 
     def iter_messages(self, kind: str, spec: Any) -> Iterator[tuple[Path, str]]:
+        return self._unique_messages(list(self.validator(kind).iter_errors(spec)))
+
+    def _unique_messages(self, errors: list) -> Iterator[tuple[Path, str]]:
         seen: set[tuple[Path, str]] = set()
-        errors = list(self.validator(kind).iter_errors(spec))
         # A value of the wrong type also fails its enum, pattern or range: say it once.
         mistyped = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
         for error in errors:
