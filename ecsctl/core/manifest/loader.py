@@ -189,7 +189,11 @@ def _node_getter(nodes: _Nodes, index: int):
 
 
 def _yaml_rule(exc: yaml.MarkedYAMLError) -> str:
-    return "E0004" if isinstance(exc, yaml.constructor.ConstructorError) else "E0002"
+    if isinstance(exc, yaml.constructor.ConstructorError):
+        return "E0004"
+    if "nesting depth" in (exc.problem or ""):  # libyaml >= 0.2.5 caps flow nesting itself
+        return "E0007"
+    return "E0002"
 
 
 def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
