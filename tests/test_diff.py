@@ -299,7 +299,7 @@ def test_actions(label, kind, before, after, action, replace_paths):
 def test_task_definition_change_registers_a_revision():
     change = one("TaskDefinition", TD(), TD(cpu="1 vCPU", memory="2GB"))
     assert change.action == "update"
-    assert change.reason == "task definition changed: registers a new revision"
+    assert change.reason == "its spec changed; revisions are immutable"
     assert change.replace_paths == ()
     assert "TaskDefinition" not in REPLACE_RULES
 

@@ -54,7 +54,7 @@ REASONS = {
     "create": "not in the state yet",
     "delete": "no longer in the manifests",
     "update": "changed in the manifests",
-    "taskdef": "task definition changed: registers a new revision",
+    "taskdef": "its spec changed; revisions are immutable",
     "replace": "forces replacement: {paths}",
     "kind": "kind changed from {before} to {after}: replaced",
     "no-op": "",
