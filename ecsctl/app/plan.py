@@ -133,14 +133,22 @@ def check_fresh(plan: Plan, store) -> None:
         raise StalePlan(f"the state moved on since the plan was made (serial {plan.serial} -> {meta.serial}); run plan again")
 
 
+def clusters_to_reconcile(plan: Plan) -> list[str]:
+    """Clusters with services short of their desired count: the scheduler tops them up on apply."""
+    return sorted({d.address.split("/")[1] for d in plan.drift if d.field == "runningCount"})
+
+
 def apply_plan(plan: Plan, store, backend, on_step: Callable[[Step, int, int], None] | None = None) -> int:
-    """Execute every step in order; each commits on its own. Returns the number of steps applied."""
+    """Execute every step in order, each committing on its own, then let the scheduler replace
+    lost tasks (as ECS's service scheduler would). Returns the number of steps applied."""
     check_fresh(plan, store)
     total = len(plan.steps)
     for n, step in enumerate(plan.steps, start=1):
         backend.apply_step(step)
         if on_step:
             on_step(step, n, total)
+    for cluster in clusters_to_reconcile(plan):
+        backend.reconcile(cluster)
     return total
 
 

@@ -18,3 +18,7 @@ class Backend(Protocol):
         re-run converges.
         """
         ...
+
+    def reconcile(self, cluster: str) -> None:
+        """Let the service scheduler replace lost tasks and restore desired counts in ``cluster``."""
+        ...

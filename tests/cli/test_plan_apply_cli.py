@@ -185,3 +185,28 @@ def test_a_file_that_is_not_a_state_is_left_alone(runner, stack, tmp_path):
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1
     assert bogus.read_bytes() == before
+
+
+def test_drift_is_listed_apart_and_apply_replaces_lost_tasks(runner, stack, state):
+    from dataclasses import replace
+
+    from ecsctl.core.state.ports import Service, Task
+    from ecsctl.storage.sqlite_store import SqliteStateStore
+
+    applied(runner, stack, state)
+    with SqliteStateStore(state) as store, store.transaction():
+        store.update(replace(store.get(Service, "prod", "web"), desired_count=4))  # as auto scaling would
+        lost = store.find(Task, service="worker", last_status="RUNNING")[0]
+        store.update(replace(lost, last_status="STOPPED", desired_status="STOPPED", stop_reason="Essential container in task exited"))
+    plan = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
+    assert plan["summary"]["update"] == 0 and not [c for c in plan["changes"] if c["action"] != "no-op"]
+    drift = {(d["address"], d["field"]): (d["expected"], d["actual"]) for d in plan["drift"]}
+    assert drift[("service/prod/web", "desiredCount")] == (3, 4)
+    assert drift[("service/prod/worker", "runningCount")] == (6, 5)
+    text = run(runner, "plan", "-f", str(stack), "--state", state, "--no-color").stdout
+    assert "Drift" in text and "No changes" in text
+    result = applied(runner, stack, state)
+    assert "lost tasks replaced in cluster prod" in result.stdout
+    services = {s["name"]: s for s in json.loads(run(runner, "get", "services", "--state", state, "-o", "json").stdout)}
+    assert services["worker"]["runningCount"] == 6
+    assert services["web"]["desiredCount"] == 4 and services["web"]["runningCount"] == 4  # scaling is kept, not undone

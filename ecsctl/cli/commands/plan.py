@@ -81,7 +81,7 @@ def apply(
     no_color: bool = typer.Option(False, "--no-color", help="No ANSI colours (also NO_COLOR)."),
 ) -> None:
     """Apply the manifests (or a saved plan) to the local simulation."""
-    from ecsctl.app.plan import backend_for, check_fresh, load_plan, make_plan, read_manifests
+    from ecsctl.app.plan import backend_for, check_fresh, clusters_to_reconcile, load_plan, make_plan, read_manifests
     from ecsctl.app.state import open_store, state_path
 
     if bool(plan_file) == bool(files):
@@ -101,7 +101,7 @@ def apply(
         if plan_file:
             check_fresh(the_plan, store)
         sys.stdout.write(_render(the_plan, output, full=False, show_sensitive=show_sensitive, no_color=no_color))
-        if not the_plan.steps:
+        if not the_plan.steps and not clusters_to_reconcile(the_plan):
             return
         if not auto_approve:
             _confirm()
@@ -135,6 +135,10 @@ def _run(the_plan, store, backend, *, no_color: bool) -> None:
             sys.stderr.write(f"[{n}/{total}] {step.id}: done\n")
 
         applied = apply_plan(the_plan, store, backend, on_step)
+    from ecsctl.app.plan import clusters_to_reconcile
+
     summary = the_plan.summary
+    topped_up = clusters_to_reconcile(the_plan)
+    extra = f"; lost tasks replaced in cluster {', '.join(topped_up)}" if topped_up else ""
     sys.stdout.write(f"Apply complete! {applied} step(s): {summary['create']} created, {summary['update']} updated, "
-                     f"{summary['replace']} replaced, {summary['delete']} destroyed.\n")
+                     f"{summary['replace']} replaced, {summary['delete']} destroyed{extra}.\n")
