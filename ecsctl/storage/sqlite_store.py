@@ -212,6 +212,14 @@ class _Column:
         return tuple(value) if self.codec == "tuple" and isinstance(value, list) else value
 
 
+def _decode_tuple(value: Any) -> tuple:
+    return tuple(json.loads(value))
+
+
+# The same conversions as ``_Column.decode``, one function per codec (for ``_Table.from_row``).
+_DECODERS = {"json": json.loads, "tuple": _decode_tuple, "bool": bool}
+
+
 def _column(name: str, annotation: str) -> _Column:
     if annotation == "JSON":
         return _Column(name, "json")
@@ -237,6 +245,7 @@ class _Table:
         self.rest = rest
         self.compare = rest if compare is None else tuple(by_name[c] for c in compare)
         self.by_name = by_name
+        self._decoders = tuple((i, _DECODERS[c.codec]) for i, c in enumerate(self.columns) if c.codec != "plain")
         cols = ", ".join(c.sql for c in self.columns)
         marks = ", ".join("?" for _ in self.columns)
         key_where = " AND ".join(f"{c.sql} = ?" for c in self.key)
@@ -256,7 +265,13 @@ class _Table:
         return tuple(c.encode(getattr(record, c.name)) for c in self.columns)
 
     def from_row(self, row: tuple) -> Any:
-        return self.record_type(*(c.decode(v) for c, v in zip(self.columns, row)))
+        # Only the non-plain columns need decoding: patch those in place (hot: every find()).
+        decoders = self._decoders
+        if decoders:
+            row = list(row)
+            for i, decode in decoders:
+                row[i] = decode(row[i])
+        return self.record_type(*row)
 
     def key_of(self, record: Any) -> tuple:
         return tuple(getattr(record, c.name) for c in self.key)
@@ -705,6 +720,24 @@ class SqliteStateStore:
         sql = table.select + (" WHERE " + " AND ".join(clauses) if clauses else "")
         rows = self._read(f"list {table.name}", f"{sql} ORDER BY {table.order_by}", params)
         return [table.from_row(r) for r in rows]
+
+    def count(self, record_type: type[WorldRecord], **where: object) -> int:
+        """How many records ``find(record_type, **where)`` would return, without reading them."""
+        table = self._table(record_type)
+        clauses, params = [], []
+        for name, value in where.items():
+            column = table.by_name.get(name)
+            if column is None:
+                raise TypeError(f"{record_type.__name__} has no field {name!r}")
+            clauses.append(f"{column.sql} IS ?")
+            params.append(column.encode(value) if value is not None else None)
+        sql = f"SELECT COUNT(*) FROM {table.name}" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        return self._read(f"count {table.name}", sql, params)[0][0]
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a ``transaction()`` block of this store is open (its writes not yet committed)."""
+        return self._depth > 0
 
     def insert(self, record: WorldRecord) -> None:
         """Add a record; a StateError if one with the same key exists."""

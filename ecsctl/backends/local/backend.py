@@ -21,10 +21,12 @@ Kinds:
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import replace
+from typing import Iterator
 
 from ecsctl.backends.local import instances, services
-from ecsctl.backends.local.world import World
+from ecsctl.backends.local.world import World, WorldCache
 from ecsctl.core.plan.model import Step
 from ecsctl.core.state.ports import (
     CatalogueEntry,
@@ -48,14 +50,35 @@ class LocalBackend:
     def __init__(self, store: StateStore, *, seed: int = 0) -> None:
         self.store = store
         self.seed = seed
+        # Instances and RUNNING tasks per cluster, kept across steps (see world.py); trusted
+        # only while the state's serial is the one our last step committed as.
+        self._cache = WorldCache()
+
+    @contextmanager
+    def _world(self) -> Iterator[World]:
+        """One transaction and the ``World`` of one unit of work, with the cache when it is sound."""
+        cache: WorldCache | None = None
+        if not getattr(self.store, "in_transaction", True):  # an outer transaction may roll back
+            cache = self._cache
+        with self.store.transaction():
+            if cache is not None and cache.serial != self.store.meta().serial:
+                cache.clear()  # someone else wrote since our last step
+            try:
+                yield World(self.store, self.seed, cache=cache)
+            except BaseException:
+                self._cache.clear()
+                raise
+        if cache is not None:
+            cache.serial = self.store.meta().serial
+        else:
+            self._cache.clear()
 
     def apply_step(self, step: Step) -> None:
         if step.action not in ("create", "update", "replace", "delete"):
             raise InputError(f"{step.address}: the local backend cannot {step.action!r} a step")
         if step.action != "delete" and step.spec is None:
             raise InputError(f"{step.address}: a {step.action} step needs a spec")
-        with self.store.transaction():
-            world = World(self.store, self.seed)
+        with self._world() as world:
             world.now()  # initialise the clock on first use
             if step.action == "replace":  # one unit of work: a crash never leaves it half done
                 self._apply(world, replace(step, action="delete", spec=None))
@@ -69,8 +92,8 @@ class LocalBackend:
 
     def reconcile(self, cluster: str) -> None:
         """Replace lost tasks and restore every ACTIVE service of ``cluster`` to its desired count."""
-        with self.store.transaction():
-            services.reconcile_cluster(World(self.store, self.seed), cluster)
+        with self._world() as world:
+            services.reconcile_cluster(world, cluster)
 
     # -- per kind -------------------------------------------------------------------------
 

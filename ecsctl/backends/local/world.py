@@ -5,6 +5,15 @@ demands, nothing else, so it must not outlive the step's transaction).  Instance
 is never done incrementally: after tasks start or stop, ``refresh_instances`` recomputes each
 instance's remaining CPU/memory, reserved ports and running-task count from its RUNNING tasks,
 which is exactly the invariant ``check_invariants`` verifies.
+
+A ``WorldCache`` (held by ``LocalBackend`` across steps) may be given to ``World``: it mirrors,
+per cluster, the container instances and the RUNNING tasks, so that a step does not read
+every task of the cluster again.  Every write the step makes goes through ``World.store``,
+which then is an ``_Observed`` wrapper that keeps the mirror in step with the store; the
+backend drops the cache when the state's serial moved under it (someone else wrote) or a
+step failed (rolled back).  With a cache, ``refresh_instances`` recomputes only the instances
+whose tasks or record changed since they were last found consistent, and ``nodes`` reuses
+each instance's usage summary; the results are the same as recomputing everything.
 """
 
 from __future__ import annotations
@@ -34,12 +43,125 @@ RUNNING = "RUNNING"
 STOPPED = "STOPPED"
 
 
+class _ClusterView:
+    """One cluster's container instances and RUNNING tasks, as in the store."""
+
+    def __init__(self, store: StateStore, cluster: str) -> None:
+        self.instances: dict[str, ContainerInstance] = {
+            i.id: i for i in store.find(ContainerInstance, cluster=cluster)}
+        self.running: dict[str, Task] = {}
+        self.on_instance: dict[str, dict[str, Task]] = {}
+        for t in store.find(Task, cluster=cluster, last_status=RUNNING):
+            self._add(t)
+        self.consistent: set[str] = set()  # instance records known to match their tasks
+        self.usage: dict[str, tuple] = {}  # instance id -> summary of its tasks (see World._usage)
+        self.task_count: int | None = None  # tasks ever created in the cluster, once counted
+
+    def _add(self, task: Task) -> None:
+        self.running[task.id] = task
+        if task.instance_id is not None:
+            self.on_instance.setdefault(task.instance_id, {})[task.id] = task
+
+    def _touch(self, instance_id: str | None) -> None:
+        if instance_id is not None:
+            self.consistent.discard(instance_id)
+            self.usage.pop(instance_id, None)
+
+    def saw_task(self, task: Task, inserted: bool) -> None:
+        old = self.running.pop(task.id, None)
+        if old is not None:
+            if old.instance_id is not None:
+                self.on_instance.get(old.instance_id, {}).pop(old.id, None)
+            self._touch(old.instance_id)
+        elif not inserted:
+            self.task_count = None  # a task we did not know of: count afresh when needed
+        if task.last_status == RUNNING:
+            self._add(task)
+            self._touch(task.instance_id)
+        if inserted and self.task_count is not None:
+            self.task_count += 1
+
+    def saw_instance(self, inst: ContainerInstance) -> None:
+        self.instances[inst.id] = inst
+        self._touch(inst.id)
+
+    def sorted_instances(self) -> list[ContainerInstance]:
+        return [self.instances[k] for k in sorted(self.instances)]
+
+
+class WorldCache:
+    """Cluster views kept across the steps of one apply; valid while the state's serial is ``serial``."""
+
+    def __init__(self) -> None:
+        self.serial: int | None = None
+        self.clusters: dict[str, _ClusterView] = {}
+
+    def clear(self) -> None:
+        self.serial = None
+        self.clusters.clear()
+
+    def view(self, store: StateStore, cluster: str) -> _ClusterView:
+        found = self.clusters.get(cluster)
+        if found is None:
+            found = self.clusters[cluster] = _ClusterView(store, cluster)
+        return found
+
+    def saw(self, record: object, inserted: bool = False) -> None:
+        if isinstance(record, Task):
+            view = self.clusters.get(record.cluster)
+            if view is not None:
+                view.saw_task(record, inserted)
+        elif isinstance(record, ContainerInstance):
+            for name, view in self.clusters.items():
+                if name == record.cluster:
+                    view.saw_instance(record)
+                elif record.id in view.instances:  # moved to another cluster: start afresh
+                    self.clusters.pop(name)
+                    break
+
+
+class _Observed:
+    """``StateStore`` wrapper that tells a ``WorldCache`` about every write of tasks and instances."""
+
+    def __init__(self, store: StateStore, cache: WorldCache) -> None:
+        self._store = store
+        self._cache = cache
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+    def save(self, record) -> None:
+        self._store.save(record)
+        self._cache.saw(record)
+
+    def update(self, record) -> None:
+        self._store.update(record)
+        self._cache.saw(record)
+
+    def insert(self, record) -> None:
+        self._store.insert(record)
+        self._cache.saw(record, inserted=True)
+
+    def delete(self, record_type, *key: object) -> bool:
+        if record_type in (Task, ContainerInstance):
+            self._cache.clusters.clear()
+        return self._store.delete(record_type, *key)
+
+    def import_(self, *args, **kwargs):
+        self._cache.clusters.clear()
+        return self._store.import_(*args, **kwargs)
+
+
 class World:
-    def __init__(self, store: StateStore, seed: int = 0) -> None:
-        self.store = store
+    def __init__(self, store: StateStore, seed: int = 0, cache: WorldCache | None = None) -> None:
+        self.store = store if cache is None else _Observed(store, cache)
         self.seed = seed
+        self._cache = cache
         self._demands: dict[str, TaskDemand] = {}
         self._revisions: dict[str, TaskDefinitionRevision | None] = {}
+
+    def _view(self, cluster: str) -> _ClusterView | None:
+        return None if self._cache is None else self._cache.view(self.store._store, cluster)
 
     # -- time ----------------------------------------------------------------------------
 
@@ -92,7 +214,13 @@ class World:
         return self.store.find(Task, cluster=cluster, last_status=RUNNING, **where)
 
     def new_task_id(self, cluster: str, group: str) -> str:
-        k = len(self.store.find(Task, cluster=cluster)) + 1
+        view = self._view(cluster)
+        if view is None:
+            k = _count(self.store, Task, cluster=cluster) + 1
+        else:
+            if view.task_count is None:
+                view.task_count = _count(self.store, Task, cluster=cluster)
+            k = view.task_count + 1
         return ids.task_id(cluster, group, k)
 
     def stop_task(self, task: Task, code: str, reason: str) -> None:
@@ -134,6 +262,9 @@ class World:
     # -- instances -----------------------------------------------------------------------
 
     def instances(self, cluster: str) -> list[ContainerInstance]:
+        view = self._view(cluster)
+        if view is not None:
+            return view.sorted_instances()
         return self.store.find(ContainerInstance, cluster=cluster)
 
     def instance_view(self, inst: ContainerInstance, tasks: Iterable[Task]) -> dict:
@@ -153,6 +284,17 @@ class World:
 
     def refresh_instances(self, cluster: str) -> None:
         """Recompute every instance of ``cluster`` from its RUNNING tasks (writes only changes)."""
+        view = self._view(cluster)
+        if view is not None:
+            for inst in view.sorted_instances():
+                if inst.id in view.consistent:
+                    continue
+                tasks = view.on_instance.get(inst.id, {})
+                updated = replace(inst, **self.instance_view(inst, [tasks[k] for k in sorted(tasks)]))
+                if updated != inst:
+                    self.store.save(updated)
+                view.consistent.add(inst.id)
+            return
         by_instance: dict[str, list[Task]] = {}
         for t in self.running_tasks(cluster):
             if t.instance_id is not None:
@@ -163,30 +305,51 @@ class World:
             if updated != inst:
                 self.store.save(updated)
 
+    def _usage(self, tasks: list[Task]) -> tuple:
+        """(cpu, memory, gpu, static ports, dynamic ports, groups, count) of an instance's tasks."""
+        static: set = set()
+        dynamic: set = set()
+        for t in tasks:
+            s, d = self.port_usage(t)
+            static.update(s)
+            dynamic.update(d)
+        return (sum(t.cpu for t in tasks), sum(t.memory for t in tasks),
+                sum(self.task_gpu(t) for t in tasks), static, dynamic,
+                Counter(t.group for t in tasks), len(tasks))
+
     def nodes(self, cluster: str) -> list[Node]:
         """Placement nodes for the cluster's ACTIVE instances, with their running tasks."""
-        by_instance: dict[str, list[Task]] = {}
-        for t in self.running_tasks(cluster):
-            if t.instance_id is not None:
-                by_instance.setdefault(t.instance_id, []).append(t)
+        view = self._view(cluster)
+        if view is not None:
+            instances = view.sorted_instances()
+
+            def usage(inst_id: str) -> tuple:
+                found = view.usage.get(inst_id)
+                if found is None:
+                    tasks = view.on_instance.get(inst_id, {})
+                    found = view.usage[inst_id] = self._usage([tasks[k] for k in sorted(tasks)])
+                return found
+        else:
+            by_instance: dict[str, list[Task]] = {}
+            for t in self.running_tasks(cluster):
+                if t.instance_id is not None:
+                    by_instance.setdefault(t.instance_id, []).append(t)
+            instances = self.instances(cluster)
+
+            def usage(inst_id: str) -> tuple:
+                return self._usage(by_instance.get(inst_id, []))
         out = []
-        for inst in self.instances(cluster):
+        for inst in instances:
             if inst.status == "INACTIVE":
                 continue
-            tasks = by_instance.get(inst.id, [])
-            static: set = set()
-            dynamic: set = set()
-            for t in tasks:
-                s, d = self.port_usage(t)
-                static.update(s)
-                dynamic.update(d)
+            cpu, memory, gpu, static, dynamic, groups, count = usage(inst.id)
             out.append(Node(
                 id=inst.id,
                 availability_zone=inst.availability_zone,
                 attributes=dict(inst.attributes),
-                remaining_cpu=inst.registered_cpu - sum(t.cpu for t in tasks),
-                remaining_memory=inst.registered_memory - sum(t.memory for t in tasks),
-                remaining_gpu=inst.registered_gpu - sum(self.task_gpu(t) for t in tasks),
+                remaining_cpu=inst.registered_cpu - cpu,
+                remaining_memory=inst.registered_memory - memory,
+                remaining_gpu=inst.registered_gpu - gpu,
                 used_ports=_node_ports(static),
                 dynamic_ports=_node_ports(dynamic),
                 status=inst.status,
@@ -194,8 +357,8 @@ class World:
                 agent_version=inst.agent_version or "1.80.0",
                 registered_at=inst.registered_at,
                 ec2_instance_id=ids.ec2_instance_id(inst.id),
-                groups=Counter(t.group for t in tasks),
-                running_tasks=len(tasks),
+                groups=Counter(groups),
+                running_tasks=count,
             ))
         return out
 
@@ -210,6 +373,12 @@ class World:
         if events and events[-1].message == message:
             return
         self.store.add_service_event(ServiceEvent(cluster, service, self.now(), message))
+
+
+def _count(store: StateStore, record_type: type, **where: object) -> int:
+    """``len(store.find(...))``, by a COUNT query when the store has one."""
+    count = getattr(store, "count", None)
+    return count(record_type, **where) if count is not None else len(store.find(record_type, **where))
 
 
 def _node_ports(pairs: set[tuple[int, str]]) -> set:
