@@ -62,7 +62,7 @@ def make_plan(inputs: Inputs, store) -> Plan:
     from ecsctl.core.plan.diff import diff
     from ecsctl.core.plan.drift import detect_drift
     from ecsctl.core.plan.graph import build_steps
-    from ecsctl.core.state.ports import ContainerInstance, Service, Task, TaskDefinitionRevision
+    from ecsctl.core.state.ports import ContainerInstance, Service, Task
 
     applied: dict[str, tuple[str, str, dict]] = {}
     lineage, serial = None, 0
@@ -76,11 +76,11 @@ def make_plan(inputs: Inputs, store) -> Plan:
         applied = {r.address: (r.kind, r.name, r.spec) for r in store.resources()}
         services = store.find(Service)
         instances = store.find(ContainerInstance)
-        for task in store.find(Task, last_status="RUNNING"):
-            if task.service:
-                running[(task.cluster, task.service)] += 1
-        for rev in store.find(TaskDefinitionRevision):
-            revisions[rev.family] = max(revisions.get(rev.family, 0), rev.revision)
+        # counted in SQL: a plan must not read 50,000 task records to learn 2,000 numbers
+        for (cluster, service), n in store.tally(Task, ("cluster", "service"), last_status="RUNNING").items():
+            if service:
+                running[(cluster, service)] = n
+        revisions = store.latest_revisions()
     changes = diff(inputs.desired, applied)
     changes = _cascade_revisions(changes, services, revisions)
     steps = build_steps(changes, existing=set(applied))

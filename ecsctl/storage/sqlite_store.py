@@ -710,29 +710,32 @@ class SqliteStateStore:
     def find(self, record_type: type[R], **where: object) -> list[R]:
         """Records whose columns equal the given values (None matches NULL), in key order."""
         table = self._table(record_type)
-        clauses, params = [], []
-        for name, value in where.items():
-            column = table.by_name.get(name)
-            if column is None:
-                raise TypeError(f"{record_type.__name__} has no field {name!r}")
-            clauses.append(f"{column.sql} IS ?")
-            params.append(column.encode(value) if value is not None else None)
-        sql = table.select + (" WHERE " + " AND ".join(clauses) if clauses else "")
-        rows = self._read(f"list {table.name}", f"{sql} ORDER BY {table.order_by}", params)
+        clause, params = _where(table, record_type, where)
+        rows = self._read(f"list {table.name}", f"{table.select}{clause} ORDER BY {table.order_by}", params)
         return [table.from_row(r) for r in rows]
 
     def count(self, record_type: type[WorldRecord], **where: object) -> int:
         """How many records ``find(record_type, **where)`` would return, without reading them."""
         table = self._table(record_type)
-        clauses, params = [], []
-        for name, value in where.items():
-            column = table.by_name.get(name)
-            if column is None:
-                raise TypeError(f"{record_type.__name__} has no field {name!r}")
-            clauses.append(f"{column.sql} IS ?")
-            params.append(column.encode(value) if value is not None else None)
-        sql = f"SELECT COUNT(*) FROM {table.name}" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        clause, params = _where(table, record_type, where)
+        sql = f"SELECT COUNT(*) FROM {table.name}{clause}"
         return self._read(f"count {table.name}", sql, params)[0][0]
+
+    def tally(self, record_type: type[WorldRecord], by: tuple[str, ...], **where: object) -> dict[tuple, int]:
+        """How many records ``find(record_type, **where)`` has per value of the ``by`` fields (one GROUP BY)."""
+        table = self._table(record_type)
+        for name in by:
+            if name not in table.by_name:
+                raise TypeError(f"{record_type.__name__} has no field {name!r}")
+        group = ", ".join(table.by_name[name].sql for name in by)
+        clause, params = _where(table, record_type, where)
+        sql = f"SELECT {group}, COUNT(*) FROM {table.name}{clause} GROUP BY {group}"
+        return {tuple(row[:-1]): row[-1] for row in self._read(f"count {table.name}", sql, params)}
+
+    def latest_revisions(self) -> dict[str, int]:
+        """The highest registered revision of every task-definition family."""
+        rows = self._read("read task_definitions", "SELECT family, MAX(revision) FROM task_definitions GROUP BY family")
+        return {family: revision for family, revision in rows}
 
     @property
     def in_transaction(self) -> bool:
@@ -920,3 +923,15 @@ class SqliteStateStore:
 
 if TYPE_CHECKING:  # static conformance check: SqliteStateStore must satisfy the core's port
     _: StateStore = SqliteStateStore("x")
+
+
+def _where(table: "_Table", record_type: type, where: dict) -> tuple[str, list]:
+    """`` WHERE a IS ? AND b IS ?`` (or nothing) and its parameters, for ``find``-style filters."""
+    clauses, params = [], []
+    for name, value in where.items():
+        column = table.by_name.get(name)
+        if column is None:
+            raise TypeError(f"{record_type.__name__} has no field {name!r}")
+        clauses.append(f"{column.sql} IS ?")
+        params.append(column.encode(value) if value is not None else None)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params

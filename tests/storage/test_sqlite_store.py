@@ -412,3 +412,22 @@ def test_kill_9_at_random_moments_leaves_a_consistent_state(path: Path) -> None:
             assert stale is not None and stale.command == "crash-test writer"
             s.force_unlock(stale.id)
     assert committed > 0
+
+
+def test_tally_and_latest_revisions_answer_in_sql(store: SqliteStateStore) -> None:
+    def task(n: int, service: str | None, status: str) -> Task:
+        return Task(id=f"t{n}", cluster="prod", group=f"service:{service}", task_definition="web:1",
+                    last_status=status, desired_status="RUNNING", service=service)
+
+    with store.transaction():
+        for n, (service, status) in enumerate([("web", "RUNNING"), ("web", "RUNNING"), ("web", "STOPPED"),
+                                               ("api", "RUNNING"), (None, "RUNNING")]):
+            store.insert(task(n, service, status))
+        for family, revision in [("web", 1), ("web", 2), ("api", 1)]:
+            store.insert(TaskDefinitionRevision(family, revision, {"family": family}))
+    assert store.tally(Task, ("cluster", "service"), last_status="RUNNING") == {
+        ("prod", "web"): 2, ("prod", "api"): 1, ("prod", None): 1}
+    assert store.count(Task, service="web") == 3
+    assert store.latest_revisions() == {"web": 2, "api": 1}
+    with pytest.raises(TypeError):
+        store.tally(Task, ("nope",))

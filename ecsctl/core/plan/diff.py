@@ -317,6 +317,8 @@ def _change(address: str, want: Desired | None, have: tuple[str, str, dict] | No
         assert want is not None
         return Change(address, want.kind, want.name, "create", None, want.spec, reason=REASONS["create"])
     kind, name, spec = have
+    if want is not None and kind == want.kind and _same(spec, want.spec):
+        return Change(address, kind, want.name, "no-op", spec, want.spec)  # the common case: nothing to re-derive
     before = canonical(kind, name, spec)
     if want is None:
         return Change(address, kind, name, "delete", before, None, reason=REASONS["delete"])
