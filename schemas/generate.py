@@ -33,18 +33,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 BASE_ID = "https://ecsctl.dev/schemas/"
-KINDS = (
-    "Cluster",
-    "CapacityProvider",
-    "TaskDefinition",
-    "Service",
-    "TargetGroup",
-    "ScheduledTask",
-    "Parameter",
-    "Secret",
-    "EnvironmentFile",
-    "Repository",
-)
+sys.path.insert(0, str(HERE.parent))  # run from a checkout: the kinds are ecsctl's own list
+from ecsctl.core.manifest.envelope import KINDS  # noqa: E402
 
 # ---------------------------------------------------------------------------
 # Reusable fragments

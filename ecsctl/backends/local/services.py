@@ -40,6 +40,7 @@ from ecsctl.core.scheduling.placement import (
     Placer,
     TaskDemand,
     Unplaced,
+    container_ports,
     task_definition_constraints,
 )
 from ecsctl.core.state.ports import (
@@ -126,24 +127,11 @@ def _port_index(revision_spec: dict, container: Any, container_port: Any) -> int
         for m in (c.get("portMappings") or ()) if isinstance(c, dict) else ():
             if not isinstance(m, dict):
                 continue
-            for port in _container_ports(m):
+            for port in container_ports(m):
                 if (container is None or c.get("name") == container) and port == container_port:
                     return index
                 index += 1
     return None
-
-
-def _container_ports(mapping: dict) -> list[int]:
-    """The container ports of one mapping, as ``TaskDemand.from_task_definition`` expands them."""
-    port = mapping.get("containerPort")
-    if isinstance(port, int) and not isinstance(port, bool):
-        return [port]
-    span = mapping.get("containerPortRange")
-    if isinstance(span, str) and "-" in span:
-        first, _, last = span.partition("-")
-        if first.strip().isdigit() and last.strip().isdigit():
-            return list(range(int(first), int(last) + 1))
-    return []
 
 
 # ---------------------------------------------------------------------------------------------

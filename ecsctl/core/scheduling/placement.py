@@ -134,7 +134,7 @@ class TaskDemand:
                 if not isinstance(m, dict):
                     continue
                 proto = str(m.get("protocol") or "tcp").lower()
-                for container_port in _container_ports(m):
+                for container_port in container_ports(m):
                     host = m.get("hostPort") if "containerPort" in m else None
                     host = host if isinstance(host, int) and not isinstance(host, bool) else 0
                     if mode in ("host", "awsvpc"):
@@ -154,7 +154,8 @@ class TaskDemand:
         return cls(cpu, memory, gpu, tuple(ports), mode, tuple(required))
 
 
-def _container_ports(mapping: dict) -> list[int]:
+def container_ports(mapping: dict) -> list[int]:
+    """The container ports of one port mapping: its ``containerPort``, or every port of its ``containerPortRange``."""
     port = mapping.get("containerPort")
     if isinstance(port, int) and not isinstance(port, bool):
         return [port]
