@@ -23,10 +23,12 @@ def _clusters(store) -> list[dict]:
 
 
 def _instances(store) -> list[dict]:
+    from ecsctl.app.instances import instance_extras
     from ecsctl.core.state.ports import ContainerInstance
 
+    extras = instance_extras(store)
     return [
-        {"id": i.id, "ec2InstanceId": i.attributes.get("ec2InstanceId") or "", "cluster": i.cluster, "group": i.group_name,
+        {"id": i.id, **extras.get(i.id, {"ec2InstanceId": "", "ec2State": "running"}), "cluster": i.cluster, "group": i.group_name,
          "instanceType": i.instance_type, "availabilityZone": i.availability_zone, "attributes": dict(i.attributes),
          "status": i.status, "agentConnected": i.agent_connected, "agentVersion": i.agent_version,
          "runningTasksCount": i.running_tasks_count, "pendingTasksCount": i.pending_tasks_count,

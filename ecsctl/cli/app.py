@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from ecsctl import __version__
-from ecsctl.cli.commands import get, plan, rules, schema, state, validate
+from ecsctl.cli.commands import get, instances, plan, rules, schema, state, validate
 
 app = typer.Typer(
     name="ecsctl",
@@ -36,5 +36,6 @@ app.command("plan")(plan.plan)
 app.command("apply")(plan.apply)
 app.command("get")(get.get)
 app.add_typer(state.app, name="state")
+app.add_typer(instances.app, name="instances")
 app.add_typer(rules.app, name="rules")
 app.add_typer(schema.app, name="schema")

@@ -241,10 +241,11 @@ def delete_service(world: World, name: str, spec: dict | None) -> None:
 
 
 def reconcile_cluster(world: World, cluster: str) -> None:
-    """Converge every ACTIVE service of ``cluster`` (after instance changes, or on demand)."""
-    for svc in world.store.find(Service, cluster=cluster, status="ACTIVE"):
-        converge(world, svc)
-    world.refresh_instances(cluster)
+    """Converge every ACTIVE service of ``cluster`` (after instance changes, or on demand);
+    tasks on DRAINING instances move within each service's min/max bounds (lifecycle.reconcile)."""
+    from ecsctl.backends.local.lifecycle import reconcile  # lifecycle builds on this module
+
+    reconcile(world, cluster)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,7 +274,7 @@ def converge(world: World, svc: Service) -> None:
         inst = instances.get(task.instance_id)
         if inst is None or inst.status == "INACTIVE":
             reason = "Container instance deregistered"
-        elif inst.status != "ACTIVE":
+        elif inst.status not in ("ACTIVE", "DRAINING"):  # draining is lifecycle's, within the bounds
             reason = f"Container instance {inst.id} is {inst.status}"
         elif not inst.agent_connected:
             reason = f"Container instance {inst.id} agent disconnected"

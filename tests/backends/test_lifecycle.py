@@ -1,0 +1,326 @@
+"""The container-instance lifecycle in the local simulation (backends/local/lifecycle.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from ecsctl.backends.local import LocalBackend, check_invariants, ids, lifecycle
+from ecsctl.backends.local.instances import DEREGISTERED
+from ecsctl.backends.local.world import World
+from ecsctl.core.deploy.bounds import STUCK_EVENT
+from ecsctl.core.plan.model import Step, address
+from ecsctl.core.state import ContainerInstance, Service, TargetRegistration, Task
+from ecsctl.errors import InputError
+from ecsctl.storage.sqlite_store import SqliteStateStore
+
+A = ids.container_instance_id("prod", "a", 1)
+B = ids.container_instance_id("prod", "b", 1)
+
+APP = {
+    "family": "app", "networkMode": "bridge", "requiresCompatibilities": ["EC2"],
+    "containerDefinitions": [{"name": "app", "image": "app:1", "cpu": 256, "memory": 512,
+                              "portMappings": [{"containerPort": 8080, "hostPort": 0}]}],
+}
+AGENT = {
+    "family": "agent", "networkMode": "host", "requiresCompatibilities": ["EC2"],
+    "containerDefinitions": [{"name": "agent", "image": "agent:1", "cpu": 64, "memory": 64}],
+}
+
+
+def group(name: str, **extra) -> dict:
+    return {"name": name, "count": 1, "instanceType": "m5.large", "availabilityZone": "eu-west-1a", **extra}
+
+
+def service(desired: int = 4, min_pct: int | None = 100, max_pct: int | None = 200, **extra) -> dict:
+    spec = {"cluster": "prod", "taskDefinition": "app", "desiredCount": desired, "launchType": "EC2", **extra}
+    conf = {}
+    if min_pct is not None:
+        conf["minimumHealthyPercent"] = min_pct
+    if max_pct is not None:
+        conf["maximumPercent"] = max_pct
+    if conf:
+        spec["deploymentConfiguration"] = conf
+    return spec
+
+
+_seq = iter(range(1, 100_000))
+
+
+def step(action: str, kind: str, name: str, spec: dict | None, before: dict | None = None) -> Step:
+    return Step(id=f"s{next(_seq)}", action=action, address=address(kind, name, spec or before),
+                kind=kind, name=name, spec=spec, before=before)
+
+
+def invariants(store, *, draining_ok: bool = False) -> list[str]:
+    """``check_invariants``; with ``draining_ok`` tasks left RUNNING on a DRAINING instance (a
+    stuck drain, standalone tasks) are allowed, as ECS allows them."""
+    problems = check_invariants(store)
+    if draining_ok:
+        problems = [p for p in problems if "RUNNING on DRAINING instance" not in p]
+    return problems
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = SqliteStateStore(tmp_path / "state.db")
+    yield s
+    s.close()
+
+
+def world_with(store, svc: dict | None = None, b: dict | None = None, daemon: bool = False) -> LocalBackend:
+    """Instance A alone gets every task of ``svc``; then instance B (``b`` overrides) joins."""
+    backend = LocalBackend(store)
+    first = {"containerInstances": [group("a")]}
+    backend.apply_step(step("create", "Cluster", "prod", first))
+    backend.apply_step(step("create", "TaskDefinition", "app", APP))
+    if daemon:
+        backend.apply_step(step("create", "TaskDefinition", "agent", AGENT))
+    if svc is not None:
+        backend.apply_step(step("create", "Service", "svc", svc))
+    if daemon:
+        backend.apply_step(step("create", "Service", "agent", {
+            "cluster": "prod", "taskDefinition": "agent", "schedulingStrategy": "DAEMON", "launchType": "EC2",
+            "deploymentConfiguration": {"minimumHealthyPercent": 0, "maximumPercent": 100}}))
+    backend.apply_step(step("update", "Cluster", "prod", {"containerInstances": [group("a"), group("b", **(b or {}))]},
+                            first))
+    assert invariants(store) == []
+    return backend
+
+
+def act(store, action: str, ref: str) -> list[str]:
+    with store.transaction():
+        world = World(store)
+        return lifecycle.run(world, action, lifecycle.find_instance(store, ref))
+
+
+def inst(store, cid: str) -> ContainerInstance:
+    return store.get(ContainerInstance, cid)
+
+
+def on(store, cid: str, service: str | None = "svc") -> list[Task]:
+    return [t for t in store.find(Task, last_status="RUNNING", instance_id=cid) if t.service == service]
+
+
+def events(store, name: str = "svc") -> list[str]:
+    return [e.message for e in store.service_events("prod", name)]
+
+
+def standalone(store, cid: str) -> Task:
+    task = Task(id="standalone1", cluster="prod", group="family:app", task_definition="app:1",
+                last_status="RUNNING", desired_status="RUNNING", launch_type="EC2", instance_id=cid,
+                availability_zone="eu-west-1a", cpu=256, memory=512, host_ports=(40000,))
+    with store.transaction():
+        store.insert(task)
+        World(store).refresh_instances("prod")
+    return task
+
+
+# ---------------------------------------------------------------------------------------------
+# drain
+
+
+@pytest.mark.parametrize("min_pct,max_pct,left_on_a,on_b,first_event", [
+    (100, 200, 0, 4, "has started 4 tasks"),      # replacements first, then the draining tasks stop
+    (50, 100, 0, 4, "has stopped 2 running tasks"),  # stop half first, then replace
+    (None, None, 0, 4, "has started 4 tasks"),    # defaults 100/200
+    (0, 100, 0, 4, "has stopped 4 running tasks"),
+    (100, 125, 0, 4, "has started 1 tasks"),      # one at a time
+    (100, 100, 4, 0, STUCK_EVENT),                # stuck: nothing may stop or start
+])
+def test_drain_moves_service_tasks_within_the_bounds(store, min_pct, max_pct, left_on_a, on_b, first_event):
+    world_with(store, service(4, min_pct, max_pct))
+    before = len(events(store))
+    messages = act(store, "drain", A)
+    assert inst(store, A).status == "DRAINING" and inst(store, A).agent_connected
+    assert len(on(store, A)) == left_on_a and len(on(store, B)) == on_b
+    new = events(store)[before:]
+    assert first_event in new[0]
+    assert (messages == [f"service (svc) {STUCK_EVENT}"]) == (left_on_a > 0)
+    svc = store.get(Service, "prod", "svc")
+    assert svc.running_count == 4 and svc.desired_count == 4
+    for t in store.find(Task, instance_id=A, last_status="STOPPED"):
+        assert t.stop_reason == lifecycle.DRAINING_REASON and t.stop_code == "ServiceSchedulerInitiated"
+    assert invariants(store, draining_ok=left_on_a > 0) == []
+
+
+def test_drain_50_100_stops_half_before_starting(store):
+    world_with(store, service(4, 50, 100))
+    before = len(events(store))
+    act(store, "drain", A)
+    kinds = [("stop" if "has stopped" in e else "start") for e in events(store)[before:]
+             if "has stopped" in e or "has started" in e]
+    assert kinds[:3] == ["stop", "start", "stop"]
+
+
+def test_drain_limited_by_capacity_records_the_placement_failure(store):
+    world_with(store, service(4, 100, 200), b={"cpu": 512})  # B fits two tasks
+    messages = act(store, "drain", A)
+    assert len(on(store, A)) == 2 and len(on(store, B)) == 2
+    assert messages and messages[0].startswith("service (svc) was unable to place a task")
+    assert store.get(Service, "prod", "svc").running_count == 4
+    assert invariants(store, draining_ok=True) == []
+
+
+def test_drain_again_after_the_bounds_change_finishes(store):
+    world_with(store, service(4, 100, 100))
+    act(store, "drain", A)
+    assert len(on(store, A)) == 4
+    with store.transaction():  # reconcile keeps stuck draining tasks (does not stop them outright)
+        lifecycle.reconcile(World(store), "prod")
+    assert len(on(store, A)) == 4
+    with store.transaction():
+        svc = store.get(Service, "prod", "svc")
+        store.save(dataclasses.replace(svc, spec=service(4, 50, 100)))
+    act(store, "drain", A)
+    assert on(store, A) == [] and len(on(store, B)) == 4
+    assert invariants(store) == []
+
+
+def test_drain_leaves_standalone_tasks_and_stops_daemon_tasks(store):
+    world_with(store, service(2), daemon=True)
+    assert len(on(store, A, "agent")) == 1 and len(on(store, B, "agent")) == 1
+    task = standalone(store, A)
+    act(store, "drain", A)
+    assert store.get(Task, task.id).last_status == "RUNNING"
+    assert on(store, A, "agent") == [] and len(on(store, B, "agent")) == 1
+    stopped = [t for t in store.find(Task, instance_id=A, last_status="STOPPED") if t.service == "agent"]
+    assert [t.stop_reason for t in stopped] == [lifecycle.DRAINING_REASON]
+    assert on(store, A) == [] and len(on(store, B)) == 2
+    assert store.get(Service, "prod", "agent").desired_count == 1
+    assert invariants(store, draining_ok=True) == []
+
+
+def test_drained_instance_gets_no_new_placements_and_activate_moves_nothing_back(store):
+    backend = world_with(store, service(2))
+    act(store, "drain", A)
+    backend.apply_step(step("update", "Service", "svc", service(6), service(2)))
+    assert on(store, A) == [] and len(on(store, B)) == 6
+    act(store, "activate", A)
+    assert inst(store, A).status == "ACTIVE" and on(store, A) == []
+    backend.apply_step(step("update", "Service", "svc", service(8), service(6)))
+    assert len(on(store, A)) == 2  # normal placement may use it again
+    assert invariants(store) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# EC2 stop / start / terminate, deregister
+
+
+def test_stop_disconnects_stops_every_task_and_services_replace_them(store):
+    world_with(store, service(4))
+    task = standalone(store, A)
+    act(store, "stop", A)
+    a = inst(store, A)
+    assert (a.status, a.agent_connected, a.running_tasks_count, a.remaining_cpu) == ("ACTIVE", False, 0, a.registered_cpu)
+    ec2 = ids.ec2_instance_id(A)
+    stopped = store.find(Task, instance_id=A, last_status="STOPPED")
+    assert {t.stop_reason for t in stopped} == {f"Host EC2 (instance {ec2}) stopped/terminated"}
+    assert store.get(Task, task.id).last_status == "STOPPED"
+    assert len(on(store, B)) == 4
+    assert lifecycle.ec2_state(store, a) == "stopped"
+    assert invariants(store) == []
+
+
+def test_start_reconnects_and_nothing_comes_back(store):
+    world_with(store, service(4))
+    act(store, "stop", A)
+    act(store, "start", A)
+    a = inst(store, A)
+    assert a.agent_connected and a.status == "ACTIVE" and on(store, A) == []
+    assert lifecycle.ec2_state(store, a) == "running"
+    assert invariants(store) == []
+
+
+def test_terminate_a_running_instance_deregisters_it(store):
+    world_with(store, service(4))
+    act(store, "terminate", A)
+    a = inst(store, A)
+    assert (a.status, a.agent_connected) == ("INACTIVE", False)
+    assert lifecycle.ec2_state(store, a) == "terminated"
+    assert on(store, A) == [] and len(on(store, B)) == 4
+    assert invariants(store) == []
+
+
+def test_terminating_a_stopped_instance_leaves_a_ghost_until_deregistered(store):
+    backend = world_with(store, service(4))
+    act(store, "stop", A)
+    act(store, "terminate", A)
+    a = inst(store, A)
+    assert (a.status, a.agent_connected) == ("ACTIVE", False)
+    assert lifecycle.ec2_state(store, a) == "terminated"
+    assert lifecycle.ec2_states(store) == {A: "terminated", B: "running"}
+    with pytest.raises(InputError, match="terminated"):
+        act(store, "start", A)
+    backend.apply_step(step("update", "Service", "svc", service(6), service(4)))
+    assert on(store, A) == []  # placement skips the ghost
+    assert invariants(store) == []
+    act(store, "deregister", A)
+    a = inst(store, A)
+    assert (a.status, a.agent_connected) == ("INACTIVE", False)
+    assert lifecycle.ec2_state(store, a) == "terminated"
+    assert invariants(store) == []
+
+
+def test_deregister_stops_its_tasks_and_services_replace_them(store):
+    world_with(store, service(4, loadBalancers=[{"targetGroupArn": "app-tg", "containerName": "app",
+                                                  "containerPort": 8080}]))
+    assert len(store.find(TargetRegistration)) == 4
+    act(store, "deregister", A)
+    assert inst(store, A).status == "INACTIVE"
+    assert {t.stop_reason for t in store.find(Task, instance_id=A, last_status="STOPPED")} == {DEREGISTERED}
+    assert len(on(store, B)) == 4
+    regs = store.find(TargetRegistration)
+    assert len(regs) == 4 and {r.target_id for r in regs} == {ids.ec2_instance_id(B)}
+    assert invariants(store) == []
+
+
+def test_drain_registers_replacements_with_the_target_group(store):
+    world_with(store, service(4, loadBalancers=[{"targetGroupArn": "app-tg", "containerName": "app",
+                                                  "containerPort": 8080}]))
+    act(store, "drain", A)
+    regs = store.find(TargetRegistration)
+    assert len(regs) == 4 and {r.target_id for r in regs} == {ids.ec2_instance_id(B)}
+    assert invariants(store) == []
+
+
+@pytest.mark.parametrize("setup,action,match", [
+    ([], "start", "already running"),
+    (["stop"], "stop", "already stopped"),
+    (["deregister"], "drain", "is INACTIVE: only ACTIVE or DRAINING"),
+    (["deregister"], "activate", "is INACTIVE"),
+    (["deregister"], "deregister", "already INACTIVE"),
+    (["deregister"], "stop", "INACTIVE"),
+    (["terminate"], "terminate", "already terminated"),
+    (["stop", "terminate"], "stop", "terminated"),
+])
+def test_bad_transitions_are_refused_in_one_line(store, setup, action, match):
+    world_with(store, service(2))
+    for a in setup:
+        act(store, a, A)
+    serial = store.meta().serial
+    with pytest.raises(InputError, match=match) as err:
+        act(store, action, A)
+    assert "\n" not in str(err.value)
+    assert store.meta().serial == serial
+
+
+def test_activate_on_active_and_drain_on_draining_are_harmless(store):
+    world_with(store, service(2))
+    act(store, "activate", A)
+    assert inst(store, A).status == "ACTIVE"
+    act(store, "drain", A)
+    act(store, "drain", A)
+    assert inst(store, A).status == "DRAINING"
+    assert invariants(store) == []
+
+
+def test_find_instance_by_ec2_id_arn_and_prefix(store):
+    world_with(store)
+    assert lifecycle.find_instance(store, ids.ec2_instance_id(B)).id == B
+    assert lifecycle.find_instance(store, f"arn:aws:ecs:eu-west-1:1:container-instance/prod/{A}").id == A
+    assert lifecycle.find_instance(store, A[:10]).id == A
+    with pytest.raises(InputError, match="not found"):
+        lifecycle.find_instance(store, "i-00000000000000000")

@@ -1,0 +1,153 @@
+"""``ecsctl instances ACTION ID`` through the Typer sub-app, on a state made from ``manifests/``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ecsctl.app.instances import instance_action, instance_extras
+from ecsctl.backends.local import check_invariants, ids
+from ecsctl.cli.app import app as root
+from ecsctl.cli.commands.instances import app
+from ecsctl.storage.sqlite_store import SqliteStateStore
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Path:
+    target = tmp_path / "manifests"
+    shutil.copytree(MANIFESTS, target)
+    return target
+
+
+@pytest.fixture
+def state(runner, stack, tmp_path: Path) -> str:
+    path = str(tmp_path / "state" / "state.db")
+    result = runner.invoke(root, ["apply", "-f", str(stack), "--state", path, "--auto-approve"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def run(runner, *args):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def instances(runner, state) -> list[dict]:
+    return json.loads(runner.invoke(root, ["get", "instances", "--state", state, "-o", "json"]).stdout)
+
+
+def busy_instance(runner, state) -> dict:
+    return next(i for i in instances(runner, state) if i["runningTasksCount"] > 0)
+
+
+def consistent(state: str) -> None:
+    store = SqliteStateStore(state, create=False)
+    try:
+        assert check_invariants(store) == []
+    finally:
+        store.close()
+
+
+def test_drain_prints_one_line_and_moves_the_worker_tasks(runner, state):
+    target = busy_instance(runner, state)
+    result = run(runner, "drain", target["id"], "--state", state)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and "ACTIVE -> DRAINING" in lines[0] and target["id"] in lines[0]
+    after = {i["id"]: i for i in instances(runner, state)}
+    assert after[target["id"]]["status"] == "DRAINING" and after[target["id"]]["runningTasksCount"] == 0
+    services = json.loads(runner.invoke(root, ["get", "services", "--state", state, "-o", "json"]).stdout)
+    assert {s["name"]: s["runningCount"] for s in services} == {"web": 3, "worker": 6}
+    consistent(state)
+
+
+def test_json_summary_and_ec2_id(runner, state):
+    target = busy_instance(runner, state)
+    ec2 = ids.ec2_instance_id(target["id"])
+    result = run(runner, "stop", ec2, "--state", state, "-o", "json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["id"] == target["id"] and summary["ec2InstanceId"] == ec2
+    assert (summary["oldStatus"], summary["newStatus"], summary["agentConnected"], summary["ec2State"]) == (
+        "ACTIVE", "ACTIVE", False, "stopped")
+    assert len(summary["tasksStopped"]) == target["runningTasksCount"]
+    assert len(summary["tasksStarted"]) == target["runningTasksCount"]
+    assert summary["tasksOnInstance"] == 0
+    consistent(state)
+
+
+def test_stop_terminate_leaves_a_ghost_until_deregister(runner, state):
+    target = busy_instance(runner, state)["id"]
+    for action in ("stop", "terminate"):
+        assert run(runner, action, target, "--state", state).exit_code == 0
+    ghost = next(i for i in instances(runner, state) if i["id"] == target)
+    assert (ghost["status"], ghost["agentConnected"]) == ("ACTIVE", False)
+    store = SqliteStateStore(state, create=False)
+    try:
+        assert instance_extras(store)[target] == {"ec2InstanceId": ids.ec2_instance_id(target),
+                                                  "ec2State": "terminated"}
+    finally:
+        store.close()
+    refused = run(runner, "start", target, "--state", state)
+    assert refused.exit_code == 1 and len(refused.stderr.strip().splitlines()) == 1
+    assert run(runner, "deregister", target, "--state", state).exit_code == 0
+    gone = next(i for i in instances(runner, state) if i["id"] == target)
+    assert gone["status"] == "INACTIVE"
+    consistent(state)
+
+
+def test_unknown_id_is_one_line_exit_1(runner, state):
+    result = run(runner, "drain", "i-0123456789abcdef0", "--state", state)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "error: container instance i-0123456789abcdef0 not found in the state (see `ecsctl get instances`)"]
+
+
+def test_bad_transition_is_one_line(runner, state):
+    target = busy_instance(runner, state)["id"]
+    assert run(runner, "deregister", target, "--state", state).exit_code == 0
+    result = run(runner, "drain", target, "--state", state)
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "INACTIVE" in lines[0]
+
+
+def test_bad_output_is_a_usage_error(runner, state):
+    target = busy_instance(runner, state)["id"]
+    result = run(runner, "drain", target, "--state", state, "-o", "yaml")
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_no_state_file_is_one_line(runner, tmp_path):
+    result = run(runner, "stop", "abc", "--state", str(tmp_path / "none.db"))
+    assert result.exit_code == 1 and "no state file" in result.stderr
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_apply_after_drain_and_stop_does_not_crash_and_plan_shows_drift(runner, state, stack):
+    rows = [i for i in instances(runner, state) if i["runningTasksCount"] > 0]
+    assert run(runner, "drain", rows[0]["id"], "--state", state).exit_code == 0
+    assert run(runner, "stop", rows[1]["id"], "--state", state).exit_code == 0
+    plan = runner.invoke(root, ["plan", "-f", str(stack), "--state", state, "-o", "json"], catch_exceptions=False)
+    assert plan.exit_code == 0, plan.output
+    assert "containerInstances" in plan.stdout  # the drift of both groups
+    applied = runner.invoke(root, ["apply", "-f", str(stack), "--state", state, "--auto-approve"],
+                            catch_exceptions=False)
+    assert applied.exit_code == 0, applied.output
+    after = {i["id"]: i for i in instances(runner, state)}
+    assert after[rows[0]["id"]]["status"] == "DRAINING"
+    assert after[rows[1]["id"]]["agentConnected"] is False
+    consistent(state)
+
+
+def test_app_summary_counts(state, runner):
+    target = busy_instance(runner, state)
+    summary = instance_action(state, "deregister", target["id"])
+    assert summary["newStatus"] == "INACTIVE" and summary["tasksOnInstance"] == 0
+    assert len(summary["tasksStopped"]) == target["runningTasksCount"]
