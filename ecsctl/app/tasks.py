@@ -1,0 +1,125 @@
+"""Standalone tasks and the simulation clock: ``run-task``, ``stop-task``, ``tick``.
+
+Each function opens the state, takes its write lock, and makes its change in one
+transaction (see :mod:`ecsctl.backends.local.tasks` for the simulation's rules).  Tasks come
+back in the shape of ``ecsctl get tasks -o json``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Sequence
+
+from ecsctl.app.state import open_store
+from ecsctl.errors import UsageError
+
+_DURATION = re.compile(r"([0-9]{1,9})([smhd])")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_TICK = timedelta(days=3660)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``2h``, ``1d``: a non-negative integer and one unit, nothing else."""
+    raw = str(text)
+    m = _DURATION.fullmatch(raw)
+    if m is None:
+        raise UsageError(f"invalid duration {raw!r}: use a whole number and one unit s, m, h or d (e.g. 90s, 15m, 2h, 1d)")
+    value = timedelta(seconds=int(m.group(1)) * _UNIT[m.group(2)])
+    if value > MAX_TICK:
+        raise UsageError(f"duration {raw!r} is too long (at most {MAX_TICK.days}d)")
+    return value
+
+
+def parse_constraint(text: str) -> dict:
+    """``distinctInstance`` or ``memberOf:EXPRESSION`` (as ``--placement-constraint``)."""
+    raw = str(text).strip()
+    kind, sep, expr = raw.partition(":")
+    if kind == "distinctInstance":
+        if sep:
+            raise UsageError("--placement-constraint distinctInstance takes no expression")
+        return {"type": "distinctInstance"}
+    if kind == "memberOf":
+        if not expr.strip():
+            raise UsageError("--placement-constraint memberOf needs an expression: 'memberOf:EXPRESSION'")
+        return {"type": "memberOf", "expression": expr.strip()}
+    raise UsageError(f"invalid placement constraint {raw!r}: use 'memberOf:EXPRESSION' or distinctInstance")
+
+
+def parse_strategy(text: str) -> dict:
+    """``binpack:cpu|memory``, ``spread:instanceId|host|attribute:NAME`` or ``random``."""
+    raw = str(text).strip()
+    kind, sep, fld = raw.partition(":")
+    if kind == "random" and not sep:
+        return {"type": "random"}
+    if kind in ("binpack", "spread") and fld:
+        return {"type": kind, "field": fld}
+    raise UsageError(f"invalid placement strategy {raw!r}: use binpack:cpu, binpack:memory, spread:FIELD or random")
+
+
+def _subnets(values: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        out.extend(s.strip() for s in str(v).split(",") if s.strip())
+    return out
+
+
+def _rows(store, ids: Sequence[str]) -> list[dict]:
+    from ecsctl.app.get import _tasks
+
+    by_id = {r["id"]: r for r in _tasks(store)}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def run_task(state_path: str, *, cluster: str, task_definition: str, count: int = 1,
+             group: str | None = None, launch_type: str | None = None,
+             strategies: Sequence[str] = (), constraints: Sequence[str] = (),
+             subnets: Sequence[str] = ()) -> dict:
+    """RunTask: ``{"tasks": [...], "failures": [{"arn", "instance", "reason", "detail"}]}``."""
+    from ecsctl.backends.local.tasks import RunTaskRequest, run_task as run
+    from ecsctl.backends.local.world import World
+
+    request = RunTaskRequest(
+        cluster=cluster, task_definition=task_definition, count=count, group=group,
+        launch_type=launch_type,
+        constraints=[parse_constraint(c) for c in constraints],
+        strategies=[parse_strategy(s) for s in strategies] or None,
+        subnets=_subnets(subnets),
+    )
+    with open_store(state_path) as store:
+        with store.locked(f"ecsctl run-task --cluster {cluster} --task-definition {task_definition}"):
+            with store.transaction():
+                result = run(World(store), request)
+            return {"tasks": _rows(store, [t.id for t in result.tasks]), "failures": result.failures}
+
+
+def stop_task(state_path: str, task_id: str, reason: str | None = None, *,
+              cluster: str | None = None) -> dict:
+    """StopTask: ``{"task": {...}, "changed": bool}``."""
+    from ecsctl.backends.local.tasks import stop_task as stop
+    from ecsctl.backends.local.world import World
+
+    with open_store(state_path) as store:
+        with store.locked(f"ecsctl stop-task {task_id}"):
+            with store.transaction():
+                task, changed = stop(World(store), task_id, reason, cluster)
+            return {"task": _rows(store, [task.id])[0], "changed": changed}
+
+
+def tick(state_path: str, duration: str) -> dict:
+    """Advance the clock: ``{"from", "to", "started": [...], "stopped": [...], "events": [...]}``."""
+    from ecsctl.backends.local.tasks import tick as advance
+
+    delta = parse_duration(duration)
+    with open_store(state_path) as store:
+        with store.locked(f"ecsctl tick {duration}"):
+            with store.transaction():
+                result = advance(store, delta)
+            return {
+                "from": result.from_time,
+                "to": result.to_time,
+                "started": _rows(store, [t.id for t in result.started]),
+                "stopped": _rows(store, [t.id for t in result.stopped]),
+                "events": [{"cluster": e.cluster, "service": e.service, "time": e.at, "message": e.message}
+                           for e in result.events],
+            }

@@ -1,0 +1,103 @@
+"""``ecsctl run-task``, ``ecsctl stop-task ID``, ``ecsctl tick DURATION``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import List, Optional
+
+import typer
+
+from ecsctl.cli.boundary import boundary
+from ecsctl.cli.options import state_option
+from ecsctl.errors import UsageError
+
+
+def _check_output(output: str) -> None:
+    if output not in ("text", "json"):
+        raise UsageError(f"unknown output format '{output}' (text or json)")
+
+
+def _task_line(t: dict) -> str:
+    where = t["instance"] or t["launchType"]
+    ports = ",".join(str(p) for p in t["hostPorts"]) or "-"
+    return f"{t['id']}  {t['cluster']}  {t['group']}  {t['taskDefinition']}  {where}  {t['availabilityZone']}  ports {ports}"
+
+
+@boundary
+def run_task(
+    cluster: str = typer.Option(..., "--cluster", help="Cluster to run the task in."),
+    task_definition: str = typer.Option(..., "--task-definition", help="FAMILY (latest ACTIVE revision) or FAMILY:REVISION."),
+    count: int = typer.Option(1, "--count", help="How many tasks (1-10)."),
+    group: Optional[str] = typer.Option(None, "--group", help="Task group (default family:FAMILY)."),
+    launch_type: Optional[str] = typer.Option(None, "--launch-type", help="EC2 or FARGATE (default: the cluster's default capacity provider strategy)."),
+    placement_strategy: Optional[List[str]] = typer.Option(None, "--placement-strategy", help="binpack:cpu|memory, spread:instanceId|attribute:NAME, random; repeat, in order (at most 5)."),
+    placement_constraint: Optional[List[str]] = typer.Option(None, "--placement-constraint", help="'memberOf:EXPRESSION' or distinctInstance; repeat (at most 10 with the task definition's)."),
+    subnets: Optional[List[str]] = typer.Option(None, "--subnets", help="Subnets for awsvpc tasks, comma-separated."),
+    state: Optional[str] = state_option(),
+    output: str = typer.Option("text", "-o", "--output", help="text or json."),
+) -> None:
+    """Run standalone tasks, placed like service tasks (ECS RunTask).
+
+    Tasks that cannot be placed are reported as failures and not started; as with the AWS
+    CLI the command still exits 0.
+    """
+    from ecsctl.app.state import state_path
+    from ecsctl.app.tasks import run_task as run
+
+    _check_output(output)
+    result = run(state_path(state), cluster=cluster, task_definition=task_definition, count=count,
+                 group=group, launch_type=launch_type, strategies=placement_strategy or (),
+                 constraints=placement_constraint or (), subnets=subnets or ())
+    if output == "json":
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        return
+    lines = [f"started {_task_line(t)}" for t in result["tasks"]]
+    lines += [f"failed  {f['reason']}  {f['detail']}" for f in result["failures"]]
+    sys.stdout.write("".join(line + "\n" for line in lines))
+
+
+@boundary
+def stop_task(
+    task_id: str = typer.Argument(..., help="Task id (or a unique prefix of at least 8 characters)."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Stop reason (default 'Task stopped by user')."),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help="Only look in this cluster."),
+    state: Optional[str] = state_option(),
+    output: str = typer.Option("text", "-o", "--output", help="text or json."),
+) -> None:
+    """Stop a task (ECS StopTask). A service replaces it at the next apply or tick."""
+    from ecsctl.app.state import state_path
+    from ecsctl.app.tasks import stop_task as stop
+
+    _check_output(output)
+    result = stop(state_path(state), task_id, reason, cluster=cluster)
+    if output == "json":
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        return
+    t = result["task"]
+    if result["changed"]:
+        sys.stdout.write(f"stopped {t['id']}  {t['cluster']}  {t['group']}: {t['stopReason']}\n")
+    else:
+        sys.stdout.write(f"{t['id']} was already STOPPED ({t['stopReason'] or 'no reason'})\n")
+
+
+@boundary
+def tick(
+    duration: str = typer.Argument(..., help="How far to move the clock: 90s, 15m, 2h, 1d."),
+    state: Optional[str] = state_option(),
+    output: str = typer.Option("text", "-o", "--output", help="text or json."),
+) -> None:
+    """Advance the simulation's clock; services then replace lost tasks."""
+    from ecsctl.app.state import state_path
+    from ecsctl.app.tasks import tick as advance
+
+    _check_output(output)
+    result = advance(state_path(state), duration)
+    if output == "json":
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        return
+    lines = [f"clock {result['from']} -> {result['to']}"]
+    lines += [f"stopped {_task_line(t)}" for t in result["stopped"]]
+    lines += [f"started {_task_line(t)}" for t in result["started"]]
+    lines += [f"event   {e['time']}  {e['cluster']}/{e['service']}: {e['message']}" for e in result["events"]]
+    sys.stdout.write("".join(line + "\n" for line in lines))

@@ -1,0 +1,152 @@
+"""run-task, stop-task and tick through Typer, on a state made by applying a copy of manifests/."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import typer
+
+from ecsctl.backends.local import check_invariants
+from ecsctl.cli.app import app as main_app
+from ecsctl.cli.commands import tasks
+from ecsctl.storage.sqlite_store import SqliteStateStore
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+
+app = typer.Typer(pretty_exceptions_enable=False)
+app.command("run-task")(tasks.run_task)
+app.command("stop-task")(tasks.stop_task)
+app.command("tick")(tasks.tick)
+
+
+@pytest.fixture
+def state(tmp_path: Path, runner) -> str:
+    stack = tmp_path / "manifests"
+    shutil.copytree(MANIFESTS, stack)
+    path = str(tmp_path / "state" / "state.db")
+    result = runner.invoke(main_app, ["apply", "-f", str(stack), "--state", path, "--auto-approve"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    yield path
+    s = SqliteStateStore(path, create=False)
+    try:
+        assert check_invariants(s) == []
+    finally:
+        s.close()
+
+
+def run(runner, *args):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def get(runner, state: str, kind: str) -> list[dict]:
+    result = runner.invoke(main_app, ["get", kind, "--state", state, "-o", "json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_run_task_json_on_ec2(runner, state):
+    result = run(runner, "run-task", "--cluster", "prod", "--task-definition", "worker", "--count", "2",
+                 "--launch-type", "EC2", "--placement-constraint", "memberOf:attribute:tier == general",
+                 "--placement-strategy", "spread:attribute:ecs.availability-zone", "--state", state, "-o", "json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["failures"] == [] and len(out["tasks"]) == 2
+    for t in out["tasks"]:
+        assert {"id", "cluster", "group", "taskDefinition", "instance", "availabilityZone", "lastStatus",
+                "stopReason", "hostPorts"} <= set(t)
+        assert t["group"] == "family:worker" and t["taskDefinition"] == "worker:1" and t["lastStatus"] == "RUNNING"
+        assert t["instance"] and all(32768 <= p <= 61000 for p in t["hostPorts"])
+    ids = {t["id"] for t in get(runner, state, "tasks")}
+    assert {t["id"] for t in out["tasks"]} <= ids
+
+
+def test_run_task_text_on_fargate_with_subnets(runner, state):
+    result = run(runner, "run-task", "--cluster", "prod", "--task-definition", "report:1", "--group", "reports",
+                 "--subnets", "subnet-a,subnet-b", "--state", state)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("started ") and "reports" in lines[0] and "FARGATE" in lines[0]
+    task = next(t for t in get(runner, state, "tasks") if t["group"] == "reports")
+    assert task["instance"] is None and task["availabilityZone"] == "eu-west-1a"
+
+
+def test_run_task_failures_are_printed_and_exit_zero(runner, state):
+    # distinctInstance on the six instances: 6 start, 4 fail
+    result = run(runner, "run-task", "--cluster", "prod", "--task-definition", "worker", "--launch-type", "EC2",
+                 "--count", "10", "--group", "one-each", "--placement-constraint", "distinctInstance",
+                 "--state", state)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert sum(line.startswith("started ") for line in lines) == 6
+    failed = [line for line in lines if line.startswith("failed ")]
+    assert len(failed) == 4 and all("DISTINCT_INSTANCE" in line for line in failed)
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--count", "11"], 2, "count must be between 1 and 10"),
+    (["--task-definition", "report"], 2, "Network Configuration must be provided when networkMode 'awsvpc' is specified."),
+    (["--placement-strategy", "binpack"], 2, "invalid placement strategy"),
+    (["--placement-constraint", "nearby:x"], 2, "invalid placement constraint"),
+    (["--task-definition", "missing"], 1, "has no ACTIVE revision"),
+    (["-o", "yaml"], 2, "unknown output format"),
+])
+def test_run_task_errors_are_one_line(runner, state, args, code, message):
+    base = ["run-task", "--cluster", "prod", "--task-definition", "worker", "--launch-type", "EC2", "--state", state]
+    result = run(runner, *base, *args)
+    assert result.exit_code == code, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_stop_task_then_tick_replaces_the_service_task(runner, state):
+    worker = [t for t in get(runner, state, "tasks") if t["group"] == "service:worker" and t["lastStatus"] == "RUNNING"]
+    victim = worker[0]["id"]
+    stopped = run(runner, "stop-task", victim, "--reason", "chaos test", "--state", state, "-o", "json")
+    assert stopped.exit_code == 0, stopped.output
+    out = json.loads(stopped.stdout)
+    assert out["changed"] and out["task"]["lastStatus"] == "STOPPED" and out["task"]["stopReason"] == "chaos test"
+    services = {s["name"]: s for s in get(runner, state, "services")}
+    assert services["worker"]["runningCount"] == 5  # not replaced yet
+    ticked = run(runner, "tick", "2m", "--state", state)
+    assert ticked.exit_code == 0, ticked.output
+    lines = ticked.stdout.splitlines()
+    assert lines[0] == "clock 2026-01-01T00:00:00Z -> 2026-01-01T00:02:00Z"
+    assert sum(line.startswith("started ") for line in lines) == 1
+    assert any("service (worker) has started 1 tasks" in line for line in lines)
+    services = {s["name"]: s for s in get(runner, state, "services")}
+    assert services["worker"]["runningCount"] == 6
+    tasks_now = {t["id"]: t for t in get(runner, state, "tasks")}
+    assert tasks_now[victim]["lastStatus"] == "STOPPED"
+
+
+def test_stop_task_text_and_again(runner, state):
+    started = json.loads(run(runner, "run-task", "--cluster", "prod", "--task-definition", "worker",
+                             "--launch-type", "EC2", "--state", state, "-o", "json").stdout)
+    tid = started["tasks"][0]["id"]
+    first = run(runner, "stop-task", tid[:12], "--state", state)
+    assert first.exit_code == 0 and first.stdout.startswith(f"stopped {tid}") and "Task stopped by user" in first.stdout
+    again = run(runner, "stop-task", tid, "--state", state)
+    assert again.exit_code == 0 and "already STOPPED" in again.stdout
+    missing = run(runner, "stop-task", "deadbeefdeadbeef", "--state", state)
+    assert missing.exit_code == 1 and "not found" in missing.stderr
+
+
+@pytest.mark.parametrize("bad", ["15", "1h30m", "1.5h", "-5m", "2w"])
+def test_tick_refuses_bad_durations(runner, state, bad):
+    result = run(runner, "tick", "--state", state, "--", bad)
+    assert result.exit_code == 2, result.output
+    assert "invalid duration" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_tick_json(runner, state):
+    result = run(runner, "tick", "1d", "--state", state, "-o", "json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert (out["from"], out["to"]) == ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z")
+    assert out["started"] == [] and out["stopped"] == []
+    again = json.loads(run(runner, "tick", "90s", "--state", state, "-o", "json").stdout)
+    assert again["to"] == "2026-01-02T00:01:30Z"
