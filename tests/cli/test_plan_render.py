@@ -139,6 +139,29 @@ def drift_only() -> Plan:
     )
 
 
+WORKER = {"cluster": "prod", "taskDefinition": "worker", "desiredCount": 8, "launchType": "EC2"}
+CLOSEST = "742cd6db1c5e5a0fa3a0b5d4e1f2c3d4"
+
+
+def with_placement() -> Plan:
+    unable = "was unable to place a task because no container instance met all of its requirements."
+    return plan_of(
+        [
+            change("update", "Service", "worker", {**WORKER, "desiredCount": 4}, WORKER,
+                   fields=(FieldChange(("desiredCount",), "change", 4, 8),)),
+            change("update", "Service", "web", {**SERVICE, "desiredCount": 3}, {**SERVICE, "desiredCount": 5},
+                   fields=(FieldChange(("desiredCount",), "change", 3, 5),)),
+        ],
+        predictions=[
+            {"address": "service/prod/web", "wanted": 5, "placeable": 5, "unplaceable": 0, "reason": "", "message": "",
+             "closestInstance": None},
+            {"address": "service/prod/worker", "wanted": 8, "placeable": 6, "unplaceable": 2, "reason": "RESOURCE:MEMORY",
+             "message": f"service (worker) {unable} The closest matching container-instance {CLOSEST} has insufficient memory available.",
+             "closestInstance": CLOSEST},
+        ],
+    )
+
+
 def no_changes() -> Plan:
     return plan_of([change("no-op", "Cluster", "prod", CLUSTER, CLUSTER)])
 
@@ -150,6 +173,7 @@ PLANS = {
     "delete": a_delete,
     "drift_only": drift_only,
     "no_changes": no_changes,
+    "placement": with_placement,
 }
 
 
@@ -171,6 +195,18 @@ def test_text_color(golden) -> None:
 
 def test_json(golden) -> None:
     golden("plan/update.json", render_plan_json(an_update()))
+
+
+def test_placement_in_the_text_and_the_json() -> None:
+    text = render_plan_text(with_placement())
+    assert ("  ! service/prod/worker: 2 of 8 tasks cannot be placed: RESOURCE:MEMORY "
+            "(closest instance 742cd6db… has insufficient memory available)") in text
+    assert "    service/prod/web: all 5 tasks can be placed" in text
+    assert text.endswith("Plan: 0 to create, 2 to update, 0 to replace, 0 to destroy.\n"
+                         "Placement: 2 tasks of 1 service cannot be placed.\n")
+    assert "\x1b[31m!\x1b[0m service/prod/worker" in render_plan_text(with_placement(), color=True)
+    data = json.loads(render_plan_json(with_placement()))
+    assert [(p["address"], p["unplaceable"]) for p in data["placement"]] == [("service/prod/web", 0), ("service/prod/worker", 2)]
 
 
 @pytest.mark.parametrize("name", sorted(PLANS))

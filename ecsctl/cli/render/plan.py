@@ -8,7 +8,9 @@ One block per change that is not a no-op::
           + containerDefinitions[web].environment[LOG_LEVEL]: "debug"
             (14 unchanged fields hidden; --full shows them)
 
-then drift (apart from the changes), deployments, and the summary line.
+then drift (apart from the changes), the placement prediction (``!`` marks a service whose
+tasks cannot all be placed), deployments, and the summary line (plus a placement line when
+some task cannot be placed).
 Values that look sensitive are ``(sensitive)`` unless ``show_sensitive``
 (see ``ecsctl.core.plan.codec``); secret references are printed as they are.
 """
@@ -20,6 +22,7 @@ from typing import Any
 
 from ecsctl.core.plan.codec import SENSITIVE, mask_field_value, mask_value, plan_json_view
 from ecsctl.core.plan.model import Change, FieldChange, Plan
+from ecsctl.core.plan.predict import closest_phrase
 
 _GREEN, _YELLOW, _RED, _MAGENTA, _BOLD, _RESET = "\x1b[32m", "\x1b[33m", "\x1b[31m", "\x1b[35m", "\x1b[1m", "\x1b[0m"
 
@@ -272,6 +275,37 @@ def _deployments(plan: Plan) -> list[str]:
     return lines
 
 
+def _short_id(instance: str) -> str:
+    return instance if len(instance) <= 12 else instance[:8] + "…"
+
+
+def _placement(plan: Plan, color: bool) -> list[str]:
+    """One line per predicted service: ``!`` and the closest instance's reason when tasks cannot be placed."""
+    lines = ["Placement (predicted: the tasks each service step would run, placed as the scheduler would):", ""]
+    for p in plan.predictions:
+        wanted, bad = int(p.get("wanted") or 0), int(p.get("unplaceable") or 0)
+        if not bad:
+            lines.append(f"    {p['address']}: {'the task' if wanted == 1 else f'all {wanted} tasks'} can be placed")
+            continue
+        mark = f"{_RED}!{_RESET}" if color else "!"
+        closest, phrase = p.get("closestInstance"), closest_phrase(p)
+        detail = f" (closest instance {_short_id(closest)} {phrase})" if closest and phrase else ""
+        if p.get("reason") == "NO_INSTANCES":
+            detail = " (no container instances in the cluster)"
+        noun = "task" if wanted == 1 else "tasks"
+        lines.append(f"  {mark} {p['address']}: {bad} of {wanted} {noun} cannot be placed: {p.get('reason') or 'unknown'}{detail}")
+    return lines
+
+
+def placement_line(plan: Plan) -> str:
+    """``Placement: 2 tasks of 1 service cannot be placed.`` (empty when everything fits)."""
+    blocked = [p for p in plan.predictions if p.get("unplaceable")]
+    if not blocked:
+        return ""
+    tasks = sum(int(p["unplaceable"]) for p in blocked)
+    return f"Placement: {_plural(tasks, 'task')} of {_plural(len(blocked), 'service')} cannot be placed."
+
+
 def summary_line(plan: Plan) -> str:
     if not plan.has_changes:
         return "No changes. The state matches the manifests."
@@ -295,10 +329,14 @@ def render_plan_text(plan: Plan, *, color: bool = False, full: bool = False, sho
             lines += [""] + render_change(c, color=color, full=full, show_sensitive=show_sensitive)
     if plan.drift:
         lines += [""] + _drift(plan, color, show_sensitive)
+    if plan.predictions:
+        lines += [""] + _placement(plan, color)
     if plan.deployments:
         lines += [""] + _deployments(plan)
     summary = summary_line(plan)
     lines += ["", f"{_BOLD}{summary}{_RESET}" if color else summary]
+    if placement_line(plan):
+        lines.append(placement_line(plan))
     return "\n".join(lines) + "\n"
 
 

@@ -202,6 +202,7 @@ def plan_to_json(plan: Plan) -> dict:
         "steps": [_step_to_json(s) for s in plan.steps],
         "drift": [_drift_to_json(d) for d in plan.drift],
         "deployments": [_enc(d) for d in plan.deployments],
+        "predictions": [_enc(p) for p in plan.predictions],
     }
 
 
@@ -260,6 +261,7 @@ def plan_from_json(data: Any) -> Plan:
                 for d in data.get("drift", ())
             ],
             deployments=[_dec(d) for d in data.get("deployments", ())],
+            predictions=[_dec(p) for p in data.get("predictions", ())],
             format_version=version,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -313,5 +315,6 @@ def plan_json_view(plan: Plan, show_sensitive: bool = False) -> dict:
             for d in plan.drift
         ],
         "deployments": [_plain(d) for d in plan.deployments],
+        "placement": [_plain(p) for p in plan.predictions],
         "summary": summary,
     }

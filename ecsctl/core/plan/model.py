@@ -135,6 +135,9 @@ class Plan:
     steps: list[Step] = field(default_factory=list)
     drift: list[Drift] = field(default_factory=list)
     deployments: list[dict] = field(default_factory=list)
+    # per predicted service step (``core.plan.predict``): address, wanted, placeable,
+    # unplaceable, reason, message, closestInstance
+    predictions: list[dict] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
 
     @property
