@@ -24,9 +24,13 @@ def _clusters(store) -> list[dict]:
 
 def _instances(store) -> list[dict]:
     from ecsctl.app.instances import instance_extras
-    from ecsctl.core.state.ports import ContainerInstance
+    from ecsctl.core.state.ports import ContainerInstance, Task
 
     extras = instance_extras(store)
+    groups: dict[str, set] = {}
+    for t in store.find(Task, last_status="RUNNING"):
+        if t.instance_id:
+            groups.setdefault(t.instance_id, set()).add(t.group)
     return [
         {"id": i.id, **extras.get(i.id, {"ec2InstanceId": "", "ec2State": "running"}), "cluster": i.cluster, "group": i.group_name,
          "instanceType": i.instance_type, "availabilityZone": i.availability_zone, "attributes": dict(i.attributes),
@@ -34,7 +38,8 @@ def _instances(store) -> list[dict]:
          "runningTasksCount": i.running_tasks_count, "pendingTasksCount": i.pending_tasks_count,
          "registeredResources": {"cpu": i.registered_cpu, "memory": i.registered_memory, "gpu": i.registered_gpu},
          "remainingResources": {"cpu": i.remaining_cpu, "memory": i.remaining_memory},
-         "reservedPorts": list(i.reserved_ports), "registeredAt": i.registered_at}
+         "reservedPorts": list(i.reserved_ports), "registeredAt": i.registered_at,
+         "taskGroups": sorted(groups.get(i.id, ()))}
         for i in sorted(store.find(ContainerInstance), key=lambda i: (i.cluster, i.group_name, i.id))
     ]
 

@@ -64,6 +64,12 @@ def test_get_lists_the_world_in_the_documented_json_shape(runner, stack, state):
     assert {(t["family"], t["revision"], t["status"]) for t in taskdefs} >= {("web", 1, "ACTIVE"), ("worker", 1, "ACTIVE")}
     text = run(runner, "get", "instances", "--state", state, "--filter", "attribute:ecs.availability-zone == eu-west-1a")
     assert text.exit_code == 0 and "eu-west-1b" not in text.stdout and "eu-west-1a" in text.stdout
+    with_worker = {i["id"] for i in instances if "service:worker" in i["taskGroups"]}
+    assert with_worker
+    filtered = run(runner, "get", "instances", "--state", state, "-o", "json", "--filter", "task:group == service:worker")
+    assert {i["id"] for i in json.loads(filtered.stdout)} == with_worker
+    bad = run(runner, "get", "instances", "--state", state, "--filter", "attribute:x ==")
+    assert bad.exit_code == 2 and "column" in bad.stderr
 
 
 def test_a_changed_image_registers_a_new_revision_and_updates_the_service(runner, stack, state):

@@ -77,7 +77,7 @@ def _cql_filter(expression: str):
             "agentVersion": row["agentVersion"],
             "registeredAt": row["registeredAt"],
             "runningTasksCount": row["runningTasksCount"],
-            "taskGroups": set(),
+            "taskGroups": set(row.get("taskGroups", ())),
         }
         return evaluate(expr, instance)
 
