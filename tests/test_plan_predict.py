@@ -117,6 +117,10 @@ def running(store, name: str) -> int:
     return len(store.find(Task, cluster="prod", service=name, last_status="RUNNING"))
 
 
+def pending(store, name: str) -> int:
+    return len(store.find(Task, cluster="prod", service=name, last_status="PENDING"))
+
+
 def test_a_cluster_created_in_the_same_plan(tmp_path: Path) -> None:
     docs = [cluster(2), taskdef("worker", 2048), service("worker", 8),
             doc("TaskDefinition", "api", {"requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "4096",
@@ -154,6 +158,7 @@ def test_end_to_end_prediction_matches_the_apply(tmp_path: Path) -> None:
         assert load_plan(str(saved)).predictions == plan.predictions
         apply_plan(plan, store, backend_for(store))
         assert running(store, "worker") == p["placeable"]
+        assert pending(store, "worker") == p["unplaceable"]
 
         # a new revision re-places every task (the old ones stop first): still 6
         docs[1] = taskdef("worker", 2048, [{"containerPort": 9090, "hostPort": 0}])
@@ -162,6 +167,7 @@ def test_end_to_end_prediction_matches_the_apply(tmp_path: Path) -> None:
         assert (p["placeable"], p["unplaceable"]) == (6, 2)
         apply_plan(redeploy, store, backend_for(store))
         assert running(store, "worker") == 6
+        assert pending(store, "worker") == 2
 
 
 def test_end_to_end_ports_and_cluster_growth(tmp_path: Path) -> None:
@@ -172,6 +178,7 @@ def test_end_to_end_ports_and_cluster_growth(tmp_path: Path) -> None:
         assert (p["placeable"], p["reason"]) == (2, "RESOURCE:PORTS")
         apply_plan(plan, store, backend_for(store))
         assert running(store, "edge") == 2
+        assert pending(store, "edge") == 1
         docs[0] = cluster(3)  # a third instance registers in the same plan: the third task fits
         docs[2] = service("edge", 3, placementStrategy=[{"type": "binpack", "field": "memory"}])
         plan = plan_dir(tmp_path, docs, store)
@@ -179,3 +186,4 @@ def test_end_to_end_ports_and_cluster_growth(tmp_path: Path) -> None:
         assert (p["placeable"], p["unplaceable"]) == (3, 0)
         apply_plan(plan, store, backend_for(store))
         assert running(store, "edge") == 3
+        assert pending(store, "edge") == 0

@@ -231,7 +231,10 @@ def test_unplaceable_service_records_the_event_once(store, backend):
     apply(backend, svc_step)
     assert running(store, "big") == []
     svc = store.get(Service, "prod", "big")
-    assert (svc.desired_count, svc.running_count, svc.pending_count) == (3, 0, 0)
+    assert (svc.desired_count, svc.running_count, svc.pending_count) == (3, 0, 3)
+    pending = store.find(Task, service="big", last_status="PENDING")
+    assert len(pending) == 3
+    assert all(t.instance_id is None and t.host_ports == () and t.desired_status == "RUNNING" for t in pending)
     log = events(store, "big")
     assert len(log) == 1
     assert log[0].startswith("service (big) was unable to place a task because no container instance "

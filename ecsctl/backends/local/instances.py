@@ -136,7 +136,7 @@ def delete_cluster(world: World, name: str) -> None:
     if cluster is None:
         return
     for svc in store.find(Service, cluster=name):
-        for task in world.running_tasks(name, service=svc.name):
+        for task in world.running_tasks(name, service=svc.name) + world.pending_tasks(name, service=svc.name):
             world.stop_task(task, SCHEDULER, "Service deleted")
         for dep in store.find(Deployment, cluster=name, service=svc.name):
             if dep.status != "INACTIVE":

@@ -16,7 +16,11 @@ def check_invariants(store: StateStore) -> list[str]:
       running-task count = their number, its reserved ports = the defaults + their static TCP
       host ports;
     * no (host port, protocol) is held twice on one instance;
-    * each service's running count = its RUNNING tasks.
+    * each service's running count = its RUNNING tasks;
+    * every PENDING task is a service task that holds nothing: no instance, no host ports, no
+      AZ, desired status RUNNING (so no instance counts it: the instance checks above see only
+      RUNNING tasks), and each service's pending count = its PENDING tasks; an INACTIVE
+      (deleted) service has none.
     """
     world = World(store)
     problems: list[str] = []
@@ -51,10 +55,26 @@ def check_invariants(store: StateStore) -> list[str]:
         for (port, proto), n in sorted(held.items()):
             if n > 1:
                 problems.append(f"instance {inst.id}: host port {port}/{proto} held by {n} tasks")
+    pending = store.find(Task, last_status="PENDING")
+    for t in pending:
+        if t.instance_id is not None or t.host_ports or t.availability_zone:
+            problems.append(f"task {t.id}: PENDING but holds instance {t.instance_id!r}, host ports "
+                            f"{list(t.host_ports)}, AZ {t.availability_zone!r}")
+        if t.desired_status != "RUNNING":
+            problems.append(f"task {t.id}: PENDING with desired status {t.desired_status}")
+        if not t.service:
+            problems.append(f"task {t.id}: PENDING but not a service task")
     per_service = Counter((t.cluster, t.service) for t in running if t.service)
+    pending_per_service = Counter((t.cluster, t.service) for t in pending if t.service)
     for svc in store.find(Service):
         want = per_service.get((svc.cluster, svc.name), 0)
         if svc.running_count != want:
             problems.append(
                 f"service {svc.cluster}/{svc.name}: running count {svc.running_count}, {want} tasks RUNNING")
+        waiting = pending_per_service.get((svc.cluster, svc.name), 0)
+        if svc.pending_count != waiting:
+            problems.append(
+                f"service {svc.cluster}/{svc.name}: pending count {svc.pending_count}, {waiting} tasks PENDING")
+        if svc.status == "INACTIVE" and waiting:
+            problems.append(f"service {svc.cluster}/{svc.name}: INACTIVE with {waiting} tasks PENDING")
     return problems

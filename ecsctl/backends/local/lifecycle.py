@@ -12,7 +12,8 @@ Model (documented choices):
   non-ACTIVE instances.  Each REPLICA service with tasks on the instance is drained in steps
   bounded by ``deployment_bounds(desiredCount, minimumHealthyPercent, maximumPercent)``
   (defaults 100/200): start replacements elsewhere while the service has fewer than ``upper``
-  tasks (a replacement that cannot be placed is not started), then stop draining tasks while
+  RUNNING tasks (the service's PENDING tasks are placed first, as the first replacements; a
+  replacement that cannot be placed is not started), then stop draining tasks while
   ``healthy - 1 >= lower`` (every RUNNING task counts as healthy: tasks start RUNNING at once);
   repeat until none is left on the instance or a step can do nothing, which records
   ``service (NAME) was unable to stop or start tasks during a deployment because of the service
@@ -60,6 +61,7 @@ from ecsctl.backends.local.services import (
     launch_type,
     new_deployment,
     primary_deployment,
+    promote,
     target_group_name,
 )
 from ecsctl.backends.local.world import World
@@ -294,13 +296,18 @@ def _drain_service(world: World, svc: Service, draining: set[str]) -> list[str]:
         failure: Unplaced | None = None
         if wanted > 0 and lt != "FARGATE":
             placer = world.placer(cluster)
+            pending = world.pending_tasks(cluster, service=name)
             for _ in range(wanted):
                 result = placer.place(demand, group=group, constraints=constraints, strategies=strategies)
                 if isinstance(result, Unplaced):
                     failure = result
                     break
-                started.append(_start_task(world, svc, dep, lt, instances[result.instance_id],
-                                           tuple(result.host_ports)))
+                inst = instances[result.instance_id]
+                if pending:  # a PENDING task of the service is the first replacement
+                    started.append(promote(world, pending.pop(0), inst.id, inst.availability_zone,
+                                           tuple(result.host_ports), lt))
+                else:
+                    started.append(_start_task(world, svc, dep, lt, inst, tuple(result.host_ports)))
         # 2. stop draining tasks while the healthy floor allows
         healthy = len(running) + len(started)
         victims = on_draining[:max(0, min(len(on_draining), healthy - lower))]
@@ -322,9 +329,11 @@ def _drain_service(world: World, svc: Service, draining: set[str]) -> list[str]:
         converge(world, store.get(Service, cluster, name) or svc)  # back to the desired count
     else:
         running_now = world.running_tasks(cluster, service=name)
-        store.save(replace(svc, running_count=len(running_now), pending_count=0))
+        pending_now = world.pending_tasks(cluster, service=name)
+        svc = store.get(Service, cluster, name) or svc
+        store.save(replace(svc, running_count=len(running_now), pending_count=len(pending_now)))
         store.save(replace(dep, running_count=sum(1 for t in running_now if t.started_by == dep.id),
-                           pending_count=0))
+                           pending_count=sum(1 for t in pending_now if t.started_by == dep.id)))
     return messages
 
 

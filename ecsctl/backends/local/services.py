@@ -4,9 +4,25 @@ Model (documented choices; see also ``backend.py``):
 
 * Tasks start straight in RUNNING (no clock ticks yet); ``started_by`` is the id of the
   deployment that started them (``ecs-svc/<19 digits>``), as in ECS.
-* A task that cannot be placed is **not** created: the service records
-  ``service (NAME) was unable to place a task because …`` once (repeats of the last event are
-  de-duplicated, as ECS does) and its running count stays below the desired count.
+* A task that cannot be placed stays **PENDING** (ecs-semantics §2.1): it is created with
+  ``last_status`` PENDING, ``desired_status`` RUNNING, no instance, no host ports and no AZ; it
+  takes nothing from any instance (its ``cpu``/``memory`` are the task's size, as DescribeTasks
+  shows them, but only RUNNING tasks on an instance count against it).  The *reason* is not
+  stored on the task (``stop_code``/``stop_reason`` are for STOPPED tasks and stay empty): it is
+  the service event ``service (NAME) was unable to place a task because no container instance
+  met all of its requirements. The closest matching container-instance ID has insufficient CPU
+  units available.`` (Appendix A; the phrase maps one-to-one to RESOURCE:CPU, RESOURCE:MEMORY,
+  RESOURCE:PORTS, ATTRIBUTE …, see ``placement``), recorded on every converge that leaves a
+  task unplaced (repeats of the last event are de-duplicated, as ECS does).
+* PENDING tasks count toward the desired count (running + pending = desired when capacity is
+  short) and make the service's ``pending_count``.  Every converge (apply, tick, instance
+  start/activate/…) first tries to place them (same task id, now RUNNING on an instance with
+  its ports; they are listed in the ``has started N tasks`` event), then starts new tasks; on
+  scale-in PENDING tasks are stopped first (newest first, code ``ServiceSchedulerInitiated``,
+  the scale-in reason), and only then RUNNING ones.  A new deployment and deleting the service
+  stop them too.  Stopped PENDING tasks are not listed in ``has stopped N running tasks``.
+  DAEMON services never leave PENDING tasks (a daemon task that cannot be placed is only an
+  event).
 * Launch type: ``launchType`` if given, else the ``capacityProviderStrategy`` (or the cluster's
   default strategy): only FARGATE / FARGATE_SPOT providers ⇒ Fargate, anything else ⇒ EC2
   placement on the cluster's instances.
@@ -206,7 +222,7 @@ def update_service(world: World, name: str, spec: dict, before: dict | None) -> 
         old = primary_deployment(world, svc)
         reason = f"Scaling activity initiated by (deployment {old.id if old else 'unknown'})"
         stopped = world.running_tasks(cluster_name, service=name)
-        for task in stopped:
+        for task in stopped + world.pending_tasks(cluster_name, service=name):
             world.stop_task(task, SCHEDULER, reason)
         if stopped:
             world.event(cluster_name, name,
@@ -229,7 +245,7 @@ def delete_service(world: World, name: str, spec: dict | None) -> None:
     if svc is None or svc.status == "INACTIVE":
         return
     stopped = world.running_tasks(cluster_name, service=name)
-    for task in stopped:
+    for task in stopped + world.pending_tasks(cluster_name, service=name):
         world.stop_task(task, SCHEDULER, "Service deleted")
     if stopped:
         world.event(cluster_name, name,
@@ -307,8 +323,18 @@ def converge(world: World, svc: Service) -> None:
         store.insert(task)
         started.append(task)
 
+    def start_pending() -> None:
+        store.insert(pending_task(world, svc, dep.id, lt))
+
+    def place_pending(task: Task, instance_id: str | None, az: str, host_ports: tuple[int, ...]) -> None:
+        started.append(promote(world, task, instance_id, az, host_ports, lt))
+
     scale_in_reason = f"Scaling activity initiated by (deployment {dep.id})"
+    pending = world.pending_tasks(cluster_name, service=name)
     if daemon:
+        for task in pending:  # a daemon's tasks are never left PENDING
+            world.stop_task(task, SCHEDULER, scale_in_reason)
+        pending = []
         nodes = world.nodes(cluster_name)
         eligible = [n for n in nodes if n.status == "ACTIVE" and n.agent_connected and all(
             cql.matches(str(c.get("expression") or ""), n.cql_view())
@@ -332,30 +358,57 @@ def converge(world: World, svc: Service) -> None:
     else:
         desired = svc.desired_count
         running = world.running_tasks(cluster_name, service=name)
+        # scale-in: surplus PENDING tasks go first (newest first), then RUNNING ones
+        surplus = min(len(pending), max(0, len(running) + len(pending) - desired))
+        for task in reversed(pending[len(pending) - surplus:]):
+            world.stop_task(task, SCHEDULER, scale_in_reason)
+        pending = pending[:len(pending) - surplus]
         excess = len(running) - desired
         if excess > 0:
             for task in _choose_to_stop(world, cluster_name, running, excess, group, strategies):
                 world.stop_task(task, SCHEDULER, scale_in_reason)
                 stopped.append(task)
-        elif excess < 0:
-            if lt == "FARGATE":
-                azs = fargate_azs(world, cluster, svc.spec)
-                counts = {az: 0 for az in azs}
-                for t in running:
-                    if t.availability_zone in counts:
-                        counts[t.availability_zone] += 1
-                for _ in range(-excess):
-                    az = min(azs, key=lambda a: (counts[a], azs.index(a)))
-                    counts[az] += 1
-                    start(None, az, ())
-            else:
-                placer = world.placer(cluster_name)
-                for _ in range(-excess):
-                    result = placer.place(demand, group=group, constraints=constraints,
-                                          strategies=strategies)
-                    if isinstance(result, Unplaced):
-                        failure = result
-                        break
+        missing = desired - len(running) - len(pending)
+        if (pending or missing > 0) and lt == "FARGATE":
+            azs = fargate_azs(world, cluster, svc.spec)
+            counts = {az: 0 for az in azs}
+            for t in running:
+                if t.availability_zone in counts:
+                    counts[t.availability_zone] += 1
+
+            def next_az() -> str:
+                az = min(azs, key=lambda a: (counts[a], azs.index(a)))
+                counts[az] += 1
+                return az
+
+            for task in pending:  # (only after a launch-type change without a new deployment)
+                place_pending(task, None, next_az(), ())
+            for _ in range(max(0, missing)):
+                start(None, next_az(), ())
+        elif pending or missing > 0:
+            placer = world.placer(cluster_name)
+
+            def place() -> Placed | None:
+                # every task of the service has the same demand: after one failure, all fail
+                nonlocal failure
+                if failure is not None:
+                    return None
+                result = placer.place(demand, group=group, constraints=constraints, strategies=strategies)
+                if isinstance(result, Unplaced):
+                    failure = result
+                    return None
+                return result
+
+            for task in pending:  # PENDING tasks are placed before new ones are created
+                result = place()
+                if result is not None:
+                    inst = instances[result.instance_id]
+                    place_pending(task, result.instance_id, inst.availability_zone, tuple(result.host_ports))
+            for _ in range(max(0, missing)):
+                result = place()
+                if result is None:
+                    start_pending()
+                else:
                     inst = instances[result.instance_id]
                     start(result.instance_id, inst.availability_zone, tuple(result.host_ports))
 
@@ -379,13 +432,15 @@ def converge(world: World, svc: Service) -> None:
 
     # counts, deployment and events
     running_now = world.running_tasks(cluster_name, service=name)
-    svc = replace(svc, desired_count=desired, running_count=len(running_now), pending_count=0)
+    pending_now = world.pending_tasks(cluster_name, service=name)
+    svc = replace(svc, desired_count=desired, running_count=len(running_now), pending_count=len(pending_now))
     store.save(svc)
     dep_running = sum(1 for t in running_now if t.started_by == dep.id)
+    dep_pending = sum(1 for t in pending_now if t.started_by == dep.id)
     completed = dep.rollout_state == "COMPLETED" or (dep_running >= desired and failure is None)
     newly_completed = completed and dep.rollout_state != "COMPLETED"
     dep = replace(
-        dep, desired_count=desired, running_count=dep_running, pending_count=0,
+        dep, desired_count=desired, running_count=dep_running, pending_count=dep_pending,
         rollout_state="COMPLETED" if completed else "IN_PROGRESS",
         rollout_state_reason=f"ECS deployment {dep.id} completed." if completed else dep.rollout_state_reason,
     )
@@ -408,6 +463,29 @@ def converge(world: World, svc: Service) -> None:
         world.event(cluster_name, name, f"service ({name}) (deployment {dep.id}) deployment completed.")
     if failure is None and len(running_now) == desired and completed:
         world.event(cluster_name, name, f"service ({name}) has reached a steady state.")
+
+
+def pending_task(world: World, svc: Service, started_by: str, lt: str) -> Task:
+    """A new PENDING task of ``svc`` (not placed: no instance, no ports, nothing consumed)."""
+    demand = world.demand(svc.task_definition)
+    group = f"service:{svc.name}"
+    return Task(
+        id=world.new_task_id(svc.cluster, group), cluster=svc.cluster, group=group,
+        task_definition=svc.task_definition, last_status="PENDING", desired_status="RUNNING",
+        launch_type=lt, instance_id=None, availability_zone="", cpu=int(demand.cpu or 0),
+        memory=int(demand.memory or 0), host_ports=(), started_by=started_by, service=svc.name,
+        created_at=world.now(),
+    )
+
+
+def promote(world: World, task: Task, instance_id: str | None, az: str, host_ports: tuple[int, ...],
+            lt: str) -> Task:
+    """A PENDING task placed at last: RUNNING (same id) on ``instance_id`` with ``host_ports``."""
+    placed = replace(task, last_status="RUNNING", launch_type=lt, instance_id=instance_id,
+                     availability_zone=az, host_ports=tuple(int(p) for p in host_ports),
+                     started_at=world.now())
+    world.store.save(placed)
+    return placed
 
 
 def _target(world: World, task: Task, lb: dict, demand: TaskDemand,

@@ -312,8 +312,10 @@ class _Recorder:
             before = self._store.get(Task, record.id)
             if before is not None and before.last_status != STOPPED:
                 self._result.stopped.append(record)
-        elif isinstance(record, Task) and record.last_status == RUNNING and self._store.get(Task, record.id) is None:
-            self._result.started.append(record)
+        elif isinstance(record, Task) and record.last_status == RUNNING:
+            before = self._store.get(Task, record.id)
+            if before is None or before.last_status != RUNNING:  # new, or a PENDING task placed at last
+                self._result.started.append(record)
         self._store.save(record)
 
     def add_service_event(self, event: ServiceEvent) -> None:

@@ -14,6 +14,10 @@ backend drops the cache when the state's serial moved under it (someone else wro
 step failed (rolled back).  With a cache, ``refresh_instances`` recomputes only the instances
 whose tasks or record changed since they were last found consistent, and ``nodes`` reuses
 each instance's usage summary; the results are the same as recomputing everything.
+
+PENDING tasks (service tasks that could not be placed, see ``services``) have no instance, no
+host ports and take nothing from any instance: instance bookkeeping and the cache's mirror
+only ever look at RUNNING tasks.  ``pending_tasks`` reads them from the store.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from ecsctl.core.scheduling.placement import (
 )
 from ecsctl.core.state.ports import (
     ContainerInstance,
+    Service,
     ServiceEvent,
     StateStore,
     TargetRegistration,
@@ -40,6 +45,7 @@ from ecsctl.core.state.ports import (
 from ecsctl.errors import InputError
 
 RUNNING = "RUNNING"
+PENDING = "PENDING"
 STOPPED = "STOPPED"
 
 
@@ -213,6 +219,11 @@ class World:
     def running_tasks(self, cluster: str, **where: object) -> list[Task]:
         return self.store.find(Task, cluster=cluster, last_status=RUNNING, **where)
 
+    def pending_tasks(self, cluster: str, **where: object) -> list[Task]:
+        """PENDING tasks (not placed: no instance), oldest first (created_at, then id)."""
+        found = self.store.find(Task, cluster=cluster, last_status=PENDING, **where)
+        return sorted(found, key=lambda t: (t.created_at, t.id))
+
     def new_task_id(self, cluster: str, group: str) -> str:
         view = self._view(cluster)
         if view is None:
@@ -231,6 +242,13 @@ class World:
             task, last_status=STOPPED, desired_status=STOPPED, stop_code=code,
             stop_reason=reason, stopped_at=self.now(),
         ))
+        if task.last_status == PENDING and task.service:
+            # the service's pending count follows (converge recounts anyway; a user's stop-task does not)
+            svc = self.store.get(Service, task.cluster, task.service)
+            if svc is not None:
+                n = _count(self.store, Task, cluster=task.cluster, service=task.service, last_status=PENDING)
+                if svc.pending_count != n:
+                    self.store.save(replace(svc, pending_count=n))
 
     def port_usage(self, task: Task) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
         """(static, dynamic) ``(host port, protocol)`` pairs a task holds on its instance."""
