@@ -79,7 +79,7 @@ def _tasks(store) -> list[dict]:
     return [
         {"id": t.id, "cluster": t.cluster, "group": t.group, "taskDefinition": t.task_definition,
          "launchType": t.launch_type, "instance": t.instance_id, "availabilityZone": t.availability_zone,
-         "lastStatus": t.last_status, "desiredStatus": t.desired_status, "stopReason": t.stop_reason or None,
+         "subnet": t.subnet or None, "privateIp": t.private_ip or None, "lastStatus": t.last_status, "desiredStatus": t.desired_status, "stopReason": t.stop_reason or None,
          "hostPorts": list(t.host_ports), "cpu": t.cpu, "memory": t.memory, "startedAt": t.started_at or None,
          "stoppedAt": t.stopped_at or None}
         for t in sorted(store.find(Task), key=lambda t: (t.cluster, t.group, t.created_at, t.id))

@@ -34,7 +34,7 @@ Lock
     its ID. Taking or releasing the lock does not change the serial. ``busy_timeout`` (5 s) only
     covers SQLite's own per-transaction write lock, which is held for milliseconds.
 
-Schema version 1 (JSON text for flexible fields, real columns for what is queried or indexed)
+Schema version 2 (JSON text for flexible fields, real columns for what is queried or indexed)
 
     meta                 key TEXT PK, value — rows: version, serial, lineage (UUID4), created_at
     lock                 slot=1 PK, id, pid, host, command, created_at
@@ -56,9 +56,15 @@ Schema version 1 (JSON text for flexible fields, real columns for what is querie
     tasks                id PK, cluster, "group", task_definition, launch_type, instance_id
                          (NULL on Fargate), availability_zone, last_status, desired_status,
                          stop_code, stop_reason, host_ports JSON, started_by, service, cpu,
-                         memory, created_at, started_at, stopped_at
+                         memory, created_at, started_at, stopped_at, subnet, private_ip
+                         ('' unless awsvpc; added by version 2)
     target_registrations (target_group, target_id, port) PK, task_id
     catalogue            (kind, name) PK, spec JSON — parameters, secrets, repositories, …
+
+Version history: 1 — the tables above but for the last two task columns; 2 — ``tasks.subnet`` and ``tasks.private_ip`` (both
+``''`` for tasks written by version 1) and the index ``tasks_subnet (subnet, last_status)``.
+An export of any version up to ``SCHEMA_VERSION`` can be pushed: fields it lacks take the
+record's defaults.
 
 Columns are the fields of the records in ``ecsctl.core.state.ports`` (same names); JSON is
 stored canonical (sorted keys, compact) so identical specs compare equal in SQL.
@@ -99,7 +105,7 @@ from ecsctl.core.state.ports import (
 )
 from ecsctl.errors import StateError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 EXPORT_FORMAT = "ecsctl-state"
 BUSY_TIMEOUT_SECONDS = 5.0
 _SQLITE_HEADER = b"SQLite format 3\x00"
@@ -164,6 +170,11 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX target_registrations_task ON target_registrations (task_id)",
         """CREATE TABLE catalogue (kind TEXT NOT NULL, name TEXT NOT NULL,
             spec TEXT NOT NULL, PRIMARY KEY (kind, name))""",
+    ),
+    2: (  # awsvpc tasks: the subnet they run in and the private IP allocated from it
+        "ALTER TABLE tasks ADD COLUMN subnet TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE tasks ADD COLUMN private_ip TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX tasks_subnet ON tasks (subnet, last_status)",
     ),
 }
 assert sorted(MIGRATIONS) == list(range(1, SCHEMA_VERSION + 1))

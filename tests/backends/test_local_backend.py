@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import uuid
 from pathlib import Path
 
 import pytest
 
 from ecsctl.backends.local import LocalBackend, check_invariants
-from ecsctl.backends.local import ids
+from ecsctl.backends.local import ids, network
 from ecsctl.core.plan.model import Step, address
 from ecsctl.core.state import (
     CatalogueEntry,
@@ -192,6 +193,70 @@ def test_fargate_service_spreads_over_three_azs(store, backend):
     assert all(f"(task {t.id})" in log[0] for t in tasks)
     assert log[-1] == "service (web) has reached a steady state."
     assert store.get(CatalogueEntry, "TargetGroup", "web").spec["port"] == 8080
+
+
+def test_fargate_tasks_get_the_subnet_of_their_az_and_an_ip_from_it(store, backend):
+    stack(backend)
+    apply(backend, step("create", "TargetGroup", "web", {"targetType": "ip", "port": 8080}),
+          step("create", "Service", "web", web_service()))
+    tasks = running(store, "web")
+    # sorted subnets <-> sorted AZs
+    assert sorted((t.availability_zone, t.subnet) for t in tasks) == list(zip(AZS, sorted(SUBNETS)))
+    assert len({t.private_ip for t in tasks}) == 3
+    for t in tasks:
+        block = network.subnet_block(t.subnet)
+        assert ipaddress.IPv4Address(t.private_ip) == block.network_address + 4  # first in each subnet
+    regs = store.find(TargetRegistration, target_group="web")
+    assert sorted((r.target_id, r.port, r.task_id) for r in regs) == sorted(
+        (t.private_ip, 8080, t.id) for t in tasks)
+
+
+def test_fargate_ips_are_unique_per_subnet_and_reused_after_a_redeploy(store, backend):
+    stack(backend)
+    spec3 = web_service()
+    apply(backend, step("create", "Service", "web", spec3))
+    spec6 = web_service(desiredCount=6)
+    apply(backend, step("update", "Service", "web", spec6, spec3))
+    tasks = running(store, "web")
+    per_subnet: dict[str, list[str]] = {}
+    for t in tasks:
+        per_subnet.setdefault(t.subnet, []).append(t.private_ip)
+    assert {s: len(ips) for s, ips in per_subnet.items()} == {s: 2 for s in SUBNETS}
+    for subnet, ips in per_subnet.items():
+        base = int(network.subnet_block(subnet).network_address)
+        assert sorted(int(ipaddress.IPv4Address(ip)) - base for ip in ips) == [4, 5]
+    before = {(t.subnet, t.private_ip) for t in tasks}
+    web2 = {**WEB, "cpu": "1024", "memory": "2048"}
+    apply(backend, step("update", "TaskDefinition", "web", web2, WEB),
+          step("update", "Service", "web", spec6, spec6))
+    new = running(store, "web")
+    assert not {t.id for t in tasks} & {t.id for t in new}
+    assert {(t.subnet, t.private_ip) for t in new} == before  # the old tasks stopped first
+    stopped = store.find(Task, service="web", last_status="STOPPED")
+    assert len(stopped) == 6 and all(t.private_ip for t in stopped)  # kept, for the record
+    regs = store.find(TargetRegistration, target_group="web")
+    assert {r.task_id for r in regs} == {t.id for t in new}
+    assert {r.target_id for r in regs} == {t.private_ip for t in new}
+
+
+def test_ec2_awsvpc_service_tasks_get_the_subnet_of_their_instances_az(store, backend):
+    stack(backend)
+    spec = web_service(launchType="EC2", loadBalancers=[])
+    apply(backend, step("create", "Service", "web", spec))
+    tasks = running(store, "web")
+    assert len(tasks) == 3 and all(t.instance_id for t in tasks)
+    subnet_of = dict(zip(AZS, sorted(SUBNETS)))
+    for t in tasks:
+        assert t.availability_zone == store.get(ContainerInstance, t.instance_id).availability_zone
+        assert t.subnet == subnet_of[t.availability_zone]
+        assert ipaddress.IPv4Address(t.private_ip) in network.subnet_block(t.subnet)
+    assert len({(t.subnet, t.private_ip) for t in tasks}) == 3
+
+
+def test_bridge_tasks_have_no_subnet_or_ip(store, backend):
+    stack(backend)
+    apply(backend, step("create", "Service", "worker", worker_service()))
+    assert all((t.subnet, t.private_ip) == ("", "") for t in running(store, "worker"))
 
 
 def test_fargate_without_instances_uses_region_letters(store, backend):

@@ -283,3 +283,40 @@ def test_deleting_a_cluster_stops_pending_tasks_too(store, backend):
         delete_cluster(World(store), "prod")
     assert tasks(store, "PENDING") == [] and tasks(store, "RUNNING") == []
     assert check_invariants(store) == []
+
+
+VPC_APP = {
+    "family": "vpcapp", "networkMode": "awsvpc", "requiresCompatibilities": ["EC2"],
+    "containerDefinitions": [{"name": "app", "image": "app:1", "cpu": 1024, "memory": 512,
+                              "portMappings": [{"containerPort": 8080}]}],
+}
+
+
+def test_awsvpc_tasks_get_their_ip_when_placed_and_keep_them_unique_through_a_drain(store, backend):
+    import ipaddress
+
+    from ecsctl.backends.local import network
+    from ecsctl.core.state import TargetRegistration
+
+    spec = service(6, "vpcapp", networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-z"]}},
+                   loadBalancers=[{"targetGroupArn": "vpc-tg", "containerName": "app", "containerPort": 8080}])
+    apply(backend, step("create", "TaskDefinition", "vpcapp", VPC_APP), step("create", "Service", "vpcapp", spec))
+    assert counts(store, "vpcapp") == (6, 4, 2)
+    pending = tasks(store, "PENDING", "vpcapp")
+    assert all((t.subnet, t.private_ip) == ("", "") for t in pending)  # nothing held while PENDING
+    apply(backend, step("update", "Cluster", "prod", cluster_spec(4), cluster_spec(2)))
+    assert counts(store, "vpcapp") == (6, 6, 0)
+    running = tasks(store, "RUNNING", "vpcapp")
+    assert {t.id for t in pending} <= {t.id for t in running}
+    base = int(network.subnet_block("subnet-z").network_address)
+    assert sorted(int(ipaddress.IPv4Address(t.private_ip)) - base for t in running) == [4, 5, 6, 7, 8, 9]
+    assert all(t.subnet == "subnet-z" for t in running)
+    # a drain starts replacements before it stops the drained tasks: new, distinct addresses
+    first = ids.container_instance_id("prod", "general", 1)
+    act(store, "drain", first)
+    assert check_invariants(store) == []
+    now = tasks(store, "RUNNING", "vpcapp")
+    assert len(now) == 6 and all(t.instance_id != first for t in now)
+    assert len({t.private_ip for t in now}) == 6
+    regs = store.find(TargetRegistration, target_group="vpc-tg")
+    assert sorted(r.target_id for r in regs) == sorted(t.private_ip for t in now)

@@ -122,6 +122,34 @@ def test_run_task_on_fargate_spreads_over_the_subnets_azs(store):
     assert sorted(azs) == sorted(["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1a"])
 
 
+def test_run_task_awsvpc_tasks_get_an_ip_from_one_of_the_given_subnets(store):
+    import ipaddress
+
+    from ecsctl.backends.local import network
+
+    result = run(store, task_definition="web", count=4, launch_type="FARGATE", subnets=SUBNETS)
+    subnet_of = dict(zip(AZS, sorted(SUBNETS)))
+    for t in result.tasks:
+        stored = store.get(Task, t.id)
+        assert stored == t and stored.subnet == subnet_of[stored.availability_zone]
+        assert ipaddress.IPv4Address(stored.private_ip) in network.subnet_block(stored.subnet)
+    assert len({(t.subnet, t.private_ip) for t in result.tasks}) == 4
+    # EC2 awsvpc: the subnet of the instance's AZ; a stopped task's address is handed out again
+    ec2 = run(store, task_definition="web", count=3, launch_type="EC2", subnets=["subnet-9", "subnet-8", "subnet-7"])
+    assert len(ec2.tasks) == 3 and all(t.instance_id for t in ec2.tasks)
+    ec2_subnets = dict(zip(AZS, ["subnet-7", "subnet-8", "subnet-9"]))
+    assert all(t.subnet == ec2_subnets[t.availability_zone] for t in ec2.tasks)
+    first = ec2.tasks[0]
+    with store.transaction():
+        stop_task(World(store), first.id)
+    again = run(store, task_definition="web", count=1, launch_type="EC2", subnets=[first.subnet])
+    assert again.tasks[0].subnet == first.subnet  # its AZ's subnet, or else the first one given
+    assert again.tasks[0].private_ip == first.private_ip
+    # bridge tasks take none
+    worker = run(store, task_definition="worker", count=1)
+    assert (worker.tasks[0].subnet, worker.tasks[0].private_ip) == ("", "")
+
+
 @pytest.mark.parametrize("kw, message", [
     (dict(task_definition="worker", count=11), "count must be between 1 and 10"),
     (dict(task_definition="worker", count=0), "count must be between 1 and 10"),

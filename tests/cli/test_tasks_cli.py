@@ -72,6 +72,13 @@ def test_run_task_text_on_fargate_with_subnets(runner, state):
     assert len(lines) == 1 and lines[0].startswith("started ") and "reports" in lines[0] and "FARGATE" in lines[0]
     task = next(t for t in get(runner, state, "tasks") if t["group"] == "reports")
     assert task["instance"] is None and task["availabilityZone"] == "eu-west-1a"
+    assert task["subnet"] == "subnet-a" and task["privateIp"].startswith("10.")
+    bridge = next(t for t in get(runner, state, "tasks") if t["group"] == "service:worker")
+    assert bridge["subnet"] is None and bridge["privateIp"] is None
+    text = runner.invoke(main_app, ["get", "tasks", "--state", state], catch_exceptions=False).stdout
+    header, *rows = text.splitlines()
+    assert " IP " in header and header.index("AZ") < header.index(" IP ") < header.index("STATUS")
+    assert any(task["id"] in row and task["privateIp"] in row for row in rows)
 
 
 def test_run_task_failures_are_printed_and_exit_zero(runner, state):

@@ -93,11 +93,11 @@ def content(export: dict) -> dict:
 # -- creation -------------------------------------------------------------------------------
 
 
-def test_creates_a_private_wal_database_at_version_1(store: SqliteStateStore, path: Path) -> None:
+def test_creates_a_private_wal_database_at_the_current_version(store: SqliteStateStore, path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     meta = store.meta()
-    assert (meta.version, meta.serial) == (SCHEMA_VERSION, 0) == (1, 0)
+    assert (meta.version, meta.serial) == (SCHEMA_VERSION, 0) == (2, 0)
     assert uuid.UUID(meta.lineage).version == 4
     assert meta.created_at.endswith("Z")
     with raw(path) as conn:
@@ -431,3 +431,87 @@ def test_tally_and_latest_revisions_answer_in_sql(store: SqliteStateStore) -> No
     assert store.latest_revisions() == {"web": 2, "api": 1}
     with pytest.raises(TypeError):
         store.tally(Task, ("nope",))
+
+
+# -- schema migrations ----------------------------------------------------------------------
+
+
+def _version_1_file(path: Path) -> None:
+    """A state file as ecsctl wrote it at schema version 1, with one task in it."""
+    from ecsctl.storage.sqlite_store import MIGRATIONS
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with raw(path) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        for statement in MIGRATIONS[1]:
+            conn.execute(statement)
+        conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
+            ("version", 1), ("serial", 7), ("lineage", "5b0c1f3e-6a4f-4f57-9d36-1f0b8d6e2a11"),
+            ("created_at", "2024-01-01T00:00:00Z")])
+        conn.execute(
+            'INSERT INTO tasks (id, cluster, "group", task_definition, launch_type, instance_id, '
+            "availability_zone, last_status, desired_status, stop_code, stop_reason, host_ports, "
+            "started_by, service, cpu, memory, created_at, started_at, stopped_at) VALUES "
+            "('t-1', 'prod', 'service:web', 'web:1', 'FARGATE', NULL, 'eu-west-1a', 'RUNNING', "
+            "'RUNNING', '', '', '[]', 'ecs-svc/1', 'web', 512, 1024, '2024-01-01T00:00:00Z', "
+            "'2024-01-01T00:00:00Z', '')")
+
+
+def test_a_version_1_state_is_migrated_to_version_2(path: Path) -> None:
+    _version_1_file(path)
+    with SqliteStateStore(path) as s:
+        meta = s.meta()
+        assert (meta.version, meta.serial) == (2, 7)  # migrating is not a change of the content
+        assert meta.lineage == "5b0c1f3e-6a4f-4f57-9d36-1f0b8d6e2a11"
+        task = s.get(Task, "t-1")
+        assert (task.availability_zone, task.cpu, task.service) == ("eu-west-1a", 512, "web")
+        assert (task.subnet, task.private_ip) == ("", "")
+        s.save(dataclasses.replace(task, subnet="subnet-1", private_ip="10.0.0.4"))
+        assert s.meta().serial == 8
+    with raw(path) as conn:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(tasks)")]
+        assert columns[-2:] == ["subnet", "private_ip"]
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "tasks_subnet" in indexes
+    with SqliteStateStore(path) as s:  # reopening an up-to-date file changes nothing
+        assert (s.meta().version, s.get(Task, "t-1").private_ip) == (2, "10.0.0.4")
+
+
+def test_a_failed_migration_leaves_the_version_1_file_alone(path: Path, monkeypatch) -> None:
+    from ecsctl.storage import sqlite_store
+
+    _version_1_file(path)
+    monkeypatch.setitem(sqlite_store.MIGRATIONS, 2, (*sqlite_store.MIGRATIONS[2], "NOT SQL"))
+    with pytest.raises(StateError):
+        SqliteStateStore(path)
+    with raw(path) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0] == 1
+        assert "subnet" not in [r[1] for r in conn.execute("PRAGMA table_info(tasks)")]
+
+
+def test_export_import_round_trips_subnet_and_ip(store: SqliteStateStore, tmp_path: Path) -> None:
+    populate(store)
+    store.save(Task(id="t-3", cluster="prod", group="service:web", task_definition="web:1",
+                    last_status="RUNNING", desired_status="RUNNING", launch_type="FARGATE",
+                    availability_zone="eu-west-1b", subnet="subnet-2", private_ip="10.9.32.4"))
+    exported = json.loads(json.dumps(store.export()))
+    row = next(t for t in exported["tasks"] if t["id"] == "t-3")
+    assert (row["subnet"], row["private_ip"]) == ("subnet-2", "10.9.32.4")
+    with SqliteStateStore(tmp_path / "other.db") as other:
+        other.import_(exported)
+        assert content(other.export()) == content(exported)
+        assert other.get(Task, "t-3").private_ip == "10.9.32.4"
+
+
+def test_a_version_1_export_can_be_pushed(store: SqliteStateStore, tmp_path: Path) -> None:
+    populate(store)
+    old = json.loads(json.dumps(store.export()))
+    old["version"] = 1
+    for row in old["tasks"]:
+        del row["subnet"], row["private_ip"]
+    with SqliteStateStore(tmp_path / "other.db") as other:
+        meta = other.import_(old)
+        assert meta.version == SCHEMA_VERSION
+        tasks = other.find(Task)
+        assert [t.id for t in tasks] == ["t-1", "t-2"]
+        assert all((t.subnet, t.private_ip) == ("", "") for t in tasks)

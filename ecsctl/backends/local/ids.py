@@ -5,9 +5,10 @@
   of ``"{cluster}/{group}/{n}"``), so it can be derived from the stored record alone;
 * task: 32 hex chars, ``uuid5(NS, "{cluster}/{group}/{k}")`` with k the 1-based count of tasks
   ever created in the cluster;
-* deployment: ``ecs-svc/`` + 19 digits hashed from ``"{cluster}/{service}/{n}"``;
-* awsvpc private IP: ``10.x.y.z`` hashed from the task id (z in 1..254).  Collisions are
-  possible in principle (24 bits) but vanishingly rare at simulation sizes.
+* deployment: ``ecs-svc/`` + 19 digits hashed from ``"{cluster}/{service}/{n}"``.
+
+awsvpc private IPs are not derived from ids: they are allocated from the task's subnet
+(``network``) and stored on the task.
 """
 
 from __future__ import annotations
@@ -37,8 +38,3 @@ def task_id(cluster: str, group: str, k: int) -> str:
 
 def deployment_id(cluster: str, service: str, n: int) -> str:
     return "ecs-svc/" + str(int(_sha(f"{cluster}/{service}/{n}"), 16) % 10**19).zfill(19)
-
-
-def task_ip(task: str) -> str:
-    h = int(_sha(f"ip/{task}")[:8], 16)
-    return f"10.{(h >> 16) & 0xFF}.{(h >> 8) & 0xFF}.{(h & 0xFF) % 254 + 1}"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter
 
+from ecsctl.backends.local import network
 from ecsctl.backends.local.world import World
 from ecsctl.core.state.ports import ContainerInstance, Service, StateStore, Task
 
@@ -20,7 +22,10 @@ def check_invariants(store: StateStore) -> list[str]:
     * every PENDING task is a service task that holds nothing: no instance, no host ports, no
       AZ, desired status RUNNING (so no instance counts it: the instance checks above see only
       RUNNING tasks), and each service's pending count = its PENDING tasks; an INACTIVE
-      (deleted) service has none.
+      (deleted) service has none;
+    * a PENDING task holds no subnet or IP either; a task with a private IP has a subnet, and
+      the IP lies in that subnet's block; no two tasks that are not STOPPED share an IP in one
+      subnet.
     """
     world = World(store)
     problems: list[str] = []
@@ -60,10 +65,30 @@ def check_invariants(store: StateStore) -> list[str]:
         if t.instance_id is not None or t.host_ports or t.availability_zone:
             problems.append(f"task {t.id}: PENDING but holds instance {t.instance_id!r}, host ports "
                             f"{list(t.host_ports)}, AZ {t.availability_zone!r}")
+        if t.subnet or t.private_ip:
+            problems.append(f"task {t.id}: PENDING but holds subnet {t.subnet!r}, IP {t.private_ip!r}")
         if t.desired_status != "RUNNING":
             problems.append(f"task {t.id}: PENDING with desired status {t.desired_status}")
         if not t.service:
             problems.append(f"task {t.id}: PENDING but not a service task")
+    addresses: Counter = Counter()
+    for t in running + pending:
+        if not t.private_ip:
+            continue
+        try:
+            ip = ipaddress.IPv4Address(t.private_ip)
+        except ValueError:
+            problems.append(f"task {t.id}: private IP {t.private_ip!r} is not an IPv4 address")
+            continue
+        if not t.subnet:
+            problems.append(f"task {t.id}: IP {t.private_ip} without a subnet")
+        elif ip not in network.subnet_block(t.subnet):
+            problems.append(f"task {t.id}: IP {t.private_ip} outside subnet {t.subnet} "
+                            f"({network.subnet_block(t.subnet)})")
+        addresses[(t.subnet, t.private_ip)] += 1
+    for (subnet, ip), n in sorted(addresses.items()):
+        if n > 1:
+            problems.append(f"subnet {subnet}: IP {ip} held by {n} live tasks")
     per_service = Counter((t.cluster, t.service) for t in running if t.service)
     pending_per_service = Counter((t.cluster, t.service) for t in pending if t.service)
     for svc in store.find(Service):

@@ -57,12 +57,14 @@ from ecsctl.backends.local.services import (
     SCHEDULER,
     _constraints,
     _target,
+    attach_network,
     converge,
     launch_type,
     new_deployment,
     primary_deployment,
     promote,
     target_group_name,
+    task_network,
 )
 from ecsctl.backends.local.world import World
 from ecsctl.core.deploy.bounds import DEFAULT_MAX_PCT, DEFAULT_MIN_PCT, STUCK_EVENT, deployment_bounds
@@ -275,7 +277,9 @@ def _drain_service(world: World, svc: Service, draining: set[str]) -> list[str]:
     group = f"service:{name}"
     revision = world.revision(svc.task_definition)
     demand = world.demand(svc.task_definition)
-    lt = launch_type(svc.spec, store.get(Cluster, cluster))
+    cluster_record = store.get(Cluster, cluster)
+    lt = launch_type(svc.spec, cluster_record)
+    net = task_network(world, cluster_record, svc.spec, demand, lt)
     constraints = _constraints(svc.spec, revision)
     strategies = [s for s in svc.spec.get("placementStrategy") or () if isinstance(s, dict)] or None
     min_pct, max_pct = _percents(svc.spec)
@@ -305,9 +309,9 @@ def _drain_service(world: World, svc: Service, draining: set[str]) -> list[str]:
                 inst = instances[result.instance_id]
                 if pending:  # a PENDING task of the service is the first replacement
                     started.append(promote(world, pending.pop(0), inst.id, inst.availability_zone,
-                                           tuple(result.host_ports), lt))
+                                           tuple(result.host_ports), lt, net))
                 else:
-                    started.append(_start_task(world, svc, dep, lt, inst, tuple(result.host_ports)))
+                    started.append(_start_task(world, svc, dep, lt, inst, tuple(result.host_ports), net))
         # 2. stop draining tasks while the healthy floor allows
         healthy = len(running) + len(started)
         victims = on_draining[:max(0, min(len(on_draining), healthy - lower))]
@@ -338,7 +342,7 @@ def _drain_service(world: World, svc: Service, draining: set[str]) -> list[str]:
 
 
 def _start_task(world: World, svc: Service, dep, lt: str, inst: ContainerInstance,
-                host_ports: tuple[int, ...]) -> Task:
+                host_ports: tuple[int, ...], net=None) -> Task:
     demand = world.demand(svc.task_definition)
     now = world.now()
     group = f"service:{svc.name}"
@@ -350,6 +354,7 @@ def _start_task(world: World, svc: Service, dep, lt: str, inst: ContainerInstanc
         host_ports=tuple(int(p) for p in host_ports), started_by=dep.id, service=svc.name,
         created_at=now, started_at=now,
     )
+    task = attach_network(world, task, net)
     world.store.insert(task)
     return task
 

@@ -30,8 +30,11 @@ Model (documented choices; see also ``backend.py``):
   mapped to the i-th of the cluster's instance AZs (sorted; from registered instances and the
   cluster spec's groups), then ``<region>a``, ``<region>b`` … for the rest (region from those
   AZs, else ``us-east-1``).  Each new task goes to the AZ with the fewest running tasks of the
-  service (ties: subnet order).  awsvpc tasks get a private IP derived from the task id
-  (``ids.task_ip``); nothing extra is stored.
+  service (ties: subnet order).
+* awsvpc tasks (Fargate, and EC2 tasks of an ``awsvpc`` task definition) run in the subnet of
+  their AZ under that same mapping and get a private IP allocated from it (``network``): both
+  are stored on the task (``subnet``, ``private_ip``) when it starts RUNNING, and target groups
+  register that IP.
 * A new revision (or a change of launchType, capacityProviderStrategy, networkConfiguration,
   loadBalancers or platformVersion) starts a new deployment.  Placeholder for the rolling
   stepper: **all old tasks are stopped first, then new ones started** up to the desired count;
@@ -48,7 +51,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from ecsctl.backends.local import ids
+from ecsctl.backends.local import ids, network
 from ecsctl.backends.local.world import World
 from ecsctl.core.scheduling import cql
 from ecsctl.core.scheduling.placement import (
@@ -124,6 +127,29 @@ def fargate_azs(world: World, cluster: Cluster | None, spec: dict) -> list[str]:
         if f"{region}{letter}" not in out:
             out.append(f"{region}{letter}")
     return out
+
+
+# (subnets sorted, the AZ of each) of an awsvpc task's network, or None for other tasks
+Network = tuple[list[str], list[str]]
+
+
+def task_network(world: World, cluster: Cluster | None, spec: dict, demand: TaskDemand,
+                 lt: str) -> Network | None:
+    """The subnets an awsvpc task of ``spec`` may run in and their AZs (None: not awsvpc, or
+    no subnets given)."""
+    if demand.network_mode != "awsvpc" and lt != "FARGATE":
+        return None
+    subnets = _subnets(spec)
+    if not subnets:
+        return None
+    return subnets, fargate_azs(world, cluster, spec)
+
+
+def attach_network(world: World, task: Task, net: Network | None) -> Task:
+    """``task`` (about to be RUNNING in its AZ) with its subnet and a free private IP."""
+    if net is None:
+        return task
+    return network.attach(world.store, task, *net)
 
 
 def target_group_name(lb: dict) -> str | None:
@@ -306,6 +332,7 @@ def converge(world: World, svc: Service) -> None:
     daemon = str(svc.spec.get("schedulingStrategy") or "REPLICA").upper() == "DAEMON"
     constraints = _constraints(svc.spec, revision)
     strategies = [s for s in svc.spec.get("placementStrategy") or () if isinstance(s, dict)] or None
+    net = task_network(world, cluster, svc.spec, demand, lt)
 
     started: list[Task] = []
     failure: Unplaced | None = None
@@ -320,6 +347,7 @@ def converge(world: World, svc: Service) -> None:
             host_ports=tuple(int(p) for p in host_ports), started_by=dep.id, service=name,
             created_at=now, started_at=now,
         )
+        task = attach_network(world, task, net)
         store.insert(task)
         started.append(task)
 
@@ -327,7 +355,7 @@ def converge(world: World, svc: Service) -> None:
         store.insert(pending_task(world, svc, dep.id, lt))
 
     def place_pending(task: Task, instance_id: str | None, az: str, host_ports: tuple[int, ...]) -> None:
-        started.append(promote(world, task, instance_id, az, host_ports, lt))
+        started.append(promote(world, task, instance_id, az, host_ports, lt, net))
 
     scale_in_reason = f"Scaling activity initiated by (deployment {dep.id})"
     pending = world.pending_tasks(cluster_name, service=name)
@@ -479,11 +507,13 @@ def pending_task(world: World, svc: Service, started_by: str, lt: str) -> Task:
 
 
 def promote(world: World, task: Task, instance_id: str | None, az: str, host_ports: tuple[int, ...],
-            lt: str) -> Task:
-    """A PENDING task placed at last: RUNNING (same id) on ``instance_id`` with ``host_ports``."""
+            lt: str, net: Network | None = None) -> Task:
+    """A PENDING task placed at last: RUNNING (same id) on ``instance_id`` with ``host_ports``
+    (and, for awsvpc, a subnet and IP from ``net``, see :func:`task_network`)."""
     placed = replace(task, last_status="RUNNING", launch_type=lt, instance_id=instance_id,
                      availability_zone=az, host_ports=tuple(int(p) for p in host_ports),
                      started_at=world.now())
+    placed = attach_network(world, placed, net)
     world.store.save(placed)
     return placed
 
@@ -492,7 +522,9 @@ def _target(world: World, task: Task, lb: dict, demand: TaskDemand,
             revision: TaskDefinitionRevision) -> tuple[str, int] | None:
     container_port = lb.get("containerPort")
     if demand.network_mode == "awsvpc" or task.instance_id is None:
-        return (ids.task_ip(task.id), int(container_port)) if container_port is not None else None
+        if container_port is None or not task.private_ip:
+            return None
+        return task.private_ip, int(container_port)
     index = _port_index(revision.spec, lb.get("containerName"), container_port)
     if index is None or index >= len(task.host_ports):
         return None

@@ -20,7 +20,9 @@ Model (documented choices; see also ``services.py``):
   ``requiresCompatibilities`` (if given) include FARGATE; Fargate tasks ignore placement
   constraints and strategies (DESIGN §7), get no instance, and go to the AZ of their subnets
   (``services.fargate_azs``) with the fewest RUNNING tasks of the group (ties: subnet order).
-  ``awsvpc`` task definitions need subnets; other network modes refuse them.
+  ``awsvpc`` task definitions need subnets; other network modes refuse them.  awsvpc tasks
+  (Fargate or EC2) run in the given subnet of their AZ and get a private IP allocated from it
+  (``services.task_network``, ``network``).
 * **StopTask** — RUNNING → STOPPED now with ``stop_code`` ``UserInitiated``, the given reason
   (default "Task stopped by user"); its load-balancer targets are deregistered and the
   instance's resources released.  A service task stopped this way lowers the service's running
@@ -165,6 +167,8 @@ def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
 
     demand = world.demand(revision.ref)
     result = RunTaskResult()
+    net = services.task_network(world, cluster, {
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": subnets}}}, demand, lt)
 
     def start(instance_id: str | None, az: str, host_ports: tuple[int, ...]) -> None:
         now = world.now()
@@ -176,6 +180,7 @@ def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
             host_ports=tuple(int(p) for p in host_ports), started_by=STARTED_BY, service=None,
             created_at=now, started_at=now,
         )
+        task = services.attach_network(world, task, net)
         store.insert(task)
         result.tasks.append(task)
 

@@ -25,7 +25,7 @@ COLUMNS = {
     "services": [("NAME", "name"), ("CLUSTER", "cluster"), ("TASK DEFINITION", "taskDefinition"), ("DESIRED", "desiredCount"),
                  ("RUNNING", "runningCount"), ("PENDING", "pendingCount"), ("LAUNCH", "launchType"), ("STATUS", "status")],
     "tasks": [("ID", "id"), ("CLUSTER", "cluster"), ("GROUP", "group"), ("TASK DEFINITION", "taskDefinition"),
-              ("INSTANCE", "instance"), ("AZ", "availabilityZone"), ("STATUS", "lastStatus"), ("HOST PORTS", "hostPorts"),
+              ("INSTANCE", "instance"), ("AZ", "availabilityZone"), ("IP", "privateIp"), ("STATUS", "lastStatus"), ("HOST PORTS", "hostPorts"),
               ("STOP REASON", "stopReason")],
     "targets": [("TARGET GROUP", "targetGroup"), ("TARGET", "target"), ("PORT", "port"), ("TASK", "task")],
 }

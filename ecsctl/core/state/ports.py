@@ -193,6 +193,8 @@ class Task:
     created_at: str = ""
     started_at: str = ""
     stopped_at: str = ""
+    subnet: str = ""  # awsvpc tasks: the subnet their ENI is in ("" otherwise, and while PENDING)
+    private_ip: str = ""  # awsvpc tasks: their private IPv4 address, allocated from ``subnet``
 
 
 @dataclass(frozen=True, slots=True)
