@@ -187,3 +187,14 @@ def test_end_to_end_ports_and_cluster_growth(tmp_path: Path) -> None:
         apply_plan(plan, store, backend_for(store))
         assert running(store, "edge") == 3
         assert pending(store, "edge") == 0
+
+
+def test_a_daemon_wants_one_task_per_eligible_instance():
+    world = nodes(4, attrs={"role": "log"}) + [Node("ci-99", "eu-west-1a", {"ecs.availability-zone": "eu-west-1a"}, 2048, 4096)]
+    world[1].remaining_memory = 256  # too full for the daemon
+    world[2].agent_connected = False  # not a candidate at all
+    daemon = ServiceRequest("service/prod/agent", "prod", TaskDemand(128, 512), daemon=True,
+                            constraints=({"type": "memberOf", "expression": "attribute:role == log"},))
+    [got] = predict({"prod": world}, [daemon])
+    assert (got["wanted"], got["placeable"], got["unplaceable"]) == (3, 2, 1)
+    assert got["reason"] == "RESOURCE:MEMORY" and got["closestInstance"] == "ci-01"

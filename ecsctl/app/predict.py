@@ -17,7 +17,8 @@ def predict_placement(changes: list[Change], steps: list[Step], store, services=
     this plan, the instances its groups will register, with the same deterministic ids); per
     Service step in plan order, the demand of the revision it will run, its constraints and
     strategies, the tasks that stay and the tasks stopped first (a new deployment stops every
-    old task, as the local backend does today). DAEMON services are not predicted.
+    old task, as the local backend does today). A DAEMON service wants one task per ACTIVE,
+    connected instance that meets its constraints.
     """
     from ecsctl.core.plan.predict import ServiceRequest, StoppedTask, predict
     from ecsctl.core.scheduling.placement import TaskDemand, task_definition_constraints
@@ -101,8 +102,7 @@ def predict_placement(changes: list[Change], steps: list[Step], store, services=
                                                report=False))
             continue
         spec = c.after or {}
-        if str(spec.get("schedulingStrategy") or "REPLICA").upper() == "DAEMON":
-            continue
+        daemon = str(spec.get("schedulingStrategy") or "REPLICA").upper() == "DAEMON"
         cluster_nodes(cluster_name)
         if cluster_name in cluster_specs:
             cluster_record = Cluster(cluster_name, spec=cluster_specs[cluster_name])
@@ -133,7 +133,7 @@ def predict_placement(changes: list[Change], steps: list[Step], store, services=
                 kept, stop = len(alive), stopped([t for t in tasks if t not in alive])
         requests.append(ServiceRequest(step.address, cluster_name, demand, wanted=wanted, kept=kept,
                                        constraints=tuple(constraints), strategies=strategies, stop=stop,
-                                       fargate=fargate))
+                                       fargate=fargate, daemon=daemon))
     return predict(nodes, requests, seed=0)
 
 

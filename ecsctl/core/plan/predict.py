@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from ecsctl.core.scheduling import cql
 from ecsctl.core.scheduling.placement import Node, Placer, TaskDemand, Unplaced
 
 
@@ -58,6 +59,7 @@ class ServiceRequest:
     stop: tuple[StoppedTask, ...] = ()
     fargate: bool = False
     report: bool = True
+    daemon: bool = False  # one task per ACTIVE, connected instance that meets the constraints
 
     @property
     def name(self) -> str:
@@ -83,17 +85,21 @@ def predict(nodes: dict[str, list[Node]], requests: Sequence[ServiceRequest], *,
             placer.release(t.instance_id, t.demand, t.host_ports, t.group or req.group)
         if not req.report:
             continue
-        kept = min(req.kept, req.wanted)
-        start = req.wanted - kept
+        wanted, constraints = req.wanted, list(req.constraints)
+        if req.daemon:
+            wanted = sum(1 for n in pool if _daemon_eligible(n, req.constraints))
+            constraints.append({"type": "distinctInstance"})  # at most one per instance
+        kept = min(req.kept, wanted)
+        start = wanted - kept
         placed, failure = start, None
         if start and not req.fargate and req.demand is not None:
-            results = placer.place_many(req.demand, start, group=req.group, constraints=list(req.constraints),
+            results = placer.place_many(req.demand, start, group=req.group, constraints=constraints,
                                         strategies=list(req.strategies) if req.strategies is not None else None)
             placed = sum(1 for r in results if not isinstance(r, Unplaced))
             failure = next((r for r in results if isinstance(r, Unplaced)), None)
         out.append({
             "address": req.address,
-            "wanted": req.wanted,
+            "wanted": wanted,
             "placeable": kept + placed,
             "unplaceable": start - placed,
             "reason": failure.reason if failure else "",
@@ -101,6 +107,15 @@ def predict(nodes: dict[str, list[Node]], requests: Sequence[ServiceRequest], *,
             "closestInstance": failure.closest_instance if failure else None,
         })
     return out
+
+
+def _daemon_eligible(node: Node, constraints: Sequence[dict]) -> bool:
+    """Whether a DAEMON service wants a task on ``node`` (ACTIVE, connected, memberOf met)."""
+    if node.status != "ACTIVE" or not node.agent_connected:
+        return False
+    view = node.cql_view()
+    return all(cql.matches(c["expression"], view) for c in constraints
+               if c.get("type") == "memberOf" and isinstance(c.get("expression"), str))
 
 
 def closest_phrase(prediction: dict) -> str:
