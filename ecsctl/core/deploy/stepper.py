@@ -1,0 +1,139 @@
+"""The rolling-deployment stepper of DESIGN section 6: pure, placement handed in.
+
+For a REPLICA service with desired count ``D`` and bounds ``lower``/``upper``
+(``bounds.deployment_bounds``), each step, in this order:
+
+1. stops old-revision tasks while ``healthy - 1 >= lower`` (``healthy`` = old + new
+   tasks running at the start of the step);
+2. starts new-revision tasks while ``old + new < upper`` and ``new < D``, each placed by
+   the caller's ``start`` callback (a task that cannot be placed is not started);
+3. tasks started in the step count as healthy from the next step on.
+
+The deployment completes when ``new == D`` and ``old == 0``.  A step that can
+neither stop nor start while work remains is **stalled**: the outcome says why
+(the bounds, or the placement reason) and the smallest change that unblocks it.
+
+    >>> [s.as_tuple() for s in roll(4, 50, 200, 4).steps]          # DESIGN, example 1
+    [(2, 4, 2, 4), (2, 0, 0, 4)]
+    >>> r = roll(6, 100, 200, 6, start=capacity(8, used=6))          # DESIGN, example 2
+    >>> [s.as_tuple() for s in r.steps], r.outcome
+    ([(0, 2, 6, 2), (2, 2, 4, 4), (2, 2, 2, 6), (2, 0, 0, 6)], 'complete')
+    >>> r = roll(1, 100, 100, 1)
+    >>> r.outcome, r.reason
+    ('stalled', 'minimumHealthyPercent/maximumPercent leave no room: minimumHealthyPercent 100 keeps all 1 tasks running and maximumPercent 100 allows no extra task')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ecsctl.core.deploy.bounds import can_progress, deployment_bounds, smallest_fix
+
+# start(n) -> (started, reason): try to place n new tasks; reason says why fewer were placed.
+StartFn = Callable[[int], tuple[int, str]]
+# stop(n) -> None: n old tasks stop (the caller frees their resources and picks which).
+StopFn = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RollStep:
+    """Counts *after* the step, as ``plan -o json`` shows them."""
+
+    stop_old: int
+    start_new: int
+    old_running: int
+    new_running: int
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.stop_old, self.start_new, self.old_running, self.new_running)
+
+    def as_json(self) -> dict:
+        return {"stopOld": self.stop_old, "startNew": self.start_new,
+                "oldRunning": self.old_running, "newRunning": self.new_running}
+
+
+@dataclass(frozen=True, slots=True)
+class Rollout:
+    desired: int
+    min_pct: int
+    max_pct: int
+    lower: int
+    upper: int
+    steps: tuple[RollStep, ...] = ()
+    outcome: str = "complete"  # complete | stalled | failed
+    reason: str = ""
+    fix: str = ""
+    old_running: int = 0
+    new_running: int = 0
+
+
+@dataclass
+class _Capacity:
+    free: int
+
+    def __call__(self, n: int) -> tuple[int, str]:
+        placed = min(n, self.free)
+        self.free -= placed
+        return placed, "" if placed == n else "RESOURCE:MEMORY"
+
+    def release(self, n: int) -> None:
+        self.free += n
+
+
+def capacity(total: int, used: int = 0) -> _Capacity:
+    """A ``start`` callback for a cluster that fits ``total`` tasks (``used`` taken): for tables."""
+    return _Capacity(total - used)
+
+
+def roll(desired: int, min_pct: int, max_pct: int, old: int, *, new: int = 0,
+         start: StartFn | None = None, stop: StopFn | None = None, max_steps: int = 10_000) -> Rollout:
+    """Step a deployment from ``old`` old-revision tasks (and ``new`` new ones already
+    running) to ``desired`` new ones.  ``start`` defaults to unlimited room; when
+    ``start`` is a :func:`capacity`, stopped tasks give their room back to it."""
+    lower, upper = deployment_bounds(desired, min_pct, max_pct)
+    start = start or (lambda n: (n, ""))
+    if stop is None and isinstance(start, _Capacity):
+        stop = start.release
+    steps: list[RollStep] = []
+    base = dict(desired=desired, min_pct=min_pct, max_pct=max_pct, lower=lower, upper=upper)
+    for _ in range(max_steps):
+        if new >= desired and old == 0:
+            return Rollout(**base, steps=tuple(steps), old_running=old, new_running=new)
+        healthy = old + new
+        stopped = 0
+        while old - stopped > 0 and healthy - stopped - 1 >= lower:
+            stopped += 1
+        if stopped and stop:
+            stop(stopped)
+        old -= stopped
+        want = max(0, min(upper - (old + new), desired - new))
+        started, why = start(want) if want else (0, "")
+        new += started
+        if stopped == 0 and started == 0:
+            reason, fix = _stall(desired, min_pct, max_pct, old, new, upper, want, why)
+            return Rollout(**base, steps=tuple(steps), outcome="stalled", reason=reason, fix=fix,
+                           old_running=old, new_running=new)
+        steps.append(RollStep(stopped, started, old, new))
+    return Rollout(**base, steps=tuple(steps), outcome="stalled", reason="no progress after many steps",
+                   old_running=old, new_running=new)
+
+
+def _stall(desired: int, min_pct: int, max_pct: int, old: int, new: int, upper: int, want: int, why: str) -> tuple[str, str]:
+    if want > 0:  # room under the bounds, but the scheduler could not place
+        return (f"new tasks cannot be placed ({why or 'no capacity'})",
+                "add capacity for at least 1 more task, or lower minimumHealthyPercent so an old task can stop first")
+    ok, detail = can_progress(desired, min_pct, max_pct)
+    best_min, best_max = smallest_fix(desired, min_pct, max_pct)
+    detail = detail or f"{old + new} tasks already at maximumPercent {max_pct} ({upper}) and none may stop"
+    return (f"minimumHealthyPercent/maximumPercent leave no room: {detail}",
+            f"lower minimumHealthyPercent to {best_min} or raise maximumPercent to {best_max}")
+
+
+def breaker_threshold(desired: int) -> int:
+    """Deployment circuit breaker: ``min(200, max(3, ceil(0.5 * desired)))`` failed tasks.
+
+    >>> [breaker_threshold(d) for d in (1, 6, 25, 400, 800)]
+    [3, 3, 13, 200, 200]
+    """
+    return min(200, max(3, -(-desired // 2)))

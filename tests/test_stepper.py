@@ -1,0 +1,64 @@
+"""The rolling-deployment stepper (DESIGN section 6): worked examples and invariants."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ecsctl.core.deploy.bounds import deployment_bounds
+from ecsctl.core.deploy.stepper import breaker_threshold, capacity, roll
+
+# (desired, min%, max%, capacity or None, steps as (stopOld, startNew, oldRunning, newRunning), outcome)
+EXAMPLES = [
+    (4, 50, 200, None, [(2, 4, 2, 4), (2, 0, 0, 4)], "complete"),                                   # DESIGN 1
+    (6, 100, 200, 8, [(0, 2, 6, 2), (2, 2, 4, 4), (2, 2, 2, 6), (2, 0, 0, 6)], "complete"),        # DESIGN 2
+    (4, 100, 200, None, [(0, 4, 4, 4), (4, 0, 0, 4)], "complete"),                                 # no capacity dip
+    (4, 0, 100, None, [(4, 4, 0, 4)], "complete"),                                                 # downtime
+    (4, 25, 100, None, [(3, 3, 1, 3), (1, 1, 0, 4)], "complete"),
+    (4, 100, 125, None, [(0, 1, 4, 1), (1, 1, 3, 2), (1, 1, 2, 3), (1, 1, 1, 4), (1, 0, 0, 4)], "complete"),  # one at a time
+    (1, 100, 200, None, [(0, 1, 1, 1), (1, 0, 0, 1)], "complete"),
+    (1, 100, 100, None, [], "stalled"),
+    (3, 100, 125, None, [], "stalled"),                                                            # floor(3.75) = 3
+    (2, 75, 100, None, [], "stalled"),                                                             # ceil(1.5) = 2
+    (0, 100, 200, None, [], "complete"),
+    (4, 100, 200, 4, [], "stalled"),                                                               # full cluster, min 100
+]
+
+
+@pytest.mark.parametrize(("desired", "lo", "hi", "fits", "steps", "outcome"), EXAMPLES)
+def test_worked_examples(desired, lo, hi, fits, steps, outcome):
+    start = capacity(fits, used=desired) if fits is not None else None
+    result = roll(desired, lo, hi, desired, start=start)
+    assert [s.as_tuple() for s in result.steps] == steps
+    assert result.outcome == outcome
+
+
+def test_a_stall_names_the_reason_and_the_smallest_fix():
+    bounds = roll(3, 100, 125, 3)
+    assert "leave no room" in bounds.reason and bounds.fix == "lower minimumHealthyPercent to 66 or raise maximumPercent to 134"
+    placement = roll(4, 100, 200, 4, start=lambda n: (0, "RESOURCE:PORTS"))
+    assert placement.outcome == "stalled" and "RESOURCE:PORTS" in placement.reason and "capacity" in placement.fix
+
+
+def test_circuit_breaker_threshold():
+    assert [breaker_threshold(d) for d in (0, 1, 5, 6, 7, 25, 399, 400, 5000)] == [3, 3, 3, 3, 4, 13, 200, 200, 200]
+
+
+@settings(max_examples=300, deadline=None)
+@given(desired=st.integers(0, 40), lo=st.integers(0, 100), hi=st.integers(100, 300), extra=st.integers(0, 50))
+def test_never_below_the_floor_never_above_the_ceiling_and_always_ends(desired, lo, hi, extra):
+    lower, upper = deployment_bounds(desired, lo, hi)
+    room = capacity(desired + extra, used=desired)
+    result = roll(desired, lo, hi, desired, start=room)
+    healthy = desired
+    for s in result.steps:
+        assert healthy - s.stop_old >= min(lower, healthy)  # stops never go below the floor
+        assert s.old_running + s.new_running <= max(upper, desired)  # starts never pass the ceiling
+        healthy = s.old_running + s.new_running
+    assert result.outcome in ("complete", "stalled")
+    if result.outcome == "complete":
+        assert (result.old_running, result.new_running) == (0, desired)
+    else:
+        assert result.reason and result.fix
+    assert len(result.steps) <= 2 * desired + 2  # never loops
