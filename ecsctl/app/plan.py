@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from ecsctl.app.deployments import plan_deployments
 from ecsctl.app.predict import predict_placement
 from ecsctl.app.validate import Loaded, Validator, discover
 from ecsctl.core.findings import ValidationReport
@@ -85,10 +86,11 @@ def make_plan(inputs: Inputs, store) -> Plan:
     changes = diff(inputs.desired, applied)
     changes = _cascade_revisions(changes, services, revisions)
     steps = build_steps(changes, existing=set(applied))
-    drift = detect_drift(applied, services, running, instances)
+    drift = detect_drift(applied, services, running, instances, revisions)
     predictions = predict_placement(changes, steps, store, services, revisions)
+    deployments = plan_deployments(changes, store, services, revisions)
     return Plan(lineage=lineage, serial=serial, manifests_hash=manifests_hash(inputs.files),
-                changes=changes, steps=steps, drift=drift, predictions=predictions)
+                changes=changes, steps=steps, drift=drift, deployments=deployments, predictions=predictions)
 
 
 def _cascade_revisions(changes: list[Change], services, revisions: dict[str, int]) -> list[Change]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from ecsctl.core.plan.model import Change, Step
 from ecsctl.errors import InputError
+
+
 def predict_placement(changes: list[Change], steps: list[Step], store, services=(), revisions=None) -> list[dict]:
     """How many tasks each service step would start that cannot be placed (``core.plan.predict``).
 
@@ -28,48 +30,25 @@ def predict_placement(changes: list[Change], steps: list[Step], store, services=
     if not service_steps:
         return []
     from ecsctl.backends.local.services import REDEPLOY_FIELDS, launch_type
-    from ecsctl.core.state.ports import Cluster, Task, TaskDefinitionRevision
+    from ecsctl.core.state.ports import Cluster, Task
 
     world = _world(store)
     revisions = dict(revisions or {})
     current = {(s.cluster, s.name): s for s in services}
-    new_revisions = {c.name: (revisions.get(c.name, 0) + 1, c.after or {}) for c in changes
-                     if c.kind == "TaskDefinition" and c.action in ("create", "update", "replace")}
-    cluster_specs = {c.name: c.after or {} for c in changes
-                     if c.kind == "Cluster" and c.action in ("create", "update", "replace")}
+    new_revisions = new_revisions_of(changes, revisions)
+    cluster_specs = changed_cluster_specs(changes)
     nodes: dict[str, list] = {}
     instance_ok: dict[str, dict[str, bool]] = {}
 
     def cluster_nodes(name: str) -> None:
         if name in nodes:
             return
-        existing = world.nodes(name) if world is not None else []
-        if name in cluster_specs:
-            records = world.instances(name) if world is not None else []
-            existing = _cluster_nodes(name, cluster_specs[name], existing, records, store)
-        nodes[name] = existing
+        nodes[name] = placement_nodes(name, world, cluster_specs, store)
         # tasks the scheduler keeps (as converge does: a DRAINING instance's tasks move later, within the bounds)
         instance_ok[name] = {n.id: n.status in ("ACTIVE", "DRAINING") and n.agent_connected for n in nodes[name]}
 
     def revision_spec(ref: str) -> tuple[str, dict | None]:
-        """(``family:rev``, spec) of the revision a service's ``taskDefinition`` resolves to after the plan."""
-        text = str(ref or "")
-        if text.startswith("arn:") and "task-definition/" in text:
-            text = text.rsplit("task-definition/", 1)[-1]
-        family, _, rev = text.rpartition(":")
-        if not (rev.isdigit() and family):
-            family, rev = text, ""
-        if family in new_revisions and (not rev or int(rev) == new_revisions[family][0]):
-            number, spec = new_revisions[family]
-            return f"{family}:{number}", spec
-        if store is None:
-            return text, None
-        if rev:
-            found = store.get(TaskDefinitionRevision, family, int(rev))
-        else:
-            active = store.find(TaskDefinitionRevision, family=family, status="ACTIVE")
-            found = max(active, key=lambda r: r.revision) if active else None
-        return (found.ref, found.spec) if found is not None else (text, None)
+        return resolve_revision(ref, new_revisions, store)
 
     def running(cluster: str, name: str) -> list:
         return store.find(Task, cluster=cluster, service=name, last_status="RUNNING") if store is not None else []
@@ -79,10 +58,7 @@ def predict_placement(changes: list[Change], steps: list[Step], store, services=
         for t in tasks:
             if t.instance_id is None:
                 continue
-            try:
-                demand = world.demand(t.task_definition)
-            except InputError:  # an unknown revision: its cpu/memory are on the task
-                demand = TaskDemand(t.cpu, t.memory)
+            demand = task_demand(world, t)
             out.append(StoppedTask(t.instance_id, demand, tuple(t.host_ports), t.group))
         return tuple(out)
 
@@ -135,6 +111,61 @@ def predict_placement(changes: list[Change], steps: list[Step], store, services=
                                        constraints=tuple(constraints), strategies=strategies, stop=stop,
                                        fargate=fargate, daemon=daemon))
     return predict(nodes, requests, seed=0)
+
+
+def new_revisions_of(changes: list[Change], revisions: dict[str, int] | None) -> dict[str, tuple[int, dict]]:
+    """``family -> (revision number, spec)`` of every revision the plan registers."""
+    revisions = revisions or {}
+    return {c.name: (revisions.get(c.name, 0) + 1, c.after or {}) for c in changes
+            if c.kind == "TaskDefinition" and c.action in ("create", "update", "replace")}
+
+
+def changed_cluster_specs(changes: list[Change]) -> dict[str, dict]:
+    """``cluster name -> spec`` of every cluster the plan creates or changes."""
+    return {c.name: c.after or {} for c in changes if c.kind == "Cluster" and c.action in ("create", "update", "replace")}
+
+
+def placement_nodes(name: str, world, cluster_specs: dict[str, dict], store) -> list:
+    """The placement nodes of cluster ``name`` as the local backend will see them after the
+    plan's cluster change (if any): its instances with their RUNNING tasks."""
+    existing = world.nodes(name) if world is not None else []
+    if name in cluster_specs:
+        records = world.instances(name) if world is not None else []
+        existing = _cluster_nodes(name, cluster_specs[name], existing, records, store)
+    return existing
+
+
+def resolve_revision(ref, new_revisions: dict[str, tuple[int, dict]], store) -> tuple[str, dict | None]:
+    """(``family:rev``, spec) of the revision a service's ``taskDefinition`` resolves to after the plan."""
+    from ecsctl.core.state.ports import TaskDefinitionRevision
+
+    text = str(ref or "")
+    if text.startswith("arn:") and "task-definition/" in text:
+        text = text.rsplit("task-definition/", 1)[-1]
+    family, _, rev = text.rpartition(":")
+    if not (rev.isdigit() and family):
+        family, rev = text, ""
+    if family in new_revisions and (not rev or int(rev) == new_revisions[family][0]):
+        number, spec = new_revisions[family]
+        return f"{family}:{number}", spec
+    if store is None:
+        return text, None
+    if rev:
+        found = store.get(TaskDefinitionRevision, family, int(rev))
+    else:
+        active = store.find(TaskDefinitionRevision, family=family, status="ACTIVE")
+        found = max(active, key=lambda r: r.revision) if active else None
+    return (found.ref, found.spec) if found is not None else (text, None)
+
+
+def task_demand(world, task):
+    """What a running ``task`` takes from its instance (its revision's demand, else its cpu/memory)."""
+    from ecsctl.core.scheduling.placement import TaskDemand
+
+    try:
+        return world.demand(task.task_definition)
+    except InputError:  # an unknown revision: its cpu/memory are on the task
+        return TaskDemand(task.cpu, task.memory)
 
 
 def _world(store):

@@ -231,12 +231,21 @@ def test_fargate_ips_are_unique_per_subnet_and_reused_after_a_redeploy(store, ba
           step("update", "Service", "web", spec6, spec6))
     new = running(store, "web")
     assert not {t.id for t in tasks} & {t.id for t in new}
-    assert {(t.subnet, t.private_ip) for t in new} == before  # the old tasks stopped first
+    # rolling (100/200): the new tasks start while the old ones still hold their IPs
+    assert not {(t.subnet, t.private_ip) for t in new} & before
+    for subnet in SUBNETS:
+        base = int(network.subnet_block(subnet).network_address)
+        assert sorted(int(ipaddress.IPv4Address(t.private_ip)) - base for t in new if t.subnet == subnet) == [6, 7]
     stopped = store.find(Task, service="web", last_status="STOPPED")
     assert len(stopped) == 6 and all(t.private_ip for t in stopped)  # kept, for the record
     regs = store.find(TargetRegistration, target_group="web")
     assert {r.task_id for r in regs} == {t.id for t in new}
     assert {r.target_id for r in regs} == {t.private_ip for t in new}
+    # the old tasks' IPs were released: the next deployment reuses them
+    web3 = {**WEB, "cpu": "2048", "memory": "4096"}
+    apply(backend, step("update", "TaskDefinition", "web", web3, web2),
+          step("update", "Service", "web", spec6, spec6))
+    assert {(t.subnet, t.private_ip) for t in running(store, "web")} == before
 
 
 def test_ec2_awsvpc_service_tasks_get_the_subnet_of_their_instances_az(store, backend):

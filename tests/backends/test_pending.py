@@ -188,12 +188,14 @@ def test_a_new_deployment_stops_the_old_pending_tasks(store, backend):
     app2 = {**APP, "containerDefinitions": [{**APP["containerDefinitions"][0], "image": "app:2"}]}
     apply(backend, step("update", "TaskDefinition", "app", app2, APP),
           step("update", "Service", "app", service(6), service(6)))
-    assert counts(store) == (6, 4, 2)
-    assert {t.task_definition for t in tasks(store, "PENDING") + tasks(store, "RUNNING")} == {"app:2"}
+    # stepped (100/200): the 4 old tasks must stay (lower bound 6) and no new one fits,
+    # so the deployment stalls with the placement event; the old PENDING tasks are gone
+    assert counts(store) == (6, 4, 0)
+    assert {t.task_definition for t in tasks(store, "RUNNING")} == {"app:1"}
     assert all(store.get(Task, tid).last_status == "STOPPED" for tid in old_pending)
     primary = store.find(Deployment, service="app", status="PRIMARY")[0]
-    assert all(t.started_by == primary.id for t in tasks(store, "PENDING"))
-    assert primary.pending_count == 2
+    assert (primary.task_definition, primary.rollout_state, primary.running_count) == ("app:2", "IN_PROGRESS", 0)
+    assert "was unable to place a task" in events(store)[-1]
 
 
 @pytest.mark.parametrize("spec,phrase", [

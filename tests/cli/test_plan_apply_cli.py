@@ -75,7 +75,7 @@ def test_get_lists_the_world_in_the_documented_json_shape(runner, stack, state):
 def test_a_changed_image_registers_a_new_revision_and_updates_the_service(runner, stack, state):
     applied(runner, stack, state)
     web = stack / "web.yaml"
-    web.write_text(web.read_text().replace("web:1.4.2", "web:1.4.3"))
+    web.write_text(web.read_text().replace("web:1.4.2", "web:1.4.1"))  # a tag its Repository holds (1.4.3 would fail to start)
     plan = run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json")
     changes = {c["address"]: c["action"] for c in json.loads(plan.stdout)["changes"] if c["action"] != "no-op"}
     assert changes == {"taskdef/web": "update", "service/prod/web": "update"}
@@ -216,3 +216,18 @@ def test_drift_is_listed_apart_and_apply_replaces_lost_tasks(runner, stack, stat
     services = {s["name"]: s for s in json.loads(run(runner, "get", "services", "--state", state, "-o", "json").stdout)}
     assert services["worker"]["runningCount"] == 6
     assert services["web"]["desiredCount"] == 4 and services["web"]["runningCount"] == 4  # scaling is kept, not undone
+
+
+def test_a_rolled_back_deployment_shows_as_drift(runner, stack, state):
+    applied(runner, stack, state)
+    web = stack / "web.yaml"
+    web.write_text(web.read_text().replace("web:1.4.2", "web:9.9.9"))  # a tag its Repository does not hold
+    plan = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
+    [deployment] = plan["deployments"]
+    assert deployment["outcome"] == "failed" and "9.9.9" in deployment["reason"] and "rollback to web:1" in deployment["reason"]
+    applied(runner, stack, state)  # the circuit breaker trips and rolls back
+    services = {s["name"]: s for s in json.loads(run(runner, "get", "services", "--state", state, "-o", "json").stdout)}
+    assert services["web"]["taskDefinition"] == "web:1" and services["web"]["runningCount"] == 3
+    again = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
+    drift = {(d["address"], d["field"]): (d["expected"], d["actual"]) for d in again["drift"]}
+    assert drift[("service/prod/web", "taskDefinition")] == ("web:2", "web:1")

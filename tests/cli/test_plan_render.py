@@ -114,9 +114,6 @@ def a_replace() -> Plan:
                 reason="launchType cannot be changed in place",
             )
         ],
-        deployments=[
-            {"service": "service/prod/web", "from": "web:3", "to": "web:3", "steps": [{}, {}, {}], "outcome": "stalled", "reason": "RESOURCE:MEMORY"},
-        ],
     )
 
 
@@ -162,6 +159,39 @@ def with_placement() -> Plan:
     )
 
 
+def with_deployments() -> Plan:
+    """One deployment of each outcome, as ``app.deployments`` builds them (DESIGN §6)."""
+    api = {**SERVICE, "taskDefinition": "api"}
+    return plan_of(
+        [
+            change("update", "Service", "web", SERVICE, {**SERVICE, "taskDefinition": "web:4"},
+                   fields=(FieldChange(("taskDefinition",), "change", "web:3", "web:4"),)),
+            change("update", "Service", "api", api, {**api, "taskDefinition": "api:8"},
+                   fields=(FieldChange(("taskDefinition",), "change", "api:7", "api:8"),)),
+            change("update", "Service", "edge", {**SERVICE, "taskDefinition": "edge"}, {**SERVICE, "taskDefinition": "edge:2"},
+                   fields=(FieldChange(("taskDefinition",), "change", "edge:1", "edge:2"),)),
+        ],
+        deployments=[
+            {"service": "service/prod/api", "from": "api:7", "to": "api:8", "desiredCount": 2, "minimumHealthyPercent": 100,
+             "maximumPercent": 200, "outcome": "failed",
+             "reason": "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
+                       "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:8 not found; the circuit breaker would stop it "
+                       "after 3 failed tasks and rollback to api:7",
+             "fix": "push the image tag to its repository (the Repository's images) or use a tag it holds", "steps": []},
+            {"service": "service/prod/edge", "from": "edge:1", "to": "edge:2", "desiredCount": 2, "minimumHealthyPercent": 100,
+             "maximumPercent": 200, "outcome": "stalled", "reason": "new tasks cannot be placed (RESOURCE:PORTS)",
+             "fix": "add capacity for at least 1 more task, or lower minimumHealthyPercent so an old task can stop first",
+             "steps": []},
+            {"service": "service/prod/web", "from": "web:3", "to": "web:4", "desiredCount": 6, "minimumHealthyPercent": 100,
+             "maximumPercent": 200, "outcome": "complete", "reason": "", "fix": "",
+             "steps": [{"stopOld": 0, "startNew": 2, "oldRunning": 6, "newRunning": 2},
+                       {"stopOld": 2, "startNew": 2, "oldRunning": 4, "newRunning": 4},
+                       {"stopOld": 2, "startNew": 2, "oldRunning": 2, "newRunning": 6},
+                       {"stopOld": 2, "startNew": 0, "oldRunning": 0, "newRunning": 6}]},
+        ],
+    )
+
+
 def no_changes() -> Plan:
     return plan_of([change("no-op", "Cluster", "prod", CLUSTER, CLUSTER)])
 
@@ -174,6 +204,7 @@ PLANS = {
     "drift_only": drift_only,
     "no_changes": no_changes,
     "placement": with_placement,
+    "deployments": with_deployments,
 }
 
 
@@ -195,6 +226,16 @@ def test_text_color(golden) -> None:
 
 def test_json(golden) -> None:
     golden("plan/update.json", render_plan_json(an_update()))
+
+
+def test_json_deployments_are_design_section_6() -> None:
+    plan = with_deployments()
+    data = json.loads(render_plan_json(plan))
+    assert data["deployments"] == plan.deployments
+    assert all(list(d) == ["service", "from", "to", "desiredCount", "minimumHealthyPercent", "maximumPercent",
+                           "outcome", "reason", "fix", "steps"] for d in data["deployments"])
+    text = render_plan_text(plan)
+    assert text.endswith("Plan: 0 to create, 3 to update, 0 to replace, 0 to destroy. 2 deployments: 1 would stall, 1 would fail.\n")
 
 
 def test_placement_in_the_text_and_the_json() -> None:

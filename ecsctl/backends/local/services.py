@@ -36,9 +36,13 @@ Model (documented choices; see also ``backend.py``):
   are stored on the task (``subnet``, ``private_ip``) when it starts RUNNING, and target groups
   register that IP.
 * A new revision (or a change of launchType, capacityProviderStrategy, networkConfiguration,
-  loadBalancers or platformVersion) starts a new deployment.  Placeholder for the rolling
-  stepper: **all old tasks are stopped first, then new ones started** up to the desired count;
-  the old deployment becomes INACTIVE and the new one PRIMARY (COMPLETED once every task runs).
+  loadBalancers or platformVersion) starts a new deployment, **stepped** within the service's
+  ``minimumHealthyPercent``/``maximumPercent`` (DESIGN §6) by ``deployments``: the new one is
+  PRIMARY (IN_PROGRESS), the previous one ACTIVE until its tasks are replaced.  While the
+  PRIMARY deployment is IN_PROGRESS and older tasks remain (or its tasks fail to start),
+  ``converge`` hands the service to ``deployments.advance``, which continues it from the tasks
+  running now; failed starts, the circuit breaker and rollback are described there.  A
+  FAILED PRIMARY deployment (breaker without rollback) starts no new tasks.
 * Desired count comes from the spec on create and whenever the spec's ``desiredCount`` differs
   from the last-applied one; otherwise the current (possibly auto-scaled) count is kept.
 * DAEMON: one task per ACTIVE, connected instance that satisfies the memberOf constraints; its
@@ -245,20 +249,23 @@ def update_service(world: World, name: str, spec: dict, before: dict | None) -> 
         svc.spec.get(k) != spec.get(k) for k in REDEPLOY_FIELDS
     )
     if redeploy:
-        old = primary_deployment(world, svc)
-        reason = f"Scaling activity initiated by (deployment {old.id if old else 'unknown'})"
-        stopped = world.running_tasks(cluster_name, service=name)
-        for task in stopped + world.pending_tasks(cluster_name, service=name):
-            world.stop_task(task, SCHEDULER, reason)
-        if stopped:
-            world.event(cluster_name, name,
-                        f"service ({name}) has stopped {len(stopped)} running tasks: {_tasks_text(stopped)}.")
-        _retire_deployments(world, svc)
+        from ecsctl.backends.local import deployments
+
+        if str(spec.get("schedulingStrategy") or "REPLICA").upper() == "DAEMON":
+            # one task per instance: the old ones go first, as before (no rolling for daemons)
+            old = primary_deployment(world, svc)
+            stopped = world.running_tasks(cluster_name, service=name)
+            for task in stopped:
+                world.stop_task(task, SCHEDULER,
+                                f"Scaling activity initiated by (deployment {old.id if old else 'unknown'})")
+            if stopped:
+                world.event(cluster_name, name,
+                            f"service ({name}) has stopped {len(stopped)} running tasks: {_tasks_text(stopped)}.")
+
         svc = replace(svc, task_definition=revision.ref, desired_count=desired, spec=spec,
                       updated_at=world.now())
         world.store.save(svc)
-        world.refresh_instances(cluster_name)
-        new_deployment(world, svc)
+        deployments.begin(world, svc)
     else:
         svc = replace(svc, desired_count=desired, spec=spec, updated_at=world.now())
         world.store.save(svc)
@@ -326,10 +333,25 @@ def converge(world: World, svc: Service) -> None:
         stopped.append(task)
 
     dep = primary_deployment(world, svc) or new_deployment(world, svc)
+    daemon = str(svc.spec.get("schedulingStrategy") or "REPLICA").upper() == "DAEMON"
+    if not daemon:
+        from ecsctl.backends.local import deployments
+
+        if stopped:
+            world.refresh_instances(cluster_name)
+        if deployments.needs_stepping(world, svc, dep):
+            if stopped:
+                world.event(cluster_name, name,
+                            f"service ({name}) has stopped {len(stopped)} running tasks: {_tasks_text(stopped)}.")
+                stopped = []
+            if not deployments.advance(world, svc, dep):
+                return
+            svc = store.get(Service, cluster_name, name) or svc
+            dep = primary_deployment(world, svc) or dep
+    failed_deployment = dep.rollout_state == "FAILED"
     revision = world.revision(svc.task_definition)
     demand = world.demand(svc.task_definition)
     lt = launch_type(svc.spec, cluster)
-    daemon = str(svc.spec.get("schedulingStrategy") or "REPLICA").upper() == "DAEMON"
     constraints = _constraints(svc.spec, revision)
     strategies = [s for s in svc.spec.get("placementStrategy") or () if isinstance(s, dict)] or None
     net = task_network(world, cluster, svc.spec, demand, lt)
@@ -397,6 +419,10 @@ def converge(world: World, svc: Service) -> None:
                 world.stop_task(task, SCHEDULER, scale_in_reason)
                 stopped.append(task)
         missing = desired - len(running) - len(pending)
+        if failed_deployment:  # a FAILED deployment launches no new tasks
+            for task in pending:
+                world.stop_task(task, SCHEDULER, scale_in_reason)
+            pending, missing = [], 0
         if (pending or missing > 0) and lt == "FARGATE":
             azs = fargate_azs(world, cluster, svc.spec)
             counts = {az: 0 for az in azs}
@@ -465,17 +491,24 @@ def converge(world: World, svc: Service) -> None:
     store.save(svc)
     dep_running = sum(1 for t in running_now if t.started_by == dep.id)
     dep_pending = sum(1 for t in pending_now if t.started_by == dep.id)
-    completed = dep.rollout_state == "COMPLETED" or (dep_running >= desired and failure is None)
+    completed = not failed_deployment and (
+        dep.rollout_state == "COMPLETED" or (dep_running >= desired and failure is None))
     newly_completed = completed and dep.rollout_state != "COMPLETED"
-    dep = replace(
-        dep, desired_count=desired, running_count=dep_running, pending_count=dep_pending,
-        rollout_state="COMPLETED" if completed else "IN_PROGRESS",
-        rollout_state_reason=f"ECS deployment {dep.id} completed." if completed else dep.rollout_state_reason,
-    )
+    if failed_deployment:
+        dep = replace(dep, desired_count=desired, running_count=dep_running, pending_count=dep_pending)
+    else:
+        dep = replace(
+            dep, desired_count=desired, running_count=dep_running, pending_count=dep_pending,
+            rollout_state="COMPLETED" if completed else "IN_PROGRESS",
+            rollout_state_reason=f"ECS deployment {dep.id} completed." if completed else dep.rollout_state_reason,
+        )
     store.save(dep)
     for other in store.find(Deployment, cluster=cluster_name, service=name, status="ACTIVE"):
-        if not any(t.started_by == other.id for t in running_now):
-            store.save(replace(other, status="INACTIVE", running_count=0))
+        mine = sum(1 for t in running_now if t.started_by == other.id)
+        if not mine:
+            store.save(replace(other, status="INACTIVE", running_count=0, pending_count=0))
+        elif mine != other.running_count:
+            store.save(replace(other, running_count=mine))
 
     if stopped:
         world.event(cluster_name, name,

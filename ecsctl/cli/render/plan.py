@@ -263,16 +263,35 @@ def _drift(plan: Plan, color: bool, show_sensitive: bool) -> list[str]:
     return lines
 
 
-def _deployments(plan: Plan) -> list[str]:
-    """``plan.deployments`` are dicts (DESIGN §6): service, from, to, steps, outcome, reason."""
-    lines = ["Deployments:", ""]
+def _deployments(plan: Plan, color: bool = False) -> list[str]:
+    """``plan.deployments`` are dicts (DESIGN §6): a block per deployment, one line per step, the outcome."""
+    lines = ["Deployments:"]
     for d in plan.deployments:
         steps = d.get("steps") or []
+        head = (f"deployment of {d.get('service', '?')}: {d.get('from') or '(none)'} -> {d.get('to', '?')} "
+                f"(desired {d.get('desiredCount', '?')}, min {d.get('minimumHealthyPercent', '?')}%, "
+                f"max {d.get('maximumPercent', '?')}%)")
+        lines += ["", f"{_gutter(SYMBOL['update'], color)} {head}"]
+        for n, st in enumerate(steps, start=1):
+            lines.append(f"      step {n}: stop {st.get('stopOld', 0)} old, start {st.get('startNew', 0)} new"
+                         f" -> {st.get('oldRunning', 0)} old, {st.get('newRunning', 0)} new running")
         outcome = str(d.get("outcome", "unknown"))
-        if d.get("reason"):
-            outcome += f" ({d['reason']})"
-        lines.append(f"  deployment of {d.get('service', '?')}: {d.get('from') or '(none)'} → {d.get('to', '?')}, {_plural(len(steps), 'step')}, {outcome}")
+        if outcome == "complete":
+            lines.append(f"      complete in {_plural(len(steps), 'step')}")
+        else:
+            word = "FAILED" if outcome == "failed" else "STALLED" if outcome == "stalled" else outcome.upper()
+            lines.append(f"      {word}: {d.get('reason') or 'no reason given'}")
+            if d.get("fix"):
+                lines.append(f"      fix: {d['fix']}")
     return lines
+
+
+def deployments_line(plan: Plan) -> str:
+    """``Deployments: 1 would stall, 1 would fail.`` (empty when every deployment completes)."""
+    stalled = sum(1 for d in plan.deployments if d.get("outcome") == "stalled")
+    failed = sum(1 for d in plan.deployments if d.get("outcome") == "failed")
+    parts = [f"{n} would {verb}" for n, verb in ((stalled, "stall"), (failed, "fail")) if n]
+    return f"{_plural(stalled + failed, 'deployment')}: " + ", ".join(parts) + "." if parts else ""
 
 
 def _short_id(instance: str) -> str:
@@ -332,8 +351,10 @@ def render_plan_text(plan: Plan, *, color: bool = False, full: bool = False, sho
     if plan.predictions:
         lines += [""] + _placement(plan, color)
     if plan.deployments:
-        lines += [""] + _deployments(plan)
+        lines += [""] + _deployments(plan, color)
     summary = summary_line(plan)
+    if deployments_line(plan):
+        summary += " " + deployments_line(plan)
     lines += ["", f"{_BOLD}{summary}{_RESET}" if color else summary]
     if placement_line(plan):
         lines.append(placement_line(plan))

@@ -25,7 +25,7 @@ neither stop nor start while work remains is **stalled**: the outcome says why
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from ecsctl.core.deploy.bounds import can_progress, deployment_bounds, smallest_fix

@@ -1,0 +1,137 @@
+"""``ecsctl rollout status|history|undo SERVICE``: a service's deployments, and going back one.
+
+``status`` and ``history`` only read the state.  ``undo`` takes the state's write lock and, in
+one transaction, starts a new deployment of the service to the revision of its previous
+COMPLETED deployment (stepped like any deployment, see ``backends.local.deployments``).  The
+manifests are not touched: the next ``apply`` of an unchanged manifest deploys its revision
+again, as ECS would after an UpdateService made outside CloudFormation.
+
+Deployments come back in the shape of DescribeServices' ``deployments[]`` (camelCase).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ecsctl.app.state import open_existing, open_store
+from ecsctl.errors import InputError, StateError
+
+EVENTS_SHOWN = 10
+
+
+def deployment_json(dep) -> dict:
+    return {
+        "id": dep.id,
+        "status": dep.status,
+        "taskDefinition": dep.task_definition,
+        "desiredCount": dep.desired_count,
+        "pendingCount": dep.pending_count,
+        "runningCount": dep.running_count,
+        "failedTasks": dep.failed_tasks,
+        "rolloutState": dep.rollout_state,
+        "rolloutStateReason": dep.rollout_state_reason,
+        "createdAt": dep.created_at,
+        "updatedAt": dep.updated_at,
+    }
+
+
+def _find_service(store, name: str, cluster: str | None):
+    from ecsctl.core.state.ports import Service
+
+    where = {"name": name} if cluster is None else {"name": name, "cluster": cluster}
+    found = [s for s in store.find(Service, **where) if s.status != "INACTIVE"]
+    if not found:
+        where_text = f" in cluster {cluster}" if cluster else ""
+        raise InputError(f"service {name} not found{where_text} (see `ecsctl get services`)")
+    if len(found) > 1:
+        clusters = ", ".join(sorted(s.cluster for s in found))
+        raise InputError(f"service {name} exists in clusters {clusters}: choose one with --cluster")
+    return found[0]
+
+
+def _reader(path: str):
+    store = open_existing(path)
+    if store is None:
+        raise StateError(f"{path}: no state file (nothing has been applied yet)")
+    return store
+
+
+def _head(svc, deps: list) -> dict:
+    return {"service": svc.name, "cluster": svc.cluster, "taskDefinition": svc.task_definition,
+            "desiredCount": svc.desired_count, "runningCount": svc.running_count,
+            "pendingCount": svc.pending_count, "deployments": [deployment_json(d) for d in deps]}
+
+
+def _current(deps: list) -> list:
+    """PRIMARY first, then ACTIVE ones newest first (as DescribeServices lists them)."""
+    live = [d for d in deps if d.status != "INACTIVE"]
+    return sorted(live, key=lambda d: (d.status != "PRIMARY", -deps.index(d)))
+
+
+def status(path: str, service: str, *, cluster: str | None = None, events: int = EVENTS_SHOWN) -> dict:
+    """``{service, cluster, taskDefinition, desiredCount, runningCount, pendingCount,
+    deployments: [PRIMARY, ACTIVE…], events: [{time, message}] (the last ones, oldest first)}``."""
+    from ecsctl.backends.local.deployments import ordered
+    from ecsctl.backends.local.world import World
+
+    with _reader(path) as store:
+        svc = _find_service(store, service, cluster)
+        deps = ordered(World(store), svc.cluster, svc.name)
+        out = _head(svc, _current(deps))
+        log = store.service_events(svc.cluster, svc.name)
+        out["events"] = [{"time": e.at, "message": e.message} for e in log[-events:]] if events > 0 else []
+        return out
+
+
+def history(path: str, service: str, *, cluster: str | None = None) -> dict:
+    """Every deployment of the service, oldest first."""
+    from ecsctl.backends.local.deployments import ordered
+    from ecsctl.backends.local.world import World
+
+    with _reader(path) as store:
+        svc = _find_service(store, service, cluster)
+        return _head(svc, ordered(World(store), svc.cluster, svc.name))
+
+
+def undo_target(deps: list, current: str):
+    """The newest COMPLETED deployment whose revision is not ``current``, or None."""
+    for dep in reversed(deps):
+        if dep.rollout_state == "COMPLETED" and dep.task_definition != current:
+            return dep
+    return None
+
+
+def undo(path: str, service: str, *, cluster: str | None = None) -> dict:
+    """Deploy the previous COMPLETED revision: ``{service, cluster, from, to, deployment,
+    deployments, events}`` (``deployment`` is the new PRIMARY one, ``events`` those it recorded)."""
+    from ecsctl.backends.local import deployments as D
+    from ecsctl.backends.local.services import converge
+    from ecsctl.backends.local.world import World
+    from ecsctl.core.state.ports import Service
+
+    with open_store(path) as store:
+        svc = _find_service(store, service, cluster)
+        with store.locked(f"ecsctl rollout undo {service}"):
+            with store.transaction():
+                world = World(store)
+                svc = store.get(Service, svc.cluster, svc.name) or svc
+                deps = D.ordered(world, svc.cluster, svc.name)
+                target = undo_target(deps, svc.task_definition)
+                if target is None:
+                    raise InputError(f"nothing to undo: service {svc.cluster}/{svc.name} has no earlier "
+                                     f"COMPLETED revision than {svc.task_definition}")
+                revision = world.resolve_task_definition(target.task_definition, f"service {svc.name}")
+                mark = len(store.service_events(svc.cluster, svc.name))
+                before = svc.task_definition
+                svc = replace(svc, task_definition=revision.ref, updated_at=world.now())
+                store.save(svc)
+                new = D.begin(world, svc)
+                converge(world, svc)
+                svc = store.get(Service, svc.cluster, svc.name) or svc
+                deps = D.ordered(world, svc.cluster, svc.name)
+                log = store.service_events(svc.cluster, svc.name)
+            out = _head(svc, _current(deps))
+            dep = next(d for d in deps if d.id == new.id)
+            out.update({"from": before, "to": revision.ref, "deployment": deployment_json(dep),
+                        "events": [{"time": e.at, "message": e.message} for e in log[mark:]]})
+            return out

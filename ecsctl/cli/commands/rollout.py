@@ -1,0 +1,110 @@
+"""``ecsctl rollout status|history|undo SERVICE``"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import typer
+
+from ecsctl.cli.boundary import boundary
+from ecsctl.cli.options import state_option
+from ecsctl.errors import UsageError
+
+app = typer.Typer(help="Deployments of a service: their state, history, and going back one revision.",
+                  no_args_is_help=True)
+
+_SERVICE = typer.Argument(..., help="Service name.")
+
+
+def _cluster_option():
+    return typer.Option(None, "--cluster", help="The service's cluster (needed when the name is in several).")
+
+
+def _output_option():
+    return typer.Option("text", "-o", "--output", help="text or json.")
+
+
+def _check(output: str) -> None:
+    if output not in ("text", "json"):
+        raise UsageError(f"unknown output format '{output}' (text or json)")
+
+
+def _json(data: dict) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def _dep_line(d: dict) -> str:
+    line = (f"{d['status']:<8} {d['taskDefinition']:<16} {d['rolloutState']:<11} desired {d['desiredCount']}  "
+            f"running {d['runningCount']}  pending {d['pendingCount']}  failed {d['failedTasks']}  {d['id']}")
+    return line + (f"\n         {d['rolloutStateReason']}" if d["rolloutStateReason"] else "")
+
+
+def _head(r: dict) -> str:
+    return (f"service {r['cluster']}/{r['service']}: {r['taskDefinition']}, desired {r['desiredCount']}, "
+            f"running {r['runningCount']}, pending {r['pendingCount']}")
+
+
+@app.command("status")
+@boundary
+def status(service: str = _SERVICE, cluster: Optional[str] = _cluster_option(),
+           state: Optional[str] = state_option(), output: str = _output_option()) -> None:
+    """The service's current deployments (PRIMARY, ACTIVE) and its last events."""
+    from ecsctl.app.rollout import status as read
+    from ecsctl.app.state import state_path
+
+    _check(output)
+    r = read(state_path(state), service, cluster=cluster)
+    if output == "json":
+        _json(r)
+        return
+    lines = [_head(r), "deployments:"]
+    lines += [f"  {_dep_line(d)}" for d in r["deployments"]] or ["  (none)"]
+    lines.append("events:")
+    lines += [f"  {e['time']}  {e['message']}" for e in r["events"]] or ["  (none)"]
+    sys.stdout.write("".join(line + "\n" for line in lines))
+
+
+@app.command("history")
+@boundary
+def history(service: str = _SERVICE, cluster: Optional[str] = _cluster_option(),
+            state: Optional[str] = state_option(), output: str = _output_option()) -> None:
+    """Every deployment of the service, oldest first."""
+    from ecsctl.app.rollout import history as read
+    from ecsctl.app.state import state_path
+
+    _check(output)
+    r = read(state_path(state), service, cluster=cluster)
+    if output == "json":
+        _json(r)
+        return
+    lines = [_head(r)]
+    for n, d in enumerate(r["deployments"], 1):
+        reason = f"  {d['rolloutStateReason']}" if d["rolloutStateReason"] else ""
+        lines.append(f"{n:>3}  {d['taskDefinition']:<16} {d['status']:<8} {d['rolloutState']:<11} "
+                     f"created {d['createdAt']}  updated {d['updatedAt']}{reason}")
+    sys.stdout.write("".join(line + "\n" for line in lines))
+
+
+@app.command("undo")
+@boundary
+def undo(service: str = _SERVICE, cluster: Optional[str] = _cluster_option(),
+         state: Optional[str] = state_option(), output: str = _output_option()) -> None:
+    """Deploy the service's previous COMPLETED revision (a stepped deployment, like any other).
+
+    The manifests are not changed: the next apply deploys their revision again.
+    """
+    from ecsctl.app.rollout import undo as run
+    from ecsctl.app.state import state_path
+
+    _check(output)
+    r = run(state_path(state), service, cluster=cluster)
+    if output == "json":
+        _json(r)
+        return
+    d = r["deployment"]
+    lines = [f"service {r['cluster']}/{r['service']}: {r['from']} -> {r['to']} "
+             f"(deployment {d['id']}, {d['rolloutState']})"]
+    lines += [f"  {e['message']}" for e in r["events"]]
+    sys.stdout.write("".join(line + "\n" for line in lines))

@@ -1,0 +1,181 @@
+"""Why a new task of a task-definition revision would fail to start (ecs-semantics §1.5–1.6, §5.4).
+
+``start_failure(taskdef_spec, catalogue)`` answers with an ECS-like stopped reason, or
+``None`` when the task would start.  ``catalogue`` maps catalogue addresses
+(``parameter/<name>``, ``secret/<name>``, ``envfile/<name>``, ``repository/<name>``, as
+``core.plan.model.address`` makes them) to the specs of the Parameter, Secret,
+EnvironmentFile and Repository manifests the run knows.
+
+Checks, in this order (the first failure wins; within a check, containers in order):
+
+1. **images** — an image in an ECR registry (``<acct>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>``)
+   whose repository no ``Repository`` entry holds, or whose tag (``latest`` when none is
+   given; a ``@sha256:…`` digest is looked up the same way) is not among the
+   repository's ``images`` (a Repository without an ``images`` list holds any tag)
+   -> ``CannotPullContainerError``;
+2. **secrets** — ``secrets[].valueFrom``, ``logConfiguration.secretOptions[].valueFrom`` and
+   ``repositoryCredentials.credentialsParameter`` naming an SSM parameter or a Secrets
+   Manager secret that is not in the catalogue (either candidate address of
+   ``references.value_from`` existing is enough), or a Secrets Manager json-key that is
+   not among the secret's ``keys`` (a Secret without ``keys`` accepts any key)
+   -> ``ResourceInitializationError: unable to pull secrets or registry auth``;
+3. **environment files** — an ``environmentFiles`` S3 object that no EnvironmentFile holds
+   (matched by bucket/key via ``references.envfile_alias``)
+   -> ``ResourceInitializationError: failed to download env files``;
+4. **execution role** — secrets, secretOptions, repositoryCredentials or environment files
+   on any launch type, or an ECR image or the ``awslogs`` driver on Fargate
+   (``requiresCompatibilities`` names FARGATE), without ``executionRoleArn``
+   -> ``ResourceInitializationError: … task execution role …``.  This check does not
+   depend on the catalogue.
+
+**A catalogue kind is only checked when the catalogue holds at least one entry of that
+kind**: a run that declares no ``Repository`` documents does not fail every ECR image
+(the repositories simply live outside what ecsctl manages), and likewise for
+parameters, secrets and environment files.  SSM references are checked only when a
+``parameter/`` entry exists, Secrets Manager references only when a ``secret/`` entry
+exists.
+
+    >>> ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web"
+    >>> td = {"containerDefinitions": [{"name": "web", "image": ecr + ":2"}]}
+    >>> start_failure(td, {}) is None                                  # no Repository known
+    True
+    >>> start_failure(td, {"repository/web": {"images": ["1", "2"]}}) is None
+    True
+    >>> start_failure(td, {"repository/web": {"images": ["1"]}})[:25]
+    'CannotPullContainerError:'
+"""
+
+from __future__ import annotations
+
+from ecsctl.core.plan.model import PREFIX
+from ecsctl.core.plan.references import envfile_alias, references, value_from
+
+_ROLE = ("ResourceInitializationError: the task execution role is missing: "
+         "container {name} needs the task definition's executionRoleArn to {what}")
+
+
+def start_failure(taskdef_spec: dict, catalogue: dict[str, dict]) -> str | None:
+    """The stopped reason a new task of ``taskdef_spec`` would get, or None (see the module doc)."""
+    spec = taskdef_spec or {}
+    containers = [c for c in spec.get("containerDefinitions") or () if isinstance(c, dict)]
+    kinds = {address.split("/", 1)[0] for address in catalogue}
+    for check in (_image_failure, _secret_failure, _envfile_failure):
+        for container in containers:
+            reason = check(container, catalogue, kinds)
+            if reason:
+                return reason
+    return _role_failure(spec, containers)
+
+
+# ------------------------------------------------------------------------------- images
+def _image_failure(container: dict, catalogue: dict[str, dict], kinds: set[str]) -> str | None:
+    if PREFIX["Repository"] not in kinds:
+        return None
+    image = str(container.get("image") or "")
+    repos = references("TaskDefinition", {"containerDefinitions": [{"image": image}]})
+    if not repos:
+        return None  # not an ECR image: Docker Hub and other registries are not simulated
+    repo = next(iter(repos))
+    if repo not in catalogue:
+        return _pull_error(image, f"repository {repo.split('/', 1)[1]} does not exist")
+    images = (catalogue[repo] or {}).get("images")
+    if images is None:
+        return None
+    tag = _tag(image)
+    if tag not in {str(i) for i in images}:
+        return _pull_error(image, f"tag {tag} is not in repository {repo.split('/', 1)[1]}")
+    return None
+
+
+def _tag(image: str) -> str:
+    path = image.split("/", 1)[-1]
+    if "@" in path:
+        return path.split("@", 1)[1]
+    return path.split(":", 1)[1] if ":" in path else "latest"
+
+
+def _pull_error(image: str, why: str) -> str:
+    return (f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+            f"failed to resolve ref {image}: {image} not found ({why})")
+
+
+# ------------------------------------------------------------------------------ secrets
+def _secret_refs(container: dict) -> list[str]:
+    refs = [s.get("valueFrom") for s in container.get("secrets") or () if isinstance(s, dict)]
+    log = container.get("logConfiguration") or {}
+    refs += [s.get("valueFrom") for s in log.get("secretOptions") or () if isinstance(s, dict)]
+    creds = (container.get("repositoryCredentials") or {}).get("credentialsParameter")
+    if creds:
+        refs.append(creds)
+    return [str(r) for r in refs if r]
+
+
+def _secret_failure(container: dict, catalogue: dict[str, dict], kinds: set[str]) -> str | None:
+    for ref in _secret_refs(container):
+        candidates = value_from(ref)
+        if not candidates:
+            continue
+        kind = next(iter(candidates)).split("/", 1)[0]
+        if kind not in kinds:
+            continue
+        found = sorted(a for a in candidates if a in catalogue)
+        prefix = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+        if not found:
+            if kind == PREFIX["Secret"]:
+                return (prefix + f"unable to retrieve secret from asm: service call has been retried 1 time(s): "
+                        f"failed to fetch secret {ref} from secrets manager: ResourceNotFoundException: "
+                        "Secrets Manager can't find the specified secret.")
+            return (prefix + "unable to retrieve secrets from ssm: service call has been retried 1 time(s): "
+                    f"ParameterNotFound: invalid parameters: {ref}")
+        if kind == PREFIX["Secret"]:
+            key = _json_key(ref)
+            keys = (catalogue[found[0]] or {}).get("keys")
+            if key and keys is not None and key not in {str(k) for k in keys}:
+                return (prefix + f"unable to retrieve secret from asm: retrieved secret from Secrets Manager "
+                        f"did not contain json key {key} ({ref})")
+    return None
+
+
+def _json_key(ref: str) -> str:
+    """``arn:aws:secretsmanager:r:a:secret:name:KEY:stage:id`` -> ``KEY`` (empty when not given)."""
+    parts = ref.split(":")
+    return parts[7] if ref.startswith("arn:") and len(parts) > 7 else ""
+
+
+# ---------------------------------------------------------------------------- env files
+def _envfile_failure(container: dict, catalogue: dict[str, dict], kinds: set[str]) -> str | None:
+    prefix = PREFIX["EnvironmentFile"]
+    if prefix not in kinds:
+        return None
+    held = {envfile_alias(spec or {}) for address, spec in catalogue.items() if address.startswith(prefix + "/")}
+    for envfile in container.get("environmentFiles") or ():
+        if not isinstance(envfile, dict):
+            continue
+        value = str(envfile.get("value") or "")
+        wanted = references("TaskDefinition", {"containerDefinitions": [{"environmentFiles": [{"value": value}]}]})
+        if wanted and not (wanted & held):
+            return ("ResourceInitializationError: failed to download env files: file download command: "
+                    f"non empty error stream: service call has been retried 5 time(s): NoSuchKey: "
+                    f"The specified key does not exist. ({value})")
+    return None
+
+
+# ------------------------------------------------------------------------ execution role
+def _role_failure(spec: dict, containers: list[dict]) -> str | None:
+    role = spec.get("executionRoleArn")
+    if isinstance(role, str) and role.strip():
+        return None
+    compat = spec.get("requiresCompatibilities")
+    fargate = isinstance(compat, list) and "FARGATE" in compat
+    for c in containers:
+        name = c.get("name") or "?"
+        log = c.get("logConfiguration") or {}
+        if c.get("secrets") or log.get("secretOptions") or c.get("repositoryCredentials"):
+            return _ROLE.format(name=name, what="fetch its secrets")
+        if c.get("environmentFiles"):
+            return _ROLE.format(name=name, what="download its environment files")
+        if fargate and references("TaskDefinition", {"containerDefinitions": [{"image": str(c.get("image") or "")}]}):
+            return _ROLE.format(name=name, what="pull its ECR image on Fargate")
+        if fargate and log.get("logDriver") == "awslogs":
+            return _ROLE.format(name=name, what="send awslogs logs on Fargate")
+    return None

@@ -1,0 +1,133 @@
+"""``ecsctl rollout status|history|undo SERVICE`` through the Typer sub-app, on ``manifests/``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ecsctl.backends.local import check_invariants
+from ecsctl.cli.app import app as root
+from ecsctl.cli.commands.rollout import app
+from ecsctl.storage.sqlite_store import SqliteStateStore
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+KEYS = {"id", "status", "taskDefinition", "desiredCount", "pendingCount", "runningCount", "failedTasks",
+        "rolloutState", "rolloutStateReason", "createdAt", "updatedAt"}
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Path:
+    target = tmp_path / "manifests"
+    shutil.copytree(MANIFESTS, target)
+    return target
+
+
+def apply(runner, stack: Path, state: str) -> None:
+    result = runner.invoke(root, ["apply", "-f", str(stack), "--state", state, "--auto-approve"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    consistent(state)
+
+
+@pytest.fixture
+def state(runner, stack, tmp_path: Path) -> str:
+    path = str(tmp_path / "state" / "state.db")
+    apply(runner, stack, path)
+    return path
+
+
+def set_image(stack: Path, tag: str) -> None:
+    web = stack / "web.yaml"
+    web.write_text(web.read_text().replace("web:1.4.2", f"web:{tag}"))
+
+
+def run(runner, *args):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def as_json(runner, *args) -> dict:
+    result = run(runner, *args, "-o", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def consistent(state: str) -> None:
+    store = SqliteStateStore(state, create=False)
+    try:
+        assert check_invariants(store) == []
+    finally:
+        store.close()
+
+
+def test_status_after_the_first_apply(runner, state):
+    r = as_json(runner, "status", "web", "--state", state)
+    assert (r["service"], r["cluster"], r["taskDefinition"]) == ("web", "prod", "web:1")
+    [d] = r["deployments"]
+    assert set(d) == KEYS
+    assert (d["status"], d["rolloutState"], d["runningCount"]) == ("PRIMARY", "COMPLETED", r["desiredCount"])
+    assert r["events"][-1]["message"] == "service (web) has reached a steady state."
+    text = run(runner, "status", "web", "--state", state, "--cluster", "prod")
+    assert text.exit_code == 0
+    assert text.stdout.startswith("service prod/web: web:1")
+    assert "PRIMARY  web:1" in text.stdout and "has reached a steady state." in text.stdout
+
+
+def test_history_and_undo(runner, stack, state):
+    set_image(stack, "1.4.1")  # a tag the Repository holds
+    apply(runner, stack, state)
+    h = as_json(runner, "history", "web", "--state", state)
+    assert [(d["taskDefinition"], d["status"], d["rolloutState"]) for d in h["deployments"]] == [
+        ("web:1", "INACTIVE", "COMPLETED"), ("web:2", "PRIMARY", "COMPLETED")]
+    text = run(runner, "history", "web", "--state", state).stdout.splitlines()
+    assert text[1].split()[:4] == ["1", "web:1", "INACTIVE", "COMPLETED"]
+    assert text[2].split()[:4] == ["2", "web:2", "PRIMARY", "COMPLETED"]
+
+    result = run(runner, "undo", "web", "--state", state)
+    assert result.exit_code == 0, result.output
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("service prod/web: web:2 -> web:1 (deployment ecs-svc/") and first.endswith("COMPLETED)")
+    assert "has reached a steady state." in result.stdout
+    consistent(state)
+    s = as_json(runner, "status", "web", "--state", state)
+    assert s["taskDefinition"] == "web:1"
+    assert [(d["taskDefinition"], d["status"]) for d in s["deployments"]] == [("web:1", "PRIMARY")]
+    h = as_json(runner, "history", "web", "--state", state)
+    assert [d["taskDefinition"] for d in h["deployments"]] == ["web:1", "web:2", "web:1"]
+
+    again = as_json(runner, "undo", "web", "--state", state)  # back to web:2
+    assert (again["from"], again["to"], again["deployment"]["rolloutState"]) == ("web:1", "web:2", "COMPLETED")
+    assert set(again["deployment"]) == KEYS
+    consistent(state)
+
+
+def test_undo_refuses_with_one_line_when_there_is_nothing_to_undo(runner, state):
+    result = runner.invoke(app, ["undo", "web", "--state", state])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: nothing to undo: service prod/web has no earlier COMPLETED revision than web:1"]
+    assert result.stdout == ""
+
+
+def test_unknown_service_and_bad_output(runner, state):
+    result = runner.invoke(app, ["status", "nope", "--state", state])
+    assert result.exit_code == 1 and "service nope not found" in result.stderr
+    result = runner.invoke(app, ["history", "web", "--state", state, "-o", "yaml"])
+    assert result.exit_code == 2
+
+
+def test_a_missing_image_shows_the_breaker_and_the_rollback(runner, stack, state):
+    set_image(stack, "1.4.3")  # not in the Repository: tasks fail to start, breaker with rollback
+    apply(runner, stack, state)
+    h = as_json(runner, "history", "web", "--state", state)
+    assert [(d["taskDefinition"], d["rolloutState"]) for d in h["deployments"]] == [
+        ("web:1", "COMPLETED"), ("web:2", "FAILED"), ("web:1", "COMPLETED")]
+    failed = h["deployments"][1]
+    assert failed["rolloutStateReason"] == "ECS deployment circuit breaker: tasks failed to start."
+    assert failed["failedTasks"] == 3
+    text = run(runner, "history", "web", "--state", state).stdout
+    assert "ECS deployment circuit breaker: tasks failed to start." in text
+    s = as_json(runner, "status", "web", "--state", state)
+    assert any("rolling back to web:1" in e["message"] for e in s["events"])

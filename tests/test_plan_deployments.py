@@ -1,0 +1,181 @@
+"""The rolling deployments a plan starts (DESIGN §6): steps, stalls, failures, rendering."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ecsctl.app.plan import apply_plan, backend_for, load_plan, make_plan, read_manifests, save_plan
+from ecsctl.cli.render.plan import render_plan_text
+from ecsctl.storage.sqlite_store import SqliteStateStore
+from tests.stackgen import doc, write_stack
+
+ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web"
+
+
+def taskdef(name: str, *, image: str = "nginx:1.27", memory: int = 256, host_port: int = 0, **extra) -> dict:
+    c = {"name": "app", "image": image, "essential": True, "cpu": 128, "memory": memory,
+         "portMappings": [{"containerPort": 8080, "hostPort": host_port}]}
+    return doc("TaskDefinition", name, {"requiresCompatibilities": ["EC2"], "networkMode": "bridge",
+                                        "containerDefinitions": [c], **extra})
+
+
+def cluster(count: int = 2, instance_type: str = "m5.large") -> dict:
+    return doc("Cluster", "prod", {"containerInstances": [
+        {"name": "general", "count": count, "instanceType": instance_type, "availabilityZone": "eu-west-1a"}]})
+
+
+def service(name: str, desired: int, min_pct: int = 100, max_pct: int = 200, **extra) -> dict:
+    return doc("Service", name, {"cluster": "prod", "taskDefinition": name, "desiredCount": desired, "launchType": "EC2",
+                                 "deploymentConfiguration": {"minimumHealthyPercent": min_pct, "maximumPercent": max_pct},
+                                 **extra})
+
+
+def plan_of(tmp_path: Path, docs: list[dict], store):
+    return make_plan(read_manifests([str(write_stack(tmp_path / "m", docs))]), store)
+
+
+def deployed(tmp_path: Path, store, docs: list[dict]) -> None:
+    apply_plan(plan_of(tmp_path, docs, store), store, backend_for(store))
+
+
+def steps(d: dict) -> list[tuple]:
+    return [(s["stopOld"], s["startNew"], s["oldRunning"], s["newRunning"]) for s in d["steps"]]
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with SqliteStateStore(str(tmp_path / "state.db")) as s:
+        yield s
+
+
+def test_new_image_with_room_for_everything_is_design_example_1(tmp_path: Path, store) -> None:
+    docs = [cluster(2), taskdef("web"), service("web", 4, min_pct=50)]
+    deployed(tmp_path, store, docs)
+    docs[1] = taskdef("web", image="nginx:1.28")
+    plan = plan_of(tmp_path, docs, store)
+    [d] = plan.deployments
+    assert {k: d[k] for k in ("service", "from", "to", "desiredCount", "minimumHealthyPercent", "maximumPercent", "outcome")} == {
+        "service": "service/prod/web", "from": "web:1", "to": "web:2", "desiredCount": 4,
+        "minimumHealthyPercent": 50, "maximumPercent": 200, "outcome": "complete"}
+    assert steps(d) == [(2, 4, 2, 4), (2, 0, 0, 4)]
+    text = render_plan_text(plan)
+    assert "~ deployment of service/prod/web: web:1 -> web:2 (desired 4, min 50%, max 200%)" in text
+    assert "step 1: stop 2 old, start 4 new -> 2 old, 4 new running" in text
+    assert "complete in 2 steps" in text
+    saved = tmp_path / "plan.json"  # plan files keep their deployments
+    save_plan(plan, str(saved))
+    assert load_plan(str(saved)).deployments == plan.deployments
+    apply_plan(plan, store, backend_for(store))
+
+
+def test_a_cluster_that_fits_8_tasks_is_design_example_2(tmp_path: Path, store) -> None:
+    # m5.large registers 7,479 MiB: 4 tasks of 1,800 MiB each, 8 on two instances
+    docs = [cluster(2), taskdef("web", memory=1800), service("web", 6)]
+    deployed(tmp_path, store, docs)
+    docs[1] = taskdef("web", memory=1800, image="nginx:1.28")
+    [d] = plan_of(tmp_path, docs, store).deployments
+    assert (d["outcome"], d["desiredCount"], d["minimumHealthyPercent"], d["maximumPercent"]) == ("complete", 6, 100, 200)
+    assert steps(d) == [(0, 2, 6, 2), (2, 2, 4, 4), (2, 2, 2, 6), (2, 0, 0, 6)]
+
+
+def test_static_host_port_on_every_instance_stalls_on_ports(tmp_path: Path, store) -> None:
+    docs = [cluster(2), taskdef("edge", host_port=80), service("edge", 2)]
+    deployed(tmp_path, store, docs)
+    docs[1] = taskdef("edge", host_port=80, image="nginx:1.28")
+    [d] = plan_of(tmp_path, docs, store).deployments
+    assert d["outcome"] == "stalled"
+    assert d["steps"] == []
+    assert "RESOURCE:PORTS" in d["reason"]
+    assert "lower minimumHealthyPercent" in d["fix"]
+
+
+def test_min_100_max_100_leaves_no_room(tmp_path: Path, store) -> None:
+    """Validation refuses such a service (E3017), so the stuck bounds are put into the inputs by hand."""
+    docs = [cluster(2), taskdef("web"), service("web", 2)]
+    deployed(tmp_path, store, docs)
+    docs[1] = taskdef("web", image="nginx:1.28")
+    inputs = read_manifests([str(write_stack(tmp_path / "m", docs))])
+    for i, d in enumerate(inputs.desired):
+        if d.kind == "Service":
+            spec = copy.deepcopy(d.spec)
+            spec["deploymentConfiguration"]["maximumPercent"] = 100
+            inputs.desired[i] = dataclasses.replace(d, spec=spec)
+    plan = make_plan(inputs, store)
+    [d] = plan.deployments
+    assert (d["outcome"], d["steps"], d["maximumPercent"]) == ("stalled", [], 100)
+    assert d["reason"].startswith("minimumHealthyPercent/maximumPercent leave no room")
+    assert d["fix"] == "lower minimumHealthyPercent to 50 or raise maximumPercent to 150"
+    text = render_plan_text(plan)
+    assert "STALLED: minimumHealthyPercent/maximumPercent leave no room" in text
+    assert "fix: lower minimumHealthyPercent to 50 or raise maximumPercent to 150" in text
+    assert text.rstrip().endswith("1 deployment: 1 would stall.")
+
+
+def test_an_ecr_tag_missing_from_its_repository_fails(tmp_path: Path, store) -> None:
+    repo = doc("Repository", "web", {"images": ["1.0"]})
+    docs = [cluster(2), repo, taskdef("web", image=f"{ECR}:1.0"),
+            service("web", 2, deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}})]
+    deployed(tmp_path, store, docs)
+    docs[2] = taskdef("web", image=f"{ECR}:2.0")
+    plan = plan_of(tmp_path, docs, store)
+    [d] = plan.deployments
+    assert (d["outcome"], d["steps"]) == ("failed", [])
+    assert d["reason"].startswith("CannotPullContainerError:") and f"{ECR}:2.0 not found" in d["reason"]
+    assert "the circuit breaker would stop it after 3 failed tasks and rollback to web:1" in d["reason"]
+    assert "FAILED: CannotPullContainerError" in render_plan_text(plan)
+    # the plan pushes the tag in the same run: nothing fails
+    docs[1] = doc("Repository", "web", {"images": ["1.0", "2.0"]})
+    [d] = plan_of(tmp_path, docs, store).deployments
+    assert d["outcome"] == "complete"
+
+
+def test_a_desired_count_change_is_no_deployment(tmp_path: Path, store) -> None:
+    docs = [cluster(2), taskdef("web"), service("web", 2)]
+    deployed(tmp_path, store, docs)
+    docs[2] = service("web", 3)
+    plan = plan_of(tmp_path, docs, store)
+    assert plan.has_changes and plan.deployments == []
+    assert plan_of(tmp_path, [cluster(2), taskdef("web"), service("web", 2), taskdef("api"), service("api", 1)], store).deployments == []  # a create
+
+
+def test_a_redeploy_field_starts_a_deployment_and_fargate_is_not_blocked(tmp_path: Path, store) -> None:
+    fargate_td = doc("TaskDefinition", "api", {"requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256",
+                                               "memory": "512", "containerDefinitions": [{"name": "app", "image": "nginx:1.27"}]})
+    net = {"awsvpcConfiguration": {"subnets": ["subnet-a"]}}
+    api = doc("Service", "api", {"cluster": "prod", "taskDefinition": "api", "desiredCount": 3, "launchType": "FARGATE",
+                                 "networkConfiguration": net})
+    docs = [cluster(1), fargate_td, api]
+    deployed(tmp_path, store, docs)
+    api2 = json.loads(json.dumps(api))
+    api2["spec"]["networkConfiguration"] = {"awsvpcConfiguration": {"subnets": ["subnet-b"]}}
+    [d] = plan_of(tmp_path, [cluster(1), fargate_td, api2], store).deployments
+    assert (d["from"], d["to"], d["outcome"]) == ("api:1", "api:1", "complete")
+    assert steps(d) == [(0, 3, 3, 3), (3, 0, 0, 3)]
+
+
+def test_cli_shows_a_stalled_deployment_in_text_and_json(tmp_path: Path, store, monkeypatch) -> None:
+    from ecsctl.cli.app import app
+
+    docs = [cluster(2), taskdef("edge", host_port=80), service("edge", 2)]
+    deployed(tmp_path, store, docs)
+    docs[1] = taskdef("edge", host_port=80, image="nginx:1.28")
+    manifests = write_stack(tmp_path / "m", docs)
+    store.close()
+    runner = CliRunner()
+    state = str(tmp_path / "state.db")
+    text = runner.invoke(app, ["plan", "-f", str(manifests), "--state", state])
+    assert "~ deployment of service/prod/edge: edge:1 -> edge:2 (desired 2, min 100%, max 200%)" in text.output, text.output
+    assert "STALLED: new tasks cannot be placed (RESOURCE:PORTS)" in text.output
+    assert "fix: add capacity" in text.output
+    assert "1 deployment: 1 would stall." in text.output
+    out = runner.invoke(app, ["plan", "-f", str(manifests), "--state", state, "-o", "json"])
+    [d] = json.loads(out.output)["deployments"]
+    assert list(d) == ["service", "from", "to", "desiredCount", "minimumHealthyPercent", "maximumPercent",
+                       "outcome", "reason", "fix", "steps"]
+    assert (d["outcome"], d["steps"]) == ("stalled", [])
