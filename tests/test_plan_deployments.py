@@ -93,6 +93,7 @@ def test_static_host_port_on_every_instance_stalls_on_ports(tmp_path: Path, stor
     assert d["steps"] == []
     assert "RESOURCE:PORTS" in d["reason"]
     assert "lower minimumHealthyPercent" in d["fix"]
+    assert d["fix"].startswith("add a container instance with room for one more task (") and "host port 80/tcp" in d["fix"]
 
 
 def test_min_100_max_100_leaves_no_room(tmp_path: Path, store) -> None:
@@ -172,7 +173,7 @@ def test_cli_shows_a_stalled_deployment_in_text_and_json(tmp_path: Path, store, 
     text = runner.invoke(app, ["plan", "-f", str(manifests), "--state", state])
     assert "~ deployment of service/prod/edge: edge:1 -> edge:2 (desired 2, min 100%, max 200%)" in text.output, text.output
     assert "STALLED: new tasks cannot be placed (RESOURCE:PORTS)" in text.output
-    assert "fix: add capacity" in text.output
+    assert "fix: add a container instance with room for one more task" in text.output
     assert "1 deployment: 1 would stall." in text.output
     out = runner.invoke(app, ["plan", "-f", str(manifests), "--state", state, "-o", "json"])
     [d] = json.loads(out.output)["deployments"]

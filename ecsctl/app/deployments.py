@@ -112,7 +112,10 @@ def plan_deployments(changes: list[Change], store, services=(), revisions=None) 
             start, stop = place, release
 
         rollout = roll(desired, min_pct, max_pct, len(old_tasks), start=start, stop=stop)
-        out.append({**deployment, "outcome": rollout.outcome, "reason": rollout.reason, "fix": rollout.fix,
+        fix = rollout.fix
+        if rollout.outcome == "stalled" and start is not None and rollout.reason.startswith("new tasks cannot be placed"):
+            fix = f"add a container instance with room for one more task ({_needs(demand)}), or " + fix.split(", or ", 1)[-1]
+        out.append({**deployment, "outcome": rollout.outcome, "reason": rollout.reason, "fix": fix,
                     "steps": [s.as_json() for s in rollout.steps]})
     return out
 
@@ -127,6 +130,13 @@ def _breaker(config: dict, desired: int, previous: str, threshold) -> str:
         return "no deployment circuit breaker: ECS would keep starting tasks that fail"
     line = f"the circuit breaker would stop it after {threshold(desired)} failed tasks"
     return line + (f" and rollback to {previous}" if breaker.get("rollback") else " (no rollback: the old tasks keep running)")
+
+
+def _needs(demand) -> str:
+    """``512 CPU units, 1024 MiB, host port 80/tcp``: what one more task takes on an instance."""
+    parts = [f"{demand.cpu} CPU units", f"{demand.memory} MiB"]
+    parts += [f"host port {p.host_port}/{p.protocol}" for p in demand.ports if p.host_port]
+    return ", ".join(parts)
 
 
 def _failure_fix(reason: str) -> str:

@@ -79,9 +79,18 @@ def test_a_changed_image_registers_a_new_revision_and_updates_the_service(runner
     plan = run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json")
     changes = {c["address"]: c["action"] for c in json.loads(plan.stdout)["changes"] if c["action"] != "no-op"}
     assert changes == {"taskdef/web": "update", "service/prod/web": "update"}
+    [deployment] = json.loads(plan.stdout)["deployments"]
+    assert {k: deployment[k] for k in ("service", "from", "to", "desiredCount", "minimumHealthyPercent", "maximumPercent", "outcome")} == {
+        "service": "service/prod/web", "from": "web:1", "to": "web:2", "desiredCount": 3,
+        "minimumHealthyPercent": 100, "maximumPercent": 200, "outcome": "complete"}
+    assert deployment["steps"] == [{"stopOld": 0, "startNew": 3, "oldRunning": 3, "newRunning": 3},
+                                   {"stopOld": 3, "startNew": 0, "oldRunning": 0, "newRunning": 3}]
     applied(runner, stack, state)
     services = {s["name"]: s for s in json.loads(run(runner, "get", "services", "--state", state, "-o", "json").stdout)}
     assert services["web"]["taskDefinition"] == "web:2" and services["web"]["runningCount"] == 3
+    status = json.loads(run(runner, "rollout", "status", "web", "--state", state, "-o", "json").stdout)
+    assert [(d["status"], d["taskDefinition"], d["rolloutState"], d["runningCount"]) for d in status["deployments"]] == [
+        ("PRIMARY", "web:2", "COMPLETED", 3)]
 
 
 def test_reordering_environment_variables_is_no_change(runner, stack, state):
