@@ -156,6 +156,22 @@ def apply_plan(plan: Plan, store, backend, on_step: Callable[[Step, int, int], N
     return total
 
 
+def deployment_outcomes(plan: Plan, store) -> list[dict]:
+    """After an apply: where each planned deployment stands (the service's PRIMARY deployment)."""
+    from ecsctl.core.state.ports import Deployment
+
+    out = []
+    for d in plan.deployments:
+        _, cluster, name = str(d.get("service", "")).split("/", 2)
+        primary = [x for x in store.find(Deployment, cluster=cluster, service=name) if x.status == "PRIMARY"]
+        if primary:
+            p = primary[-1]
+            out.append({"service": d["service"], "planned": d.get("outcome"), "taskDefinition": p.task_definition,
+                        "rolloutState": p.rollout_state, "reason": p.rollout_state_reason,
+                        "runningCount": p.running_count, "desiredCount": p.desired_count})
+    return out
+
+
 def save_plan(plan: Plan, path: str) -> None:
     import json
 

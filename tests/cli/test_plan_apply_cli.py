@@ -85,7 +85,8 @@ def test_a_changed_image_registers_a_new_revision_and_updates_the_service(runner
         "minimumHealthyPercent": 100, "maximumPercent": 200, "outcome": "complete"}
     assert deployment["steps"] == [{"stopOld": 0, "startNew": 3, "oldRunning": 3, "newRunning": 3},
                                    {"stopOld": 3, "startNew": 0, "oldRunning": 0, "newRunning": 3}]
-    applied(runner, stack, state)
+    result = applied(runner, stack, state)
+    assert "Deployment of service/prod/web: web:2 COMPLETED, 3/3 running." in result.stdout
     services = {s["name"]: s for s in json.loads(run(runner, "get", "services", "--state", state, "-o", "json").stdout)}
     assert services["web"]["taskDefinition"] == "web:2" and services["web"]["runningCount"] == 3
     status = json.loads(run(runner, "rollout", "status", "web", "--state", state, "-o", "json").stdout)
@@ -234,7 +235,8 @@ def test_a_rolled_back_deployment_shows_as_drift(runner, stack, state):
     plan = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
     [deployment] = plan["deployments"]
     assert deployment["outcome"] == "failed" and "9.9.9" in deployment["reason"] and "rollback to web:1" in deployment["reason"]
-    applied(runner, stack, state)  # the circuit breaker trips and rolls back
+    result = applied(runner, stack, state)  # the circuit breaker trips and rolls back
+    assert "Deployment of service/prod/web: web:1" in result.stdout
     services = {s["name"]: s for s in json.loads(run(runner, "get", "services", "--state", state, "-o", "json").stdout)}
     assert services["web"]["taskDefinition"] == "web:1" and services["web"]["runningCount"] == 3
     again = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)

@@ -140,5 +140,11 @@ def _run(the_plan, store, backend, *, no_color: bool) -> None:
     summary = the_plan.summary
     topped_up = clusters_to_reconcile(the_plan)
     extra = f"; lost tasks replaced in cluster {', '.join(topped_up)}" if topped_up else ""
+    from ecsctl.app.plan import deployment_outcomes
+
+    for d in deployment_outcomes(the_plan, store):
+        sys.stdout.write(f"Deployment of {d['service']}: {d['taskDefinition']} {d['rolloutState']}, "
+                         f"{d['runningCount']}/{d['desiredCount']} running"
+                         + (f" ({d['reason']})" if d["rolloutState"] != "COMPLETED" and d["reason"] else "") + ".\n")
     sys.stdout.write(f"Apply complete! {applied} step(s): {summary['create']} created, {summary['update']} updated, "
                      f"{summary['replace']} replaced, {summary['delete']} destroyed{extra}.\n")
