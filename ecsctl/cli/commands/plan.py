@@ -125,9 +125,15 @@ def _run(the_plan, store, backend, *, no_color: bool) -> None:
 
         with Progress(transient=True) as progress:
             bar = progress.add_task("Applying", total=len(the_plan.steps))
+            # one bar per rolling deployment, filled when its service step has stepped it through
+            rollouts = {d["service"]: progress.add_task(f"deployment of {d['service']}: {d['from']} -> {d['to']}",
+                                                        total=max(1, len(d.get("steps") or ())))
+                        for d in the_plan.deployments}
 
             def on_step(step, n, total):
                 progress.update(bar, completed=n, description=f"{step.id}")
+                if step.address in rollouts:
+                    progress.update(rollouts[step.address], completed=progress.tasks[rollouts[step.address]].total)
 
             applied = apply_plan(the_plan, store, backend, on_step)
     else:
