@@ -33,7 +33,6 @@ stopped reason followed by what the deployment circuit breaker would do
 
 from __future__ import annotations
 
-import copy
 
 from ecsctl.core.plan.model import Change
 
@@ -89,7 +88,7 @@ def plan_deployments(changes: list[Change], store, services=(), revisions=None) 
         if launch_type(spec, cluster_record) != "FARGATE" and td_spec is not None:
             if cluster not in nodes_of:
                 nodes_of[cluster] = placement_nodes(cluster, world, cluster_specs, store)
-            placer = Placer(copy.deepcopy(nodes_of[cluster]), seed=0)
+            placer = Placer([n.clone() for n in nodes_of[cluster]], seed=0)
             group = f"service:{c.name}"
             demand = TaskDemand.from_task_definition(td_spec)
             constraints = [x for x in spec.get("placementConstraints") or () if isinstance(x, dict)]
