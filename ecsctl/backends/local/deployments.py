@@ -50,7 +50,7 @@ from ecsctl.core.deploy.failures import start_failure
 from ecsctl.core.deploy.stepper import Rollout, breaker_threshold, roll
 from ecsctl.core.plan.model import address
 from ecsctl.core.scheduling.placement import Unplaced
-from ecsctl.core.state.ports import CatalogueEntry, Cluster, Deployment, Service, Task, TargetRegistration
+from ecsctl.core.state.ports import CatalogueEntry, Cluster, Deployment, Service, Task
 
 FAILED_CODE = "TaskFailedToStart"
 BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
@@ -210,7 +210,7 @@ def advance(world: World, svc: Service, dep: Deployment) -> bool:
             for _ in range(n):
                 az = min(azs, key=lambda a: (counts[a], azs.index(a)))
                 counts[az] += 1
-                started.append(_new_task(world, svc, dep, lt, None, az, (), net))
+                started.append(S.start_task(world, svc, dep.task_definition, dep.id, lt, None, az, (), net))
         else:
             placer = world.placer(cluster)
             instances = {i.id: i for i in world.instances(cluster)}
@@ -220,12 +220,12 @@ def advance(world: World, svc: Service, dep: Deployment) -> bool:
                     unplaced = result
                     break
                 inst = instances[result.instance_id]
-                started.append(_new_task(world, svc, dep, lt, inst.id, inst.availability_zone,
-                                         tuple(result.host_ports), net))
+                started.append(S.start_task(world, svc, dep.task_definition, dep.id, lt, inst.id,
+                                            inst.availability_zone, tuple(result.host_ports), net))
         world.refresh_instances(cluster)
         if started:
             world.event(cluster, name, f"service ({name}) has started {len(started)} tasks: {S._tasks_text(started)}.")
-            _register_targets(world, svc, dep, started)
+            S.registration_events(world, svc, S.register_targets(world, svc, dep.task_definition, started))
         reason = "" if len(started) == n else (unplaced.reason if unplaced is not None else "no capacity")
         return len(started), str(reason)
 
@@ -314,50 +314,6 @@ def _counts(world: World, svc: Service) -> None:
         updated = replace(dep, running_count=r, pending_count=p, status=status)
         if updated != dep:
             store.save(replace(updated, updated_at=world.now()))
-
-
-def _new_task(world: World, svc: Service, dep: Deployment, lt: str, instance_id: str | None, az: str,
-              host_ports: tuple[int, ...], net) -> Task:
-    from ecsctl.backends.local.services import attach_network
-
-    demand = world.demand(dep.task_definition)
-    now = world.now()
-    group = f"service:{svc.name}"
-    task = Task(
-        id=world.new_task_id(svc.cluster, group), cluster=svc.cluster, group=group,
-        task_definition=dep.task_definition, last_status="RUNNING", desired_status="RUNNING",
-        launch_type=lt, instance_id=instance_id, availability_zone=az,
-        cpu=int(demand.cpu or 0), memory=int(demand.memory or 0),
-        host_ports=tuple(int(p) for p in host_ports), started_by=dep.id, service=svc.name,
-        created_at=now, started_at=now,
-    )
-    task = attach_network(world, task, net)
-    world.store.insert(task)
-    return task
-
-
-def _register_targets(world: World, svc: Service, dep: Deployment, started: list[Task]) -> None:
-    from ecsctl.backends.local.services import _target, target_group_name
-
-    revision = world.revision(dep.task_definition)
-    if revision is None:
-        return
-    demand = world.demand(dep.task_definition)
-    for lb in svc.spec.get("loadBalancers") or ():
-        if not isinstance(lb, dict):
-            continue
-        tg = target_group_name(lb)
-        if tg is None:
-            continue
-        count = 0
-        for task in started:
-            target = _target(world, task, lb, demand, revision)
-            if target is not None:
-                world.store.save(TargetRegistration(tg, target[0], target[1], task.id))
-                count += 1
-        if count:
-            world.event(svc.cluster, svc.name,
-                        f"service ({svc.name}) registered {count} targets in (target-group {lb.get('targetGroupArn') or tg})")
 
 
 __all__ = ["advance", "begin", "catalogue", "circuit_breaker", "needs_stepping", "ordered", "percents", "primary"]

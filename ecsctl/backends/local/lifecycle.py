@@ -56,14 +56,14 @@ from ecsctl.backends.local.instances import DEREGISTERED, deregister as _deregis
 from ecsctl.backends.local.services import (
     SCHEDULER,
     _constraints,
-    _target,
-    attach_network,
     converge,
     launch_type,
     new_deployment,
     primary_deployment,
     promote,
-    target_group_name,
+    register_targets,
+    registration_events,
+    start_task,
     task_network,
 )
 from ecsctl.backends.local.world import World
@@ -75,7 +75,6 @@ from ecsctl.core.state.ports import (
     ContainerInstance,
     Service,
     StateStore,
-    TargetRegistration,
     Task,
 )
 from ecsctl.errors import InputError
@@ -311,7 +310,8 @@ def _drain_service(world: World, svc: Service, draining: set[str]) -> list[str]:
                     started.append(promote(world, pending.pop(0), inst.id, inst.availability_zone,
                                            tuple(result.host_ports), lt, net))
                 else:
-                    started.append(_start_task(world, svc, dep, lt, inst, tuple(result.host_ports), net))
+                    started.append(start_task(world, svc, svc.task_definition, dep.id, lt, inst.id, inst.availability_zone,
+                                              tuple(result.host_ports), net))
         # 2. stop draining tasks while the healthy floor allows
         healthy = len(running) + len(started)
         victims = on_draining[:max(0, min(len(on_draining), healthy - lower))]
@@ -320,7 +320,7 @@ def _drain_service(world: World, svc: Service, draining: set[str]) -> list[str]:
         world.refresh_instances(cluster)
         if started:  # replacements come first within a step
             world.event(cluster, name, f"service ({name}) has started {len(started)} tasks: {_tasks_text(started)}.")
-            _register_targets(world, svc, started)
+            registration_events(world, svc, register_targets(world, svc, svc.task_definition, started))
         if victims:
             world.event(cluster, name, _stopped_event(name, victims))
         if not started and not victims:
@@ -339,46 +339,6 @@ def _drain_service(world: World, svc: Service, draining: set[str]) -> list[str]:
         store.save(replace(dep, running_count=sum(1 for t in running_now if t.started_by == dep.id),
                            pending_count=sum(1 for t in pending_now if t.started_by == dep.id)))
     return messages
-
-
-def _start_task(world: World, svc: Service, dep, lt: str, inst: ContainerInstance,
-                host_ports: tuple[int, ...], net=None) -> Task:
-    demand = world.demand(svc.task_definition)
-    now = world.now()
-    group = f"service:{svc.name}"
-    task = Task(
-        id=world.new_task_id(svc.cluster, group), cluster=svc.cluster, group=group,
-        task_definition=svc.task_definition, last_status="RUNNING", desired_status="RUNNING",
-        launch_type=lt, instance_id=inst.id, availability_zone=inst.availability_zone,
-        cpu=int(demand.cpu or 0), memory=int(demand.memory or 0),
-        host_ports=tuple(int(p) for p in host_ports), started_by=dep.id, service=svc.name,
-        created_at=now, started_at=now,
-    )
-    task = attach_network(world, task, net)
-    world.store.insert(task)
-    return task
-
-
-def _register_targets(world: World, svc: Service, started: list[Task]) -> None:
-    revision = world.revision(svc.task_definition)
-    if revision is None:
-        return
-    demand = world.demand(svc.task_definition)
-    for lb in svc.spec.get("loadBalancers") or ():
-        if not isinstance(lb, dict):
-            continue
-        tg = target_group_name(lb)
-        if tg is None:
-            continue
-        count = 0
-        for task in started:
-            target = _target(world, task, lb, demand, revision)
-            if target is not None:
-                world.store.save(TargetRegistration(tg, target[0], target[1], task.id))
-                count += 1
-        if count:
-            world.event(svc.cluster, svc.name,
-                        f"service ({svc.name}) registered {count} targets in (target-group {lb.get('targetGroupArn') or tg})")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -360,18 +360,7 @@ def converge(world: World, svc: Service) -> None:
     failure: Unplaced | None = None
 
     def start(instance_id: str | None, az: str, host_ports: tuple[int, ...]) -> None:
-        now = world.now()
-        task = Task(
-            id=world.new_task_id(cluster_name, group), cluster=cluster_name, group=group,
-            task_definition=svc.task_definition, last_status="RUNNING", desired_status="RUNNING",
-            launch_type=lt, instance_id=instance_id,
-            availability_zone=az, cpu=int(demand.cpu or 0), memory=int(demand.memory or 0),
-            host_ports=tuple(int(p) for p in host_ports), started_by=dep.id, service=name,
-            created_at=now, started_at=now,
-        )
-        task = attach_network(world, task, net)
-        store.insert(task)
-        started.append(task)
+        started.append(start_task(world, svc, svc.task_definition, dep.id, lt, instance_id, az, host_ports, net))
 
     def start_pending() -> None:
         store.insert(pending_task(world, svc, dep.id, lt))
@@ -468,19 +457,8 @@ def converge(world: World, svc: Service) -> None:
 
     # load balancers
     registered: dict[str, int] = {}
-    if started and revision is not None:
-        for lb in svc.spec.get("loadBalancers") or ():
-            if not isinstance(lb, dict):
-                continue
-            tg = target_group_name(lb)
-            if tg is None:
-                continue
-            for task in started:
-                target = _target(world, task, lb, demand, revision)
-                if target is None:
-                    continue
-                store.save(TargetRegistration(tg, target[0], target[1], task.id))
-                registered[lb.get("targetGroupArn") or tg] = registered.get(lb.get("targetGroupArn") or tg, 0) + 1
+    for label, count in register_targets(world, svc, svc.task_definition, started):
+        registered[label] = registered.get(label, 0) + count
 
     world.refresh_instances(cluster_name)
 
@@ -524,6 +502,55 @@ def converge(world: World, svc: Service) -> None:
         world.event(cluster_name, name, f"service ({name}) (deployment {dep.id}) deployment completed.")
     if failure is None and len(running_now) == desired and completed:
         world.event(cluster_name, name, f"service ({name}) has reached a steady state.")
+
+
+def start_task(world: World, svc: Service, task_definition: str, started_by: str, lt: str,
+               instance_id: str | None, az: str, host_ports: tuple[int, ...], net: Network | None) -> Task:
+    """A RUNNING task of ``svc`` placed on ``instance_id`` (``None`` on Fargate), with its network."""
+    demand = world.demand(task_definition)
+    now = world.now()
+    group = f"service:{svc.name}"
+    task = Task(
+        id=world.new_task_id(svc.cluster, group), cluster=svc.cluster, group=group,
+        task_definition=task_definition, last_status="RUNNING", desired_status="RUNNING",
+        launch_type=lt, instance_id=instance_id, availability_zone=az,
+        cpu=int(demand.cpu or 0), memory=int(demand.memory or 0),
+        host_ports=tuple(int(p) for p in host_ports), started_by=started_by, service=svc.name,
+        created_at=now, started_at=now,
+    )
+    task = attach_network(world, task, net)
+    world.store.insert(task)
+    return task
+
+
+def register_targets(world: World, svc: Service, task_definition: str, started: list[Task]) -> list[tuple[str, int]]:
+    """Register ``started`` in each of the service's target groups; per load balancer, the
+    target group as the service names it and how many targets it received (only non-zero)."""
+    revision = world.revision(task_definition)
+    if not started or revision is None:
+        return []
+    demand = world.demand(task_definition)
+    out: list[tuple[str, int]] = []
+    for lb in svc.spec.get("loadBalancers") or ():
+        if not isinstance(lb, dict):
+            continue
+        tg = target_group_name(lb)
+        if tg is None:
+            continue
+        count = 0
+        for task in started:
+            target = _target(world, task, lb, demand, revision)
+            if target is not None:
+                world.store.save(TargetRegistration(tg, target[0], target[1], task.id))
+                count += 1
+        if count:
+            out.append((lb.get("targetGroupArn") or tg, count))
+    return out
+
+
+def registration_events(world: World, svc: Service, registered: list[tuple[str, int]]) -> None:
+    for label, count in registered:
+        world.event(svc.cluster, svc.name, f"service ({svc.name}) registered {count} targets in (target-group {label})")
 
 
 def pending_task(world: World, svc: Service, started_by: str, lt: str) -> Task:
