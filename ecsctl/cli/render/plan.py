@@ -22,7 +22,6 @@ from typing import Any
 
 from ecsctl.core.plan.codec import SENSITIVE, mask_field_value, mask_value, plan_json_view
 from ecsctl.core.plan.model import Change, FieldChange, Plan
-from ecsctl.core.plan.predict import closest_phrase
 
 _GREEN, _YELLOW, _RED, _MAGENTA, _BOLD, _RESET = "\x1b[32m", "\x1b[33m", "\x1b[31m", "\x1b[35m", "\x1b[1m", "\x1b[0m"
 
@@ -296,6 +295,14 @@ def deployments_line(plan: Plan) -> str:
 
 def _short_id(instance: str) -> str:
     return instance if len(instance) <= 12 else instance[:8] + "…"
+
+
+def closest_phrase(prediction: dict) -> str:
+    """``has insufficient memory available`` — what the message says of the closest instance."""
+    message, closest = str(prediction.get("message") or ""), prediction.get("closestInstance")
+    if closest and f"{closest} " in message:
+        return message.split(f"{closest} ", 1)[1].rstrip(".")
+    return ""
 
 
 def _placement(plan: Plan, color: bool) -> list[str]:
