@@ -160,9 +160,12 @@ def _service_entries(world, service_steps: dict, moves: list) -> list[dict]:
     touched = {key for key, s in service_steps.items() if s.action != "delete"}
     touched |= {(m.cluster, m.service) for m in moves}
     last_unplaced = {}
+    failing = {}
     for m in moves:
         if m.unplaced is not None:
             last_unplaced[(m.cluster, m.service)] = m.unplaced
+        if m.phase == "fail" and m.reason:
+            failing[(m.cluster, m.service)] = m.reason
     out = []
     for cluster, name in sorted(touched):
         cs = world.state(cluster)
@@ -182,6 +185,7 @@ def _service_entries(world, service_steps: dict, moves: list) -> list[dict]:
             "reason": unplaced.reason if unplaced is not None else "",
             "message": f"service ({name}) {unplaced.message}" if unplaced is not None else "",
             "closestInstance": unplaced.closest_instance if unplaced is not None else None,
+            "failing": failing.get((cluster, name), "") if short and unplaced is None else "",
             "tasks": dict(sorted(per_revision.items())),
         })
     return out
