@@ -115,7 +115,7 @@ def scheduled_activities(resource: str, minute: int, *, action: str, set_min: in
     """The one or two activities of a scheduled action: new bounds, then the desired count pulled into them."""
     description = bounds_description(set_min, set_max)
     out = [ScalingActivity(resource, minute, seq, description, f"scheduled action name {action} was triggered",
-                           "Successfully s" + description[1:], previous, previous, minimum, maximum,
+                           "Successfully set" + description[len("Setting"):], previous, previous, minimum, maximum,
                            "ScheduledAction", action)]
     if desired != previous:
         text, message = _desired(desired)
@@ -130,5 +130,5 @@ def failed_schedule(resource: str, minute: int, *, action: str, set_min: int | N
     """A scheduled action that could not apply (our wording: AWS does not publish this one)."""
     description = bounds_description(set_min, set_max)
     return ScalingActivity(resource, minute, seq, description, f"scheduled action name {action} was triggered",
-                           f"Failed to s{description[1:]}: {reason}", desired, desired, minimum, maximum,
+                           f"Failed to set{description[len('Setting'):]}: {reason}", desired, desired, minimum, maximum,
                            "ScheduledAction", action, status_code="Failed")

@@ -111,7 +111,7 @@ class ScalingState:
     """Everything the engine remembers about one service between minutes (mutable)."""
 
     __slots__ = ("config", "desired", "minimum", "maximum", "out_until", "out_anchor", "in_until",
-                 "tracking", "steps", "schedules", "next_fire", "minute", "seq")
+                 "tracking", "steps", "schedules", "next_fire", "minute", "seq", "created")
 
     def __init__(self, config: ScalingConfig, desired: int, minute: int) -> None:
         self.config = config
@@ -128,6 +128,7 @@ class ScalingState:
         self.next_fire = NEVER
         self.minute = minute - 1  # the last minute stepped
         self.seq = 0
+        self.created = minute  # rate() schedules without a start time count from here
 
 
 def start(config: ScalingConfig, *, desired: int, minute: int, until: int,
@@ -138,15 +139,17 @@ def start(config: ScalingConfig, *, desired: int, minute: int, until: int,
     :func:`ecsctl.core.scaling.schedules.fire_times`.
     """
     state = ScalingState(config, desired, minute)
-    _schedule(state, fire_times_fn, minute, until)
+    read_schedules(state, fire_times_fn, minute, until)
     return state
 
 
-def _schedule(state: ScalingState, fire_times_fn: FireTimesFn, minute: int, until: int) -> None:
+def read_schedules(state: ScalingState, fire_times_fn: FireTimesFn, minute: int, until: int) -> None:
+    """(Re)read every scheduled action's firings from ``minute`` (included) to ``until``."""
     after, horizon = minute_datetime(minute) - _SECOND, minute_datetime(until)
+    state.schedules = []
     for action in state.config.scheduled:
-        # rate() without a start time counts from when the action exists: the start here.
-        anchor = action.start or (minute_datetime(minute) if action.schedule.startswith("rate(") else None)
+        # rate() without a start time counts from when the action exists (state.created).
+        anchor = action.start or (minute_datetime(state.created) if action.schedule.startswith("rate(") else None)
         times = iter(fire_times_fn(action.schedule, timezone=action.timezone, after=after, until=horizon,
                                    start=anchor, end=action.end))
         state.schedules.append(_Schedule(action, times))
