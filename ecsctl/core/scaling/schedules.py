@@ -1,52 +1,28 @@
-"""When scheduled actions fire, behind the one signature the events package will provide.
+"""When scheduled actions fire: ``ecsctl.core.events.recurrence.fire_times``, and minute helpers.
 
-``FireTimes`` is ``ecsctl/core/events/recurrence.py: fire_times(expression, *, timezone="UTC",
-after, until, start=None, end=None) -> Iterator[datetime]`` (built on the ``events-core``
-branch).  Until that lands, :func:`fire_times` adapts the schedule parser already in
-``ecsctl.core.events.schedule`` to the same signature; the engine takes any function of
-that shape, so tests hand in small deterministic ones.
-
-Semantics (ecs-semantics §6.4): firings strictly after ``after`` and no later than
-``until``; ``start``/``end`` bound the action (StartTime/EndTime, UTC); ``rate()`` counts
-from ``start`` ("first run at start time, then per recurrence"); ``at()`` and ``cron()``
-are read in ``timezone``, daylight-saving changes included.
+The engine takes any function with the signature of
+``fire_times(expression, *, timezone="UTC", after, until, start=None, end=None) -> Iterator[datetime]``
+(firings strictly after ``after``, up to ``until``, within ``[start, end]``); the default
+is the events package's, which reads AWS's ``cron()``/``rate()``/``at()`` in a time zone
+across daylight-saving changes.  Tests hand in small deterministic ones.
 
     >>> from datetime import datetime, timezone as tz
     >>> t0 = datetime(2024, 3, 30, 12, 0, tzinfo=tz.utc)
     >>> [t.isoformat() for t in fire_times("cron(0 8 * * ? *)", timezone="Europe/Paris",
     ...                                    after=t0, until=datetime(2024, 4, 1, tzinfo=tz.utc))]
-    ['2024-03-31T08:00:00+02:00']
+    ['2024-03-31T06:00:00+00:00']
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Iterator
 
+from ecsctl.core.events.recurrence import fire_times
 
-class FireTimes(Protocol):
-    def __call__(self, expression: str, *, timezone: str = "UTC", after: datetime, until: datetime,
-                 start: datetime | None = None, end: datetime | None = None) -> Iterator[datetime]: ...
+__all__ = ["FireTimesFn", "epoch_minute", "fire_times", "minute_datetime"]
 
-
-def fire_times(expression: str, *, timezone: str = "UTC", after: datetime, until: datetime,
-               start: datetime | None = None, end: datetime | None = None) -> Iterator[datetime]:
-    """Firings of an AWS schedule expression in ``(after, until]``, within ``[start, end]``."""
-    from ecsctl.core.events.schedule import RateSchedule, parse_schedule
-
-    schedule = parse_schedule(expression)
-    moment = after
-    if start is not None and start > moment:
-        moment = start - _TICK  # a firing exactly at start time counts
-    while True:
-        if isinstance(schedule, RateSchedule):
-            fire = schedule.next_after(moment, timezone, start=start)
-        else:
-            fire = schedule.next_after(moment, timezone)
-        if fire is None or fire > until or (end is not None and fire > end):
-            return
-        yield fire
-        moment = fire
+FireTimesFn = Callable[..., Iterator[datetime]]
 
 
 def epoch_minute(moment: datetime) -> int:
@@ -57,8 +33,3 @@ def epoch_minute(moment: datetime) -> int:
 
 def minute_datetime(minute: int) -> datetime:
     return datetime.fromtimestamp(minute * 60, timezone.utc)
-
-
-_TICK = datetime(1970, 1, 1, 0, 0, 1) - datetime(1970, 1, 1)
-
-FireTimesFn = Callable[..., Iterator[datetime]]
