@@ -91,68 +91,37 @@ class DemandModel:
         policy reads are not computed, and ``out`` is reused (keys with no datapoint this
         minute are removed).
         """
-        cpu_k = 100.0 / self.per_task
+        k = 100.0 / self.per_task
         wanted = [w for w in wanted if w in self.published()]
-        memory = self.memory
         custom = dict(self.custom)
-        parts: list[Callable[[float, int, dict], None]] = []
-        for name in wanted:
-            if name == CPU or custom.get(name) == "utilization":
-                parts.append(_cpu(name, cpu_k))
-            elif name == MEMORY:
-                parts.append(_memory(name, cpu_k, memory))
-            elif name == ALB:
-                parts.append(_per_task(name, 60.0))
-            elif custom.get(name) == "perTask":
-                parts.append(_per_task(name, 1.0))
-            else:
-                parts.append(_total(name))
-        if len(parts) == 1:
-            return parts[0]
+        cpu = [w for w in wanted if w == CPU or custom.get(w) == "utilization"]
+        memory = MEMORY if MEMORY in wanted else None
+        alb = ALB if ALB in wanted else None
+        per_task = [w for w in wanted if custom.get(w) == "perTask"]
+        totals = [w for w in wanted if custom.get(w) == "total"]
+        idle, busy = self.memory or (0.0, 100.0)
+        span = (busy - idle) / 100.0
+        shares = ([(alb, 60.0)] if alb else []) + [(w, 1.0) for w in per_task]
+        per_task_names = [w for w in wanted if w not in totals]
 
         def derive(load: float, running: int, out: dict) -> None:
-            for part in parts:
-                part(load, running, out)
+            for name in totals:
+                out[name] = load
+            if not running:
+                for name in per_task_names:
+                    out.pop(name, None)
+                return
+            u = load * k / running
+            if u > 100.0:
+                u = 100.0
+            for name in cpu:
+                out[name] = u
+            if memory:
+                out[memory] = idle + span * u
+            for name, factor in shares:
+                out[name] = load * factor / running
 
         return derive
-
-
-def _cpu(name: str, k: float):
-    def cpu(load: float, running: int, out: dict) -> None:
-        if running:
-            u = load * k / running
-            out[name] = u if u < 100.0 else 100.0
-        else:
-            out.pop(name, None)
-    return cpu
-
-
-def _memory(name: str, k: float, memory: tuple[float, float]):
-    idle, busy = memory
-    span = (busy - idle) / 100.0
-
-    def mem(load: float, running: int, out: dict) -> None:
-        if running:
-            u = load * k / running
-            out[name] = idle + span * (u if u < 100.0 else 100.0)
-        else:
-            out.pop(name, None)
-    return mem
-
-
-def _per_task(name: str, factor: float):
-    def per_task(load: float, running: int, out: dict) -> None:
-        if running:
-            out[name] = load * factor / running
-        else:
-            out.pop(name, None)
-    return per_task
-
-
-def _total(name: str):
-    def total(load: float, running: int, out: dict) -> None:
-        out[name] = load
-    return total
 
 
 # --- demand over time ---------------------------------------------------------

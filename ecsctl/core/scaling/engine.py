@@ -37,6 +37,7 @@ target-tracking policy without a fresh datapoint never votes to scale in.
 
 from __future__ import annotations
 
+import operator
 from collections import deque
 from datetime import datetime
 from typing import Mapping
@@ -48,6 +49,8 @@ from ecsctl.core.scaling.schedules import FireTimesFn, epoch_minute, fire_times,
 from ecsctl.core.scaling.target_tracking import scale_in_capacity, scale_out_capacity
 
 NEVER = 1 << 62  # a minute no schedule reaches
+COMPARE = {"GreaterThanOrEqualToThreshold": operator.ge, "GreaterThanThreshold": operator.gt,
+           "LessThanThreshold": operator.lt, "LessThanOrEqualToThreshold": operator.le}
 NO_ACTIVITIES: tuple = ()
 
 
@@ -83,11 +86,12 @@ class _Tracking:
 
 
 class _Step:
-    __slots__ = ("values", "flags", "alarm", "last", "acc")
+    __slots__ = ("values", "flags", "count", "alarm", "last", "acc")
 
     def __init__(self, periods: int) -> None:
         self.values: deque = deque(maxlen=periods)  # the alarm's latest datapoints
         self.flags: deque = deque(maxlen=periods)  # whether each breached
+        self.count = 0  # how many of them breached
         self.alarm = False
         self.last = -NEVER
         self.acc: list = []  # minute values of a period longer than a minute
@@ -111,7 +115,7 @@ class ScalingState:
     """Everything the engine remembers about one service between minutes (mutable)."""
 
     __slots__ = ("config", "desired", "minimum", "maximum", "out_until", "out_anchor", "in_until",
-                 "tracking", "steps", "schedules", "next_fire", "minute", "seq", "created")
+                 "tracking", "steps", "schedules", "next_fire", "minute", "seq", "created", "hold_in", "hold_out")
 
     def __init__(self, config: ScalingConfig, desired: int, minute: int) -> None:
         self.config = config
@@ -121,14 +125,17 @@ class ScalingState:
         self.out_until = 0  # epoch seconds; scale-out cooldown runs while now < out_until
         self.out_anchor = desired
         self.in_until = 0
-        self.tracking = [(p, _Tracking(), p.metric, p.target, p.target * LOW_THRESHOLD_FACTOR)
+        self.tracking = [(p, _Tracking(), p.metric, p.target, p.target * LOW_THRESHOLD_FACTOR, not p.disable_scale_in)
                          for p in config.target_tracking]
-        self.steps = [(p, _Step(p.alarm.evaluation_periods)) for p in config.step_scaling]
+        self.steps = [(p, _Step(p.alarm.evaluation_periods), p.alarm, COMPARE[p.alarm.comparison])
+                      for p in config.step_scaling]
         self.schedules: list[_Schedule] = []
         self.next_fire = NEVER
         self.minute = minute - 1  # the last minute stepped
         self.seq = 0
         self.created = minute  # rate() schedules without a start time count from here
+        self.hold_in = config.suspended.scale_in  # dynamicScalingInSuspended
+        self.hold_out = config.suspended.scale_out
 
 
 def start(config: ScalingConfig, *, desired: int, minute: int, until: int,
@@ -163,22 +170,20 @@ def step(state: ScalingState, inputs: MinuteInputs) -> tuple[ScalingState, tuple
     acts: list | None = None
     if minute >= state.next_fire:
         acts = _fire(state, minute)
-    cfg = state.config
     metrics = inputs.metrics
     desired = state.desired
     now = minute * 60
     cooling = now < state.out_until
     base = state.out_anchor if cooling else desired
-    suspended = cfg.suspended
-    can_out = desired < state.maximum and not suspended.scale_out
+    can_out = desired < state.maximum and not state.hold_out
     can_in = (desired > state.minimum and now >= state.in_until and not inputs.deploying
-              and not suspended.scale_in)
+              and not state.hold_in)
     out = None  # (capacity, policy, alarm, kind, metric, cooldown)
     ins = None
     tt_voters = 0
     tt_ready = True
     tt_best = None
-    for pol, st, metric, target, low in state.tracking:
+    for pol, st, metric, target, low, voter in state.tracking:
         value = metrics.get(metric)
         if value is None:
             gap = minute - st.last
@@ -187,7 +192,7 @@ def step(state: ScalingState, inputs: MinuteInputs) -> tuple[ScalingState, tuple
             if gap >= LOW_DATAPOINTS:
                 st.lo = 0
                 st.window.clear()
-            if not pol.disable_scale_in:
+            if voter:
                 tt_voters += 1
                 tt_ready = False
             continue
@@ -198,13 +203,15 @@ def step(state: ScalingState, inputs: MinuteInputs) -> tuple[ScalingState, tuple
                 cap = scale_out_capacity(base, value, target)
                 if out is None or cap > out[0]:
                     out = (cap, pol.name, pol.high_alarm, "TargetTrackingScaling", value, pol.scale_out_cooldown)
-        else:
+        elif st.hi:
             st.hi = 0
-        if pol.disable_scale_in:
+        if not voter:
             continue
         tt_voters += 1
-        st.window.append(value)
         if value < low:
+            # The window holds the current streak's last 15 datapoints: once the streak is
+            # 15 long, they are the low alarm's 15 datapoints.
+            st.window.append(value)
             st.lo += 1
             if st.lo >= LOW_DATAPOINTS and can_in and tt_ready:
                 peak = max(st.window)
@@ -213,13 +220,13 @@ def step(state: ScalingState, inputs: MinuteInputs) -> tuple[ScalingState, tuple
                     if tt_best is None or cap > tt_best[0]:
                         tt_best = (cap, pol.name, pol.low_alarm, "TargetTrackingScaling", peak, pol.scale_in_cooldown)
                     continue
-        else:
+        elif st.lo:
             st.lo = 0
+            st.window.clear()
         tt_ready = False
     if tt_voters and tt_ready and tt_best is not None:
         ins = tt_best
-    for pol, st in state.steps:
-        alarm = pol.alarm
+    for pol, st, alarm, breaches in state.steps:
         value = metrics.get(alarm.metric)
         if value is not None:
             if alarm.period_minutes > 1:
@@ -229,13 +236,20 @@ def step(state: ScalingState, inputs: MinuteInputs) -> tuple[ScalingState, tuple
                     value = aggregate(st.acc, alarm.statistic)
                     st.acc = []
             if value is not None:
+                flags = st.flags
+                if len(flags) == flags.maxlen and flags[0]:
+                    st.count -= 1
+                hit = breaches(value, alarm.threshold)
+                flags.append(hit)
                 st.values.append(value)
-                st.flags.append(alarm.breaches(value))
-                st.alarm = sum(st.flags) >= alarm.datapoints_to_alarm
+                if hit:
+                    st.count += 1
+                st.alarm = st.count >= alarm.datapoints_to_alarm
                 st.last = minute
         elif st.alarm and minute - st.last >= alarm.evaluation_periods * alarm.period_minutes:
             st.values.clear()
             st.flags.clear()
+            st.count = 0
             st.alarm = False
         if not st.alarm:
             continue

@@ -51,7 +51,7 @@ def snapshot(state: ScalingState) -> dict[str, Any]:
         "stepScaling": {
             pol.name: {"values": list(st.values), "flags": list(st.flags), "alarm": st.alarm, "last": st.last,
                        "partial": list(st.acc)}
-            for pol, st in state.steps
+            for pol, st, *_ in state.steps
         },
     }
 
@@ -76,11 +76,12 @@ def restore(config: ScalingConfig, record: Mapping[str, Any], *, until: int,
             st.hi, st.lo, st.last = int(saved["high"]), int(saved["low"]), int(saved["last"])
             st.window.extend(saved.get("window") or ())
     saved_steps = record.get("stepScaling") or {}
-    for pol, st in state.steps:
+    for pol, st, *_ in state.steps:
         saved = saved_steps.get(pol.name)
         if saved:
             st.values.extend(saved.get("values") or ())
             st.flags.extend(bool(f) for f in saved.get("flags") or ())
+            st.count = sum(st.flags)
             st.alarm, st.last = bool(saved.get("alarm")), int(saved.get("last", st.last))
             st.acc = list(saved.get("partial") or ())
     read_schedules(state, fire_times_fn, minute + 1, until)

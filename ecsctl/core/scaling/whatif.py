@@ -148,11 +148,13 @@ def replay(config: ScalingConfig, *, start: int, end: int, desired: int,
         feed = zip(range(start, end), series)
     else:
         feed = ((minute, metrics.get(minute, empty)) for minute in range(start, end))
+    running = fleet.running
     for minute, given in feed:
         if fleet.starting:
             fleet.arrive(minute)
+            running = fleet.running
         if closed:
-            derive(given, fleet.running, current)
+            derive(given, running, current)
         else:
             inputs.metrics = given
         inputs.minute = minute
@@ -162,15 +164,17 @@ def replay(config: ScalingConfig, *, start: int, end: int, desired: int,
             value = inputs.metrics.get(name) if name else None
             for act in acts:
                 activities.append(act)
-                timeline.running_at.append(fleet.running)
+                timeline.running_at.append(running)
                 timeline.metric_at.append(value)
             fleet.follow(state.desired, minute)
+            running = fleet.running
         elif state.desired != before:
             fleet.follow(state.desired, minute)
+            running = fleet.running
         if record:
             rec_metric.append(inputs.metrics.get(name) if name else None)
             rec_desired.append(state.desired)
-            rec_running.append(fleet.running)
+            rec_running.append(running)
     timeline.minutes = max(0, end - start)
     if record:
         timeline.metric, timeline.desired, timeline.running = rec_metric, rec_desired, rec_running
