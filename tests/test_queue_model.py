@@ -107,7 +107,7 @@ def test_consumers_and_initial_state_from_a_spec() -> None:
     assert initial_state(spec) == QueueState(250)
 
 
-@settings(max_examples=200, derandomize=True, deadline=None)
+@settings(max_examples=200, derandomize=True, deadline=None, database=None)
 @given(st.integers(0, 10_000), st.floats(0, 1000), st.lists(st.tuples(st.integers(0, 50), st.floats(0, 500)), max_size=3),
        st.integers(1, 30))
 def test_messages_are_conserved(visible, arrivals, consumers, minutes) -> None:

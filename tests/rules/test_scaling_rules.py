@@ -171,9 +171,9 @@ CASES = [
     # queues
     ("queue-rate-ok", "Queue", "orders", {"arrivals": {"messagesPerMinute": 12.5}}, None, None),
     ("queue-consumer-missing", "Queue", "orders", {"consumers": [{"service": "wroker", "messagesPerTaskPerMinute": 30}]},
-     "E6010", "service 'wroker' is not among"),
+     "W6010", "service 'wroker' is not among"),
     ("queue-consumer-cluster", "Queue", "orders", {"consumers": [{"service": "bridge", "messagesPerTaskPerMinute": 30}]},
-     "E6010", "runs in cluster 'prod', not 'default'"),
+     "W6010", "runs in cluster 'prod', not 'default'"),
     ("queue-series-order", "Queue", "orders", {"arrivals": {"series": [{"at": "2026-01-01T10:00:00Z", "messagesPerMinute": 1},
                                                                      {"at": "2026-01-01T08:00:00Z", "messagesPerMinute": 2}]}},
      "E6011", "is not after the previous"),

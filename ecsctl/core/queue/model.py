@@ -108,7 +108,10 @@ def advance(state: QueueState, *, arrivals: float, consumers: Sequence[tuple[int
     visible = available - deleted
     busy = sum(max(0, int(n)) for n, rate in consumers if rate > 0)
     not_visible = min(busy, deleted)
-    return QueueMinute(QueueState(visible, incoming - arrived, carry), arrived, deleted, visible, not_visible)
+    # floor() above allows 1e-9 of rounding; keep the carries in [0, 1)
+    arrival_carry = min(max(incoming - arrived, 0.0), 0.999999999)
+    capacity_carry = min(max(carry, 0.0), 0.999999999)
+    return QueueMinute(QueueState(visible, arrival_carry, capacity_carry), arrived, deleted, visible, not_visible)
 
 
 def backlog_per_task(visible: int, running_tasks: int) -> float | None:

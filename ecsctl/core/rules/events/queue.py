@@ -9,10 +9,12 @@ from ecsctl.core.rules.service.refs import DEFAULT_CLUSTER, cluster_name, last_s
 
 @register
 class QueueConsumersExist(Rule):
-    """Every consumer of a Queue is a Service of the run, in the cluster named (error).
+    """Every consumer of a Queue should be a Service of the run, in the cluster named (warning).
 
-    The queue model drains messages with the running tasks of the consumer services;
-    a consumer that names no service of the run could never consume (ecs-semantics §8.3;
+    The queue model drains messages with the running tasks of the consumer services; a
+    consumer that names no service of the run never consumes, and the queue only grows.
+    Neither SQS nor ECS refuses that (a queue knows nothing of its readers), so it is a
+    warning (ecs-semantics §8.3;
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_services.html).
 
     Bad::
@@ -24,9 +26,10 @@ class QueueConsumersExist(Rule):
         consumers: [{service: worker, cluster: prod, messagesPerTaskPerMinute: 30}]
     """
 
-    id = "E6010"
-    title = "Queue consumers must be services of the run"
+    id = "W6010"
+    title = "Queue consumers should be services of the run"
     kinds = ("Queue",)
+    severity = Severity.WARNING
 
     def check(self, spec, doc, ctx):
         if not ctx.has_kind("Service"):
@@ -35,7 +38,8 @@ class QueueConsumersExist(Rule):
             name = consumer.get("service")
             service = spec_of(ctx.get("Service", name))
             if service is None:
-                yield ("consumers", i, "service"), f"service '{name}' is not among the validated documents"
+                yield ("consumers", i, "service"), (f"service '{name}' is not among the validated documents: "
+                                                    "nothing would consume the queue's messages")
                 continue
             wanted = last_segment(consumer["cluster"]) if consumer.get("cluster") else DEFAULT_CLUSTER
             if cluster_name(service) != wanted:
