@@ -32,6 +32,7 @@ from ecsctl.errors import InputError, UsageError
 SERVICES = ("ecs", "application-autoscaling", "cloudwatch", "events", "scheduler", "ssm", "secretsmanager",
             "ecr", "elbv2", "s3", "sts", "iam", "autoscaling")
 DEFAULT_MAX_ATTEMPTS = 8
+NEEDS_EXTRA = "--backend aws needs boto3: pip install 'ecsctl[aws]'"
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException",
            "AuthorizationError", "Forbidden"}
 _BAD_CREDENTIALS = {"UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
@@ -82,9 +83,12 @@ class Aws:
     """Clients of one region and credential set, shared by every thread of an apply."""
 
     def __init__(self, options: AwsOptions | None = None) -> None:
-        import boto3
-        import botocore.config
-        import botocore.exceptions as bx
+        try:
+            import boto3
+            import botocore.config
+            import botocore.exceptions as bx
+        except ImportError:
+            raise UsageError(NEEDS_EXTRA) from None
 
         self.options = options = options or AwsOptions()
         try:
