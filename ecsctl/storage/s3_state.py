@@ -71,7 +71,7 @@ def _client():
         raise StateError("an s3:// state needs boto3: pip install 'ecsctl[aws]'") from None
 
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 8}, user_agent_extra="ecsctl",
+    config = botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 8}, user_agent_extra="ecsctl",
                                     s3={"addressing_style": "path"} if endpoint else None)
     return boto3.client("s3", config=config)
 

@@ -104,7 +104,7 @@ class AwsBackend:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def call(self, service: str, operation: str, address: str, **params) -> dict:
+    def call(self, service: str, operation: str, address: str, /, **params) -> dict:
         return self.aws.call(service, operation, address, **params)
 
     def _exists_unmanaged(self, step: Step, what: str) -> None:
@@ -196,6 +196,7 @@ class AwsBackend:
                 current = None
             else:
                 self._exists_unmanaged(step, f"service {step.name!r} in cluster {cluster!r}")
+        spec = self._pinned(spec, step.address)
         if current is None:
             answer = self.call("ecs", "CreateService", step.address, **shapes.request_create_service(step.name, spec))
             did.append(f"created service {step.name} ({shapes.taskdef_ref(answer['service'].get('taskDefinition', ''))})")
@@ -210,6 +211,16 @@ class AwsBackend:
             before_auto = (before or {}).get("autoScaling") if step.before is not None else self._live_auto_scaling(cluster, step.name, step.address)
         did += self._sync_auto_scaling(cluster, step.name, before_auto, spec.get("autoScaling"), step.address)
         return Outcome(tuple(did))
+
+    def _pinned(self, spec: dict, address: str) -> dict:
+        """A service that follows its family gets the family's latest ACTIVE revision, named exactly."""
+        ref = str(spec.get("taskDefinition") or "")
+        if not ref or ":" in ref:
+            return spec
+        latest = self.latest_task_definition(ref, address)
+        if latest is None:
+            raise AwsError(f"{address}: task definition family {ref!r} has no ACTIVE revision in {self.aws.region}")
+        return {**spec, "taskDefinition": latest["taskDefinition"]["taskDefinitionArn"]}
 
     def _live_auto_scaling(self, cluster: str, name: str, address: str) -> dict | None:
         from ecsctl.backends.aws.live import read_auto_scaling

@@ -99,7 +99,7 @@ class Aws:
         if not session.region_name:
             raise UsageError("no AWS region: pass --region or set AWS_REGION (or a region in the profile)")
         self.region = session.region_name
-        config = botocore.config.Config(retries={"mode": "standard", "max_attempts": options.max_attempts},
+        config = botocore.config.Config(retries={"mode": "standard", "total_max_attempts": options.max_attempts},
                                         user_agent_extra="ecsctl", max_pool_connections=20,
                                         s3={"addressing_style": "path"} if options.endpoint_url else None)
         self._clients = {name: session.client(name, endpoint_url=options.endpoint_url, config=config)
@@ -117,7 +117,7 @@ class Aws:
                 self._account = self.call("sts", "GetCallerIdentity", "the AWS account")["Account"]
             return self._account
 
-    def call(self, service: str, operation: str, address: str = "", **params: Any) -> dict:
+    def call(self, service: str, operation: str, address: str = "", /, **params: Any) -> dict:
         """Call ``service:operation`` for ``address``; raise ``AwsError`` (one line) on any failure."""
         import botocore
         import botocore.exceptions as bx
