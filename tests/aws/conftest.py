@@ -18,8 +18,7 @@ from urllib.request import Request, urlopen
 
 import pytest
 
-moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed: pip install -e '.[test]'")
-boto3 = pytest.importorskip("boto3", reason="boto3 is not installed: pip install -e '.[test]'")
+SKIP_MOTO = "moto[server] is not installed: pip install -e '.[test]' (the AWS tests run against it)"
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account, the one the example manifests name
@@ -34,6 +33,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
+    moto_server = pytest.importorskip("moto.server", reason=SKIP_MOTO)
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -60,6 +60,8 @@ def aws_env(moto_endpoint, monkeypatch, tmp_path):
 
 @pytest.fixture
 def clients(aws_env):
+    boto3 = pytest.importorskip("boto3", reason=SKIP_MOTO)
+
     def client(name):
         return boto3.client(name, region_name=REGION, endpoint_url=aws_env)
 
