@@ -115,7 +115,8 @@ class Throttler:
     """A loopback proxy in front of moto that answers ``ThrottlingException`` to the first
     ``times`` requests of each chosen operation, then forwards everything."""
 
-    def __init__(self, upstream: str, operations: dict[str, int]):
+    def __init__(self, upstream: str, operations: dict[str, int], error: str = "ThrottlingException",
+                 message: str = "Rate exceeded"):
         self.upstream = upstream
         self.remaining = dict(operations)
         self.throttled: dict[str, int] = {op: 0 for op in operations}
@@ -140,7 +141,7 @@ class Throttler:
                     else:
                         throttler.forwarded[op] = throttler.forwarded.get(op, 0) + 1
                 if throttle:
-                    payload = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+                    payload = json.dumps({"__type": error, "message": message}).encode()
                     self.send_response(400)
                     self.send_header("Content-Type", "application/x-amz-json-1.1")
                     self.send_header("Content-Length", str(len(payload)))

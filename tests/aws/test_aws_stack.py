@@ -177,3 +177,34 @@ def test_throttling_that_outlasts_the_retries_is_one_line(runner, aws_env, aws_s
     assert "not done: create service/prod/web (waits for create cluster/prod)" in result.stdout
     assert "done: create taskdef/web (registered web:1)" in result.stdout
     assert proxy.throttled["CreateCluster"] == 8
+
+
+def test_access_denied_names_the_action(runner, aws_env, aws_stack, state):
+    from conftest import Throttler
+
+    denied = "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:CreateService"
+    with Throttler(aws_env, {"CreateService": 100}, error="AccessDeniedException", message=denied) as proxy:
+        result = run(runner, "apply", "-f", str(aws_stack), "--state", state, "--auto-approve",
+                     "--backend", "aws", "--region", REGION, "--endpoint-url", proxy.url)
+    assert result.exit_code == 1
+    assert ("failed: create service/prod/web: service/prod/web: access denied: the credentials may not call "
+            "ecs:CreateService") in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_missing_credentials_is_one_line(runner, aws_env, aws_stack, state, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = run(runner, "plan", "-f", str(aws_stack), "--state", state, *aws_args(aws_env))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: no AWS credentials found") and len(result.stderr.splitlines()) == 1
+
+
+def test_missing_region_and_wait_without_aws_are_usage_errors(runner, aws_stack, state, monkeypatch):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    result = run(runner, "plan", "-f", str(aws_stack), "--state", state, "--backend", "aws")
+    assert result.exit_code == 2 and "no AWS region" in result.stderr
+    waited = run(runner, "apply", "-f", str(aws_stack), "--state", state, "--auto-approve", "--wait")
+    assert waited.exit_code == 2 and "--wait follows deployments on real ECS" in waited.stderr
