@@ -208,3 +208,19 @@ def test_missing_region_and_wait_without_aws_are_usage_errors(runner, aws_stack,
     assert result.exit_code == 2 and "no AWS region" in result.stderr
     waited = run(runner, "apply", "-f", str(aws_stack), "--state", state, "--auto-approve", "--wait")
     assert waited.exit_code == 2 and "--wait follows deployments on real ECS" in waited.stderr
+
+
+def test_get_and_import_from_live(runner, aws_env, aws_stack, state, tmp_path):
+    apply(runner, aws_stack, state, aws_env)
+    listed = run(runner, "get", "services", "-o", "json", *aws_args(aws_env))
+    assert listed.exit_code == 0, listed.output
+    assert {(s["name"], s["cluster"], s["taskDefinition"], s["desiredCount"]) for s in json.loads(listed.stdout)} == {
+        ("web", "prod", "web:1", 3), ("worker", "prod", "worker:1", 6)}
+    out, other = tmp_path / "imported", str(tmp_path / "imported-state.db")
+    imported = run(runner, "import", "--cluster", "prod", "--out", str(out), "--state", other, *aws_args(aws_env))
+    assert imported.exit_code == 0, imported.output
+    assert sorted(p.name for p in out.iterdir()) == ["service-prod-web.yaml", "service-prod-worker.yaml",
+                                                     "taskdef-web.yaml", "taskdef-worker.yaml"]
+    assert "taskDefinition: web\n" in (out / "service-prod-web.yaml").read_text()  # follows the family
+    plan = run(runner, "plan", "-f", str(out), "--state", other, "--detailed-exitcode", *aws_args(aws_env))
+    assert plan.exit_code == 0, plan.output
