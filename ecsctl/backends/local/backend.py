@@ -38,7 +38,7 @@ from ecsctl.errors import InputError
 
 CATALOGUE_KINDS = frozenset({
     "TargetGroup", "CapacityProvider", "Parameter", "Secret", "EnvironmentFile", "Repository",
-    "ScheduledTask",
+    "ScheduledTask", "SecurityGroup",
 })
 
 

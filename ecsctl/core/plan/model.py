@@ -30,6 +30,7 @@ PREFIX = {
     "Secret": "secret",
     "EnvironmentFile": "envfile",
     "Repository": "repository",
+    "SecurityGroup": "securitygroup",
 }
 KIND_OF_PREFIX = {v: k for k, v in PREFIX.items()}
 
@@ -39,6 +40,7 @@ KIND_ORDER: tuple[str, ...] = (
     "Secret",
     "EnvironmentFile",
     "Repository",
+    "SecurityGroup",  # instance groups, target groups and services name them
     "CapacityProvider",
     "Cluster",
     "TargetGroup",
