@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from ecsctl import __version__
-from ecsctl.cli.commands import get, instances, plan, rollout, rules, schema, state, tasks, validate
+from ecsctl.cli.commands import get, instances, plan, render, rollout, rules, schema, state, tasks, validate
 
 app = typer.Typer(
     name="ecsctl",
@@ -35,6 +35,7 @@ app.command("validate")(validate.validate)
 app.command("plan")(plan.plan)
 app.command("apply")(plan.apply)
 app.command("get")(get.get)
+app.command("render")(render.render)
 app.add_typer(state.app, name="state")
 app.add_typer(instances.app, name="instances")
 app.add_typer(rollout.app, name="rollout")

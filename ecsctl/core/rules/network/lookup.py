@@ -2,7 +2,8 @@
 
 * :func:`group_index`: the run's ``SecurityGroup`` documents by id and name;
 * :func:`security_group_references`: every place a document names a security group;
-* :func:`instance_groups_for`: the container-instance groups a service's tasks may run on.
+* :func:`instance_groups_for`: the container-instance groups a service's tasks may run on
+  (:func:`member_of` one group).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def awsvpc_security_groups(spec: dict) -> list[str]:
     return [g for g in _awsvpc_groups(spec.get("networkConfiguration")) if isinstance(g, str)]
 
 
-def _instance_view(group: dict) -> dict:
+def group_view(group: dict) -> dict:
     """What a Cluster Query Language expression sees of an instance of ``group``."""
     instance_type = str(group.get("instanceType") or "")
     zone = str(group.get("availabilityZone") or "")
@@ -68,8 +69,9 @@ def _instance_view(group: dict) -> dict:
             "runningTasksCount": 0, "taskGroups": set(), "ec2InstanceId": ""}
 
 
-def _member_of(expressions: list[str], group: dict) -> bool:
-    view = _instance_view(group)
+def member_of(expressions: list[str], group: dict) -> bool:
+    """Whether instances of ``group`` can satisfy every ``memberOf`` expression."""
+    view = group_view(group)
     for text in expressions:
         try:
             if not cql.matches(text, view):
@@ -77,6 +79,12 @@ def _member_of(expressions: list[str], group: dict) -> bool:
         except (cql.CqlError, ValueError):
             continue  # E3011 reports a malformed expression
     return True
+
+
+def member_of_expressions(service: dict, task_definition: dict) -> list[str]:
+    """The ``memberOf`` expressions of a service (or RunTask target) and of its task definition."""
+    return [c["expression"] for c in as_list(service.get("placementConstraints")) + as_list(task_definition.get("placementConstraints"))
+            if isinstance(c, dict) and c.get("type") == "memberOf" and isinstance(c.get("expression"), str)]
 
 
 def instance_groups_for(service: dict, task_definition: dict, ctx) -> list[tuple[int, dict]]:
@@ -88,7 +96,6 @@ def instance_groups_for(service: dict, task_definition: dict, ctx) -> list[tuple
     cluster = spec_of(ctx.get("Cluster", cluster_name(service)))
     if cluster is None:
         return []
-    expressions = [c.get("expression") for c in as_list(service.get("placementConstraints")) + as_list(task_definition.get("placementConstraints"))
-                   if isinstance(c, dict) and c.get("type") == "memberOf" and isinstance(c.get("expression"), str)]
+    expressions = member_of_expressions(service, task_definition)
     return [(i, g) for i, g in enumerate(as_list(cluster.get("containerInstances")))
-            if isinstance(g, dict) and _member_of(expressions, g)]
+            if isinstance(g, dict) and member_of(expressions, g)]
