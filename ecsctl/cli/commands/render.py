@@ -54,9 +54,8 @@ def _render_kubernetes(files: List[str], out: Optional[str]) -> None:
     for f, path in zip(rendered, write_files(rendered, out)):
         kinds = ", ".join(o["kind"] for o in f.objects)
         sys.stderr.write(f"wrote {path} ({kinds})\n")
-    needs = sorted({n for f in rendered for n in f.needs})
-    if needs:
-        sys.stderr.write(f"{len(needs)} Secret(s)/ConfigMap(s) to create first are listed at the top of each file\n")
+    if any(f.needs for f in rendered):
+        sys.stderr.write("the Secrets and ConfigMaps to create first are listed at the top of each file\n")
 
 
 @boundary
