@@ -130,3 +130,21 @@ def test_a_range_is_admitted_exactly_when_each_of_its_ports_is(groups, a, b):
     closed = {p for lo, hi in gaps for p in range(lo, hi + 1)}
     assert closed == {p for p in range(low, high + 1) if not admits(groups, ALB, "tcp", p)}
     assert all(hi < lo2 - 1 for (_, hi), (lo2, _) in zip(gaps, gaps[1:])), "gaps are disjoint and not adjacent"
+
+
+def test_load_balancer_fixes_cover_both_directions_and_unknown_groups():
+    from ecsctl.core.network.security_groups import load_balancer_fixes
+
+    index = GroupIndex([("alb", {"groupId": "sg-a", "ipPermissionsEgress": []}),
+                        ("instances", {"ipPermissions": [rule("tcp", 32768, 61000, groups={"alb"})]})])
+    assert load_balancer_fixes(index, ["sg-a"], ["instances"], "tcp", EPHEMERAL_PORTS) == [
+        (True, "allow tcp 32768–61000 out to instances on sg-a")]
+    assert load_balancer_fixes(index, ["sg-a"], ["sg-unknown"], "tcp", 80) is None
+
+
+def test_module_doctests():
+    import doctest
+
+    from ecsctl.core.network import security_groups
+
+    assert doctest.testmod(security_groups).failed == 0

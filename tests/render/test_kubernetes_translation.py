@@ -323,3 +323,13 @@ def test_the_input_specs_are_not_changed():
     before = copy.deepcopy([s.spec for s in sources])
     render(*sources)
     assert [s.spec for s in sources] == before
+
+
+def test_module_doctests():
+    import doctest
+
+    from ecsctl.core.render import kubernetes
+    from ecsctl.core.render.kubernetes import names, placement, yaml_text
+
+    for module in (kubernetes, names, placement, yaml_text):
+        assert doctest.testmod(module).failed == 0, module.__name__

@@ -203,3 +203,33 @@ def missing_rule(groups: Iterable[Mapping[str, Any]], source: Iterable[str], pro
         return None
     direction = "out to" if egress else "from"
     return f"allow {_protocol(protocol)} {describe_ports(gaps)} {direction} {source_name} on {on}"
+
+
+def load_balancer_fixes(index: GroupIndex, lb_refs: Iterable[str], target_refs: Iterable[str], protocol: str,
+                        ports: Ports) -> list[tuple[bool, str]] | None:
+    """What keeps a load balancer from reaching targets on ``ports``: ``(egress, fix)`` pairs.
+
+    ``lb_refs`` are the load balancer's security groups, ``target_refs`` the target's (an
+    instance's, or an awsvpc task's), as written in the manifests.  The target's groups
+    must admit the load balancer's (ingress) and the load balancer's must let the traffic
+    out (egress).  None when a group is not in ``index`` (it might admit anything).
+
+    >>> index = GroupIndex([("alb", {"groupId": "sg-a"}), ("instances", {"ipPermissions": []})])
+    >>> load_balancer_fixes(index, ["sg-a"], ["instances"], "tcp", EPHEMERAL_PORTS)
+    [(False, 'allow tcp 32768–61000 from sg-a on instances')]
+    """
+    lb_refs, target_refs = list(lb_refs), list(target_refs)
+    lb_groups = [index.resolve(r) for r in lb_refs]
+    groups = [index.resolve(r) for r in target_refs]
+    if not lb_groups or not groups or None in lb_groups or None in groups:
+        return None
+    out: list[tuple[bool, str]] = []
+    fix = missing_rule([spec for _, spec in groups], index.aliases(lb_refs), protocol, ports,
+                       source_name=lb_refs[0], on=target_refs[0])
+    if fix:
+        out.append((False, fix))
+    fix = missing_rule([spec for _, spec in lb_groups], index.aliases(target_refs), protocol, ports,
+                       source_name=target_refs[0], on=lb_refs[0], egress=True)
+    if fix:
+        out.append((True, fix))
+    return out

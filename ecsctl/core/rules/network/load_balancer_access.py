@@ -21,7 +21,7 @@ from ecsctl.core.network.security_groups import (
     GroupIndex,
     Ports,
     describe_ports,
-    missing_rule,
+    load_balancer_fixes,
 )
 from ecsctl.core.rules.base import Rule, register
 from ecsctl.core.rules.network.lookup import awsvpc_security_groups, group_index, instance_groups_for
@@ -61,24 +61,16 @@ def _health_check_port(tg: dict, traffic: Ports) -> list[tuple[Ports, str]]:
 
 def _check(target: Target, lb_refs: tuple[str, ...], index: GroupIndex):
     """Messages for what the target's groups and the load balancer's groups leave closed."""
-    groups = [index.resolve(r) for r in target.refs]
-    lb_groups = [index.resolve(r) for r in lb_refs]
-    if None in groups or None in lb_groups or not groups or not lb_groups:
-        return  # a group we cannot see might admit it (W8002 says so)
-    source = index.aliases(lb_refs)
-    destination = index.aliases(target.refs)
-    on, lb = target.refs[0], lb_refs[0]
+    lb = lb_refs[0]
     for ports, description in target.ports:
-        fix = missing_rule([spec for _, spec in groups], source, target.protocol, ports, source_name=lb, on=on)
-        if fix:
-            extra = f" ({EPHEMERAL_NOTE})" if ports == EPHEMERAL_PORTS else ""
-            yield (f"the security groups of {target.what} ({', '.join(target.refs)}) do not admit the load balancer's "
-                   f"group {lb} on {description}: {fix}{extra}")
-        fix = missing_rule([spec for _, spec in lb_groups], destination, target.protocol, ports,
-                           source_name=on, on=lb, egress=True)
-        if fix:
-            yield (f"the load balancer's security groups ({', '.join(lb_refs)}) do not let its traffic out to "
-                   f"{target.what} on {description}: {fix}")
+        for egress, fix in load_balancer_fixes(index, lb_refs, target.refs, target.protocol, ports) or ():
+            if egress:
+                yield (f"the load balancer's security groups ({', '.join(lb_refs)}) do not let its traffic out to "
+                       f"{target.what} on {description}: {fix}")
+            else:
+                extra = f" ({EPHEMERAL_NOTE})" if ports == EPHEMERAL_PORTS else ""
+                yield (f"the security groups of {target.what} ({', '.join(target.refs)}) do not admit the load balancer's "
+                       f"group {lb} on {description}: {fix}{extra}")
 
 
 class _LoadBalancerAccess(Rule):
