@@ -129,7 +129,9 @@ def secret_reference(value_from: str, stack: Stack) -> tuple[str, str, str, str]
             extra = f"version {stage or version} of the secret: a Kubernetes Secret holds one version"
         return dns_subdomain(name.replace("/", "-")), config_key(json_key) if json_key else "value", what, extra
     if value.startswith("arn:"):
-        name = value.split(":", 5)[-1].removeprefix("parameter")
+        # the ARN drops the leading slash of a hierarchical name: parameter/prod/db is /prod/db
+        name = value.split(":", 5)[-1].removeprefix("parameter/")
+        name = f"/{name}" if "/" in name else name
     else:
         name = value
     name = found[1] if found else name
@@ -160,7 +162,6 @@ class PodBuilder:
         self.annotations: dict[str, str] = {}
         self.volumes = Items()
         self.volume_of: dict[str, str] = {}  # ECS volume name -> pod volume name
-        self.mounts_of: dict[str, Items] = {}  # ECS container name -> its volumeMounts
 
     # -- roles ------------------------------------------------------------------------------
 
@@ -177,7 +178,7 @@ class PodBuilder:
         if not main:
             main = [n for n in names if n not in init | ordered] or names[-1:]
         sidecars = {n for n in names if n not in init and n not in main}
-        first = self._start_order([n for n in names if n in init or n in sidecars])
+        first = self._start_order([n for n in names if (n in init or n in sidecars) and n not in main])
         by_name = {c.get("name"): c for c in self.containers}
         return [by_name[n] for n in first], [by_name[n] for n in main], init, ordered
 
@@ -642,6 +643,9 @@ class PodBuilder:
             spec.note("hostNetwork", "networkMode host")
         elif self.mode == "awsvpc":
             spec.note("containers", "networkMode awsvpc: a pod has its own IP address, as an awsvpc task has its own ENI")
+        elif self.mode == "bridge" and len(self.containers) > 1:
+            spec.note("containers", "networkMode bridge: the containers of a pod share one network namespace (localhost), "
+                                    "where each bridge container had its own")
         elif self.mode == "none":
             spec.note("containers", "networkMode none: no equivalent (a pod always has a network)")
         if td.get("pidMode") == "task":

@@ -206,7 +206,7 @@ class Renderer:
         fargate = self._fargate(spec)
         daemon = spec.get("schedulingStrategy") == "DAEMON"
         pod = build_pod(td, PodInput(name, selector, self.stack, fargate=fargate, service=spec))
-        _scheduling(pod.spec, spec.get("placementConstraints"), spec.get("placementStrategy") if "placementStrategy" in spec else None,
+        _scheduling(pod.spec, spec.get("placementConstraints"), spec.get("placementStrategy") or None,
                     td, selector, fargate=fargate, spread=not daemon)
         meta = _metadata(name, labels, label_notes)
         if name != source.name:
@@ -410,7 +410,7 @@ class Renderer:
         name = dns_label(source.name, limit)
         selector = {NAME_LABEL: name}
         labels, label_notes = labels_of(source, selector)
-        fargate = uses_fargate(target) or (not target.get("launchType") and self._fargate({"cluster": target.get("cluster")}))
+        fargate = self._fargate(target)
         pod = build_pod(td, PodInput(name, selector, self.stack, fargate=fargate, job=True))
         _scheduling(pod.spec, target.get("placementConstraints"), target.get("placementStrategy"), td, selector,
                     fargate=False, spread=bool(target.get("placementStrategy")))
