@@ -5,8 +5,9 @@ days of the week 1–7 from Sunday and needs ``?`` in one of the day fields; a C
 five (minutes hours day-of-month month day-of-week), numbers Sunday 0, and no year
 (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html,
 https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#schedule-syntax).
-Each field is rewritten from the set of values it covers, so ranges that wrap (``FRI-MON``)
-come out right::
+The fields come from ``core.events.recurrence.croniter_expressions`` (the same reading the
+simulation fires schedules with), each written from the set of values it covers, so ranges
+that wrap (``FRI-MON``) come out right::
 
     >>> kubernetes_schedule("cron(0 18 ? * MON-FRI *)")[0]
     '0 18 * * 1-5'
@@ -25,6 +26,7 @@ year, a one-time ``at()``, and ``rate()`` periods that do not divide the hour or
 
 from __future__ import annotations
 
+from ecsctl.core.events.recurrence import croniter_expressions
 from ecsctl.core.events.schedule import AtSchedule, CronSchedule, RateSchedule, ScheduleError, parse_schedule
 
 
@@ -58,6 +60,9 @@ def compress(values, low: int, high: int) -> str:
     return ",".join(parts)
 
 
+FIELD_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+
+
 def _cron(raw: str, parsed: CronSchedule) -> str:
     fields = raw[raw.index("(") + 1: raw.rindex(")")].split()
     year = fields[5]
@@ -72,13 +77,11 @@ def _cron(raw: str, parsed: CronSchedule) -> str:
         raise Untranslatable(f"{raw}: '#' (the n-th weekday of the month) has no Kubernetes cron equivalent")
     if dow is not None and dow.last_of_month:
         raise Untranslatable(f"{raw}: 'nL' (the last given weekday of the month) has no Kubernetes cron equivalent")
-    return " ".join((
-        compress(parsed.minutes, 0, 59),
-        compress(parsed.hours, 0, 23),
-        "*" if dom is None else compress(dom.days, 1, 31),
-        compress(parsed.months, 1, 12),
-        "*" if dow is None else compress({d - 1 for d in dow.days}, 0, 6),  # AWS 1 = SUN, cron 0 = SUN
-    ))
+    # Without L, W and # the schedule is one standard expression (AWS's 1 = SUN becomes 0, '?' becomes '*');
+    # each comma list is then written as compactly as cron allows.
+    (expression,) = croniter_expressions(parsed)
+    return " ".join(field if field == "*" else compress((int(v) for v in field.split(",")), low, high)
+                    for field, (low, high) in zip(expression.split(), FIELD_RANGES))
 
 
 RATE_HINT = "use a divisor of 60 minutes or of 24 hours, or 1 or 7 days"
