@@ -66,10 +66,9 @@ def render(
 ) -> None:
     """Render the manifests for another system: ECS API requests, or Kubernetes objects.
 
-    --to kubernetes writes a Deployment or DaemonSet per service (with its Services,
-    HorizontalPodAutoscaler, ServiceAccount and volumes) and a CronJob per scheduled task,
-    with a comment on every field that has no exact equivalent. Exit 1 when the manifests
-    have errors or something cannot be expressed (nothing is written then).
+    --to kubernetes writes a Deployment or DaemonSet per service (with its Services, HorizontalPodAutoscaler, ServiceAccount and volumes) and a CronJob per scheduled task, with a comment on every field that has no exact equivalent.
+
+    Exit 1 when the manifests have errors or something cannot be expressed (nothing is written then).
     """
     if to is Target.ecs:
         _render_ecs(files, out)
