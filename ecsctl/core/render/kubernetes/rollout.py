@@ -42,8 +42,9 @@ def rolling_update(desired: int, min_pct: int, max_pct: int, *, scaled: bool = F
     ]
     if unavailable == 0 and surge == 0:
         surge = 1
-        notes.append("ECS's bounds allow neither an extra task nor one fewer (ecsctl validate refuses that for a service with "
-                     "tasks, E3017) and Kubernetes refuses maxSurge and maxUnavailable both 0: maxSurge 1")
+        notes.append("ECS's bounds allow neither an extra task nor one fewer, so an ECS deployment would never move "
+                     "(ecsctl validate warns, W3017); Kubernetes refuses maxSurge and maxUnavailable both 0: maxSurge 1, "
+                     "which lets the rollout go one pod above the ECS ceiling")
     else:
         notes.append(f"Kubernetes: maxUnavailable {unavailable} keeps {desired} − {unavailable} = {desired - unavailable} "
                      f"available, maxSurge {surge} allows {desired} + {surge} = {desired + surge}: the same bounds")
