@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from ecsctl import __version__
-from ecsctl.cli.commands import get, instances, plan, render, rollout, rules, scale, schema, state, tasks, validate
+from ecsctl.cli.commands import ecr, get, instances, plan, render, rollout, rules, scale, schema, state, tasks, validate
 
 app = typer.Typer(
     name="ecsctl",
@@ -45,3 +45,4 @@ app.command("stop-task")(tasks.stop_task)
 app.command("tick")(tasks.tick)
 app.add_typer(rules.app, name="rules")
 app.add_typer(schema.app, name="schema")
+app.add_typer(ecr.app, name="ecr")

@@ -333,3 +333,10 @@ def test_module_doctests():
 
     for module in (kubernetes, names, placement, yaml_text):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+def test_ecsctl_extensions_are_not_rendered():
+    r = render(Source("TaskDefinition", "app", {"x-ecsctl": {"runFor": "5m"}, "containerDefinitions": [
+                   {"name": "app", "image": "x", "memory": 64, "x-ecsctl": {"exitCode": 1}}]}),
+               job("run", scheduleExpression="rate(1 hour)", target={"x-ecsctl": {"runFor": "1m"}}))
+    assert "x-ecsctl" not in "".join(f.text for f in r.files)

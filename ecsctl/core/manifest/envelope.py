@@ -32,6 +32,7 @@ KINDS = (
     "Secret",
     "EnvironmentFile",
     "Repository",
+    "Queue",
     "SecurityGroup",
 )
 

@@ -30,6 +30,7 @@ PREFIX = {
     "Secret": "secret",
     "EnvironmentFile": "envfile",
     "Repository": "repository",
+    "Queue": "queue",
     "SecurityGroup": "securitygroup",
 }
 KIND_OF_PREFIX = {v: k for k, v in PREFIX.items()}
@@ -40,6 +41,7 @@ KIND_ORDER: tuple[str, ...] = (
     "Secret",
     "EnvironmentFile",
     "Repository",
+    "Queue",
     "SecurityGroup",  # instance groups, target groups and services name them
     "CapacityProvider",
     "Cluster",

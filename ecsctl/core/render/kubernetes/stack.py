@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from ecsctl.core.extensions import strip_extensions
 from ecsctl.core.plan.references import envfile_alias, references, taskdef_family, value_from
 from ecsctl.core.rules.service.refs import cluster_name, target_group_name
 
@@ -23,7 +24,8 @@ class Stack:
     """Every document of a render run, by kind and name."""
 
     def __init__(self, sources: Iterable[Source]) -> None:
-        self.sources = list(sources)
+        # ecsctl's own x-ecsctl fields tell the simulation what AWS has no field for: not rendered
+        self.sources = [Source(s.kind, s.name, strip_extensions(s.spec), s.labels) for s in sources]
         self._by_kind: dict[str, dict[str, Source]] = {}
         for s in self.sources:
             self._by_kind.setdefault(s.kind, {}).setdefault(s.name, s)

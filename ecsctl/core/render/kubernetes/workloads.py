@@ -60,6 +60,8 @@ TARGET_NOTES = {
     "capacityProviderStrategy": SERVICE_NOTES["capacityProviderStrategy"],
     "platformVersion": SERVICE_NOTES["platformVersion"],
     "overrides": lambda v: "overrides (RunTask): not translatable; edit the job template instead",
+    "inputTransformer": lambda v: ("inputTransformer: ECS gets the event's fields as task overrides; whatever creates the "
+                                   "Job from the event must set them on it"),
     "group": lambda v: f"group {v}: no equivalent (labels group pods)",
     "propagateTags": SERVICE_NOTES["propagateTags"],
     "enableECSManagedTags": SERVICE_NOTES["enableECSManagedTags"],
