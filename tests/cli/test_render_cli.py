@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import shutil
 from pathlib import Path
 
@@ -65,10 +67,13 @@ def test_manifest_errors_are_shown_and_refused(runner, tmp_path):
     assert "error: the manifests have" in result.stderr
 
 
-def test_to_ecs_refuses_in_one_line_until_it_is_built(runner):
+def test_to_ecs_is_the_default_and_prints_the_api_requests(runner):
     result = runner.invoke(app, ["render", "-f", str(MANIFESTS)])
-    assert result.exit_code == 1
-    assert result.stderr.strip().count("\n") == 0 and "render --to ecs" in result.stderr and "--to kubernetes" in result.stderr
+    assert result.exit_code == 0, result.output
+    requests = json.loads(result.stdout)
+    commands = {r["address"]: r["command"] for r in requests}
+    assert commands["taskdef/web"] == "aws ecs register-task-definition"
+    assert commands["service/prod/web"] == "aws ecs create-service"
 
 
 def test_an_unknown_target_is_a_usage_error(runner):
