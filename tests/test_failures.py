@@ -20,8 +20,8 @@ def td(*, fargate: bool = False, role: bool = True, **container) -> dict:
 
 
 REPO = {"repository/web": {"images": ["1.0"]}}
-PARAM = {"parameter//prod/db": {"type": "SecureString"}}
-SECRET = {"secret/prod/db": {"keys": ["password"]}}
+PARAM = {'parameter/"/prod/db"': {"type": "SecureString"}}
+SECRET = {'secret/"prod/db"': {"keys": ["password"]}}
 ENVFILE = {"envfile/web-env": {"bucket": "cfg", "key": "web.env"}}
 
 # (name, task definition, catalogue, expected prefix or None, fragment of the reason)
