@@ -45,7 +45,7 @@ def test_rules_explain(runner, rule_id: str) -> None:
     "args, message",
     [
         (["rules", "explain", "NOPE"], "error: no rule 'NOPE'; `ecsctl rules` lists them\n"),
-        (["rules", "-o", "xml"], "error: unknown output format 'xml' (text or json)\n"),
+        (["rules", "-o", "xml"], "error: unknown output format 'xml' (one of: text, json, yaml)\n"),
     ],
     ids=["unknown-rule", "unknown-format"],
 )
