@@ -160,11 +160,13 @@ class ScheduledTaskTarget(Rule):
         if not isinstance(ref, str) or not ref:
             yield ("target",), "target needs a taskDefinition"
         elif ctx.has_kind("TaskDefinition") and ctx.task_definition(ref) is None:
-            yield ("target", "taskDefinition"), f"task definition '{ref}' is not among the validated documents"
+            family = ref.rsplit("/", 1)[-1].split(":", 1)[0]
+            yield ("target", "taskDefinition"), f"task definition '{ref}' is not among the validated documents{ctx.suggest('TaskDefinition', family)}"
         cluster = target.get("cluster")
         name = last_segment(cluster) if isinstance(cluster, str) and cluster else DEFAULT_CLUSTER
         if ctx.has_kind("Cluster") and ctx.get("Cluster", name) is None:
-            yield ("target", "cluster") if "cluster" in target else ("target",), f"cluster '{name}' is not among the validated documents"
+            yield (("target", "cluster") if "cluster" in target else ("target",),
+                   f"cluster '{name}' is not among the validated documents{ctx.suggest('Cluster', name)}")
         count = target.get("taskCount", 1)
         if isinstance(count, int) and not isinstance(count, bool) and not 1 <= count <= 10:
             yield ("target", "taskCount"), f"taskCount must be between 1 and 10, not {count}"

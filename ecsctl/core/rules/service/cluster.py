@@ -76,7 +76,7 @@ class ClusterCapacityProviders(Rule):
                 yield ("capacityProviders", i), f"capacity provider '{name}' is listed twice"
             seen.add(name)
             if name not in FARGATE_PROVIDERS and ctx.get("CapacityProvider", name) is None:
-                yield ("capacityProviders", i), f"capacity provider '{name}' is neither FARGATE, FARGATE_SPOT nor a CapacityProvider among the validated documents"
+                yield ("capacityProviders", i), f"capacity provider '{name}' is neither FARGATE, FARGATE_SPOT nor a CapacityProvider among the validated documents{ctx.suggest('CapacityProvider', name, FARGATE_PROVIDERS)}"
         yield from check_strategy(spec.get("defaultCapacityProviderStrategy"), "defaultCapacityProviderStrategy", ctx, seen)
 
 
