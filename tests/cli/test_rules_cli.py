@@ -26,7 +26,7 @@ def test_rules_json(runner) -> None:
     result = runner.invoke(app, ["rules", "-o", "json"])
     assert result.exit_code == 0
     entries = json.loads(result.stdout)
-    assert all(list(e) == ["id", "severity", "kinds", "title", "explanation"] for e in entries)
+    assert all(list(e) == ["id", "severity", "kinds", "title", "explanation", "url"] for e in entries)
     assert len({e["id"] for e in entries}) == len(entries)
     assert all(e["severity"] == ("warning" if e["id"].startswith("W") else "error") for e in entries)
 
@@ -37,8 +37,36 @@ def test_rules_explain(runner, rule_id: str) -> None:
     assert result.exit_code == 0
     assert result.stdout == (
         "E0008 (error, *): Duplicate key\n\n"
-        "A mapping repeats a key; YAML would silently keep only the last value.\n"
+        "A mapping repeats a key; YAML would silently keep only the last value.\n\n"
+        "Error: ecsctl cannot read the document as a manifest.\n"
+        "Documentation: https://yaml.org/spec/1.2.2/\n"
     )
+
+
+def test_every_rule_cites_a_public_page_and_says_its_side(runner) -> None:
+    entries = json.loads(runner.invoke(app, ["rules", "-o", "json"]).stdout)
+    for e in entries:
+        assert e["url"].startswith("https://"), e["id"]
+        assert e["explanation"].endswith(f"Documentation: {e['url']}"), e["id"]
+        assert "ecs-semantics" not in e["explanation"] and ".md" not in e["url"], e["id"]
+        side = e["explanation"].splitlines()[-2]
+        assert side.startswith("Warning: ECS accepts" if e["severity"] == "warning" else "Error: "), e["id"]
+
+
+def test_cited_api_pages_name_shapes_of_the_service_models() -> None:
+    """``API_<Shape>.html`` pages exist for the shapes of the API; a typo would cite a 404."""
+    import botocore.loaders
+
+    from ecsctl.core.rules import docs
+
+    loader = botocore.loaders.Loader()
+    for service, shapes in (("ecs", docs.ECS_SHAPES), ("application-autoscaling", docs.AAS_SHAPES),
+                            ("events", docs.EVENTBRIDGE_SHAPES)):
+        model = loader.load_service_model(service, "service-2")
+        known = set(model["shapes"]) | set(model["operations"])
+        assert set(shapes) <= known, (service, set(shapes) - known)
+    cited = {u for u in docs.URLS.values() if "/APIReference/API_" in u and "AmazonECS" in u}
+    assert cited <= {docs.api(s) for s in docs.ECS_SHAPES}
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ class ScheduleExpressionValid(Rule):
     when N is 1 (``rate(1 hour)``, ``rate(5 minutes)``).  ``cron(min hour dom
     month dow year)`` needs ``?`` in exactly one of day-of-month and
     day-of-week.  The optional ``timezone`` (or ``scheduleExpressionTimezone``)
-    is an IANA name (ecs-semantics §8.1).
+    is an IANA name.
 
     Bad::
 
@@ -134,8 +134,7 @@ class ScheduledTaskTarget(Rule):
 
     ``target.taskDefinition`` and ``target.cluster`` (default ``default``) must
     be documents of the run; ``taskCount`` is 1–10 (RunTask's limit); an awsvpc
-    task definition needs ``target.networkConfiguration.awsvpcConfiguration``
-    (ecs-semantics §8.1).
+    task definition needs ``target.networkConfiguration.awsvpcConfiguration``.
 
     Bad::
 
