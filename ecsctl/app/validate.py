@@ -28,13 +28,14 @@ def discover(paths: list[str], exclude: tuple[str, ...] | list[str] = (), notes:
              skip_named: bool = False) -> list[str]:
     """Files named directly, and manifest files found recursively under directories, in a stable order.
 
-    Under a directory, hidden entries are not searched, files matching an ``exclude`` glob or
-    a line of an ``.ecsctlignore`` (in the current directory, or in the directory searched)
-    are left out, and YAML/JSON that is neither an ecsctl manifest nor a task definition (a
-    GitHub workflow, ``.pre-commit-config.yaml``, a docker-compose file: see
-    ``core.manifest.sniff``) is skipped with a note appended to ``notes``.  A file named
-    directly is always checked, unless an exclude pattern matches it or ``skip_named`` (the
-    pre-commit hook, which names every staged file) lets it be skipped like a found one.
+    Under a directory, hidden entries are not searched; files are left out that match an
+    ``exclude`` glob or a line of an ``.ecsctlignore`` (globs match a path relative to the
+    directory searched or to the current directory, one of its folders, or its file name: see
+    ``_match``); and YAML/JSON that is neither an ecsctl manifest nor a task definition (a
+    GitHub workflow, ``.pre-commit-config.yaml``, a docker-compose file: ``core.manifest.sniff``)
+    is skipped with a note appended to ``notes``.  A file named directly is checked unless an
+    exclude glob matches it (noted too) or ``skip_named`` (the pre-commit hook, which names
+    every staged file) lets it be skipped like a found one.
     """
     from ecsctl.core.manifest.sniff import foreign
 
@@ -52,20 +53,21 @@ def discover(paths: list[str], exclude: tuple[str, ...] | list[str] = (), notes:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            local = _ignore_lines(path / IGNORE_FILE)
+            # patterns match paths relative to the folder searched, and (``here``) to the current one
+            scoped = [*_ignore_lines(path / IGNORE_FILE), *exclude]
             for root, dirs, names in os.walk(path):
                 rel_root = os.path.relpath(root, path)
                 keep = []
                 for d in sorted(dirs):
                     rel = _rel(os.path.join(rel_root, d))
-                    if not d.startswith(".") and not _match(rel, local) and not (here and _match(_rel(os.path.join(root, d)), here)):
+                    if not d.startswith(".") and not _match(rel, scoped) and not (here and _match(_rel(os.path.join(root, d)), here)):
                         keep.append(d)
                 dirs[:] = keep
                 for n in sorted(names):
                     if not n.endswith(MANIFEST_SUFFIXES):
                         continue
                     name = os.path.join(root, n)
-                    if (local and _match(_rel(os.path.join(rel_root, n)), local)) or (here and _match(_rel(name), here)):
+                    if (scoped and _match(_rel(os.path.join(rel_root, n)), scoped)) or (here and _match(_rel(name), here)):
                         continue
                     why = unknown(name)
                     if why:

@@ -120,26 +120,22 @@ def plan(
         raise typer.Exit(2)
 
 
-def _check_plan_file(plan_file: str) -> None:
-    """``ecsctl apply manifests/`` or ``apply web.yaml``: manifests go after ``-f``."""
-    path = Path(plan_file)
-    if path.is_dir() or path.suffix.lower() in (".yaml", ".yml"):
-        what = "a folder" if path.is_dir() else "a manifest file"
-        raise UsageError(f"{plan_file} is {what}, not a saved plan: did you mean `ecsctl apply -f {plan_file}`?")
-
-
-def _load_plan_file(plan_file: str):
+def _load_plan_file(plan_file: str, command: str):
+    """A saved plan; ``ecsctl apply manifests/`` or ``apply web.yaml`` get a hint: manifests go after ``-f``."""
     from ecsctl.app.plan import load_plan
+    from ecsctl.app.validate import is_manifest_file
     from ecsctl.errors import InputError
 
-    _check_plan_file(plan_file)
+    path = Path(plan_file)
+    meant = "apply -f" if command == "apply" else "plan -f"
+    if path.is_dir() or path.suffix.lower() in (".yaml", ".yml"):
+        what = "a folder" if path.is_dir() else "a manifest file"
+        raise UsageError(f"{plan_file} is {what}, not a saved plan: did you mean `ecsctl {meant} {plan_file}`?")
     try:
         return load_plan(plan_file)
     except InputError:
-        from ecsctl.app.validate import is_manifest_file
-
         if is_manifest_file(plan_file):
-            raise UsageError(f"{plan_file} is a manifest, not a saved plan: did you mean `ecsctl apply -f {plan_file}`?") from None
+            raise UsageError(f"{plan_file} is a manifest, not a saved plan: did you mean `ecsctl {meant} {plan_file}`?") from None
         raise
 
 
@@ -164,7 +160,7 @@ def apply(
         raise UsageError("give either -f DIR (plan and apply the manifests) or a saved PLANFILE, not both")
     if not plan_file and not files:
         raise UsageError("apply needs manifests or a saved plan: ecsctl apply -f DIR, or ecsctl apply PLANFILE")
-    saved = _load_plan_file(plan_file) if plan_file else None
+    saved = _load_plan_file(plan_file, "apply") if plan_file else None
     _need_terminal(auto_approve)
     inputs = _read(list(files), fmt) if files else None
     with open_store(opts.state_path) as store, store.locked("ecsctl apply"):
@@ -211,7 +207,7 @@ def show(
 
     opts = current()
     fmt = opts.format()
-    the_plan = _load_plan_file(plan_file)
+    the_plan = _load_plan_file(plan_file, "show")
     sys.stdout.write(_render(the_plan, fmt, full=full, show_sensitive=show_sensitive))
     store = open_existing(opts.state_path)
     if store is not None:

@@ -26,8 +26,9 @@ HEAD_BYTES = 64 * 1024  # markers sit in the first lines of a document
 
 
 def _key(names: str) -> str:
-    """A key: unquoted at the start of a line or after ``{``/``,`` (YAML), or quoted anywhere (JSON)."""
-    return rf"""(?m)(?:(?:^|[{{,]\s*)(?:{names})|["'](?:{names})["'])\s*:"""
+    """A key: unquoted at the start of a line, or of a flow mapping that starts one (YAML), or
+    quoted anywhere (JSON); not a key nested in a flow mapping (``with: {family: x}``)."""
+    return rf"""(?m)(?:^(?:\{{\s*)?(?:{names})|["'](?:{names})["'])\s*:"""
 
 
 _ECSCTL_API = re.compile(_key("apiVersion") + r"""\s*["']?ecsctl/""")
