@@ -106,3 +106,11 @@ def test_exported_manifest_schema_accepts_the_minimal_taskdef(runner, tmp_path: 
     runner.invoke(app, ["schema", "export", str(tmp_path)])
     schema = json.loads((tmp_path / "TaskDefinition.manifest.json").read_text())
     jsonschema.validate(yaml.safe_load(taskdef_text), schema)
+
+
+def test_the_readme_lists_every_rule_family(runner) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    entries = json.loads(runner.invoke(app, ["rules", "-o", "json"]).stdout)
+    families = {e["id"][:2] for e in entries}
+    assert {"W2", "W3"} <= families
+    assert [f for f in sorted(families) if f"`{f}xxx`" not in readme] == []
