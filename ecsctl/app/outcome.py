@@ -50,7 +50,7 @@ def _problem(d: dict) -> str:
         return f"deployment of {d['service']} to {d['to']} was rolled back to {d['taskDefinition']}{why}"
     if d["result"] == "failed":
         return f"deployment of {d['service']} to {d['to']} failed{why}"
-    return (f"deployment of {d['service']} to {d['to']} is stalled with {d['runningCount']} of "
+    return (f"deployment of {d['service']} to {d['to']} is stalled, {d['runningCount']} of its "
             f"{d['desiredCount']} tasks running{why}")
 
 
@@ -81,6 +81,8 @@ def apply_outcome(plan: Plan, store) -> dict:
         result = _judge(to, d)
         if result == "rolled-back":  # why: the planned revision's own deployment says it
             d = {**d, "reason": _reason_of(store, d["service"], to) or d["reason"]}
+        elif result == "stalled" and not d.get("reason"):  # ECS gives no reason; the plan foresaw one
+            d = {**d, "reason": planned.get(d["service"], {}).get("reason") or ""}
         deployments.append({**d, "to": to, "result": result})
     below = []
     for addr in touched_services(plan):

@@ -236,6 +236,20 @@ def test_apply_exits_1_when_a_service_is_left_below_its_desired_count(runner, wo
     assert last.startswith("Apply incomplete: service/prod/worker runs ") and last.endswith("of its 60 desired tasks.")
 
 
+def test_apply_exits_1_when_a_deployment_is_left_stalled(runner, world, tmp_path) -> None:
+    stack = tmp_path / "stack"
+    shutil.copytree(world["stack"], stack)
+    _set(stack / "worker.yaml", "desiredCount: 6", "desiredCount: 36")  # as many as the instances hold
+    assert run(runner, ["apply", "-f", stack, "--state", world["state"], "--auto-approve"]).exit_code == 0
+    _set(stack / "worker.yaml", "minimumHealthyPercent: 50", "minimumHealthyPercent: 100")  # no old task may stop first
+    _set(stack / "worker.yaml", "worker:2.7.1", "worker:2.7.0")  # a tag its Repository holds
+    result = run(runner, ["apply", "-f", stack, "--state", world["state"], "--auto-approve"])
+    assert result.exit_code == 1
+    assert result.stdout.strip().splitlines()[-1] == (
+        "Apply incomplete: deployment of service/prod/worker to worker:2 is stalled, 0 of its 36 tasks running "
+        "(new tasks cannot be placed (RESOURCE:CPU)).")
+
+
 def test_apply_of_what_was_asked_exits_0(runner, world, tmp_path) -> None:
     stack = tmp_path / "stack"
     shutil.copytree(world["stack"], stack)
