@@ -15,6 +15,7 @@ Usage errors (a missing argument, an unknown option or command) are one line on 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from enum import Enum
@@ -152,10 +153,22 @@ class Group(TyperGroup):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
+# Commands that take their manifests with -f: ``ecsctl plan DIR`` is a slip worth a hint.
+TAKES_FILES = ("plan", "destroy")
+
+
+def manifests_hint(command: str, paths) -> str:
+    return f"{command} takes manifests with -f: did you mean `ecsctl {command} -f {' -f '.join(paths)}`?"
+
+
 def usage_line(exc) -> str:
     """``error: Missing argument 'KIND'. (see 'ecsctl get --help')``: one line."""
     message = " ".join(exc.format_message().split())
     ctx = getattr(exc, "ctx", None)
+    name = getattr(getattr(ctx, "command", None), "name", None)
+    stray = re.fullmatch(r"Got unexpected extra arguments? ?(?:\(s\))? \((.*)\)", message)
+    if name in TAKES_FILES and stray:
+        return f"error: {manifests_hint(name, stray.group(1).split())}\n"
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
     return f"error: {message}{hint}\n"
 

@@ -26,18 +26,8 @@ def _files_option():
     return typer.Option(None, "-f", "--file", help=_FILES_HELP)
 
 
-def _stray_argument():
-    return typer.Argument(None, hidden=True, metavar="")
-
-
-def _hint(command: str, paths: list[str]) -> UsageError:
-    """``ecsctl plan manifests/``: the manifests go after ``-f``."""
-    return UsageError(f"{command} takes manifests with -f: did you mean `ecsctl {command} -f {' -f '.join(paths)}`?")
-
-
-def _need_files(command: str, files, stray) -> list[str]:
-    if stray:
-        raise _hint(command, list(stray))
+def _need_files(command: str, files) -> list[str]:
+    """(``ecsctl plan DIR``, without ``-f``, gets its hint from ``options.usage_line``.)"""
     if not files:
         raise UsageError(f"{command} needs manifests: ecsctl {command} -f DIR")
     return list(files)
@@ -89,7 +79,6 @@ def _render(the_plan, fmt: str, *, full: bool = False, show_sensitive: bool = Fa
 @boundary
 def plan(
     files: Optional[List[str]] = _files_option(),
-    stray: Optional[List[str]] = _stray_argument(),
     out: Optional[str] = typer.Option(None, "--out", help="Save the plan to FILE for `ecsctl apply FILE`."),
     detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help="Exit 0 with no changes, 2 with changes, 1 on error."),
     full: bool = typer.Option(False, "--full", help="Print unchanged fields too."),
@@ -103,7 +92,7 @@ def plan(
 
     opts = current()
     fmt = opts.format()
-    files = _need_files("plan", files, stray)
+    files = _need_files("plan", files)
     _check_out(out)
     inputs = _read(files, fmt)
     store = open_existing(opts.state_path)
@@ -176,7 +165,6 @@ def apply(
 @boundary
 def destroy(
     files: Optional[List[str]] = _files_option(),
-    stray: Optional[List[str]] = _stray_argument(),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation (for CI)."),
     show_sensitive: bool = typer.Option(False, "--show-sensitive", help=_SENSITIVE_HELP),
 ) -> None:
@@ -186,7 +174,7 @@ def destroy(
 
     opts = current()
     fmt = opts.format()
-    files = _need_files("destroy", files, stray)
+    files = _need_files("destroy", files)
     _need_terminal(auto_approve)
     inputs = _read(files, fmt)
     with open_required(opts.state_path) as store, store.locked("ecsctl destroy"):
