@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ecsctl.core.manifest.schema_check import SCHEMA_RULES
 from ecsctl.core.rules import all_rules
-from ecsctl.core.rules.docs import url_of
+from ecsctl.core.rules.docs import OWN_FIELDS, url_of
 
 # Checks made while loading and reading the envelope; they have IDs like any rule.
 BUILTIN = [
@@ -32,6 +32,8 @@ def side(rule_id: str, severity: str) -> str:
     """Which side of the line a rule is on (DESIGN §8): what ECS refuses, or what it accepts but misbehaves on."""
     if rule_id.startswith("E0"):
         return "Error: ecsctl cannot read the document as a manifest."
+    if rule_id in OWN_FIELDS:
+        return "Error: the field is ecsctl's own (the simulation's), and the simulation cannot use this value."
     if severity == "error":
         return "Error: ECS itself refuses this (the API request fails)."
     return "Warning: ECS accepts this but it does not behave as meant; an error under --strict."

@@ -23,6 +23,7 @@ from typer.main import get_command
 from ecsctl.cli.app import app
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+SCALING = Path(__file__).resolve().parents[2] / "docs" / "examples" / "scaling"
 
 # Every command of the CLI; a new command must be added here (and so to the tables below).
 COMMANDS = {
@@ -31,7 +32,7 @@ COMMANDS = {
     "instances drain", "instances activate", "instances stop", "instances start", "instances terminate",
     "instances deregister",
     "rollout status", "rollout history", "rollout undo",
-    "rules", "rules explain", "schema export",
+    "rules", "rules explain", "schema export", "scale simulate",
 }
 
 
@@ -46,7 +47,7 @@ def _leaves(command, prefix=()) -> set[str]:
 
 
 def _command_of(args: list[str]) -> str:
-    if args[0] in ("state", "instances", "rollout", "schema") or (args[0] == "rules" and args[1:2] == ["explain"]):
+    if args[0] in ("state", "instances", "rollout", "schema", "scale") or (args[0] == "rules" and args[1:2] == ["explain"]):
         return " ".join(args[:2])
     return args[0]
 
@@ -128,6 +129,7 @@ GLOBAL_CASES = {
     "rules": (["rules"], True),
     "rules explain": (["rules", "explain", "E2023"], True),
     "schema export": (["schema", "export", "{tmp}/schemas"], True),
+    "scale simulate": (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "web", "--metrics", f"{SCALING}/cpu.csv"], True),
 }
 
 
@@ -499,6 +501,9 @@ BAD = [
     (["schema", "export", "{web}"], 1),
     (["schema", "export", "/dev/null/schemas"], 1),
     (["schema", "export"], 2),
+    (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "nope", "--metrics", f"{SCALING}/cpu.csv"], 1),
+    (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "web", "--metrics", "{tmp}/missing.csv"], 1),
+    (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "web", "--metrics", f"{SCALING}/cpu.csv", "-o", "xml"], 2),
 ]
 
 

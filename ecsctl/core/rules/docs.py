@@ -120,12 +120,19 @@ URLS: dict[str, str] = {
     "E5001": aas_api("RegisterScalableTarget"), "E5002": aas_api("PutScalingPolicy"),
     "E5003": aas_api("TargetTrackingScalingPolicyConfiguration"),
     "E5004": aas_api("StepScalingPolicyConfiguration"), "E5005": aas_api("PutScheduledAction"),
+    "E5006": _GUIDE + "service-auto-scaling.html",
+    "W5007": _AAS_GUIDE + "application-auto-scaling-target-tracking.html",
+    "W5008": _AAS_GUIDE + "application-auto-scaling-scheduled-scaling.html",
     # scheduled and event-triggered tasks
     "E6001": eb_api("PutRule"), "E6002": _EB_GUIDE + "eb-scheduled-rule-pattern.html",
     "E6003": _EB_GUIDE + "eb-event-patterns.html", "E6004": eb_api("EcsParameters"),
     # hygiene
     "W7001": SENSITIVE_DATA,
 }
+
+
+# Rules on fields that are ecsctl's own (the simulation's), not the ECS API's.
+OWN_FIELDS = frozenset({"E4001", "E5006"})
 
 
 def url_of(rule_id: str) -> str:
