@@ -44,7 +44,10 @@ def test_rules_explain(runner, rule_id: str) -> None:
 
 
 def test_every_rule_cites_a_public_page_and_says_its_side(runner) -> None:
+    from ecsctl.core.rules.docs import URLS
+
     entries = json.loads(runner.invoke(app, ["rules", "-o", "json"]).stdout)
+    assert set(URLS) == {e["id"] for e in entries}  # one page per rule, none for a rule that is gone
     for e in entries:
         assert e["url"].startswith("https://"), e["id"]
         assert e["explanation"].endswith(f"Documentation: {e['url']}"), e["id"]

@@ -309,8 +309,11 @@ def _message(the_plan, outcome: dict | None, results: list[dict], verb: str, err
         return f"{verb.capitalize()} incomplete: " + "; ".join(outcome["problems"]) + "."
     if not results and not clusters_to_reconcile(the_plan):
         return "Nothing to destroy." if verb == "destroy" else "No changes."
-    topped_up = clusters_to_reconcile(the_plan)
-    extra = f"; lost tasks replaced in cluster {', '.join(topped_up)}" if topped_up else ""
+    from ecsctl.core.plan.model import service_key
+
+    lost = sorted({service_key(d.address)[0] for d in the_plan.drift
+                   if d.field == "runningCount" and d.address.startswith("service/")})
+    extra = f"; lost tasks replaced in cluster {', '.join(lost)}" if lost else ""
     return f"{verb.capitalize()} complete! {_counts(the_plan, results)}{extra}."
 
 

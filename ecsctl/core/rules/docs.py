@@ -110,12 +110,12 @@ URLS: dict[str, str] = {
     "E3004": api("NetworkConfiguration"), "W3005": api("NetworkConfiguration"), "E3006": api("CreateService"),
     "E3007": FARGATE, "E3008": api("CreateService"), "E3009": api("PlacementStrategy"), "E3010": api("CreateService"),
     "E3011": CQL, "E3012": api("LoadBalancer"), "E3013": api("LoadBalancer"), "E3014": api("LoadBalancer"),
-    "E3015": api("CreateService"), "W3016": api("DeploymentConfiguration"), "E3017": ROLLING_UPDATE,
+    "E3015": api("CreateService"), "W3016": api("DeploymentConfiguration"), "W3017": ROLLING_UPDATE,
     "W3018": aas_api("RegisterScalableTarget"), "E3019": api("CapacityProviderStrategyItem"),
     "W3020": api("CreateService"),
     # clusters and capacity providers
     "E4001": README, "E4002": api("PutClusterCapacityProviders"), "E4003": api("ManagedScaling"),
-    "E4004": api("AutoScalingGroupProvider"),
+    "E4004": api("AutoScalingGroupProvider"), "E4005": _GUIDE + "memory-management.html",
     # service auto scaling
     "E5001": aas_api("RegisterScalableTarget"), "E5002": aas_api("PutScalingPolicy"),
     "E5003": aas_api("TargetTrackingScalingPolicyConfiguration"),
@@ -132,7 +132,7 @@ URLS: dict[str, str] = {
 
 
 # Rules on fields that are ecsctl's own (the simulation's), not the ECS API's.
-OWN_FIELDS = frozenset({"E4001", "E5006"})
+OWN_FIELDS = frozenset({"E4001", "E4005", "E5006"})
 
 
 def url_of(rule_id: str) -> str:
