@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from ecsctl import __version__
-from ecsctl.cli.commands import describe, get, instances, plan, rollout, rules, scale, schema, state, tasks, validate
+from ecsctl.cli.commands import describe, ecr, get, instances, plan, rollout, rules, scale, schema, state, tasks, validate
 from ecsctl.cli.options import EcsctlTyper
 
 app = EcsctlTyper(
@@ -51,3 +51,4 @@ app.command("stop-task")(tasks.stop_task)
 app.command("tick")(tasks.tick)
 app.add_typer(rules.app, name="rules")
 app.add_typer(schema.app, name="schema")
+app.add_typer(ecr.app, name="ecr")

@@ -58,7 +58,7 @@ ECS_SHAPES = (
 )
 AAS_SHAPES = ("RegisterScalableTarget", "PutScalingPolicy", "TargetTrackingScalingPolicyConfiguration",
               "StepScalingPolicyConfiguration", "PutScheduledAction")
-EVENTBRIDGE_SHAPES = ("PutRule", "EcsParameters")
+EVENTBRIDGE_SHAPES = ("PutRule", "EcsParameters", "InputTransformer")
 
 URLS: dict[str, str] = {
     # loading: the file and its YAML/JSON
@@ -79,6 +79,7 @@ URLS: dict[str, str] = {
     "E1008": "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html",
     "E1009": ENV_FILES,
     "E1010": "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html",
+    "E1011": "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html",
     # task definitions
     "E2001": api("RegisterTaskDefinition"), "E2002": api("ContainerDefinition"), "E2003": api("ContainerDefinition"),
     "E2004": api("RegisterTaskDefinition"), "E2005": api("RegisterTaskDefinition"),
@@ -126,13 +127,18 @@ URLS: dict[str, str] = {
     # scheduled and event-triggered tasks
     "E6001": eb_api("PutRule"), "E6002": _EB_GUIDE + "eb-scheduled-rule-pattern.html",
     "E6003": _EB_GUIDE + "eb-event-patterns.html", "E6004": eb_api("EcsParameters"),
+    "E6005": eb_api("InputTransformer"), "W6006": _EB_GUIDE + "eb-transform-target-input.html",
+    "E6007": _GUIDE + "task-lifecycle-explanation.html", "W6008": _GUIDE + "ecs_services.html",
+    "W6010": _GUIDE + "ecs_services.html",
+    "E6011": "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html",
+    "W6012": "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html",
     # hygiene
     "W7001": SENSITIVE_DATA,
 }
 
 
 # Rules on fields that are ecsctl's own (the simulation's), not the ECS API's.
-OWN_FIELDS = frozenset({"E4001", "E4005", "E5006"})
+OWN_FIELDS = frozenset({"E4001", "E4005", "E5006", "E6007", "E6011"})
 
 
 def url_of(rule_id: str) -> str:
