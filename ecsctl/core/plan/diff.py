@@ -27,6 +27,11 @@ before, after)``:
 
 Replacements are decided by :data:`REPLACE_RULES` alone; task definitions are never replaced —
 a changed task definition is an ``update`` that registers the next revision.
+
+The state holds digests instead of sensitive-looking values (``ecsctl.core.sensitive``). A
+state spec that holds some carries the state's sealer (``sealer_of``); the desired spec is then
+compared sealed, so an unchanged secret is no change and a changed one an update, whose
+``after`` keeps the value from the manifests (the renderers mask it).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from deepdiff import DeepDiff
 
 from ecsctl.core.normalize import MISSING, canonical
 from ecsctl.core.plan.model import KIND_ORDER, Change, Desired, FieldChange
+from ecsctl.core.sensitive import Sealer, sealer_of
 
 __all__ = [
     "KEYED",
@@ -255,11 +261,18 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-def diff_fields(kind: str, before: dict, after: dict) -> tuple[FieldChange, ...]:
-    """The field changes from ``before`` to ``after`` (both canonical specs of ``kind``)."""
-    if _same(before, after):
+def diff_fields(kind: str, before: dict, after: dict, seal: Sealer | None = None) -> tuple[FieldChange, ...]:
+    """The field changes from ``before`` to ``after`` (both canonical specs of ``kind``).
+
+    With ``seal`` (``before`` holds digests), ``after`` is compared sealed; the changes still
+    carry its own values.
+    """
+    compared = seal(after) if seal is not None else after
+    if _same(before, compared):
         return ()
-    a, b = _pair(before, after, (), KEYED.get(kind, {}))
+    table = KEYED.get(kind, {})
+    a, b = _pair(before, compared, (), table)
+    plain = _pair(before, after, (), table)[1] if seal is not None else b
     report = DeepDiff(a, b, ignore_type_in_groups=[(int, float)], view="tree", verbose_level=2)
     paths: set[tuple] = set()
     for items in report.values():
@@ -269,6 +282,8 @@ def diff_fields(kind: str, before: dict, after: dict) -> tuple[FieldChange, ...]
     for path in sorted(paths, key=_path_key):
         x, y = _get(a, path), _get(b, path)
         op = "add" if x is MISSING else "remove" if y is MISSING else "change"
+        shown = _get(plain, path) if y is not MISSING else MISSING
+        y = y if shown is MISSING else shown
         out.append(FieldChange(path, op, None if x is MISSING else _plain(x), None if y is MISSING else _plain(y)))
     return tuple(out)
 
@@ -317,7 +332,8 @@ def _change(address: str, want: Desired | None, have: tuple[str, str, dict] | No
         assert want is not None
         return Change(address, want.kind, want.name, "create", None, want.spec, reason=REASONS["create"])
     kind, name, spec = have
-    if want is not None and kind == want.kind and _same(spec, want.spec):
+    seal = sealer_of(spec)
+    if want is not None and kind == want.kind and _same(spec, seal(want.spec) if seal else want.spec):
         return Change(address, kind, want.name, "no-op", spec, want.spec)  # the common case: nothing to re-derive
     before = canonical(kind, name, spec)
     if want is None:
@@ -326,7 +342,7 @@ def _change(address: str, want: Desired | None, have: tuple[str, str, dict] | No
     if kind != want.kind:
         reason = REASONS["kind"].format(before=kind, after=want.kind)
         return Change(address, want.kind, want.name, "replace", before, after, reason=reason)
-    fields = diff_fields(kind, before, after)
+    fields = diff_fields(kind, before, after, seal)
     if not fields:
         return Change(address, kind, want.name, "no-op", before, after)
     if kind == "TaskDefinition":
