@@ -107,8 +107,9 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool) and value != ""
 
 
-def secret_reason(name: Any, value: Any) -> str | None:
-    """Why the variable ``name=value`` looks like a secret, or None.
+def secret_reason(name: Any, value: Any, tokens: bool = True) -> str | None:
+    """Why the variable ``name=value`` looks like a secret, or None (``tokens``: a long
+    random-looking value is one too, as it is for environment variables).
 
     >>> secret_reason("DB_PASSWORD", "hunter2")
     "its name 'DB_PASSWORD' suggests a secret"
@@ -124,7 +125,7 @@ def secret_reason(name: Any, value: Any) -> str | None:
         return reason
     if isinstance(name, str) and sensitive_name(name):
         return f"its name '{name}' suggests a secret"
-    if isinstance(value, str) and TOKENISH_RE.match(value) and entropy(value) >= 4.0 and any(ch.isdigit() for ch in value):
+    if tokens and isinstance(value, str) and TOKENISH_RE.match(value) and entropy(value) >= 4.0 and any(ch.isdigit() for ch in value):
         return "its value looks like a random token"
     return None
 
@@ -186,13 +187,13 @@ _WHERE_BY_PARENT = {"dockerLabels": "label", "options": "option", "environment":
 def _walk(node: Any, path: tuple, parent: Any, replace: Callable[[Hit], Any] | None, hits: list[Hit]) -> Any:
     """Find the hits under ``node``; with ``replace``, return a copy with each hit replaced."""
     if isinstance(node, dict):
-        out = type(node)() if replace is not None else None
+        out = (dict() if isinstance(node, SealedSpec) else type(node)()) if replace is not None else None
         pair_key = "name" if "name" in node else "key" if "key" in node else None
         pair_name = node.get(pair_key) if pair_key else None
         for key, value in node.items():
             hit = None
-            if key == "value" and isinstance(pair_name, str) and "value" in node:
-                reason = secret_reason(pair_name, value)
+            if key == "value" and isinstance(pair_name, str):
+                reason = secret_reason(pair_name, value, tokens=parent == "environment")
                 if reason:
                     where = "environment" if parent == "environment" else "tag" if pair_key == "key" else "field"
                     hit = Hit(path + (key,), reason, where, pair_name, value)
@@ -293,12 +294,12 @@ class SealedSpec(dict):
     ``sealer_of(spec)`` hands the sealer to the plan's diff for the same purpose.
     """
 
-    def __init__(self, data: dict, sealer: Sealer) -> None:
+    def __init__(self, data: Any = (), sealer: Sealer | None = None) -> None:
         super().__init__(data)
         self.sealer = sealer
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, dict) and not isinstance(other, SealedSpec):
+        if isinstance(other, dict) and not isinstance(other, SealedSpec) and self.sealer is not None:
             other = self.sealer.seal(other)
         return dict.__eq__(self, other)
 
@@ -313,7 +314,7 @@ class SealedSpec(dict):
 
 def sealer_of(spec: Any) -> Sealer | None:
     """The sealer a spec read from the state carries (``None`` for a spec without digests)."""
-    return spec.sealer if isinstance(spec, SealedSpec) else None
+    return spec.sealer if isinstance(spec, SealedSpec) else None  # type: ignore[return-value]
 
 
 __all__ = [
