@@ -412,6 +412,18 @@ _EXPORT_TABLES: tuple[_Table, ...] = (_RESOURCES, *_WORLD.values())
 _SEALED_TABLES = tuple(t for t in _EXPORT_TABLES if any(c.codec == "json" for c in t.columns))
 
 
+def check_location(path: Path) -> None:
+    """A StateError if no state file can be at ``path``: a directory, or a path under a
+    regular file (``--state FILE/state.db``)."""
+    if path.is_dir():
+        raise StateError(f"{path}: is a directory, not a state file")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise StateError(f"{path}: {parent} is a file, not a directory, so no state file can be under it")
+            return
+
+
 def _utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -473,19 +485,16 @@ class SqliteStateStore:
         return StateError(f"{self.path}: " + " ".join(str(what).split()))
 
     def _check_location(self) -> None:
-        """``--state FILE/state.db`` with FILE a regular file, or a directory, is not a state."""
-        if self.path.is_dir():
-            raise self._fail("is a directory, not a state file")
-        for parent in self.path.parents:
-            if parent.exists():
-                if not parent.is_dir():
-                    raise self._fail(f"{parent} is a file, not a directory, so no state file can be under it")
-                return
+        check_location(self.path)
 
     def _inspect(self) -> tuple[int, sqlite3.Connection | None]:
-        """Look at an existing file read-only: its schema version and a read-only connection, or
-        (0, None) for a file that is truly empty (0 bytes, or a SQLite database with nothing in it
-        and no application id). Anything else that is not our state raises, and is left alone."""
+        """Look at an existing file without changing it: its schema version and a connection to
+        read it with, or (0, None) for a file that is truly empty (0 bytes, or a SQLite database
+        with nothing in it and no application id). Anything else that is not our state raises.
+
+        A first look goes through an immutable connection, which makes no ``-wal``/``-shm``
+        files: a database of another program is refused before anything is created next to it.
+        """
         try:
             with open(self.path, "rb") as f:
                 header = f.read(len(_SQLITE_HEADER))
@@ -495,26 +504,39 @@ class SqliteStateStore:
             return 0, None
         if header != _SQLITE_HEADER:
             raise self._fail("is not an ecsctl state file (not a SQLite database); nothing was changed")
+        wal = self.path.with_name(self.path.name + "-wal")
+        pending = wal.exists() and wal.stat().st_size > 0  # the first look cannot see the WAL
+        try:
+            first = self._connect(immutable=True)
+        except sqlite3.Error as exc:
+            raise self._fail(f"cannot be opened: {exc}") from exc
+        try:
+            app_id, tables, marked = self._identify(first)
+        finally:
+            first.close()
+        if not pending and not tables:
+            if app_id or marked:
+                raise self._fail(f"is an empty SQLite database marked by another program "
+                                 f"(application_id {app_id:#x}); nothing was changed")
+            return 0, None
+        if not pending and "meta" not in tables:
+            raise self._fail("is a SQLite database but not an ecsctl state file (no meta table); nothing was changed")
         conn = self._connect_read()
         try:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            if app_id not in (0, APPLICATION_ID):
-                raise self._fail(
-                    f"is a SQLite database of another application (application_id {app_id:#x}), "
-                    "not an ecsctl state file; nothing was changed"
-                )
+            app_id, tables, marked = self._identify(conn)
             check = [row[0] for row in conn.execute("PRAGMA quick_check")]
             if check != ["ok"]:
                 raise self._fail(f"state file is corrupt (quick_check: {'; '.join(check[:3])}); {_CORRUPT_ADVICE}")
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-            if not tables:
-                if app_id or conn.execute("PRAGMA user_version").fetchone()[0]:
-                    raise self._fail("is an empty SQLite database that another program marked as its own; nothing was changed")
+            if not tables and not app_id and not marked:
                 conn.close()
                 return 0, None
             if "meta" not in tables:
                 raise self._fail("is a SQLite database but not an ecsctl state file (no meta table); nothing was changed")
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            try:
+                meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            except sqlite3.OperationalError:
+                raise self._fail("is a SQLite database but not an ecsctl state file (its meta table is not ours); "
+                                 "nothing was changed") from None
             version = meta.get("version")
             if not isinstance(version, int) or isinstance(version, bool) or version < 1:
                 raise self._fail("state file has no valid schema version in its meta table")
@@ -533,25 +555,48 @@ class SqliteStateStore:
             raise
         return version, conn
 
-    def _connect_read(self) -> sqlite3.Connection:
-        """A read-only connection; in a directory this process cannot write to (where SQLite
-        cannot make the WAL's shared-memory file) an immutable one, if nothing waits in the WAL."""
-        base = "file:" + quote(str(self.path.resolve()))
+    def _identify(self, conn: sqlite3.Connection) -> tuple[int, set[str], bool]:
+        """The application id, the tables, and whether another program marked the file (user_version)."""
         try:
-            conn = sqlite3.connect(base + "?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
-            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-            return conn
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            if app_id not in (0, APPLICATION_ID):
+                raise self._fail(
+                    f"is a SQLite database of another application (application_id {app_id:#x}), "
+                    "not an ecsctl state file; nothing was changed"
+                )
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            marked = bool(conn.execute("PRAGMA user_version").fetchone()[0])
         except sqlite3.DatabaseError as exc:
-            error = exc
-        wal = self.path.with_name(self.path.name + "-wal")
-        if not os.access(self.path.parent, os.W_OK) and (not wal.exists() or wal.stat().st_size == 0):
+            raise self._fail(f"state file is corrupt ({exc}); {_CORRUPT_ADVICE}") from exc
+        return app_id, tables, marked
+
+    def _connect(self, *, immutable: bool = False, read_only: bool = False) -> sqlite3.Connection:
+        uri = "file:" + quote(str(self.path.resolve())) + ("?immutable=1" if immutable else "?mode=ro" if read_only else "")
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
+        if not immutable and not read_only:
+            conn.execute("PRAGMA query_only = ON")  # this connection reads; _writable opens one that writes
+        return conn
+
+    def _connect_read(self) -> sqlite3.Connection:
+        """A connection for reading our state: a normal one (so closing it tidies the WAL files)
+        that refuses writes; where this user cannot write, a read-only one; in a directory this
+        user cannot write to (no WAL shared-memory file possible) an immutable one, if the WAL
+        holds nothing."""
+        directory_writable = os.access(self.path.parent, os.W_OK)
+        kinds = ({"read_only": False} if directory_writable and os.access(self.path, os.W_OK) else {"read_only": True},)
+        error: Exception | None = None
+        for kind in (*kinds, {"immutable": True}):
+            if kind.get("immutable"):
+                wal = self.path.with_name(self.path.name + "-wal")
+                if directory_writable or (wal.exists() and wal.stat().st_size > 0):
+                    break
             try:
-                conn = sqlite3.connect(base + "?immutable=1", uri=True, isolation_level=None)
+                conn = self._connect(**kind)
                 conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
                 return conn
             except sqlite3.DatabaseError as exc:
                 error = exc
-        if isinstance(error, sqlite3.OperationalError) and not os.access(self.path.parent, os.W_OK):
+        if isinstance(error, sqlite3.OperationalError) and not directory_writable:
             raise self._fail(f"cannot read the state here: {error}; {self.path.parent} is not writable "
                              "and the state has changes in its write-ahead log") from error
         raise self._fail(f"state file is corrupt ({error}); {_CORRUPT_ADVICE}") from error

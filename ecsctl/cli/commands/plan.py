@@ -39,7 +39,7 @@ def _make(files: List[str], state: str):
         raise
     store = open_existing(state)
     try:
-        return make_plan(inputs, store)
+        return inputs, make_plan(inputs, store)
     finally:
         if store is not None:
             store.close()
@@ -61,10 +61,10 @@ def plan(
     from ecsctl.app.state import state_path
 
     path = state_path(state)
-    the_plan = _make(files, path)
+    inputs, the_plan = _make(files, path)
     sys.stdout.write(_render(the_plan, output, full=full, show_sensitive=show_sensitive, no_color=no_color))
     if out:
-        save_plan(the_plan, out)
+        save_plan(the_plan, out, manifests=inputs.files)
         sys.stderr.write(f"Saved the plan to {out}; apply it with: ecsctl apply {out}\n")
     if detailed_exitcode and the_plan.has_changes:
         raise typer.Exit(2)
@@ -88,15 +88,16 @@ def apply(
         raise UsageError("give either -f DIR (plan and apply) or a saved PLANFILE")
     path = state_path(state)
     inputs = None
-    if files:
-        from ecsctl.app.plan import ManifestErrors
-
-        try:
-            inputs = read_manifests(files)
-        except ManifestErrors as exc:
-            _show_manifest_errors(exc)
-            raise
+    # the lock first: a second writer is refused at once, before reading any manifest
     with open_store(path) as store, store.locked("ecsctl apply"):
+        if files:
+            from ecsctl.app.plan import ManifestErrors
+
+            try:
+                inputs = read_manifests(files)
+            except ManifestErrors as exc:
+                _show_manifest_errors(exc)
+                raise
         the_plan = make_plan(inputs, store) if inputs is not None else load_plan(plan_file)
         if plan_file:
             check_fresh(the_plan, store)
