@@ -305,6 +305,17 @@ class _Column:
             return 1 if value else 0
         return value
 
+    def decode(self, value: Any) -> Any:
+        """The column's text back to a value, without unsealing anything (``_Table.from_row``
+        is what the store uses)."""
+        if self.codec == "json":
+            return json.loads(value)
+        if self.codec == "tuple":
+            return tuple(json.loads(value))
+        if self.codec == "bool":
+            return bool(value)
+        return value
+
     def from_json(self, value: Any) -> Any:
         """An exported value back to the record's type (JSON has lists, not tuples)."""
         return tuple(value) if self.codec == "tuple" and isinstance(value, list) else value

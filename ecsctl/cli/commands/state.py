@@ -53,7 +53,8 @@ def list_(state: Optional[str] = state_option(), output: str = typer.Option("tex
 @app.command("unlock")
 @boundary
 def unlock(lock_id: str = typer.Argument(..., help="The ID the lock message names."), state: Optional[str] = state_option()) -> None:
-    """Clear a stale lock left by a killed apply; only with its ID."""
+    """Clear a lock that was not released, only with its ID (a lock left by a process that is gone
+    on this host is taken over by the next command; this is for one left on another host)."""
     from ecsctl.app.state import state_path, unlock as do_unlock
 
     info = do_unlock(state_path(state), lock_id)
