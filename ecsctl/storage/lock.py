@@ -101,6 +101,7 @@ class StateLock:
         self._note = note
         self._os_lock = None
         self._held: LockInfo | None = None
+        self._made_file = False  # this holder created the sidecar (removed with a state never written)
 
     @property
     def held(self) -> LockInfo | None:
@@ -181,6 +182,7 @@ class StateLock:
         """Take the lock for ``command`` or fail at once naming the holder."""
         if self._held is not None:
             raise self._fail(f"this ecsctl already holds lock {self._held.id}")
+        existed = os.path.lexists(self.path)
         if not self._try_os_lock():
             raise self._refusal(self._read()[1], running=True)
         try:
@@ -196,14 +198,16 @@ class StateLock:
             self._drop_os_lock()
             raise
         self._held = info
+        self._made_file = not existed
         return info
 
     def release(self, *, remove: bool = False) -> None:
-        """Empty the record and release the OS lock (``remove``: delete the sidecar too)."""
+        """Empty the record and release the OS lock (``remove``: delete the sidecar too, if this
+        holder created it)."""
         if self._held is None:
             return
         try:
-            if remove:
+            if remove and self._made_file:
                 self.path.unlink(missing_ok=True)  # while still locked, so no one locks a lost inode
             else:
                 self._write("")

@@ -466,8 +466,8 @@ class SqliteStateStore:
         self._version = SCHEMA_VERSION
         self._sealer: Sealer | None = None
         self._seal_on_read = False  # a state from before digests: seal what is read, with a passing key
-        self._made: list[Path] = []  # directories (and the lock file) made for a state never written
-        self._check_location()
+        self._made: list[Path] = []  # directories made for a state not written yet (removed if it never is)
+        check_location(self.path)
         if not self.path.exists():
             if not create:
                 raise self._fail("no state file here; run `ecsctl apply` first or pass --state")
@@ -494,9 +494,6 @@ class SqliteStateStore:
 
     def _fail(self, what: str) -> StateError:
         return StateError(f"{self.path}: " + " ".join(str(what).split()))
-
-    def _check_location(self) -> None:
-        check_location(self.path)
 
     def _inspect(self) -> tuple[int, sqlite3.Connection | None]:
         """Look at an existing file without changing it: its schema version and a connection to
@@ -894,7 +891,7 @@ class SqliteStateStore:
         directories made for it are removed."""
         try:
             if self._lock.held is not None and not self._depth:
-                self._lock.release(remove=bool(self._made) and self._mode == "new")
+                self._lock.release(remove=self._mode == "new")
         finally:
             if self._conn is not None:
                 self._conn.close()
@@ -949,7 +946,7 @@ class SqliteStateStore:
                 f"lock {lock_id} was not acquired by this ecsctl; use `ecsctl state unlock` "
                 "to clear someone else's lock"
             )
-        self._lock.release(remove=bool(self._made) and self._mode == "new")
+        self._lock.release(remove=self._mode == "new")
 
     def force_unlock(self, lock_id: str) -> LockInfo:
         """Clear a lock that was not released (its holder is gone), but only the one whose ID is

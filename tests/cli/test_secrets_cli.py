@@ -189,11 +189,10 @@ def _broken(tmp_path: Path) -> Path:
     lambda tmp: (["apply", "-f", str(MANIFESTS)], 2),  # no terminal to confirm on
     lambda tmp: (["apply", str(tmp / "no-such-plan.json"), "--auto-approve"], 1),
 ], ids=["plan-invalid", "plan-json-invalid", "apply-invalid", "apply-no-terminal", "apply-missing-planfile"])
-def test_a_refused_command_leaves_no_file_behind(runner, tmp_path: Path, refused) -> None:
+@pytest.mark.parametrize("where", ["new/deeper/state.db", "state.db"], ids=["new-folders", "existing-folder"])
+def test_a_refused_command_leaves_no_file_behind(runner, tmp_path: Path, refused, where) -> None:
     args, code = refused(tmp_path)
-    state = tmp_path / "new" / "deeper" / "state.db"
     before = sorted(os.listdir(tmp_path))
-    result = run(runner, *args, "--state", str(state))
+    result = run(runner, *args, "--state", str(tmp_path / where))
     assert result.exit_code == code, result.output
-    assert not (tmp_path / "new").exists()
     assert sorted(os.listdir(tmp_path)) == before
