@@ -347,6 +347,7 @@ def task_definition(ecs: dict, source: str) -> dict:
     body["required"] = [r for r in body.get("required", []) if r != "family"]
     if not body["required"]:
         del body["required"]
+    body["properties"][ECSCTL_EXTENSION] = ecsctl_extension("every standalone task of the family")
     return envelope(
         "TaskDefinition",
         body,
@@ -370,7 +371,12 @@ def service(ecs: dict, aas: dict | None, source: str) -> dict:
         "description": "Service Auto Scaling (Application Auto Scaling, camelCased): bounds, policies, scheduled actions.",
         "$ref": "#/$defs/AutoScaling",
     }
-    defs = {**conv.defs, **scaling_defs}
+    demand_defs = scaling_demand_defs()
+    scaling_defs["AutoScaling"]["properties"]["demand"] = {
+        "description": "Closed loop: what drives the service and what one task serves (ecsctl's own field).",
+        "$ref": "#/$defs/ScalingDemand",
+    }
+    defs = {**conv.defs, **scaling_defs, **demand_defs}
     return envelope(
         "Service",
         body,
@@ -470,6 +476,7 @@ def auto_scaling_defs(aas: dict | None) -> dict:
         ),
         "StepScalingAlarm": obj(
             {
+                "alarmName": string("Name of the CloudWatch alarm (default: the policy name).", minLength=1, maxLength=255),
                 "metricName": string(minLength=1, maxLength=255),
                 "namespace": string(minLength=1, maxLength=255),
                 "statistic": enum(*statistic),
@@ -515,6 +522,60 @@ def auto_scaling_defs(aas: dict | None) -> dict:
             },
             ("scheduledActionName", "schedule", "scalableTargetAction"),
             "A scheduled scaling action (sem §6.4).",
+        ),
+    }
+
+
+DEMAND_UNITS = ("requestsPerSecond", "cpuSecondsPerSecond", "messagesPerSecond")
+DEMAND_SOURCES = ("constant", "daily", "series", "file")
+
+
+def scaling_demand_defs() -> dict:
+    """``autoScaling.demand``: the closed loop of issue 10 (ecsctl/core/scaling/demand.py).
+
+    Not an AWS shape: the simulation derives the ECS metrics from demand ÷ running tasks.
+    """
+    number = {"type": "number", "minimum": 0}
+    percent = {"type": "number", "minimum": 0, "maximum": 100}
+    point = obj(
+        {"time": string("ISO 8601 timestamp; UTC when it has no offset.", minLength=1), "value": number},
+        ("time", "value"),
+    )
+    return {
+        "ScalingDemand": obj(
+            {
+                "unit": enum(*DEMAND_UNITS, description="What the demand counts (default requestsPerSecond)."),
+                "perTask": {"type": "number", "exclusiveMinimum": 0,
+                            "description": "Demand one task serves at 100 % CPU, in the demand's unit."},
+                "constant": number,
+                "daily": obj(
+                    {
+                        "min": number,
+                        "max": number,
+                        "peakAt": string("Local time of the daily peak, HH:MM (default 12:00).",
+                                         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                                         **{"x-message": "must be a time of day HH:MM, e.g. 14:00"}),
+                        "timezone": string("IANA time zone of peakAt (default UTC).", minLength=1, maxLength=100),
+                    },
+                    ("min", "max"),
+                    "A sine wave over the local day between min and max.",
+                ),
+                "series": {"type": "array", "minItems": 1, "items": point,
+                           "description": "Demand at points in time, linear in between, flat beyond."},
+                "file": string("CSV file of timestamp,value rows, relative to the manifest.", minLength=1),
+                "memory": obj({"idle": percent, "busy": percent},
+                              description="Memory utilization (%) at 0 % and at 100 % CPU; linear in between."),
+                "customMetrics": {
+                    "type": "object",
+                    "description": "Custom metric name -> total (the demand), perTask (demand / running tasks) or utilization.",
+                    "propertyNames": {"minLength": 1, "maxLength": 255},
+                    "additionalProperties": enum("total", "perTask", "utilization"),
+                },
+            },
+            ("perTask",),
+            "The demand that drives the service in the simulation, and what one task serves.",
+            oneOf=[{"required": [name]} for name in DEMAND_SOURCES],
+            **{"x-message": "needs exactly one demand source: constant, daily, series or file"},
         ),
     }
 
@@ -669,6 +730,8 @@ def scheduled_task(ecs: dict) -> dict:
             "enableECSManagedTags": {"type": "boolean"},
             "enableExecuteCommand": {"type": "boolean"},
             "tags": conv.node("Tags"),
+            "inputTransformer": input_transformer(),
+            ECSCTL_EXTENSION: ecsctl_extension("the tasks this rule starts (over the task definition's)"),
         },
         ("cluster", "taskDefinition"),
         "The ECS RunTask target (EventBridge EcsParameters, camelCased).",
@@ -786,6 +849,101 @@ def repository() -> dict:
 
 
 # ---------------------------------------------------------------------------
+# Events, batch tasks and queues (core/events, core/queue)
+# ---------------------------------------------------------------------------
+
+ECSCTL_EXTENSION = "x-ecsctl"
+DURATION = r"^[0-9]{1,9}[smhd]$"
+
+
+def ecsctl_extension(where: str) -> dict:
+    """The ``x-ecsctl`` extension (core/events/batch.py): when a batch task's essential container exits."""
+    return obj(
+        {
+            "runFor": {
+                "description": "How long the essential container runs before it exits: 90s, 10m, 2h, 1d or seconds.",
+                "type": ["string", "integer"],
+                "pattern": DURATION,
+                "minimum": 0,
+                "x-message": "must be a duration such as 90s, 10m, 2h or 1d, or a number of seconds",
+            },
+            "exitCode": integer(0, 255, "The exit code of the essential container (default 0)."),
+            "container": {"type": "string", **NAME, "description": "The essential container that exits (default: the first essential one)."},
+        },
+        description=f"ecsctl extension, never sent to AWS: when a standalone task finishes, for {where}.",
+        minProperties=1,
+    )
+
+
+def input_transformer() -> dict:
+    """EventBridge Target.InputTransformer, camelCased (core/events/transform.py)."""
+    return obj(
+        {
+            "inputPathsMap": {
+                "type": "object",
+                "description": "Variables: name -> JSON path into the event, e.g. bucket: $.detail.bucket.name.",
+                "maxProperties": 100,
+                "propertyNames": {
+                    "pattern": "^[A-Za-z0-9_-]{1,256}$",
+                    "x-message": "variable names are 1-256 letters, digits, '_' or '-'",
+                },
+                "additionalProperties": string(maxLength=256),
+            },
+            "inputTemplate": string(
+                "What the target receives, with <variable> placeholders; for ECS, a JSON object of RunTask overrides.",
+                minLength=1,
+                maxLength=8192,
+            ),
+        },
+        ("inputTemplate",),
+        "EventBridge's input transformer: the event's fields into the task's overrides.",
+    )
+
+
+def queue() -> dict:
+    """The Queue kind (core/queue/model.py): an SQS queue, its arrivals and its consumers."""
+    rate = {"type": "number", "minimum": 0, "description": "Messages per minute."}
+    body = obj(
+        {
+            "visibilityTimeout": integer(0, 43200, "Seconds a received message stays invisible (SQS default 30)."),
+            "initialMessages": integer(0, description="Visible messages when the queue is created."),
+            "arrivals": obj(
+                {
+                    "messagesPerMinute": rate,
+                    "series": {
+                        "type": "array",
+                        "minItems": 1,
+                        "description": "A piecewise-constant rate: each entry from its time until the next.",
+                        "items": obj(
+                            {"at": string("UTC time, e.g. 2026-01-01T08:00:00Z.", minLength=1), "messagesPerMinute": rate},
+                            ("at", "messagesPerMinute"),
+                        ),
+                    },
+                },
+                description="How messages arrive: a constant rate or a series.",
+                oneOf=[{"required": ["messagesPerMinute"]}, {"required": ["series"]}],
+                **{"x-message": "needs exactly one of 'messagesPerMinute' or 'series'"},
+            ),
+            "consumers": {
+                "type": "array",
+                "description": "The services whose tasks receive and delete the messages.",
+                "items": obj(
+                    {
+                        "service": {"type": "string", **NAME},
+                        "cluster": string(minLength=1),
+                        "messagesPerTaskPerMinute": {"type": "number", "exclusiveMinimum": 0, "description": "What one task processes."},
+                    },
+                    ("service", "messagesPerTaskPerMinute"),
+                ),
+            },
+            "tags": {"type": "object", "additionalProperties": string(maxLength=256), "maxProperties": 50},
+        },
+        ("arrivals",),
+    )
+    return envelope("Queue", body, {}, "An SQS queue that service tasks drain; metadata.name is the queue name.")
+
+
+# ---------------------------------------------------------------------------
 # Driver
 # ---------------------------------------------------------------------------
 
@@ -816,6 +974,7 @@ def build() -> dict[str, dict]:
         "Secret": secret(),
         "EnvironmentFile": environment_file(),
         "Repository": repository(),
+        "Queue": queue(),
     }
     assert tuple(schemas) == KINDS
     for kind, schema in schemas.items():

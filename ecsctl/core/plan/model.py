@@ -30,6 +30,7 @@ PREFIX = {
     "Secret": "secret",
     "EnvironmentFile": "envfile",
     "Repository": "repository",
+    "Queue": "queue",
 }
 KIND_OF_PREFIX = {v: k for k, v in PREFIX.items()}
 
@@ -39,6 +40,7 @@ KIND_ORDER: tuple[str, ...] = (
     "Secret",
     "EnvironmentFile",
     "Repository",
+    "Queue",
     "CapacityProvider",
     "Cluster",
     "TargetGroup",
@@ -135,9 +137,11 @@ class Plan:
     steps: list[Step] = field(default_factory=list)
     drift: list[Drift] = field(default_factory=list)
     deployments: list[dict] = field(default_factory=list)
-    # per predicted service step (``core.plan.predict``): address, wanted, placeable,
-    # unplaceable, reason, message, closestInstance
+    # per service the plan touches or the scheduler moves, after apply (``app.forecast``):
+    # address, wanted, placeable, unplaceable, short, reason, message, closestInstance, tasks
     predictions: list[dict] = field(default_factory=list)
+    # clusters where apply's scheduler has work even without a step
+    reconcile: list[str] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
 
     @property
