@@ -258,23 +258,15 @@ def deployment_outcomes(plan: Plan, store) -> list[dict]:
     return out
 
 
-def save_plan(plan: Plan, path: str) -> None:
-    import json
+def save_plan(plan: Plan, path: str, manifests=()) -> None:
+    """``ecsctl.app.planfile.save_plan``: a private plan file without sensitive values."""
+    from ecsctl.app import planfile
 
-    from ecsctl.core.plan.codec import plan_to_json
-
-    Path(path).write_text(json.dumps(plan_to_json(plan), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    planfile.save_plan(plan, path, manifests)
 
 
-def load_plan(path: str) -> Plan:
-    import json
+def load_plan(path: str, restore: bool = True) -> Plan:
+    """``ecsctl.app.planfile.load_plan``; with ``restore`` its sensitive values come back from its manifests."""
+    from ecsctl.app import planfile
 
-    from ecsctl.core.plan.codec import plan_from_json
-
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a saved plan ({exc})") from None
-    return plan_from_json(data)
+    return planfile.load_plan(path, read_manifests if restore else None)

@@ -5,10 +5,23 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Callable
 
 from ecsctl.errors import StateError, UsageError
 
 DEFAULT_STATE = ".ecsctl/state.db"
+
+_note_sinks: list[Callable[[str], None]] = []
+
+
+def report_notes_to(sink: Callable[[str], None]) -> None:
+    """Where the one-line notes of the state store go (the CLI prints them on stderr)."""
+    _note_sinks[:] = [sink]
+
+
+def _note(line: str) -> None:
+    for sink in _note_sinks:
+        sink(line)
 
 
 def state_path(option: str | None) -> str:
@@ -17,13 +30,15 @@ def state_path(option: str | None) -> str:
 
 
 def open_store(path: str, *, create: bool = True):
+    """The state at ``path``; with ``create``, a missing one is an empty state that is written
+    to disk by its first commit (a command refused before that leaves no file behind)."""
     if path.startswith("s3://"):  # the state kept in S3 (the aws extra)
         from ecsctl.storage.s3_state import S3StateStore
 
         return S3StateStore(path, create=create)
     from ecsctl.storage.sqlite_store import SqliteStateStore
 
-    return SqliteStateStore(path, create=create)
+    return SqliteStateStore(path, create=create, on_note=_note)
 
 
 def open_existing(path: str):
@@ -33,7 +48,11 @@ def open_existing(path: str):
 
         if not exists(path):
             return None
-    elif not Path(path).exists():
+        return open_store(path, create=False)
+    from ecsctl.storage.sqlite_store import check_location
+
+    check_location(Path(path))
+    if not Path(path).exists():
         return None
     return open_store(path, create=False)
 

@@ -9,14 +9,20 @@ import traceback
 
 import typer
 
+from ecsctl.app.state import report_notes_to
 from ecsctl.errors import EcsctlError
 
 INTERNAL_ERROR = 3
 
 
+def _note(line: str) -> None:
+    sys.stderr.write(f"note: {line}\n")
+
+
 def boundary(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        report_notes_to(_note)  # the state store's notes (a stale lock taken over, …) go to stderr
         try:
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort, SystemExit):

@@ -3,21 +3,38 @@
 Default location ``.ecsctl/state.db`` (``--state`` / ``ECSCTL_STATE``, chosen by the CLI).
 
 File and connection
-    Created on first use with mode 0600 (its missing parent directories with 0700); SQLite
-    gives the ``-wal`` and ``-shm`` side files the same mode. Journal mode is WAL, so readers
-    (plan, get, state pull) never block the writer and vice versa. ``synchronous=FULL``: in WAL
-    mode NORMAL already survives a crash or ``kill -9`` of ecsctl itself, but may lose the last
-    commits on a power cut or OS crash; an apply against real ECS must not forget a service it
-    created, and FULL costs one fsync of the WAL per commit, which is nothing next to an API call.
+    Nothing is written until a change is committed: a store opened on a missing path (or on an
+    empty file) is an empty state in memory, so a refused command leaves no file behind. The
+    first commit writes the new database to a temporary file and links it into place (mode
+    0600, missing parent directories 0700; an empty file is initialised in place, with a
+    note). SQLite gives the ``-wal`` and ``-shm`` side files the same mode. Journal mode is WAL,
+    so readers (plan, get, state pull) never block the writer and vice versa.
+    ``synchronous=FULL``: in WAL mode NORMAL already survives a crash or ``kill -9`` of ecsctl
+    itself, but may lose the last commits on a power cut or OS crash; an apply against real ECS
+    must not forget a service it created, and FULL costs one fsync of the WAL per commit.
 
 Opening
-    An existing file is first inspected through a *read-only* connection
-    (``file:…?mode=ro``): SQLite header, ``PRAGMA quick_check``, the ``meta`` table and its schema
-    ``version``. A file that is not SQLite, a corrupt database, or a version newer than
-    ``SCHEMA_VERSION`` raises ``StateError`` before anything is written. An empty file or an
-    empty database (left by a run killed before its first commit) is initialised. Older versions
-    are migrated: ``MIGRATIONS`` maps version N to the statements that turn N-1 into N; they
-    run in order, in one ``BEGIN IMMEDIATE`` transaction, together with the new ``version``.
+    An existing file is inspected through a *read-only* connection (``file:…?mode=ro``; in a
+    directory this user cannot write to, ``immutable=1`` when the WAL is empty): SQLite header,
+    ``PRAGMA application_id`` (ours is ``APPLICATION_ID``, set on creation; 0 for files of
+    versions 1-2), ``PRAGMA quick_check``, the ``meta`` table and its schema ``version``. A file
+    that is not SQLite, a database of another application, a corrupt database, or a version
+    newer than ``SCHEMA_VERSION`` raises a one-line ``StateError`` and is never modified. Only a
+    truly empty file (0 bytes, or a database with no schema and no application id) is taken as
+    a new state, and only by a store that may create one, when it first writes. The read-only
+    connection serves every read; the first write switches to a writing connection and, for an
+    older version, first migrates: ``MIGRATIONS`` maps version N to the steps that turn N-1
+    into N; they run in order, in one ``BEGIN IMMEDIATE`` transaction, with the new ``version``.
+    Versions from ``READABLE_FROM`` on are read as they are until then.
+
+Sensitive values
+    Every JSON column is written through ``Sealer.seal`` (``ecsctl.core.sensitive``): each
+    sensitive-looking value becomes ``<sensitive:hmac-sha256:…>``, an HMAC keyed with the
+    state's random ``digest_key`` (meta), which tells a changed value from an unchanged one and
+    nothing else. Read back, a spec holding digests is a ``SealedSpec`` that compares equal to
+    the plain spec it was made from. A state from before version 3 is sealed on read with a
+    passing key, and for good by migration 3 (with ``secure_delete``, then a WAL checkpoint).
+    ``state pull`` exports the digests and the key; ``state push`` adopts both.
 
 Transactions and serial
     Every change runs in ``BEGIN IMMEDIATE … COMMIT``. On commit, if the transaction changed any
@@ -27,17 +44,20 @@ Transactions and serial
     state as of the last commit.
 
 Lock
-    One row in ``lock`` (id, pid, host, command, created_at), inserted in a ``BEGIN IMMEDIATE``
-    transaction if no row exists. A second writer is refused at once with the holder's details.
-    While a lock is held, transactions of every other store object are refused too. A dead
-    holder is not detected automatically: ``force_unlock(id)`` clears a stale lock, and only with
-    its ID. Taking or releasing the lock does not change the serial. ``busy_timeout`` (5 s) only
-    covers SQLite's own per-transaction write lock, which is held for milliseconds.
+    ``ecsctl.storage.lock``: an OS file lock on ``<state>.lock`` (``filelock``), released by the
+    kernel when its holder dies, and a record in that file naming the holder. A second writer is
+    refused at once with the holder's details, without touching SQLite, even while the holder
+    is inside a long transaction. A transaction of a store that does not hold the lock holds it
+    for the transaction. A record left by a process that is gone (same host) is taken over with a
+    note; one from another host is cleared by ``force_unlock(id)``, only with its ID. Taking or
+    releasing the lock does not write to the database. ``busy_timeout`` (5 s) only covers
+    SQLite's own per-transaction write lock, which is held for milliseconds.
 
-Schema version 2 (JSON text for flexible fields, real columns for what is queried or indexed)
+Schema version 3 (JSON text for flexible fields, real columns for what is queried or indexed)
 
-    meta                 key TEXT PK, value — rows: version, serial, lineage (UUID4), created_at
-    lock                 slot=1 PK, id, pid, host, command, created_at
+    meta                 key TEXT PK, value — rows: version, serial, lineage (UUID4), created_at,
+                         digest_key (hex, version 3)
+    lock                 slot=1 PK, id, pid, host, command, created_at (unused since version 3)
     clock                slot=1 PK, now — the simulation's current time (ISO 8601 UTC)
     resources            address PK (taskdef/web, service/prod/web), kind, name,
                          spec JSON (last-applied canonical spec), applied_serial
@@ -61,8 +81,10 @@ Schema version 2 (JSON text for flexible fields, real columns for what is querie
     target_registrations (target_group, target_id, port) PK, task_id
     catalogue            (kind, name) PK, spec JSON — parameters, secrets, repositories, …
 
-Version history: 1 — the tables above but for the last two task columns; 2 — ``tasks.subnet`` and ``tasks.private_ip`` (both
-``''`` for tasks written by version 1) and the index ``tasks_subnet (subnet, last_status)``.
+Version history: 1 — the tables above but for the last two task columns; 2 — ``tasks.subnet``
+and ``tasks.private_ip`` (both ``''`` for tasks written by version 1) and the index
+``tasks_subnet (subnet, last_status)``; 3 — ``meta.digest_key``, every stored sensitive-looking
+value sealed, the application id set, the ``lock`` table emptied (the lock moved to a file).
 An export of any version up to ``SCHEMA_VERSION`` can be pushed: fields it lacks take the
 record's defaults.
 
@@ -74,15 +96,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import secrets
 import sqlite3
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Union
 from urllib.parse import quote
+
+from ecsctl.core.sensitive import DIGEST_PREFIX, Sealer, SealedSpec
 
 from ecsctl.core.state.ports import (
     EVENTS_KEPT,
@@ -104,15 +128,47 @@ from ecsctl.core.state.ports import (
     WorldRecord,
 )
 from ecsctl.errors import StateError
+from ecsctl.storage.lock import StateLock
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+READABLE_FROM = 2  # versions 2.. share the tables this ecsctl reads: a reader need not upgrade them
+APPLICATION_ID = 0x45435343  # "ECSC" in the SQLite header: a database of ours, set on creation
 EXPORT_FORMAT = "ecsctl-state"
 BUSY_TIMEOUT_SECONDS = 5.0
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _CORRUPT_ADVICE = "nothing was changed; restore a copy or `ecsctl state push` a saved export"
 
-# version -> statements that upgrade version-1 to version. Append; never edit a shipped one.
-MIGRATIONS: dict[int, tuple[str, ...]] = {
+Seal = Callable[[Any], Any]
+
+
+def _seal_stored_values(conn: sqlite3.Connection, key: str | None) -> None:
+    """Migration 3: a random digest key, and every sensitive-looking value already stored
+    replaced by its digest (``ecsctl.core.sensitive``)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'digest_key'").fetchone()
+    if row is None:
+        key = key or secrets.token_hex(32)
+        conn.execute("INSERT INTO meta (key, value) VALUES ('digest_key', ?)", (key,))
+    else:
+        key = row[0]
+    sealer = Sealer(bytes.fromhex(key))
+    for table in _SEALED_TABLES:
+        columns = [c for c in table.columns if c.codec == "json"]
+        names = ", ".join(c.sql for c in columns)
+        for rowid, *values in conn.execute(f"SELECT rowid, {names} FROM {table.name}").fetchall():
+            try:
+                sealed = [_canonical_json(sealer.seal(json.loads(v))) for v in values]
+            except ValueError as exc:
+                raise ValueError(f"a row of table {table.name} holds invalid JSON ({exc})") from None
+            if sealed != values:
+                sets = ", ".join(f"{c.sql} = ?" for c in columns)
+                conn.execute(f"UPDATE {table.name} SET {sets} WHERE rowid = ?", (*sealed, rowid))
+
+
+Migration = Union[str, Callable[[sqlite3.Connection, Union[str, None]], None]]
+
+# version -> statements (SQL, or a function of the connection and the digest key to use) that
+# upgrade version-1 to version. Append; never edit a shipped one.
+MIGRATIONS: dict[int, tuple[Migration, ...]] = {
     1: (
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL)",
         """CREATE TABLE lock (slot INTEGER PRIMARY KEY CHECK (slot = 1), id TEXT NOT NULL,
@@ -176,8 +232,48 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE tasks ADD COLUMN private_ip TEXT NOT NULL DEFAULT ''",
         "CREATE INDEX tasks_subnet ON tasks (subnet, last_status)",
     ),
+    3: (  # no plain sensitive value in the file; the lock lives in the OS-locked <state>.lock file
+        _seal_stored_values,
+        "DELETE FROM lock",
+    ),
 }
 assert sorted(MIGRATIONS) == list(range(1, SCHEMA_VERSION + 1))
+
+
+def _upgrade(conn: sqlite3.Connection, version: int, key: str | None = None) -> None:
+    """Run the migrations after ``version`` (0: a new state) and mark the file as ours."""
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        for step in MIGRATIONS[target]:
+            if callable(step):
+                step(conn, key)
+            else:
+                conn.execute(step)
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('version', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (target,),
+        )
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
+def _create(conn: sqlite3.Connection, *, lineage: str, created_at: str, key: str) -> None:
+    """The tables and meta rows of a new state (serial 0) in an empty database."""
+    _upgrade(conn, 0, key)
+    conn.executemany(
+        "INSERT INTO meta (key, value) VALUES (?, ?)",
+        [("serial", 0), ("lineage", lineage), ("created_at", created_at)],
+    )
+
+
+@contextmanager
+def _begin(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,9 +296,9 @@ class _Column:
     def sql(self) -> str:
         return f'"{self.name}"'
 
-    def encode(self, value: Any) -> Any:
+    def encode(self, value: Any, seal: Seal | None = None) -> Any:
         if self.codec == "json":
-            return _canonical_json(value)
+            return _canonical_json(seal(value) if seal is not None else value)
         if self.codec == "tuple":
             return _canonical_json(list(value))
         if self.codec == "bool":
@@ -210,6 +306,8 @@ class _Column:
         return value
 
     def decode(self, value: Any) -> Any:
+        """The column's text back to a value, without unsealing anything (``_Table.from_row``
+        is what the store uses)."""
         if self.codec == "json":
             return json.loads(value)
         if self.codec == "tuple":
@@ -225,10 +323,6 @@ class _Column:
 
 def _decode_tuple(value: Any) -> tuple:
     return tuple(json.loads(value))
-
-
-# The same conversions as ``_Column.decode``, one function per codec (for ``_Table.from_row``).
-_DECODERS = {"json": json.loads, "tuple": _decode_tuple, "bool": bool}
 
 
 def _column(name: str, annotation: str) -> _Column:
@@ -256,7 +350,7 @@ class _Table:
         self.rest = rest
         self.compare = rest if compare is None else tuple(by_name[c] for c in compare)
         self.by_name = by_name
-        self._decoders = tuple((i, _DECODERS[c.codec]) for i, c in enumerate(self.columns) if c.codec != "plain")
+        self._decoders = tuple((i, c.codec) for i, c in enumerate(self.columns) if c.codec != "plain")
         cols = ", ".join(c.sql for c in self.columns)
         marks = ", ".join("?" for _ in self.columns)
         key_where = " AND ".join(f"{c.sql} = ?" for c in self.key)
@@ -272,16 +366,19 @@ class _Table:
         self.exists = f"SELECT 1 FROM {name} WHERE {key_where}"
         self.delete = f"DELETE FROM {name} WHERE {key_where}"
 
-    def to_row(self, record: Any) -> tuple:
-        return tuple(c.encode(getattr(record, c.name)) for c in self.columns)
+    def to_row(self, record: Any, seal: Seal | None = None) -> tuple:
+        """The row for ``record``; ``seal`` replaces sensitive-looking values in JSON columns."""
+        return tuple(c.encode(getattr(record, c.name), seal) for c in self.columns)
 
-    def from_row(self, row: tuple) -> Any:
+    def from_row(self, row: tuple, load_json: Callable[[str], Any] = json.loads) -> Any:
+        """The record of ``row``; a ValueError or TypeError if a column cannot be decoded."""
         # Only the non-plain columns need decoding: patch those in place (hot: every find()).
         decoders = self._decoders
         if decoders:
             row = list(row)
-            for i, decode in decoders:
-                row[i] = decode(row[i])
+            for i, codec in decoders:
+                value = row[i]
+                row[i] = load_json(value) if codec == "json" else _decode_tuple(value) if codec == "tuple" else bool(value)
         return self.record_type(*row)
 
     def key_of(self, record: Any) -> tuple:
@@ -323,6 +420,19 @@ _WORLD: dict[type, _Table] = {
 }
 _EVENTS = _Table(ServiceEvent, "service_events", ("cluster", "service"))  # seq is implicit
 _EXPORT_TABLES: tuple[_Table, ...] = (_RESOURCES, *_WORLD.values())
+_SEALED_TABLES = tuple(t for t in _EXPORT_TABLES if any(c.codec == "json" for c in t.columns))
+
+
+def check_location(path: Path) -> None:
+    """A StateError if no state file can be at ``path``: a directory, or a path under a
+    regular file (``--state FILE/state.db``)."""
+    if path.is_dir():
+        raise StateError(f"{path}: is a directory, not a state file")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise StateError(f"{path}: {parent} is a file, not a directory, so no state file can be under it")
+            return
 
 
 def _utc_now() -> str:
@@ -340,137 +450,331 @@ class SqliteStateStore:
     ...     store.put_resource("taskdef/web", "TaskDefinition", "web", spec)
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
-        """Open the state file at ``path``; if it is missing, create it (or, with
-        ``create=False``, as readers such as ``ecsctl get`` may want, raise StateError)."""
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
+                 on_note: Callable[[str], None] | None = None) -> None:
+        """Open the state file at ``path`` for reading. A missing (or empty) file is a new, empty
+        state that is written only when a change is committed; with ``create=False``, as readers
+        such as ``ecsctl get`` want, it is a StateError instead. ``on_note`` receives one-line
+        notes for the user (an empty file initialised, a stale lock taken over)."""
         self.path = Path(path)
-        if not create and not self.path.exists():
-            raise self._fail("no state file here; run `ecsctl apply` first or pass --state")
+        self._note = on_note or (lambda line: None)
         self._conn: sqlite3.Connection | None = None
         self._depth = 0
-        self._lock_id: str | None = None
-        version = self._inspect()
-        self._conn = self._connect()
+        self._lock = StateLock(self.path, self._fail, lambda line: self._note(f"{self.path}: {line}"))
+        self._mode = "closed"  # "new" (nothing on disk yet), "read" or "write"
+        self._empty_file = False  # "new" over an existing empty file: initialised in place
+        self._version = SCHEMA_VERSION
+        self._sealer: Sealer | None = None
+        self._seal_on_read = False  # a state from before digests: seal what is read, with a passing key
+        self._made: list[Path] = []  # directories made for a state not written yet (removed if it never is)
+        check_location(self.path)
+        if not self.path.exists():
+            if not create:
+                raise self._fail("no state file here; run `ecsctl apply` first or pass --state")
+            self._open_new()
+            return
+        version, conn = self._inspect()
+        if conn is None:
+            if not create:
+                raise self._fail("is an empty file, not a state yet; `ecsctl apply` initialises it")
+            self._empty_file = True
+            self._open_new()
+            return
+        self._conn, self._mode, self._version = conn, "read", version
         try:
-            self._initialise_or_migrate(version)
+            if version < READABLE_FROM:  # older tables than this ecsctl can read: upgrade first
+                with self._locked_briefly():
+                    self._writable()
+            self._load_sealer()
         except BaseException:
-            self._conn.close()
-            self._conn = None
+            self.close()
             raise
 
     # -- opening ---------------------------------------------------------------------------
 
     def _fail(self, what: str) -> StateError:
-        return StateError(f"{self.path}: {what}")
+        return StateError(f"{self.path}: " + " ".join(str(what).split()))
 
-    def _inspect(self) -> int:
-        """Look at an existing file read-only; return its schema version (0: new or empty)."""
-        path = self.path
-        if not path.exists():
-            return 0
-        if path.is_dir():
-            raise self._fail("is a directory, not a state file")
+    def _inspect(self) -> tuple[int, sqlite3.Connection | None]:
+        """Look at an existing file without changing it: its schema version and a connection to
+        read it with, or (0, None) for a file that is truly empty (0 bytes, or a SQLite database
+        with nothing in it and no application id). Anything else that is not our state raises.
+
+        A first look goes through an immutable connection, which makes no ``-wal``/``-shm``
+        files: a database of another program is refused before anything is created next to it.
+        """
         try:
-            with open(path, "rb") as f:
+            with open(self.path, "rb") as f:
                 header = f.read(len(_SQLITE_HEADER))
         except OSError as exc:
             raise self._fail(f"cannot read the state file: {exc.strerror or exc}") from exc
         if not header:
-            return 0
+            return 0, None
         if header != _SQLITE_HEADER:
             raise self._fail("is not an ecsctl state file (not a SQLite database); nothing was changed")
-        uri = "file:" + quote(str(path.resolve())) + "?mode=ro"
+        wal = self.path.with_name(self.path.name + "-wal")
+        pending = wal.exists() and wal.stat().st_size > 0  # the first look cannot see the WAL
         try:
-            conn = sqlite3.connect(uri, uri=True)
+            first = self._connect(immutable=True)
         except sqlite3.Error as exc:
             raise self._fail(f"cannot be opened: {exc}") from exc
         try:
+            app_id, tables, marked = self._identify(first)
+        finally:
+            first.close()
+        if not pending and not tables:
+            if app_id or marked:
+                raise self._fail(f"is an empty SQLite database marked by another program "
+                                 f"(application_id {app_id:#x}); nothing was changed")
+            return 0, None
+        if not pending and "meta" not in tables:
+            raise self._fail("is a SQLite database but not an ecsctl state file (no meta table); nothing was changed")
+        conn = self._connect_read()
+        try:
+            app_id, tables, marked = self._identify(conn)
             check = [row[0] for row in conn.execute("PRAGMA quick_check")]
             if check != ["ok"]:
-                raise self._fail(
-                    f"state file is corrupt (quick_check: {check[0]}); {_CORRUPT_ADVICE}"
-                )
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if not tables:
-                return 0
+                raise self._fail(f"state file is corrupt (quick_check: {'; '.join(check[:3])}); {_CORRUPT_ADVICE}")
+            if not tables and not app_id and not marked:
+                conn.close()
+                return 0, None
             if "meta" not in tables:
-                raise self._fail("is a SQLite database but not an ecsctl state file (no meta table)")
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+                raise self._fail("is a SQLite database but not an ecsctl state file (no meta table); nothing was changed")
+            try:
+                meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            except sqlite3.OperationalError:
+                raise self._fail("is a SQLite database but not an ecsctl state file (its meta table is not ours); "
+                                 "nothing was changed") from None
+            version = meta.get("version")
+            if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+                raise self._fail("state file has no valid schema version in its meta table")
+            if version > SCHEMA_VERSION:
+                raise self._fail(
+                    f"was written by a newer ecsctl (state schema version {version}; this ecsctl "
+                    f"reads up to {SCHEMA_VERSION}); upgrade ecsctl; nothing was changed"
+                )
+            if not isinstance(meta.get("serial"), int) or not isinstance(meta.get("lineage"), str):
+                raise self._fail("state file's meta table has no valid serial or lineage")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise self._fail(f"state file is corrupt ({exc}); {_CORRUPT_ADVICE}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return version, conn
+
+    def _identify(self, conn: sqlite3.Connection) -> tuple[int, set[str], bool]:
+        """The application id, the tables, and whether another program marked the file (user_version)."""
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            if app_id not in (0, APPLICATION_ID):
+                raise self._fail(
+                    f"is a SQLite database of another application (application_id {app_id:#x}), "
+                    "not an ecsctl state file; nothing was changed"
+                )
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            marked = bool(conn.execute("PRAGMA user_version").fetchone()[0])
         except sqlite3.DatabaseError as exc:
             raise self._fail(f"state file is corrupt ({exc}); {_CORRUPT_ADVICE}") from exc
-        finally:
-            conn.close()
-        version = meta.get("version")
-        if not isinstance(version, int) or version < 1:
-            raise self._fail("state file has no valid schema version in its meta table")
-        if version > SCHEMA_VERSION:
-            raise self._fail(
-                f"was written by a newer ecsctl (state schema version {version}; this ecsctl "
-                f"reads up to {SCHEMA_VERSION}); upgrade ecsctl; nothing was changed"
-            )
-        if not isinstance(meta.get("serial"), int) or not isinstance(meta.get("lineage"), str):
-            raise self._fail("state file's meta table has no valid serial or lineage")
-        return version
+        return app_id, tables, marked
 
-    def _connect(self) -> sqlite3.Connection:
-        path = self.path
+    def _connect(self, *, immutable: bool = False, read_only: bool = False) -> sqlite3.Connection:
+        uri = "file:" + quote(str(self.path.resolve())) + ("?immutable=1" if immutable else "?mode=ro" if read_only else "")
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
+        if not immutable and not read_only:
+            conn.execute("PRAGMA query_only = ON")  # this connection reads; _writable opens one that writes
+        return conn
+
+    def _connect_read(self) -> sqlite3.Connection:
+        """A connection for reading our state: a normal one (so closing it tidies the WAL files)
+        that refuses writes; where this user cannot write, a read-only one; in a directory this
+        user cannot write to (no WAL shared-memory file possible) an immutable one, if the WAL
+        holds nothing."""
+        directory_writable = os.access(self.path.parent, os.W_OK)
+        kinds = ({"read_only": False} if directory_writable and os.access(self.path, os.W_OK) else {"read_only": True},)
+        error: Exception | None = None
+        for kind in (*kinds, {"immutable": True}):
+            if kind.get("immutable"):
+                wal = self.path.with_name(self.path.name + "-wal")
+                if directory_writable or (wal.exists() and wal.stat().st_size > 0):
+                    break
+            try:
+                conn = self._connect(**kind)
+                conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+                return conn
+            except sqlite3.DatabaseError as exc:
+                error = exc
+        if isinstance(error, sqlite3.OperationalError) and not directory_writable:
+            raise self._fail(f"cannot read the state here: {error}; {self.path.parent} is not writable "
+                             "and the state has changes in its write-ahead log") from error
+        raise self._fail(f"state file is corrupt ({error}); {_CORRUPT_ADVICE}") from error
+
+    def _open_new(self) -> None:
+        """A new state, in memory until its first commit writes it to disk."""
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        _create(conn, lineage=str(uuid.uuid4()), created_at=_utc_now(), key=secrets.token_hex(32))
+        self._conn, self._mode = conn, "new"
+        self._load_sealer()
+
+    def _load_sealer(self) -> None:
+        key = dict(self._db().execute("SELECT key, value FROM meta").fetchall()).get("digest_key")
+        if key is None:  # written before digests: seal on read with a passing key
+            self._sealer, self._seal_on_read = Sealer(secrets.token_bytes(32)), True
+            return
         try:
-            if not path.exists():
-                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._sealer, self._seal_on_read = Sealer(bytes.fromhex(key)), False
+        except (TypeError, ValueError):
+            raise self._fail("state file's meta table has no valid digest key") from None
+
+    def _load_json(self, text: str) -> Any:
+        value = json.loads(text)
+        if self._seal_on_read:
+            value = self._sealer.seal(value)
+            return SealedSpec(value, self._sealer) if isinstance(value, dict) else value
+        if DIGEST_PREFIX in text and isinstance(value, dict):
+            return SealedSpec(value, self._sealer)
+        return value
+
+    def _seal(self, value: Any) -> Any:
+        return self._sealer.seal(value)
+
+    def _decode(self, table: _Table, rows: list) -> list:
+        try:
+            return [table.from_row(r, self._load_json) for r in rows]
+        except (ValueError, TypeError) as exc:
+            raise self._fail(
+                f"a row of table {table.name} cannot be read ({type(exc).__name__}: {exc}); the state file is "
+                f"damaged: {_CORRUPT_ADVICE}"
+            ) from None
+
+    # -- writing for the first time ---------------------------------------------------------
+
+    def _check_writable(self) -> None:
+        where = self.path if self.path.exists() else next(p for p in self.path.parents if p.exists())
+        directory = where if where.is_dir() else where.parent
+        if not os.access(directory, os.W_OK) or (where.is_file() and not os.access(where, os.W_OK)):
+            raise self._fail(
+                f"cannot write here: {where} is read-only for this user; the state can be read but not changed"
+            )
+
+    def _make_dirs(self) -> None:
+        missing = [p for p in (self.path.parent, *self.path.parent.parents) if not p.exists()]
+        for directory in reversed(missing):
+            try:
+                directory.mkdir(mode=0o700)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise self._fail(f"cannot write here: cannot create {directory}: {exc.strerror or exc}") from None
+            self._made.append(directory)
+
+    def _writable(self) -> None:
+        """Make the next commit possible: write a new state to disk, or switch a read-only
+        connection to a writing one (upgrading an older state file first). Called with the lock held."""
+        if self._mode == "write":
+            return
+        self._check_writable()
+        if self._mode == "new":
+            self._write_new()
+        else:
+            self._db().close()
+            self._conn = None
+        try:
+            self._conn = self._connect_write()
+            self._mode = "write"
+            if self._version < SCHEMA_VERSION:
+                self._migrate()
+                self._version = SCHEMA_VERSION
+                self._load_sealer()
+        except BaseException:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn, self._mode = None, "closed"
+            raise
+
+    def _write_new(self) -> None:
+        memory = self._db()
+        meta = dict(memory.execute("SELECT key, value FROM meta").fetchall())
+        if self._empty_file:  # initialise the empty file in place (it may be a hard link, a mount)
+            self._check_still_empty()
+            try:
+                conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
                 try:
-                    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-                except FileExistsError:  # another ecsctl created it a moment ago
-                    pass
-                else:
-                    os.close(fd)
-                    os.chmod(path, 0o600)
-            conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
-        except (OSError, sqlite3.Error) as exc:
-            raise self._fail(f"cannot create or open the state file: {exc}") from exc
+                    with _begin(conn):
+                        _create(conn, lineage=meta["lineage"], created_at=meta["created_at"], key=meta["digest_key"])
+                finally:
+                    conn.close()
+            except sqlite3.Error as exc:
+                raise self._fail(f"cannot initialise the empty state file: {exc}") from exc
+            self._note(f"{self.path}: the file was empty; initialised it as a new ecsctl state")
+        else:
+            self._make_dirs()
+            temp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.new")
+            try:
+                os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+                disk = sqlite3.connect(str(temp), isolation_level=None)
+                try:
+                    memory.backup(disk)
+                    disk.execute("PRAGMA journal_mode = WAL")
+                finally:
+                    disk.close()
+                os.link(temp, self.path)  # never over a file someone else made meanwhile
+            except FileExistsError:
+                raise self._fail("another program created the state file while this command ran; run it again") from None
+            except (OSError, sqlite3.Error) as exc:
+                raise self._fail(f"cannot write here: cannot create the state file: {exc}") from exc
+            finally:
+                for leftover in (temp, temp.with_name(temp.name + "-wal"), temp.with_name(temp.name + "-shm")):
+                    leftover.unlink(missing_ok=True)
+            self._made = []  # the state exists now: keep its directory and lock file
+        memory.close()
+        self._conn = None
+
+    def _check_still_empty(self) -> None:
+        try:
+            size = self.path.stat().st_size
+        except OSError as exc:
+            raise self._fail(f"cannot read the state file: {exc.strerror or exc}") from exc
+        if size:
+            version, conn = self._inspect()
+            if conn is not None:
+                conn.close()
+                raise self._fail("the empty state file was initialised by another program meanwhile; run the command again")
+
+    def _connect_write(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
+        except sqlite3.Error as exc:
+            raise self._fail(f"cannot open the state file for writing: {exc}") from exc
         try:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode != "wal":
-                raise self._fail(
-                    f"cannot use WAL journal mode (got {mode!r}); is it on a network filesystem?"
-                )
+                raise self._fail(f"cannot use WAL journal mode (got {mode!r}); is it on a network filesystem?")
             conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as exc:
             conn.close()
-            raise self._fail(f"cannot configure the state file: {exc}") from exc
+            raise self._fail(f"cannot write here: cannot configure the state file: {exc}") from exc
         except StateError:
             conn.close()
             raise
         return conn
 
-    def _initialise_or_migrate(self, seen_version: int) -> None:
-        if seen_version == SCHEMA_VERSION:
-            return
-        with self._immediate("initialise the state file"):
-            conn = self._db()
-            has_meta = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
-            ).fetchone()
-            version = 0
-            if has_meta:  # re-read under the write lock: another ecsctl may have got here first
-                row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-                if row is None or not isinstance(row[0], int):
-                    raise self._fail("state file has no valid schema version in its meta table")
-                version = row[0]
-            if version > SCHEMA_VERSION:
-                raise self._fail(f"was written by a newer ecsctl (state schema version {version})")
-            for target in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[target]:
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('version', ?) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (target,),
-                )
-            if version == 0:
-                conn.executemany(
-                    "INSERT INTO meta (key, value) VALUES (?, ?)",
-                    [("serial", 0), ("lineage", str(uuid.uuid4())), ("created_at", _utc_now())],
-                )
+    def _migrate(self) -> None:
+        """Upgrade to ``SCHEMA_VERSION`` in one transaction, overwriting what it replaces."""
+        conn = self._db()
+        conn.execute("PRAGMA secure_delete = ON")  # values sealed by migration 3 leave no plain copy
+        with self._immediate("upgrade the state file"):
+            row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+            version = row[0] if row else 0
+            if not isinstance(version, int) or version > SCHEMA_VERSION:
+                raise self._fail(f"has an unexpected schema version {version!r}; nothing was changed")
+            try:
+                _upgrade(conn, version)
+            except ValueError as exc:
+                raise self._fail(f"cannot upgrade the state file: {exc}; nothing was changed; {_CORRUPT_ADVICE}") from None
+        conn.execute("PRAGMA secure_delete = OFF")
+        with self._sql("upgrade the state file"):
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- connections and transactions -------------------------------------------------------
 
@@ -485,13 +789,18 @@ class SqliteStateStore:
         try:
             yield
         except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
+            text = str(exc)
+            if "readonly" in text or "read-only" in text:
+                raise self._fail(f"cannot {action}: cannot write here ({text})") from exc
+            if "locked" in text or "busy" in text:
                 raise self._fail(
                     f"cannot {action}: the state file is busy (another ecsctl is writing); try again"
                 ) from exc
             raise self._fail(f"cannot {action}: {exc}") from exc
         except sqlite3.Error as exc:
             raise self._fail(f"cannot {action}: {exc}") from exc
+        except UnicodeEncodeError as exc:
+            raise self._fail(f"cannot {action}: a value is not valid text ({exc.reason})") from None
 
     @contextmanager
     def _immediate(self, action: str) -> Iterator[None]:
@@ -517,11 +826,26 @@ class SqliteStateStore:
             self._depth = 0
 
     @contextmanager
+    def _locked_briefly(self) -> Iterator[None]:
+        """Hold the write lock for a block if this store does not hold it already."""
+        if self._lock.held is not None:
+            yield
+            return
+        if self._mode == "new" and not self._empty_file:
+            self._make_dirs()
+        self._lock.acquire("ecsctl (a write without a lock)")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    @contextmanager
     def transaction(self) -> Iterator[None]:
         """Run the block in one transaction; nested calls join the outermost one.
 
-        Refused while another store holds the lock. On commit, the serial rises by one if any
-        row changed; on an exception everything is rolled back and the exception re-raised.
+        Refused at once while another store holds the lock (a store that does not hold it holds
+        it for the transaction). On commit, the serial rises by one if any row changed; on an
+        exception everything is rolled back and the exception re-raised.
         """
         if self._depth:
             self._depth += 1
@@ -530,15 +854,14 @@ class SqliteStateStore:
             finally:
                 self._depth -= 1
             return
-        conn = self._db()
-        with self._immediate("write the state"):
-            holder = self._read_lock()
-            if holder is not None and holder.id != self._lock_id:
-                raise self._locked_error(holder)
-            before = conn.total_changes
-            yield
-            if conn.total_changes != before:
-                conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'serial'")
+        with self._locked_briefly():
+            self._writable()
+            conn = self._db()
+            with self._immediate("write the state"):
+                before = conn.total_changes
+                yield
+                if conn.total_changes != before:
+                    conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'serial'")
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -563,15 +886,24 @@ class SqliteStateStore:
             return self._db().execute(sql, params).fetchall()
 
     def close(self) -> None:
-        """Release this store's lock if it holds one, and close the connection (idempotent)."""
-        if self._conn is None:
-            return
+        """Release this store's lock if it holds one, and close the connection (idempotent).
+        A new state that was never written leaves nothing behind: the lock file and the
+        directories made for it are removed."""
         try:
-            if self._lock_id is not None and not self._depth:
-                self.release_lock(self._lock_id)
+            if self._lock.held is not None and not self._depth:
+                self._lock.release(remove=self._mode == "new")
         finally:
-            self._conn.close()
-            self._conn = None
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            if self._mode == "new":
+                for directory in reversed(self._made):
+                    try:
+                        directory.rmdir()
+                    except OSError:
+                        break
+                self._made = []
+            self._mode = "closed"
 
     def __enter__(self) -> "SqliteStateStore":
         return self
@@ -592,75 +924,34 @@ class SqliteStateStore:
 
     # -- lock ------------------------------------------------------------------------------
 
-    def _read_lock(self) -> LockInfo | None:
-        row = self._db().execute(
-            "SELECT id, pid, host, command, created_at FROM lock WHERE slot = 1"
-        ).fetchone()
-        return LockInfo(*row) if row else None
-
-    def _locked_error(self, holder: LockInfo) -> StateError:
-        return self._fail(
-            f"state is locked: {holder.describe()}; if that process is gone, "
-            f"run `ecsctl state unlock {holder.id}`"
-        )
+    @property
+    def _lock_id(self) -> str | None:
+        return self._lock.held.id if self._lock.held is not None else None
 
     def lock_info(self) -> LockInfo | None:
-        """Who holds the write lock, if anyone (a reader needs no lock to ask)."""
-        with self._sql("read the lock"):
-            return self._read_lock()
+        """Who holds the write lock, or left it unreleased (a reader needs no lock to ask)."""
+        return self._lock.holder()
 
     def acquire_lock(self, command: str) -> LockInfo:
-        """Take the write lock for ``command`` or fail at once naming the holder."""
-        if self._lock_id is not None:
-            raise self._fail(f"this ecsctl already holds lock {self._lock_id}")
-        info = LockInfo(
-            id=str(uuid.uuid4()),
-            pid=os.getpid(),
-            host=socket.gethostname(),
-            command=command,
-            created_at=_utc_now(),
-        )
-        with self._immediate("lock the state"):
-            holder = self._read_lock()
-            if holder is not None:
-                raise self._locked_error(holder)
-            self._db().execute(
-                "INSERT INTO lock (slot, id, pid, host, command, created_at) VALUES (1, ?, ?, ?, ?, ?)",
-                (info.id, info.pid, info.host, info.command, info.created_at),
-            )
-        self._lock_id = info.id
-        return info
+        """Take the write lock for ``command`` or fail at once naming the holder. A lock left by
+        a process that is gone (same host) is taken over, with a note."""
+        if self._mode == "new" and not self._empty_file:
+            self._make_dirs()
+        return self._lock.acquire(command)
 
     def release_lock(self, lock_id: str) -> None:
-        """Release the lock this store acquired. Already gone (force-unlocked): nothing to do."""
+        """Release the lock this store acquired."""
         if lock_id != self._lock_id:
             raise self._fail(
                 f"lock {lock_id} was not acquired by this ecsctl; use `ecsctl state unlock` "
                 "to clear someone else's lock"
             )
-        with self._immediate("unlock the state"):
-            holder = self._read_lock()
-            if holder is not None and holder.id != lock_id:
-                raise self._fail(
-                    f"cannot release lock {lock_id}: the state is held by {holder.describe()}"
-                )
-            self._db().execute("DELETE FROM lock WHERE slot = 1 AND id = ?", (lock_id,))
-        self._lock_id = None
+        self._lock.release(remove=self._mode == "new")
 
     def force_unlock(self, lock_id: str) -> LockInfo:
-        """Clear a (stale) lock, but only the one whose ID is given; return what was cleared."""
-        with self._immediate("unlock the state"):
-            holder = self._read_lock()
-            if holder is None:
-                raise self._fail(f"state is not locked; nothing to unlock (asked for lock {lock_id})")
-            if holder.id != lock_id:
-                raise self._fail(
-                    f"lock ID {lock_id} does not match the lock held: {holder.describe()}"
-                )
-            self._db().execute("DELETE FROM lock WHERE slot = 1")
-        if self._lock_id == lock_id:
-            self._lock_id = None
-        return holder
+        """Clear a lock that was not released (its holder is gone), but only the one whose ID is
+        given; return what was cleared. A lock held right now by a running process is refused."""
+        return self._lock.force_unlock(lock_id)
 
     @contextmanager
     def locked(self, command: str) -> Iterator[LockInfo]:
@@ -683,11 +974,11 @@ class SqliteStateStore:
         with self.transaction(), self._sql(f"store {address}"):
             serial = self._db().execute("SELECT value FROM meta WHERE key = 'serial'").fetchone()[0]
             record = Resource(address, kind, name, spec, applied_serial=serial + 1)
-            self._db().execute(_RESOURCES.upsert, _RESOURCES.to_row(record))
+            self._db().execute(_RESOURCES.upsert, _RESOURCES.to_row(record, self._seal))
 
     def get_resource(self, address: str) -> Resource | None:
         rows = self._read(f"read {address}", f"{_RESOURCES.select} WHERE address = ?", (address,))
-        return _RESOURCES.from_row(rows[0]) if rows else None
+        return self._decode(_RESOURCES, rows[:1])[0] if rows else None
 
     def delete_resource(self, address: str) -> bool:
         return self._write(f"delete {address}", _RESOURCES.delete, (address,)).rowcount > 0
@@ -698,7 +989,7 @@ class SqliteStateStore:
         if kind is not None:
             sql, params = f"{sql} WHERE kind = ?", (kind,)
         rows = self._read("list resources", f"{sql} ORDER BY address", params)
-        return [_RESOURCES.from_row(r) for r in rows]
+        return self._decode(_RESOURCES, rows)
 
     # -- the simulated world ---------------------------------------------------------------
 
@@ -716,14 +1007,14 @@ class SqliteStateStore:
             raise TypeError(f"{record_type.__name__} is keyed by {[c.name for c in table.key]}")
         where = " AND ".join(f"{c.sql} = ?" for c in table.key)
         rows = self._read(f"read {table.name}", f"{table.select} WHERE {where}", key)
-        return table.from_row(rows[0]) if rows else None
+        return self._decode(table, rows[:1])[0] if rows else None
 
     def find(self, record_type: type[R], **where: object) -> list[R]:
         """Records whose columns equal the given values (None matches NULL), in key order."""
         table = self._table(record_type)
         clause, params = _where(table, record_type, where)
         rows = self._read(f"list {table.name}", f"{table.select}{clause} ORDER BY {table.order_by}", params)
-        return [table.from_row(r) for r in rows]
+        return self._decode(table, rows)
 
     def count(self, record_type: type[WorldRecord], **where: object) -> int:
         """How many records ``find(record_type, **where)`` would return, without reading them."""
@@ -759,7 +1050,7 @@ class SqliteStateStore:
         with self.transaction(), self._sql(f"add to {table.name}"):
             if self._db().execute(table.exists, table.key_of(record)).fetchone():
                 raise self._fail(f"{table.name} already holds {self._key_text(table, record)}")
-            self._db().execute(table.insert, table.to_row(record))
+            self._db().execute(table.insert, table.to_row(record, self._seal))
 
     def update(self, record: WorldRecord) -> None:
         """Replace an existing record; a StateError if there is none with its key."""
@@ -767,12 +1058,12 @@ class SqliteStateStore:
         with self.transaction(), self._sql(f"update {table.name}"):
             if not self._db().execute(table.exists, table.key_of(record)).fetchone():
                 raise self._fail(f"{table.name} holds no {self._key_text(table, record)}")
-            self._db().execute(table.upsert, table.to_row(record))
+            self._db().execute(table.upsert, table.to_row(record, self._seal))
 
     def save(self, record: WorldRecord) -> None:
         """Insert or replace; writing identical values is not a change."""
         table = self._table(type(record))
-        self._write(f"save to {table.name}", table.upsert, table.to_row(record))
+        self._write(f"save to {table.name}", table.upsert, table.to_row(record, self._seal))
 
     def delete(self, record_type: type[WorldRecord], *key: object) -> bool:
         """Delete by primary key; True if a record was there."""
@@ -845,9 +1136,11 @@ class SqliteStateStore:
                 "created_at": meta.get("created_at", ""),
                 "clock": clock[0] if clock else None,
             }
+            if meta.get("digest_key"):  # the digests below are only comparable with this key
+                data["digest_key"] = meta["digest_key"]
             for table in _EXPORT_TABLES:
                 rows = conn.execute(f"{table.select} ORDER BY {table.order_by}").fetchall()
-                data[table.name] = [table.to_json(table.from_row(r)) for r in rows]
+                data[table.name] = [table.to_json(r) for r in self._decode(table, rows)]
             events = conn.execute(
                 "SELECT cluster, service, at, message FROM service_events "
                 "ORDER BY cluster, service, seq"
@@ -875,24 +1168,36 @@ class SqliteStateStore:
                     f"refusing to push: the pushed state has serial {serial}, older than this "
                     f"state's serial {current.serial}; pull the current state first or use --force"
                 )
-            with self._sql("push the state"):
-                conn = self._db()
-                for table in (*_EXPORT_TABLES, _EVENTS):
-                    conn.execute(f"DELETE FROM {table.name}")
-                conn.execute("DELETE FROM clock")
-                for table, records in tables:
-                    conn.executemany(table.insert, [table.to_row(r) for r in records])
-                if data.get("clock") is not None:
-                    conn.execute("INSERT INTO clock (slot, now) VALUES (1, ?)", (data["clock"],))
-                conn.executemany(
-                    "UPDATE meta SET value = ? WHERE key = ?",
-                    [
-                        (lineage, "lineage"),
-                        (max(serial, current.serial), "serial"),
-                        (data.get("created_at") or current.created_at, "created_at"),
-                    ],
-                )
+            kept = self._sealer
+            try:
+                self._replace_content(data, lineage, serial, current, tables)
+            except BaseException:
+                self._sealer = kept  # the transaction rolls back: so does the key
+                raise
         return self.meta()
+
+    def _replace_content(self, data: JSON, lineage: str, serial: int, current: StateMeta,
+                         tables: list[tuple[_Table, list[Any]]]) -> None:
+        with self._sql("push the state"):
+            conn = self._db()
+            if data.get("digest_key"):  # digests in the export were made with its key: adopt it
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'digest_key'", (data["digest_key"],))
+                self._sealer = Sealer(bytes.fromhex(data["digest_key"]))
+            for table in (*_EXPORT_TABLES, _EVENTS):
+                conn.execute(f"DELETE FROM {table.name}")
+            conn.execute("DELETE FROM clock")
+            for table, records in tables:
+                conn.executemany(table.insert, [table.to_row(r, self._seal) for r in records])
+            if data.get("clock") is not None:
+                conn.execute("INSERT INTO clock (slot, now) VALUES (1, ?)", (data["clock"],))
+            conn.executemany(
+                "UPDATE meta SET value = ? WHERE key = ?",
+                [
+                    (lineage, "lineage"),
+                    (max(serial, current.serial), "serial"),
+                    (data.get("created_at") or current.created_at, "created_at"),
+                ],
+            )
 
     def _check_export(self, data: Any) -> tuple[str, int, list[tuple[_Table, list[Any]]]]:
         def bad(what: str) -> StateError:
@@ -912,7 +1217,14 @@ class SqliteStateStore:
             raise bad("the export has no valid \"serial\"")
         if not isinstance(lineage, str) or not lineage:
             raise bad("the export has no \"lineage\"")
-        known = {"format", "version", "serial", "lineage", "created_at", "clock"}
+        key = data.get("digest_key")
+        if key is not None:
+            try:
+                if not isinstance(key, str) or len(bytes.fromhex(key)) < 16:
+                    raise ValueError
+            except ValueError:
+                raise bad("the export has no valid \"digest_key\"") from None
+        known = {"format", "version", "serial", "lineage", "created_at", "clock", "digest_key"}
         known |= {t.name for t in (*_EXPORT_TABLES, _EVENTS)}
         unknown = sorted(set(data) - known)
         if unknown:

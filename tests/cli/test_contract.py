@@ -146,11 +146,14 @@ def _prepare(name: str, runner, w) -> dict:
         assert run(runner, ["plan", "-f", w["stack"], *state, "--out", f"{w['tmp']}/plan.json"]).exit_code == 0
     elif name == "state push":
         Path(f"{w['tmp']}/pulled.json").write_text(run(runner, ["state", "pull", *state]).stdout)
-    elif name == "state unlock":
-        from ecsctl.storage.sqlite_store import SqliteStateStore
+    elif name == "state unlock":  # a lock left by an apply on another machine (one here would be taken over)
+        from ecsctl.storage.lock import lock_path
 
-        holder = SqliteStateStore(w["state"])  # held open, as by a process that is stuck
-        return {"lock": holder.acquire_lock("ecsctl apply (stuck)").id, "holder": holder}
+        lock_id = "0b7e2d1c-1111-4222-8333-444455556666"
+        lock_path(Path(w["state"])).write_text(json.dumps({
+            "id": lock_id, "pid": 4242, "host": "build-7.example", "command": "ecsctl apply (stuck)",
+            "created_at": "2026-01-01T00:00:00Z", "started": None}) + "\n")
+        return {"lock": lock_id}
     elif name in ("instances activate", "instances start"):
         first = "drain" if name == "instances activate" else "stop"
         assert run(runner, ["instances", first, w["instance"], *state]).exit_code == 0

@@ -163,12 +163,27 @@ def test_a_second_writer_is_refused_and_unlock_needs_the_id(runner, stack, state
     try:
         refused = run(runner, "apply", "-f", str(stack), "--state", state, "--auto-approve")
         assert refused.exit_code == 1 and lock.id in refused.stderr and str(lock.pid) in refused.stderr
-        wrong = run(runner, "state", "unlock", "not-the-id", "--state", state)
-        assert wrong.exit_code == 1
-        assert run(runner, "state", "unlock", lock.id, "--state", state).exit_code == 0
-        assert run(runner, "apply", "-f", str(stack), "--state", state, "--auto-approve").exit_code == 0
+        assert "still running" in refused.stderr
+        busy = run(runner, "state", "unlock", lock.id, "--state", state)  # its process runs: no
+        assert busy.exit_code == 1 and "held right now" in busy.stderr
     finally:
         holder.close()
+    assert run(runner, "apply", "-f", str(stack), "--state", state, "--auto-approve").exit_code == 0
+
+
+def test_a_lock_left_on_another_host_is_cleared_with_its_id(runner, stack, state):
+    applied(runner, stack, state)
+    record = {"id": "5d1c2a9e-0000-4000-8000-00000000beef", "pid": 4242, "host": "build-7.example",
+              "command": "ecsctl apply -f manifests/", "created_at": "2024-05-01T12:00:00Z", "started": None}
+    Path(state + ".lock").write_text(json.dumps(record) + "\n")
+    refused = run(runner, "apply", "-f", str(stack), "--state", state, "--auto-approve")
+    assert refused.exit_code == 1 and "build-7.example" in refused.stderr
+    assert f"ecsctl state unlock {record['id']}" in refused.stderr
+    wrong = run(runner, "state", "unlock", "not-the-id", "--state", state)
+    assert wrong.exit_code == 1 and "does not match" in wrong.stderr
+    cleared = run(runner, "state", "unlock", record["id"], "--state", state)
+    assert cleared.exit_code == 0 and "build-7.example" in cleared.stdout
+    assert run(runner, "apply", "-f", str(stack), "--state", state, "--auto-approve").exit_code == 0
 
 
 def test_state_pull_and_push(runner, stack, state, tmp_path):

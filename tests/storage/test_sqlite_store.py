@@ -33,7 +33,7 @@ from ecsctl.core.state import (
     TaskDefinitionRevision,
 )
 from ecsctl.errors import StateError
-from ecsctl.storage.sqlite_store import SCHEMA_VERSION, SqliteStateStore
+from ecsctl.storage.sqlite_store import APPLICATION_ID, SCHEMA_VERSION, SqliteStateStore
 
 
 @pytest.fixture
@@ -93,18 +93,24 @@ def content(export: dict) -> dict:
 # -- creation -------------------------------------------------------------------------------
 
 
-def test_creates_a_private_wal_database_at_the_current_version(store: SqliteStateStore, path: Path) -> None:
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+def test_creates_a_private_wal_database_at_the_current_version_on_the_first_write(store: SqliteStateStore, path: Path) -> None:
     meta = store.meta()
-    assert (meta.version, meta.serial) == (SCHEMA_VERSION, 0) == (2, 0)
+    assert (meta.version, meta.serial) == (SCHEMA_VERSION, 0) == (3, 0)
     assert uuid.UUID(meta.lineage).version == 4
     assert meta.created_at.endswith("Z")
+    assert not path.parent.exists()  # nothing on disk until a change is committed
+    store.put_resource("taskdef/web", "TaskDefinition", "web", {})
+    assert store.meta().lineage == meta.lineage and store.meta().serial == 1
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     with raw(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    store.put_resource("taskdef/web", "TaskDefinition", "web", {})
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     wal = path.with_name(path.name + "-wal")
     assert stat.S_IMODE(wal.stat().st_mode) == 0o600
+    lock = path.with_name(path.name + ".lock")
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o600 and lock.read_bytes() == b""
+    assert sorted(p.name for p in path.parent.iterdir()) == ["state.db", "state.db-shm", "state.db-wal", "state.db.lock"]
 
 
 def test_reopening_keeps_lineage_and_serial(store: SqliteStateStore, path: Path) -> None:
@@ -116,11 +122,18 @@ def test_reopening_keeps_lineage_and_serial(store: SqliteStateStore, path: Path)
         assert again.get_resource("taskdef/web").spec == {"a": 1}
 
 
-def test_an_empty_file_is_initialised(path: Path) -> None:
+def test_an_empty_file_is_initialised_by_a_writer_saying_so(path: Path) -> None:
     path.parent.mkdir(parents=True)
     path.touch()
-    with SqliteStateStore(path) as s:
-        assert s.meta().serial == 0
+    with pytest.raises(StateError, match="is an empty file, not a state yet"):
+        SqliteStateStore(path, create=False)
+    notes: list[str] = []
+    with SqliteStateStore(path, on_note=notes.append) as s:
+        assert s.meta().serial == 0 and path.stat().st_size == 0 and notes == []  # reading writes nothing
+        s.put_resource("taskdef/web", "TaskDefinition", "web", {})
+    assert notes == [f"{path}: the file was empty; initialised it as a new ecsctl state"]
+    with SqliteStateStore(path, create=False) as s:
+        assert s.meta().serial == 1
 
 
 def test_readers_can_refuse_to_create_a_state(path: Path) -> None:
@@ -297,17 +310,18 @@ def test_release_and_force_unlock_need_the_right_id(store: SqliteStateStore, pat
     store.release_lock(info.id)
     assert store.lock_info() is None
 
-    stale = store.acquire_lock("ecsctl apply")
+    live = store.acquire_lock("ecsctl apply")
     with SqliteStateStore(path) as other:
-        with pytest.raises(StateError, match=f"lock ID wrong does not match .*lock {stale.id}"):
+        with pytest.raises(StateError, match=f"lock ID wrong does not match .*lock {live.id}"):
             other.force_unlock("wrong")
-        assert other.force_unlock(stale.id) == stale
+        with pytest.raises(StateError, match="held right now by a running process"):
+            other.force_unlock(live.id)  # the OS lock cannot be taken from a running holder
+        store.release_lock(live.id)
         with pytest.raises(StateError, match="not locked"):
-            other.force_unlock(stale.id)
+            other.force_unlock(live.id)
         with other.locked("ecsctl tick 1m") as mine:
             assert other.lock_info() == mine
         assert other.lock_info() is None
-    store.release_lock(stale.id)  # already cleared by force_unlock: nothing to do
 
 
 def test_close_releases_the_lock(store: SqliteStateStore, path: Path) -> None:
@@ -457,11 +471,11 @@ def _version_1_file(path: Path) -> None:
             "'2024-01-01T00:00:00Z', '')")
 
 
-def test_a_version_1_state_is_migrated_to_version_2(path: Path) -> None:
+def test_a_version_1_state_is_migrated_to_the_current_version(path: Path) -> None:
     _version_1_file(path)
     with SqliteStateStore(path) as s:
         meta = s.meta()
-        assert (meta.version, meta.serial) == (2, 7)  # migrating is not a change of the content
+        assert (meta.version, meta.serial) == (SCHEMA_VERSION, 7)  # migrating is not a change of the content
         assert meta.lineage == "5b0c1f3e-6a4f-4f57-9d36-1f0b8d6e2a11"
         task = s.get(Task, "t-1")
         assert (task.availability_zone, task.cpu, task.service) == ("eu-west-1a", 512, "web")
@@ -474,7 +488,7 @@ def test_a_version_1_state_is_migrated_to_version_2(path: Path) -> None:
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert "tasks_subnet" in indexes
     with SqliteStateStore(path) as s:  # reopening an up-to-date file changes nothing
-        assert (s.meta().version, s.get(Task, "t-1").private_ip) == (2, "10.0.0.4")
+        assert (s.meta().version, s.get(Task, "t-1").private_ip) == (SCHEMA_VERSION, "10.0.0.4")
 
 
 def test_a_failed_migration_leaves_the_version_1_file_alone(path: Path, monkeypatch) -> None:

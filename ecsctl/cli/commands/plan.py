@@ -117,7 +117,7 @@ def plan(
             store.close()
     sys.stdout.write(_render(the_plan, fmt, full=full, show_sensitive=show_sensitive))
     if out:
-        save_plan(the_plan, out)
+        save_plan(the_plan, out, manifests=inputs.files)
         sys.stderr.write(f"Saved the plan to {out}; apply it with: ecsctl apply {out}\n")
     if detailed_exitcode and the_plan.has_changes:
         raise typer.Exit(2)
@@ -135,9 +135,10 @@ def _load_plan_file(plan_file: str, command: str):
         what = "a folder" if path.is_dir() else "a manifest file"
         raise UsageError(f"{plan_file} is {what}, not a saved plan: did you mean `ecsctl {meant} {plan_file}`?")
     try:
-        return load_plan(plan_file)
-    except InputError:
-        if is_manifest_file(plan_file):
+        return load_plan(plan_file, restore=command != "show")  # show prints it masked: no manifests needed
+    except InputError as exc:
+        not_a_plan = "not an ecsctl plan file" in str(exc) or "not a saved plan" in str(exc)
+        if not_a_plan and is_manifest_file(plan_file):
             raise UsageError(f"{plan_file} is a manifest, not a saved plan: did you mean `ecsctl {meant} {plan_file}`?") from None
         raise
 
@@ -177,8 +178,9 @@ def apply(
         raise UsageError("--wait follows deployments on real ECS: it needs --backend aws")
     saved = _load_plan_file(plan_file, "apply") if plan_file else None
     _need_terminal(auto_approve)
-    inputs = _read(list(files), fmt) if files else None
+    # the lock first: a second writer is refused at once, before any manifest is read
     with open_store(opts.state_path) as store, store.locked("ecsctl apply"):
+        inputs = _read(list(files), fmt) if files else None
         if inputs is not None:
             upgrade_addresses(store)
             if aws is not None:

@@ -60,7 +60,8 @@ def list_() -> None:
 @app.command("unlock")
 @boundary
 def unlock(lock_id: str = typer.Argument(..., help="The ID the lock message names.")) -> None:
-    """Clear a stale lock left by a killed apply; only with its ID."""
+    """Clear a lock that was not released, only with its ID (a lock left by a process that is gone
+    on this host is taken over by the next command; this is for one left on another host)."""
     from ecsctl.app.state import unlock as do_unlock
 
     opts = current()

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator
 from ecsctl.core.findings import Finding, Path, Severity
 from ecsctl.core.manifest.document import Document
 from ecsctl.core.manifest.envelope import KINDS, did_you_mean
+from ecsctl.core.sensitive import sensitive_paths
 
 SCHEMA_RULES = {kind: f"E1{n:03d}" for n, kind in enumerate(KINDS, start=1)}
 
@@ -125,16 +126,16 @@ class SchemaChecker:
         rule = SCHEMA_RULES[doc.kind]
         errors = list(self.validator(doc.kind).iter_errors(doc.spec))
         findings = []
-        for path, message in self._unique_messages(errors):
+        for path, message in self._unique_messages(errors, doc.spec):
             full = doc.spec_path + path
             pos = doc.position(full)
             findings.append(Finding(rule, Severity.ERROR, message, doc.file, full, pos.line, pos.column, doc.index))
         return findings, all(e.validator == "additionalProperties" for e in errors)
 
     def iter_messages(self, kind: str, spec: Any) -> Iterator[tuple[Path, str]]:
-        return self._unique_messages(list(self.validator(kind).iter_errors(spec)))
+        return self._unique_messages(list(self.validator(kind).iter_errors(spec)), spec)
 
-    def _unique_messages(self, errors: list) -> Iterator[tuple[Path, str]]:
+    def _unique_messages(self, errors: list, spec: Any = None) -> Iterator[tuple[Path, str]]:
         seen: set[tuple[Path, str]] = set()
         # A value of the wrong type also fails its enum, pattern or range: say it once.
         mistyped = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
@@ -142,6 +143,7 @@ class SchemaChecker:
             if error.validator != "type" and tuple(error.absolute_path) in mistyped:
                 continue
             for item in _messages(error):
+                item = _without_secret(item, spec)
                 if item not in seen:
                     seen.add(item)
                     yield item
@@ -245,3 +247,19 @@ def _messages(error) -> Iterator[tuple[Path, str]]:
         yield path, error.message.replace("'", "")
         return
     yield path, f"{name}: {error.message}"
+
+
+def _without_secret(item: tuple[Path, str], spec: Any) -> tuple[Path, str]:
+    """Never echo a value that looks sensitive (``value: 12345`` under ``API_KEY``): say what
+    kind of value it is instead."""
+    path, message = item
+    if spec is None or path not in sensitive_paths(spec):
+        return item
+    value: Any = spec
+    for part in path:
+        value = value[part]
+    hidden = f"a {_describe(value).split(' ', 1)[0]} (value not shown: it looks sensitive)"
+    for shown in (_describe(value), repr(value), str(value)):
+        if shown and shown in message:
+            message = message.replace(shown, hidden)
+    return path, message

@@ -3,8 +3,11 @@
 Two shapes, kept apart on purpose:
 
 * ``plan_to_json`` / ``plan_from_json`` — the saved plan, everything ``apply``
-  needs, round-tripping to an equal ``Plan`` (tuples stay tuples).  It holds
-  the specs exactly as the manifests give them, so treat it like the manifests.
+  needs, round-tripping to an equal ``Plan`` (tuples stay tuples).  A plan file
+  holds no sensitive-looking value: ``plan_for_file`` replaces each with
+  ``MASKED`` (``{"$sensitive": null}`` in the file) before it is written, and
+  ``restore_masked`` puts them back from the manifests, which the plan names
+  and is bound to by ``manifests_hash``.
 * ``plan_json_view`` — the stable machine-readable view of DESIGN §4/§5 for
   scripts: JSON Pointer paths, masked sensitive values, no specs.
 
@@ -18,14 +21,13 @@ mistaken for one of these (one key starting with ``$``) is wrapped as
 from __future__ import annotations
 
 import hashlib
-import re
-from typing import Any
+from dataclasses import replace
+from typing import Any, Callable
 
 from ecsctl.core.findings import json_pointer
 from ecsctl.core.plan.model import FORMAT_VERSION, Change, Drift, FieldChange, Plan, Step
+from ecsctl.core.sensitive import SENSITIVE, Hit, is_digest, mask, redact, text_reason
 from ecsctl.errors import InputError
-
-SENSITIVE = "(sensitive)"
 
 
 def manifests_hash(files: dict[str, bytes]) -> str:
@@ -41,51 +43,20 @@ def manifests_hash(files: dict[str, bytes]) -> str:
 
 # --- sensitive values --------------------------------------------------------
 #
-# Masked unless --show-sensitive: environment values whose variable name looks
-# secret, and any string that looks like an AWS access key id or a private key.
-# Secret *references* (``secrets[].valueFrom``, an ARN or a name) are not values
-# and are shown as they are.
-
-SENSITIVE_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY|CREDENTIAL|AUTH", re.IGNORECASE)
-_SENSITIVE_TEXT = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----")
+# Masked unless --show-sensitive: whatever ``ecsctl.core.sensitive`` finds (the one list shared
+# with validate's W7001 and the state file), and the digests the state keeps in place of such
+# values.  Secret *references* (``secrets[].valueFrom``, an ARN or a name) are not values and
+# are shown as they are.
 
 
 def looks_sensitive(value: Any) -> bool:
-    return isinstance(value, str) and bool(_SENSITIVE_TEXT.search(value))
-
-
-def _mask_env_value(name: Any, value: Any) -> Any:
-    if value is not None and isinstance(name, str) and SENSITIVE_NAME.search(name):
-        return SENSITIVE
-    return mask_value(value)
-
-
-def _mask_env_entry(entry: Any, name: Any = None) -> Any:
-    if isinstance(entry, dict) and "value" in entry:
-        return {**entry, "value": _mask_env_value(entry.get("name", name), entry["value"])}
-    if isinstance(entry, (dict, list, tuple)):
-        return mask_value(entry)
-    return _mask_env_value(name, entry)
-
-
-def _mask_environment(env: Any) -> Any:
-    """``environment`` as ECS gives it (a list of ``{name, value}``) or as a ``{name: value}`` mapping."""
-    if isinstance(env, dict):
-        return {k: _mask_env_value(k, v) for k, v in env.items()}
-    if isinstance(env, (list, tuple)):
-        return type(env)(_mask_env_entry(e) for e in env)
-    return mask_value(env)
+    """Whether a string looks sensitive by its text alone (an access key id, a private key, …)."""
+    return text_reason(value) is not None
 
 
 def mask_value(value: Any) -> Any:
     """``value`` with every sensitive-looking part replaced by ``(sensitive)``; the input is not changed."""
-    if isinstance(value, str):
-        return SENSITIVE if looks_sensitive(value) else value
-    if isinstance(value, dict):
-        return {k: _mask_environment(v) if k == "environment" else mask_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(mask_value(v) for v in value)
-    return value
+    return mask(value)
 
 
 def _walk(spec: Any, path: tuple) -> Any:
@@ -103,28 +74,147 @@ def _walk(spec: Any, path: tuple) -> Any:
     return node
 
 
+def _in_context(path: tuple, value: Any, spec: Any, redactor: Callable[[Any], Any]) -> Any:
+    """``value`` at ``path`` when ``spec`` does not hold it there: redact it inside as much
+    context as there is (its parent in ``spec``, else the names the path gives)."""
+    if not path:
+        return redactor(value)
+    last = path[-1]
+    parent = _walk(spec, path[:-1]) if spec is not None else None
+    if isinstance(parent, dict):
+        return redactor({**parent, last: value})[last]
+    if last == "value" and len(path) >= 2 and isinstance(path[-2], str):
+        return redactor({"name": path[-2], "value": value})["value"]
+    if isinstance(last, str) and not isinstance(value, dict):
+        return redactor({last: value})[last]
+    if isinstance(last, str) and "value" in value and "name" not in value:  # environment[NAME] as {value: …}
+        return {k: v for k, v in redactor({"name": last, **value}).items() if k != "name"}
+    return redactor(value)
+
+
+def _field_masked(path: tuple, value: Any, spec: Any, redactor: Callable[[Any], Any]) -> Any:
+    if value is None:
+        return None
+    if spec is not None:
+        raw = _walk(spec, path)
+        if raw is not None and raw == value:
+            found = _walk(redactor(spec), path)
+            if found is not None:
+                return found
+    return _in_context(path, value, spec, redactor)
+
+
 def mask_field_value(path: tuple, value: Any, spec: dict | None) -> Any:
-    """Mask one side of a field change at ``path``; ``spec`` (that side's whole spec) names list entries."""
-    if "environment" in path:
-        k = path.index("environment")
-        rest = path[k + 1 :]
-        if not rest:
-            return _mask_environment(value)
-        entry = rest[0] if isinstance(rest[0], str) else None
-        if entry is None:
-            found = _walk(spec, path[: k + 2])
-            entry = found.get("name") if isinstance(found, dict) else None
-        if len(rest) == 1:
-            return _mask_env_entry(value, entry)
-        if rest[1] == "value":
-            return _mask_env_value(entry, value)
-    return mask_value(value)
+    """Mask one side of a field change at ``path``; ``spec`` (that side's whole spec) gives the context."""
+    return _field_masked(path, value, spec, mask)
+
+
+# --- saved plan files hold no sensitive value --------------------------------
+
+
+class Masked(str):
+    """A sensitive value left out of a saved plan file (``{"$sensitive": null}`` there);
+    ``restore_masked`` puts it back from the manifests the plan is bound to by hash."""
+
+    __slots__ = ()
+
+
+MASKED = Masked(SENSITIVE)
+
+
+def _leave_out(hit: Hit) -> Any:
+    return hit.value if is_digest(hit.value) else MASKED
+
+
+def _file_redact(value: Any) -> Any:
+    return redact(value, _leave_out)
+
+
+def has_masked(value: Any) -> bool:
+    if isinstance(value, Masked):
+        return True
+    if isinstance(value, dict):
+        return any(has_masked(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(has_masked(v) for v in value)
+    return False
+
+
+def plan_for_file(plan: Plan) -> Plan:
+    """``plan`` with every sensitive-looking value replaced by ``MASKED`` (the digests the state
+    keeps stay: they are not values)."""
+    changes = [
+        replace(
+            c,
+            before=_file_redact(c.before),
+            after=_file_redact(c.after),
+            fields=tuple(
+                replace(f, before=_field_masked(f.path, f.before, c.before, _file_redact),
+                        after=_field_masked(f.path, f.after, c.after, _file_redact))
+                for f in c.fields
+            ),
+        )
+        for c in plan.changes
+    ]
+    return replace(
+        plan,
+        changes=changes,
+        steps=[replace(s, spec=_file_redact(s.spec), before=_file_redact(s.before)) for s in plan.steps],
+        drift=[replace(d, expected=_file_redact(d.expected), actual=_file_redact(d.actual)) for d in plan.drift],
+        deployments=[_file_redact(d) for d in plan.deployments],
+        predictions=[_file_redact(p) for p in plan.predictions],
+    )
+
+
+def plan_has_masked(plan: Plan) -> bool:
+    """Whether ``plan`` (as loaded from a file) left values out that apply needs."""
+    return any(has_masked(c.after) for c in plan.changes) or any(has_masked(s.spec) for s in plan.steps)
+
+
+def _restore(saved: Any, real: Any, where: str) -> Any:
+    if isinstance(saved, Masked):
+        return real
+    if isinstance(saved, dict) and isinstance(real, dict) and saved.keys() == real.keys():
+        return {k: _restore(v, real[k], where) for k, v in saved.items()}
+    if isinstance(saved, (list, tuple)) and isinstance(real, (list, tuple)) and len(saved) == len(real):
+        return type(saved)(_restore(v, r, where) for v, r in zip(saved, real))
+    if not isinstance(saved, (dict, list, tuple)) and saved == real and isinstance(saved, bool) == isinstance(real, bool):
+        return saved
+    raise InputError(f"{where}: the manifests no longer give the values this plan was made with; run plan again")
+
+
+def restore_masked(plan: Plan, desired: dict[str, dict]) -> Plan:
+    """A saved plan with the values it left out put back from ``desired`` (address -> canonical
+    spec from the manifests the plan was made of).  Every value the plan kept must agree."""
+
+    def restored(value: Any, address: str) -> Any:
+        if not has_masked(value):
+            return value
+        if address not in desired:
+            raise InputError(f"{address}: the plan's manifests no longer describe it; run plan again")
+        return _restore(value, desired[address], address)
+
+    changes = []
+    for c in plan.changes:
+        after = restored(c.after, c.address)
+        fields = tuple(replace(f, after=_restored_field(f, after)) for f in c.fields)
+        changes.append(replace(c, after=after, fields=fields))
+    return replace(plan, changes=changes, steps=[replace(s, spec=restored(s.spec, s.address)) for s in plan.steps])
+
+
+def _restored_field(f: FieldChange, after: Any) -> Any:
+    if not has_masked(f.after):
+        return f.after
+    found = _walk(after, f.path)
+    return f.after if found is None else found
 
 
 # --- lossless values ---------------------------------------------------------
 
 
 def _enc(value: Any) -> Any:
+    if isinstance(value, Masked):
+        return {"$sensitive": None}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, tuple):
@@ -153,6 +243,8 @@ def _dec(value: Any) -> Any:
                 return {_dec(k): _dec(v) for k, v in inner}
             if tag == "$dict":
                 return {k: _dec(v) for k, v in inner.items()}
+            if tag == "$sensitive":
+                return MASKED
         return {k: _dec(v) for k, v in value.items()}
     return value
 

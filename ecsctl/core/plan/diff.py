@@ -28,6 +28,11 @@ they are reported as ``FieldChange(path, op, before, after)``:
 
 Replacements are decided by :data:`REPLACE_RULES` alone; task definitions are never replaced —
 a changed task definition is an ``update`` that registers the next revision.
+
+The state holds digests instead of sensitive-looking values (``ecsctl.core.sensitive``). A
+state spec that holds some carries the state's sealer (``sealer_of``); the desired spec is then
+compared sealed, so an unchanged secret is no change and a changed one an update, whose
+``after`` keeps the value from the manifests (the renderers mask it).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from deepdiff import DeepDiff
 
 from ecsctl.core.normalize import MISSING, canonical
 from ecsctl.core.plan.model import KIND_ORDER, Change, Desired, FieldChange
+from ecsctl.core.sensitive import Sealer, sealer_of
 
 __all__ = [
     "KEYED",
@@ -284,11 +290,18 @@ def _differing(a: Any, b: Any, path: tuple) -> Iterable[tuple]:
         yield path
 
 
-def diff_fields(kind: str, before: dict, after: dict) -> tuple[FieldChange, ...]:
-    """The field changes from ``before`` to ``after`` (both canonical specs of ``kind``)."""
-    if _same(before, after):
+def diff_fields(kind: str, before: dict, after: dict, seal: Sealer | None = None) -> tuple[FieldChange, ...]:
+    """The field changes from ``before`` to ``after`` (both canonical specs of ``kind``).
+
+    With ``seal`` (``before`` holds digests), ``after`` is compared sealed; the changes still
+    carry its own values.
+    """
+    compared = seal(after) if seal is not None else after
+    if _same(before, compared):
         return ()
-    a, b = _pair(before, after, (), KEYED.get(kind, {}))
+    table = KEYED.get(kind, {})
+    a, b = _pair(before, compared, (), table)
+    plain = _pair(before, after, (), table)[1] if seal is not None else b
     paths: set[tuple] = set()
     for where in _differing(a, b, ()):
         x, y = _get(a, where), _get(b, where)
@@ -303,6 +316,8 @@ def diff_fields(kind: str, before: dict, after: dict) -> tuple[FieldChange, ...]
     for path in sorted(paths, key=_path_key):
         x, y = _get(a, path), _get(b, path)
         op = "add" if x is MISSING else "remove" if y is MISSING else "change"
+        shown = _get(plain, path) if y is not MISSING else MISSING
+        y = y if shown is MISSING else shown
         out.append(FieldChange(path, op, None if x is MISSING else _plain(x), None if y is MISSING else _plain(y)))
     return tuple(out)
 
@@ -351,7 +366,8 @@ def _change(address: str, want: Desired | None, have: tuple[str, str, dict] | No
         assert want is not None
         return Change(address, want.kind, want.name, "create", None, want.spec, reason=REASONS["create"])
     kind, name, spec = have
-    if want is not None and kind == want.kind and _same(spec, want.spec):
+    seal = sealer_of(spec)
+    if want is not None and kind == want.kind and _same(spec, seal(want.spec) if seal else want.spec):
         return Change(address, kind, want.name, "no-op", spec, want.spec)  # the common case: nothing to re-derive
     before = canonical(kind, name, spec)
     if want is None:
@@ -360,7 +376,7 @@ def _change(address: str, want: Desired | None, have: tuple[str, str, dict] | No
     if kind != want.kind:
         reason = REASONS["kind"].format(before=kind, after=want.kind)
         return Change(address, want.kind, want.name, "replace", before, after, reason=reason)
-    fields = diff_fields(kind, before, after)
+    fields = diff_fields(kind, before, after, seal)
     if not fields:
         return Change(address, kind, want.name, "no-op", before, after)
     if kind == "TaskDefinition":

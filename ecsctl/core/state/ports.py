@@ -14,8 +14,9 @@ Contract, in the manner of Terraform's state manager:
   comparable only within one lineage. A saved plan records both and is stale when either moved.
 * **Lock.** One writer at a time: ``acquire_lock`` refuses at once, naming the holder, when
   another lock is held, and transactions of a store that does not hold the lock are refused
-  while someone else holds it. Readers never need the lock. A lock left by a dead process stays
-  until it is cleared with ``force_unlock`` and its ID; nothing guesses that a holder is dead.
+  while someone else holds it. Readers never need the lock. A lock left by a process that is
+  gone (on this host) is taken over with a note; one that cannot be checked (another host) is
+  cleared with ``force_unlock`` and its ID.
 * **Records are values.** Reads return new frozen records; change one with
   ``dataclasses.replace`` and hand it back to ``update`` / ``save``.
 * **Times** are ISO 8601 UTC text (``2024-05-01T12:00:00Z``), chosen by the caller: the

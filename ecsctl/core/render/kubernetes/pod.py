@@ -29,7 +29,7 @@ from typing import Any
 from ecsctl.core.render.kubernetes.names import Namer, config_key, dns_label, dns_subdomain, is_label_key, port_name
 from ecsctl.core.render.kubernetes.stack import Stack
 from ecsctl.core.render.kubernetes.yaml_text import Items, Node
-from ecsctl.core.rules.hygiene.secrets import NON_SECRET_SUFFIX_RE, SECRET_NAME_RE, secret_reason
+from ecsctl.core.sensitive import secret_reason, sensitive_name
 from ecsctl.core.rules.service.refs import as_dict, as_list, network_mode
 from ecsctl.core.units import parse_cpu, parse_memory
 
@@ -306,7 +306,7 @@ class PodBuilder:
             base = doc.name if doc else value.rsplit("/", 1)[-1].removesuffix(".env")
             name = dns_subdomain(base)
             variables = [str(v) for v in as_list((doc.spec if doc else {}).get("variables"))]
-            secretish = any(SECRET_NAME_RE.search(v) and not NON_SECRET_SUFFIX_RE.search(v) for v in variables)
+            secretish = any(sensitive_name(v) for v in variables)
             where = "s3://" + value.split(":::", 1)[-1] if value.startswith("arn:") else value
             if secretish:
                 sources.append(Node(secretRef=Node(name=name)))
