@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from ecsctl import __version__
-from ecsctl.cli.commands import get, instances, plan, rollout, rules, schema, state, tasks, validate
+from ecsctl.cli.commands import get, instances, plan, rollout, rules, schema, state, tasks, validate, view
 
 app = typer.Typer(
     name="ecsctl",
@@ -41,5 +41,6 @@ app.add_typer(rollout.app, name="rollout")
 app.command("run-task")(tasks.run_task)
 app.command("stop-task")(tasks.stop_task)
 app.command("tick")(tasks.tick)
+app.command("view")(view.view)
 app.add_typer(rules.app, name="rules")
 app.add_typer(schema.app, name="schema")

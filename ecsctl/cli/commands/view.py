@@ -1,0 +1,89 @@
+"""``ecsctl view [-f DIR] [--out FILE.html] [--serve [--port N]]``"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ecsctl.cli.boundary import boundary
+from ecsctl.cli.options import state_option
+from ecsctl.errors import UsageError
+
+DEFAULT_OUT = "ecsctl-view.html"
+
+
+@boundary
+def view(
+    files: Optional[List[str]] = typer.Option(None, "-f", "--file", help="Manifest files or directories: show the plan too (repeatable)."),
+    state: Optional[str] = state_option(),
+    out: Optional[str] = typer.Option(None, "--out", help=f"Write the page to FILE (default {DEFAULT_OUT}; - for stdout)."),
+    serve: bool = typer.Option(False, "--serve", help="Serve the page on 127.0.0.1 and redraw it when the state changes."),
+    port: Optional[int] = typer.Option(None, "--port", min=0, max=65535, help="Port for --serve (default: any free one)."),
+) -> None:
+    """A self-contained HTML page of the cluster, services, plan and scaling."""
+    from ecsctl.app.state import state_path
+
+    path = state_path(state)
+    if serve:
+        if out:
+            raise UsageError("--out writes a file and --serve serves the page: give one of them")
+        _serve(path, files or None, port or 0)
+        return
+    if port is not None:
+        raise UsageError("--port applies to --serve only")
+    _write(path, files or None, out or DEFAULT_OUT)
+
+
+def _build(path: str, files: list[str] | None) -> dict:
+    from ecsctl.app.plan import ManifestErrors
+    from ecsctl.app.view import build_view
+
+    try:
+        return build_view(path, files)
+    except ManifestErrors as exc:
+        from ecsctl.cli.commands.plan import _show_manifest_errors
+
+        _show_manifest_errors(exc)
+        raise
+
+
+def _write(path: str, files: list[str] | None, out: str) -> None:
+    from ecsctl.cli.render.view.page import render_page
+
+    page = render_page(_build(path, files))
+    if out == "-":
+        sys.stdout.write(page)
+        return
+    try:
+        Path(out).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{out}: {exc.strerror or exc}") from None
+    sys.stderr.write(f"Wrote {out} ({len(page.encode('utf-8')) / 1024:,.0f} KiB): open it in a browser.\n")
+
+
+def _serve(path: str, files: list[str] | None, port: int) -> None:
+    from ecsctl.app.view import manifests_fingerprint, state_serial
+    from ecsctl.cli.render.view.server import HOST, LiveView, make_server
+
+    def version():
+        serial, lineage = state_serial(path)
+        return serial, lineage, manifests_fingerprint(files)
+
+    live = LiveView(lambda: _build(path, files), version, title=f"ecsctl view: {path}")
+    live.payload_json()  # build once before listening: a bad state or manifest fails here, as one line
+    try:
+        server = make_server(live, port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from None
+    url = f"http://{HOST}:{server.server_address[1]}/"
+    sys.stdout.write(f"Serving the view of {path} at {url} (Ctrl-C stops)\n")
+    sys.stdout.flush()
+    try:
+        server.serve_forever(poll_interval=0.25)
+    except KeyboardInterrupt:
+        sys.stderr.write("stopped\n")
+    finally:
+        server.server_close()
