@@ -1,0 +1,54 @@
+"""Helpers for the ``ecsctl view`` tests: the CLI in-process, ``get`` as JSON, headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ecsctl.cli.app import app
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFESTS = REPO / "manifests"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--enable-logging=stderr", "--v=0", "--hide-scrollbars", "--force-device-scale-factor=1"]
+
+
+def cli(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def get(state: Path, kind: str) -> list[dict]:
+    return json.loads(cli("get", kind, "--state", str(state), "-o", "json"))
+
+
+
+class Chromium:
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+
+    def _run(self, url: str, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        with tempfile.TemporaryDirectory(prefix="ecsctl-chromium-") as profile:
+            proc = subprocess.run([self.binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, url],
+                                  capture_output=True, text=True, timeout=timeout)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        errors = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+        assert not errors, "the page logged to the console:\n" + "\n".join(errors)
+        return proc
+
+    def dom(self, url: str, *extra: str) -> str:
+        """The DOM after the page's scripts ran (``--dump-dom``), without the script elements
+        themselves (their code and data would match any text looked for)."""
+        return re.sub(r"<script\b.*?</script>", "", self._run(url, "--dump-dom", *extra).stdout, flags=re.S)
+
+    def screenshot(self, url: str, out: Path, size: str = "1400,1100") -> Path:
+        self._run(url, f"--screenshot={out}", f"--window-size={size}")
+        assert out.exists(), "no screenshot written"
+        return out
