@@ -8,13 +8,11 @@ tests that need it skip, saying so.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.view.viewkit import MANIFESTS, Chromium, cli, get
+from tests.view.viewkit import MANIFESTS, Chromium, Stalled, cli, make_stalled
 
 
 @pytest.fixture(scope="session")
@@ -25,38 +23,11 @@ def example_state(tmp_path_factory) -> Path:
     return state
 
 
-@dataclass
-class Stalled:
-    state: Path
-    manifests: Path
-    drained: str
-    stopped: str
-
-
 @pytest.fixture(scope="session")
 def stalled(tmp_path_factory, example_state) -> Stalled:
-    """The example stack with two of its idle instances out of service (one drained, one
-    stopped) and manifests that redeploy the worker with 7 GiB tasks at min 100 %, max 150 %:
-    the plan's deployment of service/prod/worker stalls on RESOURCE:MEMORY."""
-    root = tmp_path_factory.mktemp("stalled")
-    state = root / "state.db"
-    shutil.copy(example_state, state)
-    idle = [i["id"] for i in get(state, "instances") if i["runningTasksCount"] == 0]
-    drained, stopped = idle[-1], idle[-2]
-    cli("instances", "drain", drained, "--state", str(state))
-    cli("instances", "stop", stopped, "--state", str(state))
-    manifests = root / "manifests"
-    shutil.copytree(MANIFESTS, manifests)
-    worker = manifests / "worker.yaml"
-    docs = list(yaml.safe_load_all(worker.read_text(encoding="utf-8")))
-    for doc in docs:
-        if doc["kind"] == "TaskDefinition":
-            main = doc["spec"]["containerDefinitions"][0]
-            main.update(image=main["image"].rsplit(":", 1)[0] + ":2.7.0", memory=7200, memoryReservation=7000)
-        if doc["kind"] == "Service":
-            doc["spec"]["deploymentConfiguration"].update(minimumHealthyPercent=100, maximumPercent=150)
-    worker.write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
-    return Stalled(state, manifests, drained, stopped)
+    """The example stack with two idle instances out of service and a plan whose deployment of
+    service/prod/worker stalls on RESOURCE:MEMORY (see ``viewkit.make_stalled``)."""
+    return make_stalled(tmp_path_factory.mktemp("stalled"), example_state)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from typer.testing import CliRunner
 
 from ecsctl.cli.app import app
@@ -28,6 +31,42 @@ def cli(*args: str) -> str:
 def get(state: Path, kind: str) -> list[dict]:
     return json.loads(cli("get", kind, "--state", str(state), "-o", "json"))
 
+
+
+@dataclass
+class Stalled:
+    state: Path
+    manifests: Path
+    drained: str
+    stopped: str
+
+
+def make_stalled(root: Path, example_state: Path | None = None) -> Stalled:
+    """In ``root``: the example stack (a copy of ``example_state``, or applied afresh) with two
+    of its idle instances out of service (one drained, one stopped), and manifests that
+    redeploy the worker as 7 GiB tasks at min 100 %, max 150 %: the plan's deployment of
+    service/prod/worker stalls on RESOURCE:MEMORY after three steps."""
+    state = root / "state.db"
+    if example_state is not None:
+        shutil.copy(example_state, state)
+    else:
+        cli("apply", "-f", str(MANIFESTS), "--auto-approve", "--state", str(state))
+    idle = [i["id"] for i in get(state, "instances") if i["runningTasksCount"] == 0]
+    drained, stopped = idle[-1], idle[-2]
+    cli("instances", "drain", drained, "--state", str(state))
+    cli("instances", "stop", stopped, "--state", str(state))
+    manifests = root / "manifests"
+    shutil.copytree(MANIFESTS, manifests)
+    worker = manifests / "worker.yaml"
+    docs = list(yaml.safe_load_all(worker.read_text(encoding="utf-8")))
+    for doc in docs:
+        if doc["kind"] == "TaskDefinition":
+            main = doc["spec"]["containerDefinitions"][0]
+            main.update(image=main["image"].rsplit(":", 1)[0] + ":2.7.0", memory=7200, memoryReservation=7000)
+        if doc["kind"] == "Service":
+            doc["spec"]["deploymentConfiguration"].update(minimumHealthyPercent=100, maximumPercent=150)
+    worker.write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
+    return Stalled(state, manifests, drained, stopped)
 
 
 class Chromium:

@@ -10,6 +10,7 @@
   var PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f",
                  "#e15759", "#86bcb6", "#8cd17d", "#d4a6c8", "#a0cbe8", "#ffbe7d", "#79706e", "#d37295"];
   var NS = "http://www.w3.org/2000/svg";
+  var LEGEND_MAX = 24;               // legend entries; the largest groups first
 
   var D = null, S = null;          // payload, its string table
   var colour = {};                 // group string index -> colour
@@ -267,9 +268,10 @@
   }
   function drawAll() { zonesDrawn.forEach(function (e) { (e.kind === "instances" ? drawInstances : drawFargate)(e); }); }
   function relayout() {
-    zonesDrawn.forEach(function (e) {
-      var width = Math.max(300, e.canvas.parentNode.clientWidth);
-      e.layout = e.kind === "instances" ? layoutInstances(e.zone, width) : layoutFargate(e.zone, width);
+    // read every width before drawing anything: a canvas resized in between forces a new layout
+    var widths = zonesDrawn.map(function (e) { return Math.max(300, e.canvas.parentNode.clientWidth); });
+    zonesDrawn.forEach(function (e, i) {
+      e.layout = e.kind === "instances" ? layoutInstances(e.zone, widths[i]) : layoutFargate(e.zone, widths[i]);
     });
     drawAll();
   }
@@ -363,11 +365,16 @@
           c.pending.slice(0, 50).map(function (t) { return h("a", {class: "ref", text: short(t[T_ID]) + " ", onclick: function () { select("task", t[T_ID]); }}); })));
       }
     });
-    Object.keys(groups).map(Number).sort(function (a, b) { return a - b; }).forEach(function (g) {
+    var order = Object.keys(groups).map(Number).sort(function (a, b) { return a - b; });
+    var shown = order.slice().sort(function (a, b) { return groups[b] - groups[a] || a - b; }).slice(0, LEGEND_MAX);
+    order.filter(function (g) { return shown.indexOf(g) >= 0; }).forEach(function (g) {
       legend.appendChild(h("span", {class: "item" + (highlight !== null && highlight !== g ? " off" : ""), "data-group": S[g],
         title: "click to pick out " + S[g], onclick: function () { setHighlight(highlight === g ? null : g); }},
         h("span", {class: "sw", style: "background:" + colourOf(g)}), S[g] + " (" + fmt(groups[g]) + ")"));
     });
+    if (order.length > shown.length) {
+      legend.appendChild(h("span", {class: "muted", text: "… and " + fmt(order.length - shown.length) + " more groups (the services table has every service: click one to pick out its tasks)"}));
+    }
   }
   function setHighlight(g) {
     highlight = g;
@@ -764,7 +771,10 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     tipEl = document.getElementById("tip");
+    var t0 = performance.now();
     render(JSON.parse(document.getElementById("ecsctl-data").textContent));
+    // parse + draw, for bench/view.py
+    document.body.setAttribute("data-render-ms", String(Math.round(performance.now() - t0)));
     var timer = null;
     window.addEventListener("resize", function () { clearTimeout(timer); timer = setTimeout(relayout, 150); });
     window.addEventListener("hashchange", fromHash);
