@@ -370,7 +370,12 @@ def service(ecs: dict, aas: dict | None, source: str) -> dict:
         "description": "Service Auto Scaling (Application Auto Scaling, camelCased): bounds, policies, scheduled actions.",
         "$ref": "#/$defs/AutoScaling",
     }
-    defs = {**conv.defs, **scaling_defs}
+    demand_defs = scaling_demand_defs()
+    scaling_defs["AutoScaling"]["properties"]["demand"] = {
+        "description": "Closed loop: what drives the service and what one task serves (ecsctl's own field).",
+        "$ref": "#/$defs/ScalingDemand",
+    }
+    defs = {**conv.defs, **scaling_defs, **demand_defs}
     return envelope(
         "Service",
         body,
@@ -470,6 +475,7 @@ def auto_scaling_defs(aas: dict | None) -> dict:
         ),
         "StepScalingAlarm": obj(
             {
+                "alarmName": string("Name of the CloudWatch alarm (default: the policy name).", minLength=1, maxLength=255),
                 "metricName": string(minLength=1, maxLength=255),
                 "namespace": string(minLength=1, maxLength=255),
                 "statistic": enum(*statistic),
@@ -515,6 +521,60 @@ def auto_scaling_defs(aas: dict | None) -> dict:
             },
             ("scheduledActionName", "schedule", "scalableTargetAction"),
             "A scheduled scaling action (sem §6.4).",
+        ),
+    }
+
+
+DEMAND_UNITS = ("requestsPerSecond", "cpuSecondsPerSecond", "messagesPerSecond")
+DEMAND_SOURCES = ("constant", "daily", "series", "file")
+
+
+def scaling_demand_defs() -> dict:
+    """``autoScaling.demand``: the closed loop of issue 10 (ecsctl/core/scaling/demand.py).
+
+    Not an AWS shape: the simulation derives the ECS metrics from demand ÷ running tasks.
+    """
+    number = {"type": "number", "minimum": 0}
+    percent = {"type": "number", "minimum": 0, "maximum": 100}
+    point = obj(
+        {"time": string("ISO 8601 timestamp; UTC when it has no offset.", minLength=1), "value": number},
+        ("time", "value"),
+    )
+    return {
+        "ScalingDemand": obj(
+            {
+                "unit": enum(*DEMAND_UNITS, description="What the demand counts (default requestsPerSecond)."),
+                "perTask": {"type": "number", "exclusiveMinimum": 0,
+                            "description": "Demand one task serves at 100 % CPU, in the demand's unit."},
+                "constant": number,
+                "daily": obj(
+                    {
+                        "min": number,
+                        "max": number,
+                        "peakAt": string("Local time of the daily peak, HH:MM (default 12:00).",
+                                         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                                         **{"x-message": "must be a time of day HH:MM, e.g. 14:00"}),
+                        "timezone": string("IANA time zone of peakAt (default UTC).", minLength=1, maxLength=100),
+                    },
+                    ("min", "max"),
+                    "A sine wave over the local day between min and max.",
+                ),
+                "series": {"type": "array", "minItems": 1, "items": point,
+                           "description": "Demand at points in time, linear in between, flat beyond."},
+                "file": string("CSV file of timestamp,value rows, relative to the manifest.", minLength=1),
+                "memory": obj({"idle": percent, "busy": percent},
+                              description="Memory utilization (%) at 0 % and at 100 % CPU; linear in between."),
+                "customMetrics": {
+                    "type": "object",
+                    "description": "Custom metric name -> total (the demand), perTask (demand / running tasks) or utilization.",
+                    "propertyNames": {"minLength": 1, "maxLength": 255},
+                    "additionalProperties": enum("total", "perTask", "utilization"),
+                },
+            },
+            ("perTask",),
+            "The demand that drives the service in the simulation, and what one task serves.",
+            oneOf=[{"required": [name]} for name in DEMAND_SOURCES],
+            **{"x-message": "needs exactly one demand source: constant, daily, series or file"},
         ),
     }
 

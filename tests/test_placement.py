@@ -564,3 +564,27 @@ def test_distinct_instance_never_doubles(n_nodes, count):
     got = placer.place_many(SMALL, count, group="g", constraints=[{"type": "distinctInstance"}])
     placed = [r.instance_id for r in got if isinstance(r, Placed)]
     assert len(placed) == len(set(placed)) == min(n_nodes, count)
+
+
+ZONE_SPREAD = {"type": "spread", "field": "attribute:ecs.availability-zone"}
+CHAINS = [None, [INST], [BIN_MEM], [ZONE_SPREAD, BIN_MEM], [ZONE_SPREAD, INST], [{"type": "binpack", "field": "cpu"}, INST]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(counts=st.lists(st.integers(0, 4), min_size=4, max_size=4), picks=st.integers(0, 14),
+       chain=st.sampled_from(range(len(CHAINS))), extra=st.lists(st.integers(0, 3), min_size=4, max_size=4))
+def test_fast_choose_to_stop_equals_the_scan(counts, picks, chain, extra):
+    """The partitioned, heap-based choice picks exactly what re-ranking every instance per pick picks
+    (also when the group has tasks that are not candidates, and with Fargate tasks mixed in)."""
+    def build():
+        placer, tasks = _fleet(dict(zip(("a1", "a2", "b1", "c1"), counts)))
+        for nid, k in zip(("a1", "a2", "b1", "c1"), extra):  # tasks of the group that may not stop
+            for _ in range(k):
+                placer.place(SMALL, group="g", constraints=[{"type": "memberOf", "expression": f"ec2InstanceId == {nid}"}])
+        return placer, tasks + [("t-fargate-0", None)]
+    strategies = CHAINS[chain]
+    fast_placer, tasks = build()
+    scan_placer, _ = build()
+    fast = fast_placer.choose_to_stop(tasks, picks, group="g", strategies=strategies, demand=SMALL)
+    scan = scan_placer._choose_to_stop_scan(tasks, picks, group="g", chain=scan_placer._chain(strategies), demand=SMALL)
+    assert fast == scan

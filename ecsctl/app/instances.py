@@ -21,8 +21,8 @@ def instance_action(state_path: str, action: str, instance_id: str, *, seed: int
     """
     if action not in ACTIONS:
         raise UsageError(f"unknown action '{action}'; one of: {', '.join(ACTIONS)}")
-    from ecsctl.backends.local import ids, lifecycle
-    from ecsctl.backends.local.world import World
+    from ecsctl.backends.local import LocalBackend, instances, lifecycle
+    from ecsctl.core.controller import ids
     from ecsctl.core.state.ports import ContainerInstance, Task
 
     store = open_existing(state_path)
@@ -30,16 +30,20 @@ def instance_action(state_path: str, action: str, instance_id: str, *, seed: int
         raise StateError(f"{state_path}: no state file (nothing has been applied yet)")
     with store:
         with store.locked(f"ecsctl instances {action} {instance_id}"):
-            with store.transaction():
-                before = lifecycle.find_instance(store, instance_id)
-                cluster = before.cluster
-                running_before = {t.id for t in store.find(Task, cluster=cluster, last_status="RUNNING")}
-                world = World(store, seed)
-                messages = lifecycle.run(world, action, before)
-                after = store.get(ContainerInstance, before.id) or before
-                running_after = {t.id for t in store.find(Task, cluster=cluster, last_status="RUNNING")}
-                on_instance = len(store.find(Task, instance_id=before.id, last_status="RUNNING"))
-                state = lifecycle.ec2_state(store, after)
+            before = lifecycle.find_instance(store, instance_id)
+            cluster = before.cluster
+            running_before = {t.id for t in store.find(Task, cluster=cluster, last_status="RUNNING")}
+            backend = LocalBackend(store, seed=seed)
+            world = backend.world
+            mark = len(world.history)
+            lifecycle.run(world, action, before)
+            backend.commit()
+            backend.settle([cluster])
+            messages = list(dict.fromkeys(e.message for e in world.history[mark:] if _notable(e.message)))
+            after = store.get(ContainerInstance, before.id) or before
+            running_after = {t.id for t in store.find(Task, cluster=cluster, last_status="RUNNING")}
+            on_instance = len(store.find(Task, instance_id=before.id, last_status="RUNNING"))
+            state = instances.ec2_states(store).get(before.id, "running")
     return {
         "action": action,
         "id": before.id,
@@ -60,9 +64,15 @@ def instance_extras(store) -> dict[str, dict]:
     """Extra ``get instances`` fields per container-instance id: ``ec2InstanceId`` (derived as
     the simulation does) and ``ec2State`` (``running`` | ``stopped`` | ``terminated``; a terminated
     instance still ACTIVE with its agent disconnected is a ghost awaiting ``deregister``)."""
-    from ecsctl.backends.local import ids, lifecycle
+    from ecsctl.backends.local import instances
+    from ecsctl.core.controller import ids
 
     return {
         cid: {"ec2InstanceId": ids.ec2_instance_id(cid), "ec2State": state}
-        for cid, state in lifecycle.ec2_states(store).items()
+        for cid, state in instances.ec2_states(store).items()
     }
+
+
+def _notable(message: str) -> bool:
+    """Events worth telling the user who acted: a move that could not happen."""
+    return "was unable to" in message or "is unable to" in message

@@ -7,8 +7,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from ecsctl.app.deployments import plan_deployments
-from ecsctl.app.predict import predict_placement
 from ecsctl.app.validate import Loaded, Validator, discover
 from ecsctl.core.findings import ValidationReport
 from ecsctl.core.plan.model import Change, Desired, FieldChange, Plan, Step, address
@@ -59,17 +57,20 @@ def read_manifests(paths: list[str]) -> Inputs:
 
 
 def make_plan(inputs: Inputs, store) -> Plan:
-    """Diff the manifests against the state (``store`` may be ``None``: nothing applied yet)."""
+    """Diff the manifests against the state (``store`` may be ``None``: nothing applied yet), then
+    forecast what apply will do by doing it on a private copy of the state (``app.forecast``)."""
+    from ecsctl.app.forecast import forecast
     from ecsctl.core.plan.codec import manifests_hash
     from ecsctl.core.plan.diff import diff
     from ecsctl.core.plan.drift import detect_drift
     from ecsctl.core.plan.graph import build_steps
-    from ecsctl.core.state.ports import ContainerInstance, Service, Task
+    from ecsctl.core.state.ports import ContainerInstance, Deployment, Service, Task
 
     applied: dict[str, tuple[str, str, dict]] = {}
     lineage, serial = None, 0
     services: list = []
     instances: list = []
+    deployments: list = []
     running: Counter = Counter()
     revisions: dict[str, int] = {}
     if store is not None:
@@ -78,38 +79,105 @@ def make_plan(inputs: Inputs, store) -> Plan:
         applied = {r.address: (r.kind, r.name, r.spec) for r in store.resources()}
         services = store.find(Service)
         instances = store.find(ContainerInstance)
+        deployments = store.find(Deployment, status="PRIMARY") + store.find(Deployment, rollout_state="FAILED")
         # counted in SQL: a plan must not read 50,000 task records to learn 2,000 numbers
         for (cluster, service), n in store.tally(Task, ("cluster", "service"), last_status="RUNNING").items():
             if service:
                 running[(cluster, service)] = n
         revisions = store.latest_revisions()
     changes = diff(inputs.desired, applied)
-    changes = _cascade_revisions(changes, services, revisions)
+    changes = revision_changes(changes, services, revisions, deployments)
+    changes = instance_repairs(changes, applied, instances, _terminated(store))
     steps = build_steps(changes, existing=set(applied))
-    drift = detect_drift(applied, services, running, instances, revisions)
-    predictions = predict_placement(changes, steps, store, services, revisions)
-    deployments = plan_deployments(changes, store, services, revisions)
+    drift = detect_drift(applied, services, running, instances)
+    ahead = forecast(steps, store)
     return Plan(lineage=lineage, serial=serial, manifests_hash=manifests_hash(inputs.files),
-                changes=changes, steps=steps, drift=drift, deployments=deployments, predictions=predictions)
+                changes=changes, steps=steps, drift=drift, deployments=ahead.deployments,
+                predictions=ahead.services, reconcile=ahead.reconcile)
 
 
-def _cascade_revisions(changes: list[Change], services, revisions: dict[str, int]) -> list[Change]:
-    """A service that names a family follows its latest revision: a new revision updates the service."""
-    new_revision = {
-        c.name: revisions.get(c.name, 0) + 1 for c in changes if c.kind == "TaskDefinition" and c.action in ("create", "update", "replace")
-    }
-    current = {(s.cluster, s.name): s.task_definition for s in services}
+def _terminated(store) -> set[str]:
+    """Container-instance ids whose EC2 instance was terminated (ghosts awaiting replacement)."""
+    if store is None:
+        return set()
+    from ecsctl.backends.local.instances import ec2_states
+
+    return {cid for cid, state in ec2_states(store).items() if state == "terminated"}
+
+
+def _resolve(ref: str, latest: dict[str, int]) -> str:
+    """``family:N`` for a service's ``taskDefinition`` (a family follows its latest revision)."""
+    text = str(ref or "").rsplit("/", 1)[-1]
+    family, _, rev = text.rpartition(":")
+    if rev.isdigit() and family:
+        return text
+    return f"{text}:{latest[text]}" if text in latest else text
+
+
+def revision_changes(changes: list[Change], services, revisions: dict[str, int], deployments=()) -> list[Change]:
+    """The revision each service must run after the plan, against the one it runs.
+
+    A service that names a family follows its latest revision: a new revision in the plan updates
+    it.  A service that runs another revision than its manifest asks (after a circuit-breaker
+    rollback, ``rollout undo``, or a crash between the task-definition step and the service step)
+    is a change that deploys the manifest's revision, noting a deployment to it that failed before.
+    A manifest moving between ``family`` and ``family:N`` that name the same revision plans nothing.
+    """
+    latest = dict(revisions)
+    for c in changes:
+        if c.kind == "TaskDefinition" and c.action in ("create", "update", "replace"):
+            latest[c.name] = revisions.get(c.name, 0) + 1
+    current = {(s.cluster, s.name): s for s in services if s.status == "ACTIVE"}
+    failed = {(d.cluster, d.service, d.task_definition): d for d in deployments if d.rollout_state == "FAILED"}
     out = []
     for c in changes:
         if c.kind == "Service" and c.action in ("no-op", "update") and c.after is not None:
-            family = str(c.after.get("taskDefinition", "")).rsplit("/", 1)[-1]
-            if ":" not in family and family in new_revision:
-                cluster = c.address.split("/")[1]
-                before = current.get((cluster, c.name), f"{family}:{new_revision[family] - 1}")
-                after = f"{family}:{new_revision[family]}"
-                field = FieldChange(("taskDefinition",), "change", before, after)
-                reason = f"task definition {family} registers revision {new_revision[family]}: a new deployment"
-                c = replace(c, action="update", fields=c.fields + (field,), reason=c.reason or reason)
+            cluster = c.address.split("/")[1]
+            svc = current.get((cluster, c.name))
+            wanted = _resolve(c.after.get("taskDefinition"), latest)
+            runs = svc.task_definition if svc is not None else _resolve((c.before or {}).get("taskDefinition"), revisions)
+            others = tuple(f for f in c.fields if f.path != ("taskDefinition",))
+            if wanted != runs:
+                family, _, number = wanted.rpartition(":")
+                if latest.get(family) != revisions.get(family) and number == str(latest.get(family)):
+                    reason = f"task definition {family} registers revision {number}: a new deployment"
+                else:
+                    reason = f"the service runs {runs}, the manifests ask for {wanted}: a new deployment"
+                    if (cluster, c.name, wanted) in failed:
+                        reason += f" (its last deployment to {wanted} failed: {failed[(cluster, c.name, wanted)].rollout_state_reason})"
+                field = FieldChange(("taskDefinition",), "change", runs, wanted)
+                c = replace(c, action="update", fields=others + (field,), reason=c.reason or reason)
+            elif c.action == "update" and not others:
+                c = replace(c, action="no-op", fields=(), reason="")  # family and family:N name the same revision
+            elif c.action == "update":
+                c = replace(c, fields=others)
+        out.append(c)
+    return out
+
+
+def instance_repairs(changes: list[Change], applied: dict[str, tuple[str, str, dict]], instances,
+                     terminated: set[str]) -> list[Change]:
+    """A Cluster group's ``count`` is a desired count: container instances that went away
+    (deregistered, or terminated while stopped) are re-registered by applying the cluster."""
+    from ecsctl.core.controller.cluster import group_counts
+    from ecsctl.core.controller.ids import container_instance_id
+
+    by_id = {i.id: i for i in instances}
+    out = []
+    for c in changes:
+        if c.kind == "Cluster" and c.action == "no-op" and c.address in applied:
+            missing = []
+            for group, count in sorted(group_counts(c.after or {}).items()):
+                gone = 0
+                for n in range(1, count + 1):
+                    inst = by_id.get(container_instance_id(c.name, group, n))
+                    if inst is None or inst.status == "INACTIVE" or inst.id in terminated:
+                        gone += 1
+                if gone:
+                    missing.append(f"{gone} of group {group}")
+            if missing:
+                c = replace(c, action="update", reason="container instances went away ("
+                            + ", ".join(missing) + "): apply registers replacements")
         out.append(c)
     return out
 
@@ -138,21 +206,24 @@ def check_fresh(plan: Plan, store) -> None:
 
 
 def clusters_to_reconcile(plan: Plan) -> list[str]:
-    """Clusters with services short of their desired count: the scheduler tops them up on apply."""
-    return sorted({d.address.split("/")[1] for d in plan.drift if d.field == "runningCount"})
+    """Clusters where apply's scheduler has work even without a step (lost tasks, a deployment to continue)."""
+    return list(plan.reconcile)
 
 
-def apply_plan(plan: Plan, store, backend, on_step: Callable[[Step, int, int], None] | None = None) -> int:
-    """Execute every step in order, each committing on its own, then let the scheduler replace
-    lost tasks (as ECS's service scheduler would). Returns the number of steps applied."""
+def apply_plan(plan: Plan, store, backend, on_step: Callable[[Step, int, int], None] | None = None,
+               on_round: Callable[[], None] | None = None) -> int:
+    """Execute every step in order, each committing on its own, then let the service scheduler
+    work until it settles (rolling deployments, lost tasks, desired counts), each round committing
+    on its own: what ``make_plan`` forecast. Returns the number of steps applied."""
     check_fresh(plan, store)
     total = len(plan.steps)
     for n, step in enumerate(plan.steps, start=1):
         backend.apply_step(step)
         if on_step:
             on_step(step, n, total)
-    for cluster in clusters_to_reconcile(plan):
-        backend.reconcile(cluster)
+    settle = getattr(backend, "settle", None)
+    if settle is not None:
+        settle(after_round=on_round)
     return total
 
 

@@ -2,7 +2,7 @@
 
 ``status`` and ``history`` only read the state.  ``undo`` takes the state's write lock and, in
 one transaction, starts a new deployment of the service to the revision of its previous
-COMPLETED deployment (stepped like any deployment, see ``backends.local.deployments``).  The
+COMPLETED deployment (stepped like any deployment, see ``backends.local.controller``).  The
 manifests are not touched: the next ``apply`` of an unchanged manifest deploys its revision
 again, as ECS would after an UpdateService made outside CloudFormation.
 
@@ -71,12 +71,11 @@ def _current(deps: list) -> list:
 def status(path: str, service: str, *, cluster: str | None = None, events: int = EVENTS_SHOWN) -> dict:
     """``{service, cluster, taskDefinition, desiredCount, runningCount, pendingCount,
     deployments: [PRIMARY, ACTIVE…], events: [{time, message}] (the last ones, oldest first)}``."""
-    from ecsctl.backends.local.deployments import ordered
-    from ecsctl.backends.local.world import World
+    from ecsctl.backends.local.services import ordered
 
     with _reader(path) as store:
         svc = _find_service(store, service, cluster)
-        deps = ordered(World(store), svc.cluster, svc.name)
+        deps = ordered(store, svc.cluster, svc.name)
         out = _head(svc, _current(deps))
         log = store.service_events(svc.cluster, svc.name)
         out["events"] = [{"time": e.at, "message": e.message} for e in log[-events:]] if events > 0 else []
@@ -85,12 +84,11 @@ def status(path: str, service: str, *, cluster: str | None = None, events: int =
 
 def history(path: str, service: str, *, cluster: str | None = None) -> dict:
     """Every deployment of the service, oldest first."""
-    from ecsctl.backends.local.deployments import ordered
-    from ecsctl.backends.local.world import World
+    from ecsctl.backends.local.services import ordered
 
     with _reader(path) as store:
         svc = _find_service(store, service, cluster)
-        return _head(svc, ordered(World(store), svc.cluster, svc.name))
+        return _head(svc, ordered(store, svc.cluster, svc.name))
 
 
 def undo_target(deps: list, current: str):
@@ -104,34 +102,32 @@ def undo_target(deps: list, current: str):
 def undo(path: str, service: str, *, cluster: str | None = None) -> dict:
     """Deploy the previous COMPLETED revision: ``{service, cluster, from, to, deployment,
     deployments, events}`` (``deployment`` is the new PRIMARY one, ``events`` those it recorded)."""
-    from ecsctl.backends.local import deployments as D
-    from ecsctl.backends.local.services import converge
-    from ecsctl.backends.local.world import World
-    from ecsctl.core.state.ports import Service
+    from ecsctl.backends.local import LocalBackend, services
 
     with open_store(path) as store:
         svc = _find_service(store, service, cluster)
         with store.locked(f"ecsctl rollout undo {service}"):
-            with store.transaction():
-                world = World(store)
-                svc = store.get(Service, svc.cluster, svc.name) or svc
-                deps = D.ordered(world, svc.cluster, svc.name)
-                target = undo_target(deps, svc.task_definition)
-                if target is None:
-                    raise InputError(f"nothing to undo: service {svc.cluster}/{svc.name} has no earlier "
-                                     f"COMPLETED revision than {svc.task_definition}")
-                revision = world.resolve_task_definition(target.task_definition, f"service {svc.name}")
-                mark = len(store.service_events(svc.cluster, svc.name))
-                before = svc.task_definition
-                svc = replace(svc, task_definition=revision.ref, updated_at=world.now())
-                store.save(svc)
-                new = D.begin(world, svc)
-                converge(world, svc)
-                svc = store.get(Service, svc.cluster, svc.name) or svc
-                deps = D.ordered(world, svc.cluster, svc.name)
-                log = store.service_events(svc.cluster, svc.name)
+            backend = LocalBackend(store)
+            world = backend.world
+            cs = world.state(svc.cluster)
+            svc = cs.services.get(svc.name, svc)
+            target = undo_target(cs.service_deployments(svc.name), svc.task_definition)
+            if target is None:
+                raise InputError(f"nothing to undo: service {svc.cluster}/{svc.name} has no earlier "
+                                 f"COMPLETED revision than {svc.task_definition}")
+            revision = world.resolve_task_definition(target.task_definition, f"service {svc.name}")
+            mark = len(world.history)
+            before = svc.task_definition
+            svc = replace(svc, task_definition=revision.ref, updated_at=world.now())
+            cs.put_service(svc)
+            new = services.new_deployment(world, cs, svc)
+            backend.commit()
+            backend.settle([svc.cluster])
+            svc = store.get(type(svc), svc.cluster, svc.name) or svc
+            deps = services.ordered(store, svc.cluster, svc.name)
+            log = world.history[mark:]
             out = _head(svc, _current(deps))
             dep = next(d for d in deps if d.id == new.id)
             out.update({"from": before, "to": revision.ref, "deployment": deployment_json(dep),
-                        "events": [{"time": e.at, "message": e.message} for e in log[mark:]]})
+                        "events": [{"time": e.at, "message": e.message} for e in log]})
             return out

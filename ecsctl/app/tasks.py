@@ -76,8 +76,8 @@ def run_task(state_path: str, *, cluster: str, task_definition: str, count: int 
              strategies: Sequence[str] = (), constraints: Sequence[str] = (),
              subnets: Sequence[str] = ()) -> dict:
     """RunTask: ``{"tasks": [...], "failures": [{"arn", "instance", "reason", "detail"}]}``."""
+    from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.tasks import RunTaskRequest, run_task as run
-    from ecsctl.backends.local.world import World
 
     request = RunTaskRequest(
         cluster=cluster, task_definition=task_definition, count=count, group=group,
@@ -88,33 +88,34 @@ def run_task(state_path: str, *, cluster: str, task_definition: str, count: int 
     )
     with open_store(state_path) as store:
         with store.locked(f"ecsctl run-task --cluster {cluster} --task-definition {task_definition}"):
-            with store.transaction():
-                result = run(World(store), request)
+            backend = LocalBackend(store)
+            result = run(backend.world, request)
+            backend.commit()
             return {"tasks": _rows(store, [t.id for t in result.tasks]), "failures": result.failures}
 
 
 def stop_task(state_path: str, task_id: str, reason: str | None = None, *,
               cluster: str | None = None) -> dict:
     """StopTask: ``{"task": {...}, "changed": bool}``."""
+    from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.tasks import stop_task as stop
-    from ecsctl.backends.local.world import World
 
     with open_store(state_path) as store:
         with store.locked(f"ecsctl stop-task {task_id}"):
-            with store.transaction():
-                task, changed = stop(World(store), task_id, reason, cluster)
+            backend = LocalBackend(store)
+            task, changed = stop(backend.world, task_id, reason, cluster)
+            backend.commit()
             return {"task": _rows(store, [task.id])[0], "changed": changed}
 
 
 def tick(state_path: str, duration: str) -> dict:
     """Advance the clock: ``{"from", "to", "started": [...], "stopped": [...], "events": [...]}``."""
-    from ecsctl.backends.local.tasks import tick as advance
+    from ecsctl.backends.local import LocalBackend
 
     delta = parse_duration(duration)
     with open_store(state_path) as store:
         with store.locked(f"ecsctl tick {duration}"):
-            with store.transaction():
-                result = advance(store, delta)
+            result = LocalBackend(store).tick(delta)
             return {
                 "from": result.from_time,
                 "to": result.to_time,

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from ecsctl import __version__
-from ecsctl.cli.commands import get, instances, plan, rollout, rules, schema, state, tasks, validate, view
+from ecsctl.cli.commands import get, instances, plan, rollout, rules, scale, schema, state, tasks, validate, view
 
 app = typer.Typer(
     name="ecsctl",
@@ -38,6 +38,7 @@ app.command("get")(get.get)
 app.add_typer(state.app, name="state")
 app.add_typer(instances.app, name="instances")
 app.add_typer(rollout.app, name="rollout")
+app.add_typer(scale.app, name="scale")
 app.command("run-task")(tasks.run_task)
 app.command("stop-task")(tasks.stop_task)
 app.command("tick")(tasks.tick)

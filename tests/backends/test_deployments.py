@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from ecsctl.backends.local import LocalBackend, check_invariants
-from ecsctl.backends.local.deployments import BREAKER_REASON, ordered
-from ecsctl.backends.local.world import World
+from ecsctl.backends.local.services import BREAKER_REASON, ordered
 from ecsctl.core.deploy.bounds import STUCK_EVENT
 from ecsctl.core.deploy.stepper import capacity, roll
 from ecsctl.core.plan.model import Step, address
@@ -54,9 +53,12 @@ def store(tmp_path: Path):
 
 
 def apply(backend: LocalBackend, *steps: Step) -> None:
+    """As apply_plan does: every step, then the scheduler settles."""
     for s in steps:
         backend.apply_step(s)
         assert check_invariants(backend.store) == [], s
+    backend.settle()
+    assert check_invariants(backend.store) == []
 
 
 def setup(store, instances: int, desired: int, td: dict | None = None, **svc) -> tuple[LocalBackend, dict]:
@@ -83,7 +85,7 @@ def events(store) -> list[str]:
 
 
 def deployments(store) -> list[Deployment]:
-    return ordered(World(store), "prod", "app")
+    return ordered(store, "prod", "app")
 
 
 def recorded_steps(store, since: int) -> list[tuple[str, int]]:
@@ -221,7 +223,7 @@ def test_breaker_without_rollback_fails_and_keeps_the_old_tasks(store):
     original, bad = deployments(store)
     assert (bad.status, bad.rollout_state, bad.failed_tasks) == ("PRIMARY", "FAILED", 3)
     assert (original.status, original.running_count) == ("ACTIVE", 2)
-    backend.reconcile("prod")  # a FAILED deployment launches nothing more
+    backend.settle(["prod"])  # a FAILED deployment launches nothing more
     assert len(store.find(Task, service="app", last_status="STOPPED")) == 3
     assert len(running(store, "app:1")) == 2
 
@@ -232,12 +234,12 @@ def test_without_the_breaker_one_round_per_apply(store):
     _, dep = deployments(store)
     assert (dep.rollout_state, dep.failed_tasks) == ("IN_PROGRESS", 2)
     assert events(store)[-1] == "service (app) is unable to consistently start tasks successfully."
-    backend.reconcile("prod")
+    backend.settle(["prod"])
     assert deployments(store)[-1].failed_tasks == 4
     assert len(running(store, "app:1")) == 2
     # the image appears: the next reconcile completes the rollout
     apply(backend, step("update", "Repository", "app", {"registryId": "123456789012", "images": ["1", "2"]},
                         {"registryId": "123456789012", "images": ["1"]}))
-    backend.reconcile("prod")
+    backend.settle(["prod"])
     assert len(running(store, "app:2")) == 2 and running(store, "app:1") == []
     assert deployments(store)[-1].rollout_state == "COMPLETED"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ecsctl.backends.local import LocalBackend, check_invariants, ids, lifecycle
-from ecsctl.backends.local.instances import DEREGISTERED
-from ecsctl.backends.local.world import World
+from ecsctl.backends.local import LocalBackend, check_invariants, lifecycle
+from ecsctl.backends.local.instances import DEREGISTERED, ec2_states
+from ecsctl.core.controller import ids
 from ecsctl.core.deploy.bounds import STUCK_EVENT
 from ecsctl.core.plan.model import Step, address
 from ecsctl.core.state import ContainerInstance, Service, TargetRegistration, Task
@@ -70,30 +70,43 @@ def store(tmp_path: Path):
     s.close()
 
 
+def do(backend: LocalBackend, s: Step) -> None:
+    """One step applied as apply_plan applies it: the step, then the scheduler settles."""
+    backend.apply_step(s)
+    backend.settle()
+
+
 def world_with(store, svc: dict | None = None, b: dict | None = None, daemon: bool = False) -> LocalBackend:
     """Instance A alone gets every task of ``svc``; then instance B (``b`` overrides) joins."""
     backend = LocalBackend(store)
     first = {"containerInstances": [group("a")]}
-    backend.apply_step(step("create", "Cluster", "prod", first))
-    backend.apply_step(step("create", "TaskDefinition", "app", APP))
+    do(backend, step("create", "Cluster", "prod", first))
+    do(backend, step("create", "TaskDefinition", "app", APP))
     if daemon:
-        backend.apply_step(step("create", "TaskDefinition", "agent", AGENT))
+        do(backend, step("create", "TaskDefinition", "agent", AGENT))
     if svc is not None:
-        backend.apply_step(step("create", "Service", "svc", svc))
+        do(backend, step("create", "Service", "svc", svc))
     if daemon:
-        backend.apply_step(step("create", "Service", "agent", {
+        do(backend, step("create", "Service", "agent", {
             "cluster": "prod", "taskDefinition": "agent", "schedulingStrategy": "DAEMON", "launchType": "EC2",
             "deploymentConfiguration": {"minimumHealthyPercent": 0, "maximumPercent": 100}}))
-    backend.apply_step(step("update", "Cluster", "prod", {"containerInstances": [group("a"), group("b", **(b or {}))]},
-                            first))
+    do(backend, step("update", "Cluster", "prod", {"containerInstances": [group("a"), group("b", **(b or {}))]},
+                     first))
     assert invariants(store) == []
     return backend
 
 
 def act(store, action: str, ref: str) -> list[str]:
-    with store.transaction():
-        world = World(store)
-        return lifecycle.run(world, action, lifecycle.find_instance(store, ref))
+    """``ecsctl instances ACTION``: the action commits, then the scheduler settles the cluster;
+    the events of a move that could not happen come back."""
+    backend = LocalBackend(store)
+    world = backend.world
+    mark = len(world.history)
+    instance = lifecycle.find_instance(store, ref)
+    lifecycle.run(world, action, instance)
+    backend.commit()
+    backend.settle([instance.cluster])
+    return list(dict.fromkeys(e.message for e in world.history[mark:] if "was unable to" in e.message))
 
 
 def inst(store, cid: str) -> ContainerInstance:
@@ -112,9 +125,9 @@ def standalone(store, cid: str) -> Task:
     task = Task(id="standalone1", cluster="prod", group="family:app", task_definition="app:1",
                 last_status="RUNNING", desired_status="RUNNING", launch_type="EC2", instance_id=cid,
                 availability_zone="eu-west-1a", cpu=256, memory=512, host_ports=(40000,))
-    with store.transaction():
-        store.insert(task)
-        World(store).refresh_instances("prod")
+    backend = LocalBackend(store)
+    backend.world.state("prod").put_task(task)
+    backend.commit()
     return task
 
 
@@ -168,8 +181,7 @@ def test_drain_again_after_the_bounds_change_finishes(store):
     world_with(store, service(4, 100, 100))
     act(store, "drain", A)
     assert len(on(store, A)) == 4
-    with store.transaction():  # reconcile keeps stuck draining tasks (does not stop them outright)
-        lifecycle.reconcile(World(store), "prod")
+    LocalBackend(store).settle(["prod"])  # the scheduler keeps stuck draining tasks (does not stop them outright)
     assert len(on(store, A)) == 4
     with store.transaction():
         svc = store.get(Service, "prod", "svc")
@@ -196,11 +208,11 @@ def test_drain_leaves_standalone_tasks_and_stops_daemon_tasks(store):
 def test_drained_instance_gets_no_new_placements_and_activate_moves_nothing_back(store):
     backend = world_with(store, service(2))
     act(store, "drain", A)
-    backend.apply_step(step("update", "Service", "svc", service(6), service(2)))
+    do(backend, step("update", "Service", "svc", service(6), service(2)))
     assert on(store, A) == [] and len(on(store, B)) == 6
     act(store, "activate", A)
     assert inst(store, A).status == "ACTIVE" and on(store, A) == []
-    backend.apply_step(step("update", "Service", "svc", service(8), service(6)))
+    do(backend, step("update", "Service", "svc", service(8), service(6)))
     assert len(on(store, A)) == 2  # normal placement may use it again
     assert invariants(store) == []
 
@@ -220,7 +232,7 @@ def test_stop_disconnects_stops_every_task_and_services_replace_them(store):
     assert {t.stop_reason for t in stopped} == {f"Host EC2 (instance {ec2}) stopped/terminated"}
     assert store.get(Task, task.id).last_status == "STOPPED"
     assert len(on(store, B)) == 4
-    assert lifecycle.ec2_state(store, a) == "stopped"
+    assert ec2_states(store)[a.id] == "stopped"
     assert invariants(store) == []
 
 
@@ -230,7 +242,7 @@ def test_start_reconnects_and_nothing_comes_back(store):
     act(store, "start", A)
     a = inst(store, A)
     assert a.agent_connected and a.status == "ACTIVE" and on(store, A) == []
-    assert lifecycle.ec2_state(store, a) == "running"
+    assert ec2_states(store)[a.id] == "running"
     assert invariants(store) == []
 
 
@@ -239,7 +251,7 @@ def test_terminate_a_running_instance_deregisters_it(store):
     act(store, "terminate", A)
     a = inst(store, A)
     assert (a.status, a.agent_connected) == ("INACTIVE", False)
-    assert lifecycle.ec2_state(store, a) == "terminated"
+    assert ec2_states(store)[a.id] == "terminated"
     assert on(store, A) == [] and len(on(store, B)) == 4
     assert invariants(store) == []
 
@@ -250,17 +262,17 @@ def test_terminating_a_stopped_instance_leaves_a_ghost_until_deregistered(store)
     act(store, "terminate", A)
     a = inst(store, A)
     assert (a.status, a.agent_connected) == ("ACTIVE", False)
-    assert lifecycle.ec2_state(store, a) == "terminated"
-    assert lifecycle.ec2_states(store) == {A: "terminated", B: "running"}
+    assert ec2_states(store)[a.id] == "terminated"
+    assert ec2_states(store) == {A: "terminated", B: "running"}
     with pytest.raises(InputError, match="terminated"):
         act(store, "start", A)
-    backend.apply_step(step("update", "Service", "svc", service(6), service(4)))
+    do(backend, step("update", "Service", "svc", service(6), service(4)))
     assert on(store, A) == []  # placement skips the ghost
     assert invariants(store) == []
     act(store, "deregister", A)
     a = inst(store, A)
     assert (a.status, a.agent_connected) == ("INACTIVE", False)
-    assert lifecycle.ec2_state(store, a) == "terminated"
+    assert ec2_states(store)[a.id] == "terminated"
     assert invariants(store) == []
 
 

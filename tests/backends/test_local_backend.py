@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from ecsctl.backends.local import LocalBackend, check_invariants
-from ecsctl.backends.local import ids, network
+from ecsctl.backends.local.world import subnet_block
+from ecsctl.core.controller import ids
 from ecsctl.core.plan.model import Step, address
 from ecsctl.core.state import (
     CatalogueEntry,
@@ -96,9 +97,12 @@ def step(action: str, kind: str, name: str, spec: dict | None, before: dict | No
 
 
 def apply(backend: LocalBackend, *steps: Step) -> None:
+    """As apply_plan does: every step (each committing on its own), then the scheduler settles."""
     for s in steps:
         backend.apply_step(s)
         assert check_invariants(backend.store) == [], s
+    backend.settle()
+    assert check_invariants(backend.store) == []
 
 
 def running(store, service: str | None = None) -> list[Task]:
@@ -204,7 +208,7 @@ def test_fargate_tasks_get_the_subnet_of_their_az_and_an_ip_from_it(store, backe
     assert sorted((t.availability_zone, t.subnet) for t in tasks) == list(zip(AZS, sorted(SUBNETS)))
     assert len({t.private_ip for t in tasks}) == 3
     for t in tasks:
-        block = network.subnet_block(t.subnet)
+        block = subnet_block(t.subnet)
         assert ipaddress.IPv4Address(t.private_ip) == block.network_address + 4  # first in each subnet
     regs = store.find(TargetRegistration, target_group="web")
     assert sorted((r.target_id, r.port, r.task_id) for r in regs) == sorted(
@@ -223,7 +227,7 @@ def test_fargate_ips_are_unique_per_subnet_and_reused_after_a_redeploy(store, ba
         per_subnet.setdefault(t.subnet, []).append(t.private_ip)
     assert {s: len(ips) for s, ips in per_subnet.items()} == {s: 2 for s in SUBNETS}
     for subnet, ips in per_subnet.items():
-        base = int(network.subnet_block(subnet).network_address)
+        base = int(subnet_block(subnet).network_address)
         assert sorted(int(ipaddress.IPv4Address(ip)) - base for ip in ips) == [4, 5]
     before = {(t.subnet, t.private_ip) for t in tasks}
     web2 = {**WEB, "cpu": "1024", "memory": "2048"}
@@ -234,7 +238,7 @@ def test_fargate_ips_are_unique_per_subnet_and_reused_after_a_redeploy(store, ba
     # rolling (100/200): the new tasks start while the old ones still hold their IPs
     assert not {(t.subnet, t.private_ip) for t in new} & before
     for subnet in SUBNETS:
-        base = int(network.subnet_block(subnet).network_address)
+        base = int(subnet_block(subnet).network_address)
         assert sorted(int(ipaddress.IPv4Address(t.private_ip)) - base for t in new if t.subnet == subnet) == [6, 7]
     stopped = store.find(Task, service="web", last_status="STOPPED")
     assert len(stopped) == 6 and all(t.private_ip for t in stopped)  # kept, for the record
@@ -258,7 +262,7 @@ def test_ec2_awsvpc_service_tasks_get_the_subnet_of_their_instances_az(store, ba
     for t in tasks:
         assert t.availability_zone == store.get(ContainerInstance, t.instance_id).availability_zone
         assert t.subnet == subnet_of[t.availability_zone]
-        assert ipaddress.IPv4Address(t.private_ip) in network.subnet_block(t.subnet)
+        assert ipaddress.IPv4Address(t.private_ip) in subnet_block(t.subnet)
     assert len({(t.subnet, t.private_ip) for t in tasks}) == 3
 
 
@@ -305,10 +309,9 @@ def test_unplaceable_service_records_the_event_once(store, backend):
     apply(backend, svc_step)
     assert running(store, "big") == []
     svc = store.get(Service, "prod", "big")
-    assert (svc.desired_count, svc.running_count, svc.pending_count) == (3, 0, 3)
-    pending = store.find(Task, service="big", last_status="PENDING")
-    assert len(pending) == 3
-    assert all(t.instance_id is None and t.host_ports == () and t.desired_status == "RUNNING" for t in pending)
+    # ECS creates no task for a task it cannot place: the running count stays below the desired count
+    assert (svc.desired_count, svc.running_count, svc.pending_count) == (3, 0, 0)
+    assert store.find(Task, service="big") == []
     log = events(store, "big")
     assert len(log) == 1
     assert log[0].startswith("service (big) was unable to place a task because no container instance "
@@ -316,7 +319,7 @@ def test_unplaceable_service_records_the_event_once(store, backend):
     assert log[0].endswith("has insufficient CPU units available.")
     assert store.find(Deployment, service="big")[0].rollout_state == "IN_PROGRESS"
     serial = store.meta().serial
-    backend.apply_step(svc_step)
+    apply(backend, svc_step)
     assert store.meta().serial == serial and len(events(store, "big")) == 1
 
 
@@ -395,7 +398,7 @@ def test_reconcile_after_instances_are_removed(store, backend):
     victim = store.get(ContainerInstance, sorted(active)[0])
     with store.transaction():
         store.save(dataclasses.replace(victim, agent_connected=False))
-    backend.reconcile("prod")
+    backend.settle(["prod"])
     tasks = running(store, "worker")
     assert len(tasks) == 6 and all(t.instance_id != victim.id for t in tasks)
 
@@ -431,6 +434,7 @@ def test_reapplying_steps_changes_nothing(store, backend):
     before = store.export()
     for s in steps:
         backend.apply_step(s)
+    backend.settle()
     after = store.export()
     assert after["serial"] == before["serial"]
     assert after == before

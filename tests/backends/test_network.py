@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ecsctl.backends.local import check_invariants, network
+from ecsctl.backends.local import check_invariants
+from ecsctl.backends.local.world import FIRST_HOST, LAST_HOST, World, subnet_block
+from ecsctl.core.controller.zones import subnet_for_zone
 from ecsctl.core.state import Task
 from ecsctl.errors import InputError
 from ecsctl.storage.sqlite_store import SqliteStateStore
@@ -31,13 +33,13 @@ def task(subnet: str, ip: str, status: str = "RUNNING", az: str = "eu-west-1a") 
 
 
 def offset(subnet: str, ip: str) -> int:
-    return int(ipaddress.IPv4Address(ip)) - int(network.subnet_block(subnet).network_address)
+    return int(ipaddress.IPv4Address(ip)) - int(subnet_block(subnet).network_address)
 
 
 def test_subnet_blocks_are_stable_slash_20s_in_ten_slash_8() -> None:
-    blocks = {s: network.subnet_block(s) for s in ("subnet-1", "subnet-2", "subnet-0a1b2c3d4e5f")}
+    blocks = {s: subnet_block(s) for s in ("subnet-1", "subnet-2", "subnet-0a1b2c3d4e5f")}
     for subnet, block in blocks.items():
-        assert block == network.subnet_block(subnet)  # a function of the id alone
+        assert block == subnet_block(subnet)  # a function of the id alone
         assert block.prefixlen == 20 and block.subnet_of(ipaddress.IPv4Network("10.0.0.0/8"))
         assert block.network_address.packed[2] % 16 == 0
     assert len(set(blocks.values())) == 3
@@ -49,71 +51,62 @@ def test_subnet_blocks_are_stable_slash_20s_in_ten_slash_8() -> None:
 ])
 def test_the_subnet_of_an_az_follows_the_sorted_mapping(az: str, subnet: str) -> None:
     azs = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
-    assert network.subnet_for_az(["subnet-3", "subnet-1", "subnet-2"], azs, az) == subnet
-    assert network.subnet_for_az([], azs, az) == ""
+    assert subnet_for_zone(["subnet-3", "subnet-1", "subnet-2"], azs, az) == subnet
+    assert subnet_for_zone([], azs, az) == ""
 
 
 def test_allocation_hands_out_the_lowest_free_address(store) -> None:
-    got = []
-    for _ in range(5):
-        ip = network.allocate_ip(store, "subnet-1")
-        store.insert(task("subnet-1", ip))
-        got.append(ip)
+    world = World(store)
+    got = [world.allocate_ip("subnet-1") for _ in range(5)]
     # .0 network and the three AWS-reserved addresses are skipped
     assert [offset("subnet-1", ip) for ip in got] == [4, 5, 6, 7, 8]
-    assert len(set(got)) == 5
-    assert all(ipaddress.IPv4Address(ip) in network.subnet_block("subnet-1") for ip in got)
+    assert all(ipaddress.IPv4Address(ip) in subnet_block("subnet-1") for ip in got)
     # another subnet has its own addresses
-    other = network.allocate_ip(store, "subnet-2")
-    assert offset("subnet-2", other) == 4 and ipaddress.IPv4Address(other) in network.subnet_block("subnet-2")
-    assert check_invariants(store) == []
+    other = world.allocate_ip("subnet-2")
+    assert offset("subnet-2", other) == 4 and ipaddress.IPv4Address(other) in subnet_block("subnet-2")
 
 
-def test_a_stopped_tasks_address_is_reused(store) -> None:
-    tasks = []
-    for _ in range(3):
-        t = task("subnet-1", network.allocate_ip(store, "subnet-1"))
-        store.insert(t)
-        tasks.append(t)
-    store.save(dataclasses.replace(tasks[1], last_status="STOPPED", desired_status="STOPPED"))
-    assert network.allocate_ip(store, "subnet-1") == tasks[1].private_ip  # lowest free again
-    store.save(dataclasses.replace(tasks[0], last_status="STOPPED", desired_status="STOPPED"))
-    assert network.allocate_ip(store, "subnet-1") == tasks[0].private_ip
+def test_addresses_held_in_the_state_are_not_handed_out_again(store) -> None:
+    block = int(subnet_block("subnet-1").network_address)
+    for off in (4, 5, 7):
+        store.insert(task("subnet-1", str(ipaddress.IPv4Address(block + off))))
+    store.insert(task("subnet-1", str(ipaddress.IPv4Address(block + 6)), status="STOPPED"))  # holds nothing
+    world = World(store)
+    assert [offset("subnet-1", world.allocate_ip("subnet-1")) for _ in range(3)] == [6, 8, 9]
 
 
-def test_attach_gives_the_subnet_of_the_tasks_az(store) -> None:
-    azs = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
-    subnets = ["subnet-c", "subnet-a", "subnet-b"]
-    for az, subnet in zip(azs, ["subnet-a", "subnet-b", "subnet-c"]):
-        t = network.attach(store, task("", "", az=az), subnets, azs)
-        assert t.subnet == subnet and ipaddress.IPv4Address(t.private_ip) in network.subnet_block(subnet)
-    bare = task("", "")
-    assert network.attach(store, bare, [], azs) == bare
+def test_a_released_address_is_the_lowest_free_again(store) -> None:
+    world = World(store)
+    ips = [world.allocate_ip("subnet-1") for _ in range(3)]
+    world.release_ip("subnet-1", ips[1])
+    assert world.allocate_ip("subnet-1") == ips[1]
+    world.release_ip("subnet-1", ips[0])
+    assert world.allocate_ip("subnet-1") == ips[0]
+    assert offset("subnet-1", world.allocate_ip("subnet-1")) == 7
 
 
 def test_a_full_subnet_is_an_error(store) -> None:
-    block = network.subnet_block("subnet-1")
-    base = int(block.network_address)
+    base = int(subnet_block("subnet-1").network_address)
     with store.transaction():
-        for off in range(network.FIRST_HOST, network.LAST_HOST + 1):
+        for off in range(FIRST_HOST, LAST_HOST + 1):
             store.insert(task("subnet-1", str(ipaddress.IPv4Address(base + off))))
     with pytest.raises(InputError, match="no free IP address"):
-        network.allocate_ip(store, "subnet-1")
+        World(store).allocate_ip("subnet-1")
 
 
 def test_invariants_catch_a_shared_address(store) -> None:
-    ip = network.allocate_ip(store, "subnet-1")
+    ip = World(store).allocate_ip("subnet-1")
     store.insert(task("subnet-1", ip))
     store.insert(task("subnet-1", ip))
     store.insert(task("subnet-1", ip, status="STOPPED"))  # a stopped task holds nothing
-    store.insert(task("subnet-2", str(network.subnet_block("subnet-2").network_address + 4)))
+    store.insert(task("subnet-2", str(subnet_block("subnet-2").network_address + 4)))
     problems = check_invariants(store)
     assert problems == [f"subnet subnet-1: IP {ip} held by 2 live tasks"]
 
 
 def test_invariants_catch_an_address_outside_its_subnet(store) -> None:
-    outside = str(network.subnet_block("subnet-2").network_address + 4)
-    if ipaddress.IPv4Address(outside) in network.subnet_block("subnet-1"):  # pragma: no cover
+    outside = str(subnet_block("subnet-2").network_address + 4)
+    if ipaddress.IPv4Address(outside) in subnet_block("subnet-1"):  # pragma: no cover
         pytest.skip("the two blocks collide")
     store.insert(task("subnet-1", outside))
     store.insert(task("", "10.0.0.9"))

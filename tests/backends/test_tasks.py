@@ -9,8 +9,8 @@ import pytest
 
 from ecsctl.backends.local import LocalBackend, check_invariants
 from ecsctl.backends.local import tasks as local_tasks
-from ecsctl.backends.local.tasks import RunTaskRequest, run_task, stop_task, tick
-from ecsctl.backends.local.world import World
+from ecsctl.backends.local.tasks import RunTaskRequest, run_task, stop_task
+from ecsctl.backends.local.world import subnet_block
 from ecsctl.app.tasks import parse_constraint, parse_duration, parse_strategy
 from ecsctl.core.plan.model import Step, address
 from ecsctl.core.state import ContainerInstance, Service, TargetRegistration, Task
@@ -75,6 +75,7 @@ def store(tmp_path: Path):
                                                     "loadBalancers": [{"targetGroupArn": "worker-tg", "containerName": "worker",
                                                                        "containerPort": 9102}]})):
         backend.apply_step(st)
+    backend.settle()
     assert check_invariants(s) == []
     yield s
     assert check_invariants(s) == []
@@ -83,10 +84,18 @@ def store(tmp_path: Path):
 
 def run(store, **kw) -> local_tasks.RunTaskResult:
     kw.setdefault("cluster", "prod")
-    with store.transaction():
-        result = run_task(World(store), RunTaskRequest(**kw))
+    backend = LocalBackend(store)
+    result = run_task(backend.world, RunTaskRequest(**kw))
+    backend.commit()
     assert check_invariants(store) == []
     return result
+
+
+def stop(store, task_id: str, reason: str | None = None):
+    backend = LocalBackend(store)
+    out = stop_task(backend.world, task_id, reason)
+    backend.commit()
+    return out
 
 
 def instance_az(store, inst_id: str) -> str:
@@ -125,14 +134,12 @@ def test_run_task_on_fargate_spreads_over_the_subnets_azs(store):
 def test_run_task_awsvpc_tasks_get_an_ip_from_one_of_the_given_subnets(store):
     import ipaddress
 
-    from ecsctl.backends.local import network
-
     result = run(store, task_definition="web", count=4, launch_type="FARGATE", subnets=SUBNETS)
     subnet_of = dict(zip(AZS, sorted(SUBNETS)))
     for t in result.tasks:
         stored = store.get(Task, t.id)
         assert stored == t and stored.subnet == subnet_of[stored.availability_zone]
-        assert ipaddress.IPv4Address(stored.private_ip) in network.subnet_block(stored.subnet)
+        assert ipaddress.IPv4Address(stored.private_ip) in subnet_block(stored.subnet)
     assert len({(t.subnet, t.private_ip) for t in result.tasks}) == 4
     # EC2 awsvpc: the subnet of the instance's AZ; a stopped task's address is handed out again
     ec2 = run(store, task_definition="web", count=3, launch_type="EC2", subnets=["subnet-9", "subnet-8", "subnet-7"])
@@ -140,8 +147,7 @@ def test_run_task_awsvpc_tasks_get_an_ip_from_one_of_the_given_subnets(store):
     ec2_subnets = dict(zip(AZS, ["subnet-7", "subnet-8", "subnet-9"]))
     assert all(t.subnet == ec2_subnets[t.availability_zone] for t in ec2.tasks)
     first = ec2.tasks[0]
-    with store.transaction():
-        stop_task(World(store), first.id)
+    stop(store, first.id)
     again = run(store, task_definition="web", count=1, launch_type="EC2", subnets=[first.subnet])
     assert again.tasks[0].subnet == first.subnet  # its AZ's subnet, or else the first one given
     assert again.tasks[0].private_ip == first.private_ip
@@ -231,8 +237,7 @@ def test_empty_cluster_is_an_error(tmp_path):
     backend.apply_step(step("create", "Cluster", "empty", {}))
     backend.apply_step(step("create", "TaskDefinition", "worker", WORKER))
     with pytest.raises(InputError, match="No Container Instances were found in your cluster."):
-        with s.transaction():
-            run_task(World(s), RunTaskRequest(cluster="empty", task_definition="worker"))
+        run_task(LocalBackend(s).world, RunTaskRequest(cluster="empty", task_definition="worker"))
     s.close()
 
 
@@ -243,54 +248,48 @@ def test_empty_cluster_is_an_error(tmp_path):
 def test_stop_task_releases_resources_and_targets(store):
     task = store.find(Task, service="worker", last_status="RUNNING")[0]
     assert store.find(TargetRegistration, task_id=task.id)
-    with store.transaction():
-        stopped, changed = stop_task(World(store), task.id, None)
+    stopped, changed = stop(store, task.id, None)
     assert changed and stopped.last_status == "STOPPED" and stopped.desired_status == "STOPPED"
     assert stopped.stop_code == "UserInitiated" and stopped.stop_reason == "Task stopped by user"
     assert stopped.stopped_at == store.clock()
     assert store.find(TargetRegistration, task_id=task.id) == []
     assert store.get(Service, "prod", "worker").running_count == 2
     assert store.get(ContainerInstance, task.instance_id).running_tasks_count == 0
-    with store.transaction():  # again: nothing changes
-        again, changed = stop_task(World(store), task.id[:10], "other")
+    again, changed = stop(store, task.id[:10], "other")  # again: nothing changes
     assert not changed and again.stop_reason == "Task stopped by user"
     assert check_invariants(store) == []
 
 
 def test_stop_task_unknown_id(store):
     with pytest.raises(InputError, match="The referenced task was not found"):
-        with store.transaction():
-            stop_task(World(store), "0123456789abcdef", None)
+        stop(store, "0123456789abcdef", None)
 
 
 def test_stop_then_tick_brings_the_service_back_with_a_new_task(store):
     victim = store.find(Task, service="worker", last_status="RUNNING")[0]
-    with store.transaction():
-        stop_task(World(store), victim.id, "testing")
+    stop(store, victim.id, "testing")
     assert store.get(Task, victim.id).stop_reason == "testing"
-    with store.transaction():
-        result = tick(store, timedelta(seconds=90))
+    result = LocalBackend(store).tick(timedelta(seconds=90))
     assert (result.from_time, result.to_time) == ("2026-01-01T00:00:00Z", "2026-01-01T00:01:30Z")
     assert store.clock() == "2026-01-01T00:01:30Z"
     assert len(result.started) == 1 and result.started[0].id != victim.id
-    assert result.started[0].started_at == "2026-01-01T00:01:30Z"
+    assert result.started[0].started_at == "2026-01-01T00:01:00Z"  # replaced at the first simulated minute
     running = store.find(Task, service="worker", last_status="RUNNING")
     assert len(running) == 3 and victim.id not in {t.id for t in running}
     assert store.get(Service, "prod", "worker").running_count == 3
     assert any("has started 1 tasks" in e.message for e in result.events)
     assert check_invariants(store) == []
-    with store.transaction():  # nothing lost: a tick only moves the clock
-        quiet = tick(store, timedelta(hours=2))
+    quiet = LocalBackend(store).tick(timedelta(hours=2))  # nothing lost: a tick only moves the clock
     assert quiet.started == [] and quiet.stopped == []
     assert store.clock() == "2026-01-01T02:01:30Z"
 
 
-def test_tick_handlers_are_called_with_the_window(store):
+def test_tick_handlers_are_called_minute_by_minute(store):
     seen = []
-    with store.transaction():
-        tick(store, timedelta(minutes=15), handlers=[lambda w, a, b: seen.append((w.now(), a, b))])
-    (now, a, b), = seen
-    assert now == "2026-01-01T00:15:00Z" and b - a == timedelta(minutes=15)
+    LocalBackend(store).tick(timedelta(minutes=15, seconds=30), handlers=[lambda w, a, b: seen.append((w.now(), a, b))])
+    assert len(seen) == 16 and seen[0][0] == "2026-01-01T00:01:00Z" and seen[-1][0] == "2026-01-01T00:15:30Z"
+    assert all(b - a == timedelta(minutes=1) for _, a, b in seen[:-1]) and seen[-1][2] - seen[-1][1] == timedelta(seconds=30)
+    assert all(seen[k][2] == seen[k + 1][1] for k in range(15))  # the windows (a, b] follow each other
     assert local_tasks.TICK_HANDLERS == []
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from ecsctl.app.instances import instance_action, instance_extras
-from ecsctl.backends.local import check_invariants, ids
+from ecsctl.backends.local import check_invariants
+from ecsctl.core.controller import ids
 from ecsctl.cli.app import app as root
 from ecsctl.cli.commands.instances import app
 from ecsctl.storage.sqlite_store import SqliteStateStore

@@ -228,17 +228,26 @@ def test_drift_is_listed_apart_and_apply_replaces_lost_tasks(runner, stack, stat
     assert services["web"]["desiredCount"] == 4 and services["web"]["runningCount"] == 4  # scaling is kept, not undone
 
 
-def test_a_rolled_back_deployment_shows_as_drift(runner, stack, state):
+def test_a_rolled_back_deployment_is_a_change_that_deploys_again(runner, stack, state):
     applied(runner, stack, state)
     web = stack / "web.yaml"
     web.write_text(web.read_text().replace("web:1.4.2", "web:9.9.9"))  # a tag its Repository does not hold
     plan = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
     [deployment] = plan["deployments"]
     assert deployment["outcome"] == "failed" and "9.9.9" in deployment["reason"] and "rollback to web:1" in deployment["reason"]
+    assert deployment["rolledBackTo"] == "web:1" and deployment["steps"] == []  # the old tasks stay as they are
     result = applied(runner, stack, state)  # the circuit breaker trips and rolls back
     assert "Deployment of service/prod/web: web:1" in result.stdout
     services = {s["name"]: s for s in json.loads(run(runner, "get", "services", "--state", state, "-o", "json").stdout)}
     assert services["web"]["taskDefinition"] == "web:1" and services["web"]["runningCount"] == 3
+    # the service runs another revision than the manifests ask: the next plan deploys it again
     again = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
-    drift = {(d["address"], d["field"]): (d["expected"], d["actual"]) for d in again["drift"]}
-    assert drift[("service/prod/web", "taskDefinition")] == ("web:2", "web:1")
+    [change] = [c for c in again["changes"] if c["address"] == "service/prod/web"]
+    assert change["action"] == "update" and "runs web:1, the manifests ask for web:2" in change["reason"]
+    assert "failed" in change["reason"]
+    assert [d["to"] for d in again["deployments"]] == ["web:2"]
+    # once the image is fixed (a new revision), apply rolls forward
+    web.write_text(web.read_text().replace("web:9.9.9", "web:1.4.2").replace("image: ", "image: ", 1))
+    forward = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
+    [d] = forward["deployments"]
+    assert d["outcome"] == "complete" and d["from"] == "web:1"

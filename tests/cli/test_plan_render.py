@@ -151,16 +151,16 @@ def with_placement() -> Plan:
         ],
         predictions=[
             {"address": "service/prod/web", "wanted": 5, "placeable": 5, "unplaceable": 0, "reason": "", "message": "",
-             "closestInstance": None},
+             "closestInstance": None, "tasks": {"web:3": 2, "web:4": 3}},
             {"address": "service/prod/worker", "wanted": 8, "placeable": 6, "unplaceable": 2, "reason": "RESOURCE:MEMORY",
              "message": f"service (worker) {unable} The closest matching container-instance {CLOSEST} has insufficient memory available.",
-             "closestInstance": CLOSEST},
+             "closestInstance": CLOSEST, "tasks": {"worker:1": 6}},
         ],
     )
 
 
 def with_deployments() -> Plan:
-    """One deployment of each outcome, as ``app.deployments`` builds them (DESIGN §6)."""
+    """One deployment of each outcome, as ``app.forecast`` builds them (DESIGN §6), one rolled back."""
     api = {**SERVICE, "taskDefinition": "api"}
     return plan_of(
         [
@@ -177,7 +177,11 @@ def with_deployments() -> Plan:
              "reason": "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
                        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:8 not found; the circuit breaker would stop it "
                        "after 3 failed tasks and rollback to api:7",
-             "fix": "push the image tag to its repository (the Repository's images) or use a tag it holds", "steps": []},
+             "fix": "push the image tag to its repository (the Repository's images) or use a tag it holds",
+             "rolledBackTo": "api:7",
+             "steps": [{"stopOld": 1, "startNew": 0, "oldRunning": 1, "newRunning": 0},
+                       {"stopOld": 0, "startNew": 0, "oldRunning": 2, "newRunning": 0, "startOld": 1, "stopNew": 0,
+                        "rollback": True}]},
             {"service": "service/prod/edge", "from": "edge:1", "to": "edge:2", "desiredCount": 2, "minimumHealthyPercent": 100,
              "maximumPercent": 200, "outcome": "stalled", "reason": "new tasks cannot be placed (RESOURCE:PORTS)",
              "fix": "add capacity for at least 1 more task, or lower minimumHealthyPercent so an old task can stop first",
@@ -232,8 +236,10 @@ def test_json_deployments_are_design_section_6() -> None:
     plan = with_deployments()
     data = json.loads(render_plan_json(plan))
     assert data["deployments"] == plan.deployments
-    assert all(list(d) == ["service", "from", "to", "desiredCount", "minimumHealthyPercent", "maximumPercent",
-                           "outcome", "reason", "fix", "steps"] for d in data["deployments"])
+    design = ["service", "from", "to", "desiredCount", "minimumHealthyPercent", "maximumPercent",
+              "outcome", "reason", "fix", "steps"]
+    for d in data["deployments"]:  # DESIGN's keys in order; a rolled-back one also says where to
+        assert [k for k in d if k in design] == design and set(d) - set(design) <= {"rolledBackTo"}
     text = render_plan_text(plan)
     assert text.endswith("Plan: 0 to create, 3 to update, 0 to replace, 0 to destroy. 2 deployments: 1 would stall, 1 would fail.\n")
 

@@ -113,6 +113,17 @@ CASES = [
     ("sched-bad-tz", "Service", "web", sched(timezone="CEST"), "E5005", "not an IANA time zone"),
     ("sched-no-capacity", "Service", "web", sched(scalableTargetAction={}), "E5005", "needs minCapacity, maxCapacity or both"),
     ("sched-min-gt-max", "Service", "web", sched(scalableTargetAction={"minCapacity": 5, "maxCapacity": 2}), "E5005", "minCapacity 5 is greater than maxCapacity 2"),
+    # the closed-loop demand (ecsctl's own field)
+    ("demand-ok", "Service", "web", scaling(demand={"perTask": 50, "daily": {"min": 100, "max": 900, "peakAt": "14:00",
+                                                                              "timezone": "Europe/Paris"}}), None, None),
+    ("demand-daily-inverted", "Service", "web", scaling(demand={"perTask": 50, "daily": {"min": 900, "max": 100}}),
+     "E5006", "daily min 900 is greater than max 100"),
+    ("demand-tz", "Service", "web", scaling(demand={"perTask": 50, "daily": {"min": 1, "max": 2, "timezone": "Paris"}}),
+     "E5006", "not an IANA time zone"),
+    ("demand-series-time", "Service", "web", scaling(demand={"perTask": 5, "series": [{"time": "yesterday", "value": 3}]}),
+     "E5006", "is not an ISO 8601 timestamp"),
+    ("demand-memory", "Service", "web", scaling(demand={"perTask": 5, "constant": 3, "memory": {"idle": 80, "busy": 40}}),
+     "E5006", "memory idle 80 % is above busy 40 %"),
     # scheduled tasks
     ("task-pattern-ok", "ScheduledTask", "report", task(scheduleExpression=DROP, eventPattern={
         "source": ["aws.s3"], "detail-type": ["Object Created"],

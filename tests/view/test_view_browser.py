@@ -4,14 +4,16 @@ that shows the tasks in their services' colours."""
 from __future__ import annotations
 
 import html
+import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from ecsctl.app.view import build_view
 from ecsctl.cli.render.view.page import render_page
-from tests.view.viewkit import cli, get
+from tests.view.viewkit import MANIFESTS, cli, get
 
 WEB, WORKER = (0x4E, 0x79, 0xA7), (0xF2, 0x8E, 0x2B)  # the first two colours of page.js's palette
 
@@ -82,12 +84,26 @@ def test_stalled_deployment_and_out_of_service_instances(tmp_path: Path, stalled
     assert "STALLED: new tasks cannot be placed (RESOURCE:MEMORY)" in box and "fix: add a container instance" in box
     assert dom.count('aria-label="steps of the deployment of service/prod/worker"') == 1
     assert "stalls here" in dom
-    row = text(element(dom, "tr", data_address="service/prod/worker", **{"class": "bad"}) + dom.split('data-address="service/prod/worker"', 2)[-1][:600])
-    assert "RESOURCE:MEMORY" in row
+    row = dom.split('<tr class="" data-address="service/prod/worker">', 1)[1]
+    assert "worker:1 ×4 worker:2 ×2" in text(row[:row.index("</tr>")])  # what runs after apply: the stalled mix
     zone_text = text(dom)
     assert "1 draining" in zone_text and "1 agent disconnected" in zone_text and "1 stopped/terminated" in zone_text
     dom = chromium.dom(page.as_uri() + "#instance=" + stalled.drained)
     assert "DRAINING" in text(dom[dom.index('<aside id="details"'):])
+
+
+def test_tasks_that_cannot_be_placed_and_why(tmp_path: Path, example_state: Path, chromium) -> None:
+    manifests = tmp_path / "m"
+    shutil.copytree(MANIFESTS, manifests)
+    worker = manifests / "worker.yaml"
+    worker.write_text(worker.read_text(encoding="utf-8").replace("desiredCount: 6", "desiredCount: 40"), encoding="utf-8")
+    printed = json.loads(cli("plan", "-f", str(manifests), "--state", str(example_state), "-o", "json"))
+    [p] = [p for p in printed["placement"] if p["unplaceable"]]
+    dom = chromium.dom(write_page(tmp_path, example_state, "-f", str(manifests)).as_uri())
+    row = dom.split('<tr class="bad" data-address="service/prod/worker">', 1)[1]
+    row = text(row[:row.index("</tr>")])
+    assert row.startswith(f"service/prod/worker {p['wanted']} {p['placeable']} {p['unplaceable']} ")
+    assert p["reason"] in row and p["message"] in row and f"closest instance {p['closestInstance'][:8]}" in row
 
 
 def test_screenshot_shows_the_tasks_in_their_colours(tmp_path: Path, example_state: Path, chromium) -> None:
@@ -128,7 +144,10 @@ def test_a_failed_deployment_and_unknown_plan_keys(tmp_path: Path, chromium, out
     model = build_view(str(tmp_path / "none.db"))
     model["plan"] = {"changes": [], "deployments": [{"service": "service/prod/api", "from": "api:3", "to": "api:4", "desiredCount": 2,
                                                      "outcome": outcome, "reason": "CannotPullContainerError: api:9.9 not found",
-                                                     "fix": "push the image", "steps": [], "afterApply": {"api:4": 0}}],
+                                                     "fix": "push the image", "rolledBackTo": "api:3", "afterApply": {"api:4": 0},
+                                                     "steps": [{"stopOld": 0, "startNew": 2, "oldRunning": 2, "newRunning": 2},
+                                                               {"stopOld": 0, "startNew": 0, "oldRunning": 2, "newRunning": 0,
+                                                                "startOld": 0, "stopNew": 2, "rollback": True}]}],
                      "afterApply": {"service/prod/api": {"tasksPerRevision": {"api:3": 2}}}}
     page = tmp_path / "plan.html"
     page.write_text(render_page(model), encoding="utf-8")
@@ -136,4 +155,6 @@ def test_a_failed_deployment_and_unknown_plan_keys(tmp_path: Path, chromium, out
     box = text(dom[dom.index('data-outcome="failed"'):dom.index("fails here")])
     assert "FAILED: CannotPullContainerError: api:9.9 not found" in box and "fix: push the image" in box
     assert "min 100% = 2 healthy, max 200% = 4 tasks" in box  # ECS's defaults when the bounds are missing
-    assert 'data-key="afterApply"' in dom and "tasksPerRevision" in dom
+    assert "rolled back to api:3" in box
+    assert "rollback: stop 2 new, start 0 old → 2 old, 0 new running" in text(dom) and ">rollback</text>" in dom
+    assert 'data-key="afterApply"' in dom and "tasksPerRevision" in dom and 'afterApply: {"api:4":0}' in text(dom)

@@ -91,8 +91,8 @@ def test_the_plan_is_plan_dash_o_json(stalled) -> None:
     [d] = plan["deployments"]
     assert (d["service"], d["outcome"], d["minimumHealthyPercent"], d["maximumPercent"]) == ("service/prod/worker", "stalled", 100, 150)
     assert "RESOURCE:MEMORY" in d["reason"] and d["fix"]
-    [p] = [p for p in plan["placement"] if p["unplaceable"]]
-    assert p["address"] == "service/prod/worker" and p["reason"] == "RESOURCE:MEMORY"
+    [p] = plan["placement"]
+    assert (p["address"], p["wanted"], p["placeable"]) == ("service/prod/worker", 6, 6)
 
 
 def test_manifests_fingerprint_moves_when_a_file_changes(tmp_path: Path) -> None:

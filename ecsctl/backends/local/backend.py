@@ -1,37 +1,43 @@
 """The local backend: plan steps applied to the simulated ECS control plane in the state file.
 
-Every ``apply_step`` runs in one ``store.transaction()`` together with the last-applied spec
-(``put_resource`` / ``delete_resource``), so each step commits on its own; re-applying a step
-converges without duplicating or losing anything (an unchanged world writes nothing and the
-state's serial does not move).  The simulation clock (``store.clock()``, initialised to
-``2026-01-01T00:00:00Z``) is read, never advanced.
+``LocalBackend(store)`` applies; ``LocalBackend(store, persist=False)`` runs the very same code
+over a private in-memory copy of the state (a ``World`` that is never flushed): that is how a
+plan forecasts what apply will do.
 
-Kinds:
+* ``apply_step(step)`` makes the step's API call in the world — CreateService, UpdateService,
+  RegisterTaskDefinition … — and, when persisting, writes the changes and the step's
+  last-applied spec (``put_resource``/``delete_resource``) in one transaction, so each step
+  commits on its own; a re-applied step converges without duplicating anything.
+* ``settle(clusters)`` then lets the service scheduler work (``controller``): round after
+  round, every service of a cluster takes one move (rolling deployments, drains, replacing
+  lost tasks, reaching the desired count); each round that moved commits on its own.  A kill
+  at any moment leaves a state that loads, and the next apply goes on from there.
+* ``tick(duration)`` advances the clock minute by minute (see ``tasks.tick``), committing each
+  minute in which something changed.
 
-* ``Cluster`` — see :mod:`.instances` (container instances per group, then the cluster's
-  services are reconciled); delete keeps the record as INACTIVE.
-* ``TaskDefinition`` — create/update registers the next revision unless the latest revision
-  of the family is ACTIVE with an identical spec (so a re-applied step registers nothing);
-  delete deregisters every ACTIVE revision (INACTIVE; running tasks keep running).
-* ``Service`` — see :mod:`.services`.
-* ``TargetGroup``, ``CapacityProvider``, ``Parameter``, ``Secret``, ``EnvironmentFile``,
-  ``Repository``, ``ScheduledTask`` — a ``CatalogueEntry``; deleting a target group also
-  removes its registrations.
+Kinds: ``Cluster`` (``instances``), ``TaskDefinition`` (create/update registers the next
+revision unless the latest revision of the family is ACTIVE with an identical spec; delete
+deregisters every ACTIVE revision — running tasks keep running), ``Service`` (``services``),
+and the catalogue kinds (``TargetGroup``, ``CapacityProvider``, ``Parameter``, ``Secret``,
+``EnvironmentFile``, ``Repository``, ``ScheduledTask``: a ``CatalogueEntry``; deleting a target
+group also removes its registrations).
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import replace
-from typing import Iterator
+from datetime import timedelta
+from typing import Callable, Iterable
 
-from ecsctl.backends.local import instances, services
-from ecsctl.backends.local.world import World, WorldCache
+from ecsctl.backends.local import controller, instances, services, tasks
+from ecsctl.backends.local.world import World
 from ecsctl.core.plan.model import Step
 from ecsctl.core.state.ports import (
     CatalogueEntry,
+    ContainerInstance,
+    Deployment,
+    Service,
     StateStore,
-    TargetRegistration,
     TaskDefinitionRevision,
 )
 from ecsctl.errors import InputError
@@ -43,57 +49,115 @@ CATALOGUE_KINDS = frozenset({
 
 
 class LocalBackend:
-    """Executes plan steps against the simulation kept in ``store``."""
+    """Executes plan steps against the simulation kept in ``store`` (see the module docstring)."""
 
     name = "local"
 
-    def __init__(self, store: StateStore, *, seed: int = 0) -> None:
+    def __init__(self, store: StateStore | None, *, seed: int = 0, persist: bool = True) -> None:
+        if persist and store is None:
+            raise InputError("the local backend needs a state to apply to")
         self.store = store
         self.seed = seed
-        # Instances and RUNNING tasks per cluster, kept across steps (see world.py); trusted
-        # only while the state's serial is the one our last step committed as.
-        self._cache = WorldCache()
+        self.persist = persist
+        self._world: World | None = None
+        self._serial: int | None = None
 
-    @contextmanager
-    def _world(self) -> Iterator[World]:
-        """One transaction and the ``World`` of one unit of work, with the cache when it is sound."""
-        cache: WorldCache | None = None
-        if not getattr(self.store, "in_transaction", True):  # an outer transaction may roll back
-            cache = self._cache
-        with self.store.transaction():
-            if cache is not None and cache.serial != self.store.meta().serial:
-                cache.clear()  # someone else wrote since our last step
-            try:
-                yield World(self.store, self.seed, cache=cache)
-            except BaseException:
-                self._cache.clear()
-                raise
-        if cache is not None:
-            cache.serial = self.store.meta().serial
-        else:
-            self._cache.clear()
+    # -- the world and units of work ------------------------------------------------------
+
+    @property
+    def world(self) -> World:
+        """The in-memory world, read afresh if someone else wrote the state since our last commit."""
+        if self.persist and self._world is not None and self.store.meta().serial != self._serial:
+            self._world = None
+        if self._world is None:
+            self._world = World(self.store, self.seed)
+            self._serial = self.store.meta().serial if self.store is not None else None
+        return self._world
+
+    def commit(self, extra: Callable[[], None] | None = None) -> None:
+        """Write the world's changes (and ``extra`` writes) in one transaction; a plan writes nothing."""
+        if not self.persist:
+            return
+        world = self.world
+        try:
+            with self.store.transaction():
+                world.flush()
+                if extra is not None:
+                    extra()
+        except BaseException:
+            self._world = None  # memory is ahead of the store now: read it again next time
+            raise
+        self._serial = self.store.meta().serial
+
+    # -- plan steps -----------------------------------------------------------------------
 
     def apply_step(self, step: Step) -> None:
         if step.action not in ("create", "update", "replace", "delete"):
             raise InputError(f"{step.address}: the local backend cannot {step.action!r} a step")
         if step.action != "delete" and step.spec is None:
             raise InputError(f"{step.address}: a {step.action} step needs a spec")
-        with self._world() as world:
+        world = self.world
+        try:
             world.now()  # initialise the clock on first use
             if step.action == "replace":  # one unit of work: a crash never leaves it half done
                 self._apply(world, replace(step, action="delete", spec=None))
                 self._apply(world, replace(step, action="create", before=None))
             else:
                 self._apply(world, step)
+        except BaseException:
+            self._world = None
+            raise
+
+        def record() -> None:
             if step.action == "delete":
                 self.store.delete_resource(step.address)
             else:
                 self.store.put_resource(step.address, step.kind, step.name, step.spec)
 
-    def reconcile(self, cluster: str) -> None:
-        """Replace lost tasks and restore every ACTIVE service of ``cluster`` to its desired count."""
-        with self._world() as world:
-            services.reconcile_cluster(world, cluster)
+        self.commit(record)
+
+    def settle(self, clusters: Iterable[str] | None = None,
+               session: controller.Session | None = None, after_round: Callable[[], None] | None = None) -> None:
+        """Let the service scheduler work in ``clusters`` (default: every cluster with work) until
+        nothing moves, committing each round."""
+        session = session or controller.Session()
+        names = sorted(set(clusters) if clusters is not None else set(self.clusters_with_work()))
+
+        def round_done() -> None:
+            self.commit()
+            if after_round is not None:
+                after_round()
+
+        for name in names:
+            controller.settle(self.world, name, session, after_round=round_done)
+        if self.world.changed:  # what the last round noted without moving (events of a stall)
+            self.commit()
+
+    def clusters_with_work(self) -> list[str]:
+        """Clusters where the scheduler has something to do: loaded by this backend's steps, or,
+        in the state, a service short of (or over) its desired count, a deployment in progress,
+        a draining or disconnected instance that still runs tasks."""
+        out = set(self.world.loaded_clusters())
+        store = self.store
+        if store is not None:
+            for svc in store.find(Service, status="ACTIVE"):
+                if svc.running_count != svc.desired_count or svc.pending_count:
+                    out.add(svc.cluster)
+            for dep in store.find(Deployment, status="PRIMARY"):
+                if dep.rollout_state == "IN_PROGRESS":
+                    out.add(dep.cluster)
+            for inst in store.find(ContainerInstance):
+                if inst.running_tasks_count and (inst.status != "ACTIVE" or not inst.agent_connected):
+                    out.add(inst.cluster)
+        active = set(self.world.active_clusters())
+        return sorted(out & active)
+
+    def tick(self, duration: timedelta, handlers: Iterable[tasks.TickHandler] | None = None) -> tasks.TickResult:
+        """Advance the clock minute by minute (``tasks.tick``), committing each minute that changed something."""
+        result = tasks.tick(self.world, duration, handlers=None if handlers is None else list(handlers),
+                            after_minute=self.commit)
+        self.commit()  # the clock's last move
+        return result
 
     # -- per kind -------------------------------------------------------------------------
 
@@ -107,7 +171,8 @@ class LocalBackend:
         elif kind == "TaskDefinition":
             family = str((step.spec or step.before or {}).get("family") or name)
             if action == "delete":
-                _deregister_family(world, family)
+                for rev in world.active_revisions(family):
+                    world.put_revision(replace(rev, status="INACTIVE"))
             else:
                 _register_revision(world, family, step.spec or {})
         elif kind == "Service":
@@ -119,12 +184,11 @@ class LocalBackend:
                 services.delete_service(world, name, step.before or _service_spec_from(step))
         elif kind in CATALOGUE_KINDS:
             if action == "delete":
-                self.store.delete(CatalogueEntry, kind, name)
+                world.delete_catalogue(kind, name)
                 if kind == "TargetGroup":
-                    for reg in self.store.find(TargetRegistration, target_group=name):
-                        self.store.delete(TargetRegistration, reg.target_group, reg.target_id, reg.port)
+                    world.delete_target_group(name)
             else:
-                self.store.save(CatalogueEntry(kind, name, step.spec or {}))
+                world.put_catalogue(CatalogueEntry(kind, name, step.spec or {}))
         else:
             raise InputError(f"{step.address}: the local backend does not know kind {kind!r}")
 
@@ -136,15 +200,12 @@ def _service_spec_from(step: Step) -> dict:
 
 
 def _register_revision(world: World, family: str, spec: dict) -> None:
-    store = world.store
-    revisions = store.find(TaskDefinitionRevision, family=family)
-    latest = max(revisions, key=lambda r: r.revision) if revisions else None
-    if latest is not None and latest.status == "ACTIVE" and latest.spec == spec:
+    latest = world.latest_revision(family)
+    current = world.revision(f"{family}:{latest}") if latest else None
+    if current is not None and current.status == "ACTIVE" and current.spec == spec:
         return  # already registered (a re-applied step)
-    store.save(TaskDefinitionRevision(family=family, revision=store.next_revision(family),
-                                      spec=spec, status="ACTIVE", registered_at=world.now()))
+    world.put_revision(TaskDefinitionRevision(family=family, revision=latest + 1, spec=spec, status="ACTIVE",
+                                              registered_at=world.now()))
 
 
-def _deregister_family(world: World, family: str) -> None:
-    for rev in world.store.find(TaskDefinitionRevision, family=family, status="ACTIVE"):
-        world.store.save(replace(rev, status="INACTIVE"))
+__all__ = ["CATALOGUE_KINDS", "LocalBackend"]

@@ -1,153 +1,123 @@
 """Clusters and their container instances in the simulation.
 
-Each ``containerInstances`` group of a Cluster spec is a set of manually run EC2 instances:
-instance n (from 1) of group g in cluster c has the container-instance id
-``ids.container_instance_id(c, g, n)``.  Applying the cluster makes exactly ``count`` of them
-registered; scaling down deregisters the highest-numbered ones (INACTIVE; tasks on them are
-stopped with "Container instance deregistered", and the services of the cluster then start
-replacements elsewhere).  Scaling back up registers the same ids again (a fresh registration).
-An instance whose type, AZ or registered resources changed in the spec is deregistered and
-registered afresh (ECS cannot change an instance type in place); a change of attributes or
-agent version only updates the record.
+Applying a Cluster makes exactly the instances of ``core.controller.cluster.desired_instances``
+registered: a group's ``count`` is a desired count.  Scaling down deregisters the
+highest-numbered instances (INACTIVE; their tasks stop with "Container instance deregistered"
+and the controller replaces them elsewhere).  An instance that went away — deregistered, or a
+ghost whose EC2 instance was terminated while its agent was disconnected — is registered
+afresh under the same id (a new registration); so is one whose type, zone or registered
+resources changed in the spec (ECS cannot change an instance type in place).  A change of
+attributes or agent version only updates the record.
 
 Deleting a cluster stops every task, deregisters every instance, makes its services INACTIVE
-and keeps the cluster record with status INACTIVE (so ``get clusters`` shows it as INACTIVE,
-like DescribeClusters does for a while after DeleteCluster).
+and keeps the cluster record with status INACTIVE (as DescribeClusters shows it for a while).
+
+The EC2 side of an instance (``running``, ``stopped``, ``terminated``) is a catalogue entry of
+kind ``Ec2Instance`` while the agent is disconnected (see ``lifecycle``).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from ecsctl.backends.local.services import SCHEDULER, reconcile_cluster
-from ecsctl.backends.local import ids
-from ecsctl.backends.local.world import World
-from ecsctl.core.scheduling.instance_types import builtin_attributes, instance_resources
-from ecsctl.core.state.ports import (
-    Cluster,
-    ContainerInstance,
-    Deployment,
-    Service,
-)
+from ecsctl.backends.local import launch, services
+from ecsctl.backends.local.launch import SCHEDULER
+from ecsctl.backends.local.world import ClusterState, World
+from ecsctl.core.controller import ids
+from ecsctl.core.controller.cluster import desired_instances, same_hardware
+from ecsctl.core.state.ports import CatalogueEntry, Cluster, ContainerInstance, StateStore
 from ecsctl.errors import InputError
 
-DEFAULT_AGENT_VERSION = "1.80.0"
-DEFAULT_AVAILABILITY_ZONE = "us-east-1a"
 DEREGISTERED = "Container instance deregistered"
+EC2_KIND = "Ec2Instance"
 
 
-def _int_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def ec2_state(world: World, inst: ContainerInstance) -> str:
+    """``running``, ``stopped`` or ``terminated`` (the EC2 side of the instance)."""
+    if inst.agent_connected:
+        return "running"
+    entry = world.catalogue_entry(EC2_KIND, ids.ec2_instance_id(inst.id))
+    return str((entry.spec.get("state") if entry else None) or "stopped")
 
 
-def _attr_value(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def ec2_states(store: StateStore) -> dict[str, str]:
+    """Container-instance id → EC2 state, for every instance in ``store`` (one pass)."""
+    marks = {e.name: str(e.spec.get("state") or "stopped") for e in store.find(CatalogueEntry, kind=EC2_KIND)}
+    return {
+        i.id: "running" if i.agent_connected else marks.get(ids.ec2_instance_id(i.id), "stopped")
+        for i in store.find(ContainerInstance)
+    }
 
 
-def _desired_instances(world: World, cluster: str, spec: dict) -> dict[str, ContainerInstance]:
-    """Every container instance the spec asks for, keyed by id, as a fresh registration."""
-    out: dict[str, ContainerInstance] = {}
-    now = world.now()
-    for group in spec.get("containerInstances") or ():
-        if not isinstance(group, dict):
-            continue
-        name = str(group.get("name") or "default")
-        instance_type = str(group.get("instanceType") or "")
-        az = str(group.get("availabilityZone") or DEFAULT_AVAILABILITY_ZONE)
-        try:
-            res = instance_resources(instance_type, cpu=_int_or_none(group.get("cpu")),
-                                     memory=_int_or_none(group.get("memory")))
-        except KeyError:
-            raise InputError(
-                f"cluster {cluster}: container instance group {name}: unknown instance type "
-                f"{instance_type!r}"
-            ) from None
-        attributes = dict(builtin_attributes(instance_type, az))
-        for key, value in (group.get("attributes") or {}).items():
-            attributes[str(key)] = _attr_value(value)
-        count = _int_or_none(group.get("count"))
-        for n in range(1, (count if count is not None else 1) + 1):
-            cid = ids.container_instance_id(cluster, name, n)
-            out[cid] = ContainerInstance(
-                id=cid, cluster=cluster, group_name=name, instance_type=instance_type,
-                availability_zone=az, registered_cpu=res.cpu, registered_memory=res.memory,
-                remaining_cpu=res.cpu, remaining_memory=res.memory, registered_gpu=res.gpu,
-                attributes=attributes,
-                agent_version=str(group.get("agentVersion") or DEFAULT_AGENT_VERSION),
-                registered_at=now,
-            )
-    return out
+def mark_ec2(world: World, inst: ContainerInstance, state: str | None) -> None:
+    name = ids.ec2_instance_id(inst.id)
+    if state is None:
+        world.delete_catalogue(EC2_KIND, name)
+    else:
+        world.put_catalogue(CatalogueEntry(EC2_KIND, name, {"state": state, "containerInstance": inst.id,
+                                                            "cluster": inst.cluster}))
 
 
-def _stop_tasks_on(world: World, inst: ContainerInstance, reason: str) -> None:
-    for task in world.running_tasks(inst.cluster, instance_id=inst.id):
-        world.stop_task(task, SCHEDULER, reason)
+def gone(world: World, inst: ContainerInstance) -> bool:
+    """Whether the instance went away: deregistered, or its EC2 instance terminated."""
+    return inst.status == "INACTIVE" or ec2_state(world, inst) == "terminated"
 
 
-def deregister(world: World, inst: ContainerInstance, reason: str = DEREGISTERED) -> None:
-    """INACTIVE; its tasks are stopped (their services replace them on reconcile)."""
-    _stop_tasks_on(world, inst, reason)
-    world.store.save(replace(inst, status="INACTIVE", running_tasks_count=0, pending_tasks_count=0,
-                             remaining_cpu=inst.registered_cpu,
-                             remaining_memory=inst.registered_memory))
+def stop_tasks_on(world: World, cs: ClusterState, inst: ContainerInstance, code: str, reason: str) -> None:
+    for task in cs.instance_tasks(inst.id):
+        launch.stop(world, cs, task, code, reason)
+
+
+def deregister(world: World, cs: ClusterState, inst: ContainerInstance, reason: str = DEREGISTERED) -> None:
+    """INACTIVE; its tasks are stopped (the controller replaces service tasks elsewhere)."""
+    stop_tasks_on(world, cs, inst, SCHEDULER, reason)
+    cs.put_instance(replace(cs.instances.get(inst.id, inst), status="INACTIVE", running_tasks_count=0,
+                            pending_tasks_count=0, remaining_cpu=inst.registered_cpu,
+                            remaining_memory=inst.registered_memory))
 
 
 def apply_cluster(world: World, name: str, spec: dict) -> None:
-    store = world.store
-    existing = store.get(Cluster, name)
+    existing = world.cluster(name)
     created = existing.created_at if existing and existing.status == "ACTIVE" else world.now()
-    store.save(Cluster(name=name, status="ACTIVE", spec=spec, created_at=created))
-
-    wanted = _desired_instances(world, name, spec)
-    current = {i.id: i for i in world.instances(name)}
-    for cid, inst in current.items():
+    world.put_cluster(Cluster(name=name, status="ACTIVE", spec=spec, created_at=created))
+    try:
+        wanted = desired_instances(name, spec, world.now())
+    except KeyError as exc:
+        raise InputError(f"cluster {name}: {exc.args[0]}") from None
+    cs = world.state(name)
+    for cid, inst in sorted(cs.instances.items()):
         if inst.status != "INACTIVE" and cid not in wanted:
-            deregister(world, inst)
+            deregister(world, cs, inst)
     for cid, fresh in wanted.items():
-        inst = current.get(cid)
-        if inst is None or inst.status == "INACTIVE":
-            store.save(fresh)
-            continue
-        same_hardware = (
-            inst.instance_type == fresh.instance_type
-            and inst.availability_zone == fresh.availability_zone
-            and inst.registered_cpu == fresh.registered_cpu
-            and inst.registered_memory == fresh.registered_memory
-            and inst.registered_gpu == fresh.registered_gpu
-        )
-        if not same_hardware:
-            _stop_tasks_on(world, inst, DEREGISTERED)
-            store.save(fresh)
-            continue
-        updated = replace(inst, attributes=fresh.attributes, agent_version=fresh.agent_version)
-        if updated != inst:
-            store.save(updated)
-    world.refresh_instances(name)
-    reconcile_cluster(world, name)
+        inst = cs.instances.get(cid)
+        if inst is None:
+            cs.put_instance(fresh)
+        elif gone(world, inst) or not same_hardware(inst, fresh):
+            if inst.status != "INACTIVE":
+                deregister(world, cs, inst)
+            mark_ec2(world, inst, None)
+            cs.put_instance(fresh)
+        else:
+            updated = replace(inst, attributes=fresh.attributes, agent_version=fresh.agent_version)
+            if updated != inst:
+                cs.put_instance(updated)
 
 
 def delete_cluster(world: World, name: str) -> None:
-    store = world.store
-    cluster = store.get(Cluster, name)
+    cluster = world.cluster(name)
     if cluster is None:
         return
-    for svc in store.find(Service, cluster=name):
-        for task in world.running_tasks(name, service=svc.name) + world.pending_tasks(name, service=svc.name):
-            world.stop_task(task, SCHEDULER, "Service deleted")
-        for dep in store.find(Deployment, cluster=name, service=svc.name):
-            if dep.status != "INACTIVE":
-                store.save(replace(dep, status="INACTIVE", running_count=0, pending_count=0))
+    cs = world.state(name)
+    for svc in list(cs.services.values()):
         if svc.status != "INACTIVE":
-            store.save(replace(svc, status="INACTIVE", desired_count=0, running_count=0,
-                               pending_count=0, updated_at=world.now()))
-    for task in world.running_tasks(name):
-        world.stop_task(task, "UserInitiated", "Cluster deleted")
-    for inst in world.instances(name):
+            services.retire(world, cs, svc, "Service deleted")
+    for task in list(cs.tasks.values()):
+        launch.stop(world, cs, task, "UserInitiated", "Cluster deleted")
+    for inst in cs.sorted_instances():
         if inst.status != "INACTIVE":
-            deregister(world, inst)
-    world.refresh_instances(name)
-    store.save(replace(cluster, status="INACTIVE"))
+            deregister(world, cs, inst)
+    world.put_cluster(replace(cluster, status="INACTIVE"))
+
+
+__all__ = ["DEREGISTERED", "EC2_KIND", "apply_cluster", "delete_cluster", "deregister", "ec2_state", "ec2_states",
+           "gone", "mark_ec2", "stop_tasks_on"]

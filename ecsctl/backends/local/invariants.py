@@ -1,58 +1,57 @@
-"""Consistency checks over the simulated world (used by tests and the crash test)."""
+"""Consistency checks over the simulated world in a state (``ecsctl state verify``, tests, the crash test)."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections import Counter
 
-from ecsctl.backends.local import network
-from ecsctl.backends.local.world import World
-from ecsctl.core.state.ports import ContainerInstance, Service, StateStore, Task
+from ecsctl.backends.local.world import LIVE_STATUSES, World, subnet_block
+from ecsctl.core.state.ports import ContainerInstance, Deployment, Service, StateStore, Task
 
 
 def check_invariants(store: StateStore) -> list[str]:
     """Violations, one line each (empty when the world is consistent):
 
-    * every RUNNING task is on Fargate (no instance) or on an ACTIVE instance of its cluster;
-    * each instance's remaining CPU/memory = registered − Σ its RUNNING tasks, its
-      running-task count = their number, its reserved ports = the defaults + their static TCP
-      host ports;
-    * no (host port, protocol) is held twice on one instance;
-    * each service's running count = its RUNNING tasks;
-    * every PENDING task is a service task that holds nothing: no instance, no host ports, no
-      AZ, desired status RUNNING (so no instance counts it: the instance checks above see only
-      RUNNING tasks), and each service's pending count = its PENDING tasks; an INACTIVE
-      (deleted) service has none;
-    * a PENDING task holds no subnet or IP either; a task with a private IP has a subnet, and
-      the IP lies in that subnet's block; no two tasks that are not STOPPED share an IP in one
-      subnet.
+    * every live task is on Fargate (no instance) or on an ACTIVE or DRAINING instance of its
+      cluster; no task is in two places (one id, one record);
+    * each instance's remaining CPU/memory = registered − Σ its RUNNING tasks, its running-task
+      count = their number, its reserved ports = the defaults + their static TCP host ports; no
+      (host port, protocol) is held twice on one instance; nothing is overcommitted;
+    * each service's running and pending counts = its RUNNING and other live tasks; an INACTIVE
+      service has no live task; each deployment's running count = the RUNNING tasks it started,
+      a service has at most one PRIMARY deployment and an INACTIVE deployment runs nothing;
+    * a task with a private IP has a subnet and the IP lies in that subnet's block; no two live
+      tasks share an IP in one subnet.
     """
     world = World(store)
     problems: list[str] = []
     instances = {i.id: i for i in store.find(ContainerInstance)}
-    running = store.find(Task, last_status="RUNNING")
+    live = [t for status in LIVE_STATUSES for t in store.find(Task, last_status=status)]
     by_instance: dict[str, list[Task]] = {}
-    for t in running:
+    for t in live:
         if t.instance_id is None:
             if t.launch_type != "FARGATE":
-                problems.append(f"task {t.id}: RUNNING without an instance but launch type {t.launch_type}")
+                problems.append(f"task {t.id}: {t.last_status} without an instance but launch type {t.launch_type}")
             continue
         inst = instances.get(t.instance_id)
         if inst is None:
-            problems.append(f"task {t.id}: RUNNING on unknown instance {t.instance_id}")
+            problems.append(f"task {t.id}: {t.last_status} on unknown instance {t.instance_id}")
             continue
         if inst.status not in ("ACTIVE", "DRAINING"):  # a drain may be stuck on its bounds
-            problems.append(f"task {t.id}: RUNNING on {inst.status} instance {inst.id}")
+            problems.append(f"task {t.id}: {t.last_status} on {inst.status} instance {inst.id}")
         if inst.cluster != t.cluster:
             problems.append(f"task {t.id}: in cluster {t.cluster} but on an instance of {inst.cluster}")
         by_instance.setdefault(inst.id, []).append(t)
     for inst in instances.values():
         tasks = by_instance.get(inst.id, [])
-        view = world.instance_view(inst, tasks)
+        view = world.state(inst.cluster).instance_view(inst, tasks)
         for name, want in view.items():
             got = getattr(inst, name)
             if got != want:
                 problems.append(f"instance {inst.id}: {name} is {got!r}, its tasks say {want!r}")
+        if inst.remaining_cpu < 0 or inst.remaining_memory < 0:
+            problems.append(f"instance {inst.id}: overcommitted (remaining CPU {inst.remaining_cpu}, "
+                            f"memory {inst.remaining_memory})")
         held: Counter = Counter()
         for t in tasks:
             static, dynamic = world.port_usage(t)
@@ -60,19 +59,8 @@ def check_invariants(store: StateStore) -> list[str]:
         for (port, proto), n in sorted(held.items()):
             if n > 1:
                 problems.append(f"instance {inst.id}: host port {port}/{proto} held by {n} tasks")
-    pending = store.find(Task, last_status="PENDING")
-    for t in pending:
-        if t.instance_id is not None or t.host_ports or t.availability_zone:
-            problems.append(f"task {t.id}: PENDING but holds instance {t.instance_id!r}, host ports "
-                            f"{list(t.host_ports)}, AZ {t.availability_zone!r}")
-        if t.subnet or t.private_ip:
-            problems.append(f"task {t.id}: PENDING but holds subnet {t.subnet!r}, IP {t.private_ip!r}")
-        if t.desired_status != "RUNNING":
-            problems.append(f"task {t.id}: PENDING with desired status {t.desired_status}")
-        if not t.service:
-            problems.append(f"task {t.id}: PENDING but not a service task")
     addresses: Counter = Counter()
-    for t in running + pending:
+    for t in live:
         if not t.private_ip:
             continue
         try:
@@ -82,24 +70,36 @@ def check_invariants(store: StateStore) -> list[str]:
             continue
         if not t.subnet:
             problems.append(f"task {t.id}: IP {t.private_ip} without a subnet")
-        elif ip not in network.subnet_block(t.subnet):
-            problems.append(f"task {t.id}: IP {t.private_ip} outside subnet {t.subnet} "
-                            f"({network.subnet_block(t.subnet)})")
+        elif ip not in subnet_block(t.subnet):
+            problems.append(f"task {t.id}: IP {t.private_ip} outside subnet {t.subnet} ({subnet_block(t.subnet)})")
         addresses[(t.subnet, t.private_ip)] += 1
     for (subnet, ip), n in sorted(addresses.items()):
         if n > 1:
             problems.append(f"subnet {subnet}: IP {ip} held by {n} live tasks")
-    per_service = Counter((t.cluster, t.service) for t in running if t.service)
-    pending_per_service = Counter((t.cluster, t.service) for t in pending if t.service)
+    running = Counter((t.cluster, t.service) for t in live if t.service and t.last_status == "RUNNING")
+    waiting = Counter((t.cluster, t.service) for t in live if t.service and t.last_status != "RUNNING")
     for svc in store.find(Service):
-        want = per_service.get((svc.cluster, svc.name), 0)
-        if svc.running_count != want:
-            problems.append(
-                f"service {svc.cluster}/{svc.name}: running count {svc.running_count}, {want} tasks RUNNING")
-        waiting = pending_per_service.get((svc.cluster, svc.name), 0)
-        if svc.pending_count != waiting:
-            problems.append(
-                f"service {svc.cluster}/{svc.name}: pending count {svc.pending_count}, {waiting} tasks PENDING")
-        if svc.status == "INACTIVE" and waiting:
-            problems.append(f"service {svc.cluster}/{svc.name}: INACTIVE with {waiting} tasks PENDING")
+        key = (svc.cluster, svc.name)
+        if svc.running_count != running.get(key, 0):
+            problems.append(f"service {svc.cluster}/{svc.name}: running count {svc.running_count}, "
+                            f"{running.get(key, 0)} tasks RUNNING")
+        if svc.pending_count != waiting.get(key, 0):
+            problems.append(f"service {svc.cluster}/{svc.name}: pending count {svc.pending_count}, "
+                            f"{waiting.get(key, 0)} tasks starting")
+        if svc.status == "INACTIVE" and (running.get(key) or waiting.get(key)):
+            problems.append(f"service {svc.cluster}/{svc.name}: INACTIVE with live tasks")
+    by_deployment = Counter(t.started_by for t in live if t.service and t.last_status == "RUNNING")
+    primaries: Counter = Counter()
+    for dep in store.find(Deployment):
+        if dep.status == "PRIMARY":
+            primaries[(dep.cluster, dep.service)] += 1
+        if dep.status != "INACTIVE" and dep.running_count != by_deployment.get(dep.id, 0):
+            problems.append(f"deployment {dep.id} of {dep.cluster}/{dep.service}: running count "
+                            f"{dep.running_count}, {by_deployment.get(dep.id, 0)} of its tasks RUNNING")
+        if dep.status == "INACTIVE" and by_deployment.get(dep.id):
+            problems.append(f"deployment {dep.id} of {dep.cluster}/{dep.service}: INACTIVE with "
+                            f"{by_deployment[dep.id]} tasks RUNNING")
+    for (cluster, service), n in sorted(primaries.items()):
+        if n > 1:
+            problems.append(f"service {cluster}/{service}: {n} PRIMARY deployments")
     return problems

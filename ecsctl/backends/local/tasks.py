@@ -40,11 +40,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
 
-from ecsctl.backends.local import services
-from ecsctl.backends.local.world import RUNNING, STOPPED, World
+from ecsctl.backends.local import controller, launch
+from ecsctl.backends.local.launch import Launch
+from ecsctl.backends.local.world import STOPPED, World
+from ecsctl.core.controller import service as model
 from ecsctl.core.scheduling import cql
-from ecsctl.core.scheduling.placement import Unplaced, task_definition_constraints
-from ecsctl.core.state.ports import Cluster, Service, ServiceEvent, Task
+from ecsctl.core.state.ports import ServiceEvent, Task
 from ecsctl.errors import InputError, UsageError
 
 STARTED_BY = "ecsctl run-task"
@@ -124,11 +125,10 @@ def _check_strategy(s: dict) -> dict:
 
 def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
     """Start up to ``req.count`` standalone tasks; the ones that cannot be placed are failures."""
-    store = world.store
     if isinstance(req.count, bool) or not isinstance(req.count, int) or not 1 <= req.count <= MAX_COUNT:
         raise UsageError(f"count must be between 1 and {MAX_COUNT}")
-    cluster_name = str(req.cluster or "default").rsplit("/", 1)[-1]
-    cluster = store.get(Cluster, cluster_name)
+    cluster_name = model.cluster_of({"cluster": req.cluster})
+    cluster = world.cluster(cluster_name)
     if cluster is None or cluster.status != "ACTIVE":
         raise InputError(f"cluster {cluster_name}: Cluster not found.")
     revision = world.resolve_task_definition(req.task_definition, "run-task")
@@ -141,7 +141,7 @@ def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
         if lt not in LAUNCH_TYPES:
             raise UsageError(f"launch type must be EC2 or FARGATE, not {req.launch_type!r}")
     else:
-        lt = services.launch_type({}, cluster)
+        lt = model.launch_type({}, cluster.spec)
     mode = spec.get("networkMode") or "bridge"
     subnets = sorted({str(s) for s in req.subnets if str(s)})
     if len(subnets) > MAX_SUBNETS:
@@ -154,64 +154,31 @@ def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
     if lt == "FARGATE" and (mode != "awsvpc" or (compat and "FARGATE" not in compat)):
         raise InputError(f"task definition {revision.ref}: Task definition does not support launch_type FARGATE.")
 
-    constraints = [_check_constraint(c) for c in req.constraints]
-    constraints += task_definition_constraints(spec)
-    if len(constraints) > MAX_CONSTRAINTS:
+    run_spec = {"placementConstraints": [_check_constraint(c) for c in req.constraints],
+                "networkConfiguration": {"awsvpcConfiguration": {"subnets": subnets}}}
+    if req.strategies:
+        run_spec["placementStrategy"] = [_check_strategy(s) for s in req.strategies]
+    placement = model.placement(run_spec, spec)
+    if len(placement.constraints) > MAX_CONSTRAINTS:
         raise UsageError(f"at most {MAX_CONSTRAINTS} placement constraints are allowed, "
-                         f"task definition's included ({len(constraints)} given)")
-    strategies = None if req.strategies is None else [_check_strategy(s) for s in req.strategies]
-    if strategies is not None and len(strategies) > MAX_STRATEGIES:
-        raise UsageError(f"at most {MAX_STRATEGIES} placement strategies are allowed ({len(strategies)} given)")
-    if strategies == []:
-        strategies = None
+                         f"task definition's included ({len(placement.constraints)} given)")
+    if placement.strategies is not None and len(placement.strategies) > MAX_STRATEGIES:
+        raise UsageError(f"at most {MAX_STRATEGIES} placement strategies are allowed ({len(placement.strategies)} given)")
 
+    cs = world.state(cluster_name)
     demand = world.demand(revision.ref)
+    how = Launch(group=group, task_definition=revision.ref, started_by=STARTED_BY, launch_type=lt, demand=demand,
+                 network=launch.network_of(cs, run_spec, demand, lt))
     result = RunTaskResult()
-    net = services.task_network(world, cluster, {
-        "networkConfiguration": {"awsvpcConfiguration": {"subnets": subnets}}}, demand, lt)
-
-    def start(instance_id: str | None, az: str, host_ports: tuple[int, ...]) -> None:
-        now = world.now()
-        task = Task(
-            id=world.new_task_id(cluster_name, group), cluster=cluster_name, group=group,
-            task_definition=revision.ref, last_status=RUNNING, desired_status=RUNNING,
-            launch_type=lt, instance_id=instance_id, availability_zone=az,
-            cpu=int(demand.cpu or 0), memory=int(demand.memory or 0),
-            host_ports=tuple(int(p) for p in host_ports), started_by=STARTED_BY, service=None,
-            created_at=now, started_at=now,
-        )
-        task = services.attach_network(world, task, net)
-        store.insert(task)
-        result.tasks.append(task)
-
-    if lt == "FARGATE":
-        azs = services.fargate_azs(world, cluster, {
-            "networkConfiguration": {"awsvpcConfiguration": {"subnets": subnets}}})
-        counts = {az: 0 for az in azs}
-        for t in world.running_tasks(cluster_name, group=group):
-            if t.availability_zone in counts:
-                counts[t.availability_zone] += 1
-        for _ in range(req.count):
-            az = min(azs, key=lambda a: (counts[a], azs.index(a)))
-            counts[az] += 1
-            start(None, az, ())
-        return result
-
-    instances = {i.id: i for i in world.instances(cluster_name)}
-    placer = world.placer(cluster_name)
-    for placed in placer.place_many(demand, req.count, group=group, constraints=constraints,
-                                    strategies=strategies):
-        if isinstance(placed, Unplaced):
-            if placed.reason == "NO_INSTANCES":
-                raise InputError(f"cluster {cluster_name}: No Container Instances were found in your cluster.")
-            result.failures.append({
-                "arn": placed.closest_instance, "instance": placed.closest_instance,
-                "reason": placed.reason, "detail": placed.message,
-            })
-            continue
-        inst = instances[placed.instance_id]
-        start(placed.instance_id, inst.availability_zone, tuple(placed.host_ports))
-    world.refresh_instances(cluster_name)
+    if lt != "FARGATE" and not any(i.status == "ACTIVE" for i in cs.instances.values()):
+        raise InputError(f"cluster {cluster_name}: No Container Instances were found in your cluster.")
+    started, unplaced = launch.place_and_start(world, cs, how, req.count, placement,
+                                               spread_over=cs.group_tasks(group))
+    result.tasks.extend(started)
+    if unplaced is not None:
+        for _ in range(req.count - len(started)):
+            result.failures.append({"arn": unplaced.closest_instance, "instance": unplaced.closest_instance,
+                                    "reason": unplaced.reason, "detail": unplaced.message})
     return result
 
 
@@ -221,10 +188,11 @@ def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
 
 def find_task(world: World, task_id: str, cluster: str | None = None) -> Task:
     """A task by id, or by a unique prefix of at least 8 characters."""
+    store = world.store
     text = str(task_id or "").rsplit("/", 1)[-1]  # an ARN's last part is the id
-    found = world.store.get(Task, text) if text else None
-    if found is None and len(text) >= 8:
-        matches = [t for t in world.store.find(Task, **({"cluster": cluster} if cluster else {}))
+    found = store.get(Task, text) if text and store is not None else None
+    if found is None and len(text) >= 8 and store is not None:
+        matches = [t for t in store.find(Task, **({"cluster": cluster} if cluster else {}))
                    if t.id.startswith(text)]
         if len(matches) > 1:
             raise UsageError(f"task id prefix {text!r} is ambiguous ({len(matches)} tasks)")
@@ -232,24 +200,24 @@ def find_task(world: World, task_id: str, cluster: str | None = None) -> Task:
     if found is None or (cluster and found.cluster != cluster):
         where = f" in cluster {cluster}" if cluster else ""
         raise InputError(f"task {text or task_id!r}{where}: The referenced task was not found.")
-    return found
+    return world.state(found.cluster).tasks.get(found.id, found)
 
 
 def stop_task(world: World, task_id: str, reason: str | None = None,
               cluster: str | None = None) -> tuple[Task, bool]:
-    """Stop a task (user-initiated); returns the task as it is now and whether it changed."""
+    """Stop a task (user-initiated); returns the task as it is now and whether it changed.
+
+    A service task stopped this way is replaced at the next ``apply`` or ``tick``, not at once."""
     task = find_task(world, task_id, cluster)
     if task.last_status == STOPPED:
         return task, False
-    world.stop_task(task, USER_INITIATED, reason or DEFAULT_STOP_REASON)
-    world.refresh_instances(task.cluster)
-    if task.service:
-        svc = world.store.get(Service, task.cluster, task.service)
-        if svc is not None:
-            running = len(world.running_tasks(task.cluster, service=task.service))
-            if svc.running_count != running:
-                world.store.save(replace(svc, running_count=running, updated_at=world.now()))
-    stopped = world.store.get(Task, task.id)
+    cs = world.state(task.cluster)
+    stopped = launch.stop(world, cs, task, USER_INITIATED, reason or DEFAULT_STOP_REASON)
+    if task.service and task.service in cs.services:
+        svc = cs.services[task.service]
+        running = sum(1 for t in cs.service_tasks(task.service) if t.last_status == "RUNNING")
+        if svc.running_count != running:
+            cs.put_service(replace(svc, running_count=running, updated_at=world.now()))
     return stopped, True
 
 
@@ -258,11 +226,10 @@ def stop_task(world: World, task_id: str, reason: str | None = None,
 
 TickHandler = Callable[[World, datetime, datetime], None]
 
-# Called in order by :func:`tick`, after the clock moved and before services reconcile, with
-# ``(world, from_time, to_time)`` (aware UTC datetimes; the window is ``(from_time, to_time]``).
-# This is where scheduled scaling actions, scaling policies and scheduled tasks will fire;
-# a handler writes through ``world.store`` inside tick's transaction and may use
-# ``world.now()`` (= ``to_time``) for timestamps.  Nothing is registered yet.
+# Called in order by :func:`tick` for every simulated minute, after the clock moved and before
+# services reconcile, with ``(world, from_time, to_time)`` (aware UTC datetimes; the window is
+# ``(from_time, to_time]``).  This is where scheduled scaling actions, scaling policies and
+# scheduled tasks fire; a handler changes the world and may use ``world.now()`` (= ``to_time``).
 TICK_HANDLERS: list[TickHandler] = []
 
 
@@ -297,60 +264,58 @@ class TickResult:
     events: list[ServiceEvent] = field(default_factory=list)
 
 
-class _Recorder:
-    """``StateStore`` wrapper that notes tasks started/stopped and service events added."""
-
-    def __init__(self, store, result: TickResult) -> None:
-        self._store = store
-        self._result = result
-
-    def __getattr__(self, name: str):
-        return getattr(self._store, name)
-
-    def insert(self, record) -> None:
-        self._store.insert(record)
-        if isinstance(record, Task) and record.last_status == RUNNING:
-            self._result.started.append(record)
-
-    def save(self, record) -> None:
-        if isinstance(record, Task) and record.last_status == STOPPED:
-            before = self._store.get(Task, record.id)
-            if before is not None and before.last_status != STOPPED:
-                self._result.stopped.append(record)
-        elif isinstance(record, Task) and record.last_status == RUNNING:
-            before = self._store.get(Task, record.id)
-            if before is None or before.last_status != RUNNING:  # new, or a PENDING task placed at last
-                self._result.started.append(record)
-        self._store.save(record)
-
-    def add_service_event(self, event: ServiceEvent) -> None:
-        self._store.add_service_event(event)
-        self._result.events.append(event)
+def minutes(start: datetime, end: datetime):
+    """The windows ``(a, b]`` of a tick from ``start`` to ``end``: up to each minute boundary, then the rest."""
+    t = start
+    while t < end:
+        boundary = t.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        b = min(boundary, end)
+        yield t, b
+        t = b
 
 
-def tick(store, duration: timedelta, *, seed: int = 0,
-         handlers: Sequence[TickHandler] | None = None) -> TickResult:
-    """Advance the clock by ``duration``, fire the tick handlers, reconcile every ACTIVE cluster.
-
-    Runs on ``store`` as it is (the caller holds the lock and the transaction).
-    """
+def tick(world: World, duration: timedelta, *, handlers: Sequence[TickHandler] | None = None,
+         after_minute: Callable[[], None] | None = None) -> TickResult:
+    """Advance the clock by ``duration``, minute by minute: the tick handlers fire, then every
+    ACTIVE cluster settles (services replace lost tasks and reach their desired count).
+    ``after_minute`` runs after each minute in which something changed (the caller commits)."""
     if duration < timedelta(0):
         raise UsageError("the clock only moves forward")
-    start = World(store, seed).now()
-    from_time = parse_clock(start)
+    start_text = world.now()
+    start = parse_clock(start_text)
     try:
-        to_time = from_time + duration
-        end = format_clock(to_time)
+        end = start + duration
+        end_text = format_clock(end)
     except (OverflowError, ValueError):
         raise UsageError("the clock cannot move that far") from None
-    result = TickResult(from_time=start, to_time=end)
-    world = World(_Recorder(store, result), seed)
-    store.set_clock(end)
-    for handler in TICK_HANDLERS if handlers is None else handlers:
-        handler(world, from_time, to_time)
-    for cluster in sorted(store.find(Cluster, status="ACTIVE"), key=lambda c: c.name):
-        services.reconcile_cluster(world, cluster.name)
+    result = TickResult(from_time=start_text, to_time=end_text)
+    mark = len(world.history)
+    world.watch(lambda old, new: _note(result, old, new))
+    settled: dict[str, int] = {}  # cluster -> generation it last settled at
+    session = controller.Session()
+    for a, b in minutes(start, end):
+        world.set_clock(format_clock(b))
+        for handler in TICK_HANDLERS if handlers is None else handlers:
+            handler(world, a, b)
+        for name in world.active_clusters():
+            cs = world.state(name)
+            if settled.get(name) == cs.generation:
+                continue
+            controller.settle(world, name, session)
+            settled[name] = cs.generation
+        if after_minute is not None and world.changed:
+            after_minute()
+    world.set_clock(end_text)
+    result.events = world.history[mark:]
     return result
+
+
+def _note(result: TickResult, old: Task | None, new: Task) -> None:
+    if new.last_status == STOPPED:
+        if old is not None and old.last_status != STOPPED:
+            result.stopped.append(new)
+    elif new.last_status == "RUNNING" and (old is None or old.last_status != "RUNNING"):
+        result.started.append(new)
 
 
 __all__ = [

@@ -1,40 +1,41 @@
-"""Shared machinery of the local simulation: reading the world, placing and stopping tasks.
+"""The simulation's records in memory, for one plan or one apply.
 
-``World`` wraps a ``StateStore`` for the duration of one step (it caches task-definition
-demands, nothing else, so it must not outlive the step's transaction).  Instance bookkeeping
-is never done incrementally: after tasks start or stop, ``refresh_instances`` recomputes each
-instance's remaining CPU/memory, reserved ports and running-task count from its RUNNING tasks,
-which is exactly the invariant ``check_invariants`` verifies.
+A ``World`` reads the state store on first use of each thing (a cluster's container instances,
+live tasks, services and deployments; task-definition revisions; the catalogue; target
+registrations; the clock) and from then on is the truth: every change the controller makes is
+made to the in-memory records and noted in a journal.  ``flush()`` writes the journal to the
+store, inside the caller's transaction, and empties it; a plan never flushes, so it runs the
+very code apply runs over a private copy of the state and leaves the store untouched.
 
-A ``WorldCache`` (held by ``LocalBackend`` across steps) may be given to ``World``: it mirrors,
-per cluster, the container instances and the RUNNING tasks, so that a step does not read
-every task of the cluster again.  Every write the step makes goes through ``World.store``,
-which then is an ``_Observed`` wrapper that keeps the mirror in step with the store; the
-backend drops the cache when the state's serial moved under it (someone else wrote) or a
-step failed (rolled back).  With a cache, ``refresh_instances`` recomputes only the instances
-whose tasks or record changed since they were last found consistent, and ``nodes`` reuses
-each instance's usage summary; the results are the same as recomputing everything.
+Invariants the world keeps (``check_invariants`` verifies the store after a flush):
 
-PENDING tasks (service tasks that could not be placed, see ``services``) have no instance, no
-host ports and take nothing from any instance: instance bookkeeping and the cache's mirror
-only ever look at RUNNING tasks.  ``pending_tasks`` reads them from the store.
+* a cluster's live tasks (every status but STOPPED) are in ``ClusterState.tasks``, indexed by
+  service and by instance; a STOPPED task leaves memory (it is only journaled);
+* the ``Placer`` of a cluster (built on first use from its ACTIVE/DRAINING instances and their
+  tasks) follows every start and stop; any change to an instance record drops it, and it is
+  built again when next needed;
+* an instance record's remaining CPU/memory, reserved ports and running-task count are
+  recomputed from its tasks when it is flushed (``dirty`` instances only);
+* IP addresses are allocated per subnet, lowest free first, from the live tasks of every
+  cluster in that subnet (read once per subnet).
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 from collections import Counter
 from dataclasses import replace
+from heapq import heappop, heappush
 from typing import Iterable
 
-from ecsctl.backends.local import ids
-from ecsctl.core.scheduling.placement import (
-    RESERVED_PORTS,
-    Node,
-    Placer,
-    TaskDemand,
-)
+from ecsctl.core.controller import ids
+from ecsctl.core.scheduling.placement import RESERVED_PORTS, Node, Placer, TaskDemand
 from ecsctl.core.state.ports import (
+    CatalogueEntry,
+    Cluster,
     ContainerInstance,
+    Deployment,
     Service,
     ServiceEvent,
     StateStore,
@@ -45,148 +46,413 @@ from ecsctl.core.state.ports import (
 from ecsctl.errors import InputError
 
 RUNNING = "RUNNING"
-PENDING = "PENDING"
 STOPPED = "STOPPED"
+LIVE_STATUSES = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",
+                 "DEPROVISIONING")  # every status but STOPPED
+_DELETED = object()
+
+# awsvpc addresses: each subnet is a /20 derived from a hash of its id; the network address,
+# the next three (router, DNS, reserved by AWS) and the broadcast are never handed out.
+PREFIX = 20
+BLOCK_SIZE = 1 << (32 - PREFIX)
+FIRST_HOST = 4
+LAST_HOST = BLOCK_SIZE - 2
 
 
-class _ClusterView:
-    """One cluster's container instances and RUNNING tasks, as in the store."""
+def subnet_block(subnet: str) -> ipaddress.IPv4Network:
+    """The /20 block of ``subnet``: ``10.{h1}.{16·h2}.0/20`` from a hash of its id alone."""
+    h = hashlib.sha256(f"subnet/{subnet}".encode("utf-8")).digest()
+    return ipaddress.IPv4Network(f"10.{h[0]}.{16 * (h[1] % 16)}.0/{PREFIX}")
 
-    def __init__(self, store: StateStore, cluster: str) -> None:
-        self.instances: dict[str, ContainerInstance] = {
-            i.id: i for i in store.find(ContainerInstance, cluster=cluster)}
-        self.running: dict[str, Task] = {}
-        self.on_instance: dict[str, dict[str, Task]] = {}
-        for t in store.find(Task, cluster=cluster, last_status=RUNNING):
-            self._add(t)
-        self.consistent: set[str] = set()  # instance records known to match their tasks
-        self.usage: dict[str, tuple] = {}  # instance id -> summary of its tasks (see World._usage)
-        self.task_count: int | None = None  # tasks ever created in the cluster, once counted
 
-    def _add(self, task: Task) -> None:
-        self.running[task.id] = task
+class _Addresses:
+    """The free host addresses of one subnet: a high-water mark and a heap of freed offsets."""
+
+    def __init__(self, subnet: str, used: Iterable[str]) -> None:
+        self.block = subnet_block(subnet)
+        self.base = int(self.block.network_address)
+        self.used = {int(ipaddress.IPv4Address(ip)) - self.base for ip in used if ip}
+        self.next = FIRST_HOST
+        self.freed: list[int] = []
+
+    def take(self, subnet: str) -> str:
+        while self.freed:
+            offset = heappop(self.freed)
+            if offset not in self.used:
+                self.used.add(offset)
+                return str(ipaddress.IPv4Address(self.base + offset))
+        while self.next in self.used:
+            self.next += 1
+        if self.next > LAST_HOST:
+            raise InputError(f"subnet {subnet} ({self.block}): no free IP address left for another task")
+        self.used.add(self.next)
+        self.next += 1
+        return str(ipaddress.IPv4Address(self.base + self.next - 1))
+
+    def give_back(self, ip: str) -> None:
+        offset = int(ipaddress.IPv4Address(ip)) - self.base
+        if offset in self.used:
+            self.used.discard(offset)
+            if offset < self.next:
+                heappush(self.freed, offset)
+
+
+class ClusterState:
+    """One cluster's container instances, live tasks, services and deployments."""
+
+    def __init__(self, world: "World", name: str) -> None:
+        self.world = world
+        self.name = name
+        store = world.store
+        self.instances: dict[str, ContainerInstance] = {}
+        self.tasks: dict[str, Task] = {}
+        self.by_service: dict[str, dict[str, Task]] = {}
+        self.by_instance: dict[str, dict[str, Task]] = {}
+        self.services: dict[str, Service] = {}
+        self.deployments: dict[str, list[Deployment]] = {}
+        self.task_count = 0
+        self.dirty: set[str] = set()  # instance ids whose record must be recomputed at flush
+        self._placer: Placer | None = None
+        self._placer_builds = 0
+        self.generation = 0  # bumped by every change to the cluster's tasks, instances or services
+        if store is None:
+            return
+        for inst in store.find(ContainerInstance, cluster=name):
+            self.instances[inst.id] = inst
+        for status in LIVE_STATUSES:
+            for task in store.find(Task, cluster=name, last_status=status):
+                self._index(task)
+        for svc in store.find(Service, cluster=name):
+            self.services[svc.name] = svc
+        for dep in store.find(Deployment, cluster=name):
+            self.deployments.setdefault(dep.service, []).append(dep)
+        for service, deps in self.deployments.items():
+            deps.sort(key=deployment_order(name, service, len(deps)))
+        self.task_count = _count(store, Task, cluster=name)
+
+    # -- tasks ---------------------------------------------------------------------------
+
+    def _index(self, task: Task) -> None:
+        self.tasks[task.id] = task
+        if task.service:
+            self.by_service.setdefault(task.service, {})[task.id] = task
         if task.instance_id is not None:
-            self.on_instance.setdefault(task.instance_id, {})[task.id] = task
+            self.by_instance.setdefault(task.instance_id, {})[task.id] = task
 
-    def _touch(self, instance_id: str | None) -> None:
-        if instance_id is not None:
-            self.consistent.discard(instance_id)
-            self.usage.pop(instance_id, None)
+    def _unindex(self, task: Task) -> None:
+        self.tasks.pop(task.id, None)
+        if task.service:
+            self.by_service.get(task.service, {}).pop(task.id, None)
+        if task.instance_id is not None:
+            self.by_instance.get(task.instance_id, {}).pop(task.id, None)
 
-    def saw_task(self, task: Task, inserted: bool) -> None:
-        old = self.running.pop(task.id, None)
+    def put_task(self, task: Task) -> None:
+        """Record ``task`` (new or changed); a STOPPED task leaves the live indexes."""
+        old = self.tasks.get(task.id)
         if old is not None:
+            self._unindex(old)
             if old.instance_id is not None:
-                self.on_instance.get(old.instance_id, {}).pop(old.id, None)
-            self._touch(old.instance_id)
-        elif not inserted:
-            self.task_count = None  # a task we did not know of: count afresh when needed
-        if task.last_status == RUNNING:
-            self._add(task)
-            self._touch(task.instance_id)
-        if inserted and self.task_count is not None:
-            self.task_count += 1
+                self.dirty.add(old.instance_id)
+        if task.last_status != STOPPED:
+            self._index(task)
+        if task.instance_id is not None:
+            self.dirty.add(task.instance_id)
+        self.generation += 1
+        self.world.saw_task(old, task)
+        if task.service:
+            self._count(old, -1)
+            self._count(task, +1)
 
-    def saw_instance(self, inst: ContainerInstance) -> None:
+    def _count(self, task: Task | None, delta: int) -> None:
+        """Keep the running/pending counts of a task's service and deployment in step with it."""
+        if task is None or task.last_status == STOPPED or not task.service:
+            return
+        running = task.last_status == RUNNING
+        svc = self.services.get(task.service)
+        if svc is not None and svc.status != "INACTIVE":
+            self.put_service(replace(svc, running_count=max(0, svc.running_count + delta * running),
+                                     pending_count=max(0, svc.pending_count + delta * (not running))))
+        for dep in self.deployments.get(task.service, ()):
+            if dep.id == task.started_by and dep.status != "INACTIVE":
+                self.put_deployment(replace(dep, running_count=max(0, dep.running_count + delta * running),
+                                            pending_count=max(0, dep.pending_count + delta * (not running))))
+                break
+
+    def service_tasks(self, service: str) -> list[Task]:
+        """The service's live tasks, in id order."""
+        found = self.by_service.get(service, {})
+        return [found[k] for k in sorted(found)]
+
+    def instance_tasks(self, instance_id: str) -> list[Task]:
+        found = self.by_instance.get(instance_id, {})
+        return [found[k] for k in sorted(found)]
+
+    def group_tasks(self, group: str) -> list[Task]:
+        return [t for t in self.tasks.values() if t.group == group]
+
+    def new_task_id(self, group: str) -> str:
+        self.task_count += 1
+        return ids.task_id(self.name, group, self.task_count)
+
+    # -- instances -----------------------------------------------------------------------
+
+    def put_instance(self, inst: ContainerInstance) -> None:
         self.instances[inst.id] = inst
-        self._touch(inst.id)
+        self.dirty.add(inst.id)
+        self._placer = None
+        self.generation += 1
+        self.world.note(inst)
 
     def sorted_instances(self) -> list[ContainerInstance]:
         return [self.instances[k] for k in sorted(self.instances)]
 
+    def zones(self) -> set[str]:
+        """Zones of the cluster's registered instances and of its spec's groups."""
+        out = {i.availability_zone for i in self.instances.values() if i.availability_zone}
+        cluster = self.world.cluster(self.name)
+        for group in (cluster.spec.get("containerInstances") if cluster else None) or ():
+            if isinstance(group, dict) and group.get("availabilityZone"):
+                out.add(str(group["availabilityZone"]))
+        return out
 
-class WorldCache:
-    """Cluster views kept across the steps of one apply; valid while the state's serial is ``serial``."""
+    def instance_view(self, inst: ContainerInstance, tasks: Iterable[Task]) -> dict:
+        """What an instance record says given its RUNNING ``tasks``: resources, ports, count."""
+        tasks = [t for t in tasks if t.last_status == RUNNING]
+        ports = set(RESERVED_PORTS)
+        for t in tasks:
+            static, _ = self.world.port_usage(t)
+            ports.update(p for p, proto in static if proto == "tcp")
+        return {
+            "remaining_cpu": inst.registered_cpu - sum(t.cpu for t in tasks),
+            "remaining_memory": inst.registered_memory - sum(t.memory for t in tasks),
+            "reserved_ports": tuple(sorted(ports)),
+            "running_tasks_count": len(tasks),
+            "pending_tasks_count": 0,
+        }
 
-    def __init__(self) -> None:
-        self.serial: int | None = None
-        self.clusters: dict[str, _ClusterView] = {}
+    def refresh_dirty(self) -> None:
+        """Recompute the records of instances whose tasks changed (journaled when different)."""
+        for iid in sorted(self.dirty):
+            inst = self.instances.get(iid)
+            if inst is None:
+                continue
+            tasks = self.instance_tasks(iid) if inst.status != "INACTIVE" else []
+            updated = replace(inst, **self.instance_view(inst, tasks))
+            if updated != inst:
+                self.instances[iid] = updated
+                self.world.note(updated)
+        self.dirty.clear()
 
-    def clear(self) -> None:
-        self.serial = None
-        self.clusters.clear()
+    # -- placement -----------------------------------------------------------------------
 
-    def view(self, store: StateStore, cluster: str) -> _ClusterView:
-        found = self.clusters.get(cluster)
-        if found is None:
-            found = self.clusters[cluster] = _ClusterView(store, cluster)
-        return found
+    @property
+    def placer(self) -> Placer:
+        """The cluster's placement view (its ACTIVE and DRAINING instances with their tasks)."""
+        if self._placer is None:
+            self._placer = Placer(self._nodes(), seed=self.world.seed)
+            self._placer_builds += 1
+        return self._placer
 
-    def saw(self, record: object, inserted: bool = False) -> None:
-        if isinstance(record, Task):
-            view = self.clusters.get(record.cluster)
-            if view is not None:
-                view.saw_task(record, inserted)
-        elif isinstance(record, ContainerInstance):
-            for name, view in self.clusters.items():
-                if name == record.cluster:
-                    view.saw_instance(record)
-                elif record.id in view.instances:  # moved to another cluster: start afresh
-                    self.clusters.pop(name)
-                    break
+    def placer_version(self) -> tuple[int, int]:
+        """Changes whenever the placement view changes (a placement, a release, a rebuild)."""
+        return self._placer_builds, self.placer.version
+
+    def drop_placer(self) -> None:
+        self._placer = None
+
+    def release_placement(self, task: Task) -> None:
+        """Give a RUNNING task's resources back to the placer (before it stops)."""
+        if self._placer is not None and task.instance_id is not None and task.last_status == RUNNING:
+            self._placer.release(task.instance_id, self.world.task_demand(task), task.host_ports, task.group)
+
+    def _nodes(self) -> list[Node]:
+        out = []
+        world = self.world
+        for inst in self.sorted_instances():
+            if inst.status == "INACTIVE":
+                continue
+            tasks = [t for t in self.instance_tasks(inst.id) if t.last_status == RUNNING]
+            static: set = set()
+            dynamic: set = set()
+            for t in tasks:
+                s, d = world.port_usage(t)
+                static.update(s)
+                dynamic.update(d)
+            out.append(Node(
+                id=inst.id, availability_zone=inst.availability_zone, attributes=dict(inst.attributes),
+                remaining_cpu=inst.registered_cpu - sum(t.cpu for t in tasks),
+                remaining_memory=inst.registered_memory - sum(t.memory for t in tasks),
+                remaining_gpu=inst.registered_gpu - sum(world.task_gpu(t) for t in tasks),
+                used_ports=static, dynamic_ports=dynamic, status=inst.status,
+                agent_connected=inst.agent_connected, agent_version=inst.agent_version or "1.80.0",
+                registered_at=inst.registered_at, ec2_instance_id=ids.ec2_instance_id(inst.id),
+                groups=Counter(t.group for t in tasks), running_tasks=len(tasks),
+            ))
+        return out
+
+    # -- services and deployments --------------------------------------------------------
+
+    def put_service(self, svc: Service) -> None:
+        self.services[svc.name] = svc
+        self.generation += 1
+        self.world.note(svc)
+
+    def active_services(self) -> list[Service]:
+        return [self.services[k] for k in sorted(self.services) if self.services[k].status == "ACTIVE"]
+
+    def service_deployments(self, service: str) -> list[Deployment]:
+        """Oldest first."""
+        return list(self.deployments.get(service, ()))
+
+    def put_deployment(self, dep: Deployment) -> None:
+        deps = self.deployments.setdefault(dep.service, [])
+        for k, d in enumerate(deps):
+            if d.id == dep.id:
+                deps[k] = dep
+                break
+        else:
+            deps.append(dep)
+        self.generation += 1
+        self.world.note(dep)
 
 
-class _Observed:
-    """``StateStore`` wrapper that tells a ``WorldCache`` about every write of tasks and instances."""
+def deployment_order(cluster: str, service: str, n: int):
+    """Sort key of a service's ``n`` deployments: oldest first (by their sequence number)."""
+    seq = {ids.deployment_id(cluster, service, k): k for k in range(1, n + 1)}
+    return lambda d: (seq.get(d.id, n + 1), d.created_at, d.id)
 
-    def __init__(self, store: StateStore, cache: WorldCache) -> None:
-        self._store = store
-        self._cache = cache
 
-    def __getattr__(self, name: str):
-        return getattr(self._store, name)
-
-    def save(self, record) -> None:
-        self._store.save(record)
-        self._cache.saw(record)
-
-    def update(self, record) -> None:
-        self._store.update(record)
-        self._cache.saw(record)
-
-    def insert(self, record) -> None:
-        self._store.insert(record)
-        self._cache.saw(record, inserted=True)
-
-    def delete(self, record_type, *key: object) -> bool:
-        if record_type in (Task, ContainerInstance):
-            self._cache.clusters.clear()
-        return self._store.delete(record_type, *key)
-
-    def import_(self, *args, **kwargs):
-        self._cache.clusters.clear()
-        return self._store.import_(*args, **kwargs)
+def _count(store: StateStore, record_type: type, **where: object) -> int:
+    count = getattr(store, "count", None)
+    return count(record_type, **where) if count is not None else len(store.find(record_type, **where))
 
 
 class World:
-    def __init__(self, store: StateStore, seed: int = 0, cache: WorldCache | None = None) -> None:
-        self.store = store if cache is None else _Observed(store, cache)
+    """The simulated world of one plan or apply; see the module docstring."""
+
+    def __init__(self, store: StateStore | None, seed: int = 0) -> None:
+        self.store = store
         self.seed = seed
-        self._cache = cache
+        self._clock: str | None = None
+        self._clusters: dict[str, ClusterState] = {}
+        self._cluster_records: dict[str, Cluster | None] = {}
+        self._revisions: dict[str, dict[int, TaskDefinitionRevision]] = {}  # family -> revision -> record
+        self._latest: dict[str, int] | None = None
         self._demands: dict[str, TaskDemand] = {}
-        self._revisions: dict[str, TaskDefinitionRevision | None] = {}
+        self._catalogue: dict[tuple[str, str], CatalogueEntry] | None = None
+        self._registrations: dict[tuple[str, str, int], TargetRegistration] | None = None
+        self._by_task: dict[str, set[tuple[str, str, int]]] = {}
+        self._addresses: dict[str, _Addresses] = {}
+        self._last_event: dict[tuple[str, str], str] = {}
+        self.journal: dict[tuple[type, tuple], object] = {}
+        self.events: list[ServiceEvent] = []  # not yet flushed
+        self.history: list[ServiceEvent] = []  # every event this world recorded
+        self._watchers: list = []
 
-    def _view(self, cluster: str) -> _ClusterView | None:
-        return None if self._cache is None else self._cache.view(self.store._store, cluster)
+    def watch(self, fn) -> None:
+        """Call ``fn(old, new)`` for every task this world records (old: None for a new task)."""
+        self._watchers.append(fn)
 
-    # -- time ----------------------------------------------------------------------------
+    def saw_task(self, old: Task | None, new: Task) -> None:
+        for fn in self._watchers:
+            fn(old, new)
+        self.note(new)
+
+    # -- the journal ---------------------------------------------------------------------
+
+    def note(self, record) -> None:
+        self.journal[(type(record), _key(record))] = record
+
+    def forget(self, record_type: type, key: tuple) -> None:
+        self.journal[(record_type, key)] = _DELETED
+
+    def flush(self) -> None:
+        """Write every change since the last flush to the store (the caller's transaction)."""
+        for cs in self._clusters.values():
+            cs.refresh_dirty()
+        store = self.store
+        if store is None:
+            raise InputError("there is no state to write the simulation to")
+        for (record_type, key), record in self.journal.items():
+            if record is _DELETED:
+                store.delete(record_type, *key)
+            else:
+                store.save(record)
+        for event in self.events:
+            store.add_service_event(event)
+        if self._clock is not None and store.clock() != self._clock:
+            store.set_clock(self._clock)
+        self.journal.clear()
+        self.events.clear()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.journal or self.events)
+
+    # -- the clock -----------------------------------------------------------------------
 
     def now(self) -> str:
-        now = self.store.clock()
-        if now is None:
-            self.store.set_clock(ids.DEFAULT_CLOCK)
-            now = ids.DEFAULT_CLOCK
-        return now
+        if self._clock is None:
+            self._clock = (self.store.clock() if self.store is not None else None) or ids.DEFAULT_CLOCK
+        return self._clock
+
+    def set_clock(self, now: str) -> None:
+        self._clock = now
+
+    # -- clusters ------------------------------------------------------------------------
+
+    def cluster(self, name: str) -> Cluster | None:
+        if name not in self._cluster_records:
+            self._cluster_records[name] = self.store.get(Cluster, name) if self.store is not None else None
+        return self._cluster_records[name]
+
+    def put_cluster(self, cluster: Cluster) -> None:
+        self._cluster_records[cluster.name] = cluster
+        self.note(cluster)
+
+    def state(self, name: str) -> ClusterState:
+        found = self._clusters.get(name)
+        if found is None:
+            found = self._clusters[name] = ClusterState(self, name)
+        return found
+
+    def loaded_clusters(self) -> list[str]:
+        return sorted(self._clusters)
+
+    def active_clusters(self) -> list[str]:
+        names = {c.name for c in self.store.find(Cluster, status="ACTIVE")} if self.store is not None else set()
+        for name, record in self._cluster_records.items():
+            if record is not None and record.status == "ACTIVE":
+                names.add(name)
+            elif name in names:
+                names.discard(name)
+        return sorted(names)
 
     # -- task definitions ----------------------------------------------------------------
 
+    def _family(self, family: str) -> dict[int, TaskDefinitionRevision]:
+        found = self._revisions.get(family)
+        if found is None:
+            rows = self.store.find(TaskDefinitionRevision, family=family) if self.store is not None else []
+            found = self._revisions[family] = {r.revision: r for r in rows}
+        return found
+
+    def latest_revision(self, family: str) -> int:
+        if self._latest is None:
+            self._latest = self.store.latest_revisions() if self.store is not None else {}
+        known = self._family(family)
+        return max([self._latest.get(family, 0), *known])
+
     def revision(self, ref: str) -> TaskDefinitionRevision | None:
-        if ref not in self._revisions:
-            family, _, rev = ref.rpartition(":")
-            self._revisions[ref] = (
-                self.store.get(TaskDefinitionRevision, family, int(rev)) if rev.isdigit() else None
-            )
-        return self._revisions[ref]
+        family, _, rev = str(ref).rpartition(":")
+        return self._family(family).get(int(rev)) if rev.isdigit() and family else None
+
+    def active_revisions(self, family: str) -> list[TaskDefinitionRevision]:
+        return [r for _, r in sorted(self._family(family).items()) if r.status == "ACTIVE"]
+
+    def put_revision(self, revision: TaskDefinitionRevision) -> None:
+        self._family(revision.family)[revision.revision] = revision
+        self.note(revision)
 
     def demand(self, ref: str) -> TaskDemand:
         if ref not in self._demands:
@@ -199,56 +465,20 @@ class World:
     def resolve_task_definition(self, value: object, what: str) -> TaskDefinitionRevision:
         """``family`` (latest ACTIVE), ``family:rev`` or a task-definition ARN, to an ACTIVE revision."""
         text = str(value or "")
-        if text.startswith("arn:"):
-            text = text.rsplit("task-definition/", 1)[-1] if "task-definition/" in text else text
+        if text.startswith("arn:") and "task-definition/" in text:
+            text = text.rsplit("task-definition/", 1)[-1]
         family, _, rev = text.rpartition(":")
         if rev.isdigit() and family:
-            found = self.store.get(TaskDefinitionRevision, family, int(rev))
+            found = self._family(family).get(int(rev))
             if found is None:
                 raise InputError(f"{what}: task definition {text} is not registered")
             if found.status != "ACTIVE":
                 raise InputError(f"{what}: task definition {text} is INACTIVE (deregistered)")
             return found
-        active = [r for r in self.store.find(TaskDefinitionRevision, family=text, status="ACTIVE")]
+        active = self.active_revisions(text)
         if not active:
             raise InputError(f"{what}: task definition family {text!r} has no ACTIVE revision")
-        return max(active, key=lambda r: r.revision)
-
-    # -- tasks ---------------------------------------------------------------------------
-
-    def running_tasks(self, cluster: str, **where: object) -> list[Task]:
-        return self.store.find(Task, cluster=cluster, last_status=RUNNING, **where)
-
-    def pending_tasks(self, cluster: str, **where: object) -> list[Task]:
-        """PENDING tasks (not placed: no instance), oldest first (created_at, then id)."""
-        found = self.store.find(Task, cluster=cluster, last_status=PENDING, **where)
-        return sorted(found, key=lambda t: (t.created_at, t.id))
-
-    def new_task_id(self, cluster: str, group: str) -> str:
-        view = self._view(cluster)
-        if view is None:
-            k = _count(self.store, Task, cluster=cluster) + 1
-        else:
-            if view.task_count is None:
-                view.task_count = _count(self.store, Task, cluster=cluster)
-            k = view.task_count + 1
-        return ids.task_id(cluster, group, k)
-
-    def stop_task(self, task: Task, code: str, reason: str) -> None:
-        """STOPPED now, with ``stop_code``/``stop_reason``; its load-balancer targets go too."""
-        for reg in self.store.find(TargetRegistration, task_id=task.id):
-            self.store.delete(TargetRegistration, reg.target_group, reg.target_id, reg.port)
-        self.store.save(replace(
-            task, last_status=STOPPED, desired_status=STOPPED, stop_code=code,
-            stop_reason=reason, stopped_at=self.now(),
-        ))
-        if task.last_status == PENDING and task.service:
-            # the service's pending count follows (converge recounts anyway; a user's stop-task does not)
-            svc = self.store.get(Service, task.cluster, task.service)
-            if svc is not None:
-                n = _count(self.store, Task, cluster=task.cluster, service=task.service, last_status=PENDING)
-                if svc.pending_count != n:
-                    self.store.save(replace(svc, pending_count=n))
+        return active[-1]
 
     def port_usage(self, task: Task) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
         """(static, dynamic) ``(host port, protocol)`` pairs a task holds on its instance."""
@@ -271,134 +501,132 @@ class World:
                 static.append(entry)
         return static, dynamic
 
-    def task_gpu(self, task: Task) -> int:
+    def task_demand(self, task: Task) -> TaskDemand:
+        """What a live task takes from its instance (its revision's demand, else its cpu/memory)."""
         try:
-            return int(self.demand(task.task_definition).gpu or 0)
+            return self.demand(task.task_definition)
         except InputError:
-            return 0
+            return TaskDemand(task.cpu, task.memory)
 
-    # -- instances -----------------------------------------------------------------------
+    def task_gpu(self, task: Task) -> int:
+        return int(self.task_demand(task).gpu or 0)
 
-    def instances(self, cluster: str) -> list[ContainerInstance]:
-        view = self._view(cluster)
-        if view is not None:
-            return view.sorted_instances()
-        return self.store.find(ContainerInstance, cluster=cluster)
+    # -- the catalogue -------------------------------------------------------------------
 
-    def instance_view(self, inst: ContainerInstance, tasks: Iterable[Task]) -> dict:
-        """What an instance should say given its RUNNING ``tasks``: resources, ports, count."""
-        tasks = list(tasks)
-        ports = set(RESERVED_PORTS)
-        for t in tasks:
-            static, _ = self.port_usage(t)
-            ports.update(p for p, proto in static if proto == "tcp")
-        return {
-            "remaining_cpu": inst.registered_cpu - sum(t.cpu for t in tasks),
-            "remaining_memory": inst.registered_memory - sum(t.memory for t in tasks),
-            "reserved_ports": tuple(sorted(ports)),
-            "running_tasks_count": len(tasks),
-            "pending_tasks_count": 0,
-        }
+    def _entries(self) -> dict[tuple[str, str], CatalogueEntry]:
+        if self._catalogue is None:
+            rows = self.store.find(CatalogueEntry) if self.store is not None else []
+            self._catalogue = {(e.kind, e.name): e for e in rows}
+        return self._catalogue
 
-    def refresh_instances(self, cluster: str) -> None:
-        """Recompute every instance of ``cluster`` from its RUNNING tasks (writes only changes)."""
-        view = self._view(cluster)
-        if view is not None:
-            for inst in view.sorted_instances():
-                if inst.id in view.consistent:
-                    continue
-                tasks = view.on_instance.get(inst.id, {})
-                updated = replace(inst, **self.instance_view(inst, [tasks[k] for k in sorted(tasks)]))
-                if updated != inst:
-                    self.store.save(updated)
-                view.consistent.add(inst.id)
-            return
-        by_instance: dict[str, list[Task]] = {}
-        for t in self.running_tasks(cluster):
-            if t.instance_id is not None:
-                by_instance.setdefault(t.instance_id, []).append(t)
-        for inst in self.instances(cluster):
-            view = self.instance_view(inst, by_instance.get(inst.id, ()))
-            updated = replace(inst, **view)
-            if updated != inst:
-                self.store.save(updated)
+    def catalogue(self, kind: str) -> dict[str, CatalogueEntry]:
+        return {name: e for (k, name), e in sorted(self._entries().items()) if k == kind}
 
-    def _usage(self, tasks: list[Task]) -> tuple:
-        """(cpu, memory, gpu, static ports, dynamic ports, groups, count) of an instance's tasks."""
-        static: set = set()
-        dynamic: set = set()
-        for t in tasks:
-            s, d = self.port_usage(t)
-            static.update(s)
-            dynamic.update(d)
-        return (sum(t.cpu for t in tasks), sum(t.memory for t in tasks),
-                sum(self.task_gpu(t) for t in tasks), static, dynamic,
-                Counter(t.group for t in tasks), len(tasks))
+    def catalogue_entry(self, kind: str, name: str) -> CatalogueEntry | None:
+        return self._entries().get((kind, name))
 
-    def nodes(self, cluster: str) -> list[Node]:
-        """Placement nodes for the cluster's ACTIVE instances, with their running tasks."""
-        view = self._view(cluster)
-        if view is not None:
-            instances = view.sorted_instances()
+    def put_catalogue(self, entry: CatalogueEntry) -> None:
+        self._entries()[(entry.kind, entry.name)] = entry
+        self.note(entry)
 
-            def usage(inst_id: str) -> tuple:
-                found = view.usage.get(inst_id)
-                if found is None:
-                    tasks = view.on_instance.get(inst_id, {})
-                    found = view.usage[inst_id] = self._usage([tasks[k] for k in sorted(tasks)])
-                return found
-        else:
-            by_instance: dict[str, list[Task]] = {}
-            for t in self.running_tasks(cluster):
-                if t.instance_id is not None:
-                    by_instance.setdefault(t.instance_id, []).append(t)
-            instances = self.instances(cluster)
+    def delete_catalogue(self, kind: str, name: str) -> None:
+        self._entries().pop((kind, name), None)
+        self.forget(CatalogueEntry, (kind, name))
 
-            def usage(inst_id: str) -> tuple:
-                return self._usage(by_instance.get(inst_id, []))
-        out = []
-        for inst in instances:
-            if inst.status == "INACTIVE":
-                continue
-            cpu, memory, gpu, static, dynamic, groups, count = usage(inst.id)
-            out.append(Node(
-                id=inst.id,
-                availability_zone=inst.availability_zone,
-                attributes=dict(inst.attributes),
-                remaining_cpu=inst.registered_cpu - cpu,
-                remaining_memory=inst.registered_memory - memory,
-                remaining_gpu=inst.registered_gpu - gpu,
-                used_ports=_node_ports(static),
-                dynamic_ports=_node_ports(dynamic),
-                status=inst.status,
-                agent_connected=inst.agent_connected,
-                agent_version=inst.agent_version or "1.80.0",
-                registered_at=inst.registered_at,
-                ec2_instance_id=ids.ec2_instance_id(inst.id),
-                groups=Counter(groups),
-                running_tasks=count,
-            ))
-        return out
+    # -- load-balancer targets -----------------------------------------------------------
 
-    def placer(self, cluster: str) -> Placer:
-        return Placer(self.nodes(cluster), seed=self.seed)
+    def _targets(self) -> dict[tuple[str, str, int], TargetRegistration]:
+        if self._registrations is None:
+            rows = self.store.find(TargetRegistration) if self.store is not None else []
+            self._registrations = {}
+            for reg in rows:
+                self._remember(reg)
+        return self._registrations
+
+    def _remember(self, reg: TargetRegistration) -> None:
+        key = (reg.target_group, reg.target_id, reg.port)
+        self._registrations[key] = reg
+        self._by_task.setdefault(reg.task_id, set()).add(key)
+
+    def register_target(self, reg: TargetRegistration) -> None:
+        self._targets()
+        self._remember(reg)
+        self.note(reg)
+
+    def deregister_task(self, task_id: str) -> None:
+        regs = self._targets()
+        for key in sorted(self._by_task.pop(task_id, ())):
+            if regs.pop(key, None) is not None:
+                self.forget(TargetRegistration, key)
+
+    def delete_target_group(self, name: str) -> None:
+        regs = self._targets()
+        for key in sorted(k for k in regs if k[0] == name):
+            reg = regs.pop(key)
+            self._by_task.get(reg.task_id, set()).discard(key)
+            self.forget(TargetRegistration, key)
+
+    def targets(self, target_group: str | None = None) -> list[TargetRegistration]:
+        regs = self._targets()
+        return [regs[k] for k in sorted(regs) if target_group is None or k[0] == target_group]
+
+    # -- addresses -----------------------------------------------------------------------
+
+    def _pool(self, subnet: str) -> _Addresses:
+        pool = self._addresses.get(subnet)
+        if pool is None:
+            used: set[str] = set()
+            if self.store is not None:
+                for status in LIVE_STATUSES:
+                    used.update(t.private_ip for t in self.store.find(Task, subnet=subnet, last_status=status))
+            for cs in self._clusters.values():  # what this world changed since
+                for t in cs.tasks.values():
+                    if t.subnet == subnet and t.private_ip:
+                        used.add(t.private_ip)
+            pool = self._addresses[subnet] = _Addresses(subnet, used)
+        return pool
+
+    def allocate_ip(self, subnet: str) -> str:
+        return self._pool(subnet).take(subnet)
+
+    def release_ip(self, subnet: str, ip: str) -> None:
+        if subnet and ip and subnet in self._addresses:
+            self._addresses[subnet].give_back(ip)
 
     # -- events --------------------------------------------------------------------------
 
     def event(self, cluster: str, service: str, message: str) -> None:
-        """Append an event unless it repeats the service's last one (ECS de-duplicates)."""
-        events = self.store.service_events(cluster, service)
-        if events and events[-1].message == message:
+        """Append a service event unless it repeats the service's last one (ECS de-duplicates)."""
+        key = (cluster, service)
+        if key not in self._last_event:
+            last = self.store.service_events(cluster, service)[-1:] if self.store is not None else []
+            self._last_event[key] = last[0].message if last else ""
+        if self._last_event[key] == message:
             return
-        self.store.add_service_event(ServiceEvent(cluster, service, self.now(), message))
+        self._last_event[key] = message
+        event = ServiceEvent(cluster, service, self.now(), message)
+        self.events.append(event)
+        self.history.append(event)
 
 
-def _count(store: StateStore, record_type: type, **where: object) -> int:
-    """``len(store.find(...))``, by a COUNT query when the store has one."""
-    count = getattr(store, "count", None)
-    return count(record_type, **where) if count is not None else len(store.find(record_type, **where))
+def _key(record) -> tuple:
+    if isinstance(record, Task):
+        return (record.id,)
+    if isinstance(record, ContainerInstance):
+        return (record.id,)
+    if isinstance(record, Service):
+        return (record.cluster, record.name)
+    if isinstance(record, Deployment):
+        return (record.id,)
+    if isinstance(record, TaskDefinitionRevision):
+        return (record.family, record.revision)
+    if isinstance(record, Cluster):
+        return (record.name,)
+    if isinstance(record, TargetRegistration):
+        return (record.target_group, record.target_id, record.port)
+    if isinstance(record, CatalogueEntry):
+        return (record.kind, record.name)
+    raise TypeError(f"{type(record).__name__} is not a world record")
 
 
-def _node_ports(pairs: set[tuple[int, str]]) -> set:
-    """Ports in the shape ``Node`` keeps them."""
-    return set(pairs)
+__all__ = ["LIVE_STATUSES", "RUNNING", "STOPPED", "ClusterState", "World", "deployment_order", "subnet_block"]

@@ -22,7 +22,6 @@ from typing import Any
 
 from ecsctl.core.plan.codec import SENSITIVE, mask_field_value, mask_value, plan_json_view
 from ecsctl.core.plan.model import Change, FieldChange, Plan
-from ecsctl.core.plan.predict import closest_phrase
 
 _GREEN, _YELLOW, _RED, _MAGENTA, _BOLD, _RESET = "\x1b[32m", "\x1b[33m", "\x1b[31m", "\x1b[35m", "\x1b[1m", "\x1b[0m"
 
@@ -273,6 +272,10 @@ def _deployments(plan: Plan, color: bool = False) -> list[str]:
                 f"max {d.get('maximumPercent', '?')}%)")
         lines += ["", f"{_gutter(SYMBOL['update'], color)} {head}"]
         for n, st in enumerate(steps, start=1):
+            if st.get("rollback"):
+                lines.append(f"      step {n} (rollback): stop {st.get('stopNew', 0)} new, start {st.get('startOld', 0)} old"
+                             f" -> {st.get('oldRunning', 0)} old, {st.get('newRunning', 0)} new running")
+                continue
             lines.append(f"      step {n}: stop {st.get('stopOld', 0)} old, start {st.get('startNew', 0)} new"
                          f" -> {st.get('oldRunning', 0)} old, {st.get('newRunning', 0)} new running")
         outcome = str(d.get("outcome", "unknown"))
@@ -298,21 +301,46 @@ def _short_id(instance: str) -> str:
     return instance if len(instance) <= 12 else instance[:8] + "…"
 
 
+def closest_phrase(prediction: dict) -> str:
+    """``has insufficient memory available`` — what the message says of the closest instance."""
+    message, closest = str(prediction.get("message") or ""), prediction.get("closestInstance")
+    if closest and f"{closest} " in message:
+        return message.split(f"{closest} ", 1)[1].rstrip(".")
+    return ""
+
+
+def _after_apply(p: dict) -> str:
+    """``; after apply: web:1 ×2, web:2 ×4`` (what the service runs once apply is done)."""
+    tasks = p.get("tasks")
+    if tasks is None:
+        return ""
+    if not tasks:
+        return "; after apply: no task running"
+    return "; after apply: " + ", ".join(f"{rev} ×{n}" for rev, n in tasks.items())
+
+
 def _placement(plan: Plan, color: bool) -> list[str]:
-    """One line per predicted service: ``!`` and the closest instance's reason when tasks cannot be placed."""
-    lines = ["Placement (predicted: the tasks each service step would run, placed as the scheduler would):", ""]
+    """One line per service the plan touches: what it runs after apply, ``!`` and the closest
+    instance's reason when tasks cannot be placed (or fail to start)."""
+    lines = ["Placement (forecast: what each service runs after apply, placed as the scheduler will):", ""]
+    mark = f"{_RED}!{_RESET}" if color else "!"
     for p in plan.predictions:
         wanted, bad = int(p.get("wanted") or 0), int(p.get("unplaceable") or 0)
-        if not bad:
-            lines.append(f"    {p['address']}: {'the task' if wanted == 1 else f'all {wanted} tasks'} can be placed")
+        noun = "task" if wanted == 1 else "tasks"
+        if p.get("failing") and not bad:
+            short = int(p.get("short") or 0)
+            lines.append(f"  {mark} {p['address']}: {short} of {wanted} {noun} will not run: "
+                         f"{str(p['failing']).split(':', 1)[0]} (its tasks fail to start){_after_apply(p)}")
             continue
-        mark = f"{_RED}!{_RESET}" if color else "!"
+        if not bad:
+            lines.append(f"    {p['address']}: {'the task' if wanted == 1 else f'all {wanted} tasks'} can be placed{_after_apply(p)}")
+            continue
         closest, phrase = p.get("closestInstance"), closest_phrase(p)
         detail = f" (closest instance {_short_id(closest)} {phrase})" if closest and phrase else ""
         if p.get("reason") == "NO_INSTANCES":
             detail = " (no container instances in the cluster)"
-        noun = "task" if wanted == 1 else "tasks"
-        lines.append(f"  {mark} {p['address']}: {bad} of {wanted} {noun} cannot be placed: {p.get('reason') or 'unknown'}{detail}")
+        lines.append(f"  {mark} {p['address']}: {bad} of {wanted} {noun} cannot be placed: "
+                     f"{p.get('reason') or 'unknown'}{detail}{_after_apply(p)}")
     return lines
 
 

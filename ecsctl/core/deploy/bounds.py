@@ -18,7 +18,7 @@ from __future__ import annotations
 DEFAULT_MIN_PCT = 100
 DEFAULT_MAX_PCT = 200
 
-STUCK_EVENT = ("unable to stop or start tasks during a deployment because of the service deployment configuration. "
+STUCK_EVENT = ("was unable to stop or start tasks during a deployment because of the service deployment configuration. "
                "Update the minimumHealthyPercent or maximumPercent value and try again.")
 
 

@@ -1,17 +1,23 @@
-"""The rolling-deployment stepper of DESIGN section 6: pure, placement handed in.
+"""The rolling-deployment stepper of DESIGN section 6: one move per reconcile, pure.
 
 For a REPLICA service with desired count ``D`` and bounds ``lower``/``upper``
 (``bounds.deployment_bounds``), each step, in this order:
 
-1. stops old-revision tasks while ``healthy - 1 >= lower`` (``healthy`` = old + new
-   tasks running at the start of the step);
-2. starts new-revision tasks while ``old + new < upper`` and ``new < D``, each placed by
-   the caller's ``start`` callback (a task that cannot be placed is not started);
+1. stops old tasks while ``healthy - 1 >= lower`` (``healthy`` = old + new tasks running at the
+   start of the step);
+2. starts new tasks while ``old + new < upper`` and ``new < D``, each placed by the scheduler
+   (a task that cannot be placed is not started);
 3. tasks started in the step count as healthy from the next step on.
 
-The deployment completes when ``new == D`` and ``old == 0``.  A step that can
-neither stop nor start while work remains is **stalled**: the outcome says why
-(the bounds, or the placement reason) and the smallest change that unblocks it.
+The deployment completes when ``new == D`` and ``old == 0``.  :func:`move` answers one step
+from an observation of the service (how many old and new tasks run now): the controller stops
+that many old tasks, then tries to start that many new ones, and observes again at its next
+reconcile, so rule 3 holds by construction.  Draining uses the same move, with the tasks on
+draining instances as the old ones.  A step that can neither stop nor start while work remains
+is **stalled**: :func:`stall` says why (the bounds, or the placement reason) and the smallest
+change that unblocks it.
+
+:func:`roll` runs moves to the end against a capacity model, for tables and documentation:
 
     >>> [s.as_tuple() for s in roll(4, 50, 200, 4).steps]          # DESIGN, example 1
     [(2, 4, 2, 4), (2, 0, 0, 4)]
@@ -34,6 +40,30 @@ from ecsctl.core.deploy.bounds import can_progress, deployment_bounds, smallest_
 StartFn = Callable[[int], tuple[int, str]]
 # stop(n) -> None: n old tasks stop (the caller frees their resources and picks which).
 StopFn = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One step of a deployment or a drain: stop ``stop`` old tasks, then start up to ``start`` new ones."""
+
+    stop: int
+    start: int
+
+
+def move(desired: int, lower: int, upper: int, old: int, new: int) -> Move | None:
+    """The next step from ``old`` old and ``new`` new tasks running (all healthy), or None when
+    the deployment is complete (``new >= desired`` and ``old == 0``).
+
+    >>> move(4, 2, 8, old=4, new=0), move(4, 2, 8, old=2, new=4), move(4, 2, 8, old=0, new=4)
+    (Move(stop=2, start=4), Move(stop=2, start=0), None)
+    >>> move(1, 1, 1, old=1, new=0)                                   # no room: a stall
+    Move(stop=0, start=0)
+    """
+    if new >= desired and old == 0:
+        return None
+    stop = min(old, max(0, old + new - lower))
+    start = max(0, min(upper - (old - stop + new), desired - new))
+    return Move(stop, start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +119,8 @@ def capacity(total: int, used: int = 0) -> _Capacity:
 def roll(desired: int, min_pct: int, max_pct: int, old: int, *, new: int = 0,
          start: StartFn | None = None, stop: StopFn | None = None, max_steps: int = 10_000) -> Rollout:
     """Step a deployment from ``old`` old-revision tasks (and ``new`` new ones already
-    running) to ``desired`` new ones.  ``start`` defaults to unlimited room; when
-    ``start`` is a :func:`capacity`, stopped tasks give their room back to it."""
+    running) to ``desired`` new ones with :func:`move`.  ``start`` defaults to unlimited room;
+    when ``start`` is a :func:`capacity`, stopped tasks give their room back to it."""
     lower, upper = deployment_bounds(desired, min_pct, max_pct)
     start = start or (lambda n: (n, ""))
     if stop is None and isinstance(start, _Capacity):
@@ -98,28 +128,26 @@ def roll(desired: int, min_pct: int, max_pct: int, old: int, *, new: int = 0,
     steps: list[RollStep] = []
     base = dict(desired=desired, min_pct=min_pct, max_pct=max_pct, lower=lower, upper=upper)
     for _ in range(max_steps):
-        if new >= desired and old == 0:
+        step = move(desired, lower, upper, old, new)
+        if step is None:
             return Rollout(**base, steps=tuple(steps), old_running=old, new_running=new)
-        healthy = old + new
-        stopped = 0
-        while old - stopped > 0 and healthy - stopped - 1 >= lower:
-            stopped += 1
-        if stopped and stop:
-            stop(stopped)
-        old -= stopped
-        want = max(0, min(upper - (old + new), desired - new))
-        started, why = start(want) if want else (0, "")
+        if step.stop and stop:
+            stop(step.stop)
+        old -= step.stop
+        started, why = start(step.start) if step.start else (0, "")
         new += started
-        if stopped == 0 and started == 0:
-            reason, fix = _stall(desired, min_pct, max_pct, old, new, upper, want, why)
+        if step.stop == 0 and started == 0:
+            reason, fix = stall(desired, min_pct, max_pct, old, new, upper, step.start, why)
             return Rollout(**base, steps=tuple(steps), outcome="stalled", reason=reason, fix=fix,
                            old_running=old, new_running=new)
-        steps.append(RollStep(stopped, started, old, new))
+        steps.append(RollStep(step.stop, started, old, new))
     return Rollout(**base, steps=tuple(steps), outcome="stalled", reason="no progress after many steps",
                    old_running=old, new_running=new)
 
 
-def _stall(desired: int, min_pct: int, max_pct: int, old: int, new: int, upper: int, want: int, why: str) -> tuple[str, str]:
+def stall(desired: int, min_pct: int, max_pct: int, old: int, new: int, upper: int, want: int, why: str) -> tuple[str, str]:
+    """``(reason, fix)`` of a step that could neither stop nor start: ``want`` > 0 means the bounds
+    allowed starts the scheduler could not place (``why``: its reason)."""
     if want > 0:  # room under the bounds, but the scheduler could not place
         return (f"new tasks cannot be placed ({why or 'no capacity'})",
                 "add capacity for at least 1 more task, or lower minimumHealthyPercent so an old task can stop first")

@@ -203,6 +203,7 @@ def plan_to_json(plan: Plan) -> dict:
         "drift": [_drift_to_json(d) for d in plan.drift],
         "deployments": [_enc(d) for d in plan.deployments],
         "predictions": [_enc(p) for p in plan.predictions],
+        "reconcile": list(plan.reconcile),
     }
 
 
@@ -262,6 +263,7 @@ def plan_from_json(data: Any) -> Plan:
             ],
             deployments=[_dec(d) for d in data.get("deployments", ())],
             predictions=[_dec(p) for p in data.get("predictions", ())],
+            reconcile=[str(c) for c in data.get("reconcile", ())],
             format_version=version,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -20,11 +20,11 @@ def detect_drift(
     services: Iterable[Service],
     running: Counter,
     instances: Iterable[ContainerInstance],
-    latest: dict[str, int] | None = None,
 ) -> list[Drift]:
-    """``applied``: address -> (kind, name, last-applied spec); ``running``: (cluster, service) -> RUNNING tasks;
-    ``latest``: family -> highest registered revision (a service that follows its family but runs an
-    older revision was rolled back by the circuit breaker or ``rollout undo``)."""
+    """``applied``: address -> (kind, name, last-applied spec); ``running``: (cluster, service) -> RUNNING tasks.
+
+    (A service that runs another revision than its manifest asks is a change, not drift: see
+    ``app.plan.revision_changes``.)"""
     drift: list[Drift] = []
     by_key = {(s.cluster, s.name): s for s in services if s.status == "ACTIVE"}
     healthy = Counter((i.cluster, i.group_name) for i in instances if i.status == "ACTIVE" and i.agent_connected)
@@ -39,10 +39,6 @@ def detect_drift(
                 if record.desired_count != spec["desiredCount"]:
                     drift.append(Drift(address, "desiredCount", spec["desiredCount"], record.desired_count,
                                        "desired count changed since the last apply (auto scaling or by hand)"))
-            family = str(spec.get("taskDefinition", "")).rsplit("/", 1)[-1]
-            if latest and ":" not in family and family in latest and record.task_definition != f"{family}:{latest[family]}":
-                drift.append(Drift(address, "taskDefinition", f"{family}:{latest[family]}", record.task_definition,
-                                   "the service runs an older revision (rolled back by the circuit breaker or rollout undo)"))
             actual = running[(cluster, name)]
             if actual < record.desired_count:
                 drift.append(Drift(address, "runningCount", record.desired_count, actual,

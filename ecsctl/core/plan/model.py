@@ -135,9 +135,11 @@ class Plan:
     steps: list[Step] = field(default_factory=list)
     drift: list[Drift] = field(default_factory=list)
     deployments: list[dict] = field(default_factory=list)
-    # per predicted service step (``core.plan.predict``): address, wanted, placeable,
-    # unplaceable, reason, message, closestInstance
+    # per service the plan touches or the scheduler moves, after apply (``app.forecast``):
+    # address, wanted, placeable, unplaceable, short, reason, message, closestInstance, tasks
     predictions: list[dict] = field(default_factory=list)
+    # clusters where apply's scheduler has work even without a step
+    reconcile: list[str] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
 
     @property

@@ -29,6 +29,7 @@ i.e. about 2.5 % less than advertised (t3.micro 998 MiB, m5.large 7,985 MiB, m5.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 CPU_UNITS_PER_VCPU = 1024
@@ -132,8 +133,23 @@ def registered_memory(physical_mib: int, reserved_memory: int = 0) -> int:
 
 def instance_resources(instance_type: str, cpu: int | None = None, memory: int | None = None,
                        *, reserved_memory: int = 0) -> InstanceResources:
-    """What a container instance of ``instance_type`` registers; ``cpu``/``memory`` override."""
-    t = lookup(instance_type)
+    """What a container instance of ``instance_type`` registers; ``cpu``/``memory`` override.
+
+    A type the table does not know is accepted when both ``cpu`` and ``memory`` are given (any
+    real type, e.g. ``g2.2xlarge`` from the Cluster Query Language documentation); its
+    architecture is read from the name (:func:`architecture_of`).
+
+    >>> instance_resources("g2.2xlarge", cpu=8192, memory=15000).architecture
+    'x86_64'
+    """
+    try:
+        t = lookup(instance_type)
+    except KeyError:
+        if cpu is None or memory is None:
+            raise
+        return InstanceResources(cpu=int(cpu), memory=int(memory), gpu=0,
+                                 architecture=architecture_of(instance_type),
+                                 vcpus=max(1, int(cpu) // CPU_UNITS_PER_VCPU), memory_mib_physical=int(memory))
     physical = int(round(t.memory_gib * 1024))
     return InstanceResources(
         cpu=t.vcpus * CPU_UNITS_PER_VCPU if cpu is None else int(cpu),
@@ -152,12 +168,32 @@ def builtin_attributes(instance_type: str, availability_zone: str, ami_id: str |
     >>> builtin_attributes("c7g.large", "eu-west-1a")["ecs.cpu-architecture"]
     'arm64'
     """
-    t = lookup(instance_type)
+    known = INSTANCE_TYPES.get(instance_type) or INSTANCE_TYPES.get(str(instance_type).strip().lower())
+    arch = known.architecture if known is not None else architecture_of(instance_type)
     return {
-        "ecs.ami-id": ami_id or DEFAULT_AMI[t.architecture],
+        "ecs.ami-id": ami_id or DEFAULT_AMI[arch],
         "ecs.availability-zone": availability_zone,
-        "ecs.instance-type": t.name,
+        "ecs.instance-type": known.name if known is not None else str(instance_type),
         "ecs.os-type": os_type,
         "ecs.os-family": "LINUX" if os_type == "linux" else "WINDOWS_SERVER_2022_FULL",
-        "ecs.cpu-architecture": t.architecture,
+        "ecs.cpu-architecture": arch,
     }
+
+
+_GRAVITON = re.compile(r"^[a-z]+[0-9]+g")
+
+
+def architecture_of(instance_type: str) -> str:
+    """``arm64`` for AWS Graviton families (a ``g`` right after the generation: m6g, c7gn, t4g,
+    and a1), else ``x86_64``.
+
+    >>> [architecture_of(t) for t in ("m7g.large", "g4dn.xlarge", "a1.medium", "g2.2xlarge")]
+    ['arm64', 'x86_64', 'arm64', 'x86_64']
+    """
+    name = str(instance_type).strip().lower()
+    return "arm64" if _GRAVITON.match(name) or name.startswith("a1.") else "x86_64"
+
+
+def is_known(instance_type: str) -> bool:
+    """Whether the built-in table sizes ``instance_type`` (else the manifest must give cpu and memory)."""
+    return instance_type in INSTANCE_TYPES or str(instance_type).strip().lower() in INSTANCE_TYPES

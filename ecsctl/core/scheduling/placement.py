@@ -291,12 +291,13 @@ def _strategy(s: dict) -> _Strategy:
 class _Part:
     """One partition of the instances (all sharing the values of the leading spread attributes)."""
 
-    __slots__ = ("key", "ids", "bp")
+    __slots__ = ("key", "ids", "bp", "buckets")
 
     def __init__(self, key: tuple) -> None:
         self.key = key
         self.ids: list[int] = []  # node indexes, ascending (= ascending instance id)
         self.bp: dict[str, list[tuple[int, int]]] = {}  # field -> sorted [(remaining, idx)]
+        self.buckets: dict[str, dict[int, list[int]]] = {}  # group -> tasks of it -> [idx] (see _count_buckets)
 
 
 class _Index:
@@ -380,6 +381,11 @@ class Placer:
         self.nodes.append(node)
         self.refresh()
 
+    @property
+    def version(self) -> int:
+        """Bumped by every placement and release (a caller may memoise answers against it)."""
+        return self._version
+
     def node(self, instance_id: str) -> Node:
         return self.nodes[self._pos[instance_id]]
 
@@ -421,6 +427,8 @@ class Placer:
         for idx in self._indexes.values():
             part = idx.part_of[i]
             insort(part.ids, i)
+            for group, buckets in part.buckets.items():
+                self._bucket_add(buckets, n.groups.get(group, 0), i)
             for fld, lst in part.bp.items():
                 insort(lst, (n.remaining_cpu if fld == "cpu" else n.remaining_memory, i))
 
@@ -460,6 +468,36 @@ class Placer:
             part.bp[fld] = lst
         return lst
 
+    def _count_buckets(self, part: _Part, group: str) -> dict[int, list[int]]:
+        """The partition's alive instances by how many tasks of ``group`` they hold, each bucket in
+        ascending index order; kept up to date by :meth:`_changed` and read through
+        :meth:`_bucket_members`, which drops entries that went stale (moved or buried)."""
+        buckets = part.buckets.get(group)
+        if buckets is None:
+            buckets = part.buckets[group] = {}
+            nodes = self.nodes
+            for i in part.ids:
+                buckets.setdefault(nodes[i].groups.get(group, 0), []).append(i)
+        return buckets
+
+    def _bucket_members(self, lst: list[int], count: int, group: str):
+        nodes, dead = self.nodes, self._dead
+        k = 0
+        while k < len(lst):
+            i = lst[k]
+            if i in dead or nodes[i].groups.get(group, 0) != count:
+                del lst[k]
+                continue
+            yield i
+            k += 1
+
+    @staticmethod
+    def _bucket_add(buckets: dict[int, list[int]], count: int, i: int) -> None:
+        lst = buckets.setdefault(count, [])
+        k = bisect_left(lst, i)
+        if k == len(lst) or lst[k] != i:
+            lst.insert(k, i)
+
     def _group_counts(self, group: str, attr: str) -> Counter:
         key = (group, attr)
         counts = self._counts.get(key)
@@ -489,6 +527,12 @@ class Placer:
                     if old != new:
                         del lst[bisect_left(lst, (old, i))]
                         insort(lst, (new, i))
+        if i not in self._dead:
+            count = n.groups.get(group, 0)
+            for idx in self._indexes.values():
+                buckets = idx.part_of[i].buckets.get(group)
+                if buckets is not None:
+                    self._bucket_add(buckets, count, i)
         for attr in self._counted_attrs.get(group, ()):
             self._counts[(group, attr)][self._value(i, attr)] += delta
         members = self._group_nodes.setdefault(group, set())
@@ -607,30 +651,24 @@ class Placer:
             return self._walk_binpack(part, first.field, fits, more=len(rest) > 1, level=None, group=group)
         if first.kind == "inst":
             second = rest[1] if len(rest) > 1 else None
-            found: list[int]
-            if second is None:
-                found = []
-                for i in part.ids:
-                    if not nodes[i].groups.get(group) and fits(i):
-                        found = [i]
-                        break
-            elif second.kind == "binpack":
+            if second is not None and second.kind == "binpack":
                 found = self._walk_binpack(part, second.field, fits, more=len(rest) > 2, level=0, group=group)
-            else:
-                found = [i for i in part.ids if not nodes[i].groups.get(group) and fits(i)]
-            if found:
-                return found
-            holders = self._group_nodes.get(group, ())
-            pset = part.ids if len(holders) > len(part.ids) else None
-            if pset is None:
-                part_of = index.part_of
-                cands = [i for i in holders if part_of[i] is part and fits(i)]
-            else:
-                cands = [i for i in pset if nodes[i].groups.get(group) and fits(i)]
-            if not cands:
-                return []
-            low = min(nodes[i].groups[group] for i in cands)
-            return [i for i in cands if nodes[i].groups[group] == low]
+                if found:
+                    return found
+            buckets = self._count_buckets(part, group)
+            for count in sorted(buckets):
+                if count == 0 and second is not None and second.kind == "binpack":
+                    continue  # walked above, in binpack order
+                lst = buckets[count]
+                if second is None:
+                    for i in self._bucket_members(lst, count, group):
+                        if fits(i):
+                            return [i]
+                    continue
+                cands = [i for i in self._bucket_members(lst, count, group) if fits(i)]
+                if cands:
+                    return cands
+            return []
         # random (or a strategy only the generic pass handles): every eligible instance
         return [i for i in part.ids if fits(i)]
 
@@ -662,6 +700,18 @@ class Placer:
         self._lower_floor(demand)
         return self._place(demand, group, self._fits_fn(demand, group, constraints), constraints,
                            self._chain(strategies))
+
+    def place_on(self, instance_id: str, demand: TaskDemand, *, group: str,
+                 constraints: Sequence[dict] = ()) -> Placed | Unplaced:
+        """Place one task on ``instance_id`` only (a daemon's task), committing it if it fits;
+        else why not, as that one instance would say (``NO_INSTANCES`` if it is not ACTIVE)."""
+        i = self._pos.get(instance_id)
+        if i is None:
+            return Unplaced("MISSING", instance_id, f"{_UNABLE} The container instance {instance_id} is not in the cluster.")
+        self._lower_floor(demand)
+        if self._fits_fn(demand, group, constraints)(i):
+            return self._commit(i, demand, group)
+        return Placer([self.nodes[i].clone()], seed=0).diagnose(demand, group=group, constraints=constraints)
 
     def place_many(self, demand: TaskDemand, count: int, *, group: str, constraints: Sequence[dict] = (),
                    strategies: Sequence[dict] | None = None) -> list[Placed | Unplaced]:
@@ -909,7 +959,7 @@ class Placer:
 
     # -- scale-in -----------------------------------------------------------------------
 
-    def choose_to_stop(self, tasks: Sequence[tuple[str, str]], count: int, *, group: str,
+    def choose_to_stop(self, tasks: Sequence[tuple[str, str | None]], count: int, *, group: str,
                        strategies: Sequence[dict] | None = None, demand: TaskDemand | None = None) -> list[str]:
         """Which task ids (of ``(task_id, instance_id)`` pairs) to stop, one at a time (§2.3, §2.5).
 
@@ -921,6 +971,15 @@ class Placer:
         resources after each pick. Nothing is committed; call :meth:`release` for each.
         """
         chain = self._chain(strategies)
+        if any(s.kind == "random" for s in chain) or any(
+                s.kind == "attr" for s in chain[sum(1 for _ in _leading_attrs(chain)):]):
+            return self._choose_to_stop_scan(tasks, count, group=group, chain=chain, demand=demand)
+        return _StopChooser(self, tasks, group, chain, demand).pick(count)
+
+    def _choose_to_stop_scan(self, tasks: Sequence[tuple[str, str | None]], count: int, *, group: str,
+                             chain: tuple, demand: TaskDemand | None) -> list[str]:
+        """:meth:`choose_to_stop` by re-ranking every instance for every pick (O(picks x instances)):
+        for chains with ``random`` or a ``spread(attribute)`` after a per-instance strategy."""
         pending = sorted(tasks, key=lambda t: (t[1] or "", t[0]))
         per_instance: Counter = Counter(inst for _, inst in pending)
         # tasks of the group per instance: what the placer knows, at least what is listed
@@ -987,4 +1046,120 @@ class Placer:
             if demand is not None:
                 extra_cpu[inst] += demand.cpu
                 extra_mem[inst] += demand.memory
+        return chosen
+
+
+def _leading_attrs(chain: Sequence[_Strategy]):
+    for s in chain:
+        if s.kind != "attr":
+            return
+        yield s
+
+
+class _StopChooser:
+    """:meth:`Placer.choose_to_stop` for chains of ``spread(attribute)`` strategies followed by
+    per-instance ones (``spread(instanceId)``, ``binpack``), in O((picks + tasks) log n).
+
+    Sequential narrowing by strategies is a lexicographic maximum over per-instance key tuples
+    (then the highest instance id).  The leading attribute keys depend only on the instance's
+    attribute values (the count of the group's tasks per value), so instances are partitioned by
+    those values; inside a partition the rest of the key depends on the instance alone, kept in
+    a max-heap (entries invalidated lazily when an instance's key moves).  Each pick compares the
+    partitions' scores and heap tops: partitions are few (zones, tiers)."""
+
+    def __init__(self, placer: "Placer", tasks: Sequence[tuple[str, str | None]], group: str,
+                 chain: Sequence[_Strategy], demand: TaskDemand | None) -> None:
+        self.placer = placer
+        self.attrs = tuple(s.field for s in _leading_attrs(chain))
+        self.rest = tuple(chain[len(self.attrs):])
+        self.demand = demand
+        self.candidates: dict[str | None, list[str]] = {}
+        for task_id, inst in sorted(tasks, key=lambda t: (t[1] or "", t[0])):
+            self.candidates.setdefault(inst, []).append(task_id)
+        pos = placer._pos
+        # tasks of the group per instance: what the placer knows, at least what is listed
+        self.counts: dict[str | None, int] = {}
+        for inst, listed in self.candidates.items():
+            i = pos.get(inst) if inst else None
+            known = placer.nodes[i].groups.get(group, 0) if i is not None else 0
+            self.counts[inst] = max(known, len(listed))
+        for g_i in placer._group_nodes.get(group, ()):
+            node = placer.nodes[g_i]
+            self.counts.setdefault(node.id, node.groups.get(group, 0))
+        self.extra_cpu: Counter = Counter()
+        self.extra_mem: Counter = Counter()
+        self.value_counts = []
+        for attr in self.attrs:
+            vc: Counter = Counter()
+            for inst, c in self.counts.items():
+                vc[self._value(inst, attr)] += c
+            self.value_counts.append(vc)
+        order = sorted(self.candidates, key=lambda x: x or "")
+        self.rank = {inst: k for k, inst in enumerate(order)}
+        self.parts: dict[tuple, list] = {}
+        self.part_of: dict[str | None, tuple] = {}
+        for inst in order:
+            key = tuple(self._value(inst, a) for a in self.attrs)
+            self.part_of[inst] = key
+            self.parts.setdefault(key, [])
+            self._push(inst)
+
+    def _value(self, inst: str | None, attr: str):
+        i = self.placer._pos.get(inst) if inst else None
+        return self.placer._value(i, attr) if i is not None else None
+
+    def _rest_key(self, inst: str | None) -> tuple:
+        out = []
+        for s in self.rest:
+            if s.kind == "inst":
+                out.append(self.counts.get(inst, 0))
+            else:  # binpack: the instance with the most remaining after the stop
+                i = self.placer._pos.get(inst) if inst else None
+                if i is None:
+                    out.append(1 << 62)  # an instance the placer does not know: stop its task first
+                    continue
+                n = self.placer.nodes[i]
+                d = self.demand
+                if s.field == "cpu":
+                    out.append(n.remaining_cpu + self.extra_cpu[inst] + (d.cpu if d else 0))
+                else:
+                    out.append(n.remaining_memory + self.extra_mem[inst] + (d.memory if d else 0))
+        return tuple(out)
+
+    def _push(self, inst: str | None) -> None:
+        key = self._rest_key(inst)
+        heappush(self.parts[self.part_of[inst]], (tuple(-k for k in key), -self.rank[inst], key, inst))
+
+    def _top(self, key: tuple):
+        heap = self.parts[key]
+        while heap:
+            _, _, rest, inst = heap[0]
+            if self.candidates.get(inst) and rest == self._rest_key(inst):
+                return heap[0]
+            heappop(heap)
+        return None
+
+    def pick(self, count: int) -> list[str]:
+        chosen: list[str] = []
+        while len(chosen) < count:
+            best = None
+            for key in self.parts:
+                top = self._top(key)
+                if top is None:
+                    continue
+                score = tuple(vc[v] for vc, v in zip(self.value_counts, key)) + top[2] + (self.rank[top[3]],)
+                if best is None or score > best[0]:
+                    best = (score, top[3])
+            if best is None:
+                break
+            inst = best[1]
+            chosen.append(self.candidates[inst].pop())
+            self.counts[inst] = self.counts.get(inst, 1) - 1
+            for vc, v in zip(self.value_counts, self.part_of[inst]):
+                vc[v] -= 1
+            if self.demand is not None:
+                self.extra_cpu[inst] += self.demand.cpu
+                self.extra_mem[inst] += self.demand.memory
+            if self.candidates[inst]:
+                self._push(inst)
         return chosen

@@ -28,6 +28,7 @@
   function s(tag, attrs) {
     var el = document.createElementNS(NS, tag);
     for (var k in attrs || {}) {
+      if (attrs[k] === null || attrs[k] === undefined) continue;
       if (k === "text") el.textContent = attrs[k];
       else if (k === "title") { var t = document.createElementNS(NS, "title"); t.textContent = attrs[k]; el.appendChild(t); }
       else el.setAttribute(k, attrs[k]);
@@ -456,20 +457,26 @@
     deployments.forEach(function (d) { sec.appendChild(renderDeployment(d)); });
 
     var placement = plan.placement || plan.predictions || [];
-    sec.appendChild(h("h3", {text: "Placement (predicted)"}));
+    sec.appendChild(h("h3", {text: "Placement (forecast: what each service runs after apply)"}));
     if (!placement.length) sec.appendChild(h("p", {class: "empty", text: "No service step places tasks."}));
     else {
       var body = h("tbody");
-      sec.appendChild(h("table", {class: "placement"}, h("thead", {}, h("tr", {},
-        ["service", "wanted", "placeable", "cannot be placed", "why"].map(function (t, i) { return h("th", {class: i && i < 4 ? "num" : "", text: t}); }))), body));
-      placement.slice().sort(function (a, b) { return (b.unplaceable || 0) - (a.unplaceable || 0); }).forEach(function (p) {
-        var bad = (p.unplaceable || 0) > 0;
+      sec.appendChild(h("div", {class: "scroll"}, h("table", {class: "placement"}, h("thead", {}, h("tr", {},
+        ["service", "wanted", "placeable", "cannot be placed", "after apply", "why"].map(function (t, i) { return h("th", {class: i && i < 4 ? "num" : "", text: t}); }))), body)));
+      placement.slice().sort(function (a, b) { return ((b.unplaceable || 0) + (b.short || 0)) - ((a.unplaceable || 0) + (a.short || 0)); }).forEach(function (p) {
+        var bad = (p.unplaceable || 0) > 0 || (p.short || 0) > 0;
+        var why = [];
+        if (p.unplaceable) why.push(h("b", {text: p.reason || ""}), " ", p.message || "");
+        if (p.closestInstance) why.push(" ", h("a", {class: "ref", text: "closest instance " + short(p.closestInstance), onclick: function () { select("instance", p.closestInstance); }}));
+        if (p.failing) why.push(h("b", {text: "tasks fail: "}), p.failing);
+        if (p.short && !p.unplaceable && !p.failing) why.push(fmt(p.short) + " short of the desired count");
+        var extra = Object.keys(p).filter(function (k) { return PLACEMENT_KEYS.indexOf(k) < 0; });
+        extra.forEach(function (k) { why.push(h("div", {class: "muted", text: k + ": " + json(p[k])})); });
         body.appendChild(h("tr", {class: bad ? "bad" : "", "data-address": p.address},
           h("td", {text: p.address}), h("td", {class: "num", text: fmt(p.wanted || 0)}), h("td", {class: "num", text: fmt(p.placeable || 0)}),
           h("td", {class: "num", text: fmt(p.unplaceable || 0)}),
-          h("td", {}, bad ? [h("b", {text: p.reason || ""}), " ", p.message || "",
-            p.closestInstance ? [" ", h("a", {class: "ref", text: "closest instance " + short(p.closestInstance), onclick: function () { select("instance", p.closestInstance); }})] : null]
-            : h("span", {class: "ok", text: "all placed"}))));
+          h("td", {}, p.tasks ? Object.keys(p.tasks).map(function (r) { return h("span", {class: "pill", text: r + " ×" + p.tasks[r]}); }) : h("span", {class: "muted", text: "—"})),
+          h("td", {}, why.length ? why : h("span", {class: "ok", text: "all placed"}))));
       });
     }
 
@@ -487,7 +494,8 @@
     });
   }
 
-  var DEPLOYMENT_KEYS = ["service", "from", "to", "desiredCount", "minimumHealthyPercent", "maximumPercent", "outcome", "reason", "fix", "steps"];
+  var PLACEMENT_KEYS = ["address", "wanted", "placeable", "unplaceable", "short", "reason", "message", "closestInstance", "failing", "tasks"];
+  var DEPLOYMENT_KEYS = ["rolledBackTo", "service", "from", "to", "desiredCount", "minimumHealthyPercent", "maximumPercent", "outcome", "reason", "fix", "steps"];
   function renderDeployment(d) {
     var D_ = d.desiredCount || 0, mPct = d.minimumHealthyPercent === undefined ? 100 : d.minimumHealthyPercent,
         MPct = d.maximumPercent === undefined ? 200 : d.maximumPercent;
@@ -496,7 +504,8 @@
     var box = h("div", {class: "deployment", "data-service": d.service, "data-outcome": outcome},
       h("div", {class: "title"}, "deployment of " + d.service + ": " + (d.from || "?") + " → " + (d.to || "?") + " ",
         h("span", {class: "muted", text: "(desired " + D_ + ", min " + mPct + "% = " + lower + " healthy, max " + MPct + "% = " + upper + " tasks) "}),
-        h("span", {class: "badge " + outcome, text: outcome.toUpperCase()})));
+        h("span", {class: "badge " + outcome, text: outcome.toUpperCase()}),
+        d.rolledBackTo ? h("span", {class: "bad", text: " rolled back to " + d.rolledBackTo}) : null));
     if (outcome !== "complete") {
       box.appendChild(h("div", {class: "problem"}, h("b", {text: outcome === "failed" ? "FAILED: " : "STALLED: "}), d.reason || "",
         d.fix ? h("div", {}, h("b", {text: "fix: "}), d.fix) : null));
@@ -504,7 +513,8 @@
     box.appendChild(deploymentChart(d, steps, D_, lower, upper, outcome));
     if (steps.length) {
       box.appendChild(h("ol", {class: "steps"}, steps.map(function (st) {
-        return h("li", {text: "stop " + st.stopOld + " old, start " + st.startNew + " new → " + st.oldRunning + " old, " + st.newRunning + " new running"});
+        return h("li", {class: st.rollback ? "bad" : "", text: (st.rollback ? "rollback: stop " + (st.stopNew || 0) + " new, start " + (st.startOld || 0) + " old"
+          : "stop " + st.stopOld + " old, start " + st.startNew + " new") + " → " + st.oldRunning + " old, " + st.newRunning + " new running"});
       })));
     }
     var extra = Object.keys(d).filter(function (k) { return DEPLOYMENT_KEYS.indexOf(k) < 0; });
@@ -538,11 +548,15 @@
     });
     bars.forEach(function (b, i) {
       var x = left + 4 + i * (bw + gap);
+      if (b.st && b.st.rollback && !(bars[i - 1].st && bars[i - 1].st.rollback)) {
+        g.appendChild(s("line", {x1: x - gap / 2, x2: x - gap / 2, y1: y0 - plotH, y2: y0, stroke: "#c62828", "stroke-dasharray": "3,2"}));
+        g.appendChild(s("text", {x: x, y: y0 - plotH + 8, fill: "#c62828", text: "rollback"}));
+      }
       g.appendChild(s("rect", {x: x, y: Y(b.old), width: bw, height: y0 - Y(b.old), fill: "#8f9bb3",
         title: b.label + ": " + b.old + " old running" + (b.st ? " (stopped " + b.st.stopOld + ")" : "")}));
       g.appendChild(s("rect", {x: x, y: Y(b.old + b["new"]), width: bw, height: Y(b.old) - Y(b.old + b["new"]), fill: "#2f9e58",
         title: b.label + ": " + b["new"] + " new running" + (b.st ? " (started " + b.st.startNew + ")" : "")}));
-      g.appendChild(s("text", {x: x + bw / 2, y: y0 + 12, "text-anchor": "middle", text: i === 0 ? "start" : String(i)}));
+      g.appendChild(s("text", {x: x + bw / 2, y: y0 + 12, "text-anchor": "middle", fill: b.st && b.st.rollback ? "#c62828" : null, text: i === 0 ? "start" : String(i)}));
     });
     var xEnd = left + 4 + bars.length * (bw + gap);
     [[upper, "max " + upper + " tasks", "#b45309", "5,3"], [desired, "desired " + desired, "#374151", "2,2"], [lower, "min " + lower + " healthy", "#1f5fbf", "5,3"]].forEach(function (l, i) {

@@ -1,0 +1,213 @@
+"""Use case helper: what apply will do, found by doing it on a private copy of the state.
+
+``forecast(steps, store)`` runs the local backend without persisting (``LocalBackend(store,
+persist=False)``): every step of the plan in apply's order, then the service scheduler until it
+settles, exactly as ``apply_plan`` will.  Every move of every service is observed, so the
+placement forecast, each deployment's steps and apply come from one simulation and see each
+other's effects (two services deploying in one plan share the cluster, round after round).
+
+It returns, for the plan:
+
+* ``deployments`` — one per deployment a Service step starts (an update to another revision,
+  or a change of a redeploying field) and per deployment already in progress that the
+  scheduler moves: DESIGN §6's keys (``service``, ``from``, ``to``, ``desiredCount``,
+  ``minimumHealthyPercent``, ``maximumPercent``, ``outcome`` ``complete`` | ``stalled`` |
+  ``failed``, ``reason``, ``fix``, ``steps`` of ``{stopOld, startNew, oldRunning, newRunning}``
+  — the last step's counts are what runs after apply; no step leaves the old tasks as they
+  are).  A deployment the circuit breaker rolls back is ``failed``, with ``rolledBackTo`` and
+  the rollback's own steps appended, marked ``"rollback": true`` and counted in the planned
+  deployment's terms (``startOld``: old-revision tasks started again).
+* ``services`` — per service the plan touches or the scheduler moves: its desired count, the
+  tasks it will run per revision after apply, and, when fewer run than desired, how many cannot
+  be placed with ECS's reason and the closest instance (``placement`` in ``plan -o json``).
+* ``reconcile`` — the clusters in which the scheduler has work even without a step (lost tasks
+  to replace, a deployment to continue).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ecsctl.core.plan.model import Step, address
+
+
+@dataclass
+class Forecast:
+    deployments: list[dict] = field(default_factory=list)
+    services: list[dict] = field(default_factory=list)
+    reconcile: list[str] = field(default_factory=list)
+
+
+def forecast(steps: list[Step], store) -> Forecast:
+    from ecsctl.backends.local import LocalBackend
+    from ecsctl.backends.local.controller import Session
+    from ecsctl.core.controller import service as model
+
+    backend = LocalBackend(store, persist=False)
+    world = backend.world
+    moves: list = []
+    for step in steps:
+        backend.apply_step(step)
+    service_steps = {(model.cluster_of(s.spec or s.before or _cluster_of_address(s.address)), s.name): s
+                     for s in steps if s.kind == "Service"}
+    clusters = backend.clusters_with_work()
+    for name in clusters:
+        world.state(name)
+    started = _deployments_started(world, store, service_steps)
+    backend.settle(clusters, session=Session(observer=moves.append))
+    return Forecast(
+        deployments=_deployment_entries(world, started, moves),
+        services=_service_entries(world, service_steps, moves),
+        reconcile=sorted({m.cluster for m in moves if m.stopped or m.started or m.failed or m.phase == "rollback"}),
+    )
+
+
+def _cluster_of_address(addr: str) -> dict:
+    parts = addr.split("/")
+    return {"cluster": parts[1]} if len(parts) >= 3 else {}
+
+
+def _deployments_started(world, store, service_steps: dict) -> dict[str, dict]:
+    """Deployment id -> ``{service, from}`` for every deployment a Service update step started,
+    and every deployment already in progress in the state."""
+    from ecsctl.core.state.ports import Deployment, Service
+
+    known = {d.id: d for d in store.find(Deployment)} if store is not None else {}
+    before = {(s.cluster, s.name): s for s in store.find(Service)} if store is not None else {}
+    out: dict[str, dict] = {}
+    for name in world.loaded_clusters():
+        cs = world.state(name)
+        for svc in cs.active_services():
+            deps = cs.service_deployments(svc.name)
+            primary = next((d for d in reversed(deps) if d.status == "PRIMARY"), None)
+            if primary is None:
+                continue
+            was = before.get((name, svc.name))
+            step = service_steps.get((name, svc.name))
+            new = primary.id not in known
+            if new and (step is None or step.action != "update" or was is None or was.status == "INACTIVE"):
+                continue  # the first deployment of a new service is no rolling deployment
+            if not new and primary.rollout_state != "IN_PROGRESS":
+                continue
+            older = [d.task_definition for d in deps if d.id != primary.id and d.status != "INACTIVE"]
+            origin = was.task_definition if new and was is not None else (older[-1] if older else None)
+            out[primary.id] = {"service": address("Service", svc.name, {"cluster": name}), "from": origin}
+    return out
+
+
+def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[dict]:
+    from ecsctl.core.controller import service as model
+    from ecsctl.core.deploy.stepper import breaker_threshold
+
+    out = []
+    for dep_id, head in started.items():
+        _, cluster, name = head["service"].split("/", 2)
+        cs = world.state(cluster)
+        svc = cs.services[name]
+        deps = {d.id: d for d in cs.service_deployments(name)}
+        dep = deps[dep_id]
+        min_pct, max_pct = model.percents(svc.spec)
+        mine = [m for m in moves if m.deployment == dep_id]
+        steps = [{"stopOld": m.stopped, "startNew": m.started, "oldRunning": m.old_running, "newRunning": m.new_running}
+                 for m in mine if m.stopped or m.started]
+        entry = {"service": head["service"], "from": head["from"], "to": dep.task_definition,
+                 "desiredCount": svc.desired_count if dep.status == "PRIMARY" else dep.desired_count,
+                 "minimumHealthyPercent": min_pct, "maximumPercent": max_pct}
+        failure = next((m.reason for m in mine if m.phase == "fail" and m.reason), "")
+        rollback = next((m for m in moves if m.phase == "rollback" and m.service == name and m.cluster == cluster
+                         and _rolled_back_from(cs, name, m.deployment) == dep_id), None)
+        enable, back = model.circuit_breaker(svc.spec)
+        if dep.rollout_state == "COMPLETED":
+            entry.update(outcome="complete", reason="", fix="")
+        elif failure or dep.rollout_state == "FAILED":
+            threshold = breaker_threshold(entry["desiredCount"])
+            if not enable:
+                tail = "no deployment circuit breaker: ECS would keep starting tasks that fail"
+            elif rollback is not None:
+                tail = f"the circuit breaker would stop it after {threshold} failed tasks and rollback to {rollback.task_definition}"
+            else:
+                tail = (f"the circuit breaker would stop it after {threshold} failed tasks"
+                        + (" (no rollback: the old tasks keep running)" if not back else
+                           " (no earlier completed deployment to roll back to: the old tasks keep running)"))
+            entry.update(outcome="failed", reason=f"{failure or dep.rollout_state_reason}; {tail}", fix=failure_fix(failure))
+        else:
+            stall = next((m for m in reversed(mine) if m.phase == "stall"), None)
+            reason, fix = (stall.reason, stall.fix) if stall is not None else ("the deployment did not finish", "")
+            if stall is not None and stall.unplaced is not None and reason.startswith("new tasks cannot be placed"):
+                demand = world.demand(dep.task_definition)
+                fix = f"add a container instance with room for one more task ({_needs(demand)}), or " + fix.split(", or ", 1)[-1]
+            entry.update(outcome="stalled", reason=reason, fix=fix)
+        if rollback is not None:
+            entry["rolledBackTo"] = rollback.task_definition
+            for m in moves:
+                if m.deployment == rollback.deployment and (m.stopped or m.started):
+                    steps.append({"stopOld": 0, "startNew": 0, "oldRunning": m.new_running, "newRunning": m.old_running,
+                                  "startOld": m.started, "stopNew": m.stopped, "rollback": True})
+        entry["steps"] = steps
+        out.append(entry)
+    return sorted(out, key=lambda d: d["service"])
+
+
+def _rolled_back_from(cs, service: str, rollback_id: str) -> str | None:
+    """The deployment a rollback deployment returned from: the one just before it."""
+    ids = [d.id for d in cs.service_deployments(service)]
+    k = ids.index(rollback_id) if rollback_id in ids else 0
+    return ids[k - 1] if k > 0 else None
+
+
+def _service_entries(world, service_steps: dict, moves: list) -> list[dict]:
+    touched = {key for key, s in service_steps.items() if s.action != "delete"}
+    touched |= {(m.cluster, m.service) for m in moves}
+    last_unplaced = {}
+    failing = {}
+    for m in moves:
+        if m.unplaced is not None:
+            last_unplaced[(m.cluster, m.service)] = m.unplaced
+        if m.phase == "fail" and m.reason:
+            failing[(m.cluster, m.service)] = m.reason
+    out = []
+    for cluster, name in sorted(touched):
+        cs = world.state(cluster)
+        svc = cs.services.get(name)
+        if svc is None or svc.status != "ACTIVE":
+            continue
+        running = [t for t in cs.service_tasks(name) if t.last_status == "RUNNING"]
+        per_revision = Counter(t.task_definition for t in running)
+        short = max(0, svc.desired_count - len(running))
+        unplaced = last_unplaced.get((cluster, name)) if short else None
+        out.append({
+            "address": address("Service", name, {"cluster": cluster}),
+            "wanted": svc.desired_count,
+            "placeable": len(running),
+            "unplaceable": short if unplaced is not None else 0,
+            "short": short,
+            "reason": unplaced.reason if unplaced is not None else "",
+            "message": f"service ({name}) {unplaced.message}" if unplaced is not None else "",
+            "closestInstance": unplaced.closest_instance if unplaced is not None else None,
+            "failing": failing.get((cluster, name), "") if short and unplaced is None else "",
+            "tasks": dict(sorted(per_revision.items())),
+        })
+    return out
+
+
+def _needs(demand) -> str:
+    """``512 CPU units, 1024 MiB, host port 80/tcp``: what one more task takes on an instance."""
+    parts = [f"{demand.cpu} CPU units", f"{demand.memory} MiB"]
+    parts += [f"host port {p.host_port}/{p.protocol}" for p in demand.ports if p.host_port]
+    return ", ".join(parts)
+
+
+def failure_fix(reason: str) -> str:
+    if not reason:
+        return ""
+    if reason.startswith("CannotPullContainerError"):
+        return "push the image tag to its repository (the Repository's images) or use a tag it holds"
+    if "execution role" in reason:
+        return "set executionRoleArn on the task definition"
+    if "env files" in reason:
+        return "declare the EnvironmentFile for that S3 object or correct environmentFiles"
+    return "declare the Parameter/Secret (and its keys) or correct the valueFrom"
+
+
+__all__ = ["Forecast", "failure_fix", "forecast"]

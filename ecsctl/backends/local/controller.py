@@ -1,0 +1,507 @@
+"""The service scheduler of the simulation: one reconcile loop, shared by plan and apply.
+
+``reconcile(world, cluster, session)`` is one round: every ACTIVE service of the cluster, in
+name order, takes one move; it returns whether anything moved.  A caller runs rounds until a
+round moves nothing (the cluster has *settled*); apply commits each round, the plan runs the
+same rounds over its private world, so both see every service's moves in the same order.
+
+One service's move (DESIGN §6, ecs-semantics §4–§5):
+
+1. **Lost tasks** — tasks on instances that went away (deregistered, not ACTIVE or DRAINING,
+   agent disconnected) are stopped at once: they are already gone.
+2. **REPLICA services.**  ``old`` = running tasks started by an older deployment or sitting on a
+   DRAINING instance; ``new`` = the PRIMARY deployment's tasks elsewhere.  While ``old`` tasks
+   remain, the move is ``core.deploy.stepper.move`` within the service's
+   ``minimumHealthyPercent``/``maximumPercent``: stop that many old tasks (draining ones first,
+   then as scale-in would choose them), then start up to that many new ones, placed by the
+   scheduler.  A deployment and a drain are the same move.  Without old tasks the service scales
+   to its desired count: surplus tasks stop (scale-in choice), missing ones start.
+3. **DAEMON services** — one task per ACTIVE, connected instance that meets the memberOf
+   constraints, replaced by the same move on a new revision (defaults 0 % / 100 %); daemon tasks
+   on an instance that stops qualifying stop (on a DRAINING one, once its other tasks are gone).
+4. **Tasks that cannot start** (``core.deploy.failures.start_failure``: an image no repository
+   holds, a missing secret …) are created STOPPED (``TaskFailedToStart``) and counted in the
+   deployment's ``failedTasks``.  With the circuit breaker, attempts go on round after round
+   until ``breaker_threshold(D)``: the deployment FAILS and, with ``rollback``, a new deployment
+   returns to the last COMPLETED revision.  Without it, one round of attempts per settle (ECS
+   throttles and retries forever) and the event ``is unable to consistently start tasks``.
+5. **Tasks that cannot be placed** are not created (ECS creates no task for them): the service
+   records ``was unable to place a task …`` with the closest instance's reason, and its running
+   count stays below its desired count.  A service is not placed again until the cluster's
+   placement view changed.
+6. **Bookkeeping** — running counts of the service and its deployments; ACTIVE deployments left
+   without tasks become INACTIVE; a PRIMARY deployment with its desired count running and no
+   older task is COMPLETED; ECS's events (stopped, started, registered targets, deployment
+   completed, steady state) are recorded.
+
+A :class:`Session` carries what one settle remembers across rounds, and tells an observer
+(the plan) about every move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+from ecsctl.backends.local import launch, services
+from ecsctl.backends.local.launch import SCHEDULER, Launch
+from ecsctl.backends.local.world import RUNNING, ClusterState, World
+from ecsctl.core.controller import service as model
+from ecsctl.core.deploy.bounds import STUCK_EVENT, deployment_bounds
+from ecsctl.core.deploy.failures import start_failure
+from ecsctl.core.deploy.stepper import breaker_threshold, move, stall
+from ecsctl.core.plan.model import address
+from ecsctl.core.scheduling import cql
+from ecsctl.core.scheduling.placement import Placed, Unplaced
+from ecsctl.core.state.ports import Deployment, Service, Task
+
+DRAINING_REASON = "Task stopped because the container instance is draining"
+THROTTLE_EVENT = "is unable to consistently start tasks successfully."
+MAX_ROUNDS = 100_000  # a settle always ends long before; a guard against a modelling bug
+CATALOGUE_KINDS = ("Parameter", "Secret", "EnvironmentFile", "Repository")
+
+
+@dataclass(frozen=True, slots=True)
+class MoveRecord:
+    """One move of a service: what it stopped and started, and the counts after it.
+
+    ``phase``: ``deploy`` (old tasks of earlier deployments or draining instances replaced),
+    ``scale`` (towards the desired count), ``stall`` (nothing could move; ``reason``/``fix`` say
+    why), ``fail`` (tasks failed to start), ``rollback`` (the breaker failed the deployment and a
+    new one goes back)."""
+
+    cluster: str
+    service: str
+    deployment: str
+    task_definition: str
+    phase: str
+    stopped: int = 0
+    started: int = 0
+    old_running: int = 0
+    new_running: int = 0
+    failed: int = 0
+    reason: str = ""
+    fix: str = ""
+    unplaced: Unplaced | None = None
+
+
+@dataclass
+class Session:
+    """What one settle remembers between rounds; ``observer`` hears every move."""
+
+    observer: Callable[[MoveRecord], None] | None = None
+    attempted: set[str] = field(default_factory=set)  # deployments whose failing starts were tried
+    unplaceable: dict[tuple[str, str], tuple[int, Unplaced]] = field(default_factory=dict)
+    failures: dict[str, str | None] = field(default_factory=dict)  # revision -> start failure
+
+    def tell(self, record: MoveRecord) -> None:
+        if self.observer is not None:
+            self.observer(record)
+
+
+def settle(world: World, cluster: str, session: Session | None = None,
+           after_round: Callable[[], None] | None = None) -> int:
+    """Rounds until the cluster settles; ``after_round`` runs after each round that moved
+    (apply commits there).  Returns the number of rounds that moved."""
+    session = session or Session()
+    rounds = 0
+    for _ in range(MAX_ROUNDS):
+        if not reconcile(world, cluster, session):
+            break
+        rounds += 1
+        if after_round is not None:
+            after_round()
+    return rounds
+
+
+def reconcile(world: World, cluster: str, session: Session) -> bool:
+    """One round: every ACTIVE service of ``cluster`` takes one move. True if anything moved."""
+    cs = world.state(cluster)
+    if world.cluster(cluster) is None or world.cluster(cluster).status != "ACTIVE":
+        return False
+    draining = frozenset(i.id for i in cs.instances.values() if i.status == "DRAINING")
+    moved = False
+    for svc in cs.active_services():
+        moved |= _service(world, cs, svc, session, draining)
+    return moved
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Ctx:
+    """One service's move: what it needs, and what it did (for events and the observer)."""
+
+    world: World
+    cs: ClusterState
+    svc: Service
+    dep: Deployment
+    session: Session
+    draining: frozenset
+    lost: list[Task] = field(default_factory=list)
+    stopped: list[Task] = field(default_factory=list)
+    drained: list[Task] = field(default_factory=list)
+    started: list[Task] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.svc.name
+
+    def launch(self) -> Launch:
+        lt = model.launch_type(self.svc.spec, _cluster_spec(self.world, self.cs))
+        demand = self.world.demand(self.dep.task_definition)
+        return Launch(group=model.group_of(self.svc.name), task_definition=self.dep.task_definition,
+                      started_by=self.dep.id, launch_type=lt, demand=demand,
+                      network=launch.network_of(self.cs, self.svc.spec, demand, lt), service=self.svc)
+
+    def stop(self, task: Task, reason: str, *, drain: bool = False, lost: bool = False) -> None:
+        into = self.lost if lost else self.drained if drain else self.stopped
+        into.append(launch.stop(self.world, self.cs, task, SCHEDULER, reason))
+
+    def scale_in_reason(self) -> str:
+        return f"Scaling activity initiated by (deployment {self.dep.id})"
+
+
+def _cluster_spec(world: World, cs: ClusterState) -> dict | None:
+    cluster = world.cluster(cs.name)
+    return cluster.spec if cluster is not None else None
+
+
+def _service(world: World, cs: ClusterState, svc: Service, session: Session, draining: frozenset) -> bool:
+    dep = services.primary(cs, svc.name)
+    if dep is None:  # a service without a deployment (a state pushed by hand): give it one
+        dep = services.new_deployment(world, cs, svc, announce=False)
+    ctx = _Ctx(world, cs, svc, dep, session, draining)
+    _stop_lost(ctx)
+    if world.revision(dep.task_definition) is None:
+        moved = False  # its revision is gone from the state: nothing can start
+    elif model.is_daemon(svc.spec):
+        moved = _daemon(ctx)
+    else:
+        moved = _replica(ctx)
+    moved = _finish(ctx) or moved
+    return moved or bool(ctx.lost or ctx.stopped or ctx.drained or ctx.started)
+
+
+def _stop_lost(ctx: _Ctx) -> None:
+    for task in ctx.cs.service_tasks(ctx.name):
+        if task.instance_id is None or task.last_status != RUNNING:
+            continue
+        inst = ctx.cs.instances.get(task.instance_id)
+        if inst is None or inst.status == "INACTIVE":
+            reason = "Container instance deregistered"
+        elif inst.status not in ("ACTIVE", "DRAINING"):
+            reason = f"Container instance {inst.id} is {inst.status}"
+        elif not inst.agent_connected:
+            reason = f"Container instance {inst.id} agent disconnected"
+        else:
+            continue
+        ctx.stop(task, reason, lost=True)
+
+
+def _failure(ctx: _Ctx) -> str | None:
+    ref = ctx.dep.task_definition
+    if ref not in ctx.session.failures:
+        revision = ctx.world.revision(ref)
+        catalogue = {address(kind, name): e.spec or {}
+                     for kind in CATALOGUE_KINDS for name, e in ctx.world.catalogue(kind).items()}
+        ctx.session.failures[ref] = start_failure(revision.spec, catalogue) if revision is not None else None
+    return ctx.session.failures[ref]
+
+
+# -- REPLICA -------------------------------------------------------------------------------
+
+
+def _replica(ctx: _Ctx) -> bool:
+    svc, dep, cs = ctx.svc, ctx.dep, ctx.cs
+    running = [t for t in cs.service_tasks(svc.name) if t.last_status == RUNNING]
+    old = [t for t in running if t.started_by != dep.id or t.instance_id in ctx.draining]
+    new = [t for t in running if t.started_by == dep.id and t.instance_id not in ctx.draining]
+    desired = svc.desired_count
+    failed_deployment = dep.rollout_state == "FAILED"
+    if failed_deployment:
+        return False  # a FAILED deployment launches nothing and the older tasks stay
+    if old:
+        min_pct, max_pct = model.percents(svc.spec)
+        lower, upper = deployment_bounds(desired, min_pct, max_pct)
+        step = move(desired, lower, upper, len(old), len(new))
+        if step is None:  # cannot happen with old tasks left; kept for the type checker
+            return False
+        for task in _choose_old(ctx, old, step.stop):
+            ctx.stop(task, DRAINING_REASON if task.instance_id in ctx.draining else ctx.scale_in_reason(),
+                     drain=task.instance_id in ctx.draining)
+        want = step.start
+        started, unplaced, failed = _start(ctx, want)
+        stopped = len(ctx.stopped) + len(ctx.drained)
+        old_after, new_after = len(old) - stopped, len(new) + len(started)
+        if stopped or started:
+            ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "deploy", stopped,
+                                        len(started), old_after, new_after, failed))
+            return True
+        if failed:
+            ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "fail", 0, 0,
+                                        old_after, new_after, failed, reason=_failure(ctx) or ""))
+            return _breaker(ctx) or _counts_toward_breaker(ctx)
+        why = unplaced.reason if unplaced is not None else (_failure(ctx) or "")
+        reason, fix = stall(desired, min_pct, max_pct, old_after, new_after, upper, want, why)
+        ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0,
+                                    old_after, new_after, reason=reason, fix=fix, unplaced=unplaced))
+        if unplaced is not None:
+            ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {unplaced.message}")
+        elif _failure(ctx) is None:
+            ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {STUCK_EVENT}")
+        return False
+    if len(new) > desired:
+        for task in _choose_to_stop(ctx, new, len(new) - desired):
+            ctx.stop(task, ctx.scale_in_reason())
+        ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "scale", len(ctx.stopped),
+                                    0, 0, desired))
+        return True
+    if len(new) < desired:
+        started, unplaced, failed = _start(ctx, desired - len(new))
+        if started:
+            ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "scale", 0, len(started),
+                                        0, len(new) + len(started), unplaced=unplaced))
+        elif failed:
+            ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "fail", 0, 0,
+                                        0, len(new), failed, reason=_failure(ctx) or ""))
+            return _breaker(ctx) or _counts_toward_breaker(ctx)
+        elif unplaced is not None:
+            ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0, 0,
+                                        len(new), reason=f"new tasks cannot be placed ({unplaced.reason})",
+                                        unplaced=unplaced))
+        if unplaced is not None:
+            ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {unplaced.message}")
+        return bool(started)
+    return False
+
+
+def _counts_toward_breaker(ctx: _Ctx) -> bool:
+    """Failed starts are progress while a circuit breaker counts them towards its threshold."""
+    enable, _ = model.circuit_breaker(ctx.svc.spec)
+    return enable and ctx.dep.rollout_state == "IN_PROGRESS"
+
+
+def _start(ctx: _Ctx, count: int) -> tuple[list[Task], Unplaced | None, int]:
+    """Start up to ``count`` tasks of the PRIMARY deployment: (started, why fewer, failed to start)."""
+    if count <= 0:
+        return [], None, 0
+    world, cs, svc, dep = ctx.world, ctx.cs, ctx.svc, ctx.dep
+    why = _failure(ctx)
+    spec = ctx.launch()
+    if why is not None:
+        enable, _ = model.circuit_breaker(svc.spec)
+        if enable:
+            tries = max(0, min(count, breaker_threshold(svc.desired_count) - dep.failed_tasks))
+        else:
+            tries = 0 if dep.id in ctx.session.attempted else count
+            ctx.session.attempted.add(dep.id)
+        for _ in range(tries):
+            launch.fail_to_start(world, cs, spec, why)
+        if tries:
+            ctx.dep = dep = replace(dep, failed_tasks=dep.failed_tasks + tries, updated_at=world.now())
+            cs.put_deployment(dep)
+            if not enable:
+                world.event(cs.name, svc.name, f"service ({svc.name}) {THROTTLE_EVENT}")
+        return [], None, tries
+    key = (svc.name, dep.task_definition)
+    if spec.launch_type != "FARGATE":
+        memo = ctx.session.unplaceable.get(key)
+        if memo is not None and memo[0] == cs.placer_version():
+            return [], memo[1], 0
+    placement = model.placement(svc.spec, world.revision(dep.task_definition).spec)
+    spread = [t for t in cs.service_tasks(svc.name) if t.last_status == RUNNING]
+    started, unplaced = launch.place_and_start(world, cs, spec, count, placement, spread_over=spread)
+    if unplaced is not None:
+        ctx.session.unplaceable[key] = (cs.placer_version(), unplaced)
+    else:
+        ctx.session.unplaceable.pop(key, None)
+    ctx.started.extend(started)
+    return started, unplaced, 0
+
+
+def _choose_old(ctx: _Ctx, old: list[Task], count: int) -> list[Task]:
+    """``count`` old tasks to stop: those on draining instances first, then as scale-in chooses."""
+    if count <= 0:
+        return []
+    on_draining = [t for t in old if t.instance_id in ctx.draining]
+    chosen = on_draining[:count]
+    if len(chosen) < count:
+        rest = [t for t in old if t.instance_id not in ctx.draining]
+        chosen += _choose_to_stop(ctx, rest, count - len(chosen))
+    return chosen
+
+
+def _choose_to_stop(ctx: _Ctx, tasks: list[Task], count: int) -> list[Task]:
+    if count <= 0 or not tasks:
+        return []
+    by_id = {t.id: t for t in tasks}
+    if all(t.instance_id is not None for t in tasks):
+        strategies = model.placement(ctx.svc.spec, None).strategy_list
+        chosen = ctx.cs.placer.choose_to_stop([(t.id, t.instance_id) for t in tasks], count,
+                                              group=model.group_of(ctx.name), strategies=strategies)
+        return [by_id[i] for i in chosen]
+    # Fargate (or mixed): from the zone with the most tasks of the service, highest id first
+    per_zone: dict[str, list[Task]] = {}
+    for t in sorted(tasks, key=lambda t: t.id):
+        per_zone.setdefault(t.availability_zone, []).append(t)
+    chosen: list[Task] = []
+    for _ in range(min(count, len(tasks))):
+        zone = max(sorted(per_zone), key=lambda z: len(per_zone[z]))
+        chosen.append(per_zone[zone].pop())
+        if not per_zone[zone]:
+            del per_zone[zone]
+    return chosen
+
+
+def _breaker(ctx: _Ctx) -> bool:
+    """Fail the deployment once its failed tasks reach the breaker's threshold; roll back."""
+    world, cs, svc, dep = ctx.world, ctx.cs, ctx.svc, ctx.dep
+    enable, rollback = model.circuit_breaker(svc.spec)
+    if not enable or dep.rollout_state != "IN_PROGRESS" or dep.failed_tasks < breaker_threshold(svc.desired_count):
+        return False
+    now = world.now()
+    ctx.dep = dep = replace(dep, rollout_state="FAILED", rollout_state_reason=services.BREAKER_REASON, updated_at=now)
+    cs.put_deployment(dep)
+    world.event(cs.name, svc.name, f"service ({svc.name}) (deployment {dep.id}) deployment failed: {services.BREAKER_REASON}")
+    done = [d for d in cs.service_deployments(svc.name) if d.id != dep.id and d.rollout_state == "COMPLETED"]
+    if rollback and done:
+        target = done[-1]
+        cs.put_deployment(replace(dep, status="ACTIVE"))
+        ctx.svc = svc = replace(svc, task_definition=target.task_definition, updated_at=now)
+        cs.put_service(svc)
+        ctx.dep = back = services.new_deployment(world, cs, svc, rollback_from=dep)
+        ctx.session.tell(MoveRecord(cs.name, svc.name, back.id, back.task_definition, "rollback",
+                                    reason=services.BREAKER_REASON))
+    return True
+
+
+# -- DAEMON --------------------------------------------------------------------------------
+
+
+def _daemon(ctx: _Ctx) -> bool:
+    svc, dep, cs, world = ctx.svc, ctx.dep, ctx.cs, ctx.world
+    revision = world.revision(dep.task_definition)
+    placement = model.placement(svc.spec, revision.spec)
+    members = [c for c in placement.constraints if c.get("type") == "memberOf"]
+    placer = cs.placer
+    eligible: list[str] = []
+    for inst in cs.sorted_instances():
+        if inst.status != "ACTIVE" or not inst.agent_connected:
+            continue
+        view = placer.node(inst.id).cql_view()
+        if all(cql.matches(str(c.get("expression") or ""), view) for c in members):
+            eligible.append(inst.id)
+    ok = set(eligible)
+    running = [t for t in cs.service_tasks(svc.name) if t.last_status == RUNNING]
+    for task in running:
+        if task.instance_id in ok:
+            continue
+        if task.instance_id in ctx.draining:
+            others = [t for t in cs.instance_tasks(task.instance_id) if t.service and t.service != svc.name]
+            if others:
+                continue  # a daemon's task is the last to stop on a draining instance
+            ctx.stop(task, DRAINING_REASON, drain=True)
+        else:
+            ctx.stop(task, "Container instance no longer matches the placement constraints")
+    running = [t for t in running if t.instance_id in ok]
+    old = [t for t in running if t.started_by != dep.id]
+    new = [t for t in running if t.started_by == dep.id]
+    desired = len(eligible)
+    if svc.desired_count != desired:
+        ctx.svc = replace(svc, desired_count=desired)
+        cs.put_service(ctx.svc)
+    min_pct, max_pct = model.percents(svc.spec)
+    lower, upper = deployment_bounds(desired, min_pct, max_pct)
+    step = move(desired, lower, upper, len(old), len(new))
+    if step is None:
+        return False
+    for task in sorted(old, key=lambda t: (t.instance_id or "", t.id))[:step.stop]:
+        ctx.stop(task, ctx.scale_in_reason())
+    covered = {t.instance_id for t in new}
+    covered |= {t.instance_id for t in old if t.last_status == RUNNING and t.id not in {s.id for s in ctx.stopped}}
+    launch_spec = ctx.launch()
+    started_now: list[Task] = []
+    unplaced: Unplaced | None = None
+    for iid in eligible:
+        if len(started_now) >= step.start:
+            break
+        if iid in covered:
+            continue
+        result = placer.place_on(iid, launch_spec.demand, group=launch_spec.group, constraints=placement.constraints)
+        if isinstance(result, Placed):
+            started_now.append(launch.start(world, cs, launch_spec, result, ""))
+        elif unplaced is None:
+            unplaced = result
+    ctx.started.extend(started_now)
+    if unplaced is not None:
+        world.event(cs.name, svc.name, f"service ({svc.name}) {unplaced.message}")
+    if ctx.stopped or started_now:
+        ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "deploy" if old else "scale",
+                                    len(ctx.stopped), len(started_now), len(old) - len(ctx.stopped),
+                                    len(new) + len(started_now), unplaced=unplaced))
+        return True
+    return False
+
+
+# -- bookkeeping ---------------------------------------------------------------------------
+
+
+def _finish(ctx: _Ctx) -> bool:
+    """Counts, deployment states and events after a move; True if a deployment changed state."""
+    world, cs = ctx.world, ctx.cs
+    svc = cs.services[ctx.name]
+    name = svc.name
+    running = [t for t in cs.service_tasks(name) if t.last_status == RUNNING]
+    pending = [t for t in cs.service_tasks(name) if t.last_status != RUNNING]
+    if (svc.running_count, svc.pending_count) != (len(running), len(pending)):
+        svc = replace(svc, running_count=len(running), pending_count=len(pending))
+        cs.put_service(svc)
+    if ctx.drained:
+        world.event(cs.name, name, launch.stopped_event(name, ctx.drained))
+    if ctx.lost or ctx.stopped:
+        world.event(cs.name, name, launch.stopped_event(name, ctx.lost + ctx.stopped))
+    if ctx.started:
+        world.event(cs.name, name, launch.started_event(name, ctx.started))
+        for label, count in launch.register_targets(world, svc, ctx.started):
+            world.event(cs.name, name, f"service ({name}) registered {count} targets in (target-group {label})")
+    now = world.now()
+    changed = False
+    dep = ctx.dep
+    primary_running = 0
+    for d in cs.service_deployments(name):
+        if d.status == "INACTIVE":
+            continue
+        mine = [t for t in running if t.started_by == d.id]
+        waiting = [t for t in pending if t.started_by == d.id]
+        status = d.status
+        if status == "ACTIVE" and not mine and not waiting:
+            status = "INACTIVE"
+        updated = replace(d, running_count=len(mine), pending_count=len(waiting), status=status,
+                          desired_count=svc.desired_count if d.status == "PRIMARY" else d.desired_count)
+        if updated.id == dep.id:
+            primary_running = len([t for t in mine if t.instance_id not in ctx.draining])
+        if updated != d:
+            cs.put_deployment(replace(updated, updated_at=now))
+            changed = changed or updated.status != d.status
+    dep = next(d for d in cs.service_deployments(name) if d.id == dep.id)
+    older = [t for t in running if t.started_by != dep.id or t.instance_id in ctx.draining]
+    complete = (dep.rollout_state == "IN_PROGRESS" and not older and primary_running >= svc.desired_count
+                and (svc.desired_count == 0 or _failure(ctx) is None))
+    if complete:
+        dep = replace(dep, rollout_state="COMPLETED", rollout_state_reason=f"ECS deployment {dep.id} completed.",
+                      updated_at=now)
+        cs.put_deployment(dep)
+        for other in cs.service_deployments(name):
+            if other.id != dep.id and other.status != "INACTIVE":
+                cs.put_deployment(replace(other, status="INACTIVE", running_count=0, pending_count=0, updated_at=now))
+        world.event(cs.name, name, f"service ({name}) (deployment {dep.id}) deployment completed.")
+        changed = True
+    moved = bool(ctx.lost or ctx.stopped or ctx.drained or ctx.started) or changed
+    if moved and dep.rollout_state == "COMPLETED" and len(running) == svc.desired_count and not older:
+        world.event(cs.name, name, f"service ({name}) has reached a steady state.")
+    return changed
+
+
+__all__ = ["DRAINING_REASON", "THROTTLE_EVENT", "MoveRecord", "Session", "reconcile", "settle"]
