@@ -59,15 +59,21 @@
   function json(v) { return v === undefined ? "" : JSON.stringify(v); }
 
   // ---- colours -----------------------------------------------------------------------------
+  var coloured = 0;
   function colourOf(g) {
     var c = colour[g];
     if (c === undefined) {
-      var n = Object.keys(colour).length;
+      var n = coloured++;
       c = colour[g] = n < PALETTE.length ? PALETTE[n] : "hsl(" + Math.round((n * 137.508) % 360) + ",52%," + (48 + (n % 3) * 8) + "%)";
     }
     return c;
   }
-  function groupIndex(name) { var i = S.indexOf(name); return i < 0 ? -1 : i; }
+  var stringIndex = null;          // string -> its index in S, built on first use
+  function groupIndex(name) {
+    if (stringIndex === null) { stringIndex = new Map(); S.forEach(function (v, i) { if (!stringIndex.has(v)) stringIndex.set(v, i); }); }
+    var i = stringIndex.get(name);
+    return i === undefined ? -1 : i;
+  }
 
   // ---- the index of everything that can be selected ----------------------------------------
   function buildIndex() {
@@ -749,7 +755,7 @@
 
   // ---- the page ------------------------------------------------------------------------------
   function render(data) {
-    D = data; S = data.strings; colour = {}; zonesDrawn = [];
+    D = data; S = data.strings; stringIndex = null; colour = {}; coloured = 0; zonesDrawn = [];
     D.services.forEach(function (svc) { var g = groupIndex("service:" + svc.name); if (g >= 0) colourOf(g); });
     buildIndex();
     var st = D.state, nInst = 0, nTasks = 0;
