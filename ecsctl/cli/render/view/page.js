@@ -302,21 +302,31 @@
     canvas.addEventListener("click", function (ev) { var found = hit(ev); if (found) select(found.kind, found.id); });
   }
 
+  // what hovering shows and what the side panel keeps: one list of [label, text, link?]
+  function instanceFacts(ref) {
+    var inst = instanceOf(ref), c = D.clusters[ref.c], attrs = JSON.parse(S[inst[I_ATTR]] || "{}"), marks = instanceMarks(inst);
+    return [["EC2 instance", inst[I_EC2]], ["type", S[inst[I_TYPE]]], ["group", S[inst[I_GROUP]]], ["cluster", c.name], ["zone", c.zones[ref.z].name],
+      ["status", S[inst[I_STATUS]] + (marks.length ? " (" + marks.join(", ") + ")" : "")], ["agent", inst[I_AGENT] ? "connected" : "DISCONNECTED"],
+      ["EC2 state", S[inst[I_EC2STATE]]], ["agent version", S[inst[I_AGENTV]]],
+      ["CPU", fmt(inst[I_RCPU] - inst[I_FCPU]) + " of " + fmt(inst[I_RCPU]) + " units reserved (" + fmt(inst[I_FCPU]) + " free)"],
+      ["memory", fmt(inst[I_RMEM] - inst[I_FMEM]) + " of " + fmt(inst[I_RMEM]) + " MiB reserved (" + fmt(inst[I_FMEM]) + " free)"],
+      ["tasks", String(inst[I_TASKS].length)]]
+      .concat(Object.keys(attrs).map(function (k) { return [k, String(attrs[k])]; }));
+  }
+  function taskFacts(ref) {
+    var t = taskOf(ref), c = D.clusters[ref.c], inst = instanceOf(ref), svc = serviceByGroup(S[t[T_GROUP]]);
+    var targets = svc ? svc.targets.filter(function (x) { return x.task === t[T_ID]; }).map(function (x) { return x.targetGroup + " " + x.target + ":" + x.port; }).join(", ") : "";
+    return [["group", S[t[T_GROUP]]], ["service", svc ? svc.cluster + "/" + svc.name : null, svc ? ["service", svc.cluster + "/" + svc.name] : null],
+      ["task definition", S[t[T_TD]]], ["status", S[t[T_STATUS]]], ["launch type", S[t[T_LAUNCH]]], ["cluster", c.name],
+      ["zone", ref.z >= 0 ? c.zones[ref.z].name : null],
+      ["instance", inst ? inst[I_ID] : ref.i === -2 ? "none yet (waiting for capacity)" : "Fargate", inst ? ["instance", inst[I_ID]] : null],
+      ["CPU", fmt(t[T_CPU]) + " units"], ["memory", fmt(t[T_MEM]) + " MiB"], ["host ports", t[T_PORTS].join(", ")],
+      ["private IP", t[T_IP] || null], ["started", S[t[T_STARTED]]], ["targets", targets]];
+  }
+  function shown(facts) { return facts.filter(function (f) { return f[1] !== null && f[1] !== undefined && f[1] !== ""; }); }
   function tipText(found) {
-    var ref = index[found.id];
-    if (found.kind === "instance") {
-      var inst = instanceOf(ref), marks = instanceMarks(inst);
-      return "instance " + inst[I_ID] + "\n" + S[inst[I_TYPE]] + " · " + S[inst[I_GROUP]] + " · " + D.clusters[ref.c].zones[ref.z].name
-        + "\n" + S[inst[I_STATUS]] + (marks.length ? " · " + marks.join(", ") : "")
-        + "\nCPU " + fmt(inst[I_RCPU] - inst[I_FCPU]) + " of " + fmt(inst[I_RCPU]) + " units reserved"
-        + "\nmemory " + fmt(inst[I_RMEM] - inst[I_FMEM]) + " of " + fmt(inst[I_RMEM]) + " MiB reserved"
-        + "\n" + plural(inst[I_TASKS].length, "task");
-    }
-    var t = taskOf(ref);
-    return "task " + t[T_ID] + "\n" + S[t[T_GROUP]] + " · " + S[t[T_TD]] + " · " + S[t[T_STATUS]]
-      + "\n" + fmt(t[T_CPU]) + " CPU units · " + fmt(t[T_MEM]) + " MiB"
-      + (t[T_PORTS].length ? "\nhost ports " + t[T_PORTS].join(", ") : "") + (t[T_IP] ? "\nIP " + t[T_IP] : "")
-      + "\n" + (ref.i >= 0 ? "on " + short(instanceOf(ref)[I_ID]) : ref.i === -1 ? "Fargate" : "waiting for an instance");
+    var ref = index[found.id], facts = found.kind === "instance" ? instanceFacts(ref) : taskFacts(ref);
+    return found.kind + " " + found.id + "\n" + shown(facts).map(function (f) { return f[0] + ": " + f[1]; }).join("\n");
   }
 
   function renderCluster(root) {
@@ -373,14 +383,14 @@
       }
     });
     var order = Object.keys(groups).map(Number).sort(function (a, b) { return a - b; });
-    var shown = order.slice().sort(function (a, b) { return groups[b] - groups[a] || a - b; }).slice(0, LEGEND_MAX);
-    order.filter(function (g) { return shown.indexOf(g) >= 0; }).forEach(function (g) {
+    var top = order.slice().sort(function (a, b) { return groups[b] - groups[a] || a - b; }).slice(0, LEGEND_MAX);
+    order.filter(function (g) { return top.indexOf(g) >= 0; }).forEach(function (g) {
       legend.appendChild(h("span", {class: "item" + (highlight !== null && highlight !== g ? " off" : ""), "data-group": S[g],
         title: "click to pick out " + S[g], onclick: function () { setHighlight(highlight === g ? null : g); }},
         h("span", {class: "sw", style: "background:" + colourOf(g)}), S[g] + " (" + fmt(groups[g]) + ")"));
     });
-    if (order.length > shown.length) {
-      legend.appendChild(h("span", {class: "muted", text: "… and " + fmt(order.length - shown.length) + " more groups (the services table has every service: click one to pick out its tasks)"}));
+    if (order.length > top.length) {
+      legend.appendChild(h("span", {class: "muted", text: "… and " + fmt(order.length - top.length) + " more groups (the services table has every service: click one to pick out its tasks)"}));
     }
   }
   function setHighlight(g) {
@@ -650,8 +660,8 @@
   }
 
   // ---- details and selection -----------------------------------------------------------------
-  function dl(pairs) {
-    return h("dl", {}, pairs.filter(function (p) { return p[1] !== null && p[1] !== undefined && p[1] !== ""; }).map(function (p) { return [h("dt", {text: p[0]}), h("dd", {}, p[1])]; }));
+  function dl(facts) {
+    return h("dl", {}, shown(facts).map(function (f) { return [h("dt", {text: f[0]}), h("dd", {}, f[2] ? link(f[2][0], f[2][1], f[1]) : f[1])]; }));
   }
   function link(kind, id, text) { return h("a", {text: text || id, onclick: function () { select(kind, id); }}); }
   function serviceByGroup(group) {
@@ -674,14 +684,10 @@
     drawAll();
   }
   function showInstance(panel, ref) {
-    var inst = instanceOf(ref), c = D.clusters[ref.c], z = c.zones[ref.z], attrs = JSON.parse(S[inst[I_ATTR]] || "{}");
+    var inst = instanceOf(ref);
     panel.appendChild(h("h2", {text: "instance " + inst[I_ID]}));
     panel.setAttribute("data-kind", "instance"); panel.setAttribute("data-id", inst[I_ID]);
-    panel.appendChild(dl([["EC2 instance", inst[I_EC2]], ["type", S[inst[I_TYPE]]], ["group", S[inst[I_GROUP]]], ["cluster", c.name], ["zone", z.name],
-      ["status", S[inst[I_STATUS]]], ["agent", inst[I_AGENT] ? "connected" : "DISCONNECTED"], ["EC2 state", S[inst[I_EC2STATE]]], ["agent version", S[inst[I_AGENTV]]],
-      ["CPU", fmt(inst[I_RCPU] - inst[I_FCPU]) + " of " + fmt(inst[I_RCPU]) + " units reserved (" + fmt(inst[I_FCPU]) + " free)"],
-      ["memory", fmt(inst[I_RMEM] - inst[I_FMEM]) + " of " + fmt(inst[I_RMEM]) + " MiB reserved (" + fmt(inst[I_FMEM]) + " free)"]]
-      .concat(Object.keys(attrs).map(function (k) { return [k, String(attrs[k])]; }))));
+    panel.appendChild(dl(instanceFacts(ref)));
     panel.appendChild(h("h3", {text: plural(inst[I_TASKS].length, "task")}));
     panel.appendChild(h("ul", {}, inst[I_TASKS].map(function (t) {
       return h("li", {}, h("span", {class: "sw", style: "background:" + colourOf(t[T_GROUP])}), link("task", t[T_ID], short(t[T_ID])),
@@ -689,15 +695,10 @@
     })));
   }
   function showTask(panel, ref) {
-    var t = taskOf(ref), c = D.clusters[ref.c], inst = instanceOf(ref), svc = serviceByGroup(S[t[T_GROUP]]);
+    var t = taskOf(ref);
     panel.appendChild(h("h2", {text: "task " + t[T_ID]}));
     panel.setAttribute("data-kind", "task"); panel.setAttribute("data-id", t[T_ID]);
-    var targets = svc ? svc.targets.filter(function (x) { return x.task === t[T_ID]; }).map(function (x) { return x.targetGroup + " " + x.target + ":" + x.port; }).join(", ") : "";
-    panel.appendChild(dl([["group", S[t[T_GROUP]]], ["service", svc ? link("service", svc.cluster + "/" + svc.name, svc.cluster + "/" + svc.name) : null],
-      ["task definition", S[t[T_TD]]], ["status", S[t[T_STATUS]]], ["launch type", S[t[T_LAUNCH]]], ["cluster", c.name],
-      ["zone", ref.z >= 0 ? c.zones[ref.z].name : null], ["instance", inst ? link("instance", inst[I_ID]) : ref.i === -2 ? "none yet (waiting for capacity)" : "Fargate"],
-      ["CPU", fmt(t[T_CPU]) + " units"], ["memory", fmt(t[T_MEM]) + " MiB"], ["host ports", t[T_PORTS].join(", ")],
-      ["private IP", t[T_IP] || null], ["started", S[t[T_STARTED]]], ["targets", targets]]));
+    panel.appendChild(dl(taskFacts(ref)));
   }
   function showService(panel, key) {
     var svc = D.services.filter(function (x) { return x.cluster + "/" + x.name === key; })[0];
