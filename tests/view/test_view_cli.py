@@ -55,3 +55,10 @@ def test_a_file_that_is_not_a_state_is_one_line(tmp_path: Path) -> None:
     result = run("view", "--state", str(junk), "--out", str(tmp_path / "v.html"))
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
     assert result.output.startswith(f"error: {junk}:")
+
+
+def test_serve_refuses_bad_manifests_before_listening(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: ecsctl/v1\nkind: TaskDefinition\nmetadata: {name: x}\nspec: {containerDefinitions: []}\n", encoding="utf-8")
+    result = run("view", "--serve", "-f", str(bad), "--state", str(tmp_path / "s.db"))
+    assert result.exit_code == 1 and "Serving" not in result.output and "error: the manifests have" in result.output

@@ -51,9 +51,11 @@ def _build(path: str, files: list[str] | None) -> dict:
 
 
 def _write(path: str, files: list[str] | None, out: str) -> None:
+    from ecsctl.app.view import paused_gc
     from ecsctl.cli.render.view.page import render_page
 
-    page = render_page(_build(path, files))
+    with paused_gc():
+        page = render_page(_build(path, files))
     if out == "-":
         sys.stdout.write(page)
         return
@@ -65,15 +67,22 @@ def _write(path: str, files: list[str] | None, out: str) -> None:
 
 
 def _serve(path: str, files: list[str] | None, port: int) -> None:
-    from ecsctl.app.view import manifests_fingerprint, state_serial
+    from ecsctl.app.view import manifests_fingerprint, paused_gc, state_serial
+    from ecsctl.cli.render.view.payload import pack
     from ecsctl.cli.render.view.server import HOST, LiveView, make_server
 
     def version():
         serial, lineage = state_serial(path)
         return serial, lineage, manifests_fingerprint(files)
 
-    live = LiveView(lambda: _build(path, files), version, title=f"ecsctl view: {path}")
-    live.payload_json()  # build once before listening: a bad state or manifest fails here, as one line
+    def payload(model: dict) -> dict:
+        with paused_gc():
+            return pack(model)
+
+    # built once before listening: a bad state or manifest fails here, as one line; later
+    # failures (a manifest being edited) are shown on the page and the last good view stays
+    first = _build(path, files)
+    live = LiveView(lambda: _build(path, files), version, title=f"ecsctl view: {path}", pack=payload, first=first)
     try:
         server = make_server(live, port)
     except OSError as exc:

@@ -25,17 +25,22 @@ from ecsctl.cli.render.view.payload import pack, to_script_json
 from ecsctl.errors import EcsctlError
 
 HOST = "127.0.0.1"
+EMPTY_MODEL = {"state": {"path": "", "exists": False, "serial": 0, "lineage": None, "clock": None},
+               "clusters": [], "services": [], "plan": None, "scaling": []}
 
 
 class LiveView:
-    """The current payload, rebuilt when ``version()`` changes."""
+    """The current payload, rebuilt when ``version()`` changes; ``build()`` returns the view
+    model (``ecsctl.app.view.build_view``), ``pack`` makes the page's payload of it, and
+    ``first`` is a model already built for the first payload."""
 
     def __init__(self, build: Callable[[], dict], version: Callable[[], tuple[int, str | None, str]],
-                 title: str = "ecsctl view") -> None:
-        self._build, self._version, self.title = build, version, title
+                 title: str = "ecsctl view", pack: Callable[[dict], dict] = pack, first: dict | None = None) -> None:
+        self._build, self._version, self._pack, self.title = build, version, pack, title
+        self._first = first  # a model already built, used for the first payload
         self._lock = threading.Lock()
         self._cached: tuple[str, str] | None = None  # (version, payload JSON)
-        self._last_model: dict | None = None
+        self._last_good: dict | None = None
 
     def serial(self) -> dict:
         serial, lineage, fingerprint = self._version()
@@ -50,18 +55,13 @@ class LiveView:
 
     def _payload(self, version: str) -> dict:
         try:
-            model = self._build()
-            error = None
-            self._last_model = model
+            model, self._first = (self._first if self._first is not None else self._build()), None
+            payload = self._last_good = self._pack(model)
+            payload = dict(payload)
         except EcsctlError as exc:
-            model, error = self._last_model, f"could not refresh the view: {exc}"
-            if model is None:
-                model = {"state": {"path": "", "exists": False, "serial": 0, "lineage": None, "clock": None},
-                         "clusters": [], "services": [], "plan": None, "scaling": []}
-        payload = pack(model)
+            payload = dict(self._last_good or pack(EMPTY_MODEL))
+            payload["error"] = f"could not refresh the view: {exc}"
         payload["live"] = version
-        if error:
-            payload["error"] = error
         return payload
 
 
