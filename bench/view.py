@@ -5,8 +5,8 @@
 Builds the state of ``state_scale.py`` (one cluster of 25 x 100 m5.4xlarge instances in three
 AZs, 2,000 services x 25 tasks, a fifth of them Fargate; seeded), applied in-process through
 ``ecsctl.app.plan``; then marks 10 instances DRAINING and 5 agent-disconnected, written
-straight into their records (draining through the simulation reconciles every service:
-minutes per instance at this size), so the page has marked instances too.  ``--state DIR``
+straight into their records (a drain through the simulation reconciles the cluster's
+services: tens of seconds per instance at this size), so the page has marked instances too.  ``--state DIR``
 keeps the manifests and the state in DIR and reuses them on the next run (the build takes
 ~3 minutes at full size).
 
@@ -66,8 +66,8 @@ def build_state(work: Path, *, groups: int, per_group: int, services: int, desir
     with SqliteStateStore(state) as store, store.locked("bench view"):
         apply_plan(make_plan(inputs, store), store, backend_for(store))
         # Marked instances for the page, written straight into the records: `ecsctl instances
-        # drain` reconciles every service of the cluster (minutes per drain at this size), and
-        # the page only needs the marks.
+        # drain` reconciles the cluster's services (tens of seconds per drain at this size),
+        # and the page only needs the marks.
         with store.transaction():
             instances = store.find(ContainerInstance)
             for inst in instances[5:15]:
