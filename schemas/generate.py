@@ -347,6 +347,7 @@ def task_definition(ecs: dict, source: str) -> dict:
     body["required"] = [r for r in body.get("required", []) if r != "family"]
     if not body["required"]:
         del body["required"]
+    body["properties"][ECSCTL_EXTENSION] = ecsctl_extension("every standalone task of the family")
     return envelope(
         "TaskDefinition",
         body,
@@ -729,6 +730,8 @@ def scheduled_task(ecs: dict) -> dict:
             "enableECSManagedTags": {"type": "boolean"},
             "enableExecuteCommand": {"type": "boolean"},
             "tags": conv.node("Tags"),
+            "inputTransformer": input_transformer(),
+            ECSCTL_EXTENSION: ecsctl_extension("the tasks this rule starts (over the task definition's)"),
         },
         ("cluster", "taskDefinition"),
         "The ECS RunTask target (EventBridge EcsParameters, camelCased).",
@@ -846,6 +849,101 @@ def repository() -> dict:
 
 
 # ---------------------------------------------------------------------------
+# Events, batch tasks and queues (core/events, core/queue)
+# ---------------------------------------------------------------------------
+
+ECSCTL_EXTENSION = "x-ecsctl"
+DURATION = r"^[0-9]{1,9}[smhd]$"
+
+
+def ecsctl_extension(where: str) -> dict:
+    """The ``x-ecsctl`` extension (core/events/batch.py): when a batch task's essential container exits."""
+    return obj(
+        {
+            "runFor": {
+                "description": "How long the essential container runs before it exits: 90s, 10m, 2h, 1d or seconds.",
+                "type": ["string", "integer"],
+                "pattern": DURATION,
+                "minimum": 0,
+                "x-message": "must be a duration such as 90s, 10m, 2h or 1d, or a number of seconds",
+            },
+            "exitCode": integer(0, 255, "The exit code of the essential container (default 0)."),
+            "container": {"type": "string", **NAME, "description": "The essential container that exits (default: the first essential one)."},
+        },
+        description=f"ecsctl extension, never sent to AWS: when a standalone task finishes, for {where}.",
+        minProperties=1,
+    )
+
+
+def input_transformer() -> dict:
+    """EventBridge Target.InputTransformer, camelCased (core/events/transform.py)."""
+    return obj(
+        {
+            "inputPathsMap": {
+                "type": "object",
+                "description": "Variables: name -> JSON path into the event, e.g. bucket: $.detail.bucket.name.",
+                "maxProperties": 100,
+                "propertyNames": {
+                    "pattern": "^[A-Za-z0-9_-]{1,256}$",
+                    "x-message": "variable names are 1-256 letters, digits, '_' or '-'",
+                },
+                "additionalProperties": string(maxLength=256),
+            },
+            "inputTemplate": string(
+                "What the target receives, with <variable> placeholders; for ECS, a JSON object of RunTask overrides.",
+                minLength=1,
+                maxLength=8192,
+            ),
+        },
+        ("inputTemplate",),
+        "EventBridge's input transformer: the event's fields into the task's overrides.",
+    )
+
+
+def queue() -> dict:
+    """The Queue kind (core/queue/model.py): an SQS queue, its arrivals and its consumers."""
+    rate = {"type": "number", "minimum": 0, "description": "Messages per minute."}
+    body = obj(
+        {
+            "visibilityTimeout": integer(0, 43200, "Seconds a received message stays invisible (SQS default 30)."),
+            "initialMessages": integer(0, description="Visible messages when the queue is created."),
+            "arrivals": obj(
+                {
+                    "messagesPerMinute": rate,
+                    "series": {
+                        "type": "array",
+                        "minItems": 1,
+                        "description": "A piecewise-constant rate: each entry from its time until the next.",
+                        "items": obj(
+                            {"at": string("UTC time, e.g. 2026-01-01T08:00:00Z.", minLength=1), "messagesPerMinute": rate},
+                            ("at", "messagesPerMinute"),
+                        ),
+                    },
+                },
+                description="How messages arrive: a constant rate or a series.",
+                oneOf=[{"required": ["messagesPerMinute"]}, {"required": ["series"]}],
+                **{"x-message": "needs exactly one of 'messagesPerMinute' or 'series'"},
+            ),
+            "consumers": {
+                "type": "array",
+                "description": "The services whose tasks receive and delete the messages.",
+                "items": obj(
+                    {
+                        "service": {"type": "string", **NAME},
+                        "cluster": string(minLength=1),
+                        "messagesPerTaskPerMinute": {"type": "number", "exclusiveMinimum": 0, "description": "What one task processes."},
+                    },
+                    ("service", "messagesPerTaskPerMinute"),
+                ),
+            },
+            "tags": {"type": "object", "additionalProperties": string(maxLength=256), "maxProperties": 50},
+        },
+        ("arrivals",),
+    )
+    return envelope("Queue", body, {}, "An SQS queue that service tasks drain; metadata.name is the queue name.")
+
+
+# ---------------------------------------------------------------------------
 # Driver
 # ---------------------------------------------------------------------------
 
@@ -876,6 +974,7 @@ def build() -> dict[str, dict]:
         "Secret": secret(),
         "EnvironmentFile": environment_file(),
         "Repository": repository(),
+        "Queue": queue(),
     }
     assert tuple(schemas) == KINDS
     for kind, schema in schemas.items():

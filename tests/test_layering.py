@@ -10,7 +10,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-HEAVY = ["networkx", "deepdiff", "rich", "boto3", "botocore"]
+HEAVY = ["networkx", "deepdiff", "rich", "boto3", "botocore", "croniter"]
 
 
 def test_import_linter_contracts_hold() -> None:

@@ -208,7 +208,7 @@ def test_member_of_task_group_affinity_and_anti_affinity_follow_new_placements()
     affinity = [{"type": "memberOf", "expression": "task:group == service:db"}]
     anti = [{"type": "memberOf", "expression": "not(task:group == service:db)"}]
     first = placer.place(SMALL, group="service:web", constraints=affinity)
-    assert isinstance(first, Unplaced) and first.reason == "ATTRIBUTE"
+    assert isinstance(first, Unplaced) and first.reason == "MemberOf placement constraint unsatisfied"
     assert 'MemberOf placement constraint unsatisfied' in first.message
     assert placer.place(SMALL, group="service:cache", constraints=anti).instance_id == "a"  # warms the cache
     db = placer.place(SMALL, group="service:db", strategies=[{"type": "spread", "field": "attribute:stack"}, BIN_MEM])
@@ -523,7 +523,8 @@ def test_placer_matches_the_reference_and_never_overcommits(spec, steps):
                 assert placer.node(got.instance_id).groups[group] == 1
         else:
             assert got.reason in {"RESOURCE:CPU", "RESOURCE:MEMORY", "RESOURCE:PORTS", "RESOURCE:PORTS_UDP",
-                                  "ATTRIBUTE", "DISTINCT_INSTANCE", "AGENT", "NO_INSTANCES"}
+                                  "ATTRIBUTE", "MemberOf placement constraint unsatisfied", "DISTINCT_INSTANCE",
+                                  "AGENT", "NO_INSTANCES"}
     # conservation: remaining = registered - what the live tasks hold; ports are never shared
     for n in nodes:
         mine = [(dem, ports, grp) for inst, dem, ports, grp in live if inst == n.id]

@@ -97,17 +97,11 @@ def test_static_host_port_on_every_instance_stalls_on_ports(tmp_path: Path, stor
 
 
 def test_min_100_max_100_leaves_no_room(tmp_path: Path, store) -> None:
-    """Validation refuses such a service (E3017), so the stuck bounds are put into the inputs by hand."""
-    docs = [cluster(2), taskdef("web"), service("web", 2)]
+    """CreateService accepts such bounds (validate warns, W3017); the plan shows the stall and its fix."""
+    docs = [cluster(2), taskdef("web"), service("web", 2, max_pct=100)]
     deployed(tmp_path, store, docs)
     docs[1] = taskdef("web", image="nginx:1.28")
-    inputs = read_manifests([str(write_stack(tmp_path / "m", docs))])
-    for i, d in enumerate(inputs.desired):
-        if d.kind == "Service":
-            spec = copy.deepcopy(d.spec)
-            spec["deploymentConfiguration"]["maximumPercent"] = 100
-            inputs.desired[i] = dataclasses.replace(d, spec=spec)
-    plan = make_plan(inputs, store)
+    plan = plan_of(tmp_path, docs, store)
     [d] = plan.deployments
     assert (d["outcome"], d["steps"], d["maximumPercent"]) == ("stalled", [], 100)
     assert d["reason"].startswith("minimumHealthyPercent/maximumPercent leave no room")
@@ -116,6 +110,18 @@ def test_min_100_max_100_leaves_no_room(tmp_path: Path, store) -> None:
     assert "STALLED: minimumHealthyPercent/maximumPercent leave no room" in text
     assert "fix: lower minimumHealthyPercent to 50 or raise maximumPercent to 150" in text
     assert text.rstrip().endswith("1 deployment: 1 would stall.")
+
+
+def test_create_service_accepts_bounds_that_leave_no_room(tmp_path: Path) -> None:
+    """The issue's example: desiredCount 2, minimumHealthyPercent 75, maximumPercent 100 (lower =
+    ceil(1.5) = 2, upper = 2): a warning, and --strict makes it fail."""
+    from ecsctl.app.validate import validate_paths
+
+    docs = [cluster(2), taskdef("web"), service("web", 2, min_pct=75, max_pct=100)]
+    directory = write_stack(tmp_path / "m", docs)
+    report = validate_paths([str(directory)])
+    assert report.errors == 0
+    assert [f.rule for f in report.findings] == ["W3017"]
 
 
 def test_an_ecr_tag_missing_from_its_repository_fails(tmp_path: Path, store) -> None:

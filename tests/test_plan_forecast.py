@@ -104,7 +104,7 @@ def test_member_of_that_no_instance_satisfies(tmp_path, store):
     docs = [cluster(3, attributes={"tier": "general"}), taskdef("worker", 256),
             service("worker", 2, placementConstraints=[{"type": "memberOf", "expression": "attribute:tier == gpu"}])]
     p = forecast(plan_of(tmp_path, docs, store), "worker")
-    assert (p["placeable"], p["unplaceable"], p["reason"]) == (0, 2, "ATTRIBUTE")
+    assert (p["placeable"], p["unplaceable"], p["reason"]) == (0, 2, "MemberOf placement constraint unsatisfied")
     assert closest_phrase(p) == 'encountered error "MemberOf placement constraint unsatisfied."'
 
 

@@ -208,7 +208,7 @@ YEAR = st.sampled_from(["*", "2026", "2026-2027", "2027/2"])
 ZONES = st.sampled_from(["UTC", "Europe/Paris", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"])
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
 @given(MINUTES, HOURS, DOM, MONTH, DOW, YEAR, ZONES, st.integers(0, 700))
 def test_agrees_with_schedule_next_after(minute, hour, dom, month, dow, year, tz, day) -> None:
     """Two implementations, one answer: croniter via the adapter and schedule.py's own day walk.

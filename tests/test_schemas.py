@@ -83,6 +83,7 @@ MINIMAL_SPECS = {
     "Secret": {},
     "EnvironmentFile": {"bucket": "acme-config", "key": "web.env"},
     "Repository": {"images": ["latest"]},
+    "Queue": {"arrivals": {"messagesPerMinute": 10}},
 }
 
 

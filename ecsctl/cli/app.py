@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from ecsctl import __version__
-from ecsctl.cli.commands import get, instances, plan, rollout, rules, scale, schema, state, tasks, validate, view
+from ecsctl.cli.commands import ecr, get, instances, plan, rollout, rules, scale, schema, state, tasks, validate, view
 
 app = typer.Typer(
     name="ecsctl",
@@ -45,3 +45,4 @@ app.command("tick")(tasks.tick)
 app.command("view")(view.view)
 app.add_typer(rules.app, name="rules")
 app.add_typer(schema.app, name="schema")
+app.add_typer(ecr.app, name="ecr")

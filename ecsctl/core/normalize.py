@@ -35,6 +35,7 @@ still runs (it may fill a default); a missing intermediate key skips the rule.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -98,6 +99,7 @@ class Rule:
 # --------------------------------------------------------------------------- helpers
 
 
+@functools.lru_cache(maxsize=None)
 def _split(path: str) -> tuple[str, ...]:
     """``"a[].b"`` → ``("a", "[]", "b")``."""
     return tuple(p for p in path.replace("[]", ".[]").split(".") if p)

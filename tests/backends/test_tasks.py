@@ -204,7 +204,7 @@ def test_member_of_is_honoured_and_combined_with_the_task_definitions(store):
     # the task definition's constraint and ours together: nothing matches both
     none = run(store, task_definition="pinned",
                constraints=[{"type": "memberOf", "expression": "attribute:tier == batch"}])
-    assert none.tasks == [] and none.failures[0]["reason"] == "ATTRIBUTE"
+    assert none.tasks == [] and none.failures[0]["reason"] == "MemberOf placement constraint unsatisfied"
 
 
 def test_distinct_instance_leaves_failures_beyond_one_per_instance(store):

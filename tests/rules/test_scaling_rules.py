@@ -8,7 +8,7 @@ from ecsctl.core.rules import all_rules
 from ecsctl.core.rules.scaling.auto_scaling import step_bound_issues
 from test_service_rules import AWSVPC, DROP, WORLD, assert_case, mutate
 
-MINE = ("E5", "E6")
+MINE = ("E5", "E6", "W6")
 ALARM = {"metricName": "BacklogPerTask", "threshold": 100, "comparisonOperator": "GreaterThanOrEqualToThreshold"}
 
 SCALING = {
@@ -27,6 +27,21 @@ BASE = mutate(BASE, "ScheduledTask", "report", {
     "scheduleExpression": "rate(1 hour)",
     "target": {"cluster": "prod", "taskDefinition": "web", "taskCount": 1, "launchType": "FARGATE", "networkConfiguration": AWSVPC},
 })
+BASE = mutate(BASE, "TaskDefinition", "job", {
+    "family": "job", "requiresCompatibilities": ["EC2"], "networkMode": "bridge",
+    "containerDefinitions": [{"name": "job", "image": "busybox:1.36", "memory": 256},
+                             {"name": "log", "image": "busybox:1.36", "memory": 64, "essential": False}],
+})
+BASE = mutate(BASE, "Queue", "orders", {
+    "visibilityTimeout": 30,
+    "arrivals": {"series": [{"at": "2026-01-01T08:00:00Z", "messagesPerMinute": 600},
+                            {"at": "2026-01-01T10:00:00Z", "messagesPerMinute": 50}]},
+    "consumers": [{"service": "bridge", "cluster": "prod", "messagesPerTaskPerMinute": 30}],
+})
+S3_TRANSFORMER = {
+    "inputPathsMap": {"bucket": "$.detail.bucket.name", "key": "$.detail.object.key"},
+    "inputTemplate": '{"containerOverrides": [{"name": "web", "environment": [{"name": "KEY", "value": <key>}]}]}',
+}
 
 
 def scaling(**changes):
@@ -136,15 +151,47 @@ CASES = [
     ("task-cron-ok", "ScheduledTask", "report", task(scheduleExpression="cron(0 9 ? * 3#2 *)", scheduleExpressionTimezone="Europe/Paris"), None, None),
     ("task-tz", "ScheduledTask", "report", task(scheduleExpressionTimezone="Mars/Olympus"), "E6002", "not an IANA time zone"),
     ("task-pattern-scalar", "ScheduledTask", "report", task(scheduleExpression=DROP, eventPattern={"source": "aws.s3"}), "E6003",
-     "Event pattern is not valid: the value of 'source' must be an array"),
+     "Event pattern is not valid: 'source' must be an object or an array"),
     ("task-pattern-nested", "ScheduledTask", "report", task(scheduleExpression=DROP, eventPattern={"source": ["aws.s3"], "detail": {"bucket": {"name": "b"}}}),
-     "E6003", "the value of 'name' must be an array"),
+     "E6003", "'name' must be an object or an array"),
     ("task-pattern-empty-list", "ScheduledTask", "report", task(scheduleExpression=DROP, eventPattern={"source": []}), "E6003", "is empty"),
     ("task-td-missing", "ScheduledTask", "report", target(taskDefinition="nope"), "E6004", "task definition 'nope' is not among"),
     ("task-cluster-missing", "ScheduledTask", "report", target(cluster="staging"), "E6004", "cluster 'staging' is not among"),
     ("task-count", "ScheduledTask", "report", target(taskCount=11), "E6004", "between 1 and 10"),
     ("task-awsvpc", "ScheduledTask", "report", target(networkConfiguration=DROP), "E6004", "Network Configuration must be provided"),
     ("task-bridge-ok", "ScheduledTask", "report", target(taskDefinition="worker", launchType="EC2", networkConfiguration=DROP), None, None),
+    # input transformer
+    ("xform-ok", "ScheduledTask", "report", target(inputTransformer=S3_TRANSFORMER), None, None),
+    ("xform-key", "ScheduledTask", "report", target(inputTransformer={"inputPathsMap": {"k": "$.a"}, "inputTemplate": "{<k>: 1}"}),
+     "E6005", "cannot be used as an object key"),
+    ("xform-bad-json", "ScheduledTask", "report", target(inputTransformer={"inputTemplate": '{"cpu": }'}), "E6005", "not valid JSON"),
+    ("xform-text", "ScheduledTask", "report", target(inputTransformer={"inputTemplate": '"a text"'}), "W6006", "this template is text"),
+    ("xform-path", "ScheduledTask", "report", target(inputTransformer={**S3_TRANSFORMER, "inputPathsMap": {"key": "detail.key"}}),
+     "W6006", "not a JSON path"),
+    ("xform-undefined", "ScheduledTask", "report", target(inputTransformer={"inputTemplate": '{"cpu": "<size>"}'}),
+     "W6006", "<size> names no variable"),
+    # the x-ecsctl batch extension
+    ("td-ext-ok", "TaskDefinition", "job", {"x-ecsctl": {"runFor": "10m", "exitCode": 1, "container": "job"}}, None, None),
+    ("td-ext-duration", "TaskDefinition", "job", {"x-ecsctl": {"runFor": "ten minutes"}}, "E6007", "is not a duration"),
+    ("td-ext-container", "TaskDefinition", "job", {"x-ecsctl": {"runFor": "10m", "container": "log"}}, "E6007",
+     "'log' is not an essential container"),
+    ("target-ext-ok", "ScheduledTask", "report", target(**{"x-ecsctl": {"runFor": 300}}), None, None),
+    ("target-ext-container", "ScheduledTask", "report", target(**{"x-ecsctl": {"runFor": 300, "container": "nope"}}), "E6007",
+     "'nope' is not an essential container"),
+    ("td-ext-on-service", "TaskDefinition", "web", {"x-ecsctl": {"runFor": "10m"}}, "W6008", "replaced by the service"),
+    # queues
+    ("queue-rate-ok", "Queue", "orders", {"arrivals": {"messagesPerMinute": 12.5}}, None, None),
+    ("queue-consumer-missing", "Queue", "orders", {"consumers": [{"service": "wroker", "messagesPerTaskPerMinute": 30}]},
+     "W6010", "service 'wroker' is not among"),
+    ("queue-consumer-cluster", "Queue", "orders", {"consumers": [{"service": "bridge", "messagesPerTaskPerMinute": 30}]},
+     "W6010", "runs in cluster 'prod', not 'default'"),
+    ("queue-series-order", "Queue", "orders", {"arrivals": {"series": [{"at": "2026-01-01T10:00:00Z", "messagesPerMinute": 1},
+                                                                     {"at": "2026-01-01T08:00:00Z", "messagesPerMinute": 2}]}},
+     "E6011", "is not after the previous"),
+    ("queue-series-time", "Queue", "orders", {"arrivals": {"series": [{"at": "eight o'clock", "messagesPerMinute": 1}]}},
+     "E6011", "is not an ISO 8601 time"),
+    ("queue-visibility", "Queue", "orders", {"consumers": [{"service": "bridge", "cluster": "prod", "messagesPerTaskPerMinute": 1}]},
+     "W6012", "needs 60 s per message"),
 ]
 
 

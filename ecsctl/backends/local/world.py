@@ -112,6 +112,7 @@ class ClusterState:
         self.deployments: dict[str, list[Deployment]] = {}
         self.task_count = 0
         self.dirty: set[str] = set()  # instance ids whose record must be recomputed at flush
+        self.counts_changed: set[str] = set()  # services whose counts (and their deployments') must be recomputed
         self._placer: Placer | None = None
         self._placer_builds = 0
         self.generation = 0  # bumped by every change to the cluster's tasks, instances or services
@@ -160,23 +161,7 @@ class ClusterState:
         self.generation += 1
         self.world.saw_task(old, task)
         if task.service:
-            self._count(old, -1)
-            self._count(task, +1)
-
-    def _count(self, task: Task | None, delta: int) -> None:
-        """Keep the running/pending counts of a task's service and deployment in step with it."""
-        if task is None or task.last_status == STOPPED or not task.service:
-            return
-        running = task.last_status == RUNNING
-        svc = self.services.get(task.service)
-        if svc is not None and svc.status != "INACTIVE":
-            self.put_service(replace(svc, running_count=max(0, svc.running_count + delta * running),
-                                     pending_count=max(0, svc.pending_count + delta * (not running))))
-        for dep in self.deployments.get(task.service, ()):
-            if dep.id == task.started_by and dep.status != "INACTIVE":
-                self.put_deployment(replace(dep, running_count=max(0, dep.running_count + delta * running),
-                                            pending_count=max(0, dep.pending_count + delta * (not running))))
-                break
+            self.counts_changed.add(task.service)
 
     def service_tasks(self, service: str) -> list[Task]:
         """The service's live tasks, in id order."""
@@ -230,8 +215,31 @@ class ClusterState:
             "pending_tasks_count": 0,
         }
 
+    def refresh_counts(self) -> None:
+        """Recompute the running/pending counts of services (and their deployments) whose tasks changed."""
+        for name in sorted(self.counts_changed):
+            svc = self.services.get(name)
+            if svc is None:
+                continue
+            tasks = self.by_service.get(name, {}).values()
+            running = Counter(t.started_by for t in tasks if t.last_status == RUNNING)
+            waiting = Counter(t.started_by for t in tasks if t.last_status != RUNNING)
+            if svc.status != "INACTIVE":
+                counted = (sum(running.values()), sum(waiting.values()))
+                if (svc.running_count, svc.pending_count) != counted:
+                    self.put_service(replace(svc, running_count=counted[0], pending_count=counted[1]))
+            for dep in self.deployments.get(name, ()):
+                if dep.status == "INACTIVE":
+                    continue
+                counted = (running.get(dep.id, 0), waiting.get(dep.id, 0))
+                if (dep.running_count, dep.pending_count) != counted:
+                    self.put_deployment(replace(dep, running_count=counted[0], pending_count=counted[1]))
+        self.counts_changed.clear()
+
     def refresh_dirty(self) -> None:
-        """Recompute the records of instances whose tasks changed (journaled when different)."""
+        """Recompute the records of instances whose tasks changed (journaled when different), and
+        the counts of services whose tasks changed."""
+        self.refresh_counts()
         for iid in sorted(self.dirty):
             inst = self.instances.get(iid)
             if inst is None:

@@ -14,10 +14,12 @@ Checks, in this order (the first failure wins; within a check, containers in ord
    repository's ``images`` (a Repository without an ``images`` list holds any tag)
    -> ``CannotPullContainerError``;
 2. **secrets** — ``secrets[].valueFrom``, ``logConfiguration.secretOptions[].valueFrom`` and
-   ``repositoryCredentials.credentialsParameter`` naming an SSM parameter or a Secrets
-   Manager secret that is not in the catalogue (either candidate address of
-   ``references.value_from`` existing is enough), or a Secrets Manager json-key that is
-   not among the secret's ``keys`` (a Secret without ``keys`` accepts any key)
+   ``repositoryCredentials.credentialsParameter`` naming an SSM parameter (by name or ARN)
+   or a Secrets Manager secret (full ARN with its 6-character suffix, or partial ARN
+   without it) that is not in the catalogue (either candidate address of
+   ``references.value_from`` existing is enough); a Secrets Manager ``json-key`` that is
+   not among the secret's ``keys``, a ``version-stage`` not among its ``versionStages`` or
+   a ``version-id`` not among its ``versionIds`` (a Secret without the list accepts any)
    -> ``ResourceInitializationError: unable to pull secrets or registry auth``;
 3. **environment files** — an ``environmentFiles`` S3 object that no EnvironmentFile holds
    (matched by bucket/key via ``references.envfile_alias``)
@@ -128,18 +130,32 @@ def _secret_failure(container: dict, catalogue: dict[str, dict], kinds: set[str]
             return (prefix + "unable to retrieve secrets from ssm: service call has been retried 1 time(s): "
                     f"ParameterNotFound: invalid parameters: {ref}")
         if kind == PREFIX["Secret"]:
-            key = _json_key(ref)
-            keys = (catalogue[found[0]] or {}).get("keys")
-            if key and keys is not None and key not in {str(k) for k in keys}:
-                return (prefix + f"unable to retrieve secret from asm: retrieved secret from Secrets Manager "
-                        f"did not contain json key {key} ({ref})")
+            reason = _secret_part_failure(ref, catalogue[found[0]] or {})
+            if reason:
+                return prefix + reason
     return None
 
 
-def _json_key(ref: str) -> str:
-    """``arn:aws:secretsmanager:r:a:secret:name:KEY:stage:id`` -> ``KEY`` (empty when not given)."""
-    parts = ref.split(":")
-    return parts[7] if ref.startswith("arn:") and len(parts) > 7 else ""
+def _secret_part_failure(ref: str, secret: dict) -> str | None:
+    """A json-key, version stage or version id the Secret does not list (Secrets Manager's wording)."""
+    key, stage, version = _secret_parts(ref)
+    keys, stages, versions = secret.get("keys"), secret.get("versionStages"), secret.get("versionIds")
+    fetch = (f"unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret "
+             f"{ref} from secrets manager: ResourceNotFoundException: Secrets Manager can't find the specified secret value")
+    if stage and stages is not None and stage not in {str(s) for s in stages}:
+        return f"{fetch} for staging label: {stage}"
+    if version and versions is not None and version not in {str(v) for v in versions}:
+        return f"{fetch} for VersionId: {version}"
+    if key and keys is not None and key not in {str(k) for k in keys}:
+        return (f"unable to retrieve secret from asm: retrieved secret from Secrets Manager "
+                f"did not contain json key {key} ({ref})")
+    return None
+
+
+def _secret_parts(ref: str) -> tuple[str, str, str]:
+    """``arn:aws:secretsmanager:r:a:secret:name:KEY:STAGE:ID`` -> ``(KEY, STAGE, ID)``, "" where not given."""
+    parts = ref.split(":") if ref.startswith("arn:") else []
+    return tuple((parts[i] if len(parts) > i else "") for i in (7, 8, 9))  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------- env files

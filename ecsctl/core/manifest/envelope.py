@@ -32,6 +32,7 @@ KINDS = (
     "Secret",
     "EnvironmentFile",
     "Repository",
+    "Queue",
 )
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")

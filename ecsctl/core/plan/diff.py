@@ -6,8 +6,9 @@ Both sides are canonical (``ecsctl.core.normalize``); the state side is canonica
 with the current rules, so a normalisation added by a newer ecsctl never shows up as a change
 against a state written by an older one (``canonical`` is idempotent).
 
-Field changes come from DeepDiff (tree view) and are reported as ``FieldChange(path, op,
-before, after)``:
+Field changes are found by descending both sides while they are dicts and differ (a dict
+comparison per level, in C), and DeepDiff (tree view) only reports inside the lists that differ;
+they are reported as ``FieldChange(path, op, before, after)``:
 
 * ``path`` is a tuple of dict keys and list indexes **inside the spec**, except that items of
   the *named* lists in :data:`KEYED` appear by their identity instead of their index:
@@ -255,16 +256,49 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
+def _equal(x: Any, y: Any) -> bool:
+    """Equal as JSON values: numbers by value (``60 == 60.0``), but a bool is no number."""
+    if type(x) is bool or type(y) is bool:
+        return type(x) is type(y) and x == y
+    if type(x) in (int, float) and type(y) in (int, float):
+        return x == y
+    if isinstance(x, dict) and isinstance(y, dict):
+        return type(x) is type(y) and x.keys() == y.keys() and all(_equal(x[k], y[k]) for k in x)
+    if type(x) is not type(y):
+        return False
+    if type(x) is list:
+        return len(x) == len(y) and all(_equal(p, q) for p, q in zip(x, y))
+    return x == y
+
+
+def _differing(a: Any, b: Any, path: tuple) -> Iterable[tuple]:
+    """The deepest paths where ``a`` and ``b`` differ, descending only through dicts on both sides."""
+    if isinstance(a, dict) and isinstance(b, dict) and type(a) is type(b):
+        for key in sorted(a.keys() | b.keys(), key=str):
+            x, y = a.get(key, MISSING), b.get(key, MISSING)
+            if x is MISSING or y is MISSING:
+                yield path + (key,)
+            elif not _equal(x, y):
+                yield from _differing(x, y, path + (key,))
+    else:
+        yield path
+
+
 def diff_fields(kind: str, before: dict, after: dict) -> tuple[FieldChange, ...]:
     """The field changes from ``before`` to ``after`` (both canonical specs of ``kind``)."""
     if _same(before, after):
         return ()
     a, b = _pair(before, after, (), KEYED.get(kind, {}))
-    report = DeepDiff(a, b, ignore_type_in_groups=[(int, float)], view="tree", verbose_level=2)
     paths: set[tuple] = set()
-    for items in report.values():
-        for item in items:
-            paths.add(_collapse(tuple(item.path(output_format="list")), a, b))
+    for where in _differing(a, b, ()):
+        x, y = _get(a, where), _get(b, where)
+        if type(x) is list and type(y) is list and not (_scalar_list(x) and _scalar_list(y)):
+            report = DeepDiff(x, y, ignore_type_in_groups=[(int, float)], view="tree", verbose_level=2)
+            for items in report.values():
+                for item in items:
+                    paths.add(_collapse(where + tuple(item.path(output_format="list")), a, b))
+        else:
+            paths.add(_collapse(where, a, b))
     out = []
     for path in sorted(paths, key=_path_key):
         x, y = _get(a, path), _get(b, path)

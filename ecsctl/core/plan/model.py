@@ -30,6 +30,7 @@ PREFIX = {
     "Secret": "secret",
     "EnvironmentFile": "envfile",
     "Repository": "repository",
+    "Queue": "queue",
 }
 KIND_OF_PREFIX = {v: k for k, v in PREFIX.items()}
 
@@ -39,6 +40,7 @@ KIND_ORDER: tuple[str, ...] = (
     "Secret",
     "EnvironmentFile",
     "Repository",
+    "Queue",
     "CapacityProvider",
     "Cluster",
     "TargetGroup",

@@ -72,7 +72,10 @@ REASON_PHRASES: dict[str, tuple[str, str]] = {
     "PORTS_LIMIT": ("RESOURCE:PORTS", "can not exceed the maximum allowed reserved port limit of "
                                       f"{MAX_RESERVED_PORTS} host ports per container instance"),
     "ATTRIBUTE": ("ATTRIBUTE", "is missing an attribute required by your task"),
-    "MEMBER_OF": ("ATTRIBUTE", 'encountered error "MemberOf placement constraint unsatisfied."'),
+    # RunTask's failure reason for an unsatisfied memberOf is the constraint's own text, not ATTRIBUTE
+    # (which stays for a task definition that requires an attribute no instance has)
+    "MEMBER_OF": ("MemberOf placement constraint unsatisfied",
+                  'encountered error "MemberOf placement constraint unsatisfied."'),
     "DISTINCT": ("DISTINCT_INSTANCE", 'encountered error "DistinctInstance placement constraint unsatisfied."'),
     "AGENT": ("AGENT", 'encountered error "AGENT"'),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ecsctl.core.findings import Severity
 from ecsctl.core.rules.base import Rule, register
 from ecsctl.core.rules.service.refs import DEFAULT_CLUSTER, as_dict, last_segment, network_mode, task_definition_spec
 
@@ -74,58 +75,125 @@ class ScheduleExpressionValid(Rule):
                 yield (key,), f"timezone '{tz}' is not an IANA time zone name (e.g. Europe/Paris, UTC, Etc/GMT+9)"
 
 
-def pattern_issues(pattern, path: tuple):
-    """Leaves of an event pattern must be arrays; yields (path, message).
-
-    >>> list(pattern_issues({"source": ["aws.s3"], "detail": {"bucket": {"name": "b"}}}, ()))
-    [(('detail', 'bucket', 'name'), "Event pattern is not valid: the value of 'name' must be an array, e.g. ['b']")]
-    """
-    for key, value in pattern.items():
-        here = path + (key,)
-        if isinstance(value, dict):
-            if not value:
-                yield here, f"Event pattern is not valid: '{key}' is an empty object"
-            yield from pattern_issues(value, here)
-        elif isinstance(value, list):
-            if not value:
-                yield here, f"Event pattern is not valid: the array of '{key}' is empty"
-        else:
-            yield here, f"Event pattern is not valid: the value of '{key}' must be an array, e.g. [{value!r}]"
-
-
 @register
-class EventPatternShape(Rule):
-    """An ``eventPattern`` is a mapping whose leaf values are arrays.
+class EventPatternValid(Rule):
+    """An ``eventPattern`` is what ``PutRule`` accepts (ECS/EventBridge refuses the rest: error).
 
-    EventBridge matches a field when the event's value is one of the array's
-    elements (or matches a content filter such as ``{prefix: incoming/}`` inside
-    it); a bare scalar is rejected with ``Event pattern is not valid``.
+    A pattern is a JSON object whose leaves are arrays; EventBridge matches a field when
+    the event's value is one of the array's entries, each an exact value (string, number,
+    true, false, null) or one filter object: ``prefix``, ``suffix``,
+    ``equals-ignore-case``, ``wildcard``, ``anything-but``, ``numeric``, ``exists``,
+    ``cidr``; ``$or`` takes an array of at least two sub-patterns.  ``PutRule`` refuses
+    anything else with ``InvalidEventPatternException`` ("Event pattern is not valid"), and
+    patterns longer than 4096 characters.  See
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
+    and https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html.
 
     Bad::
 
-        eventPattern: {source: aws.s3, detail-type: [Object Created]}
+        eventPattern: {source: aws.s3, detail: {size: [{numeric: [">", "5"]}]}}
 
     Good::
 
         eventPattern:
           source: [aws.s3]
           detail-type: [Object Created]
-          detail: {bucket: {name: [uploads]}, object: {key: [{prefix: incoming/}]}}
+          detail: {bucket: {name: [uploads]}, object: {key: [{prefix: incoming/}], size: [{numeric: [">", 0]}]}}
     """
 
     id = "E6003"
-    title = "eventPattern leaves must be arrays"
+    title = "eventPattern must be a valid EventBridge event pattern"
     kinds = ("ScheduledTask",)
 
     def check(self, spec, doc, ctx):
+        from ecsctl.core.events.pattern import pattern_issues
+
         pattern = spec.get("eventPattern")
         if pattern is None:
             return
-        if not isinstance(pattern, dict) or not pattern:
-            yield ("eventPattern",), "Event pattern is not valid: it must be a non-empty mapping"
+        for path, message in pattern_issues(pattern):
+            yield ("eventPattern",) + tuple(path), message
+
+
+def _transformer(spec) -> object:
+    target = spec.get("target")
+    return target.get("inputTransformer") if isinstance(target, dict) else None
+
+
+@register
+class InputTransformerValid(Rule):
+    """``target.inputTransformer`` is what ``PutTargets`` accepts (error otherwise).
+
+    ``inputPathsMap`` holds at most 100 variables named with letters, digits, ``_`` or
+    ``-`` (not starting with ``aws.``, whose names are reserved), each a JSON path of at
+    most 256 characters; ``inputTemplate`` is required, at most 8192 characters, and a
+    JSON template must be JSON once filled in, with no placeholder as an object key.  See
+    https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_InputTransformer.html.
+
+    Bad::
+
+        inputTransformer: {inputPathsMap: {aws.key: $.detail.object.key}, inputTemplate: '{<key>: 1}'}
+
+    Good::
+
+        inputTransformer:
+          inputPathsMap: {key: $.detail.object.key}
+          inputTemplate: '{"containerOverrides": [{"name": "ingest", "environment": [{"name": "KEY", "value": <key>}]}]}'
+    """
+
+    id = "E6005"
+    title = "target.inputTransformer must be a valid EventBridge input transformer"
+    kinds = ("ScheduledTask",)
+
+    def check(self, spec, doc, ctx):
+        from ecsctl.core.events.transform import transformer_issues
+
+        transformer = _transformer(spec)
+        if transformer is None:
             return
-        for path, message in pattern_issues(pattern, ("eventPattern",)):
-            yield path, message
+        errors, _ = transformer_issues(transformer)
+        for path, message in errors:
+            yield ("target", "inputTransformer") + tuple(path), message
+
+
+@register
+class InputTransformerOverrides(Rule):
+    """``target.inputTransformer`` should give the task usable overrides (warning: accepted, then fails).
+
+    For an ECS target the transformed input is the RunTask ``overrides``: a JSON object of
+    ``containerOverrides``, ``cpu``, ``memory``, ``taskRoleArn`` … (ecs-semantics §8.2).
+    EventBridge accepts a text template, an unknown override field, a placeholder that
+    names no variable or a JSON path it cannot resolve ("There is no validation when
+    creating JSON path"); the invocation then fails or runs without the event's data.  See
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html.
+
+    Bad::
+
+        inputTransformer: {inputPathsMap: {key: detail.object.key}, inputTemplate: 'key is <key>'}
+
+    Good::
+
+        inputTransformer:
+          inputPathsMap: {key: $.detail.object.key}
+          inputTemplate: '{"containerOverrides": [{"name": "ingest", "environment": [{"name": "KEY", "value": <key>}]}]}'
+    """
+
+    id = "W6006"
+    title = "target.inputTransformer should produce RunTask overrides"
+    kinds = ("ScheduledTask",)
+    severity = Severity.WARNING
+
+    def check(self, spec, doc, ctx):
+        from ecsctl.core.events.transform import transformer_issues
+
+        transformer = _transformer(spec)
+        if transformer is None:
+            return
+        errors, warnings = transformer_issues(transformer)
+        if errors:
+            return  # E6005 reports them
+        for path, message in warnings:
+            yield ("target", "inputTransformer") + tuple(path), message
 
 
 @register

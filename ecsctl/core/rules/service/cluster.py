@@ -150,3 +150,47 @@ class ManagedTerminationProtection(Rule):
             return
         if as_dict(provider.get("managedScaling")).get("status") != "ENABLED":
             yield ("autoScalingGroupProvider", "managedTerminationProtection"), "managed termination protection requires managed scaling (managedScaling.status: ENABLED)"
+
+
+@register
+class InstanceTypeSized(Rule):
+    """A container-instance group's type is one ecsctl knows, or the group gives ``cpu`` and ``memory``.
+
+    An error, because nothing could be registered: the simulation registers, for each instance,
+    the CPU (1,024 units per vCPU) and memory ECS would report for its type, from a built-in
+    table of common EC2 types
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/memory-management.html). Any
+    other real type (``g2.2xlarge`` in the Cluster Query Language documentation, a new family)
+    is fine when the group says what it registers.
+
+    Bad::
+
+        containerInstances: [{name: gpu, count: 1, instanceType: g2.2xlarge}]
+
+    Good::
+
+        containerInstances: [{name: gpu, count: 1, instanceType: g2.2xlarge, cpu: 8192, memory: 14900}]
+    """
+
+    id = "E4005"
+    title = "An instance type outside the built-in table needs cpu and memory"
+    kinds = ("Cluster",)
+
+    def check(self, spec, doc, ctx):
+        from ecsctl.core.scheduling.instance_types import is_known, lookup
+
+        for i, group in enumerate(as_list(spec.get("containerInstances"))):
+            group = as_dict(group)
+            kind = group.get("instanceType")
+            if not isinstance(kind, str) or is_known(kind):
+                continue
+            if _int(group.get("cpu")) is None or _int(group.get("memory")) is None:
+                try:
+                    lookup(kind)
+                    hint = ""
+                except KeyError as exc:
+                    hint = str(exc.args[0]).split(";", 1)[-1].strip()
+                close = f"; {hint}" if hint.startswith("did you mean") else ""
+                yield ("containerInstances", i, "instanceType"), (
+                    f"instance type '{kind}' is not in ecsctl's table: give the group's cpu and memory "
+                    f"(what ECS registers for it){close}")

@@ -53,8 +53,11 @@ class DeploymentPercentRanges(Rule):
 
 @register
 class DeploymentCanProgress(Rule):
-    """The percentages must let a rolling deployment stop or start at least one task.
+    """The percentages should let a rolling deployment stop or start at least one task.
 
+    A warning, not an error: CreateService and UpdateService accept such a configuration
+    (``desiredCount 2, minimumHealthyPercent 75, maximumPercent 100`` is taken as it is); only
+    its deployments and drains then stall, which the plan shows with the reason and the fix.
     ECS keeps ``ceil(D × minimumHealthyPercent / 100)`` healthy tasks and runs at
     most ``floor(D × maximumPercent / 100)``.  When neither one old task can stop
     nor one new task can start, the deployment never moves and ECS reports
@@ -74,9 +77,10 @@ class DeploymentCanProgress(Rule):
         deploymentConfiguration: {minimumHealthyPercent: 100, maximumPercent: 134}
     """
 
-    id = "E3017"
-    title = "minimumHealthyPercent/maximumPercent must leave room for a deployment"
+    id = "W3017"
+    title = "minimumHealthyPercent/maximumPercent should leave room for a deployment"
     kinds = ("Service",)
+    severity = Severity.WARNING
 
     def check(self, spec, doc, ctx):
         if not _rolling(spec):

@@ -1,0 +1,1 @@
+"""The Queue (SQS) kind's model: messages arriving over time and the service tasks that consume them."""
