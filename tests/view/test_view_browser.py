@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ecsctl.app.view import build_view
 from ecsctl.cli.render.view.page import render_page
@@ -90,6 +91,29 @@ def test_stalled_deployment_and_out_of_service_instances(tmp_path: Path, stalled
     assert "1 draining" in zone_text and "1 agent disconnected" in zone_text and "1 stopped/terminated" in zone_text
     dom = chromium.dom(page.as_uri() + "#instance=" + stalled.drained)
     assert "DRAINING" in text(dom[dom.index('<aside id="details"'):])
+
+
+def test_a_deployment_the_bounds_leave_no_room_for(tmp_path: Path, example_state: Path, chromium) -> None:
+    """The worker redeployed at minimumHealthyPercent 100, maximumPercent 100 (W3017: ECS
+    accepts it, and the deployment can neither stop nor start a task)."""
+    manifests = tmp_path / "m"
+    shutil.copytree(MANIFESTS, manifests)
+    worker = manifests / "worker.yaml"
+    docs = list(yaml.safe_load_all(worker.read_text(encoding="utf-8")))
+    for doc in docs:
+        if doc["kind"] == "TaskDefinition":
+            main = doc["spec"]["containerDefinitions"][0]
+            main["image"] = main["image"].rsplit(":", 1)[0] + ":2.7.0"
+        if doc["kind"] == "Service":
+            doc["spec"]["deploymentConfiguration"].update(minimumHealthyPercent=100, maximumPercent=100)
+    worker.write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
+    [d] = json.loads(cli("plan", "-f", str(manifests), "--state", str(example_state), "-o", "json"))["deployments"]
+    assert (d["outcome"], d["steps"]) == ("stalled", [])
+    dom = chromium.dom(write_page(tmp_path, example_state, "-f", str(manifests)).as_uri())
+    box = dom[dom.index('data-service="service/prod/worker" data-outcome="stalled"'):]
+    box = text(box[:box.index("</svg>")])
+    assert "min 100% = 6 healthy, max 100% = 6 tasks" in box
+    assert f"STALLED: {d['reason']}" in box and f"fix: {d['fix']}" in box and "stalls here" in box
 
 
 def test_tasks_that_cannot_be_placed_and_why(tmp_path: Path, example_state: Path, chromium) -> None:

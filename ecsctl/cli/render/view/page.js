@@ -575,10 +575,13 @@
       g.appendChild(s("text", {x: x + bw / 2, y: y0 + 12, "text-anchor": "middle", fill: b.st && b.st.rollback ? "#c62828" : null, text: i === 0 ? "start" : String(i)}));
     });
     var xEnd = left + 4 + bars.length * (bw + gap);
-    [[upper, "max " + upper + " tasks", "#b45309", "5,3"], [desired, "desired " + desired, "#374151", "2,2"], [lower, "min " + lower + " healthy", "#1f5fbf", "5,3"]].forEach(function (l, i) {
-      g.appendChild(s("line", {x1: left, x2: xEnd, y1: Y(l[0]), y2: Y(l[0]), stroke: l[2], "stroke-dasharray": l[3], "stroke-width": 1.5}));
-      g.appendChild(s("text", {x: xEnd + 4, y: Y(l[0]) + 3 + (i === 1 && l[0] === upper ? 10 : 0) - (i === 2 && l[0] === desired ? -10 : 0), fill: l[2], text: l[1]}));
-    });
+    var lastLabel = -Infinity;  // labels top-down, at least 10 px apart when the bounds coincide
+    [[upper, "max " + upper + " tasks", "#b45309", "5,3"], [desired, "desired " + desired, "#374151", "2,2"], [lower, "min " + lower + " healthy", "#1f5fbf", "5,3"]]
+      .sort(function (p, q) { return q[0] - p[0]; }).forEach(function (l) {
+        g.appendChild(s("line", {x1: left, x2: xEnd, y1: Y(l[0]), y2: Y(l[0]), stroke: l[2], "stroke-dasharray": l[3], "stroke-width": 1.5}));
+        lastLabel = Math.max(Y(l[0]) + 3, lastLabel + 10);
+        g.appendChild(s("text", {x: xEnd + 4, y: lastLabel, fill: l[2], text: l[1]}));
+      });
     if (outcome !== "complete") {
       var xs = xEnd - gap / 2;
       g.appendChild(s("line", {x1: xs, x2: xs, y1: y0 - plotH, y2: y0, stroke: "#c62828", "stroke-width": 2}));
