@@ -86,7 +86,8 @@ def test_stalled_deployment_and_out_of_service_instances(tmp_path: Path, stalled
     assert dom.count('aria-label="steps of the deployment of service/prod/worker"') == 1
     assert "stalls here" in dom
     row = dom.split('<tr class="" data-address="service/prod/worker">', 1)[1]
-    assert "worker:1 ×4 worker:2 ×2" in text(row[:row.index("</tr>")])  # what runs after apply: the stalled mix
+    row = text(row[:row.index("</tr>")])
+    assert "worker:1 ×4 worker:2 ×2" in row and "2 revisions run after apply" in row  # the stalled mix
     zone_text = text(dom)
     assert "1 draining" in zone_text and "1 agent disconnected" in zone_text and "1 stopped/terminated" in zone_text
     dom = chromium.dom(page.as_uri() + "#instance=" + stalled.drained)

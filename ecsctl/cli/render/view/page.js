@@ -492,7 +492,9 @@
           h("td", {text: p.address}), h("td", {class: "num", text: fmt(p.wanted || 0)}), h("td", {class: "num", text: fmt(p.placeable || 0)}),
           h("td", {class: "num", text: fmt(p.unplaceable || 0)}),
           h("td", {}, p.tasks ? Object.keys(p.tasks).map(function (r) { return h("span", {class: "pill", text: r + " ×" + p.tasks[r]}); }) : h("span", {class: "muted", text: "—"})),
-          h("td", {}, why.length ? why : h("span", {class: "ok", text: "all placed"}))));
+          h("td", {}, why.length ? why : p.tasks && Object.keys(p.tasks).length > 1
+            ? h("span", {class: "warn", text: "all placed, but " + Object.keys(p.tasks).length + " revisions run after apply: the deployment does not finish"})
+            : h("span", {class: "ok", text: "all placed"}))));
       });
     }
 
