@@ -182,10 +182,15 @@ def instance_repairs(changes: list[Change], applied: dict[str, tuple[str, str, d
     return out
 
 
-def backend_for(store, name: str = "local"):
-    """The backend that executes steps; only the local simulation exists so far."""
+def backend_for(store, name: str = "local", *, aws=None, **options):
+    """The backend that executes steps: the local simulation, or real ECS (``aws``: an ``Aws`` session)."""
+    if name == "aws":
+        from ecsctl.backends.aws.backend import AwsBackend
+        from ecsctl.backends.aws.session import Aws
+
+        return AwsBackend(store, aws or Aws(), **options)
     if name != "local":
-        raise InputError(f"backend '{name}' is not available (only 'local')")
+        raise InputError(f"backend '{name}' is not available (local or aws)")
     from ecsctl.backends.local import LocalBackend
 
     return LocalBackend(store)

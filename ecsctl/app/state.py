@@ -17,6 +17,10 @@ def state_path(option: str | None) -> str:
 
 
 def open_store(path: str, *, create: bool = True):
+    if path.startswith("s3://"):  # the state kept in S3 (the aws extra)
+        from ecsctl.storage.s3_state import S3StateStore
+
+        return S3StateStore(path, create=create)
     from ecsctl.storage.sqlite_store import SqliteStateStore
 
     return SqliteStateStore(path, create=create)
@@ -24,7 +28,12 @@ def open_store(path: str, *, create: bool = True):
 
 def open_existing(path: str):
     """A store for readers: ``None`` when there is no state file yet (nothing applied)."""
-    if not Path(path).exists():
+    if path.startswith("s3://"):
+        from ecsctl.storage.s3_state import exists
+
+        if not exists(path):
+            return None
+    elif not Path(path).exists():
         return None
     return open_store(path, create=False)
 

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from ecsctl import __version__
-from ecsctl.cli.commands import ecr, get, instances, plan, rollout, rules, scale, schema, state, tasks, validate, view
+from ecsctl.cli.commands import ecr, get, import_, instances, plan, render, rollout, rules, scale, schema, state, tasks, validate, view
 
 app = typer.Typer(
     name="ecsctl",
@@ -35,6 +35,8 @@ app.command("validate")(validate.validate)
 app.command("plan")(plan.plan)
 app.command("apply")(plan.apply)
 app.command("get")(get.get)
+app.command("import")(import_.import_)
+app.command("render")(render.render)
 app.add_typer(state.app, name="state")
 app.add_typer(instances.app, name="instances")
 app.add_typer(rollout.app, name="rollout")

@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from ecsctl.cli import aws as aws_cli
 from ecsctl.cli.boundary import boundary
 from ecsctl.cli.options import state_option
 from ecsctl.errors import UsageError
@@ -40,6 +41,10 @@ def get(
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Only this cluster."),
     status: Optional[str] = typer.Option(None, "--status", help="Only this status (tasks: lastStatus, e.g. RUNNING, STOPPED)."),
     filter_: Optional[str] = typer.Option(None, "--filter", help="instances: a Cluster Query Language expression, as ListContainerInstances --filter."),
+    backend: str = aws_cli.backend_option(),
+    region: Optional[str] = aws_cli.region_option(),
+    profile: Optional[str] = aws_cli.profile_option(),
+    endpoint_url: Optional[str] = aws_cli.endpoint_option(),
 ) -> None:
     """List objects in the state: what the simulation holds now."""
     from ecsctl.app.get import ALIASES, get as get_rows
@@ -52,7 +57,13 @@ def get(
         if kind != "instances":
             raise UsageError("--filter applies to instances only")
         where = _cql_filter(filter_)
-    rows = get_rows(state_path(state), kind, name, status=status, cluster=cluster, where=where)
+    aws = aws_cli.connect(backend, region, profile, endpoint_url)
+    if aws is not None:
+        rows = [r for r in aws_cli.get_rows(aws, kind, cluster=cluster, status=status) if where is None or where(r)]
+        if name:
+            rows = [r for r in rows if name in (r.get("name"), r.get("id"), r.get("family"), f"{r.get('family')}:{r.get('revision')}")]
+    else:
+        rows = get_rows(state_path(state), kind, name, status=status, cluster=cluster, where=where)
     if output == "json":
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
     elif output == "text":

@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from ecsctl.cli import aws as aws_cli
 from ecsctl.cli.boundary import boundary
 from ecsctl.cli.options import state_option, use_color
 from ecsctl.errors import UsageError
@@ -28,7 +29,7 @@ def _render(plan, output: str, *, full: bool, show_sensitive: bool, no_color: bo
     return render_plan_text(plan, color=use_color(no_color), full=full, show_sensitive=show_sensitive)
 
 
-def _make(files: List[str], state: str):
+def _make(files: List[str], state: str, aws=None, adopt: bool = False):
     from ecsctl.app.plan import ManifestErrors, make_plan, read_manifests
     from ecsctl.app.state import open_existing
 
@@ -39,6 +40,10 @@ def _make(files: List[str], state: str):
         raise
     store = open_existing(state)
     try:
+        if aws is not None:
+            from ecsctl.app.aws import plan_live
+
+            return plan_live(inputs, store, aws, adopt=adopt)
         return make_plan(inputs, store)
     finally:
         if store is not None:
@@ -55,13 +60,18 @@ def plan(
     full: bool = typer.Option(False, "--full", help="Print unchanged fields too."),
     show_sensitive: bool = typer.Option(False, "--show-sensitive", help="Do not mask values that look like secrets."),
     no_color: bool = typer.Option(False, "--no-color", help="No ANSI colours (also NO_COLOR)."),
+    backend: str = aws_cli.backend_option(),
+    region: Optional[str] = aws_cli.region_option(),
+    profile: Optional[str] = aws_cli.profile_option(),
+    endpoint_url: Optional[str] = aws_cli.endpoint_option(),
+    adopt: bool = aws_cli.adopt_option(),
 ) -> None:
     """Diff the manifests against the state and show what apply would do."""
     from ecsctl.app.plan import save_plan
     from ecsctl.app.state import state_path
 
     path = state_path(state)
-    the_plan = _make(files, path)
+    the_plan = _make(files, path, aws_cli.connect(backend, region, profile, endpoint_url), adopt)
     sys.stdout.write(_render(the_plan, output, full=full, show_sensitive=show_sensitive, no_color=no_color))
     if out:
         save_plan(the_plan, out)
@@ -79,14 +89,26 @@ def apply(
     output: str = typer.Option("text", "-o", "--output", help="text or json (the plan that is applied)."),
     show_sensitive: bool = typer.Option(False, "--show-sensitive", help="Do not mask values that look like secrets."),
     no_color: bool = typer.Option(False, "--no-color", help="No ANSI colours (also NO_COLOR)."),
+    backend: str = aws_cli.backend_option(),
+    region: Optional[str] = aws_cli.region_option(),
+    profile: Optional[str] = aws_cli.profile_option(),
+    endpoint_url: Optional[str] = aws_cli.endpoint_option(),
+    adopt: bool = aws_cli.adopt_option(),
+    events_role: Optional[str] = aws_cli.events_role_option(),
+    parallelism: int = aws_cli.parallelism_option(),
+    wait: bool = aws_cli.wait_option(),
+    wait_timeout: float = aws_cli.wait_timeout_option(),
 ) -> None:
-    """Apply the manifests (or a saved plan) to the local simulation."""
+    """Apply the manifests (or a saved plan) to the local simulation, or with --backend aws to real ECS."""
     from ecsctl.app.plan import backend_for, check_fresh, clusters_to_reconcile, load_plan, make_plan, read_manifests
     from ecsctl.app.state import open_store, state_path
 
     if bool(plan_file) == bool(files):
         raise UsageError("give either -f DIR (plan and apply) or a saved PLANFILE")
     path = state_path(state)
+    aws = aws_cli.connect(backend, region, profile, endpoint_url)
+    if wait and aws is None:
+        raise UsageError("--wait follows deployments on real ECS: it needs --backend aws")
     inputs = None
     if files:
         from ecsctl.app.plan import ManifestErrors
@@ -97,7 +119,12 @@ def apply(
             _show_manifest_errors(exc)
             raise
     with open_store(path) as store, store.locked("ecsctl apply"):
-        the_plan = make_plan(inputs, store) if inputs is not None else load_plan(plan_file)
+        if inputs is not None and aws is not None:
+            from ecsctl.app.aws import plan_live
+
+            the_plan = plan_live(inputs, store, aws, adopt=adopt)
+        else:
+            the_plan = make_plan(inputs, store) if inputs is not None else load_plan(plan_file)
         if plan_file:
             check_fresh(the_plan, store)
         sys.stdout.write(_render(the_plan, output, full=False, show_sensitive=show_sensitive, no_color=no_color))
@@ -105,6 +132,10 @@ def apply(
             return
         if not auto_approve:
             _confirm()
+        if aws is not None:
+            aws_cli.run_apply(the_plan, store, aws, adopt=adopt, events_role=events_role, parallelism=parallelism,
+                              wait=wait, wait_timeout=wait_timeout)
+            return
         _run(the_plan, store, backend_for(store), no_color=no_color)
 
 

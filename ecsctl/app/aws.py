@@ -1,0 +1,209 @@
+"""Use cases of ``--backend aws``: plan against live ECS, apply through boto3, get from live.
+
+Plan (``plan_live``) — the same plan as the local backend's, made by the same planner:
+
+1. the manifests and the state name what the run is about (a ``live.Scope``);
+2. ``live.read_live`` reads those resources from AWS (clusters, capacity providers, container
+   instances, services and deployments, tasks, task definitions, Application Auto Scaling,
+   EventBridge) as state records and canonical specs;
+3. a resource the manifests want that exists in AWS but not in the state is refused, naming it,
+   unless ``adopt``: then its live spec stands in for a last-applied one (the plan shows what
+   will change in AWS) and apply records it in the state;
+4. the planner (``app.plan.make_plan``) runs on a throw-away copy of the state whose world
+   tables hold the *live* records instead of the simulation's, so placement and deployment
+   predictions see the real instances, services and revisions;
+5. drift is live AWS against the state's last-applied specs (``core.aws.drift``), apart from
+   the changes; the plan is bound to the real state's lineage and serial.
+
+``containerInstances`` groups of a Cluster manifest describe the simulation only (instances on
+AWS come from EC2 and Auto Scaling groups): the AWS backend drops them from the desired specs.
+
+Apply (``apply_live``) checks that a saved plan is fresh, records adopted resources, then runs
+the steps through ``app.executor.execute`` on an ``AwsBackend`` (independent steps
+concurrently; a failure skips its dependants and is reported once).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ecsctl.app.executor import Execution, StepResult, execute
+from ecsctl.app.plan import Inputs, check_fresh, make_plan
+from ecsctl.backends.aws.catalogue import KINDS as CATALOGUE
+from ecsctl.core.plan.model import Desired, Plan
+from ecsctl.errors import InputError
+SIMULATION_ONLY = {"Cluster": ("containerInstances",)}
+
+
+class Unmanaged(InputError):
+    """Resources exist in AWS that the state does not manage; adopt or import them first."""
+
+
+def connect(region: str | None = None, profile: str | None = None, endpoint_url: str | None = None):
+    from ecsctl.backends.aws.session import Aws, AwsOptions
+
+    return Aws(AwsOptions(region=region, profile=profile, endpoint_url=endpoint_url))
+
+
+def backend(store, aws, *, adopt: bool = False, events_role: str | None = None, parallelism: int = 4):
+    from ecsctl.app.plan import backend_for
+
+    return backend_for(store, "aws", aws=aws, adopt=adopt, events_role=events_role, parallelism=parallelism)
+
+
+def for_aws(inputs: Inputs) -> Inputs:
+    """The manifests without what only the simulation uses."""
+    desired = []
+    for d in inputs.desired:
+        drop = SIMULATION_ONLY.get(d.kind)
+        if drop and any(k in d.spec for k in drop):
+            d = Desired(d.address, d.kind, d.name, {k: v for k, v in d.spec.items() if k not in drop})
+        desired.append(d)
+    return Inputs(desired, inputs.files)
+
+
+def _applied(store) -> dict[str, tuple[str, str, dict]]:
+    if store is None:
+        return {}
+    return {r.address: (r.kind, r.name, r.spec) for r in store.resources()}
+
+
+@contextmanager
+def world_of(records, resources: dict[str, tuple[str, str, dict]]) -> Iterator[object]:
+    """A throw-away state holding ``resources`` as last applied and ``records`` as its world."""
+    from ecsctl.core.state.ports import ServiceEvent
+    from ecsctl.storage.sqlite_store import SqliteStateStore
+
+    with tempfile.TemporaryDirectory(prefix="ecsctl-live-") as tmp:
+        store = SqliteStateStore(Path(tmp) / "live.db")
+        try:
+            with store.transaction():
+                for address, (kind, name, spec) in resources.items():
+                    store.put_resource(address, kind, name, spec)
+                for record in records:
+                    if isinstance(record, ServiceEvent):
+                        store.add_service_event(record)
+                    else:
+                        store.save(record)
+            yield store
+        finally:
+            store.close()
+
+
+def read(aws, inputs: Inputs | None, applied: dict[str, tuple[str, str, dict]]):
+    from ecsctl.backends.aws.live import Scope, read_live
+
+    items = [(a, k, n, s) for a, (k, n, s) in applied.items()]
+    if inputs is not None:
+        items += [(d.address, d.kind, d.name, d.spec) for d in inputs.desired]
+    return read_live(aws, Scope.of(items))
+
+
+def plan_live(inputs: Inputs, store, aws, *, adopt: bool = False) -> Plan:
+    """The plan of ``inputs`` against the state and live AWS (see the module docstring)."""
+    from ecsctl.core.aws.drift import live_drift
+
+    inputs = for_aws(inputs)
+    applied = _applied(store)
+    snap = read(aws, inputs, applied)
+    unmanaged = sorted(d.address for d in inputs.desired
+                       if d.address not in applied and d.address in snap.resources and d.kind not in CATALOGUE)
+    if unmanaged and not adopt:
+        raise Unmanaged(f"{', '.join(unmanaged)} already exist(s) in AWS but not in the state; ecsctl will not "
+                        "overwrite them: pass --adopt to take them over, or `ecsctl import` them first")
+    planned = dict(applied)
+    for address in unmanaged:
+        live = snap.resources[address]
+        planned[address] = (live.kind, live.name, live.spec)
+    with world_of(snap.records, planned) as world:
+        plan = make_plan(inputs, world)
+    meta = store.meta() if store is not None else None
+    plan.lineage, plan.serial = (meta.lineage, meta.serial) if meta is not None else (None, 0)
+    plan.drift = live_drift(applied, snap.resources, snap.checked)
+    return plan
+
+
+def adopted(plan: Plan, store) -> list[tuple[str, str, str, dict]]:
+    """Changes planned against a live spec that the state does not hold yet (``--adopt``)."""
+    out = []
+    for c in plan.changes:
+        if c.kind in CATALOGUE or c.before is None or c.action not in ("update", "no-op", "replace"):
+            continue
+        if store.get_resource(c.address) is None:
+            out.append((c.address, c.kind, c.name, c.before))
+    return out
+
+
+def apply_live(plan: Plan, store, aws_backend, *, on_step: Callable[[StepResult, int, int], None] | None = None) -> Execution:
+    """Execute the plan's steps on AWS (see the module docstring); the caller reports the execution."""
+    check_fresh(plan, store)
+    taken = adopted(plan, store)
+    if taken:
+        with store.transaction():
+            for address, kind, name, spec in taken:
+                store.put_resource(address, kind, name, spec)
+    return execute(plan.steps, aws_backend, on_step=on_step)
+
+
+def services_to_follow(plan: Plan, execution: Execution) -> list[tuple[str, str]]:
+    """(cluster, service) of every service step that was done: their deployments to follow."""
+    out = []
+    for r in execution.done:
+        if r.step.kind == "Service" and r.step.action != "delete":
+            out.append((r.step.address.split("/")[1], r.step.name))
+    return out
+
+
+def predicted_steps(plan: Plan) -> dict[str, list[dict]]:
+    return {d["service"]: list(d.get("steps") or ()) for d in plan.deployments}
+
+
+def follow(aws, services: list[tuple[str, str]], *, poll: float = 15.0, timeout: float = 1800.0,
+           sleep=None, clock=None, on_update=None):
+    from ecsctl.backends.aws.wait import follow as follow_deployments
+
+    return follow_deployments(aws, services, poll=poll, timeout=timeout, sleep=sleep, clock=clock, on_update=on_update)
+
+
+def get_live(aws, kind: str, *, cluster: str | None = None, status: str | None = None) -> list[dict]:
+    """``ecsctl get KIND --backend aws``: live objects, in the JSON shape of the local ``get``."""
+    from ecsctl.app.get import ALIASES, LISTERS
+    from ecsctl.backends.aws.live import LiveSnapshot, Scope, read_live, read_tasks
+    from ecsctl.core.state.ports import Task
+
+    kind = ALIASES.get(kind, kind)
+    if kind not in LISTERS or kind == "targets":
+        raise InputError(f"`get {kind} --backend aws` is not available; one of: clusters, instances, taskdefs, services, tasks")
+    clusters = [cluster] if cluster else [a.rsplit("/", 1)[-1] for a in _all(aws, "ListClusters", "clusterArns")]
+    scope = Scope(clusters=set(clusters))
+    for c in clusters:
+        for arn in _all(aws, "ListServices", "serviceArns", cluster=c):
+            scope.services.add((c, arn.rsplit("/", 1)[-1]))
+    snap: LiveSnapshot = read_live(aws, scope, with_tasks=kind == "tasks")
+    if kind == "tasks" and (status or "").upper() != "RUNNING":
+        running = {t.id for t in snap.of_type(Task)}
+        for c, name in sorted(scope.services):
+            snap.records += [t for t in read_tasks(aws, c, name, "STOPPED") if t.id not in running]
+    with world_of(snap.records, {}) as world:
+        rows = LISTERS[kind](world)
+    if status:
+        key = "lastStatus" if kind == "tasks" else "status"
+        rows = [r for r in rows if str(r.get(key, "")).upper() == status.upper()]
+    return rows
+
+
+def _all(aws, operation: str, key: str, **params) -> list[str]:
+    out: list[str] = []
+    while True:
+        answer = aws.call("ecs", operation, "", **params)
+        out += answer.get(key, [])
+        if not answer.get("nextToken"):
+            return out
+        params["nextToken"] = answer["nextToken"]
+
+
+__all__ = ["Unmanaged", "adopted", "apply_live", "backend", "connect", "follow", "for_aws", "get_live", "plan_live",
+           "predicted_steps", "read", "services_to_follow", "world_of"]

@@ -1,0 +1,188 @@
+"""``ecsctl import``: existing task definitions and services become manifests and state records.
+
+Sources:
+
+* files: ``aws ecs describe-task-definition`` output (``{"taskDefinition": {...}, "tags": [...]}``),
+  a RegisterTaskDefinition request, or ``aws ecs describe-services`` output
+  (``{"services": [...]}``), JSON or YAML;
+* live AWS (``--backend aws``): the services of a cluster (or the ones named) and the task
+  definitions they run, or the families named.
+
+Each resource becomes one manifest document (its spec as the API states it: read-only fields
+dropped, empty values pruned; a service that runs its family's latest ACTIVE revision names the
+family only, so it follows new revisions) and, unless ``record=False``, the canonical form of that
+spec is recorded in the state as last applied — exactly what ``plan`` will derive from the
+written manifest, so that importing and then planning shows zero changes (Terraform's
+``import``). A state record that already exists with another spec is refused unless ``force``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ecsctl.core.aws import shapes
+from ecsctl.core.normalize import canonical, prune
+from ecsctl.core.plan.model import address as address_of
+from ecsctl.errors import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    address: str
+    kind: str
+    name: str
+    spec: dict  # as written in the manifest
+
+    @property
+    def filename(self) -> str:
+        return self.address.replace("/", "-").strip("-") + ".yaml"
+
+    def manifest(self) -> dict:
+        return {"apiVersion": "ecsctl/v1", "kind": self.kind, "metadata": {"name": self.name}, "spec": self.spec}
+
+
+def _item(kind: str, name: str, spec: dict) -> Imported:
+    spec = prune(spec)
+    return Imported(address_of(kind, name, spec), kind, name, spec)
+
+
+def _read(name: str):
+    try:
+        text = Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{name}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{name}: not JSON or YAML ({' '.join(str(exc).split())})") from None
+
+
+def from_files(paths: list[str]) -> list[Imported]:
+    """Task definitions and services from describe-* / register JSON (or YAML) files."""
+    from ecsctl.app.validate import Validator, discover
+
+    out: list[Imported] = []
+    taskdef_files: list[str] = []
+    for name in discover(paths):
+        data = _read(name)
+        if isinstance(data, dict) and isinstance(data.get("services"), list):
+            for s in data["services"]:
+                if not isinstance(s, dict) or not s.get("serviceName"):
+                    raise InputError(f"{name}: a services[] item without serviceName is not describe-services output")
+                out.append(_item("Service", s["serviceName"], shapes.spec_from_service(s)))
+        else:
+            taskdef_files.append(name)
+    if taskdef_files:
+        validator = Validator()
+        loaded = validator.load(taskdef_files)
+        report = validator.check(loaded)
+        if report.errors:
+            first = next(f for f in report.findings if f.severity.name == "ERROR")
+            raise InputError(f"{first.file}:{first.line or 1}: cannot import: {first.message} "
+                             f"({report.errors} error(s); see `ecsctl validate {' '.join(taskdef_files)}`)")
+        for doc in loaded.documents:
+            if doc.kind != "TaskDefinition" or getattr(doc, "form", "") not in ("describe", "register"):
+                raise InputError(f"{doc.file}: only describe-task-definition / describe-services output or a "
+                                 "RegisterTaskDefinition request can be imported")
+            out.append(_item("TaskDefinition", doc.name, shapes.spec_from_task_definition(doc.spec)))
+    return out
+
+
+def from_live(aws, *, cluster: str, services: list[str] = (), families: list[str] = ()) -> list[Imported]:
+    """Services of ``cluster`` (all, or those named) and the task definitions they run, plus ``families``."""
+    from ecsctl.backends.aws.live import read_auto_scaling
+    from ecsctl.backends.aws.session import AwsError
+
+    names = list(services)
+    if not names and not families:
+        token, names = None, []
+        while True:
+            params = {"cluster": cluster, **({"nextToken": token} if token else {})}
+            answer = aws.call("ecs", "ListServices", f"cluster/{cluster}", **params)
+            names += [a.rsplit("/", 1)[-1] for a in answer.get("serviceArns", [])]
+            token = answer.get("nextToken")
+            if not token:
+                break
+    out: list[Imported] = []
+    wanted = set(families)
+    for i in range(0, len(names), 10):
+        answer = aws.call("ecs", "DescribeServices", f"cluster/{cluster}", cluster=cluster, services=names[i:i + 10], include=["TAGS"])
+        for f in answer.get("failures", []):
+            raise InputError(f"service/{cluster}/{shapes.last_segment(f.get('arn', ''))}: {f.get('reason', 'MISSING')} in AWS")
+        for s in answer.get("services", []):
+            if s.get("status") != "ACTIVE":
+                continue
+            spec = shapes.spec_from_service(s)
+            auto = read_auto_scaling(aws, cluster, s["serviceName"], f"service/{cluster}/{s['serviceName']}")
+            if auto:
+                spec["autoScaling"] = auto
+            family, _, revision = spec.get("taskDefinition", "").partition(":")
+            latest = _latest(aws, family)
+            if latest is not None and str(latest["revision"]) == revision:
+                spec["taskDefinition"] = family  # follows the family, as manifests usually do
+            wanted.add(family)
+            out.append(_item("Service", s["serviceName"], spec))
+    for family in sorted(wanted):
+        latest = _latest(aws, family)
+        if latest is None:
+            raise AwsError(f"taskdef/{family}: no ACTIVE revision of task definition family {family!r} in {aws.region}")
+        out.insert(0, _item("TaskDefinition", family, shapes.spec_from_task_definition(latest, latest.get("_tags"))))
+    return out
+
+
+def _latest(aws, family: str) -> dict | None:
+    from ecsctl.backends.aws.session import AwsError
+
+    try:
+        answer = aws.call("ecs", "DescribeTaskDefinition", f"taskdef/{family}", taskDefinition=family, include=["TAGS"])
+    except AwsError as exc:
+        if exc.code in ("ClientException", "InvalidParameterException"):
+            return None
+        raise
+    td = dict(answer.get("taskDefinition") or {})
+    if td.get("status") != "ACTIVE":
+        return None
+    td["_tags"] = answer.get("tags") or []
+    return td
+
+
+def write_manifests(items: list[Imported], out_dir: str | None) -> str:
+    """One YAML file per resource under ``out_dir``; without one, the documents as one YAML text."""
+    texts = {i.filename: yaml.safe_dump(i.manifest(), sort_keys=False, allow_unicode=True) for i in items}
+    if out_dir is None:
+        return "---\n".join(texts.values())
+    target = Path(out_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    for filename, text in texts.items():
+        (target / filename).write_text(text, encoding="utf-8")
+    return ""
+
+
+def record(items: list[Imported], store, *, force: bool = False) -> list[str]:
+    """Record every item's canonical spec in the state as last applied; answers the addresses written."""
+    clashes = []
+    for i in items:
+        have = store.get_resource(i.address)
+        if have is not None and have.spec != canonical(i.kind, i.name, i.spec) and not force:
+            clashes.append(i.address)
+    if clashes:
+        raise InputError(f"{', '.join(clashes)} already in the state with other settings; "
+                         "pass --force to replace what the state holds")
+    written = []
+    with store.transaction():
+        for i in items:
+            store.put_resource(i.address, i.kind, i.name, canonical(i.kind, i.name, i.spec))
+            written.append(i.address)
+    return written
+
+
+def as_json(items: list[Imported]) -> str:
+    return json.dumps([i.manifest() for i in items], indent=2) + "\n"

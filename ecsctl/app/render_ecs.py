@@ -1,0 +1,56 @@
+"""``ecsctl render --to ecs``: the manifests as the ECS API requests that create them.
+
+``render(inputs)`` answers, in plan order (clusters, then task definitions, then services),
+one request per resource, exactly the JSON that the AWS CLI accepts with ``--cli-input-json``:
+
+    Cluster         aws ecs create-cluster --cli-input-json file://cluster-prod.json
+    TaskDefinition  aws ecs register-task-definition --cli-input-json file://taskdef-web.json
+    Service         aws ecs create-service --cli-input-json file://service-prod-web.json
+
+The requests come from the canonical specs (units normalised, defaults written out), through the
+same mapping the AWS backend uses (``core.aws.shapes``), so what ``render`` prints is what
+``apply --backend aws`` sends. Service ``autoScaling`` (Application Auto Scaling) and a
+cluster's simulated ``containerInstances`` are not part of these requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ecsctl.app.plan import Inputs
+from ecsctl.core.aws import shapes
+from ecsctl.core.plan.model import KIND_ORDER
+
+OPERATIONS = {"Cluster": "create-cluster", "TaskDefinition": "register-task-definition", "Service": "create-service"}
+_ORDER = {kind: i for i, kind in enumerate(KIND_ORDER)}
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    address: str
+    operation: str  # the AWS CLI command: ``aws ecs <operation> --cli-input-json``
+    request: dict
+
+    @property
+    def filename(self) -> str:
+        return self.address.replace("/", "-").strip("-") + ".json"
+
+
+def rendered(inputs: Inputs) -> list[Rendered]:
+    out = []
+    for d in sorted(inputs.desired, key=lambda d: (_ORDER.get(d.kind, 99), d.address)):
+        if d.kind == "TaskDefinition":
+            request = shapes.request_register_task_definition(d.spec)
+        elif d.kind == "Service":
+            request = shapes.request_create_service(d.name, d.spec)
+        elif d.kind == "Cluster":
+            request = shapes.request_create_cluster(d.name, d.spec)
+        else:
+            continue
+        out.append(Rendered(d.address, OPERATIONS[d.kind], request))
+    return out
+
+
+def render(inputs: Inputs) -> list[dict]:
+    """The request JSON of every cluster, task definition and service, in plan order."""
+    return [r.request for r in rendered(inputs)]

@@ -1,0 +1,125 @@
+"""``--backend aws`` on plan, apply and get: the options and what the commands do with them.
+
+The commands keep their local behaviour; with ``--backend aws`` they call into here:
+``connect`` (a session from ``--region``, ``--profile``, ``--endpoint-url``), ``run_apply``
+(the executor, its report, ``--wait``) and ``get_rows``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ecsctl.errors import UsageError
+
+BACKENDS = ("local", "aws")
+
+
+def backend_option():
+    return typer.Option("local", "--backend", help="local (the simulation in the state file) or aws (real ECS through boto3; pip install 'ecsctl[aws]').")
+
+
+def region_option():
+    return typer.Option(None, "--region", help="AWS region (--backend aws; default AWS_REGION or the profile's).")
+
+
+def profile_option():
+    return typer.Option(None, "--profile", help="AWS profile (--backend aws; default AWS_PROFILE).")
+
+
+def endpoint_option():
+    return typer.Option(None, "--endpoint-url", help="Send AWS calls to this endpoint (--backend aws; e.g. a local test server).")
+
+
+def adopt_option():
+    return typer.Option(False, "--adopt", help="--backend aws: take over resources that exist in AWS but not in the state.")
+
+
+def events_role_option():
+    return typer.Option(None, "--events-role", help="--backend aws: IAM role (name or ARN) EventBridge runs scheduled tasks with (default ecsEventsRole).")
+
+
+def parallelism_option():
+    return typer.Option(4, "--parallelism", min=1, max=32, help="--backend aws: independent steps run at once.")
+
+
+def wait_option():
+    return typer.Option(False, "--wait", help="--backend aws: follow each deployment to steady state or failure.")
+
+
+def wait_timeout_option():
+    return typer.Option(1800.0, "--wait-timeout", min=1.0, help="--wait: give up after this many seconds.")
+
+
+def connect(backend: str, region, profile, endpoint_url):
+    """``None`` for the local backend, else an ``Aws`` session."""
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown backend '{backend}' (local or aws)")
+    if backend == "local":
+        if region or profile or endpoint_url:
+            raise UsageError("--region, --profile and --endpoint-url need --backend aws")
+        return None
+    from ecsctl.app.aws import connect as make
+
+    return make(region=region, profile=profile, endpoint_url=endpoint_url)
+
+
+def run_apply(the_plan, store, aws, *, adopt: bool, events_role, parallelism: int, wait: bool,
+              wait_timeout: float, poll: float = 15.0, sleep=None) -> None:
+    """Apply through the AWS backend, report once, optionally follow the deployments; exit 1 on failure."""
+    from ecsctl.app import aws as use
+
+    backend = use.backend(store, aws, adopt=adopt, events_role=events_role, parallelism=parallelism)
+
+    def on_step(result, n, total):
+        mark = {"done": "done", "failed": "FAILED", "skipped": "not done", "unrecorded": "done, NOT recorded"}[result.status]
+        sys.stderr.write(f"[{n}/{total}] {result.step.id}: {mark}" + (f" ({result.detail})" if result.detail else "") + "\n")
+
+    execution = use.apply_live(the_plan, store, backend, on_step=on_step)
+    summary = the_plan.summary
+    if not execution.ok:
+        sys.stdout.write(execution.report())
+    else:
+        sys.stdout.write(f"Apply complete! {len(execution.done)} step(s): {summary['create']} created, {summary['update']} updated, "
+                         f"{summary['replace']} replaced, {summary['delete']} destroyed.\n")
+    failed = not execution.ok
+    if wait:
+        failed = _wait(the_plan, execution, aws, wait_timeout, poll, sleep) or failed
+    if failed:
+        raise typer.Exit(1)
+
+
+def _wait(the_plan, execution, aws, timeout: float, poll: float, sleep) -> bool:
+    from ecsctl.app import aws as use
+
+    services = use.services_to_follow(the_plan, execution)
+    if not services:
+        return False
+    predicted = use.predicted_steps(the_plan)
+    last: dict = {}
+
+    def on_update(cluster, name, primary):
+        counts = (primary.get("runningCount", 0), primary.get("pendingCount", 0), primary.get("desiredCount", 0))
+        if last.get((cluster, name)) == counts:
+            return
+        last[(cluster, name)] = counts
+        steps = predicted.get(f"service/{cluster}/{name}") or []
+        plan_text = ""
+        if steps:
+            plan_text = "; plan: " + " -> ".join(f"{s['oldRunning']} old/{s['newRunning']} new" for s in steps)
+        sys.stderr.write(f"deployment of service/{cluster}/{name}: {counts[0]} running, {counts[1]} pending of {counts[2]}"
+                         f" ({primary.get('rolloutState', '?')}){plan_text}\n")
+
+    results = use.follow(aws, services, poll=poll, timeout=timeout, sleep=sleep, on_update=on_update)
+    bad = False
+    for r in results:
+        sys.stdout.write(f"Deployment of {r.describe()}\n")
+        bad = bad or r.outcome != "COMPLETED"
+    return bad
+
+
+def get_rows(aws, kind: str, *, cluster, status) -> list[dict]:
+    from ecsctl.app.aws import get_live
+
+    return get_live(aws, kind, cluster=cluster, status=status)

@@ -1,0 +1,57 @@
+"""``ecsctl import``: task definitions and services from AWS (or describe-* JSON files) to manifests."""
+
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+import typer
+
+from ecsctl.cli import aws as aws_cli
+from ecsctl.cli.boundary import boundary
+from ecsctl.cli.options import state_option
+from ecsctl.errors import UsageError
+
+
+@boundary
+def import_(
+    files: Optional[List[str]] = typer.Argument(None, help="describe-task-definition / describe-services output or RegisterTaskDefinition JSON files."),
+    out: Optional[str] = typer.Option(None, "--out", help="Write one manifest per resource into DIR (default: print them)."),
+    state: Optional[str] = state_option(),
+    no_state: bool = typer.Option(False, "--no-state", help="Only write manifests; record nothing in the state."),
+    force: bool = typer.Option(False, "--force", help="Replace state records that hold other settings."),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help="--backend aws: the cluster whose services to import."),
+    service: Optional[List[str]] = typer.Option(None, "--service", help="--backend aws: only this service (repeatable)."),
+    family: Optional[List[str]] = typer.Option(None, "--family", help="--backend aws: a task definition family (repeatable)."),
+    backend: str = aws_cli.backend_option(),
+    region: Optional[str] = aws_cli.region_option(),
+    profile: Optional[str] = aws_cli.profile_option(),
+    endpoint_url: Optional[str] = aws_cli.endpoint_option(),
+) -> None:
+    """Turn existing task definitions and services into manifests that then plan to zero changes."""
+    from ecsctl.app import importer
+    from ecsctl.app.state import open_store, state_path
+
+    aws = aws_cli.connect(backend, region, profile, endpoint_url)
+    if aws is None:
+        if not files:
+            raise UsageError("give describe-* JSON files to import, or --backend aws --cluster C to import from AWS")
+        items = importer.from_files(files)
+    else:
+        if files:
+            raise UsageError("--backend aws imports from AWS: give --cluster/--service/--family, not files")
+        if not cluster and not family:
+            raise UsageError("--backend aws: name a --cluster (its services) or a --family")
+        items = importer.from_live(aws, cluster=cluster or "default", services=service or [], families=family or [])
+    if not items:
+        raise UsageError("nothing to import")
+    text = importer.write_manifests(items, out)
+    if text:
+        sys.stdout.write(text)
+    if not no_state:
+        path = state_path(state)
+        with open_store(path) as store, store.locked("ecsctl import"):
+            importer.record(items, store, force=force)
+        sys.stderr.write(f"Imported {len(items)} resource(s) into the state {path}: {', '.join(i.address for i in items)}\n")
+    if out:
+        sys.stderr.write(f"Wrote {len(items)} manifest(s) to {out}; `ecsctl plan -f {out}` should show no changes.\n")

@@ -1,0 +1,226 @@
+"""The example stack applied to moto through ``--backend aws``, read back with boto3, changed,
+re-planned to zero changes; drift made behind ecsctl's back; throttling retried."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ecsctl.cli.app import app
+
+REGION = "eu-west-1"
+
+
+def run(runner, *args):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def aws_args(endpoint):
+    return ["--backend", "aws", "--region", REGION, "--endpoint-url", endpoint]
+
+
+@pytest.fixture
+def state(tmp_path):
+    return str(tmp_path / "state" / "state.db")
+
+
+def apply(runner, stack, state, endpoint, *extra):
+    result = run(runner, "apply", "-f", str(stack), "--state", state, "--auto-approve", *aws_args(endpoint), *extra)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def plan_json(runner, stack, state, endpoint):
+    result = run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json", *aws_args(endpoint))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_apply_read_back_change_and_replan(runner, aws_env, aws_stack, clients, state):
+    first = run(runner, "plan", "-f", str(aws_stack), "--state", state, "--detailed-exitcode", *aws_args(aws_env))
+    assert first.exit_code == 2 and "22 to create" in first.stdout, first.output  # every document of manifests/
+    apply(runner, aws_stack, state, aws_env)
+
+    ecs = clients("ecs")
+    cluster = ecs.describe_clusters(clusters=["prod"], include=["SETTINGS"])["clusters"][0]
+    assert cluster["status"] == "ACTIVE" and cluster["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+    assert cluster["settings"] == [{"name": "containerInsights", "value": "enabled"}]
+    services = {s["serviceName"]: s for s in ecs.describe_services(cluster="prod", services=["web", "worker"])["services"]}
+    assert {n: (s["desiredCount"], s["launchType"], s["taskDefinition"].rsplit("/", 1)[1]) for n, s in services.items()} == {
+        "web": (3, "FARGATE", "web:1"), "worker": (6, "EC2", "worker:1")}
+    assert services["web"]["loadBalancers"][0]["containerPort"] == 8080
+    assert len(services["web"]["networkConfiguration"]["awsvpcConfiguration"]["subnets"]) == 3
+    web = ecs.describe_task_definition(taskDefinition="web")["taskDefinition"]
+    assert web["cpu"] == "512" and web["containerDefinitions"][0]["image"].endswith("/web:1.4.2")
+    assert {s["name"] for s in web["containerDefinitions"][0]["secrets"]} == {"DB_HOST", "PAYMENTS_API_KEY", "DB_USERNAME", "DB_PASSWORD"}
+
+    aas = clients("application-autoscaling")
+    targets = aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    assert {(t["ResourceId"], t["MinCapacity"], t["MaxCapacity"]) for t in targets} == {
+        ("service/prod/web", 3, 12), ("service/prod/worker", 3, 18)}
+    policies = aas.describe_scaling_policies(ServiceNamespace="ecs", ResourceId="service/prod/web")["ScalingPolicies"]
+    assert {(p["PolicyName"], p["PolicyType"]) for p in policies} == {("web-cpu60", "TargetTrackingScaling"), ("web-latency", "StepScaling")}
+    actions = aas.describe_scheduled_actions(ServiceNamespace="ecs", ResourceId="service/prod/web")["ScheduledActions"]
+    assert {(a["ScheduledActionName"], a["Schedule"], a["Timezone"]) for a in actions} == {
+        ("business-hours", "cron(0 8 ? * MON-FRI *)", "Europe/Paris"), ("after-hours", "cron(0 20 ? * MON-FRI *)", "Europe/Paris")}
+    alarms = clients("cloudwatch").describe_alarms(AlarmNames=["prod-web-web-latency"])["MetricAlarms"]
+    assert alarms and alarms[0]["MetricName"] == "TargetResponseTime" and alarms[0]["AlarmActions"]
+
+    events = clients("events")
+    rule = events.describe_rule(Name="ingest-on-upload")
+    assert json.loads(rule["EventPattern"])["source"] == ["aws.s3"]
+    target = events.list_targets_by_rule(Rule="ingest-on-upload")["Targets"][0]
+    assert target["Arn"].endswith(":cluster/prod") and target["RoleArn"].endswith(":role/ecsEventsRole")
+    assert target["EcsParameters"]["TaskDefinitionArn"].endswith(":task-definition/ingest")
+    assert target["EcsParameters"]["LaunchType"] == "FARGATE"
+    schedule = clients("scheduler").get_schedule(Name="nightly-report")  # a time zone: EventBridge Scheduler
+    assert schedule["ScheduleExpression"] == "cron(0 2 * * ? *)" and schedule["ScheduleExpressionTimezone"] == "Europe/Paris"
+
+    again = run(runner, "plan", "-f", str(aws_stack), "--state", state, "--detailed-exitcode", *aws_args(aws_env))
+    assert again.exit_code == 0, again.output
+    assert "No changes" in again.stdout
+
+    # change the stack: a new image (a new revision, a new deployment) and one more task
+    web_yaml = aws_stack / "web.yaml"
+    text = web_yaml.read_text()
+    web_yaml.write_text(text.replace("/web:1.4.2", "/web:1.4.3").replace("desiredCount: 3", "desiredCount: 4"))
+    changed = plan_json(runner, aws_stack, state, aws_env)
+    assert {(c["address"], c["action"]) for c in changed["changes"] if c["action"] != "no-op"} == {
+        ("taskdef/web", "update"), ("service/prod/web", "update")}
+    apply(runner, aws_stack, state, aws_env)
+    web = ecs.describe_services(cluster="prod", services=["web"])["services"][0]
+    assert web["desiredCount"] == 4 and web["taskDefinition"].endswith("/web:2")
+    assert ecs.describe_task_definition(taskDefinition="web")["taskDefinition"]["containerDefinitions"][0]["image"].endswith(":1.4.3")
+    final = run(runner, "plan", "-f", str(aws_stack), "--state", state, "--detailed-exitcode", *aws_args(aws_env))
+    assert final.exit_code == 0, final.output
+
+    # re-applying an unchanged stack registers no task definition revision
+    apply(runner, aws_stack, state, aws_env)
+    arns = ecs.list_task_definitions(familyPrefix="web")["taskDefinitionArns"]
+    assert [a.rsplit(":", 1)[1] for a in arns] == ["1", "2"]
+
+
+def test_drift_made_behind_ecsctls_back_is_reported_apart(runner, aws_env, aws_stack, clients, state):
+    apply(runner, aws_stack, state, aws_env)
+    ecs = clients("ecs")
+    ecs.update_service(cluster="prod", service="worker", desiredCount=9)
+    ecs.update_service(cluster="prod", service="web", placementConstraints=[{"type": "distinctInstance"}])
+    clients("application-autoscaling").register_scalable_target(
+        ServiceNamespace="ecs", ResourceId="service/prod/worker", ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=2, MaxCapacity=18)
+    described = ecs.describe_task_definition(taskDefinition="report")["taskDefinition"]
+    ecs.register_task_definition(family="report", containerDefinitions=described["containerDefinitions"],
+                                 requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="2048", memory="4096",
+                                 executionRoleArn=described["executionRoleArn"])
+    clients("events").put_rule(Name="ingest-on-upload", EventPattern=json.dumps({"source": ["aws.s3"]}), State="DISABLED")
+
+    plan = plan_json(runner, aws_stack, state, aws_env)
+    assert not [c for c in plan["changes"] if c["action"] != "no-op"]  # drift is not a change
+    drift = {(d["address"], d["field"]): (d["expected"], d["actual"]) for d in plan["drift"]}
+    assert drift[("service/prod/worker", "desiredCount")] == (6, 9)
+    assert drift[("service/prod/worker", "autoScaling.minCapacity")] == (3, 2)
+    assert ("service/prod/web", "placementConstraints") in drift
+    assert drift[("taskdef/report", "cpu")] == ("1024", "2048")
+    assert drift[("scheduledtask/ingest-on-upload", "state")] == ("ENABLED", "DISABLED")
+    text = run(runner, "plan", "-f", str(aws_stack), "--state", state, *aws_args(aws_env)).stdout
+    assert "Drift" in text and "service/prod/worker desiredCount: 6 -> 9" in text
+
+    ecs.delete_service(cluster="prod", service="worker", force=True)
+    plan = plan_json(runner, aws_stack, state, aws_env)
+    assert ("service/prod/worker", "status") in {(d["address"], d["field"]) for d in plan["drift"]}
+
+
+def test_resource_in_aws_but_not_in_state_needs_adopt(runner, aws_env, aws_stack, clients, state, tmp_path):
+    apply(runner, aws_stack, state, aws_env)
+    other = str(tmp_path / "other" / "state.db")  # a second, empty state: everything exists in AWS already
+    refused = run(runner, "plan", "-f", str(aws_stack), "--state", other, *aws_args(aws_env))
+    assert refused.exit_code == 1
+    assert "already exist(s) in AWS but not in the state" in refused.stderr and "--adopt" in refused.stderr
+    assert "service/prod/web" in refused.stderr and "Traceback" not in refused.output
+    adopted = run(runner, "apply", "-f", str(aws_stack), "--state", other, "--auto-approve", "--adopt", *aws_args(aws_env))
+    assert adopted.exit_code == 0, adopted.output
+    assert len(clients("ecs").list_task_definitions(familyPrefix="web")["taskDefinitionArns"]) == 1  # nothing re-registered
+    after = run(runner, "plan", "-f", str(aws_stack), "--state", other, "--detailed-exitcode", *aws_args(aws_env))
+    assert after.exit_code == 0, after.output
+
+
+def test_throttling_is_retried(runner, aws_env, aws_stack, clients, state, monkeypatch):
+    """A proxy answers ThrottlingException to the first calls of three operations; botocore's
+    standard retry mode retries them (its backoff made zero so the test does not sleep)."""
+    from botocore.retries import standard
+
+    from conftest import Throttler
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    wanted = {"CreateService": 2, "RegisterTaskDefinition": 3, "PutScalingPolicy": 1}
+    with Throttler(aws_env, wanted) as proxy:
+        result = run(runner, "apply", "-f", str(aws_stack), "--state", state, "--auto-approve",
+                     "--backend", "aws", "--region", REGION, "--endpoint-url", proxy.url)
+    assert result.exit_code == 0, result.output
+    assert proxy.throttled == wanted
+    assert proxy.forwarded["CreateService"] == 2 and proxy.forwarded["RegisterTaskDefinition"] == 4
+    assert {s["serviceName"] for s in clients("ecs").describe_services(cluster="prod", services=["web", "worker"])["services"]} == {"web", "worker"}
+
+
+def test_throttling_that_outlasts_the_retries_is_one_line(runner, aws_env, aws_stack, state, monkeypatch):
+    from botocore.retries import standard
+
+    from conftest import Throttler
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    with Throttler(aws_env, {"CreateCluster": 100}) as proxy:
+        result = run(runner, "apply", "-f", str(aws_stack), "--state", state, "--auto-approve",
+                     "--backend", "aws", "--region", REGION, "--endpoint-url", proxy.url)
+    assert result.exit_code == 1
+    assert "failed: create cluster/prod: cluster/prod: AWS kept throttling ecs:CreateCluster after 8 attempts" in result.stdout
+    assert "not done: create service/prod/web (waits for create cluster/prod)" in result.stdout
+    assert "done: create taskdef/web (registered web:1)" in result.stdout
+    assert proxy.throttled["CreateCluster"] == 8
+
+
+def test_access_denied_names_the_action(runner, aws_env, aws_stack, state):
+    from conftest import Throttler
+
+    denied = "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:CreateService"
+    with Throttler(aws_env, {"CreateService": 100}, error="AccessDeniedException", message=denied) as proxy:
+        result = run(runner, "apply", "-f", str(aws_stack), "--state", state, "--auto-approve",
+                     "--backend", "aws", "--region", REGION, "--endpoint-url", proxy.url)
+    assert result.exit_code == 1
+    assert ("failed: create service/prod/web: service/prod/web: access denied: the credentials may not call "
+            "ecs:CreateService") in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_missing_credentials_is_one_line(runner, aws_env, aws_stack, state, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = run(runner, "plan", "-f", str(aws_stack), "--state", state, *aws_args(aws_env))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: no AWS credentials found") and len(result.stderr.splitlines()) == 1
+
+
+def test_missing_region_and_wait_without_aws_are_usage_errors(runner, aws_stack, state, monkeypatch):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    result = run(runner, "plan", "-f", str(aws_stack), "--state", state, "--backend", "aws")
+    assert result.exit_code == 2 and "no AWS region" in result.stderr
+    waited = run(runner, "apply", "-f", str(aws_stack), "--state", state, "--auto-approve", "--wait")
+    assert waited.exit_code == 2 and "--wait follows deployments on real ECS" in waited.stderr
+
+
+def test_get_and_import_from_live(runner, aws_env, aws_stack, state, tmp_path):
+    apply(runner, aws_stack, state, aws_env)
+    listed = run(runner, "get", "services", "-o", "json", *aws_args(aws_env))
+    assert listed.exit_code == 0, listed.output
+    assert {(s["name"], s["cluster"], s["taskDefinition"], s["desiredCount"]) for s in json.loads(listed.stdout)} == {
+        ("web", "prod", "web:1", 3), ("worker", "prod", "worker:1", 6)}
+    out, other = tmp_path / "imported", str(tmp_path / "imported-state.db")
+    imported = run(runner, "import", "--cluster", "prod", "--out", str(out), "--state", other, *aws_args(aws_env))
+    assert imported.exit_code == 0, imported.output
+    assert sorted(p.name for p in out.iterdir()) == ["service-prod-web.yaml", "service-prod-worker.yaml",
+                                                     "taskdef-web.yaml", "taskdef-worker.yaml"]
+    assert "taskDefinition: web\n" in (out / "service-prod-web.yaml").read_text()  # follows the family
+    plan = run(runner, "plan", "-f", str(out), "--state", other, "--detailed-exitcode", *aws_args(aws_env))
+    assert plan.exit_code == 0, plan.output

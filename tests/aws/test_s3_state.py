@@ -1,0 +1,131 @@
+"""The state kept in S3: conditional uploads, a lock that a second writer respects, versions as
+backups, and the same serial / lineage / stale-plan rules as the local file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ecsctl.cli.app import app
+from ecsctl.errors import StateError
+
+BUCKET = "acme-ecsctl"
+URL = f"s3://{BUCKET}/prod/state.db"
+
+
+@pytest.fixture
+def bucket(clients):
+    s3 = clients("s3")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    return s3
+
+
+def store(**kwargs):
+    from ecsctl.storage.s3_state import S3StateStore
+
+    return S3StateStore(URL, **kwargs)
+
+
+def test_each_commit_is_uploaded_as_a_new_version(bucket):
+    with store() as a, a.locked("test"):
+        with a.transaction():
+            a.put_resource("taskdef/web", "TaskDefinition", "web", {"family": "web"})
+        a.put_resource("taskdef/api", "TaskDefinition", "api", {"family": "api"})  # outside a transaction too
+        lineage = a.meta().lineage
+    versions = bucket.list_object_versions(Bucket=BUCKET, Prefix="prod/state.db")["Versions"]
+    assert len([v for v in versions if v["Key"] == "prod/state.db"]) == 2
+    with store(create=False) as reader:
+        assert reader.meta().serial == 2 and reader.meta().lineage == lineage
+        assert [r.address for r in reader.resources()] == ["taskdef/api", "taskdef/web"]
+    assert "prod/state.db.lock" not in {o["Key"] for o in bucket.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
+
+
+def test_a_second_writer_is_refused_naming_the_holder_then_serialised(bucket):
+    """Two machines (two caches): B is refused while A holds the lock, and after A releases it
+    B works on A's state, not on the copy it downloaded before."""
+    a, b = store(), store()
+    try:
+        info = a.acquire_lock("ecsctl apply -f prod/")
+        with pytest.raises(StateError) as refused:
+            b.acquire_lock("ecsctl apply -f prod/")
+        message = str(refused.value)
+        assert f"lock {info.id} held by pid {info.pid} on {info.host} ('ecsctl apply -f prod/')" in message
+        assert f"ecsctl state unlock {info.id} --state {URL}" in message
+        with pytest.raises(StateError, match="state is locked"):
+            with b.transaction():  # a store without the lock may not write while another holds it
+                b.put_resource("service/prod/x", "Service", "x", {})
+        with a.transaction():
+            a.put_resource("service/prod/web", "Service", "web", {"desiredCount": 3})
+        a.release_lock(info.id)
+        with b.locked("ecsctl apply"):
+            assert b.get_resource("service/prod/web").spec == {"desiredCount": 3}  # fresh after locking
+            with b.transaction():
+                b.put_resource("service/prod/worker", "Service", "worker", {"desiredCount": 6})
+    finally:
+        a.close()
+        b.close()
+    with store(create=False) as c:
+        assert c.meta().serial == 2
+        assert [r.address for r in c.resources()] == ["service/prod/web", "service/prod/worker"]
+
+
+def test_a_writer_that_ignores_the_lock_is_detected_by_the_conditional_write(bucket):
+    a = store()
+    b = store()
+    try:
+        with a.transaction():
+            a.put_resource("taskdef/web", "TaskDefinition", "web", {})
+        with pytest.raises(StateError, match="another writer changed the state since ecsctl read it") as exc:
+            with b.transaction():  # b downloaded before a wrote: its upload must not overwrite a's
+                b.put_resource("taskdef/api", "TaskDefinition", "api", {})
+        assert "was NOT uploaded" in str(exc.value)
+    finally:
+        a.close()
+        b.close()
+    with store(create=False) as c:
+        assert [r.address for r in c.resources()] == ["taskdef/web"]
+
+
+def test_force_unlock_needs_the_lock_id(bucket):
+    a = store()
+    info = a.acquire_lock("ecsctl apply")
+    with store() as b:
+        with pytest.raises(StateError, match="does not match the lock held"):
+            b.force_unlock("not-the-id")
+        assert b.force_unlock(info.id).id == info.id
+        with b.locked("ecsctl apply"):
+            pass
+    a.close()  # its lock was broken: closing does not delete anyone else's
+
+
+def test_unversioned_bucket_is_refused_before_writing(clients, monkeypatch):
+    s3 = clients("s3")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    with store() as a:
+        with pytest.raises(StateError, match="does not keep object versions"):
+            a.put_resource("taskdef/web", "TaskDefinition", "web", {})
+    monkeypatch.setenv("ECSCTL_STATE_S3_UNVERSIONED", "1")
+    with store() as a:
+        a.put_resource("taskdef/web", "TaskDefinition", "web", {})
+
+
+def test_cli_apply_plan_and_stale_plan_through_an_s3_state(runner, bucket, minimal_taskdef, tmp_path):
+    """The local backend with its state in S3: the same serial and stale-plan rules."""
+    saved = tmp_path / "plan.json"
+    made = runner.invoke(app, ["plan", "-f", str(minimal_taskdef), "--state", URL, "--out", str(saved)])
+    assert made.exit_code == 0, made.output
+    applied = runner.invoke(app, ["apply", "-f", str(minimal_taskdef), "--state", URL, "--auto-approve"])
+    assert applied.exit_code == 0, applied.output
+    stale = runner.invoke(app, ["apply", str(saved), "--state", URL, "--auto-approve"])
+    assert stale.exit_code == 1 and "the plan was made against an empty state" in stale.stderr
+    again = runner.invoke(app, ["plan", "-f", str(minimal_taskdef), "--detailed-exitcode"], env={"ECSCTL_STATE": URL})
+    assert again.exit_code == 0, again.output
+    pulled = json.loads(runner.invoke(app, ["state", "pull", "--state", URL]).stdout)
+    assert [r["address"] for r in pulled["resources"]] == ["taskdef/web"]
+
+
+def test_a_missing_state_object_reads_as_nothing_applied(runner, bucket):
+    listed = runner.invoke(app, ["get", "services", "--state", URL, "-o", "json"])
+    assert listed.exit_code == 0 and json.loads(listed.stdout) == []
