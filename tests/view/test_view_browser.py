@@ -15,6 +15,7 @@ import yaml
 from ecsctl.app.view import build_view
 from ecsctl.cli.render.view.page import render_page
 from tests.view.viewkit import MANIFESTS, cli, get
+from tests.view.viewkit import chromium, example_state, stalled  # noqa: F401 - fixtures
 
 WEB, WORKER = (0x4E, 0x79, 0xA7), (0xF2, 0x8E, 0x2B)  # the first two colours of page.js's palette
 

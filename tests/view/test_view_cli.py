@@ -7,6 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from ecsctl.cli.app import app
+from tests.view.viewkit import example_state  # noqa: F401 - fixtures
 
 
 def run(*args: str):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ecsctl.app.view import build_view, manifests_fingerprint, state_serial
 from tests.view.viewkit import MANIFESTS, cli, get
+from tests.view.viewkit import example_state, stalled  # noqa: F401 - fixtures
 
 
 def instances_of(model: dict) -> dict[str, dict]:

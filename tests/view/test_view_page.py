@@ -9,6 +9,7 @@ from pathlib import Path
 from ecsctl.app.view import build_view
 from ecsctl.cli.render.view.page import render_page
 from ecsctl.cli.render.view.payload import pack, to_script_json
+from tests.view.viewkit import example_state  # noqa: F401 - fixtures
 
 PAGE_JS = Path(__file__).resolve().parents[2] / "ecsctl" / "cli" / "render" / "view" / "page.js"
 

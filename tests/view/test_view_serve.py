@@ -22,6 +22,7 @@ from pathlib import Path
 from ecsctl.app.view import build_view, manifests_fingerprint, state_serial
 from ecsctl.cli.render.view.server import LiveView, make_server
 from tests.view.viewkit import REPO, cli, get
+from tests.view.viewkit import chromium, example_state  # noqa: F401 - fixtures
 
 DEADLINE = 30.0
 

@@ -1,4 +1,12 @@
-"""Helpers for the ``ecsctl view`` tests: the CLI in-process, ``get`` as JSON, headless Chromium."""
+"""Helpers and fixtures for the ``ecsctl view`` tests: the CLI in-process, ``get`` as JSON,
+the example stack and its stalled variant, headless Chromium.
+
+The fixtures live here rather than in a ``tests/view/conftest.py``: a second ``conftest``
+module would take the name ``conftest`` that ``tests/aws`` imports its helpers by.  Each test
+module imports the fixtures it uses; the states are built once per session all the same
+(``_once``).  Chromium is Debian's ``chromium`` package (``.ci/run`` installs it); where it is
+missing the tests that need it skip, saying so.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -91,3 +100,42 @@ class Chromium:
         self._run(url, f"--screenshot={out}", f"--window-size={size}")
         assert out.exists(), "no screenshot written"
         return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures (imported by the test modules)
+
+_built: dict[str, object] = {}
+
+
+def _once(name: str, build):
+    if name not in _built:
+        _built[name] = build()
+    return _built[name]
+
+
+@pytest.fixture
+def example_state(tmp_path_factory) -> Path:
+    """The example stack (``manifests/``) applied to a fresh state; treat it as read-only."""
+    def build() -> Path:
+        state = tmp_path_factory.mktemp("example") / "state.db"
+        cli("apply", "-f", str(MANIFESTS), "--auto-approve", "--state", str(state))
+        return state
+
+    return _once("example", build)
+
+
+@pytest.fixture
+def stalled(tmp_path_factory, example_state) -> Stalled:
+    """The example stack with two idle instances out of service and a plan whose deployment of
+    service/prod/worker stalls on RESOURCE:MEMORY (see ``make_stalled``)."""
+    return _once("stalled", lambda: make_stalled(tmp_path_factory.mktemp("stalled"), example_state))
+
+
+@pytest.fixture
+def chromium() -> Chromium:
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not binary:
+        pytest.skip("headless Chromium is not installed (Debian: apt-get install -y chromium; .ci/run installs it): "
+                    "the page is not rendered in a browser")
+    return Chromium(binary)
