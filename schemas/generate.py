@@ -12,7 +12,7 @@ On top of the model, ``MEMBER_OVERRIDES``/``SHAPE_OVERRIDES`` add the limits
 ECS documents (each cites /work/shared/reference/ecs-semantics.md, "sem §x"),
 and ``MEMBER_REPLACEMENTS`` holds the few deliberate leniencies.
 
-The other eight kinds are written by hand below, reusing ECS shapes (tags,
+The other kinds are written by hand below, reusing ECS shapes (tags,
 capacity provider strategies, network configuration ...) where ECS has one.
 
 Model ``pattern`` traits are not copied: botocore does not enforce them and
@@ -944,6 +944,95 @@ def queue() -> dict:
 
 
 # ---------------------------------------------------------------------------
+# Security groups (EC2 shapes, camelCased)
+# ---------------------------------------------------------------------------
+
+# EC2 resource ids: the prefix, then 8 (older) or 17 hexadecimal characters.
+SECURITY_GROUP_ID = r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$"
+# EC2 GroupName: up to 255 characters of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*,
+# and not starting with sg- (EC2 CreateSecurityGroup).
+_GROUP_NAME_CHARS = r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!\$*]{1,255}"
+SECURITY_GROUP_NAME = rf"^(?!sg-){_GROUP_NAME_CHARS}$"
+# A reference: a group id, or the name of a SecurityGroup document.
+SECURITY_GROUP_REF = {
+    "type": "string",
+    "pattern": rf"^(sg-([0-9a-f]{{8}}|[0-9a-f]{{17}})|(?!sg-){_GROUP_NAME_CHARS})$",
+    "x-message": "must be a security group id (sg-...) or the name of a SecurityGroup",
+}
+
+
+def security_group_list(description: str) -> dict:
+    """``securityGroups`` as the ELB and ECS APIs name it: ids, or names of SecurityGroup documents."""
+    return {"type": "array", "description": description, "items": SECURITY_GROUP_REF, "minItems": 1, "uniqueItems": True}
+
+
+def security_group() -> dict:
+    """EC2 CreateSecurityGroup + AuthorizeSecurityGroupIngress/Egress ``IpPermissions``, camelCased."""
+    described = {"description": string(maxLength=255)}
+    permission = obj(
+        {
+            "ipProtocol": string(
+                "tcp, udp, icmp, icmpv6, a protocol number, or -1 for every protocol.",
+                pattern=r"^(tcp|udp|icmp|icmpv6|-1|[0-9]{1,3})$",
+                **{"x-message": "must be tcp, udp, icmp, icmpv6, -1 (all) or a protocol number 0-255"},
+            ),
+            "fromPort": integer(-1, 65535, "First port (ICMP: the type); -1 for all."),
+            "toPort": integer(-1, 65535, "Last port (ICMP: the code); -1 for all."),
+            "ipRanges": {"type": "array", "items": obj({"cidrIp": string("IPv4 CIDR, e.g. 10.0.0.0/16.", minLength=9, maxLength=18), **described}, ("cidrIp",))},
+            "ipv6Ranges": {"type": "array", "items": obj({"cidrIpv6": string("IPv6 CIDR, e.g. ::/0.", minLength=3, maxLength=43), **described}, ("cidrIpv6",))},
+            "prefixListIds": {"type": "array", "items": obj({"prefixListId": string(pattern=r"^pl-[0-9a-f]+$", **{"x-message": "must be a prefix list id (pl-...)"}), **described}, ("prefixListId",))},
+            "userIdGroupPairs": {
+                "type": "array",
+                "description": "Source (ingress) or destination (egress) security groups.",
+                "items": obj(
+                    {
+                        "groupId": {**SECURITY_GROUP_REF, "description": "A group id, or the name of a SecurityGroup document."},
+                        "groupName": string(pattern=SECURITY_GROUP_NAME, **{"x-message": "must be a security group name"}),
+                        "userId": string(pattern="^[0-9]{12}$", **{"x-message": "must be a 12-digit AWS account ID"}),
+                        "vpcId": string(pattern=r"^vpc-[0-9a-f]+$"),
+                        "vpcPeeringConnectionId": string(pattern=r"^pcx-[0-9a-f]+$"),
+                        **described,
+                    },
+                    anyOf=[{"required": ["groupId"]}, {"required": ["groupName"]}],
+                    **{"x-message": "needs 'groupId' or 'groupName'"},
+                ),
+            },
+        },
+        ("ipProtocol",),
+        "One rule: a protocol, a port range, and the sources (or destinations) it admits.",
+    )
+    body = obj(
+        {
+            "groupId": string("The group's id, as other documents may refer to it.", pattern=SECURITY_GROUP_ID,
+                              **{"x-message": "must be a security group id: sg- and 8 or 17 hexadecimal characters"}),
+            "description": string("GroupDescription (up to 255 characters).", maxLength=255),
+            "vpcId": string(pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$", **{"x-message": "must be a VPC id (vpc-...)"}),
+            "ipPermissions": {"type": "array", "description": "Inbound rules.", "items": {"$ref": "#/$defs/IpPermission"}},
+            "ipPermissionsEgress": {
+                "type": "array",
+                "description": "Outbound rules; when omitted, EC2's default rule allows all outbound traffic.",
+                "items": {"$ref": "#/$defs/IpPermission"},
+            },
+        }
+    )
+    return envelope(
+        "SecurityGroup",
+        body,
+        {"IpPermission": permission},
+        "An EC2 security group; metadata.name is its GroupName.",
+    )
+
+
+def add_security_group_fields(schemas: dict[str, dict]) -> None:
+    """``securityGroups`` on Cluster container-instance groups and on TargetGroup (its load balancer's)."""
+    group = schemas["Cluster"]["$defs"]["ContainerInstanceGroup"]["properties"]
+    group["securityGroups"] = security_group_list("Security groups of these instances (EC2 SecurityGroupIds).")
+    schemas["TargetGroup"]["properties"]["securityGroups"] = security_group_list(
+        "Security groups of the load balancer that sends traffic to this target group (ELB SecurityGroups)."
+    )
+
+
+# ---------------------------------------------------------------------------
 # Driver
 # ---------------------------------------------------------------------------
 
@@ -975,7 +1064,9 @@ def build() -> dict[str, dict]:
         "EnvironmentFile": environment_file(),
         "Repository": repository(),
         "Queue": queue(),
+        "SecurityGroup": security_group(),
     }
+    add_security_group_fields(schemas)
     assert tuple(schemas) == KINDS
     for kind, schema in schemas.items():
         _assert_no_null(schema, kind)

@@ -214,3 +214,33 @@ def test_every_ecr_image_is_held_by_a_repository(docs):
         if m:
             repo, tag = m.group(3), m.group(4)
             assert tag in repositories[repo]["images"], image
+
+
+# --- security groups ------------------------------------------------------------
+
+
+def test_every_security_group_reference_is_a_security_group_document(docs):
+    from ecsctl.core.network.security_groups import references
+    from ecsctl.core.rules.network.lookup import security_group_references
+
+    groups = _of(docs, "SecurityGroup")
+    known = set().union(*(references(name, spec) for name, spec in groups.items()))
+    named = {ref for d in docs for _, ref in security_group_references(d.kind, d.spec)}
+    assert {"alb", "web-tasks", "batch-tasks", "instances"} <= set(groups)
+    assert named and named <= known, named - known
+    assert _of(docs, "TargetGroup")["web"]["securityGroups"], "the web target group names its load balancer's group"
+    assert all(g.get("securityGroups") for g in _of(docs, "Cluster")["prod"]["containerInstances"])
+
+
+def test_the_load_balancer_check_runs_on_the_example(tmp_path):
+    """Without web-tasks' rule for the ALB, validate names the rule to add (W8012)."""
+    import shutil
+
+    copy = tmp_path / "manifests"
+    shutil.copytree(MANIFESTS, copy)
+    network = copy / "network.yaml"
+    text = network.read_text()
+    network.write_text(text.replace("fromPort: 8080\n      toPort: 8080", "fromPort: 8081\n      toPort: 8081"))
+    report = validate_paths([str(copy)])
+    messages = [f.message for f in report.findings if f.rule == "W8012"]
+    assert messages and "allow tcp 8080 from alb on sg-0c1d2e3f4a5b6c701" in messages[0], messages

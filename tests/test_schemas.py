@@ -84,6 +84,7 @@ MINIMAL_SPECS = {
     "EnvironmentFile": {"bucket": "acme-config", "key": "web.env"},
     "Repository": {"images": ["latest"]},
     "Queue": {"arrivals": {"messagesPerMinute": 10}},
+    "SecurityGroup": {"ipPermissions": [{"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "ipRanges": [{"cidrIp": "0.0.0.0/0"}]}]},
 }
 
 

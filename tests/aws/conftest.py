@@ -82,11 +82,11 @@ def aws_stack(clients, tmp_path):
     SQS queue, and the ``ecsEventsRole`` EventBridge runs the scheduled tasks with."""
     ec2, ssm, sm, s3, ecr, elbv2, iam = (clients(n) for n in ("ec2", "ssm", "secretsmanager", "s3", "ecr", "elbv2", "iam"))
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    ids = {}
+    ids = {"vpc-0a3f5e1c2b4d6e700": vpc}
     for i, az in enumerate(("a", "b", "c"), start=1):
         ids[f"subnet-0a3f5e1c2b4d6e70{i}"] = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24",
                                                                AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
-    for i in (1, 2):
+    for i in range(4):  # the four groups of manifests/network.yaml
         ids[f"sg-0c1d2e3f4a5b6c70{i}"] = ec2.create_security_group(GroupName=f"sg{i}", Description="t", VpcId=vpc)["GroupId"]
     for name, kind in (("/prod/web/db-host", "String"), ("/prod/web/payments-api-key", "SecureString"),
                        ("/prod/report/smtp-password", "SecureString")):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from ecsctl.cli.app import app
 
@@ -39,7 +40,8 @@ def plan_json(runner, stack, state, endpoint):
 
 def test_apply_read_back_change_and_replan(runner, aws_env, aws_stack, clients, state):
     first = run(runner, "plan", "-f", str(aws_stack), "--state", state, "--detailed-exitcode", *aws_args(aws_env))
-    assert first.exit_code == 2 and "22 to create" in first.stdout, first.output  # every document of manifests/
+    documents = sum(len([d for d in yaml.safe_load_all(p.read_text()) if d]) for p in aws_stack.glob("*.yaml"))
+    assert first.exit_code == 2 and f"{documents} to create" in first.stdout, first.output  # every document of manifests/
     apply(runner, aws_stack, state, aws_env)
 
     ecs = clients("ecs")

@@ -10,11 +10,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ecsctl.app.view import build_view
 from ecsctl.cli.render.view.page import render_page
-from tests.view.viewkit import MANIFESTS, cli, get
+from tests.view.viewkit import MANIFESTS, cli, get, redeployed_worker
 from tests.view.viewkit import chromium, example_state, stalled  # noqa: F401 - fixtures
 
 WEB, WORKER = (0x4E, 0x79, 0xA7), (0xF2, 0x8E, 0x2B)  # the first two colours of page.js's palette
@@ -98,17 +97,7 @@ def test_stalled_deployment_and_out_of_service_instances(tmp_path: Path, stalled
 def test_a_deployment_the_bounds_leave_no_room_for(tmp_path: Path, example_state: Path, chromium) -> None:
     """The worker redeployed at minimumHealthyPercent 100, maximumPercent 100 (W3017: ECS
     accepts it, and the deployment can neither stop nor start a task)."""
-    manifests = tmp_path / "m"
-    shutil.copytree(MANIFESTS, manifests)
-    worker = manifests / "worker.yaml"
-    docs = list(yaml.safe_load_all(worker.read_text(encoding="utf-8")))
-    for doc in docs:
-        if doc["kind"] == "TaskDefinition":
-            main = doc["spec"]["containerDefinitions"][0]
-            main["image"] = main["image"].rsplit(":", 1)[0] + ":2.7.0"
-        if doc["kind"] == "Service":
-            doc["spec"]["deploymentConfiguration"].update(minimumHealthyPercent=100, maximumPercent=100)
-    worker.write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
+    manifests = redeployed_worker(tmp_path / "m", minimumHealthyPercent=100, maximumPercent=100)
     [d] = json.loads(cli("plan", "-f", str(manifests), "--state", str(example_state), "-o", "json"))["deployments"]
     assert (d["outcome"], d["steps"]) == ("stalled", [])
     dom = chromium.dom(write_page(tmp_path, example_state, "-f", str(manifests)).as_uri())

@@ -42,6 +42,23 @@ def get(state: Path, kind: str) -> list[dict]:
 
 
 
+def redeployed_worker(manifests: Path, minimumHealthyPercent: int, maximumPercent: int, **container) -> Path:
+    """A copy of the example stack in ``manifests`` whose worker is redeployed: its main
+    container on image tag 2.7.0 (which the Repository holds) with ``container``'s fields, and
+    the service's deployment bounds as given."""
+    shutil.copytree(MANIFESTS, manifests)
+    worker = manifests / "worker.yaml"
+    docs = list(yaml.safe_load_all(worker.read_text(encoding="utf-8")))
+    for doc in docs:
+        if doc["kind"] == "TaskDefinition":
+            main = doc["spec"]["containerDefinitions"][0]
+            main.update(image=main["image"].rsplit(":", 1)[0] + ":2.7.0", **container)
+        if doc["kind"] == "Service":
+            doc["spec"]["deploymentConfiguration"].update(minimumHealthyPercent=minimumHealthyPercent, maximumPercent=maximumPercent)
+    worker.write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
+    return manifests
+
+
 @dataclass
 class Stalled:
     state: Path
@@ -64,17 +81,8 @@ def make_stalled(root: Path, example_state: Path | None = None) -> Stalled:
     drained, stopped = idle[-1], idle[-2]
     cli("instances", "drain", drained, "--state", str(state))
     cli("instances", "stop", stopped, "--state", str(state))
-    manifests = root / "manifests"
-    shutil.copytree(MANIFESTS, manifests)
-    worker = manifests / "worker.yaml"
-    docs = list(yaml.safe_load_all(worker.read_text(encoding="utf-8")))
-    for doc in docs:
-        if doc["kind"] == "TaskDefinition":
-            main = doc["spec"]["containerDefinitions"][0]
-            main.update(image=main["image"].rsplit(":", 1)[0] + ":2.7.0", memory=7200, memoryReservation=7000)
-        if doc["kind"] == "Service":
-            doc["spec"]["deploymentConfiguration"].update(minimumHealthyPercent=100, maximumPercent=150)
-    worker.write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
+    manifests = redeployed_worker(root / "manifests", minimumHealthyPercent=100, maximumPercent=150,
+                                  memory=7200, memoryReservation=7000)
     return Stalled(state, manifests, drained, stopped)
 
 

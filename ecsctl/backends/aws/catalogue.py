@@ -11,6 +11,7 @@ them, through calls that return metadata and never a value:
     Repository       ecr:DescribeRepositories, and ecr:DescribeImages for the tags it lists
     TargetGroup      elasticloadbalancing:DescribeTargetGroups (by name)
     Queue            sqs:GetQueueUrl (by name)
+    SecurityGroup    ec2:DescribeSecurityGroups (by groupId, else by group name)
 
 A missing one fails its step with one line; a delete only forgets it in the state.
 """
@@ -19,8 +20,8 @@ from __future__ import annotations
 
 from ecsctl.backends.aws.session import Aws, AwsError
 
-KINDS = ("Parameter", "Secret", "EnvironmentFile", "Repository", "TargetGroup", "Queue")
-_MISSING = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "ParameterNotFound", "ResourceNotFoundException", "RepositoryNotFoundException", "ImageNotFoundException",
+KINDS = ("Parameter", "Secret", "EnvironmentFile", "Repository", "TargetGroup", "Queue", "SecurityGroup")
+_MISSING = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "InvalidGroup.NotFound", "ParameterNotFound", "ResourceNotFoundException", "RepositoryNotFoundException", "ImageNotFoundException",
             "TargetGroupNotFound", "TargetGroupNotFoundException", "404", "NoSuchKey", "NotFound"}
 
 
@@ -91,7 +92,17 @@ def _queue(aws: Aws, name: str, spec: dict, address: str) -> str | None:
     return None
 
 
+def _security_group(aws: Aws, name: str, spec: dict, address: str) -> str | None:
+    if spec.get("groupId"):
+        aws.call("ec2", "DescribeSecurityGroups", address, GroupIds=[str(spec["groupId"])])
+        return None
+    found = aws.call("ec2", "DescribeSecurityGroups", address,
+                     Filters=[{"Name": "group-name", "Values": [name]}]).get("SecurityGroups", [])
+    return None if found else f"security group {name!r} does not exist in {aws.region}"
+
+
 _CHECKS = {"Parameter": _parameter, "Secret": _secret, "EnvironmentFile": _envfile, "Repository": _repository,
-           "TargetGroup": _target_group, "Queue": _queue}
+           "TargetGroup": _target_group, "Queue": _queue, "SecurityGroup": _security_group}
 _WHAT = {"Parameter": "SSM parameter", "Secret": "Secrets Manager secret", "EnvironmentFile": "S3 environment file",
-         "Repository": "ECR repository", "TargetGroup": "target group", "Queue": "SQS queue"}
+         "Repository": "ECR repository", "TargetGroup": "target group", "Queue": "SQS queue",
+         "SecurityGroup": "security group"}

@@ -30,7 +30,7 @@ from typing import Any
 from ecsctl.errors import InputError, UsageError
 
 SERVICES = ("ecs", "application-autoscaling", "cloudwatch", "events", "scheduler", "ssm", "secretsmanager",
-            "ecr", "elbv2", "s3", "sts", "iam", "autoscaling", "sqs")
+            "ecr", "elbv2", "s3", "sts", "iam", "autoscaling", "sqs", "ec2")
 DEFAULT_MAX_ATTEMPTS = 8
 NEEDS_EXTRA = "--backend aws needs boto3: pip install 'ecsctl[aws]'"
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException",

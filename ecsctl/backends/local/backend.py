@@ -44,7 +44,7 @@ from ecsctl.errors import InputError
 
 CATALOGUE_KINDS = frozenset({
     "TargetGroup", "CapacityProvider", "Parameter", "Secret", "EnvironmentFile", "Repository",
-    "ScheduledTask", "Queue",
+    "ScheduledTask", "Queue", "SecurityGroup",
 })
 
 

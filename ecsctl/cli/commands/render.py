@@ -1,40 +1,39 @@
-"""``ecsctl render --to ecs``: the manifests as the requests ``aws ecs ... --cli-input-json`` accepts.
-
-A minimal command (only ``--to ecs``); the fuller one with ``--to kubernetes`` belongs to the
-render work and replaces this file.
-"""
+"""``ecsctl render -f DIR [--to ecs|kubernetes] [--out DIR]``"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
+from enum import Enum
 from typing import List, Optional
 
 import typer
 
 from ecsctl.cli.boundary import boundary
-from ecsctl.errors import UsageError
+from ecsctl.cli.options import use_color
 
 
-@boundary
-def render(
-    files: List[str] = typer.Option(..., "-f", "--file", help="Manifest files or directories (repeatable)."),
-    to: str = typer.Option("ecs", "--to", help="ecs: the ECS API requests (register-task-definition, create-service, create-cluster)."),
-    out: Optional[str] = typer.Option(None, "--out", help="Write one request file per resource into DIR."),
-) -> None:
-    """Print the ECS API request JSON of each cluster, task definition and service."""
+class Target(str, Enum):
+    ecs = "ecs"
+    kubernetes = "kubernetes"
+
+
+def _manifest_errors(exc) -> None:
+    from ecsctl.cli.render.findings import render_text
+
+    sys.stderr.write(render_text(exc.report, color=use_color(False, sys.stderr)))
+
+
+def _render_ecs(files: List[str], out: Optional[str]) -> None:
+    """The requests ``aws ecs register-task-definition|create-service|create-cluster --cli-input-json`` accept."""
     from ecsctl.app.plan import ManifestErrors, read_manifests
     from ecsctl.app.render_ecs import rendered
 
-    if to != "ecs":
-        raise UsageError(f"unknown render target '{to}' (ecs)")
     try:
         inputs = read_manifests(files)
     except ManifestErrors as exc:
-        from ecsctl.cli.render.findings import render_text
-
-        sys.stderr.write(render_text(exc.report, color=False))
+        _manifest_errors(exc)
         raise
     items = rendered(inputs)
     if out is None:
@@ -49,3 +48,48 @@ def render(
     for r in items:
         (target / r.filename).write_text(json.dumps(r.request, indent=2) + "\n", encoding="utf-8")
         sys.stderr.write(f"aws ecs {r.operation} --cli-input-json file://{target / r.filename}\n")
+
+
+def _render_kubernetes(files: List[str], out: Optional[str]) -> None:
+    from ecsctl.app.plan import ManifestErrors
+    from ecsctl.app.render import RenderRefused, render_files, write_files
+
+    try:
+        rendered = render_files(files)
+    except ManifestErrors as exc:
+        _manifest_errors(exc)
+        raise
+    except RenderRefused as exc:
+        for refusal in exc.refusals:
+            sys.stderr.write(f"{refusal}\n")
+        raise
+    if not rendered:
+        sys.stderr.write("no Service or ScheduledTask in the manifests: nothing to render\n")
+        return
+    if out is None:
+        for f in rendered:
+            sys.stdout.write(f"# File: {f.path}\n{f.text}")
+        return
+    for f, path in zip(rendered, write_files(rendered, out)):
+        kinds = ", ".join(o["kind"] for o in f.objects)
+        sys.stderr.write(f"wrote {path} ({kinds})\n")
+    if any(f.needs for f in rendered):
+        sys.stderr.write("the Secrets and ConfigMaps to create first are listed at the top of each file\n")
+
+
+@boundary
+def render(
+    files: List[str] = typer.Option(..., "-f", "--file", help="Manifest files or directories (repeatable)."),
+    to: Target = typer.Option(Target.ecs, "--to", help="ecs (ECS API request JSON) or kubernetes (one YAML file per service or scheduled task)."),
+    out: Optional[str] = typer.Option(None, "--out", help="Write the files into DIR instead of printing them."),
+) -> None:
+    """Render the manifests for another system: ECS API requests, or Kubernetes objects.
+
+    --to kubernetes writes a Deployment or DaemonSet per service (with its Services, HorizontalPodAutoscaler, ServiceAccount and volumes) and a CronJob per scheduled task, with a comment on every field that has no exact equivalent.
+
+    Exit 1 when the manifests have errors or something cannot be expressed (nothing is written then).
+    """
+    if to is Target.ecs:
+        _render_ecs(files, out)
+    else:
+        _render_kubernetes(files, out)

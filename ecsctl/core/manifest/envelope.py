@@ -33,6 +33,7 @@ KINDS = (
     "EnvironmentFile",
     "Repository",
     "Queue",
+    "SecurityGroup",
 )
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")

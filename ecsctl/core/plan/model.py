@@ -31,6 +31,7 @@ PREFIX = {
     "EnvironmentFile": "envfile",
     "Repository": "repository",
     "Queue": "queue",
+    "SecurityGroup": "securitygroup",
 }
 KIND_OF_PREFIX = {v: k for k, v in PREFIX.items()}
 
@@ -41,6 +42,7 @@ KIND_ORDER: tuple[str, ...] = (
     "EnvironmentFile",
     "Repository",
     "Queue",
+    "SecurityGroup",  # instance groups, target groups and services name them
     "CapacityProvider",
     "Cluster",
     "TargetGroup",

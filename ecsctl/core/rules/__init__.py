@@ -5,6 +5,7 @@ ID ranges (never reused):
     E2xxx  task definitions                E3xxx  services
     E4xxx  clusters and capacity           E5xxx  auto scaling
     E6xxx  schedules and events            W7xxx  hygiene (warnings)
+    E8xxx  networking: security groups
 A ``W`` prefix marks a warning.
 """
 
@@ -18,7 +19,7 @@ from ecsctl.core.rules.base import Rule, registered
 
 def all_rules() -> dict[str, type[Rule]]:
     """Import every rule module (once) and return the catalogue by ID."""
-    for pkg_name in ("taskdef", "service", "scaling", "events", "hygiene"):
+    for pkg_name in ("taskdef", "service", "scaling", "events", "hygiene", "network"):
         pkg = importlib.import_module(f"{__name__}.{pkg_name}")
         for info in pkgutil.iter_modules(pkg.__path__):
             importlib.import_module(f"{pkg.__name__}.{info.name}")

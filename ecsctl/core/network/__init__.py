@@ -1,0 +1,1 @@
+"""VPC networking facts the rules and the simulation share (security groups)."""

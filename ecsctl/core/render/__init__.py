@@ -1,0 +1,1 @@
+"""Manifests rendered into other systems' objects (``ecsctl render``): pure translations."""

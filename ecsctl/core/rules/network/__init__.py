@@ -1,0 +1,1 @@
+"""Rules for security groups and what they let through (E8xxx, W8xxx)."""

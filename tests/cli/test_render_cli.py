@@ -1,0 +1,88 @@
+"""``ecsctl render`` through Typer: --to kubernetes to stdout or --out DIR, refusals, --to ecs."""
+
+from __future__ import annotations
+
+import json
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from ecsctl.cli.app import app
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+EXPECTED_FILES = ["ingest-on-upload.yaml", "nightly-report.yaml", "web.yaml", "worker.yaml"]
+
+
+def test_out_writes_one_file_per_service_or_scheduled_task(runner, tmp_path):
+    out = tmp_path / "k8s"
+    result = runner.invoke(app, ["render", "--to", "kubernetes", "-f", str(MANIFESTS), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == EXPECTED_FILES
+    assert result.stdout == ""
+    assert f"wrote {out / 'web.yaml'} (ServiceAccount, Deployment, Service, HorizontalPodAutoscaler)" in result.stderr
+    web = list(yaml.safe_load_all((out / "web.yaml").read_text()))
+    assert [o["kind"] for o in web] == ["ServiceAccount", "Deployment", "Service", "HorizontalPodAutoscaler"]
+    assert (out / "worker.yaml").read_text().startswith("# ECS service 'worker' (cluster 'prod'")
+
+
+def test_without_out_every_file_goes_to_stdout(runner):
+    result = runner.invoke(app, ["render", "--to", "kubernetes", "-f", str(MANIFESTS)])
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stdout.splitlines() if line.startswith("# File: ")] == \
+        ["# File: nightly-report.yaml", "# File: ingest-on-upload.yaml", "# File: web.yaml", "# File: worker.yaml"]
+    kinds = [o["kind"] for o in yaml.safe_load_all(result.stdout) if o]
+    assert kinds.count("Deployment") == 2 and kinds.count("CronJob") == 1 and kinds.count("Job") == 1
+
+
+def test_no_secret_value_and_references_by_name(runner):
+    result = runner.invoke(app, ["render", "--to", "kubernetes", "-f", str(MANIFESTS)])
+    assert "secretKeyRef" in result.stdout and "prod-web-db" in result.stdout
+    assert "kind: Secret\n" not in result.stdout
+
+
+def test_what_kubernetes_cannot_express_refuses_the_run_with_file_and_line(runner, tmp_path):
+    stack = tmp_path / "manifests"
+    shutil.copytree(MANIFESTS, stack)
+    batch = stack / "batch.yaml"
+    batch.write_text(batch.read_text().replace("cron(0 2 * * ? *)", "cron(0 2 L * ? *)"))
+    out = tmp_path / "k8s"
+    result = runner.invoke(app, ["render", "--to", "kubernetes", "-f", str(stack), "--out", str(out)])
+    assert result.exit_code == 1
+    where = next(n for n, text in enumerate(batch.read_text().splitlines(), 1) if "cron(0 2 L" in text)
+    line = next(line for line in result.stderr.splitlines() if "nightly-report" in line)
+    assert line.startswith(f"{batch}:{where}:") and "'L' (the last day of the month) has no Kubernetes cron equivalent" in line
+    assert "error: 1 object(s) cannot be rendered to Kubernetes; nothing was written" in result.stderr
+    assert not out.exists()
+    assert "Traceback" not in result.output
+
+
+def test_manifest_errors_are_shown_and_refused(runner, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: ecsctl/v1\nkind: Service\nmetadata: {name: web}\nspec: {cluster: prod, taskDefinition: web, desiredCont: 2}\n")
+    result = runner.invoke(app, ["render", "--to", "kubernetes", "-f", str(bad)])
+    assert result.exit_code == 1
+    assert "unknown field 'desiredCont' (did you mean 'desiredCount'?)" in result.stderr
+    assert "error: the manifests have" in result.stderr
+
+
+def test_to_ecs_is_the_default_and_prints_the_api_requests(runner):
+    result = runner.invoke(app, ["render", "-f", str(MANIFESTS)])
+    assert result.exit_code == 0, result.output
+    requests = json.loads(result.stdout)
+    commands = {r["address"]: r["command"] for r in requests}
+    assert commands["taskdef/web"] == "aws ecs register-task-definition"
+    assert commands["service/prod/web"] == "aws ecs create-service"
+
+
+def test_an_unknown_target_is_a_usage_error(runner):
+    result = runner.invoke(app, ["render", "--to", "nomad", "-f", str(MANIFESTS)])
+    assert result.exit_code == 2
+
+
+def test_out_that_is_a_file_is_a_usage_error(runner, tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    result = runner.invoke(app, ["render", "--to", "kubernetes", "-f", str(MANIFESTS), "--out", str(target)])
+    assert result.exit_code == 2 and "not a directory" in result.stderr
