@@ -20,8 +20,8 @@ def td(*, fargate: bool = False, role: bool = True, **container) -> dict:
 
 
 REPO = {"repository/web": {"images": ["1.0"]}}
-PARAM = {"parameter//prod/db": {"type": "SecureString"}}
-SECRET = {"secret/prod/db": {"keys": ["password"]}}
+PARAM = {'parameter/"/prod/db"': {"type": "SecureString"}}
+SECRET = {'secret/"prod/db"': {"keys": ["password"]}}
 ENVFILE = {"envfile/web-env": {"bucket": "cfg", "key": "web.env"}}
 
 # (name, task definition, catalogue, expected prefix or None, fragment of the reason)
@@ -85,7 +85,7 @@ def test_start_failure(name, spec, catalogue, prefix, fragment) -> None:
 
 SSM_ARN = "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/other"
 SM_FULL = SM + ":password:AWSPREVIOUS:"
-SECRET_STAGES = {"secret/prod/db": {"keys": ["password"], "versionStages": ["AWSCURRENT"],
+SECRET_STAGES = {'secret/"prod/db"': {"keys": ["password"], "versionStages": ["AWSCURRENT"],
                                     "versionIds": ["EXAMPLE1-90ab-cdef-fedc-ba987SECRET1"]}}
 PULL = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
 ASM_MISSING = ("unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret {ref} "
@@ -156,7 +156,7 @@ def test_secret_references_that_resolve(ref) -> None:
 def test_no_value_ever_appears() -> None:
     """The catalogue holds names, keys and stages; a value smuggled into it never reaches a message."""
     canary = "s3cr3t-CANARY-value"
-    catalogue = {"secret/prod/db": {"keys": ["password"], "value": canary}, "parameter//prod/db": {"type": "SecureString", "value": canary}}
+    catalogue = {'secret/"prod/db"': {"keys": ["password"], "value": canary}, 'parameter/"/prod/db"': {"type": "SecureString", "value": canary}}
     for spec in (td(secrets=[{"name": "DB", "valueFrom": SM + ":user::"}]), td(secrets=[{"name": "DB", "valueFrom": "/prod/x"}]),
                  td(role=False, secrets=[{"name": "DB", "valueFrom": "/prod/db"}])):
         message = start_failure(spec, catalogue)

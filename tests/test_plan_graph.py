@@ -51,21 +51,21 @@ CLUSTER = {"capacityProviders": ["FARGATE", "spot-ec2"]}
             {"cluster/c", "capacityprovider/ec2"},
         ),
         ("TaskDefinition", {"containerDefinitions": [{"name": "a", "image": "nginx:1.27"}]}, set()),
-        ("TaskDefinition", {"containerDefinitions": [{"name": "a", "image": f"{ECR}/team/api@sha256:abc"}]}, {"repository/team/api"}),
+        ("TaskDefinition", {"containerDefinitions": [{"name": "a", "image": f"{ECR}/team/api@sha256:abc"}]}, {'repository/"team/api"'}),
         ("TaskDefinition", {"containerDefinitions": [{"name": "a", "secrets": [{"name": "X", "valueFrom": "plain-name"}]}]}, {"parameter/plain-name"}),
         (
             "TaskDefinition",
             {"containerDefinitions": [{"name": "a", "secrets": [{"name": "X", "valueFrom": "arn:aws:ssm:eu-west-1:1:parameter/prod/db"}]}]},
-            {"parameter/prod/db", "parameter//prod/db"},
+            {'parameter/"prod/db"', 'parameter/"/prod/db"'},
         ),
         (
             "TaskDefinition",
             TASKDEF,
             {
                 "repository/web",
-                "parameter//prod/web/db-host",
-                "secret/prod/web/db",
-                "secret/prod/web/db-Xk9fQ2",
+                'parameter/"/prod/web/db-host"',
+                'secret/"prod/web/db"',
+                'secret/"prod/web/db-Xk9fQ2"',
                 "envfile/s3://acme-prod-config/web/web.env",
             },
         ),
@@ -122,8 +122,8 @@ def ids(steps) -> list[str]:
 
 def test_creates_run_parents_first_in_kind_order() -> None:
     assert ids(build_steps(FROM_EMPTY, set())) == [
-        "create parameter//prod/web/db-host",
-        "create secret/prod/web/db",
+        'create parameter/"/prod/web/db-host"',
+        'create secret/"prod/web/db"',
         "create envfile/web-env",
         "create repository/web",
         "create capacityprovider/spot-ec2",
@@ -140,13 +140,13 @@ def test_graph_of_creates() -> None:
         "create capacityprovider/spot-ec2\n"
         "create cluster/prod -> create capacityprovider/spot-ec2\n"
         "create envfile/web-env\n"
-        "create parameter//prod/web/db-host\n"
+        'create parameter/"/prod/web/db-host"\n'
         "create repository/web\n"
         "create scheduledtask/nightly -> create cluster/prod, create taskdef/web\n"
-        "create secret/prod/web/db\n"
+        'create secret/"prod/web/db"\n'
         "create service/prod/web -> create cluster/prod, create targetgroup/web, create taskdef/web\n"
         "create targetgroup/web\n"
-        "create taskdef/web -> create envfile/web-env, create parameter//prod/web/db-host, create repository/web, create secret/prod/web/db\n"
+        'create taskdef/web -> create envfile/web-env, create parameter/"/prod/web/db-host", create repository/web, create secret/"prod/web/db"\n'
     )
 
 
@@ -169,8 +169,8 @@ def test_deletes_run_children_first() -> None:
         "delete capacityprovider/spot-ec2",
         "delete repository/web",
         "delete envfile/web-env",
-        "delete secret/prod/web/db",
-        "delete parameter//prod/web/db-host",
+        'delete secret/"prod/web/db"',
+        'delete parameter/"/prod/web/db-host"',
     ]
     by_id = {s.id: s for s in steps}
     assert by_id["delete cluster/prod"].depends_on == ("delete scheduledtask/nightly", "delete service/prod/web")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable
 
-from ecsctl.app.state import open_existing
+from ecsctl.app.state import open_required
 from ecsctl.errors import UsageError
 
 
@@ -31,17 +31,20 @@ def _instances(store) -> list[dict]:
     for t in store.find(Task, last_status="RUNNING"):
         if t.instance_id:
             groups.setdefault(t.instance_id, set()).add(t.group)
-    return [
-        {"id": i.id, **extras.get(i.id, {"ec2InstanceId": "", "ec2State": "running"}), "cluster": i.cluster, "group": i.group_name,
-         "instanceType": i.instance_type, "availabilityZone": i.availability_zone, "attributes": dict(i.attributes),
-         "status": i.status, "agentConnected": i.agent_connected, "agentVersion": i.agent_version,
-         "runningTasksCount": i.running_tasks_count, "pendingTasksCount": i.pending_tasks_count,
-         "registeredResources": {"cpu": i.registered_cpu, "memory": i.registered_memory, "gpu": i.registered_gpu},
-         "remainingResources": {"cpu": i.remaining_cpu, "memory": i.remaining_memory},
-         "reservedPorts": list(i.reserved_ports), "registeredAt": i.registered_at,
-         "taskGroups": sorted(groups.get(i.id, ()))}
-        for i in sorted(store.find(ContainerInstance), key=lambda i: (i.cluster, i.group_name, i.id))
-    ]
+    return [instance_row(i, extras.get(i.id), groups.get(i.id, ()))
+            for i in sorted(store.find(ContainerInstance), key=lambda i: (i.cluster, i.group_name, i.id))]
+
+
+def instance_row(i, extra: dict | None, task_groups) -> dict:
+    """One container instance as ``get instances -o json`` shows it."""
+    return {"id": i.id, **(extra or {"ec2InstanceId": "", "ec2State": "running"}), "cluster": i.cluster, "group": i.group_name,
+            "instanceType": i.instance_type, "availabilityZone": i.availability_zone, "attributes": dict(i.attributes),
+            "status": i.status, "agentConnected": i.agent_connected, "agentVersion": i.agent_version,
+            "runningTasksCount": i.running_tasks_count, "pendingTasksCount": i.pending_tasks_count,
+            "registeredResources": {"cpu": i.registered_cpu, "memory": i.registered_memory, "gpu": i.registered_gpu},
+            "remainingResources": {"cpu": i.remaining_cpu, "memory": i.remaining_memory},
+            "reservedPorts": list(i.reserved_ports), "registeredAt": i.registered_at,
+            "taskGroups": sorted(task_groups)}
 
 
 def _taskdefs(store) -> list[dict]:
@@ -64,26 +67,35 @@ def _services(store) -> list[dict]:
             running[(t.cluster, t.service)] += 1
         elif t.service and t.last_status in ("PENDING", "PROVISIONING"):
             pending[(t.cluster, t.service)] += 1
-    return [
-        {"name": s.name, "cluster": s.cluster, "status": s.status, "taskDefinition": s.task_definition,
-         "desiredCount": s.desired_count, "runningCount": running[(s.cluster, s.name)],
-         "pendingCount": pending[(s.cluster, s.name)],
-         "launchType": s.spec.get("launchType") or ("EC2" if not s.spec.get("capacityProviderStrategy") else None)}
-        for s in sorted(store.find(Service), key=lambda s: (s.cluster, s.name))
-    ]
+    return [service_row(s, running[(s.cluster, s.name)], pending[(s.cluster, s.name)])
+            for s in sorted(store.find(Service), key=lambda s: (s.cluster, s.name))]
+
+
+def service_row(s, running: int, pending: int) -> dict:
+    """One service as ``get services -o json`` shows it (counts from its tasks)."""
+    return {"name": s.name, "cluster": s.cluster, "status": s.status, "taskDefinition": s.task_definition,
+            "desiredCount": s.desired_count, "runningCount": running, "pendingCount": pending,
+            "launchType": s.spec.get("launchType") or ("EC2" if not s.spec.get("capacityProviderStrategy") else None)}
 
 
 def _tasks(store) -> list[dict]:
     from ecsctl.core.state.ports import Task
 
-    return [
-        {"id": t.id, "cluster": t.cluster, "group": t.group, "taskDefinition": t.task_definition,
-         "launchType": t.launch_type, "instance": t.instance_id, "availabilityZone": t.availability_zone,
-         "subnet": t.subnet or None, "privateIp": t.private_ip or None, "lastStatus": t.last_status, "desiredStatus": t.desired_status, "stopReason": t.stop_reason or None,
-         "hostPorts": list(t.host_ports), "cpu": t.cpu, "memory": t.memory, "startedAt": t.started_at or None,
-         "stoppedAt": t.stopped_at or None}
-        for t in sorted(store.find(Task), key=lambda t: (t.cluster, t.group, t.created_at, t.id))
-    ]
+    return [task_row(t) for t in sorted(store.find(Task), key=task_order)]
+
+
+def task_order(t) -> tuple:
+    return (t.cluster, t.group, t.created_at, t.id)
+
+
+def task_row(t) -> dict:
+    """One task as ``get tasks -o json`` shows it."""
+    return {"id": t.id, "cluster": t.cluster, "group": t.group, "taskDefinition": t.task_definition,
+            "launchType": t.launch_type, "instance": t.instance_id, "availabilityZone": t.availability_zone,
+            "subnet": t.subnet or None, "privateIp": t.private_ip or None, "lastStatus": t.last_status,
+            "desiredStatus": t.desired_status, "stopReason": t.stop_reason or None,
+            "hostPorts": list(t.host_ports), "cpu": t.cpu, "memory": t.memory, "startedAt": t.started_at or None,
+            "stoppedAt": t.stopped_at or None}
 
 
 def _targets(store) -> list[dict]:
@@ -104,27 +116,75 @@ LISTERS: dict[str, Callable] = {
     "targets": _targets,
 }
 ALIASES = {"cluster": "clusters", "instance": "instances", "taskdef": "taskdefs", "task-definitions": "taskdefs",
-           "service": "services", "task": "tasks", "target": "targets"}
+           "task-definition": "taskdefs", "service": "services", "task": "tasks", "target": "targets",
+           "container-instance": "instances", "container-instances": "instances"}
 NAME_KEY = {"clusters": "name", "instances": "id", "taskdefs": "family", "services": "name", "tasks": "id", "targets": "targetGroup"}
+# The values ECS reports for each kind (botocore's enums, plus what Describe* shows: INACTIVE
+# instances, the task lifecycle of "Amazon ECS task lifecycle"); ``--status`` must be one of them.
+STATUSES = {
+    "clusters": ("ACTIVE", "PROVISIONING", "DEPROVISIONING", "FAILED", "INACTIVE"),
+    "instances": ("ACTIVE", "DRAINING", "REGISTERING", "DEREGISTERING", "REGISTRATION_FAILED", "INACTIVE"),
+    "taskdefs": ("ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"),
+    "services": ("ACTIVE", "DRAINING", "INACTIVE"),
+    "tasks": ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING",
+              "STOPPED", "DELETED"),
+}
+
+
+def kind_of(kind: str) -> str:
+    """``service`` -> ``services``; an unknown kind is a usage error."""
+    kind = ALIASES.get(str(kind).lower(), str(kind).lower())
+    if kind not in LISTERS:
+        raise UsageError(f"unknown kind '{kind}'{_did_you_mean(kind, LISTERS)}; one of: {', '.join(LISTERS)}")
+    return kind
+
+
+def _did_you_mean(word: str, choices) -> str:
+    from ecsctl.core.manifest.envelope import did_you_mean
+
+    return did_you_mean(word, choices)
+
+
+def check_status(kind: str, status: str) -> str:
+    allowed = STATUSES.get(kind)
+    if allowed is None:
+        raise UsageError(f"--status does not apply to {kind}")
+    value = str(status).upper()
+    if value not in allowed:
+        raise UsageError(f"--status {status!r} is not a status of {kind}; one of: {', '.join(allowed)}")
+    return value
 
 
 def get(state: str, kind: str, name: str | None = None, *, status: str | None = None,
         cluster: str | None = None, where: Callable[[dict], bool] | None = None) -> list[dict]:
-    kind = ALIASES.get(kind, kind)
-    if kind not in LISTERS:
-        raise UsageError(f"unknown kind '{kind}'; one of: {', '.join(LISTERS)}")
-    store = open_existing(state)
-    if store is None:
-        return []
-    with store:
+    """The rows of ``ecsctl get KIND [NAME]``.
+
+    ``name`` is any identifier the acting commands take (see :mod:`ecsctl.app.lookup`); one
+    that matches nothing is an ``InputError`` (exit 1), as ``kubectl get`` does.
+    """
+    from ecsctl.app.lookup import keys_of, select
+
+    kind = kind_of(kind)
+    if status is not None:
+        status = check_status(kind, status)
+    with open_required(state) as store:
+        keys = keys_of(kind, select(store, kind, name, cluster=cluster)) if name else None
         rows = LISTERS[kind](store)
-    if name:
-        rows = [r for r in rows if r[NAME_KEY[kind]] == name or (kind == "taskdefs" and f"{r['family']}:{r['revision']}" == name)]
+    if keys is not None:
+        rows = [r for r in rows if _row_key(kind, r) in keys]
     if cluster:
         rows = [r for r in rows if r.get("cluster") == cluster]
     if status:
         key = "lastStatus" if kind == "tasks" else "status"
-        rows = [r for r in rows if str(r.get(key, "")).upper() == status.upper()]
+        rows = [r for r in rows if str(r.get(key, "")).upper() == status]
     if where:
         rows = [r for r in rows if where(r)]
     return rows
+
+
+def _row_key(kind: str, row: dict) -> tuple:
+    if kind == "taskdefs":
+        return (row["family"], row["revision"])
+    if kind == "services":
+        return (row["cluster"], row["name"])
+    return (row[NAME_KEY[kind]],)

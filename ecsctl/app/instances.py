@@ -6,8 +6,8 @@ Each action runs under the state's write lock, in one transaction, on the local 
 
 from __future__ import annotations
 
-from ecsctl.app.state import open_existing
-from ecsctl.errors import StateError, UsageError
+from ecsctl.app.state import open_required
+from ecsctl.errors import UsageError
 
 ACTIONS = ("drain", "activate", "stop", "start", "terminate", "deregister")
 
@@ -25,10 +25,7 @@ def instance_action(state_path: str, action: str, instance_id: str, *, seed: int
     from ecsctl.core.controller import ids
     from ecsctl.core.state.ports import ContainerInstance, Task
 
-    store = open_existing(state_path)
-    if store is None:
-        raise StateError(f"{state_path}: no state file (nothing has been applied yet)")
-    with store:
+    with open_required(state_path) as store:
         with store.locked(f"ecsctl instances {action} {instance_id}"):
             before = lifecycle.find_instance(store, instance_id)
             cluster = before.cluster

@@ -31,8 +31,13 @@ class Inputs:
     files: dict[str, bytes]
 
 
-def read_manifests(paths: list[str]) -> Inputs:
-    """Load and validate manifests; refuse them if any error is found."""
+class NoManifests(InputError):
+    """No manifest among the paths: planning would delete everything the state holds."""
+
+
+def read_manifests(paths: list[str], notes: list[str] | None = None) -> Inputs:
+    """Load and validate manifests; refuse them if any error is found, or if there is none
+    (``notes`` receives the files skipped as not being manifests)."""
     from ecsctl.core.normalize import canonical
 
     files: dict[str, bytes] = {}
@@ -43,7 +48,7 @@ def read_manifests(paths: list[str]) -> Inputs:
         return files[name]
 
     validator = Validator()
-    loaded: Loaded = validator.load(discover(paths), read)
+    loaded: Loaded = validator.load(discover(paths, notes=notes), read)
     report = validator.check(loaded)
     if report.errors:
         raise ManifestErrors(report)
@@ -53,6 +58,10 @@ def read_manifests(paths: list[str]) -> Inputs:
             continue
         spec = canonical(doc.kind, doc.name, doc.spec)
         desired.append(Desired(address(doc.kind, doc.name, spec), doc.kind, doc.name, spec))
+    if not desired:
+        where = ", ".join(paths) or "(no paths)"
+        raise NoManifests(f"no manifests in {where}: refusing to plan the deletion of everything the state holds "
+                          "(to delete on purpose: ecsctl destroy -f DIR)")
     return Inputs(desired, files)
 
 
@@ -76,7 +85,8 @@ def make_plan(inputs: Inputs, store) -> Plan:
     if store is not None:
         meta = store.meta()
         lineage, serial = meta.lineage, meta.serial
-        applied = {r.address: (r.kind, r.name, r.spec) for r in store.resources()}
+        # keyed as this ecsctl writes addresses (a state from an older one may spell them otherwise)
+        applied = {address(r.kind, r.name, r.spec): (r.kind, r.name, r.spec) for r in store.resources()}
         services = store.find(Service)
         instances = store.find(ContainerInstance)
         deployments = store.find(Deployment, status="PRIMARY") + store.find(Deployment, rollout_state="FAILED")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ecsctl.app.state import open_existing, open_store
-from ecsctl.errors import InputError, StateError
+from ecsctl.app.state import open_required
+from ecsctl.errors import InputError
 
 EVENTS_SHOWN = 10
 
@@ -50,10 +50,7 @@ def _find_service(store, name: str, cluster: str | None):
 
 
 def _reader(path: str):
-    store = open_existing(path)
-    if store is None:
-        raise StateError(f"{path}: no state file (nothing has been applied yet)")
-    return store
+    return open_required(path)
 
 
 def _head(svc, deps: list) -> dict:
@@ -104,7 +101,7 @@ def undo(path: str, service: str, *, cluster: str | None = None) -> dict:
     deployments, events}`` (``deployment`` is the new PRIMARY one, ``events`` those it recorded)."""
     from ecsctl.backends.local import LocalBackend, services
 
-    with open_store(path) as store:
+    with open_required(path) as store:
         svc = _find_service(store, service, cluster)
         with store.locked(f"ecsctl rollout undo {service}"):
             backend = LocalBackend(store)

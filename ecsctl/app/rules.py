@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ecsctl.core.manifest.schema_check import SCHEMA_RULES
 from ecsctl.core.rules import all_rules
+from ecsctl.core.rules.docs import OWN_FIELDS, url_of
 
 # Checks made while loading and reading the envelope; they have IDs like any rule.
 BUILTIN = [
@@ -27,7 +28,26 @@ BUILTIN = [
 ]
 
 
+def side(rule_id: str, severity: str) -> str:
+    """Which side of the line a rule is on (DESIGN §8): what ECS refuses, or what it accepts but misbehaves on."""
+    if rule_id.startswith("E0"):
+        return "Error: ecsctl cannot read the document as a manifest."
+    if rule_id in OWN_FIELDS:
+        return "Error: the field is ecsctl's own (the simulation's), and the simulation cannot use this value."
+    if severity == "error":
+        return "Error: ECS itself refuses this (the API request fails)."
+    return "Warning: ECS accepts this but it does not behave as meant; an error under --strict."
+
+
+def _documented(entry: dict) -> dict:
+    url = url_of(entry["id"])
+    explanation = f"{entry['explanation']}\n\n{side(entry['id'], entry['severity'])}\nDocumentation: {url}"
+    return {**entry, "explanation": explanation, "url": url}
+
+
 def catalogue() -> list[dict]:
+    """Every rule: ``id``, ``severity``, ``kinds``, ``title``, ``explanation`` (ending with the side it
+    is on and its documentation page) and ``url``."""
     entries = [
         {"id": rid, "severity": "error", "kinds": ["*"], "title": title, "explanation": text}
         for rid, title, text in BUILTIN
@@ -52,4 +72,4 @@ def catalogue() -> list[dict]:
             "title": cls.title,
             "explanation": cls.explanation(),
         })
-    return sorted(entries, key=lambda e: e["id"])
+    return sorted((_documented(e) for e in entries), key=lambda e: e["id"])

@@ -58,15 +58,24 @@ def manifest_schema(kind: str) -> dict:
     }
 
 
-def export_schemas(target: Path) -> list[Path]:
-    """Write every spec schema and its manifest wrapper into ``target``."""
-    target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for kind in KINDS:
-        spec_path = target / f"{kind}.json"
-        spec_path.write_text(json.dumps(load_schema(kind), indent=2) + "\n", encoding="utf-8")
-        doc_path = target / f"{kind}.manifest.json"
-        doc_path.write_text(json.dumps(manifest_schema(kind), indent=2) + "\n", encoding="utf-8")
-        written += [spec_path, doc_path]
-    return written
+def export_schemas(target: str | Path) -> list[Path]:
+    """Write every spec schema and its manifest wrapper into the folder ``target`` (created if
+    missing); a target that is a file, or cannot be made or written, is an ``InputError``."""
+    from ecsctl.errors import InputError
 
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target}: is a file, not a folder; give the folder to write the schemas into")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        written = []
+        for kind in KINDS:
+            spec_path = target / f"{kind}.json"
+            spec_path.write_text(json.dumps(load_schema(kind), indent=2) + "\n", encoding="utf-8")
+            doc_path = target / f"{kind}.manifest.json"
+            doc_path.write_text(json.dumps(manifest_schema(kind), indent=2) + "\n", encoding="utf-8")
+            written += [spec_path, doc_path]
+    except OSError as exc:
+        where = exc.filename or target
+        raise InputError(f"{where}: cannot write the schemas there: {exc.strerror or exc}") from None
+    return written

@@ -38,11 +38,16 @@ def open_existing(path: str):
     return open_store(path, create=False)
 
 
-def pull(path: str) -> dict:
+def open_required(path: str):
+    """A store for commands that read or act on what was applied: none yet is an error."""
     store = open_existing(path)
     if store is None:
-        raise StateError(f"{path}: no state file (nothing has been applied yet)")
-    with store:
+        raise StateError(f"no state at {path}; run apply first")
+    return store
+
+
+def pull(path: str) -> dict:
+    with open_required(path) as store:
         return store.export()
 
 
@@ -60,10 +65,7 @@ def push(path: str, source: str, *, force: bool = False):
 
 
 def list_resources(path: str) -> list[dict]:
-    store = open_existing(path)
-    if store is None:
-        return []
-    with store:
+    with open_required(path) as store:
         return [
             {"address": r.address, "kind": r.kind, "name": r.name, "appliedSerial": r.applied_serial}
             for r in sorted(store.resources(), key=lambda r: r.address)
@@ -79,3 +81,19 @@ def _stdin() -> str:
     import sys
 
     return sys.stdin.read()
+
+
+def upgrade_addresses(store) -> int:
+    """Re-record resources that an older ecsctl stored under another spelling of their
+    address (``parameter//prod/db`` for ``parameter/"/prod/db"``); call it under the lock,
+    before planning.  Returns how many moved."""
+    from ecsctl.core.plan.model import address
+
+    moved = [(r, address(r.kind, r.name, r.spec)) for r in store.resources()]
+    moved = [(r, new) for r, new in moved if new != r.address]
+    if moved:
+        with store.transaction():
+            for r, new in moved:
+                store.delete_resource(r.address)
+                store.put_resource(new, r.kind, r.name, r.spec)
+    return len(moved)

@@ -11,21 +11,23 @@ import re
 from datetime import timedelta
 from typing import Sequence
 
-from ecsctl.app.state import open_store
+from ecsctl.app.state import open_required
 from ecsctl.errors import UsageError
 
-_DURATION = re.compile(r"([0-9]{1,9})([smhd])")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# whole numbers with units, largest first, each at most once: 90s, 15m, 1h30m, 2d12h, 1d2h3m4s
+_DURATION = re.compile(r"(?:([0-9]{1,9})d)?(?:([0-9]{1,9})h)?(?:([0-9]{1,9})m)?(?:([0-9]{1,9})s)?")
+_UNITS = (86400, 3600, 60, 1)
 MAX_TICK = timedelta(days=3660)
 
 
 def parse_duration(text: str) -> timedelta:
-    """``90s``, ``15m``, ``2h``, ``1d``: a non-negative integer and one unit, nothing else."""
+    """``90s``, ``15m``, ``2h``, ``1d`` and their sums written largest unit first (``1h30m``, ``2d12h``)."""
     raw = str(text)
     m = _DURATION.fullmatch(raw)
-    if m is None:
-        raise UsageError(f"invalid duration {raw!r}: use a whole number and one unit s, m, h or d (e.g. 90s, 15m, 2h, 1d)")
-    value = timedelta(seconds=int(m.group(1)) * _UNIT[m.group(2)])
+    if m is None or not raw:
+        raise UsageError(f"invalid duration {raw!r}: use whole numbers with units d, h, m, s, largest first "
+                         "(e.g. 90s, 15m, 2h, 1h30m, 2d12h)")
+    value = timedelta(seconds=sum(int(n) * unit for n, unit in zip(m.groups(), _UNITS) if n))
     if value > MAX_TICK:
         raise UsageError(f"duration {raw!r} is too long (at most {MAX_TICK.days}d)")
     return value
@@ -65,17 +67,32 @@ def _subnets(values: Sequence[str]) -> list[str]:
 
 
 def _rows(store, ids: Sequence[str]) -> list[dict]:
-    from ecsctl.app.get import _tasks
+    from ecsctl.app.get import task_row
+    from ecsctl.core.state.ports import Task
 
-    by_id = {r["id"]: r for r in _tasks(store)}
-    return [by_id[i] for i in ids if i in by_id]
+    found = (store.get(Task, i) for i in ids)
+    return [task_row(t) for t in found if t is not None]
+
+
+def _failure(store, cluster: str, failure: dict) -> dict:
+    """A RunTask failure as ECS prints it: ``arn`` is the ARN of the container instance it is
+    about (the closest one), or of the cluster when no instance is named."""
+    from ecsctl.app.arns import cluster_arn, container_instance_arn, region_of
+    from ecsctl.core.state.ports import ContainerInstance
+
+    instance = failure.get("instance")
+    inst = store.get(ContainerInstance, instance) if instance else None
+    arn = (container_instance_arn(cluster, inst.id, region_of(inst.availability_zone)) if inst is not None
+           else cluster_arn(cluster))
+    return {**failure, "arn": arn}
 
 
 def run_task(state_path: str, *, cluster: str, task_definition: str, count: int = 1,
              group: str | None = None, launch_type: str | None = None,
              strategies: Sequence[str] = (), constraints: Sequence[str] = (),
              subnets: Sequence[str] = ()) -> dict:
-    """RunTask: ``{"tasks": [...], "failures": [{"arn", "instance", "reason", "detail"}]}``."""
+    """RunTask: ``{"tasks": [...], "failures": [{"arn", "instance", "reason", "detail"}]}`` (``arn``: the
+    container instance's ARN, as ECS prints it)."""
     from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.tasks import RunTaskRequest, run_task as run
 
@@ -86,12 +103,14 @@ def run_task(state_path: str, *, cluster: str, task_definition: str, count: int 
         strategies=[parse_strategy(s) for s in strategies] or None,
         subnets=_subnets(subnets),
     )
-    with open_store(state_path) as store:
+    with open_required(state_path) as store:
         with store.locked(f"ecsctl run-task --cluster {cluster} --task-definition {task_definition}"):
             backend = LocalBackend(store)
             result = run(backend.world, request)
             backend.commit()
-            return {"tasks": _rows(store, [t.id for t in result.tasks]), "failures": result.failures}
+            name = str(cluster).rsplit("/", 1)[-1]
+            return {"tasks": _rows(store, [t.id for t in result.tasks]),
+                    "failures": [_failure(store, name, f) for f in result.failures]}
 
 
 def stop_task(state_path: str, task_id: str, reason: str | None = None, *,
@@ -100,7 +119,7 @@ def stop_task(state_path: str, task_id: str, reason: str | None = None, *,
     from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.tasks import stop_task as stop
 
-    with open_store(state_path) as store:
+    with open_required(state_path) as store:
         with store.locked(f"ecsctl stop-task {task_id}"):
             backend = LocalBackend(store)
             task, changed = stop(backend.world, task_id, reason, cluster)
@@ -113,7 +132,7 @@ def tick(state_path: str, duration: str) -> dict:
     from ecsctl.backends.local import LocalBackend
 
     delta = parse_duration(duration)
-    with open_store(state_path) as store:
+    with open_required(state_path) as store:
         with store.locked(f"ecsctl tick {duration}"):
             result = LocalBackend(store).tick(delta)
             return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,20 +21,116 @@ from ecsctl.errors import UsageError
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def discover(paths: list[str]) -> list[str]:
-    """Files named directly, and manifest files found recursively under directories, in a stable order."""
+IGNORE_FILE = ".ecsctlignore"
+
+
+def discover(paths: list[str], exclude: tuple[str, ...] | list[str] = (), notes: list[str] | None = None, *,
+             skip_named: bool = False) -> list[str]:
+    """Files named directly, and manifest files found recursively under directories, in a stable order.
+
+    Under a directory, hidden entries are not searched; files are left out that match an
+    ``exclude`` glob or a line of an ``.ecsctlignore`` (globs match a path relative to the
+    directory searched or to the current directory, one of its folders, or its file name: see
+    ``_match``); and YAML/JSON that is neither an ecsctl manifest nor a task definition (a
+    GitHub workflow, ``.pre-commit-config.yaml``, a docker-compose file: ``core.manifest.sniff``)
+    is skipped with a note appended to ``notes``.  A file named directly is checked unless an
+    exclude glob matches it (noted too) or ``skip_named`` (the pre-commit hook, which names
+    every staged file) lets it be skipped like a found one.
+    """
+    from ecsctl.core.manifest.sniff import foreign
+
+    notes = notes if notes is not None else []
+    here = [*exclude, *_ignore_lines(Path(IGNORE_FILE))]
     files: list[str] = []
+
+    def skipped(name: str, why: str) -> None:
+        notes.append(f"{name}: skipped, {why}")
+
+    def unknown(name: str) -> str | None:
+        what = foreign(_head(name))
+        return f"not an ecsctl manifest or an ECS task definition ({what})" if what else None
+
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
+            # patterns match paths relative to the folder searched, and (``here``) to the current one
+            scoped = [*_ignore_lines(path / IGNORE_FILE), *exclude]
             for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                files.extend(os.path.join(root, n) for n in sorted(names) if n.endswith(MANIFEST_SUFFIXES))
-        elif path.exists() or raw == "-":
+                rel_root = os.path.relpath(root, path)
+                keep = []
+                for d in sorted(dirs):
+                    rel = _rel(os.path.join(rel_root, d))
+                    if not d.startswith(".") and not _match(rel, scoped) and not (here and _match(_rel(os.path.join(root, d)), here)):
+                        keep.append(d)
+                dirs[:] = keep
+                for n in sorted(names):
+                    if not n.endswith(MANIFEST_SUFFIXES):
+                        continue
+                    name = os.path.join(root, n)
+                    if (scoped and _match(_rel(os.path.join(rel_root, n)), scoped)) or (here and _match(_rel(name), here)):
+                        continue
+                    why = unknown(name)
+                    if why:
+                        skipped(name, why)
+                    else:
+                        files.append(name)
+        elif raw == "-":
             files.append(raw)
+        elif path.exists():
+            pattern = _match(_rel(raw), here)
+            if pattern:
+                skipped(raw, f"excluded by {pattern!r}")
+            elif skip_named and (why := unknown(raw)):
+                skipped(raw, why)
+            else:
+                files.append(raw)
         else:
             raise UsageError(f"{raw}: no such file or directory")
     return files
+
+
+def is_manifest_file(name: str) -> bool:
+    """Whether a file's text may be an ecsctl manifest or a task definition (``core.manifest.sniff``)."""
+    from ecsctl.core.manifest.sniff import foreign
+
+    return Path(name).is_file() and foreign(_head(name)) is None
+
+
+def _head(name: str) -> bytes:
+    from ecsctl.core.manifest.sniff import HEAD_BYTES
+
+    try:
+        with open(name, "rb") as fh:
+            return fh.read(HEAD_BYTES)
+    except OSError:
+        return b"apiVersion: ecsctl/"  # unreadable: load it, and report why it cannot be read
+
+
+def _ignore_lines(path: Path) -> list[str]:
+    """Globs of an ignore file: one per line; blank lines and ``#`` comments do not count."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+    except OSError:
+        return []
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _rel(name: str) -> str:
+    rel = os.path.normpath(os.path.relpath(name) if os.path.isabs(name) else name).replace(os.sep, "/")
+    return "" if rel == "." else rel
+
+
+def _match(rel: str, patterns) -> str | None:
+    """The first pattern matching the path, one of its folders, or a component (``*.json``, ``examples/``)."""
+    if not rel or not patterns:
+        return None
+    parts = rel.split("/")
+    candidates = {rel, *parts, *("/".join(parts[:i]) for i in range(1, len(parts)))}
+    for pattern in patterns:
+        glob = pattern.removeprefix("./").rstrip("/")
+        if glob and any(fnmatch.fnmatchcase(c, glob) for c in candidates):
+            return pattern
+    return None
 
 
 @dataclass
@@ -97,5 +194,6 @@ def _read(name: str) -> bytes:
         return fh.read()
 
 
-def validate_paths(paths: list[str]) -> ValidationReport:
-    return Validator().validate(discover(paths))
+def validate_paths(paths: list[str], exclude: tuple[str, ...] | list[str] = (), notes: list[str] | None = None, *,
+                   skip_named: bool = False) -> ValidationReport:
+    return Validator().validate(discover(paths, exclude, notes, skip_named=skip_named))

@@ -1,4 +1,8 @@
-"""The Typer application: one module per command group under ``commands/``."""
+"""The Typer application: one module per command group under ``commands/``.
+
+Every group and command is built by :class:`ecsctl.cli.options.EcsctlTyper`, so each takes
+the global options (``--state``, ``-o/--output``, ``--no-color``) before or after its name.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,13 @@ from typing import Optional
 import typer
 
 from ecsctl import __version__
-from ecsctl.cli.commands import ecr, get, import_, instances, plan, render, rollout, rules, scale, schema, state, tasks, validate, view
+from ecsctl.cli.commands import describe, ecr, get, import_, instances, plan, render, rollout, rules, scale, schema, state, tasks, validate, view
+from ecsctl.cli.options import EcsctlTyper
 
-app = typer.Typer(
+app = EcsctlTyper(
     name="ecsctl",
     help="Validate, plan and apply Amazon-ECS-style infrastructure.",
     no_args_is_help=True,
-    pretty_exceptions_enable=False,
     add_completion=True,
 )
 
@@ -34,7 +38,10 @@ def root(
 app.command("validate")(validate.validate)
 app.command("plan")(plan.plan)
 app.command("apply")(plan.apply)
+app.command("destroy")(plan.destroy)
+app.command("show")(plan.show)
 app.command("get")(get.get)
+app.command("describe")(describe.describe)
 app.command("import")(import_.import_)
 app.command("render")(render.render)
 app.add_typer(state.app, name="state")

@@ -29,6 +29,10 @@ def boundary(fn):
             raise typer.Exit(130) from None
         except BrokenPipeError:
             raise typer.Exit(1) from None
+        except OSError as exc:  # a path the user gave cannot be read or written: theirs to fix
+            where = f"{exc.filename}: " if exc.filename else ""
+            sys.stderr.write(f"error: {where}{exc.strerror or exc}\n")
+            raise typer.Exit(1) from None
         except Exception as exc:  # our bug: one line, the traceback only on request
             if os.environ.get("ECSCTL_DEBUG"):
                 traceback.print_exc()

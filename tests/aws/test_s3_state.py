@@ -126,6 +126,8 @@ def test_cli_apply_plan_and_stale_plan_through_an_s3_state(runner, bucket, minim
     assert [r["address"] for r in pulled["resources"]] == ["taskdef/web"]
 
 
-def test_a_missing_state_object_reads_as_nothing_applied(runner, bucket):
+def test_a_missing_state_object_is_no_state_yet(runner, bucket):
+    """As for a local path (the CLI contract): a read command says there is no state, exit 1."""
     listed = runner.invoke(app, ["get", "services", "--state", URL, "-o", "json"])
-    assert listed.exit_code == 0 and json.loads(listed.stdout) == []
+    assert listed.exit_code == 1 and listed.stdout == ""
+    assert f"no state at {URL}" in listed.stderr and "run apply first" in listed.stderr

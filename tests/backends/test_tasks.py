@@ -295,12 +295,13 @@ def test_tick_handlers_are_called_minute_by_minute(store):
 
 @pytest.mark.parametrize("text, seconds", [
     ("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("0s", 0),
+    ("1h30m", 5400), ("2d12h", 216000), ("1d2h3m4s", 93784), ("1h90m", 9000),
 ])
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == timedelta(seconds=seconds)
 
 
-@pytest.mark.parametrize("text", ["", "90", "s", "1.5h", "-1m", "1h30m", " 2h", "2h ", "2H", "1w", "2 h", "١٢s", "99999d"])
+@pytest.mark.parametrize("text", ["", "90", "s", "1.5h", "-1m", "30m1h", "1h1h", "1h 30m", " 2h", "2h ", "2H", "1w", "2 h", "١٢s", "99999d"])
 def test_parse_duration_refuses(text):
     with pytest.raises(UsageError) as info:
         parse_duration(text)

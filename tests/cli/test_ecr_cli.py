@@ -66,7 +66,7 @@ def test_registries_come_from_the_state_and_expiry_follows_the_clock(runner, app
 @pytest.mark.parametrize(("args", "fragment"), [
     (("--registry", "docker.io"), "is not an ECR registry"),
     ((), "no ECR registry is known to the state"),
-    (("--registry", REGISTRY, "-o", "yaml"), "unknown output format"),
+    (("--registry", REGISTRY, "-o", "xml"), "unknown output format"),
 ])
 def test_usage_errors(runner, tmp_path: Path, args, fragment) -> None:
     result = runner.invoke(app, ["ecr", "login", "--state", str(tmp_path / "none.db"), *args])

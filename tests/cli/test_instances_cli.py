@@ -121,13 +121,13 @@ def test_bad_transition_is_one_line(runner, state):
 
 def test_bad_output_is_a_usage_error(runner, state):
     target = busy_instance(runner, state)["id"]
-    result = run(runner, "drain", target, "--state", state, "-o", "yaml")
+    result = run(runner, "drain", target, "--state", state, "-o", "xml")
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_no_state_file_is_one_line(runner, tmp_path):
     result = run(runner, "stop", "abc", "--state", str(tmp_path / "none.db"))
-    assert result.exit_code == 1 and "no state file" in result.stderr
+    assert result.exit_code == 1 and "no state at" in result.stderr
     assert not (tmp_path / "none.db").exists()
 
 

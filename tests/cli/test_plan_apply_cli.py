@@ -236,8 +236,12 @@ def test_a_rolled_back_deployment_is_a_change_that_deploys_again(runner, stack, 
     [deployment] = plan["deployments"]
     assert deployment["outcome"] == "failed" and "9.9.9" in deployment["reason"] and "rollback to web:1" in deployment["reason"]
     assert deployment["rolledBackTo"] == "web:1" and deployment["steps"] == []  # the old tasks stay as they are
-    result = applied(runner, stack, state)  # the circuit breaker trips and rolls back
+    result = run(runner, "apply", "-f", str(stack), "--state", state, "--auto-approve")
+    assert result.exit_code == 1  # the circuit breaker trips and rolls back: not what was asked
     assert "Deployment of service/prod/web: web:1" in result.stdout
+    assert result.stdout.splitlines()[-1] == (
+        "Apply incomplete: deployment of service/prod/web to web:2 was rolled back to web:1 "
+        "(ECS deployment circuit breaker: tasks failed to start.).")
     services = {s["name"]: s for s in json.loads(run(runner, "get", "services", "--state", state, "-o", "json").stdout)}
     assert services["web"]["taskDefinition"] == "web:1" and services["web"]["runningCount"] == 3
     # the service runs another revision than the manifests ask: the next plan deploys it again

@@ -25,10 +25,10 @@ def stack(tmp_path: Path) -> Path:
     return target
 
 
-def apply(runner, stack: Path, state: str) -> None:
+def apply(runner, stack: Path, state: str, code: int = 0) -> None:
     result = runner.invoke(root, ["apply", "-f", str(stack), "--state", state, "--auto-approve"],
                            catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     consistent(state)
 
 
@@ -114,13 +114,13 @@ def test_undo_refuses_with_one_line_when_there_is_nothing_to_undo(runner, state)
 def test_unknown_service_and_bad_output(runner, state):
     result = runner.invoke(app, ["status", "nope", "--state", state])
     assert result.exit_code == 1 and "service nope not found" in result.stderr
-    result = runner.invoke(app, ["history", "web", "--state", state, "-o", "yaml"])
+    result = runner.invoke(app, ["history", "web", "--state", state, "-o", "xml"])
     assert result.exit_code == 2
 
 
 def test_a_missing_image_shows_the_breaker_and_the_rollback(runner, stack, state):
     set_image(stack, "1.4.3")  # not in the Repository: tasks fail to start, breaker with rollback
-    apply(runner, stack, state)
+    apply(runner, stack, state, code=1)  # the result is not what was asked
     h = as_json(runner, "history", "web", "--state", state)
     assert [(d["taskDefinition"], d["rolloutState"]) for d in h["deployments"]] == [
         ("web:1", "COMPLETED"), ("web:2", "FAILED"), ("web:1", "COMPLETED")]

@@ -75,7 +75,7 @@ def test_plot_png_and_svg(stack):
         (["--service", "web", "--metrics", "cpu.csv", "--plot", "x.gif"], 2, "must end in .png or .svg"),
         (["--service", "web", "--metrics", "cpu.csv", "--from", "2024-05-06T10:00:00Z", "--to", "2024-05-06T09:00:00Z"], 2,
          "--to must be after --from"),
-        (["--service", "web", "--metrics", "cpu.csv", "-o", "yaml"], 2, "unknown output format"),
+        (["--service", "web", "--metrics", "cpu.csv", "-o", "xml"], 2, "unknown output format"),
     ],
 )
 def test_errors_are_one_line(stack, monkeypatch, args, code, fragment):

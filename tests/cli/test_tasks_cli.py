@@ -7,16 +7,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-import typer
-
 from ecsctl.backends.local import check_invariants
 from ecsctl.cli.app import app as main_app
 from ecsctl.cli.commands import tasks
+from ecsctl.cli.options import EcsctlTyper
 from ecsctl.storage.sqlite_store import SqliteStateStore
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
 
-app = typer.Typer(pretty_exceptions_enable=False)
+app = EcsctlTyper()
 app.command("run-task")(tasks.run_task)
 app.command("stop-task")(tasks.stop_task)
 app.command("tick")(tasks.tick)
@@ -99,7 +98,7 @@ def test_run_task_failures_are_printed_and_exit_zero(runner, state):
     (["--placement-strategy", "binpack"], 2, "invalid placement strategy"),
     (["--placement-constraint", "nearby:x"], 2, "invalid placement constraint"),
     (["--task-definition", "missing"], 1, "has no ACTIVE revision"),
-    (["-o", "yaml"], 2, "unknown output format"),
+    (["-o", "xml"], 2, "unknown output format"),
 ])
 def test_run_task_errors_are_one_line(runner, state, args, code, message):
     base = ["run-task", "--cluster", "prod", "--task-definition", "worker", "--launch-type", "EC2", "--state", state]
@@ -142,7 +141,7 @@ def test_stop_task_text_and_again(runner, state):
     assert missing.exit_code == 1 and "not found" in missing.stderr
 
 
-@pytest.mark.parametrize("bad", ["15", "1h30m", "1.5h", "-5m", "2w"])
+@pytest.mark.parametrize("bad", ["15", "30m1h", "1h1h", "1.5h", "-5m", "2w", "1h 30m", ""])
 def test_tick_refuses_bad_durations(runner, state, bad):
     result = run(runner, "tick", "--state", state, "--", bad)
     assert result.exit_code == 2, result.output

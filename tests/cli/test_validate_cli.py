@@ -88,8 +88,8 @@ def test_warnings_fail_only_with_strict(runner, minimal_taskdef: Path, with_test
     "args, stderr_fragment",
     [
         (["--bogus", "x.yaml"], "No such option"),
-        (["-o", "xml", "x.yaml"], "Invalid value for '-o' / '--output'"),
-        ([], "Missing argument"),
+        (["-o", "xml", "x.yaml"], "error: unknown output format 'xml'"),
+        ([], "error: validate needs files or directories"),
         (["does-not-exist.yaml"], "error: does-not-exist.yaml: no such file or directory"),
     ],
     ids=["unknown-option", "unknown-format", "no-path", "missing-path"],
@@ -150,7 +150,8 @@ def test_json_output_types_on_hostile_input(runner, write, tmp_path: Path) -> No
     write("tag.yaml", "a: !!python/object/apply:os.system ['true']\n")
     write("empty.json", "")
     write("list.yaml", "- 1\n")
-    result = _run(runner, "-o", "json", str(tmp_path))
+    # named one by one: under a directory, files without a manifest's marks would be skipped
+    result = _run(runner, "-o", "json", *sorted(str(p) for p in tmp_path.iterdir()))
     assert result.exit_code == 1
     payload = json.loads(result.stdout)
     assert sorted(f["rule"] for f in payload["findings"]) == ["E0001", "E0003", "E0004", "E0010"]
@@ -242,7 +243,8 @@ def test_real_entry_point_never_shows_a_traceback(write, tmp_path: Path) -> None
     write("utf16.yaml", "a: 1\n".encode("utf-16"))
     write("deep.json", "[" * 5000)
     write("typo.yaml", "apiVersion: ecsctl/v1\nkind: TaskDefinitoin\nmetadata: {name: x}\nspec: {}\n")
-    proc = subprocess.run([sys.executable, "-m", "ecsctl", "validate", str(tmp_path)], capture_output=True, text=True, cwd=REPO, timeout=120)
+    named = sorted(str(p) for p in tmp_path.iterdir())  # under a directory, files without a manifest's marks are skipped
+    proc = subprocess.run([sys.executable, "-m", "ecsctl", "validate", *named], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert proc.stderr == ""
@@ -330,3 +332,75 @@ def test_junit_survives_characters_xml_cannot_hold() -> None:
     case = root.find("testsuite/testcase")
     assert case.get("name") == "x<&>.yaml"
     assert case.find("failure").get("message") == "E0011 unknown field 'a\ufffd\ufffd]]>'"
+
+
+# --- what a directory scan takes: exclude, .ecsctlignore, YAML that is not for ecsctl ----------
+
+WORKFLOW = "name: ci\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps: [{run: make}]\n"
+PRECOMMIT = "repos:\n  - repo: https://github.com/ecsctl/ecsctl\n    rev: v0.1.0\n    hooks: [{id: ecsctl-validate}]\n"
+COMPOSE = "services:\n  web:\n    image: nginx:1.27\n    ports: ['80:80']\n"
+
+
+def test_a_directory_scan_skips_yaml_that_is_not_for_ecsctl_with_a_note(runner, write, tmp_path, taskdef_text) -> None:
+    write("repo/web.yaml", taskdef_text)
+    write("repo/ci/workflow.yml", WORKFLOW)
+    write("repo/.pre-commit-config.yaml", PRECOMMIT)
+    write("repo/docker-compose.yml", COMPOSE)
+    result = _run(runner, "-o", "json", str(tmp_path / "repo"))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["files"] == 1
+    notes = result.stderr.splitlines()
+    assert len(notes) == 3 and all(n.startswith("note: ") and ": skipped, not an ecsctl manifest" in n for n in notes)
+    assert any("workflow.yml: skipped, not an ecsctl manifest or an ECS task definition (a GitHub Actions workflow)" in n
+               for n in notes)
+
+
+def test_a_file_named_explicitly_is_still_checked(runner, write) -> None:
+    compose = write("docker-compose.yml", COMPOSE)
+    result = _run(runner, str(compose))
+    assert result.exit_code == 1 and "E0013" in result.stdout
+
+
+def test_the_pre_commit_hook_skips_named_files_that_are_not_manifests(runner, write, taskdef_text) -> None:
+    hook = (REPO / ".pre-commit-hooks.yaml").read_text()
+    assert "entry: ecsctl validate --skip-non-manifests" in hook
+    staged = [write(".github/workflows/ci.yml", WORKFLOW), write(".pre-commit-config.yaml", PRECOMMIT), write("web.yaml", taskdef_text)]
+    result = _run(runner, "--skip-non-manifests", *map(str, staged))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("0 errors, 0 warnings in 1 document (1 file)\n")
+    assert len(result.stderr.splitlines()) == 2
+
+
+def test_exclude_globs_and_ecsctlignore(runner, write, tmp_path, taskdef_text, monkeypatch) -> None:
+    broken = "apiVersion: ecsctl/v1\nkind: Nope\n"
+    write("stack/web.yaml", taskdef_text)
+    write("stack/old/legacy.yaml", broken)
+    write("stack/generated.json", '{"family": 1}')
+    write("stack/examples/x.yaml", broken)
+    write("stack/.ecsctlignore", "# examples are not deployed\nexamples/\n")
+    monkeypatch.chdir(tmp_path)
+    everything_but = _run(runner, "-o", "json", "stack")
+    assert json.loads(everything_but.stdout)["files"] == 3  # .ecsctlignore left examples/ out
+    result = _run(runner, "-o", "json", "stack", "--exclude", "old/*", "--exclude", "*.json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["files"] == 1
+    write(".ecsctlignore", "stack/old\n*.json\n")  # in the current directory, relative to it
+    assert json.loads(_run(runner, "-o", "json", "stack").stdout)["files"] == 1
+    named = _run(runner, "stack/generated.json")  # excluded even when named, with a note
+    assert named.exit_code == 0 and named.stderr == "note: stack/generated.json: skipped, excluded by '*.json'\n"
+
+
+def test_plan_skips_what_validate_skips(runner, write, tmp_path, taskdef_text) -> None:
+    write("stack/web.yaml", taskdef_text)
+    write("stack/workflow.yml", WORKFLOW)
+    result = runner.invoke(app, ["plan", "-f", str(tmp_path / "stack"), "--state", str(tmp_path / "s.db")])
+    assert result.exit_code == 0, result.output
+    assert "workflow.yml: skipped" in result.stderr and "1 to create" in result.stdout
+
+
+def test_validate_yaml_output_is_the_json_document(runner, write, taskdef_text) -> None:
+    import yaml
+
+    path = write("web.yaml", taskdef_text)
+    as_json = json.loads(_run(runner, "-o", "json", str(path)).stdout)
+    assert yaml.safe_load(_run(runner, "-o", "yaml", str(path)).stdout) == as_json

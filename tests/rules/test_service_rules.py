@@ -122,6 +122,9 @@ def test_valid_world_has_no_findings(validator, tmp_path):
 CASES = [
     # id, kind, name, changes, rule, fragment
     ("td-missing", "Service", "web", {"taskDefinition": "webb"}, "E3001", "task definition 'webb' is not among"),
+    ("td-did-you-mean", "Service", "web", {"taskDefinition": "wrker:3"}, "E3001", "(did you mean 'worker'?)"),
+    ("cluster-did-you-mean", "Service", "web", {"cluster": "prd"}, "E3002", "cluster 'prd' is not among the validated documents (did you mean 'prod'?)"),
+    ("tg-did-you-mean", "Service", "web", {"loadBalancers": [{"targetGroupArn": "web-iq", "containerName": "web", "containerPort": 80}]}, "E3003", "(did you mean 'web-ip'?)"),
     ("td-arn-ok", "Service", "web", {"taskDefinition": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7"}, None, None),
     ("cluster-missing", "Service", "web", {"cluster": "prodd"}, "E3002", "cluster 'prodd'"),
     ("cluster-default", "Service", "web", {"cluster": DROP}, "E3002", "runs in 'default'"),

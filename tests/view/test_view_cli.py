@@ -22,6 +22,13 @@ def test_writes_the_page_to_out(tmp_path: Path, example_state: Path) -> None:
     assert f"Wrote {out} (" in result.output
 
 
+def test_state_is_a_global_option(tmp_path: Path, example_state: Path) -> None:
+    out = tmp_path / "page.html"
+    result = run("--state", str(example_state), "view", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert str(example_state) in out.read_text(encoding="utf-8")
+
+
 def test_default_file_and_stdout(tmp_path: Path, example_state: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert run("view", "--state", str(example_state)).exit_code == 0
@@ -45,6 +52,7 @@ def test_usage_errors_are_one_line_exit_2(tmp_path: Path, example_state: Path) -
         (["--serve", "--out", "x.html"], "error: --out writes a file and --serve serves the page: give one of them"),
         (["--out", str(tmp_path)], f"error: {tmp_path}: Is a directory"),
         (["-f", str(tmp_path / "missing")], f"error: {tmp_path / 'missing'}: no such file or directory"),
+        (["-o", "json"], "error: unknown output format 'json' (one of: text)"),
     ):
         result = run("view", "--state", str(example_state), *args)
         assert (result.exit_code, result.output.strip().splitlines()[-1]) == (2, message), result.output

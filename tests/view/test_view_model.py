@@ -97,9 +97,10 @@ def test_the_plan_is_plan_dash_o_json(stalled) -> None:
 
 
 def test_manifests_fingerprint_moves_when_a_file_changes(tmp_path: Path) -> None:
-    (tmp_path / "a.yaml").write_text("x: 1\n")
+    manifest = tmp_path / "a.yaml"
+    manifest.write_text("apiVersion: ecsctl/v1\nkind: Parameter\nmetadata: {name: a}\nspec: {type: String}\n")
     before = manifests_fingerprint([str(tmp_path)])
     assert manifests_fingerprint([str(tmp_path)]) == before
-    (tmp_path / "a.yaml").write_text("x: 12\n")
+    manifest.write_text("apiVersion: ecsctl/v1\nkind: Parameter\nmetadata: {name: ab}\nspec: {type: String}\n")
     assert manifests_fingerprint([str(tmp_path)]) != before
     assert manifests_fingerprint(None) == ""

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import List, Optional
 
 import typer
 
 from ecsctl.cli.boundary import boundary
-from ecsctl.cli.options import state_option
-from ecsctl.errors import UsageError
+from ecsctl.cli.options import EcsctlTyper, current
+from ecsctl.cli.render.machine import emit
 
-app = typer.Typer(help="Amazon ECR: registry logins.", no_args_is_help=True)
+app = EcsctlTyper(help="Amazon ECR: registry logins.", no_args_is_help=True)
 
 
 @app.command("login")
@@ -20,8 +19,6 @@ app = typer.Typer(help="Amazon ECR: registry logins.", no_args_is_help=True)
 def login(
     registry: Optional[List[str]] = typer.Option(
         None, "--registry", help="ACCOUNT.dkr.ecr.REGION.amazonaws.com; repeat for several (default: every ECR registry the state knows)."),
-    state: Optional[str] = state_option(),
-    output: str = typer.Option("text", "-o", "--output", help="text or json."),
 ) -> None:
     """Print a `docker login` command for an ECR registry, with a token valid 12 hours.
 
@@ -30,15 +27,13 @@ def login(
     simulation's clock and no real registry accepts it.
     """
     from ecsctl.app.ecr import login as do_login
-    from ecsctl.app.state import state_path
 
-    if output not in ("text", "json"):
-        raise UsageError(f"unknown output format '{output}' (text or json)")
-    result = do_login(state_path(state), registry or ())
-    if output == "json":
-        body = {"simulated": result["simulated"], "clock": result["clock"],
-                "authorizationData": [a.as_json(result["clock"]) for a in result["logins"]]}
-        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+    opts = current()
+    fmt = opts.format()
+    result = do_login(opts.state_path, registry or ())
+    if fmt != "text":
+        emit({"simulated": result["simulated"], "clock": result["clock"],
+              "authorizationData": [a.as_json(result["clock"]) for a in result["logins"]]}, fmt)
         return
     lines = []
     for auth in result["logins"]:

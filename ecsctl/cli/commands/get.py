@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Optional
 
@@ -10,7 +9,7 @@ import typer
 
 from ecsctl.cli import aws as aws_cli
 from ecsctl.cli.boundary import boundary
-from ecsctl.cli.options import state_option
+from ecsctl.cli.options import current
 from ecsctl.errors import UsageError
 
 COLUMNS = {
@@ -34,10 +33,8 @@ COLUMNS = {
 
 @boundary
 def get(
-    kind: str = typer.Argument(..., help="clusters, instances, taskdefs, services, tasks or targets."),
-    name: Optional[str] = typer.Argument(None, help="Only this one (name, id, or family:revision)."),
-    state: Optional[str] = state_option(),
-    output: str = typer.Option("text", "-o", "--output", help="text or json."),
+    kind: str = typer.Argument(..., help="clusters, instances, taskdefs, services, tasks or targets (or KIND/NAME)."),
+    name: Optional[str] = typer.Argument(None, help="Only this one: a name, id, id prefix, i-… id, ARN or family:revision."),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Only this cluster."),
     status: Optional[str] = typer.Option(None, "--status", help="Only this status (tasks: lastStatus, e.g. RUNNING, STOPPED)."),
     filter_: Optional[str] = typer.Option(None, "--filter", help="instances: a Cluster Query Language expression, as ListContainerInstances --filter."),
@@ -47,11 +44,14 @@ def get(
     endpoint_url: Optional[str] = aws_cli.endpoint_option(),
 ) -> None:
     """List objects in the state: what the simulation holds now."""
-    from ecsctl.app.get import ALIASES, get as get_rows
-    from ecsctl.app.state import state_path
+    from ecsctl.app.get import get as get_rows, kind_of
+    from ecsctl.cli.render.machine import emit
     from ecsctl.cli.render.table import render_table
 
-    kind = ALIASES.get(kind, kind)
+    opts = current()
+    fmt = opts.format()
+    kind, name = split_kind(kind, name)
+    kind = kind_of(kind)
     where = None
     if filter_:
         if kind != "instances":
@@ -63,13 +63,27 @@ def get(
         if name:
             rows = [r for r in rows if name in (r.get("name"), r.get("id"), r.get("family"), f"{r.get('family')}:{r.get('revision')}")]
     else:
-        rows = get_rows(state_path(state), kind, name, status=status, cluster=cluster, where=where)
-    if output == "json":
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-    elif output == "text":
+        rows = get_rows(opts.state_path, kind, name, status=status, cluster=cluster, where=where)
+    if fmt == "text":
         sys.stdout.write(render_table(rows, COLUMNS[kind]))
     else:
-        raise UsageError(f"unknown output format '{output}' (text or json)")
+        emit(rows, fmt)
+
+
+def split_kind(kind: str, name: str | None) -> tuple[str, str | None]:
+    """``service/prod/web`` (a plan address, or kubectl's KIND/NAME) -> ``("service", "prod/web")``."""
+    if name is None and "/" in kind and not kind.startswith("arn:"):
+        from ecsctl.core.plan.model import KIND_OF_PREFIX, parse_address
+
+        head = kind.split("/", 1)[0]
+        if head in KIND_OF_PREFIX:
+            try:
+                _, parsed, in_cluster = parse_address(kind)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            return head, f"{in_cluster}/{parsed}" if in_cluster else parsed
+        return head, kind.split("/", 1)[1]
+    return kind, name
 
 
 def _cql_filter(expression: str):

@@ -9,7 +9,7 @@ import typer
 
 from ecsctl.cli import aws as aws_cli
 from ecsctl.cli.boundary import boundary
-from ecsctl.cli.options import state_option
+from ecsctl.cli.options import current
 from ecsctl.errors import UsageError
 
 
@@ -17,7 +17,6 @@ from ecsctl.errors import UsageError
 def import_(
     files: Optional[List[str]] = typer.Argument(None, help="describe-task-definition / describe-services output or RegisterTaskDefinition JSON files."),
     out: Optional[str] = typer.Option(None, "--out", help="Write one manifest per resource into DIR (default: print them)."),
-    state: Optional[str] = state_option(),
     no_state: bool = typer.Option(False, "--no-state", help="Only write manifests; record nothing in the state."),
     force: bool = typer.Option(False, "--force", help="Replace state records that hold other settings."),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="--backend aws: the cluster whose services to import."),
@@ -30,7 +29,7 @@ def import_(
 ) -> None:
     """Turn existing task definitions and services into manifests that then plan to zero changes."""
     from ecsctl.app import importer
-    from ecsctl.app.state import open_store, state_path
+    from ecsctl.app.state import open_store
 
     aws = aws_cli.connect(backend, region, profile, endpoint_url)
     if aws is None:
@@ -45,11 +44,17 @@ def import_(
         items = importer.from_live(aws, cluster=cluster or "default", services=service or [], families=family or [])
     if not items:
         raise UsageError("nothing to import")
-    text = importer.write_manifests(items, out)
-    if text:
-        sys.stdout.write(text)
+    fmt = current().format()
+    if fmt != "text" and out is None:  # one document: the manifests
+        from ecsctl.cli.render.machine import emit
+
+        emit([i.manifest() for i in items], fmt)
+    else:
+        text = importer.write_manifests(items, out)
+        if text:
+            sys.stdout.write(text)
     if not no_state:
-        path = state_path(state)
+        path = current().state_path
         with open_store(path) as store, store.locked("ecsctl import"):
             importer.record(items, store, force=force)
         sys.stderr.write(f"Imported {len(items)} resource(s) into the state {path}: {', '.join(i.address for i in items)}\n")

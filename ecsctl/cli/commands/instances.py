@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Optional
 
 import typer
 
 from ecsctl.cli.boundary import boundary
-from ecsctl.cli.options import state_option
-from ecsctl.errors import UsageError
+from ecsctl.cli.options import EcsctlTyper, current
+from ecsctl.cli.render.machine import emit
 
-app = typer.Typer(
+app = EcsctlTyper(
     help="Container-instance lifecycle in the simulation (ID: container-instance id, ARN or EC2 i-… id).",
     no_args_is_help=True,
 )
@@ -20,15 +18,14 @@ app = typer.Typer(
 _ID_HELP = "Container-instance id (or its ARN, its EC2 instance id i-…, or a unique id prefix)."
 
 
-def _run(action: str, instance_id: str, state: Optional[str], output: str) -> None:
+def _run(action: str, instance_id: str) -> None:
     from ecsctl.app.instances import instance_action
-    from ecsctl.app.state import state_path
 
-    if output not in ("text", "json"):
-        raise UsageError(f"unknown output format '{output}' (text or json)")
-    summary = instance_action(state_path(state), action, instance_id)
-    if output == "json":
-        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    opts = current()
+    fmt = opts.format()
+    summary = instance_action(opts.state_path, action, instance_id)
+    if fmt != "text":
+        emit(summary, fmt)
         return
     sys.stdout.write(_line(summary) + "\n")
     for message in summary["events"]:
@@ -50,10 +47,8 @@ def _command(action: str, doc: str):
     @boundary
     def command(
         instance_id: str = typer.Argument(..., metavar="ID", help=_ID_HELP),
-        state: Optional[str] = state_option(),
-        output: str = typer.Option("text", "-o", "--output", help="text or json."),
     ) -> None:
-        _run(action, instance_id, state, output)
+        _run(action, instance_id)
 
     command.__doc__ = doc
     command.__name__ = action

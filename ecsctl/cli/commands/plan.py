@@ -1,65 +1,90 @@
-"""``ecsctl plan -f DIR`` and ``ecsctl apply -f DIR | PLANFILE``."""
+"""``ecsctl plan``, ``apply``, ``destroy`` and ``show``: plans made, applied and shown.
+
+Exit codes (DESIGN §8): 0 when the result is what was asked; 1 on an error, or when apply
+(or destroy) ran but left a deployment failed, rolled back or stalled, or a service below its
+desired count (the last line names each); 2 on usage (and ``plan --detailed-exitcode`` with
+changes).
+"""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from ecsctl.cli import aws as aws_cli
 from ecsctl.cli.boundary import boundary
-from ecsctl.cli.options import state_option, use_color
-from ecsctl.errors import UsageError
+from ecsctl.cli.options import current
+from ecsctl.errors import EcsctlError, UsageError
+
+_FILES_HELP = "Manifest files or directories (repeatable)."
+_SENSITIVE_HELP = "Do not mask values that look like secrets."
 
 
-def _show_manifest_errors(exc) -> None:
-    from ecsctl.cli.render.findings import render_text
-
-    sys.stderr.write(render_text(exc.report, color=use_color(False, sys.stderr)))
+def _files_option():
+    return typer.Option(None, "-f", "--file", help=_FILES_HELP)
 
 
-def _render(plan, output: str, *, full: bool, show_sensitive: bool, no_color: bool) -> str:
-    from ecsctl.cli.render.plan import render_plan_json, render_plan_text
-
-    if output == "json":
-        return render_plan_json(plan, show_sensitive=show_sensitive)
-    if output != "text":
-        raise UsageError(f"unknown output format '{output}' (text or json)")
-    return render_plan_text(plan, color=use_color(no_color), full=full, show_sensitive=show_sensitive)
+def _need_files(command: str, files) -> list[str]:
+    """(``ecsctl plan DIR``, without ``-f``, gets its hint from ``options.usage_line``.)"""
+    if not files:
+        raise UsageError(f"{command} needs manifests: ecsctl {command} -f DIR")
+    return list(files)
 
 
-def _make(files: List[str], state: str, aws=None, adopt: bool = False):
-    from ecsctl.app.plan import ManifestErrors, make_plan, read_manifests
-    from ecsctl.app.state import open_existing
+def _read(files: list[str], fmt: str):
+    """Load the manifests; invalid ones are shown (as JSON/YAML on stdout with ``-o``) and refused."""
+    from ecsctl.app.plan import ManifestErrors, read_manifests
+    from ecsctl.cli.commands.validate import write_notes
+    from ecsctl.cli.render import findings
 
+    notes: list[str] = []
     try:
-        inputs = read_manifests(files)
+        inputs = read_manifests(files, notes)
     except ManifestErrors as exc:
-        _show_manifest_errors(exc)
+        write_notes(notes)
+        if fmt == "text":
+            sys.stderr.write(findings.render_text(exc.report, color=current().color(sys.stderr)))
+        else:
+            sys.stdout.write(findings.RENDERERS[fmt](exc.report))
         raise
-    store = open_existing(state)
-    try:
-        if aws is not None:
-            from ecsctl.app.aws import plan_live
+    write_notes(notes)
+    return inputs
 
-            return plan_live(inputs, store, aws, adopt=adopt)
-        return make_plan(inputs, store)
-    finally:
-        if store is not None:
-            store.close()
+
+def _check_out(out: str | None) -> None:
+    """``--out FILE`` must be a file in an existing folder: refused before any planning."""
+    if not out:
+        return
+    path = Path(out)
+    if path.is_dir():
+        raise UsageError(f"--out {out}: is a folder; give the plan a file name, e.g. --out {path / 'plan.json'}")
+    parent = path.parent
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise UsageError(f"--out {out}: folder {parent} {what}")
+
+
+def _render(the_plan, fmt: str, *, full: bool = False, show_sensitive: bool = False, stream=None) -> str:
+    from ecsctl.cli.render.machine import dump
+    from ecsctl.cli.render.plan import render_plan_text
+    from ecsctl.core.plan.codec import plan_json_view
+
+    if fmt == "text":
+        return render_plan_text(the_plan, color=current().color(stream or sys.stdout), full=full, show_sensitive=show_sensitive)
+    return dump(plan_json_view(the_plan, show_sensitive=show_sensitive), fmt)
 
 
 @boundary
 def plan(
-    files: List[str] = typer.Option(..., "-f", "--file", help="Manifest files or directories (repeatable)."),
-    state: Optional[str] = state_option(),
-    output: str = typer.Option("text", "-o", "--output", help="text or json."),
+    files: Optional[List[str]] = _files_option(),
     out: Optional[str] = typer.Option(None, "--out", help="Save the plan to FILE for `ecsctl apply FILE`."),
     detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help="Exit 0 with no changes, 2 with changes, 1 on error."),
     full: bool = typer.Option(False, "--full", help="Print unchanged fields too."),
-    show_sensitive: bool = typer.Option(False, "--show-sensitive", help="Do not mask values that look like secrets."),
-    no_color: bool = typer.Option(False, "--no-color", help="No ANSI colours (also NO_COLOR)."),
+    show_sensitive: bool = typer.Option(False, "--show-sensitive", help=_SENSITIVE_HELP),
+    destroy: bool = typer.Option(False, "--destroy", help="Plan the deletion of what the manifests describe (as `ecsctl destroy`)."),
     backend: str = aws_cli.backend_option(),
     region: Optional[str] = aws_cli.region_option(),
     profile: Optional[str] = aws_cli.profile_option(),
@@ -67,12 +92,30 @@ def plan(
     adopt: bool = aws_cli.adopt_option(),
 ) -> None:
     """Diff the manifests against the state and show what apply would do."""
-    from ecsctl.app.plan import save_plan
-    from ecsctl.app.state import state_path
+    from ecsctl.app.destroy import make_destroy_plan
+    from ecsctl.app.plan import make_plan, save_plan
+    from ecsctl.app.state import open_existing
 
-    path = state_path(state)
-    the_plan = _make(files, path, aws_cli.connect(backend, region, profile, endpoint_url), adopt)
-    sys.stdout.write(_render(the_plan, output, full=full, show_sensitive=show_sensitive, no_color=no_color))
+    opts = current()
+    fmt = opts.format()
+    files = _need_files("plan", files)
+    _check_out(out)
+    aws = aws_cli.connect(backend, region, profile, endpoint_url)
+    inputs = _read(files, fmt)
+    store = open_existing(opts.state_path)
+    try:
+        if destroy:
+            the_plan = make_destroy_plan(inputs, store)
+        elif aws is not None:
+            from ecsctl.app.aws import plan_live
+
+            the_plan = plan_live(inputs, store, aws, adopt=adopt)
+        else:
+            the_plan = make_plan(inputs, store)
+    finally:
+        if store is not None:
+            store.close()
+    sys.stdout.write(_render(the_plan, fmt, full=full, show_sensitive=show_sensitive))
     if out:
         save_plan(the_plan, out)
         sys.stderr.write(f"Saved the plan to {out}; apply it with: ecsctl apply {out}\n")
@@ -80,15 +123,31 @@ def plan(
         raise typer.Exit(2)
 
 
+def _load_plan_file(plan_file: str, command: str):
+    """A saved plan; ``ecsctl apply manifests/`` or ``apply web.yaml`` get a hint: manifests go after ``-f``."""
+    from ecsctl.app.plan import load_plan
+    from ecsctl.app.validate import is_manifest_file
+    from ecsctl.errors import InputError
+
+    path = Path(plan_file)
+    meant = "apply -f" if command == "apply" else "plan -f"
+    if path.is_dir() or path.suffix.lower() in (".yaml", ".yml"):
+        what = "a folder" if path.is_dir() else "a manifest file"
+        raise UsageError(f"{plan_file} is {what}, not a saved plan: did you mean `ecsctl {meant} {plan_file}`?")
+    try:
+        return load_plan(plan_file)
+    except InputError:
+        if is_manifest_file(plan_file):
+            raise UsageError(f"{plan_file} is a manifest, not a saved plan: did you mean `ecsctl {meant} {plan_file}`?") from None
+        raise
+
+
 @boundary
 def apply(
     plan_file: Optional[str] = typer.Argument(None, help="A plan saved by `ecsctl plan --out FILE`."),
-    files: Optional[List[str]] = typer.Option(None, "-f", "--file", help="Manifest files or directories (repeatable)."),
-    state: Optional[str] = state_option(),
+    files: Optional[List[str]] = _files_option(),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation (for CI)."),
-    output: str = typer.Option("text", "-o", "--output", help="text or json (the plan that is applied)."),
-    show_sensitive: bool = typer.Option(False, "--show-sensitive", help="Do not mask values that look like secrets."),
-    no_color: bool = typer.Option(False, "--no-color", help="No ANSI colours (also NO_COLOR)."),
+    show_sensitive: bool = typer.Option(False, "--show-sensitive", help=_SENSITIVE_HELP),
     backend: str = aws_cli.backend_option(),
     region: Optional[str] = aws_cli.region_option(),
     profile: Optional[str] = aws_cli.profile_option(),
@@ -99,59 +158,156 @@ def apply(
     wait: bool = aws_cli.wait_option(),
     wait_timeout: float = aws_cli.wait_timeout_option(),
 ) -> None:
-    """Apply the manifests (or a saved plan) to the local simulation, or with --backend aws to real ECS."""
-    from ecsctl.app.plan import backend_for, check_fresh, clusters_to_reconcile, load_plan, make_plan, read_manifests
-    from ecsctl.app.state import open_store, state_path
+    """Apply the manifests (or a saved plan) to the local simulation, or with --backend aws to real ECS.
 
-    if bool(plan_file) == bool(files):
-        raise UsageError("give either -f DIR (plan and apply) or a saved PLANFILE")
-    path = state_path(state)
+    Exit 0 only when the result is what was asked; 1 when a deployment failed, was rolled back
+    or is stalled, or a service is left below its desired count (the last line says which).
+    """
+    from ecsctl.app.plan import check_fresh, make_plan
+    from ecsctl.app.state import open_store, upgrade_addresses
+
+    opts = current()
+    fmt = opts.format()
+    if plan_file and files:
+        raise UsageError("give either -f DIR (plan and apply the manifests) or a saved PLANFILE, not both")
+    if not plan_file and not files:
+        raise UsageError("apply needs manifests or a saved plan: ecsctl apply -f DIR, or ecsctl apply PLANFILE")
     aws = aws_cli.connect(backend, region, profile, endpoint_url)
     if wait and aws is None:
         raise UsageError("--wait follows deployments on real ECS: it needs --backend aws")
-    inputs = None
-    if files:
-        from ecsctl.app.plan import ManifestErrors
+    saved = _load_plan_file(plan_file, "apply") if plan_file else None
+    _need_terminal(auto_approve)
+    inputs = _read(list(files), fmt) if files else None
+    with open_store(opts.state_path) as store, store.locked("ecsctl apply"):
+        if inputs is not None:
+            upgrade_addresses(store)
+            if aws is not None:
+                from ecsctl.app.aws import plan_live
 
-        try:
-            inputs = read_manifests(files)
-        except ManifestErrors as exc:
-            _show_manifest_errors(exc)
-            raise
-    with open_store(path) as store, store.locked("ecsctl apply"):
-        if inputs is not None and aws is not None:
-            from ecsctl.app.aws import plan_live
-
-            the_plan = plan_live(inputs, store, aws, adopt=adopt)
+                the_plan = plan_live(inputs, store, aws, adopt=adopt)
+            else:
+                the_plan = make_plan(inputs, store)
         else:
-            the_plan = make_plan(inputs, store) if inputs is not None else load_plan(plan_file)
-        if plan_file:
+            the_plan = saved
             check_fresh(the_plan, store)
-        sys.stdout.write(_render(the_plan, output, full=False, show_sensitive=show_sensitive, no_color=no_color))
-        if not the_plan.steps and not clusters_to_reconcile(the_plan):
-            return
-        if not auto_approve:
-            _confirm()
         if aws is not None:
+            sys.stdout.write(_render(the_plan, fmt, show_sensitive=show_sensitive))
+            if not the_plan.steps:
+                return
+            if not auto_approve:
+                _confirm("apply", fmt != "text")
             aws_cli.run_apply(the_plan, store, aws, adopt=adopt, events_role=events_role, parallelism=parallelism,
                               wait=wait, wait_timeout=wait_timeout)
             return
-        _run(the_plan, store, backend_for(store), no_color=no_color)
+        _execute(the_plan, store, fmt, auto_approve=auto_approve, show_sensitive=show_sensitive, verb="apply")
 
 
-def _confirm() -> None:
-    if not sys.stdin.isatty():
+@boundary
+def destroy(
+    files: Optional[List[str]] = _files_option(),
+    auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation (for CI)."),
+    show_sensitive: bool = typer.Option(False, "--show-sensitive", help=_SENSITIVE_HELP),
+) -> None:
+    """Delete what the manifests describe, and what in the state refers to it; asks like apply."""
+    from ecsctl.app.destroy import make_destroy_plan
+    from ecsctl.app.state import open_required, upgrade_addresses
+
+    opts = current()
+    fmt = opts.format()
+    files = _need_files("destroy", files)
+    _need_terminal(auto_approve)
+    inputs = _read(files, fmt)
+    with open_required(opts.state_path) as store, store.locked("ecsctl destroy"):
+        upgrade_addresses(store)
+        the_plan = make_destroy_plan(inputs, store)
+        _execute(the_plan, store, fmt, auto_approve=auto_approve, show_sensitive=show_sensitive, verb="destroy")
+
+
+@boundary
+def show(
+    plan_file: str = typer.Argument(..., metavar="PLANFILE", help="A plan saved by `ecsctl plan --out FILE`."),
+    full: bool = typer.Option(False, "--full", help="Print unchanged fields too."),
+    show_sensitive: bool = typer.Option(False, "--show-sensitive", help=_SENSITIVE_HELP),
+) -> None:
+    """Print a saved plan without applying it (and say whether the state has moved on since)."""
+    from ecsctl.app.plan import StalePlan, check_fresh
+    from ecsctl.app.state import open_existing
+
+    opts = current()
+    fmt = opts.format()
+    the_plan = _load_plan_file(plan_file, "show")
+    sys.stdout.write(_render(the_plan, fmt, full=full, show_sensitive=show_sensitive))
+    store = open_existing(opts.state_path)
+    if store is not None:
+        with store:
+            try:
+                check_fresh(the_plan, store)
+            except StalePlan as exc:
+                sys.stderr.write(f"note: apply would refuse this plan: {exc}\n")
+
+
+# --- running a plan ------------------------------------------------------------------------------
+
+
+def _need_terminal(auto_approve: bool) -> None:
+    if not auto_approve and not sys.stdin.isatty():
         raise UsageError("no terminal to confirm on: pass --auto-approve to apply without asking")
-    answer = typer.prompt("Apply these changes? Only 'yes' will be accepted", default="", show_default=False)
+
+
+def _confirm(verb: str, machine: bool) -> None:
+    question = ("Destroy these resources? There is no undo. Only 'yes' will be accepted" if verb == "destroy"
+                else "Apply these changes? Only 'yes' will be accepted")
+    answer = typer.prompt(question, default="", show_default=False, err=machine)
     if answer.strip() != "yes":
-        sys.stderr.write("Apply cancelled.\n")
+        sys.stderr.write(f"{verb.capitalize()} cancelled.\n")
         raise typer.Exit(1)
 
 
-def _run(the_plan, store, backend, *, no_color: bool) -> None:
+def _execute(the_plan, store, fmt: str, *, auto_approve: bool, show_sensitive: bool, verb: str) -> None:
+    """Show the plan, confirm, apply it, judge the outcome; one document on stdout with ``-o json|yaml``."""
+    from ecsctl.app.outcome import apply_outcome
+    from ecsctl.app.plan import backend_for, clusters_to_reconcile
+
+    machine = fmt != "text"
+    if not machine:
+        sys.stdout.write(_render(the_plan, fmt, show_sensitive=show_sensitive))
+    results = [{"id": s.id, "action": s.action, "address": s.address, "result": "pending"} for s in the_plan.steps]
+    if not the_plan.steps and not clusters_to_reconcile(the_plan):
+        if machine:
+            _report(the_plan, apply_outcome(the_plan, store), results, fmt, verb, show_sensitive=show_sensitive)
+        elif verb == "destroy":  # the plan's text says "No changes."
+            sys.stdout.write("Nothing to destroy: the state holds nothing the manifests describe.\n")
+        return
+    if not auto_approve:
+        if machine:  # the document goes to stdout once, at the end; the reviewer reads the plan here
+            sys.stderr.write(_render(the_plan, "text", show_sensitive=show_sensitive, stream=sys.stderr))
+        _confirm(verb, machine)
+    try:
+        _run(the_plan, store, backend_for(store), results)
+    except EcsctlError as exc:
+        failed = next((r for r in results if r["result"] == "pending"), None)
+        if failed is not None:
+            failed["result"] = "failed"
+            failed["error"] = str(exc)
+        for r in results:
+            if r["result"] == "pending":
+                r["result"] = "not run"
+        if machine:
+            _report(the_plan, None, results, fmt, verb, show_sensitive=show_sensitive, error=str(exc))
+        raise
+    outcome = apply_outcome(the_plan, store)
+    _report(the_plan, outcome, results, fmt, verb, show_sensitive=show_sensitive)
+    if not outcome["ok"]:
+        raise typer.Exit(1)
+
+
+def _run(the_plan, store, backend, results: list[dict]) -> None:
     from ecsctl.app.plan import apply_plan
 
-    if sys.stderr.isatty() and not no_color:
+    def done(n: int) -> None:
+        results[n - 1]["result"] = "applied"
+
+    if current().color(sys.stderr):
         from rich.progress import Progress
 
         with Progress(transient=True) as progress:
@@ -162,26 +318,68 @@ def _run(the_plan, store, backend, *, no_color: bool) -> None:
                         for d in the_plan.deployments}
 
             def on_step(step, n, total):
+                done(n)
                 progress.update(bar, completed=n, description=f"{step.id}")
                 if step.address in rollouts:
                     progress.update(rollouts[step.address], completed=progress.tasks[rollouts[step.address]].total)
 
-            applied = apply_plan(the_plan, store, backend, on_step)
+            apply_plan(the_plan, store, backend, on_step)
     else:
         def on_step(step, n, total):
+            done(n)
             sys.stderr.write(f"[{n}/{total}] {step.id}: done\n")
 
-        applied = apply_plan(the_plan, store, backend, on_step)
+        apply_plan(the_plan, store, backend, on_step)
+
+
+def _counts(the_plan, results: list[dict]) -> str:
+    s = the_plan.summary
+    applied = sum(1 for r in results if r["result"] == "applied")
+    return (f"{applied} step(s): {s['create']} created, {s['update']} updated, "
+            f"{s['replace']} replaced, {s['delete']} destroyed")
+
+
+def _message(the_plan, outcome: dict | None, results: list[dict], verb: str, error: str | None = None) -> str:
+    """The last line: what was done, or which part of the result is not what was asked."""
     from ecsctl.app.plan import clusters_to_reconcile
 
-    summary = the_plan.summary
-    topped_up = clusters_to_reconcile(the_plan)
-    extra = f"; lost tasks replaced in cluster {', '.join(topped_up)}" if topped_up else ""
-    from ecsctl.app.plan import deployment_outcomes
+    if error is not None:
+        return f"{verb.capitalize()} failed: {error}"
+    if not outcome["ok"]:
+        return f"{verb.capitalize()} incomplete: " + "; ".join(outcome["problems"]) + "."
+    if not results and not clusters_to_reconcile(the_plan):
+        return "Nothing to destroy." if verb == "destroy" else "No changes."
+    from ecsctl.core.plan.model import service_key
 
-    for d in deployment_outcomes(the_plan, store):
-        sys.stdout.write(f"Deployment of {d['service']}: {d['taskDefinition']} {d['rolloutState']}, "
-                         f"{d['runningCount']}/{d['desiredCount']} running"
-                         + (f" ({d['reason']})" if d["rolloutState"] != "COMPLETED" and d["reason"] else "") + ".\n")
-    sys.stdout.write(f"Apply complete! {applied} step(s): {summary['create']} created, {summary['update']} updated, "
-                     f"{summary['replace']} replaced, {summary['delete']} destroyed{extra}.\n")
+    lost = sorted({service_key(d.address)[0] for d in the_plan.drift
+                   if d.field == "runningCount" and d.address.startswith("service/")})
+    extra = f"; lost tasks replaced in cluster {', '.join(lost)}" if lost else ""
+    return f"{verb.capitalize()} complete! {_counts(the_plan, results)}{extra}."
+
+
+def _report(the_plan, outcome: dict | None, results: list[dict], fmt: str, verb: str, *,
+            show_sensitive: bool, error: str | None = None) -> None:
+    message = _message(the_plan, outcome, results, verb, error)
+    if fmt != "text":
+        from ecsctl.cli.render.machine import emit
+        from ecsctl.core.plan.codec import plan_json_view
+
+        emit({
+            "ok": bool(outcome and outcome["ok"]) and error is None,
+            "message": message,
+            "plan": plan_json_view(the_plan, show_sensitive=show_sensitive),
+            "results": results,
+            "deployments": (outcome or {}).get("deployments", []),
+            "belowDesired": (outcome or {}).get("belowDesired", []),
+            "problems": (outcome or {}).get("problems", []) + ([error] if error else []),
+        }, fmt)
+        return
+    lines = []
+    for d in (outcome or {}).get("deployments", []):
+        lines.append(f"Deployment of {d['service']}: {d['taskDefinition']} {d['rolloutState']}, "
+                     f"{d['runningCount']}/{d['desiredCount']} running"
+                     + (f" ({d['reason']})" if d["rolloutState"] != "COMPLETED" and d["reason"] else "") + ".")
+    if outcome is not None and not outcome["ok"]:
+        lines.append(f"Applied {_counts(the_plan, results)}.")
+    lines.append(message)
+    sys.stdout.write("".join(line + "\n" for line in lines))

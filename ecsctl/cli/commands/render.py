@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from enum import Enum
@@ -11,7 +10,7 @@ from typing import List, Optional
 import typer
 
 from ecsctl.cli.boundary import boundary
-from ecsctl.cli.options import use_color
+from ecsctl.cli.options import current, use_color
 
 
 class Target(str, Enum):
@@ -25,10 +24,12 @@ def _manifest_errors(exc) -> None:
     sys.stderr.write(render_text(exc.report, color=use_color(False, sys.stderr)))
 
 
-def _render_ecs(files: List[str], out: Optional[str]) -> None:
-    """The requests ``aws ecs register-task-definition|create-service|create-cluster --cli-input-json`` accept."""
+def _render_ecs(files: List[str], out: Optional[str], fmt: str) -> None:
+    """The requests ``aws ecs register-task-definition|create-service|create-cluster --cli-input-json`` accept
+    (JSON unless ``-o yaml``)."""
     from ecsctl.app.plan import ManifestErrors, read_manifests
     from ecsctl.app.render_ecs import rendered
+    from ecsctl.cli.render.machine import emit
 
     try:
         inputs = read_manifests(files)
@@ -38,10 +39,10 @@ def _render_ecs(files: List[str], out: Optional[str]) -> None:
     items = rendered(inputs)
     if out is None:
         if len(items) == 1:
-            sys.stdout.write(json.dumps(items[0].request, indent=2) + "\n")
+            emit(items[0].request, "yaml" if fmt == "yaml" else "json")
         else:
-            sys.stdout.write(json.dumps([{"address": r.address, "command": f"aws ecs {r.operation}", "request": r.request}
-                                         for r in items], indent=2) + "\n")
+            emit([{"address": r.address, "command": f"aws ecs {r.operation}", "request": r.request} for r in items],
+                 "yaml" if fmt == "yaml" else "json")
         return
     target = Path(out)
     target.mkdir(parents=True, exist_ok=True)
@@ -50,7 +51,7 @@ def _render_ecs(files: List[str], out: Optional[str]) -> None:
         sys.stderr.write(f"aws ecs {r.operation} --cli-input-json file://{target / r.filename}\n")
 
 
-def _render_kubernetes(files: List[str], out: Optional[str]) -> None:
+def _render_kubernetes(files: List[str], out: Optional[str], fmt: str) -> None:
     from ecsctl.app.plan import ManifestErrors
     from ecsctl.app.render import RenderRefused, render_files, write_files
 
@@ -65,6 +66,11 @@ def _render_kubernetes(files: List[str], out: Optional[str]) -> None:
         raise
     if not rendered:
         sys.stderr.write("no Service or ScheduledTask in the manifests: nothing to render\n")
+        return
+    if out is None and fmt != "text":  # one document: the files and their objects (no comments)
+        from ecsctl.cli.render.machine import emit
+
+        emit([{"file": str(f.path), "objects": f.objects} for f in rendered], fmt)
         return
     if out is None:
         for f in rendered:
@@ -89,7 +95,8 @@ def render(
 
     Exit 1 when the manifests have errors or something cannot be expressed (nothing is written then).
     """
+    fmt = current().format()
     if to is Target.ecs:
-        _render_ecs(files, out)
+        _render_ecs(files, out, fmt)
     else:
-        _render_kubernetes(files, out)
+        _render_kubernetes(files, out, fmt)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Optional
 
 import typer
 
 from ecsctl.cli.boundary import boundary
-from ecsctl.cli.options import state_option
-from ecsctl.errors import UsageError
+from ecsctl.cli.options import EcsctlTyper, current
+from ecsctl.cli.render.machine import emit
 
-app = typer.Typer(help="Deployments of a service: their state, history, and going back one revision.",
+app = EcsctlTyper(help="Deployments of a service: their state, history, and going back one revision.",
                   no_args_is_help=True)
 
 _SERVICE = typer.Argument(..., help="Service name.")
@@ -22,17 +21,6 @@ def _cluster_option():
     return typer.Option(None, "--cluster", help="The service's cluster (needed when the name is in several).")
 
 
-def _output_option():
-    return typer.Option("text", "-o", "--output", help="text or json.")
-
-
-def _check(output: str) -> None:
-    if output not in ("text", "json"):
-        raise UsageError(f"unknown output format '{output}' (text or json)")
-
-
-def _json(data: dict) -> None:
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
 def _dep_line(d: dict) -> str:
@@ -48,16 +36,15 @@ def _head(r: dict) -> str:
 
 @app.command("status")
 @boundary
-def status(service: str = _SERVICE, cluster: Optional[str] = _cluster_option(),
-           state: Optional[str] = state_option(), output: str = _output_option()) -> None:
+def status(service: str = _SERVICE, cluster: Optional[str] = _cluster_option()) -> None:
     """The service's current deployments (PRIMARY, ACTIVE) and its last events."""
     from ecsctl.app.rollout import status as read
-    from ecsctl.app.state import state_path
 
-    _check(output)
-    r = read(state_path(state), service, cluster=cluster)
-    if output == "json":
-        _json(r)
+    opts = current()
+    fmt = opts.format()
+    r = read(opts.state_path, service, cluster=cluster)
+    if fmt != "text":
+        emit(r, fmt)
         return
     lines = [_head(r), "deployments:"]
     lines += [f"  {_dep_line(d)}" for d in r["deployments"]] or ["  (none)"]
@@ -68,16 +55,15 @@ def status(service: str = _SERVICE, cluster: Optional[str] = _cluster_option(),
 
 @app.command("history")
 @boundary
-def history(service: str = _SERVICE, cluster: Optional[str] = _cluster_option(),
-            state: Optional[str] = state_option(), output: str = _output_option()) -> None:
+def history(service: str = _SERVICE, cluster: Optional[str] = _cluster_option()) -> None:
     """Every deployment of the service, oldest first."""
     from ecsctl.app.rollout import history as read
-    from ecsctl.app.state import state_path
 
-    _check(output)
-    r = read(state_path(state), service, cluster=cluster)
-    if output == "json":
-        _json(r)
+    opts = current()
+    fmt = opts.format()
+    r = read(opts.state_path, service, cluster=cluster)
+    if fmt != "text":
+        emit(r, fmt)
         return
     lines = [_head(r)]
     for n, d in enumerate(r["deployments"], 1):
@@ -89,19 +75,18 @@ def history(service: str = _SERVICE, cluster: Optional[str] = _cluster_option(),
 
 @app.command("undo")
 @boundary
-def undo(service: str = _SERVICE, cluster: Optional[str] = _cluster_option(),
-         state: Optional[str] = state_option(), output: str = _output_option()) -> None:
+def undo(service: str = _SERVICE, cluster: Optional[str] = _cluster_option()) -> None:
     """Deploy the service's previous COMPLETED revision (a stepped deployment, like any other).
 
     The manifests are not changed: the next apply deploys their revision again.
     """
     from ecsctl.app.rollout import undo as run
-    from ecsctl.app.state import state_path
 
-    _check(output)
-    r = run(state_path(state), service, cluster=cluster)
-    if output == "json":
-        _json(r)
+    opts = current()
+    fmt = opts.format()
+    r = run(opts.state_path, service, cluster=cluster)
+    if fmt != "text":
+        emit(r, fmt)
         return
     d = r["deployment"]
     lines = [f"service {r['cluster']}/{r['service']}: {r['from']} -> {r['to']} "

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import sys
 
 import typer
 
 from ecsctl.cli.boundary import boundary
+from ecsctl.cli.options import EcsctlTyper, current
+from ecsctl.cli.render.machine import emit
 
-app = typer.Typer(help="The JSON Schemas behind validate.", no_args_is_help=True)
+app = EcsctlTyper(help="The JSON Schemas behind validate.", no_args_is_help=True)
 
 
 @app.command("export")
 @boundary
-def export(directory: Path = typer.Argument(..., help="Folder to write the schemas into (created if missing).")) -> None:
+def export(directory: str = typer.Argument(..., help="Folder to write the schemas into (created if missing).")) -> None:
     """Write <Kind>.json (the spec) and <Kind>.manifest.json (a whole manifest) for every kind."""
     from ecsctl.app.schemas import export_schemas
 
-    for path in export_schemas(directory):
-        typer.echo(str(path))
+    fmt = current().format()
+    written = [str(p) for p in export_schemas(directory)]
+    if fmt == "text":
+        sys.stdout.write("".join(f"{p}\n" for p in written))
+    else:
+        emit(written, fmt)

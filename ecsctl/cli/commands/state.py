@@ -2,59 +2,71 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Optional
 
 import typer
 
 from ecsctl.cli.boundary import boundary
-from ecsctl.cli.options import state_option
+from ecsctl.cli.options import EcsctlTyper, current
+from ecsctl.cli.render.machine import emit
 
-app = typer.Typer(help="Inspect and move the state file.", no_args_is_help=True)
+app = EcsctlTyper(help="Inspect and move the state file.", no_args_is_help=True)
 
 
 @app.command("pull")
 @boundary
-def pull(state: Optional[str] = state_option()) -> None:
-    """Print the whole state as JSON."""
-    from ecsctl.app.state import pull as do_pull, state_path
+def pull() -> None:
+    """Print the whole state as JSON (or YAML with -o yaml)."""
+    from ecsctl.app.state import pull as do_pull
 
-    sys.stdout.write(json.dumps(do_pull(state_path(state)), indent=2, sort_keys=True) + "\n")
+    opts = current()
+    fmt = opts.format(("json", "yaml", "text"))
+    emit(do_pull(opts.state_path), "json" if fmt == "text" else fmt, sort_keys=True)
 
 
 @app.command("push")
 @boundary
 def push(
     source: str = typer.Argument(..., help="A JSON file written by `ecsctl state pull` ('-' for stdin)."),
-    state: Optional[str] = state_option(),
     force: bool = typer.Option(False, "--force", help="Replace a state of another lineage or a newer serial."),
 ) -> None:
     """Replace the state with a pulled copy (refuses another lineage or an older serial unless --force)."""
-    from ecsctl.app.state import push as do_push, state_path
+    from ecsctl.app.state import push as do_push
 
-    meta = do_push(state_path(state), source, force=force)
-    sys.stdout.write(f"State replaced: lineage {meta.lineage}, serial {meta.serial}.\n")
+    opts = current()
+    fmt = opts.format()
+    meta = do_push(opts.state_path, source, force=force)
+    if fmt == "text":
+        sys.stdout.write(f"State replaced: lineage {meta.lineage}, serial {meta.serial}.\n")
+    else:
+        emit({"lineage": meta.lineage, "serial": meta.serial, "version": meta.version}, fmt)
 
 
 @app.command("list")
 @boundary
-def list_(state: Optional[str] = state_option(), output: str = typer.Option("text", "-o", "--output")) -> None:
+def list_() -> None:
     """List the addresses of managed resources."""
-    from ecsctl.app.state import list_resources, state_path
+    from ecsctl.app.state import list_resources
 
-    rows = list_resources(state_path(state))
-    if output == "json":
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-    else:
+    opts = current()
+    fmt = opts.format()
+    rows = list_resources(opts.state_path)
+    if fmt == "text":
         sys.stdout.write("".join(f"{r['address']}\n" for r in rows))
+    else:
+        emit(rows, fmt)
 
 
 @app.command("unlock")
 @boundary
-def unlock(lock_id: str = typer.Argument(..., help="The ID the lock message names."), state: Optional[str] = state_option()) -> None:
+def unlock(lock_id: str = typer.Argument(..., help="The ID the lock message names.")) -> None:
     """Clear a stale lock left by a killed apply; only with its ID."""
-    from ecsctl.app.state import state_path, unlock as do_unlock
+    from ecsctl.app.state import unlock as do_unlock
 
-    info = do_unlock(state_path(state), lock_id)
-    sys.stdout.write(f"Released {info.describe()}.\n")
+    opts = current()
+    fmt = opts.format()
+    info = do_unlock(opts.state_path, lock_id)
+    if fmt == "text":
+        sys.stdout.write(f"Released {info.describe()}.\n")
+    else:
+        emit({"id": info.id, "pid": info.pid, "host": info.host, "command": info.command, "createdAt": info.created_at}, fmt)

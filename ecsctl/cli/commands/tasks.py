@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import List, Optional
 
 import typer
 
 from ecsctl.cli.boundary import boundary
-from ecsctl.cli.options import state_option
-from ecsctl.errors import UsageError
-
-
-def _check_output(output: str) -> None:
-    if output not in ("text", "json"):
-        raise UsageError(f"unknown output format '{output}' (text or json)")
+from ecsctl.cli.options import current
+from ecsctl.cli.render.machine import emit
 
 
 def _task_line(t: dict) -> str:
@@ -34,26 +28,24 @@ def run_task(
     placement_strategy: Optional[List[str]] = typer.Option(None, "--placement-strategy", help="binpack:cpu|memory, spread:instanceId|attribute:NAME, random; repeat, in order (at most 5)."),
     placement_constraint: Optional[List[str]] = typer.Option(None, "--placement-constraint", help="'memberOf:EXPRESSION' or distinctInstance; repeat (at most 10 with the task definition's)."),
     subnets: Optional[List[str]] = typer.Option(None, "--subnets", help="Subnets for awsvpc tasks, comma-separated."),
-    state: Optional[str] = state_option(),
-    output: str = typer.Option("text", "-o", "--output", help="text or json."),
 ) -> None:
     """Run standalone tasks, placed like service tasks (ECS RunTask).
 
     Tasks that cannot be placed are reported as failures and not started; as with the AWS
     CLI the command still exits 0.
     """
-    from ecsctl.app.state import state_path
     from ecsctl.app.tasks import run_task as run
 
-    _check_output(output)
-    result = run(state_path(state), cluster=cluster, task_definition=task_definition, count=count,
+    opts = current()
+    fmt = opts.format()
+    result = run(opts.state_path, cluster=cluster, task_definition=task_definition, count=count,
                  group=group, launch_type=launch_type, strategies=placement_strategy or (),
                  constraints=placement_constraint or (), subnets=subnets or ())
-    if output == "json":
-        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    if fmt != "text":
+        emit(result, fmt)
         return
     lines = [f"started {_task_line(t)}" for t in result["tasks"]]
-    lines += [f"failed  {f['reason']}  {f['detail']}" for f in result["failures"]]
+    lines += [f"failed  {f['reason']}  {f['arn']}  {f['detail']}" for f in result["failures"]]
     sys.stdout.write("".join(line + "\n" for line in lines))
 
 
@@ -62,17 +54,15 @@ def stop_task(
     task_id: str = typer.Argument(..., help="Task id (or a unique prefix of at least 8 characters)."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Stop reason (default 'Task stopped by user')."),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Only look in this cluster."),
-    state: Optional[str] = state_option(),
-    output: str = typer.Option("text", "-o", "--output", help="text or json."),
 ) -> None:
     """Stop a task (ECS StopTask). A service replaces it at the next apply or tick."""
-    from ecsctl.app.state import state_path
     from ecsctl.app.tasks import stop_task as stop
 
-    _check_output(output)
-    result = stop(state_path(state), task_id, reason, cluster=cluster)
-    if output == "json":
-        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    opts = current()
+    fmt = opts.format()
+    result = stop(opts.state_path, task_id, reason, cluster=cluster)
+    if fmt != "text":
+        emit(result, fmt)
         return
     t = result["task"]
     if result["changed"]:
@@ -83,18 +73,16 @@ def stop_task(
 
 @boundary
 def tick(
-    duration: str = typer.Argument(..., help="How far to move the clock: 90s, 15m, 2h, 1d."),
-    state: Optional[str] = state_option(),
-    output: str = typer.Option("text", "-o", "--output", help="text or json."),
+    duration: str = typer.Argument(..., help="How far to move the clock: 90s, 15m, 2h, 1d, 1h30m, 2d12h."),
 ) -> None:
     """Advance the simulation's clock; services then replace lost tasks."""
-    from ecsctl.app.state import state_path
     from ecsctl.app.tasks import tick as advance
 
-    _check_output(output)
-    result = advance(state_path(state), duration)
-    if output == "json":
-        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    opts = current()
+    fmt = opts.format()
+    result = advance(opts.state_path, duration)
+    if fmt != "text":
+        emit(result, fmt)
         return
     lines = [f"clock {result['from']} -> {result['to']}"]
     lines += [f"stopped {_task_line(t)}" for t in result["stopped"]]

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from ecsctl.cli.boundary import boundary
-from ecsctl.cli.options import state_option
+from ecsctl.cli.options import current
 from ecsctl.errors import UsageError
 
 DEFAULT_OUT = "ecsctl-view.html"
@@ -18,15 +18,14 @@ DEFAULT_OUT = "ecsctl-view.html"
 @boundary
 def view(
     files: Optional[List[str]] = typer.Option(None, "-f", "--file", help="Manifest files or directories: show the plan too (repeatable)."),
-    state: Optional[str] = state_option(),
     out: Optional[str] = typer.Option(None, "--out", help=f"Write the page to FILE (default {DEFAULT_OUT}; - for stdout)."),
     serve: bool = typer.Option(False, "--serve", help="Serve the page on 127.0.0.1 and redraw it when the state changes."),
     port: Optional[int] = typer.Option(None, "--port", min=0, max=65535, help="Port for --serve (default: any free one)."),
 ) -> None:
     """A self-contained HTML page of the cluster, services, plan and scaling."""
-    from ecsctl.app.state import state_path
-
-    path = state_path(state)
+    opts = current()
+    opts.format(("text",))  # the page is HTML: -o json/yaml has nothing to change
+    path = opts.state_path
     if serve:
         if out:
             raise UsageError("--out writes a file and --serve serves the page: give one of them")
@@ -44,9 +43,9 @@ def _build(path: str, files: list[str] | None) -> dict:
     try:
         return build_view(path, files)
     except ManifestErrors as exc:
-        from ecsctl.cli.commands.plan import _show_manifest_errors
+        from ecsctl.cli.render import findings
 
-        _show_manifest_errors(exc)
+        sys.stderr.write(findings.render_text(exc.report, color=current().color(sys.stderr)))
         raise
 
 

@@ -55,21 +55,32 @@ def finding_dict(f: Finding) -> dict:
     }
 
 
-def render_json(report: ValidationReport, color: bool = False) -> str:
-    payload = {
+def report_dict(report: ValidationReport) -> dict:
+    """The ``validate -o json`` document (also what ``plan -o json`` prints for invalid manifests)."""
+    return {
         "files": report.files,
         "documents": report.documents,
         "errors": report.errors,
         "warnings": report.warnings,
         "findings": [finding_dict(f) for f in report.sorted()],
     }
-    return json.dumps(payload, indent=2) + "\n"
+
+
+def render_json(report: ValidationReport, color: bool = False) -> str:
+    return json.dumps(report_dict(report), indent=2) + "\n"
+
+
+def render_yaml(report: ValidationReport, color: bool = False) -> str:
+    from ecsctl.cli.render.machine import dump
+
+    return dump(report_dict(report), "yaml")
 
 
 # One renderer per ``FindingsFormat``: (report, color) -> the text for stdout.
 RENDERERS = {
     "text": render_text,
     "json": render_json,
+    "yaml": render_yaml,
     "sarif": render_sarif,
     "junit": render_junit,
     "github": render_github,

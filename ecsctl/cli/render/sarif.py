@@ -27,7 +27,7 @@ def _rule(rule_id: str, entry: Mapping | None, first: Finding) -> dict:
     title = entry["title"] if entry else rule_id
     explanation = entry["explanation"] if entry else first.message
     level = _level(entry["severity"] if entry else first.severity)
-    return {
+    rule = {
         "id": rule_id,
         "name": rule_id,
         "shortDescription": {"text": title},
@@ -35,6 +35,9 @@ def _rule(rule_id: str, entry: Mapping | None, first: Finding) -> dict:
         "help": {"text": f"{explanation}\n\nRun `ecsctl rules explain {rule_id}` for details."},
         "defaultConfiguration": {"level": level},
     }
+    if entry and entry.get("url"):
+        rule["helpUri"] = entry["url"]
+    return rule
 
 
 def _result(f: Finding, rule_index: int) -> dict:

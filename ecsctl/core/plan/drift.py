@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
-from ecsctl.core.plan.model import Drift
+from ecsctl.core.plan.model import Drift, service_key
 from ecsctl.core.state.ports import ContainerInstance, Service
 
 
@@ -30,7 +30,7 @@ def detect_drift(
     healthy = Counter((i.cluster, i.group_name) for i in instances if i.status == "ACTIVE" and i.agent_connected)
     for address, (kind, name, spec) in sorted(applied.items()):
         if kind == "Service":
-            cluster = address.split("/")[1]
+            cluster, _ = service_key(address)
             record = by_key.get((cluster, name))
             if record is None:
                 drift.append(Drift(address, "status", "ACTIVE", "missing", "the service is gone from the simulation"))

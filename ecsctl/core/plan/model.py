@@ -11,6 +11,7 @@ reads and ``apply`` executes, bound to the state's lineage and serial.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,12 +54,56 @@ KIND_ORDER: tuple[str, ...] = (
 
 
 def address(kind: str, name: str, spec: dict | None = None) -> str:
-    """``taskdef/web``, ``service/prod/web`` (services are unique per cluster), ``parameter//prod/db``."""
+    """``taskdef/web``, ``service/prod/web`` (services are unique per cluster), ``parameter/"/prod/db"``.
+
+    An address is ``PREFIX/NAME``; a service's is ``service/CLUSTER/NAME``.  Names of
+    parameters, secrets and repositories may hold slashes: such a name is written as a quoted
+    string (``parameter/"/prod/web/db-host"``, ``secret/"prod/web/db"``), as Terraform writes a
+    string key (``aws_ssm_parameter.db["/prod/web/db-host"]``), so that every ``/`` outside the
+    quotes separates parts and the prefix is always what comes before the first ``/``.
+    """
     if kind == "Service":
         cluster = (spec or {}).get("cluster") or "default"
         cluster = str(cluster).rsplit("/", 1)[-1]  # a cluster ARN names the cluster last
         return f"service/{cluster}/{name}"
-    return f"{PREFIX[kind]}/{name}"
+    return f"{PREFIX[kind]}/{quote_name(name)}"
+
+
+def quote_name(name: str) -> str:
+    """A name as it appears in an address: quoted (JSON string syntax) when it holds a ``/``."""
+    text = str(name)
+    return json.dumps(text) if "/" in text or text.startswith('"') else text
+
+
+def parse_address(text: str) -> tuple[str, str, str | None]:
+    """``(kind, name, cluster)`` of an address (``cluster`` only for services); the inverse of
+    :func:`address`.  Raises ``ValueError`` for text that is not an address."""
+    prefix, sep, rest = str(text).partition("/")
+    kind = KIND_OF_PREFIX.get(prefix)
+    if kind is None or not sep or not rest:
+        raise ValueError(f"not an address: {text!r} (expected KIND/NAME, e.g. taskdef/web or service/prod/web)")
+    if kind == "Service":
+        cluster, sep, name = rest.partition("/")
+        if not sep or not cluster or not name or "/" in name:
+            raise ValueError(f"not a service address: {text!r} (expected service/CLUSTER/NAME)")
+        return kind, name, cluster
+    if rest.startswith('"'):
+        try:
+            name = json.loads(rest)
+        except json.JSONDecodeError:
+            raise ValueError(f"not an address: {text!r} (a quoted name must end with its quote)") from None
+        if not isinstance(name, str):
+            raise ValueError(f"not an address: {text!r}")
+        return kind, name, None
+    return kind, rest, None
+
+
+def service_key(text: str) -> tuple[str, str]:
+    """``service/prod/web`` -> ``("prod", "web")``."""
+    kind, name, cluster = parse_address(text)
+    if kind != "Service" or cluster is None:
+        raise ValueError(f"not a service address: {text!r}")
+    return cluster, name
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,11 @@ returned and the caller keeps those that exist (``refs & known``).
 Two-candidate cases:
 
 * an SSM parameter ARN ``arn:aws:ssm:r:a:parameter/prod/db`` drops the
-  leading slash of the name ``/prod/db``: both ``parameter//prod/db`` and
-  ``parameter/prod/db`` are returned;
+  leading slash of the name ``/prod/db``: both ``parameter/"/prod/db"`` and
+  ``parameter/"prod/db"`` are returned (names with a slash are quoted, see ``model.address``);
 * a Secrets Manager ARN ``…:secret:prod/db-Xk9fQ2:password::`` ends in AWS's
   6-character suffix unless it is a partial ARN, and ``my-secret`` also looks
-  suffixed: both ``secret/prod/db`` and ``secret/prod/db-Xk9fQ2`` are returned.
+  suffixed: both ``secret/"prod/db"`` and ``secret/"prod/db-Xk9fQ2"`` are returned.
 
 Environment files are named by their S3 object, not by the ``EnvironmentFile``
 manifest's name, so they come back as ``envfile/s3://bucket/key``; a caller maps
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 
-from ecsctl.core.plan.model import PREFIX
+from ecsctl.core.plan.model import PREFIX, address
 
 IMPLICIT_CAPACITY_PROVIDERS = frozenset({"FARGATE", "FARGATE_SPOT"})
 
@@ -62,18 +62,17 @@ def target_group_name(value: str) -> str:
 
 
 def _parameter_candidates(value: str) -> set[str]:
-    prefix = PREFIX["Parameter"]
     if value.startswith("arn:"):
         name = value.split(":", 5)[-1].removeprefix("parameter/")
-        return {f"{prefix}/{name}", f"{prefix}//{name.lstrip('/')}"}
-    return {f"{prefix}/{value}"}
+        return {address("Parameter", name), address("Parameter", "/" + name.lstrip("/"))}
+    return {address("Parameter", value)}
 
 
 def _secret_candidates(value: str) -> set[str]:
     # arn:aws:secretsmanager:region:account:secret:NAME[-XXXXXX][:json-key:stage:id]
     name = value.split(":")[6] if value.count(":") >= 6 else value
     names = {name, _SECRET_SUFFIX.sub("", name)}
-    return {f"{PREFIX['Secret']}/{n}" for n in names if n}
+    return {address("Secret", n) for n in names if n}
 
 
 def value_from(value: str) -> set[str]:
@@ -96,7 +95,7 @@ def _envfile_candidates(value: str) -> set[str]:
 
 def _repository(image: str) -> set[str]:
     m = _ECR_IMAGE.match(str(image))
-    return {f"{PREFIX['Repository']}/{m['repo']}"} if m else set()
+    return {address("Repository", m["repo"])} if m else set()
 
 
 def _capacity_providers(strategy) -> set[str]:

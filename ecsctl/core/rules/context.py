@@ -30,6 +30,12 @@ class RuleContext:
     def has_kind(self, kind: str) -> bool:
         return bool(self._by_kind.get(kind))
 
+    def suggest(self, kind: str, name: str, also=()) -> str:
+        """`` (did you mean 'prod'?)`` for a reference that names no document of ``kind``."""
+        from ecsctl.core.manifest.envelope import did_you_mean
+
+        return did_you_mean(name, [*self._by_kind.get(kind, {}), *also])
+
     def task_definition(self, reference: str) -> Document | None:
         """Resolve ``family``, ``family:revision`` or a task-definition ARN to a document."""
         family = reference.rsplit("/", 1)[-1] if reference.startswith("arn:") else reference

@@ -14,7 +14,7 @@ class QueueConsumersExist(Rule):
     The queue model drains messages with the running tasks of the consumer services; a
     consumer that names no service of the run never consumes, and the queue only grows.
     Neither SQS nor ECS refuses that (a queue knows nothing of its readers), so it is a
-    warning (ecs-semantics §8.3;
+    warning (
     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_services.html).
 
     Bad::
@@ -53,7 +53,7 @@ class QueueArrivalsValid(Rule):
 
     ``arrivals.series`` is a piecewise-constant rate: each entry holds from its ``at``
     until the next one, so the times must be ISO 8601 (``2026-01-01T08:00:00Z``) and
-    strictly increasing (ecs-semantics §8.3; SQS metrics,
+    strictly increasing (SQS metrics,
     https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html).
 
     Bad::

@@ -43,7 +43,7 @@ class ScheduleExpressionValid(Rule):
     when N is 1 (``rate(1 hour)``, ``rate(5 minutes)``).  ``cron(min hour dom
     month dow year)`` needs ``?`` in exactly one of day-of-month and
     day-of-week.  The optional ``timezone`` (or ``scheduleExpressionTimezone``)
-    is an IANA name (ecs-semantics §8.1).
+    is an IANA name.
 
     Bad::
 
@@ -161,7 +161,7 @@ class InputTransformerOverrides(Rule):
     """``target.inputTransformer`` should give the task usable overrides (warning: accepted, then fails).
 
     For an ECS target the transformed input is the RunTask ``overrides``: a JSON object of
-    ``containerOverrides``, ``cpu``, ``memory``, ``taskRoleArn`` … (ecs-semantics §8.2).
+    ``containerOverrides``, ``cpu``, ``memory``, ``taskRoleArn`` ….
     EventBridge accepts a text template, an unknown override field, a placeholder that
     names no variable or a JSON path it cannot resolve ("There is no validation when
     creating JSON path"); the invocation then fails or runs without the event's data.  See
@@ -202,8 +202,7 @@ class ScheduledTaskTarget(Rule):
 
     ``target.taskDefinition`` and ``target.cluster`` (default ``default``) must
     be documents of the run; ``taskCount`` is 1–10 (RunTask's limit); an awsvpc
-    task definition needs ``target.networkConfiguration.awsvpcConfiguration``
-    (ecs-semantics §8.1).
+    task definition needs ``target.networkConfiguration.awsvpcConfiguration``.
 
     Bad::
 
@@ -228,11 +227,13 @@ class ScheduledTaskTarget(Rule):
         if not isinstance(ref, str) or not ref:
             yield ("target",), "target needs a taskDefinition"
         elif ctx.has_kind("TaskDefinition") and ctx.task_definition(ref) is None:
-            yield ("target", "taskDefinition"), f"task definition '{ref}' is not among the validated documents"
+            family = ref.rsplit("/", 1)[-1].split(":", 1)[0]
+            yield ("target", "taskDefinition"), f"task definition '{ref}' is not among the validated documents{ctx.suggest('TaskDefinition', family)}"
         cluster = target.get("cluster")
         name = last_segment(cluster) if isinstance(cluster, str) and cluster else DEFAULT_CLUSTER
         if ctx.has_kind("Cluster") and ctx.get("Cluster", name) is None:
-            yield ("target", "cluster") if "cluster" in target else ("target",), f"cluster '{name}' is not among the validated documents"
+            yield (("target", "cluster") if "cluster" in target else ("target",),
+                   f"cluster '{name}' is not among the validated documents{ctx.suggest('Cluster', name)}")
         count = target.get("taskCount", 1)
         if isinstance(count, int) and not isinstance(count, bool) and not 1 <= count <= 10:
             yield ("target", "taskCount"), f"taskCount must be between 1 and 10, not {count}"

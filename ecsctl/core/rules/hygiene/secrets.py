@@ -58,7 +58,7 @@ class PlainTextSecret(Rule):
     shown to anyone who can describe it.  Passwords, tokens, API keys, AWS
     access keys and private keys should be referenced with ``secrets`` and
     ``valueFrom``; ECS injects them when the container starts
-    (ecs-semantics §1.5; AWS "Passing sensitive data to a container").
+    (AWS: "Pass sensitive data to an Amazon ECS container").
 
     Bad::
 

@@ -29,7 +29,7 @@ class ScalableTargetCapacity(Rule):
     """``autoScaling`` needs ``minCapacity`` and ``maxCapacity``, with min ≤ max.
 
     RegisterScalableTarget requires both on first registration; ECS services may
-    use a minimum of 0 (ecs-semantics §6.1).
+    use a minimum of 0.
 
     Bad::
 
@@ -105,7 +105,7 @@ class TargetTrackingMetric(Rule):
     Give either ``predefinedMetricSpecification`` or
     ``customizedMetricSpecification``.  ``ALBRequestCountPerTarget`` counts
     requests per target of one target group, named by ``resourceLabel``
-    (``app/<lb-name>/<lb-id>/targetgroup/<tg-name>/<tg-id>``; ecs-semantics §6.2).
+    (``app/<lb-name>/<lb-id>/targetgroup/<tg-name>/<tg-id>``).
 
     Bad::
 
@@ -195,7 +195,7 @@ class StepScalingAdjustments(Rule):
     needs a null-lower step and a positive upper bound a null-upper step; no step
     has both bounds null.  ``minAdjustmentMagnitude`` only applies to
     ``PercentChangeInCapacity``, and ``ExactCapacity`` sets a capacity, so its
-    adjustments are not negative (ecs-semantics §6.3).
+    adjustments are not negative.
 
     Bad::
 
@@ -246,7 +246,7 @@ class ScheduledScalingActions(Rule):
     ``schedule`` is ``at(yyyy-mm-ddThh:mm:ss)``, ``rate(N unit)`` or AWS's
     six-field ``cron(...)``; ``timezone`` an IANA name (``Europe/Paris``,
     ``Etc/GMT+9``); ``scalableTargetAction`` sets ``minCapacity``,
-    ``maxCapacity`` or both (ecs-semantics §6.4).
+    ``maxCapacity`` or both.
 
     Bad::
 

@@ -49,7 +49,7 @@ class ClusterCapacityProviders(Rule):
     ``CapacityProvider`` documents; its ``defaultCapacityProviderStrategy``
     follows the strategy rules (≤ 6 items, one base, a weight > 0, no mixing of
     Fargate and ASG providers) and may name only associated providers
-    (``PutClusterCapacityProviders``; ecs-semantics §7.1).
+    (``PutClusterCapacityProviders``).
 
     Bad::
 
@@ -76,7 +76,7 @@ class ClusterCapacityProviders(Rule):
                 yield ("capacityProviders", i), f"capacity provider '{name}' is listed twice"
             seen.add(name)
             if name not in FARGATE_PROVIDERS and ctx.get("CapacityProvider", name) is None:
-                yield ("capacityProviders", i), f"capacity provider '{name}' is neither FARGATE, FARGATE_SPOT nor a CapacityProvider among the validated documents"
+                yield ("capacityProviders", i), f"capacity provider '{name}' is neither FARGATE, FARGATE_SPOT nor a CapacityProvider among the validated documents{ctx.suggest('CapacityProvider', name, FARGATE_PROVIDERS)}"
         yield from check_strategy(spec.get("defaultCapacityProviderStrategy"), "defaultCapacityProviderStrategy", ctx, seen)
 
 
@@ -86,7 +86,7 @@ class CapacityProviderSizes(Rule):
 
     ECS never changes the ASG's min and max and needs ``maxSize`` > 0;
     ``managedScaling.minimumScalingStepSize`` may not exceed
-    ``maximumScalingStepSize`` (both 1–10,000; ecs-semantics §7.3).
+    ``maximumScalingStepSize`` (both 1–10,000).
 
     Bad::
 
@@ -128,8 +128,8 @@ class ManagedTerminationProtection(Rule):
 
     With ``managedTerminationProtection: ENABLED`` ECS protects instances that
     run tasks and un-protects empty ones as it scales in, which only works when
-    it drives the scaling (ecs-semantics §7.1: "``ENABLED`` requires managed
-    scaling").
+    it drives the scaling (the API: "When using managed termination protection,
+    managed scaling must also be used").
 
     Bad::
 

@@ -23,7 +23,7 @@ def _rolling(spec: dict) -> bool:
 class DeploymentPercentRanges(Rule):
     """``minimumHealthyPercent`` 0–100 and ``maximumPercent`` ≥ 100 for a REPLICA service.
 
-    AWS does not publish the ranges (ecs-semantics §5.3, Appendix D), but a
+    AWS does not publish the ranges, but a
     minimum above 100 or a maximum below 100 makes ECS keep more tasks healthy
     than it may run, and ``maximumPercent`` not above ``minimumHealthyPercent``
     leaves a deployment no room; these are almost always typos.
@@ -63,7 +63,7 @@ class DeploymentCanProgress(Rule):
     nor one new task can start, the deployment never moves and ECS reports
     ``service (S) was unable to stop or start tasks during a deployment because
     of the service deployment configuration. Update the minimumHealthyPercent or
-    maximumPercent value and try again.`` (ecs-semantics §5.3).  With auto
+    maximumPercent value and try again.``  With auto
     scaling, every desired count between minCapacity and maxCapacity is checked.
 
     Bad::
@@ -119,7 +119,7 @@ class DesiredCountWithinScaling(Rule):
     """``desiredCount`` should lie between ``autoScaling.minCapacity`` and ``maxCapacity``.
 
     Registering the scalable target moves the current capacity into
-    ``[minCapacity, maxCapacity]`` (ecs-semantics §6.1), so a desiredCount outside
+    ``[minCapacity, maxCapacity]``, so a desiredCount outside
     it is overwritten at once and every plan shows drift.
 
     Bad::

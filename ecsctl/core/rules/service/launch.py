@@ -11,8 +11,8 @@ class LaunchTypeOrCapacityProviders(Rule):
     """``launchType`` and ``capacityProviderStrategy`` are mutually exclusive.
 
     A service either names a launch type or a capacity provider strategy; with
-    neither, the cluster's ``defaultCapacityProviderStrategy`` applies
-    (ecs-semantics §5.1).  ECS: ``InvalidParameterException: Specifying both a
+    neither, the cluster's ``defaultCapacityProviderStrategy`` applies.
+    ECS: ``InvalidParameterException: Specifying both a
     launch type and capacity provider strategy is not supported.``
 
     Bad::
@@ -76,8 +76,7 @@ class DaemonService(Rule):
 
     ECS places exactly one task on each active container instance that meets the
     constraints, so ``desiredCount``, ``placementStrategy``, Service Auto Scaling
-    and Fargate make no sense for it, and ``maximumPercent`` must be 100
-    (ecs-semantics §5.1, §5.3).
+    and Fargate make no sense for it, and ``maximumPercent`` must be 100.
 
     Bad::
 
@@ -117,8 +116,7 @@ class FargateNoPlacement(Rule):
     """Fargate tasks ignore placement: no ``placementStrategy`` or ``placementConstraints``.
 
     Fargate spreads a service's tasks over the Availability Zones of its
-    subnets itself; strategies and constraints are an EC2/External feature
-    (ecs-semantics §2.1).
+    subnets itself; strategies and constraints are an EC2/External feature.
 
     Bad::
 

@@ -75,7 +75,7 @@ class TargetTypeMatchesNetworkMode(Rule):
     """Target groups of awsvpc tasks use target type ``ip``; bridge and host tasks use ``instance``.
 
     An awsvpc task has its own ENI and is registered by IP address; a bridge or
-    host task is registered as instance id and host port (ecs-semantics §1.4, §5.5).
+    host task is registered as instance id and host port.
 
     Bad::
 

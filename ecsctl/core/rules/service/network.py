@@ -14,7 +14,7 @@ class AwsvpcNeedsNetworkConfiguration(Rule):
     Each awsvpc task gets its own elastic network interface, placed in the
     subnets and security groups the service names.  ECS refuses the service with
     ``InvalidParameterException: Network Configuration must be provided when
-    networkMode 'awsvpc' is specified.`` (ecs-semantics §1.4; cfn-lint
+    networkMode 'awsvpc' is specified.`` (cfn-lint has the same check in
     ``service_network_configuration.json``).
 
     Bad::

@@ -41,7 +41,7 @@ class PlacementStrategies(Rule):
     ``binpack`` packs on ``cpu`` or ``memory``; ``spread`` spreads over
     ``instanceId`` (alias ``host``) or an attribute such as
     ``attribute:ecs.availability-zone``; ``random`` takes no field
-    (API ``PlacementStrategy``; ecs-semantics §2.3).
+    (API ``PlacementStrategy``).
 
     Bad::
 
@@ -98,8 +98,7 @@ class PlacementConstraints(Rule):
     ``distinctInstance`` takes no expression; ``memberOf`` needs one, written
     in the Cluster Query Language (``attribute:ecs.instance-type =~ t3.*``,
     ``not(task:group == service:db)``, …, at most 2000 characters).  The
-    limit of 10 counts the task definition's own ``memberOf`` constraints too
-    (ecs-semantics §2.4, §3).
+    limit of 10 counts the task definition's own ``memberOf`` constraints too.
 
     Bad::
 

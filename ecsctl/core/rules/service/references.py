@@ -36,7 +36,8 @@ class ServiceTaskDefinitionExists(Rule):
         if not isinstance(ref, str) or not ref:
             yield ("taskDefinition",), "a service needs a taskDefinition (family or family:revision)"
         elif ctx.has_kind("TaskDefinition") and ctx.task_definition(ref) is None:
-            yield ("taskDefinition",), f"task definition '{ref}' is not among the validated documents"
+            family = ref.rsplit("/", 1)[-1].split(":", 1)[0]
+            yield ("taskDefinition",), f"task definition '{ref}' is not among the validated documents{ctx.suggest('TaskDefinition', family)}"
 
 
 @register
@@ -65,7 +66,7 @@ class ServiceClusterExists(Rule):
         if ctx.has_kind("Cluster") and ctx.get("Cluster", name) is None:
             where = ("cluster",) if "cluster" in spec else ()
             hint = " (a service without 'cluster' runs in 'default')" if "cluster" not in spec else ""
-            yield where, f"cluster '{name}' is not among the validated documents{hint}"
+            yield where, f"cluster '{name}' is not among the validated documents{ctx.suggest('Cluster', name)}{hint}"
 
 
 @register
@@ -92,7 +93,8 @@ class ServiceTargetGroupsExist(Rule):
         for i, lb in enumerate(as_list(spec.get("loadBalancers"))):
             ref = as_dict(lb).get("targetGroupArn")
             if isinstance(ref, str) and ref and ctx.has_kind("TargetGroup") and ctx.get("TargetGroup", target_group_name(ref)) is None:
-                yield ("loadBalancers", i, "targetGroupArn"), f"target group '{target_group_name(ref)}' is not among the validated documents"
+                name = target_group_name(ref)
+                yield ("loadBalancers", i, "targetGroupArn"), f"target group '{name}' is not among the validated documents{ctx.suggest('TargetGroup', name)}"
 
 
 @register

@@ -100,6 +100,6 @@ def check_strategy(strategy: Any, field: str, ctx, associated: set[str] | None):
         if not isinstance(name, str):
             continue
         if name not in FARGATE_PROVIDERS and ctx.get("CapacityProvider", name) is None:
-            yield (field, i, "capacityProvider"), f"capacity provider '{name}' is neither FARGATE, FARGATE_SPOT nor a CapacityProvider among the validated documents"
+            yield (field, i, "capacityProvider"), f"capacity provider '{name}' is neither FARGATE, FARGATE_SPOT nor a CapacityProvider among the validated documents{ctx.suggest('CapacityProvider', name, FARGATE_PROVIDERS)}"
         elif associated is not None and name not in associated:
             yield (field, i, "capacityProvider"), f"capacity provider '{name}' is not associated with the cluster (add it to the cluster's capacityProviders)"

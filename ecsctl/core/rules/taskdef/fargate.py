@@ -94,7 +94,7 @@ class FargateSize(Rule):
     4096: 8-30 GB (1 GB steps); 8192: 16-60 GB (4 GB steps); 16384: 32-120 GB
     (8 GB steps).  ECS: ``No Fargate configuration exists for given values:
     512 CPU, 512 memory. See the Amazon ECS documentation for the valid
-    values.`` (ecs-semantics.md §1.3; cfn-lint E3047).
+    values.`` (cfn-lint has the same check as E3047).
 
     Bad:   cpu: "512"   memory: "512"
     Good:  cpu: "512"   memory: "1024"

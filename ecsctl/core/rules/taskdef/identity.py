@@ -154,8 +154,6 @@ def _tags(spec):
 class TagCount(Rule):
     """At most 50 user tags; tags whose key starts with ``aws:`` do not count.
 
-    Source: ECS tagging rules (ecs-semantics.md §1.1).
-
     Bad:   tags: [51 tags]
     Good:  tags: [{key: team, value: payments}]
     """

@@ -1,0 +1,63 @@
+"""Is a YAML/JSON file one of ours?  A cheap look at its text, before it is parsed.
+
+A repository holds YAML that is not for ecsctl: GitHub workflows, ``.pre-commit-config.yaml``,
+docker-compose files, Kubernetes manifests, CI configuration.  When ecsctl scans a directory
+(or runs as a pre-commit hook), such files are skipped with a note instead of failing the run.
+
+A file is ours when its text has a marker of a manifest or of a task definition:
+
+* ``apiVersion: ecsctl/…`` anywhere (an ecsctl manifest, however broken the rest is);
+* a top-level ``kind:`` without any ``apiVersion:`` (a manifest missing its apiVersion, which
+  validate reports);
+* a top-level ``family:``, ``containerDefinitions:`` or ``taskDefinition:`` (a bare
+  RegisterTaskDefinition request or describe-task-definition output), in YAML or JSON.
+
+Anything else cannot be a valid manifest, so skipping it loses nothing.  A file with an
+``apiVersion`` that is not ecsctl's (``v1``, ``apps/v1``) is someone else's manifest.  Broken
+text (not UTF-8, a tab in the indentation) is judged by the markers it still shows; UTF-16
+with a byte-order mark is read as such.
+"""
+
+from __future__ import annotations
+
+import re
+
+HEAD_BYTES = 64 * 1024  # markers sit in the first lines of a document
+
+
+def _key(names: str) -> str:
+    """A key: unquoted at the start of a line, or of a flow mapping that starts one (YAML), or
+    quoted anywhere (JSON); not a key nested in a flow mapping (``with: {family: x}``)."""
+    return rf"""(?m)(?:^(?:\{{\s*)?(?:{names})|["'](?:{names})["'])\s*:"""
+
+
+_ECSCTL_API = re.compile(_key("apiVersion") + r"""\s*["']?ecsctl/""")
+_ANY_API = re.compile(_key("apiVersion") + r"""\s*["']?([^\s"',}]+)""")
+_KIND = re.compile(_key("kind"))
+_TASKDEF = re.compile(_key("family|containerDefinitions|taskDefinition"))
+
+# What the commonest other YAML files are, by their top-level keys, for the note.
+_KNOWN = (
+    ("a GitHub Actions workflow", re.compile(r"(?m)^jobs\s*:")),
+    ("a pre-commit configuration", re.compile(r"(?m)^repos\s*:")),
+    ("a docker-compose file", re.compile(r"(?m)^services\s*:")),
+    ("a GitLab CI configuration", re.compile(r"(?m)^stages\s*:")),
+)
+
+
+def foreign(head: bytes) -> str | None:
+    """``None`` when ``head`` (the start of a file) may be an ecsctl manifest or task definition;
+    otherwise what the file seems to be instead, for the note that skips it."""
+    encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
+    text = head.decode(encoding, errors="replace")
+    if _ECSCTL_API.search(text) or _TASKDEF.search(text):
+        return None
+    other = _ANY_API.search(text)
+    if other:
+        return f"a manifest of apiVersion {other.group(1)}"
+    if _KIND.search(text):
+        return None
+    for what, pattern in _KNOWN:
+        if pattern.search(text):
+            return what
+    return "no apiVersion, kind or family in it"

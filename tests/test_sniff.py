@@ -1,0 +1,36 @@
+"""Which YAML/JSON files a directory scan takes as manifests (``core.manifest.sniff``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecsctl.core.manifest.sniff import foreign
+
+
+@pytest.mark.parametrize("text", [
+    b"apiVersion: ecsctl/v1\nkind: Service\n",
+    b"{apiVersion: ecsctl/v1, kind: Cluster}\n",
+    b"# comment\n---\napiVersion: ecsctl/v1\nkind: Cluster\nmetadata: {name: x\n",  # broken, still ours
+    b"kind: Service\nmetadata: {name: x}\n",  # apiVersion missing: validate says so
+    b'{\n  "family": "web",\n  "containerDefinitions": []\n}\n',  # RegisterTaskDefinition JSON
+    b'{"taskDefinition": {"family": "x", "containerDefinitions": []}}',  # describe-task-definition output
+    b"family: web\ncontainerDefinitions: []\n",
+    b"apiVersion: v1\nkind: ConfigMap\n---\napiVersion: ecsctl/v1\nkind: Cluster\n",
+    "apiVersion: ecsctl/v1\nkind: Cluster\n".encode("utf-16"),
+], ids=["manifest", "flow", "broken", "no-api", "register-json", "describe-json", "register-yaml", "mixed", "utf-16"])
+def test_ours(text) -> None:
+    assert foreign(text) is None
+
+
+@pytest.mark.parametrize("text, what", [
+    (b"name: ci\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n", "a GitHub Actions workflow"),
+    (b"repos:\n  - repo: https://github.com/psf/black\n    rev: 24.1.0\n", "a pre-commit configuration"),
+    (b"services:\n  web:\n    image: nginx\n", "a docker-compose file"),
+    (b"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n", "a manifest of apiVersion apps/v1"),
+    (b"stages: [build]\n", "a GitLab CI configuration"),
+    (b"", "no apiVersion, kind or family in it"),
+    (b"- hosts: all\n  tasks: []\n", "no apiVersion, kind or family in it"),
+    (b"jobs:\n  x:\n    steps:\n      - with: {family: not-top-level}\n", "a GitHub Actions workflow"),
+])
+def test_foreign(text, what) -> None:
+    assert foreign(text) == what
