@@ -29,6 +29,19 @@ def test_state_is_a_global_option(tmp_path: Path, example_state: Path) -> None:
     assert str(example_state) in out.read_text(encoding="utf-8")
 
 
+def test_machine_output_is_the_view_model(example_state: Path) -> None:
+    import json
+
+    import yaml
+
+    from ecsctl.app.view import build_view
+
+    as_json = run("view", "--state", str(example_state), "-o", "json")
+    as_yaml = run("view", "--state", str(example_state), "-o", "yaml")
+    assert as_json.exit_code == as_yaml.exit_code == 0
+    assert json.loads(as_json.stdout) == yaml.safe_load(as_yaml.stdout) == build_view(str(example_state))
+
+
 def test_default_file_and_stdout(tmp_path: Path, example_state: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert run("view", "--state", str(example_state)).exit_code == 0
@@ -52,7 +65,8 @@ def test_usage_errors_are_one_line_exit_2(tmp_path: Path, example_state: Path) -
         (["--serve", "--out", "x.html"], "error: --out writes a file and --serve serves the page: give one of them"),
         (["--out", str(tmp_path)], f"error: {tmp_path}: Is a directory"),
         (["-f", str(tmp_path / "missing")], f"error: {tmp_path / 'missing'}: no such file or directory"),
-        (["-o", "json"], "error: unknown output format 'json' (one of: text)"),
+        (["-o", "xml"], "error: unknown output format 'xml' (one of: text, json, yaml)"),
+        (["-o", "json", "--out", "x.html"], "error: -o json prints the view model on stdout; --out and --serve are for the page"),
     ):
         result = run("view", "--state", str(example_state), *args)
         assert (result.exit_code, result.output.strip().splitlines()[-1]) == (2, message), result.output

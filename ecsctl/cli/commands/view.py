@@ -22,10 +22,18 @@ def view(
     serve: bool = typer.Option(False, "--serve", help="Serve the page on 127.0.0.1 and redraw it when the state changes."),
     port: Optional[int] = typer.Option(None, "--port", min=0, max=65535, help="Port for --serve (default: any free one)."),
 ) -> None:
-    """A self-contained HTML page of the cluster, services, plan and scaling."""
+    """A self-contained HTML page of the cluster, services, plan and scaling (-o json/yaml: the
+    data it is drawn from)."""
     opts = current()
-    opts.format(("text",))  # the page is HTML: -o json/yaml has nothing to change
+    fmt = opts.format()
     path = opts.state_path
+    if fmt != "text":  # the view model itself, for scripts: what the page is drawn from
+        if serve or out:
+            raise UsageError(f"-o {fmt} prints the view model on stdout; --out and --serve are for the page")
+        from ecsctl.cli.render.machine import emit
+
+        emit(_build(path, files or None), fmt)
+        return
     if serve:
         if out:
             raise UsageError("--out writes a file and --serve serves the page: give one of them")
