@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from ecsctl import __version__
-from ecsctl.cli.commands import describe, ecr, get, import_, instances, plan, render, rollout, rules, scale, schema, state, tasks, validate
+from ecsctl.cli.commands import describe, ecr, get, import_, instances, plan, render, rollout, rules, scale, schema, state, tasks, validate, view
 from ecsctl.cli.options import EcsctlTyper
 
 app = EcsctlTyper(
@@ -51,6 +51,7 @@ app.add_typer(scale.app, name="scale")
 app.command("run-task")(tasks.run_task)
 app.command("stop-task")(tasks.stop_task)
 app.command("tick")(tasks.tick)
+app.command("view")(view.view)
 app.add_typer(rules.app, name="rules")
 app.add_typer(schema.app, name="schema")
 app.add_typer(ecr.app, name="ecr")

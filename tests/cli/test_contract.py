@@ -33,6 +33,7 @@ COMMANDS = {
     "instances deregister",
     "rollout status", "rollout history", "rollout undo",
     "rules", "rules explain", "schema export", "scale simulate", "ecr login", "render", "import",
+    "view",
 }
 
 
@@ -135,6 +136,7 @@ GLOBAL_CASES = {
     "ecr login": (["ecr", "login"], True),
     "render": (["render", "-f", "{stack}"], True),
     "import": (["import", "{taskdef_json}", "--no-state"], True),
+    "view": (["view", "-f", "{stack}"], True),
     "scale simulate": (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "web", "--metrics", f"{SCALING}/cpu.csv"], True),
 }
 
@@ -516,6 +518,10 @@ BAD = [
     (["render", "-f", "{stack}", "--to", "nomad"], 2),
     (["render", "-f", "does-not-exist"], 2),
     (["import"], 2),
+    (["view", "--port", "8080"], 2),
+    (["view", "-f", "does-not-exist"], 2),
+    (["view", "--state", "{garbage}"], 1),
+    (["view", "--out", "{tmp}"], 2),
     (["import", "{garbage}", "--no-state"], 1),
     (["ecr", "login", "--registry", "docker.io"], 2),
     (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "nope", "--metrics", f"{SCALING}/cpu.csv"], 1),
