@@ -53,7 +53,7 @@ Lock
     releasing the lock does not write to the database. ``busy_timeout`` (5 s) only covers
     SQLite's own per-transaction write lock, which is held for milliseconds.
 
-Schema version 3 (JSON text for flexible fields, real columns for what is queried or indexed)
+Schema version 4 (JSON text for flexible fields, real columns for what is queried or indexed)
 
     meta                 key TEXT PK, value — rows: version, serial, lineage (UUID4), created_at,
                          digest_key (hex, version 3)
@@ -77,14 +77,20 @@ Schema version 3 (JSON text for flexible fields, real columns for what is querie
                          (NULL on Fargate), availability_zone, last_status, desired_status,
                          stop_code, stop_reason, host_ports JSON, started_by, service, cpu,
                          memory, created_at, started_at, stopped_at, subnet, private_ip
-                         ('' unless awsvpc; added by version 2)
+                         ('' unless awsvpc; added by version 2), exit_code (NULL until the
+                         essential container exited; version 4)
     target_registrations (target_group, target_id, port) PK, task_id
     catalogue            (kind, name) PK, spec JSON — parameters, secrets, repositories, …
+    sim_state            (kind, name) PK, data JSON — what the simulated clock keeps per object
+                         (a service's scaling engine, a queue, a rule's last firing; version 4)
+    history              (kind, name, id) PK, at, data JSON — scaling activities, metric
+                         datapoints, rule firings, appended as the clock moves (version 4)
 
 Version history: 1 — the tables above but for the last two task columns; 2 — ``tasks.subnet``
 and ``tasks.private_ip`` (both ``''`` for tasks written by version 1) and the index
 ``tasks_subnet (subnet, last_status)``; 3 — ``meta.digest_key``, every stored sensitive-looking
-value sealed, the application id set, the ``lock`` table emptied (the lock moved to a file).
+value sealed, the application id set, the ``lock`` table emptied (the lock moved to a file);
+4 — ``tasks.exit_code`` and the ``sim_state`` and ``history`` tables.
 An export of any version up to ``SCHEMA_VERSION`` can be pushed: fields it lacks take the
 record's defaults.
 
@@ -99,7 +105,7 @@ import os
 import secrets
 import sqlite3
 import uuid
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -115,11 +121,13 @@ from ecsctl.core.state.ports import (
     Cluster,
     ContainerInstance,
     Deployment,
+    HistoryEntry,
     LockInfo,
     R,
     Resource,
     Service,
     ServiceEvent,
+    SimState,
     StateMeta,
     StateStore,
     TargetRegistration,
@@ -130,8 +138,8 @@ from ecsctl.core.state.ports import (
 from ecsctl.errors import StateError
 from ecsctl.storage.lock import StateLock
 
-SCHEMA_VERSION = 3
-READABLE_FROM = 2  # versions 2.. share the tables this ecsctl reads: a reader need not upgrade them
+SCHEMA_VERSION = 4
+READABLE_FROM = 2  # versions 2.. can be read as they are: a reader need not upgrade them (see _present_as_current)
 APPLICATION_ID = 0x45435343  # "ECSC" in the SQLite header: a database of ours, set on creation
 EXPORT_FORMAT = "ecsctl-state"
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -151,7 +159,10 @@ def _seal_stored_values(conn: sqlite3.Connection, key: str | None) -> None:
     else:
         key = row[0]
     sealer = Sealer(bytes.fromhex(key))
+    existing = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     for table in _SEALED_TABLES:
+        if table.name not in existing:  # made by a later migration, sealed as it is written
+            continue
         columns = [c for c in table.columns if c.codec == "json"]
         names = ", ".join(c.sql for c in columns)
         for rowid, *values in conn.execute(f"SELECT rowid, {names} FROM {table.name}").fetchall():
@@ -236,6 +247,14 @@ MIGRATIONS: dict[int, tuple[Migration, ...]] = {
         _seal_stored_values,
         "DELETE FROM lock",
     ),
+    4: (  # the simulated clock's work: scaling, queues, rules, batch tasks that exit
+        "ALTER TABLE tasks ADD COLUMN exit_code INTEGER",
+        """CREATE TABLE sim_state (kind TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL,
+            PRIMARY KEY (kind, name))""",
+        """CREATE TABLE history (kind TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL,
+            at TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (kind, name, id))""",
+        "CREATE INDEX history_at ON history (kind, at)",
+    ),
 }
 assert sorted(MIGRATIONS) == list(range(1, SCHEMA_VERSION + 1))
 
@@ -254,6 +273,25 @@ def _upgrade(conn: sqlite3.Connection, version: int, key: str | None = None) -> 
             (target,),
         )
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
+def _present_as_current(conn: sqlite3.Connection, version: int) -> None:
+    """Let a reader see an older (readable) state in the current shape without changing the
+    file: TEMP objects (kept in memory, and found before the file's own tables) stand in for
+    what later versions add, as the migrations would make them."""
+    query_only = conn.execute("PRAGMA query_only").fetchone()[0]
+    conn.execute("PRAGMA query_only = OFF")  # TEMP objects only: the file is not written
+    conn.execute("PRAGMA temp_store = MEMORY")
+    with closing(conn.cursor()) as cur:
+        if version < 4:  # tasks.exit_code, sim_state, history
+            columns = ", ".join(c.sql for c in _WORLD[Task].columns if c.name != "exit_code")
+            cur.execute(f"CREATE TEMP VIEW tasks AS SELECT {columns}, NULL AS exit_code FROM main.tasks")
+            cur.execute("CREATE TEMP TABLE sim_state (kind TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL, "
+                        "PRIMARY KEY (kind, name))")
+            cur.execute("CREATE TEMP TABLE history (kind TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL, "
+                        "at TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (kind, name, id))")
+    if query_only:
+        conn.execute("PRAGMA query_only = ON")
 
 
 def _create(conn: sqlite3.Connection, *, lineage: str, created_at: str, key: str) -> None:
@@ -416,6 +454,8 @@ _WORLD: dict[type, _Table] = {
         _Table(Task, "tasks", ("id",)),
         _Table(TargetRegistration, "target_registrations", ("target_group", "target_id", "port")),
         _Table(CatalogueEntry, "catalogue", ("kind", "name")),
+        _Table(SimState, "sim_state", ("kind", "name")),
+        _Table(HistoryEntry, "history", ("kind", "name", "id")),
     )
 }
 _EVENTS = _Table(ServiceEvent, "service_events", ("cluster", "service"))  # seq is implicit
@@ -482,6 +522,8 @@ class SqliteStateStore:
             return
         self._conn, self._mode, self._version = conn, "read", version
         try:
+            if READABLE_FROM <= version < SCHEMA_VERSION:
+                _present_as_current(conn, version)
             if version < READABLE_FROM:  # older tables than this ecsctl can read: upgrade first
                 with self._locked_briefly():
                     self._writable()

@@ -95,7 +95,7 @@ def content(export: dict) -> dict:
 
 def test_creates_a_private_wal_database_at_the_current_version_on_the_first_write(store: SqliteStateStore, path: Path) -> None:
     meta = store.meta()
-    assert (meta.version, meta.serial) == (SCHEMA_VERSION, 0) == (3, 0)
+    assert (meta.version, meta.serial) == (SCHEMA_VERSION, 0) == (4, 0)
     assert uuid.UUID(meta.lineage).version == 4
     assert meta.created_at.endswith("Z")
     assert not path.parent.exists()  # nothing on disk until a change is committed
@@ -484,7 +484,7 @@ def test_a_version_1_state_is_migrated_to_the_current_version(path: Path) -> Non
         assert s.meta().serial == 8
     with raw(path) as conn:
         columns = [r[1] for r in conn.execute("PRAGMA table_info(tasks)")]
-        assert columns[-2:] == ["subnet", "private_ip"]
+        assert columns[-3:] == ["subnet", "private_ip", "exit_code"]
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert "tasks_subnet" in indexes
     with SqliteStateStore(path) as s:  # reopening an up-to-date file changes nothing
@@ -529,3 +529,28 @@ def test_a_version_1_export_can_be_pushed(store: SqliteStateStore, tmp_path: Pat
         tasks = other.find(Task)
         assert [t.id for t in tasks] == ["t-1", "t-2"]
         assert all((t.subnet, t.private_ip) == ("", "") for t in tasks)
+
+
+def test_simulation_state_and_history_records(path: Path) -> None:
+    """Version 4: what the clock keeps per object, and the histories it appends to; both travel in exports."""
+    from ecsctl.core.state.ports import HistoryEntry, SimState
+
+    with SqliteStateStore(path) as s:
+        with s.transaction():
+            s.save(SimState("ScalingState", "prod/web", {"desired": 4, "cooldownUntil": 120}))
+            s.save(HistoryEntry("ScalingActivity", "prod/web", "2026-01-01T00:05:00Z#000000", "2026-01-01T00:05:00Z",
+                                {"cause": "monitor alarm in state ALARM", "desiredCount": 4}))
+            s.save(HistoryEntry("ScalingActivity", "prod/web", "2026-01-01T00:01:00Z#000000", "2026-01-01T00:01:00Z",
+                                {"desiredCount": 3}))
+        assert s.get(SimState, "ScalingState", "prod/web").data["desired"] == 4
+        found = s.find(HistoryEntry, kind="ScalingActivity", name="prod/web")
+        assert [h.at for h in found] == ["2026-01-01T00:01:00Z", "2026-01-01T00:05:00Z"]  # ids keep time order
+        exported = s.export()
+        task = Task(id="t-9", cluster="prod", group="family:job", task_definition="job:1", last_status="STOPPED",
+                    desired_status="STOPPED", exit_code=3)
+        s.save(task)
+        assert s.get(Task, "t-9").exit_code == 3
+    other = path.parent / "other.db"
+    with SqliteStateStore(other) as s:
+        s.import_(exported, force=True)
+        assert len(s.find(HistoryEntry)) == 2 and s.get(SimState, "ScalingState", "prod/web") is not None

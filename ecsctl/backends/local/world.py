@@ -36,8 +36,10 @@ from ecsctl.core.state.ports import (
     Cluster,
     ContainerInstance,
     Deployment,
+    HistoryEntry,
     Service,
     ServiceEvent,
+    SimState,
     StateStore,
     TargetRegistration,
     Task,
@@ -352,6 +354,8 @@ class World:
         self._by_task: dict[str, set[tuple[str, str, int]]] = {}
         self._addresses: dict[str, _Addresses] = {}
         self._last_event: dict[tuple[str, str], str] = {}
+        self._sim: dict[tuple[str, str], SimState | None] = {}
+        self._history_counts: dict[tuple[str, str, str], int] = {}
         self.journal: dict[tuple[type, tuple], object] = {}
         self.events: list[ServiceEvent] = []  # not yet flushed
         self.history: list[ServiceEvent] = []  # every event this world recorded
@@ -541,6 +545,33 @@ class World:
         self._entries().pop((kind, name), None)
         self.forget(CatalogueEntry, (kind, name))
 
+    # -- what the clock keeps: per-object state and histories ----------------------------
+
+    def sim_state(self, kind: str, name: str) -> SimState | None:
+        key = (kind, name)
+        if key not in self._sim:
+            self._sim[key] = self.store.get(SimState, kind, name) if self.store is not None else None
+        return self._sim[key]
+
+    def put_sim_state(self, state: SimState) -> None:
+        self._sim[(state.kind, state.name)] = state
+        self.note(state)
+
+    def append_history(self, kind: str, name: str, data: dict) -> HistoryEntry:
+        """A new history entry at the clock's time (ids ``<time>#<counter>`` keep their order)."""
+        at = self.now()
+        count = self._history_counts.get((kind, name, at))
+        if count is None:
+            count = 0
+            if self.store is not None:
+                prefix = f"{at}#"
+                count = sum(1 for h in self.store.find(HistoryEntry, kind=kind, name=name, at=at)
+                            if h.id.startswith(prefix))
+        self._history_counts[(kind, name, at)] = count + 1
+        entry = HistoryEntry(kind, name, f"{at}#{count:06d}", at, data)
+        self.note(entry)
+        return entry
+
     # -- load-balancer targets -----------------------------------------------------------
 
     def _targets(self) -> dict[tuple[str, str, int], TargetRegistration]:
@@ -634,6 +665,10 @@ def _key(record) -> tuple:
         return (record.target_group, record.target_id, record.port)
     if isinstance(record, CatalogueEntry):
         return (record.kind, record.name)
+    if isinstance(record, SimState):
+        return (record.kind, record.name)
+    if isinstance(record, HistoryEntry):
+        return (record.kind, record.name, record.id)
     raise TypeError(f"{type(record).__name__} is not a world record")
 
 

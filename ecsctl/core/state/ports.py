@@ -196,6 +196,7 @@ class Task:
     stopped_at: str = ""
     subnet: str = ""  # awsvpc tasks: the subnet their ENI is in ("" otherwise, and while PENDING)
     private_ip: str = ""  # awsvpc tasks: their private IPv4 address, allocated from ``subnet``
+    exit_code: int | None = None  # the essential container's exit code, once it exited
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +217,30 @@ class CatalogueEntry:
     spec: JSON = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class SimState:
+    """What the simulation keeps of one object between ticks, by ``kind`` and ``name``: a
+    service's auto scaling engine (``ScalingState``, name ``cluster/service``), a queue's
+    messages (``QueueState``), a scheduled rule's last firing (``RuleState``) …"""
+
+    kind: str
+    name: str
+    data: JSON = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One line of a history the simulation appends to: scaling activities, metric datapoints,
+    rule firings.  ``id`` orders the entries of one (``kind``, ``name``): the simulation time,
+    then a counter (``2026-01-01T00:05:00Z#0001``)."""
+
+    kind: str
+    name: str
+    id: str
+    at: str
+    data: JSON = field(default_factory=dict)
+
+
 WorldRecord = (
     Cluster
     | ContainerInstance
@@ -225,6 +250,8 @@ WorldRecord = (
     | Task
     | TargetRegistration
     | CatalogueEntry
+    | SimState
+    | HistoryEntry
 )
 R = TypeVar("R", bound=WorldRecord)
 
@@ -276,6 +303,8 @@ __all__ = [
     "EVENTS_KEPT",
     "JSON",
     "CatalogueEntry",
+    "HistoryEntry",
+    "SimState",
     "Cluster",
     "ContainerInstance",
     "Deployment",
