@@ -314,7 +314,7 @@ def _run(the_plan, store, backend, results: list[dict]) -> None:
 
         with Progress(transient=True) as progress:
             bar = progress.add_task("Applying", total=len(the_plan.steps))
-            # one bar per rolling deployment, filled when its service step has stepped it through
+            # one bar per rolling deployment, moved by the scheduler's rounds
             rollouts = {d["service"]: progress.add_task(f"deployment of {d['service']}: {d['from']} -> {d['to']}",
                                                         total=max(1, len(d.get("steps") or ())))
                         for d in the_plan.deployments}
@@ -322,16 +322,25 @@ def _run(the_plan, store, backend, results: list[dict]) -> None:
             def on_step(step, n, total):
                 done(n)
                 progress.update(bar, completed=n, description=f"{step.id}")
-                if step.address in rollouts:
-                    progress.update(rollouts[step.address], completed=progress.tasks[rollouts[step.address]].total)
 
-            apply_plan(the_plan, store, backend, on_step)
+            def on_round():  # the scheduler's rounds: each deployment takes at most one step per round
+                for key in rollouts.values():
+                    progress.advance(key)
+
+            apply_plan(the_plan, store, backend, on_step, on_round)
     else:
+        rounds = 0
+
         def on_step(step, n, total):
             done(n)
             sys.stderr.write(f"[{n}/{total}] {step.id}: done\n")
 
-        apply_plan(the_plan, store, backend, on_step)
+        def on_round():
+            nonlocal rounds
+            rounds += 1
+            sys.stderr.write(f"[scheduler] round {rounds}: done\n")
+
+        apply_plan(the_plan, store, backend, on_step, on_round)
 
 
 def _counts(the_plan, results: list[dict]) -> str:
