@@ -21,7 +21,10 @@ It returns, for the plan:
   tasks it will run per revision after apply, and, when fewer run than desired, how many cannot
   be placed with ECS's reason and the closest instance (``placement`` in ``plan -o json``).
 * ``reconcile`` — the clusters in which the scheduler has work even without a step (lost tasks
-  to replace, a deployment to continue).
+  to replace, a deployment to continue);
+* ``recording`` — the run itself, unit of work by unit of work: ``apply_plan`` commits these
+  units when the plan is applied in the same process to the state it was made against, instead
+  of running the same simulation a second time.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Forecast:
     deployments: list[dict] = field(default_factory=list)
     services: list[dict] = field(default_factory=list)
     reconcile: list[str] = field(default_factory=list)
+    recording: list | None = None  # the units of work the run would commit (LocalBackend.replay)
 
 
 def forecast(steps: list[Step], store) -> Forecast:
@@ -60,6 +64,7 @@ def forecast(steps: list[Step], store) -> Forecast:
         deployments=_deployment_entries(world, started, moves),
         services=_service_entries(world, service_steps, moves),
         reconcile=sorted({m.cluster for m in moves if m.stopped or m.started or m.failed or m.phase == "rollback"}),
+        recording=backend.recording,
     )
 
 

@@ -103,7 +103,7 @@ def make_plan(inputs: Inputs, store) -> Plan:
     ahead = forecast(steps, store)
     return Plan(lineage=lineage, serial=serial, manifests_hash=manifests_hash(inputs.files),
                 changes=changes, steps=steps, drift=drift, deployments=ahead.deployments,
-                predictions=ahead.services, reconcile=ahead.reconcile)
+                predictions=ahead.services, reconcile=ahead.reconcile, recording=ahead.recording)
 
 
 def _terminated(store) -> set[str]:
@@ -232,6 +232,12 @@ def apply_plan(plan: Plan, store, backend, on_step: Callable[[Step, int, int], N
     on its own: what ``make_plan`` forecast. Returns the number of steps applied."""
     check_fresh(plan, store)
     total = len(plan.steps)
+    if plan.recording is not None and getattr(backend, "replay", None) is not None:
+        # the plan was made in this process against this very state: commit the run it recorded
+        done = iter(range(1, total + 1))
+        backend.replay(plan.recording, on_step=lambda step: on_step and on_step(step, next(done), total),
+                       on_round=on_round)
+        return total
     for n, step in enumerate(plan.steps, start=1):
         backend.apply_step(step)
         if on_step:

@@ -1107,6 +1107,18 @@ class SqliteStateStore:
         table = self._table(type(record))
         self._write(f"save to {table.name}", table.upsert, table.to_row(record, self._seal))
 
+    def save_many(self, records) -> None:
+        """``save`` for many records at once (one statement per table: a unit of the simulation
+        writes thousands of tasks)."""
+        by_table: dict[type, list] = {}
+        for record in records:
+            by_table.setdefault(type(record), []).append(record)
+        with self.transaction():
+            for record_type, group in by_table.items():
+                table = self._table(record_type)
+                with self._sql(f"save to {table.name}"):
+                    self._db().executemany(table.upsert, [table.to_row(r, self._seal) for r in group])
+
     def delete(self, record_type: type[WorldRecord], *key: object) -> bool:
         """Delete by primary key; True if a record was there."""
         table = self._table(record_type)

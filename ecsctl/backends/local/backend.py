@@ -25,12 +25,12 @@ group also removes its registrations).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Callable, Iterable
 
 from ecsctl.backends.local import controller, instances, services, tasks
-from ecsctl.backends.local.world import World
+from ecsctl.backends.local.world import Changes, World
 from ecsctl.core.plan.model import Step
 from ecsctl.core.state.ports import (
     CatalogueEntry,
@@ -61,6 +61,8 @@ class LocalBackend:
         self.persist = persist
         self._world: World | None = None
         self._serial: int | None = None
+        # a plan's run: every unit of work it would commit, in order (see replay)
+        self.recording: list[Unit] | None = None if persist else []
 
     # -- the world and units of work ------------------------------------------------------
 
@@ -74,20 +76,37 @@ class LocalBackend:
             self._serial = self.store.meta().serial if self.store is not None else None
         return self._world
 
-    def commit(self, extra: Callable[[], None] | None = None) -> None:
-        """Write the world's changes (and ``extra`` writes) in one transaction; a plan writes nothing."""
+    def commit(self, resource: tuple | None = None, *, step: Step | None = None) -> None:
+        """Write the world's changes (and a step's last-applied spec, ``resource``: ``("put",
+        address, kind, name, spec)`` or ``("delete", address)``) in one transaction. A plan writes
+        nothing: it records the unit instead, for ``replay``."""
         if not self.persist:
+            self.recording.append(Unit(self.world.take_changes(), resource, step))
             return
         world = self.world
         try:
             with self.store.transaction():
                 world.flush()
-                if extra is not None:
-                    extra()
+                _write_resource(self.store, resource)
         except BaseException:
             self._world = None  # memory is ahead of the store now: read it again next time
             raise
         self._serial = self.store.meta().serial
+
+    def replay(self, recording: list["Unit"], on_step: Callable[[Step], None] | None = None,
+               on_round: Callable[[], None] | None = None) -> None:
+        """Commit the units a plan's run recorded, each in its own transaction, in order: what
+        that run would have committed against this state (the caller checked the plan is fresh)."""
+        for unit in recording:
+            with self.store.transaction():
+                unit.changes.write(self.store)
+                _write_resource(self.store, unit.resource)
+            if unit.step is not None:
+                if on_step is not None:
+                    on_step(unit.step)
+            elif on_round is not None and unit.changes.records:
+                on_round()
+        self._world = None
 
     # -- plan steps -----------------------------------------------------------------------
 
@@ -108,13 +127,9 @@ class LocalBackend:
             self._world = None
             raise
 
-        def record() -> None:
-            if step.action == "delete":
-                self.store.delete_resource(step.address)
-            else:
-                self.store.put_resource(step.address, step.kind, step.name, step.spec)
-
-        self.commit(record)
+        resource = (("delete", step.address) if step.action == "delete"
+                    else ("put", step.address, step.kind, step.name, step.spec))
+        self.commit(resource, step=step)
 
     def settle(self, clusters: Iterable[str] | None = None,
                session: controller.Session | None = None, after_round: Callable[[], None] | None = None) -> None:
@@ -193,6 +208,25 @@ class LocalBackend:
             raise InputError(f"{step.address}: the local backend does not know kind {kind!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One unit of work a plan's run would commit: the world's changes, and for a step its
+    last-applied spec (``resource``) and the step itself (None for a scheduler round)."""
+
+    changes: Changes
+    resource: tuple | None = None
+    step: Step | None = None
+
+
+def _write_resource(store: StateStore, resource: tuple | None) -> None:
+    if resource is None:
+        return
+    if resource[0] == "delete":
+        store.delete_resource(resource[1])
+    else:
+        store.put_resource(*resource[1:])
+
+
 def _service_spec_from(step: Step) -> dict:
     """A delete step without ``before``: the cluster is the address's middle part."""
     parts = step.address.split("/")
@@ -208,4 +242,4 @@ def _register_revision(world: World, family: str, spec: dict) -> None:
                                               registered_at=world.now()))
 
 
-__all__ = ["CATALOGUE_KINDS", "LocalBackend"]
+__all__ = ["CATALOGUE_KINDS", "LocalBackend", "Unit"]

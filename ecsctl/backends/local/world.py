@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from heapq import heappop, heappush
 from typing import Iterable
 
@@ -326,6 +326,32 @@ class ClusterState:
         self.world.note(dep)
 
 
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What one unit of work changed: records (``_DELETED`` for a delete), events, the clock."""
+
+    records: tuple[tuple[type, tuple, object], ...]
+    events: tuple[ServiceEvent, ...]
+    clock: str | None
+
+    def write(self, store: StateStore) -> None:
+        """Into ``store``, inside the caller's transaction."""
+        saved = [record for _, _, record in self.records if record is not _DELETED]
+        save_many = getattr(store, "save_many", None)
+        if save_many is not None:
+            save_many(saved)
+        else:
+            for record in saved:
+                store.save(record)
+        for record_type, key, record in self.records:
+            if record is _DELETED:
+                store.delete(record_type, *key)
+        for event in self.events:
+            store.add_service_event(event)
+        if self.clock is not None and store.clock() != self.clock:
+            store.set_clock(self.clock)
+
+
 def deployment_order(cluster: str, service: str, n: int):
     """Sort key of a service's ``n`` deployments: oldest first (by their sequence number)."""
     seq = {ids.deployment_id(cluster, service, k): k for k in range(1, n + 1)}
@@ -378,24 +404,20 @@ class World:
     def forget(self, record_type: type, key: tuple) -> None:
         self.journal[(record_type, key)] = _DELETED
 
-    def flush(self) -> None:
-        """Write every change since the last flush to the store (the caller's transaction)."""
+    def take_changes(self) -> "Changes":
+        """Every change since the last take (instance records and counts brought up to date first)."""
         for cs in self._clusters.values():
             cs.refresh_dirty()
-        store = self.store
-        if store is None:
-            raise InputError("there is no state to write the simulation to")
-        for (record_type, key), record in self.journal.items():
-            if record is _DELETED:
-                store.delete(record_type, *key)
-            else:
-                store.save(record)
-        for event in self.events:
-            store.add_service_event(event)
-        if self._clock is not None and store.clock() != self._clock:
-            store.set_clock(self._clock)
+        changes = Changes(tuple((t, k, r) for (t, k), r in self.journal.items()), tuple(self.events), self._clock)
         self.journal.clear()
         self.events.clear()
+        return changes
+
+    def flush(self) -> None:
+        """Write every change since the last flush to the store (the caller's transaction)."""
+        if self.store is None:
+            raise InputError("there is no state to write the simulation to")
+        self.take_changes().write(self.store)
 
     @property
     def changed(self) -> bool:
@@ -672,4 +694,4 @@ def _key(record) -> tuple:
     raise TypeError(f"{type(record).__name__} is not a world record")
 
 
-__all__ = ["LIVE_STATUSES", "RUNNING", "STOPPED", "ClusterState", "World", "deployment_order", "subnet_block"]
+__all__ = ["LIVE_STATUSES", "RUNNING", "STOPPED", "Changes", "ClusterState", "World", "deployment_order", "subnet_block"]
