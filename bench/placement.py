@@ -1,6 +1,6 @@
 """Task placement at scale: the `Placer` the local backend and the plan's prediction use.
 
-    python bench/placement.py [--quick] [--repeat N] [--seed S] [--no-profile]
+    python bench/placement.py [--quick] [--repeat N] [--seed S] [--profile]
 
 In one process, interleaved round by round (so machine noise hits every run alike), best and
 median of ``--repeat`` rounds (default 3):
@@ -14,7 +14,11 @@ median of ``--repeat`` rounds (default 3):
 (c) the cost of one placement (strategy and constraint of (a)) on a cluster of 5,000
     instances vs one of 50, both pre-filled to the same level (a seeded half of each
     instance's memory taken) and then given the same number of placements; target: the
-    5,000-instance cost within 3x the 50-instance one (sub-linear in the instances).
+    5,000-instance cost within 3x the 50-instance one (sub-linear in the instances);
+(d) the path rolling deployments take: the default strategy (spread by zone, then by
+    instance) for a service that already has one task on every instance (its old tasks, the
+    same task group), on 50 vs 5,000 instances: each new task goes to the instance with the
+    fewest of the group's tasks; µs per placement, same target as (c).
 
 Task demands: 256 CPU units, 1,024 MiB, one dynamic host port (bridge). Building the
 ``Placer`` (sorting the nodes) is timed apart from placing. ``--quick``: 10x fewer tasks and
@@ -95,6 +99,24 @@ def one_placement(n: int, count: int, seed: int) -> tuple[float, int]:
     return (time.perf_counter() - start) / count, placed
 
 
+def spread_over_held(n: int, count: int, seed: int) -> tuple[float, int]:
+    """Seconds per placement of ``count`` tasks of a group that already has one task on each of ``n``
+    instances, with the default strategy (spread zone, then instance): a rolling deployment's starts."""
+    nodes = make_nodes(n, seed=seed, fill=0.25)
+    for node in nodes:
+        node.groups["service:web"] += 1
+        node.running_tasks += 1
+        node.remaining_cpu -= DEMAND.cpu
+        node.remaining_memory -= DEMAND.memory
+    placer = Placer(nodes, seed=0)
+    placer.place(DEMAND, group="service:web")  # build the indexes
+    start = time.perf_counter()
+    placed = 0
+    for _ in range(count):
+        placed += not isinstance(placer.place(DEMAND, group="service:web"), Unplaced)
+    return (time.perf_counter() - start) / count, placed
+
+
 def rate(n: int, seconds: float) -> str:
     return f"{n / seconds:,.0f}" if seconds else "n/a"
 
@@ -104,13 +126,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="10x smaller (a) and (b), fewer placements in (c)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=20261124)
-    ap.add_argument("--no-profile", action="store_true", help="skip the cProfile top of (a)")
+    ap.add_argument("--profile", action="store_true", help="also print a cProfile top of (a) (a separate run)")
     args = ap.parse_args()
 
     instances, services, per_service = (500, 10, 1000) if args.quick else (5000, 100, 1000)
     small, large, count = 50, 5000, (200 if args.quick else 400)
     tasks = services * per_service
-    runs: dict[str, list] = {"a": [], "b": [], "c50": [], "c5000": []}
+    runs: dict[str, list] = {"a": [], "b": [], "c50": [], "c5000": [], "d50": [], "d5000": []}
     placed: dict[str, int] = {}
     for r in range(args.repeat):
         build, took, n = place_services(make_nodes(instances, seed=args.seed), services, per_service, SPREAD_BINPACK, MEMBER_OF)
@@ -123,10 +145,14 @@ def main() -> None:
             per, n = one_placement(size, count, args.seed + r)
             runs[key].append(per)
             placed[key] = n
+        for size, key in ((small, "d50"), (large, "d5000")):
+            per, n = spread_over_held(size, min(count, size), args.seed + r)
+            runs[key].append(per)
+            placed[key] = n
         print(f"round {r + 1}: (a) {runs['a'][-1][1]:.2f} s, (b) {runs['b'][-1][1]:.2f} s, "
               f"(c) {runs['c50'][-1] * 1e6:.0f} µs vs {runs['c5000'][-1] * 1e6:.0f} µs", file=sys.stderr, flush=True)
 
-    if not args.no_profile:
+    if args.profile:
         prof = cProfile.Profile()
         nodes = make_nodes(instances, seed=args.seed)
         prof.enable()
@@ -143,6 +169,8 @@ def main() -> None:
     a_best, a_med, a_build = best("a")
     b_best, b_med, b_build = best("b")
     c50, c5000 = min(runs["c50"]), min(runs["c5000"])
+    d50, d5000 = min(runs["d50"]), min(runs["d5000"])
+    d_scale = d5000 / d50 if d50 else float("inf")
     a_rate, b_rate = tasks / a_best, tasks / b_best
     scale = c5000 / c50 if c50 else float("inf")
     ok = lambda good: "✓" if good else "✗"  # noqa: E731
@@ -168,10 +196,20 @@ def main() -> None:
         f"| {large:,} | {placed['c5000']} | {c5000 * 1e6:.1f} | {statistics.median(runs['c5000']) * 1e6:.1f} | **{scale:.2f}×** "
         f"(instances ×{large // small}) | ≤ 3× {ok(scale <= 3)} |",
         "",
+        "One placement on the path of a rolling deployment (default strategy: spread zone, then instance; the "
+        "service already holds one task on every instance), best of " + f"{args.repeat}:",
+        "",
+        "| instances | placed | µs / placement (best) | median | ratio | target |",
+        "|---|---|---|---|---|---|",
+        f"| {small:,} | {placed['d50']} | {d50 * 1e6:.1f} | {statistics.median(runs['d50']) * 1e6:.1f} | 1.00× | floor |",
+        f"| {large:,} | {placed['d5000']} | {d5000 * 1e6:.1f} | {statistics.median(runs['d5000']) * 1e6:.1f} | "
+        f"**{d_scale:.2f}×** (instances ×{large // small}) | ≤ 3× {ok(d_scale <= 3)} |",
+        "",
         machine_line(),
     ]
     print_block("placement", lines)
-    if placed["a"] != tasks or placed["b"] != tasks or placed["c50"] != count or placed["c5000"] != count:
+    if (placed["a"] != tasks or placed["b"] != tasks or placed["c50"] != count or placed["c5000"] != count
+            or placed["d50"] != min(count, small) or placed["d5000"] != count):
         print(f"not every task was placed: {placed}", file=sys.stderr)
         sys.exit(1)
 

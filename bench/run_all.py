@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BENCH_DIR, machine_line  # noqa: E402
 
 BENCHMARKS = ["corpus_vs_peers.py", "throughput.py", "startup.py", "state_scale.py", "placement.py",
-              "deployments.py", "lock_refusal.py", "scaling.py", "view.py"]
+              "deployments.py", "growth.py", "lock_refusal.py", "scaling.py", "view.py"]
 BLOCK = re.compile(r"<!-- bench:(\w+):begin -->\n(.*?)\n<!-- bench:\1:end -->", re.S)
 
 
