@@ -13,7 +13,8 @@ plan forecasts what apply will do.
   lost tasks, reaching the desired count); each round that moved commits on its own.  A kill
   at any moment leaves a state that loads, and the next apply goes on from there.
 * ``tick(duration)`` advances the clock minute by minute (see ``tasks.tick``), committing each
-  minute in which something changed.
+  minute in which something changed; each minute Service Auto Scaling (``scaling``) sets
+  desired counts before the clusters settle.
 
 Kinds: ``Cluster`` (``instances``), ``TaskDefinition`` (create/update registers the next
 revision unless the latest revision of the family is ACTIVE with an identical spec; delete
@@ -29,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Callable, Iterable
 
-from ecsctl.backends.local import controller, instances, services, tasks
+from ecsctl.backends.local import controller, instances, scaling, services, tasks
 from ecsctl.backends.local.world import Changes, World
 from ecsctl.core.plan.model import Step
 from ecsctl.core.state.ports import (
@@ -41,6 +42,10 @@ from ecsctl.core.state.ports import (
     TaskDefinitionRevision,
 )
 from ecsctl.errors import InputError
+
+# The handlers ``tick`` runs each minute, registered by importing their modules: Service Auto
+# Scaling (``scaling``: scheduled actions, then policies, set desired counts).
+TICK_HANDLERS = (scaling.scale_services,)
 
 CATALOGUE_KINDS = frozenset({
     "TargetGroup", "CapacityProvider", "Parameter", "Secret", "EnvironmentFile", "Repository",
