@@ -128,13 +128,18 @@ def stop_task(state_path: str, task_id: str, reason: str | None = None, *,
 
 
 def tick(state_path: str, duration: str) -> dict:
-    """Advance the clock: ``{"from", "to", "started": [...], "stopped": [...], "events": [...]}``."""
+    """Advance the clock: ``{"from", "to", "started": [...], "stopped": [...], "events": [...], "scaling": [...]}``
+    (``scaling``: the activities Service Auto Scaling recorded on the way)."""
     from ecsctl.backends.local import LocalBackend
+
+    from ecsctl.backends.local.scaling import recorded_activities
 
     delta = parse_duration(duration)
     with open_required(state_path) as store:
         with store.locked(f"ecsctl tick {duration}"):
-            result = LocalBackend(store).tick(delta)
+            backend = LocalBackend(store)
+            result = backend.tick(delta)
+            scaling = recorded_activities(backend.world)
             return {
                 "from": result.from_time,
                 "to": result.to_time,
@@ -142,4 +147,8 @@ def tick(state_path: str, duration: str) -> dict:
                 "stopped": _rows(store, [t.id for t in result.stopped]),
                 "events": [{"cluster": e.cluster, "service": e.service, "time": e.at, "message": e.message}
                            for e in result.events],
+                "scaling": [{"cluster": a["cluster"], "service": a["service"], "time": a["time"],
+                             "previousDesiredCount": a["previousDesiredCount"], "desiredCount": a["desiredCount"],
+                             "description": a["description"], "cause": a["cause"], "statusCode": a["statusCode"]}
+                            for a in scaling],
             }

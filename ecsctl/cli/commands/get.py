@@ -28,12 +28,16 @@ COLUMNS = {
               ("INSTANCE", "instance"), ("AZ", "availabilityZone"), ("IP", "privateIp"), ("STATUS", "lastStatus"), ("HOST PORTS", "hostPorts"),
               ("STOP REASON", "stopReason")],
     "targets": [("TARGET GROUP", "targetGroup"), ("TARGET", "target"), ("PORT", "port"), ("TASK", "task")],
+    "scaling": [("TIME", "time"), ("SERVICE", lambda r: f"{r['cluster']}/{r['service']}"),
+                ("DESIRED", lambda r: f"{r['previousDesiredCount']} -> {r['desiredCount']}"),
+                ("MIN-MAX", lambda r: f"{r['minCapacity']}-{r['maxCapacity']}"), ("STATUS", "statusCode"),
+                ("DESCRIPTION", "description"), ("CAUSE", "cause")],
 }
 
 
 @boundary
 def get(
-    kind: str = typer.Argument(..., help="clusters, instances, taskdefs, services, tasks or targets (or KIND/NAME)."),
+    kind: str = typer.Argument(..., help="clusters, instances, taskdefs, services, tasks, targets or scaling (or KIND/NAME)."),
     name: Optional[str] = typer.Argument(None, help="Only this one: a name, id, id prefix, i-… id, ARN or family:revision."),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Only this cluster."),
     status: Optional[str] = typer.Option(None, "--status", help="Only this status (tasks: lastStatus, e.g. RUNNING, STOPPED)."),
