@@ -153,6 +153,11 @@ def test_tick_json(runner, state):
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert (out["from"], out["to"]) == ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z")
-    assert out["started"] == [] and out["stopped"] == []
+    # Thursday 08:00 in Paris (07:00Z), web's scheduled action raises its floor from 3 to 6 tasks;
+    # nothing else moves in a day with no metrics.
+    assert [(a["time"], a["cause"]) for a in out["scaling"]][:2] == [
+        ("2026-01-01T07:00:00Z", "scheduled action name business-hours was triggered"),
+        ("2026-01-01T07:00:00Z", "minimum capacity was set to 6")]
+    assert [t["group"] for t in out["started"]] == ["service:web"] * 3 and out["stopped"] == []
     again = json.loads(run(runner, "tick", "90s", "--state", state, "-o", "json").stdout)
     assert again["to"] == "2026-01-02T00:01:30Z"
