@@ -176,6 +176,7 @@ class LocalBackend:
         """Advance the clock minute by minute (``tasks.tick``), committing each minute that changed something."""
         result = tasks.tick(self.world, duration, handlers=None if handlers is None else list(handlers),
                             after_minute=self.commit)
+        scaling.flush(self.world)  # the engines' state of the quiet minutes
         self.commit()  # the clock's last move
         return result
 

@@ -31,7 +31,8 @@ What is kept (the state's schema is unchanged):
   (``core.scaling.snapshot``: cooldown times, each alarm's datapoints, the scheduled
   bounds), plus a digest of the ``autoScaling`` spec and the service's creation time: a
   changed spec re-registers the scalable target (its ``minCapacity``/``maxCapacity`` are the
-  manifest's again, the policies' state is kept by name); a re-created service starts afresh;
+  manifest's again, the policies' state is kept by name); a re-created service starts afresh.
+  It is written in every minute that scales and at the end of each tick (:func:`flush`);
 * ``history`` (:data:`ACTIVITY_KIND`, ``cluster/service``): every scaling activity as
   DescribeScalingActivities prints it (``ScalingActivity.as_dict``), its cause in
   Application Auto Scaling's wording.
@@ -122,6 +123,7 @@ class _WorldScaling:
     scalers: dict[str, _Scaler] = field(default_factory=dict)
     points: dict[str, _Points] = field(default_factory=dict)
     activities: list[dict] = field(default_factory=list)  # recorded by this world, in order
+    pending: dict[str, tuple] = field(default_factory=dict)  # key -> (scaler, service created_at) not yet saved
 
 
 _WORLDS: "weakref.WeakKeyDictionary[World, _WorldScaling]" = weakref.WeakKeyDictionary()
@@ -184,8 +186,27 @@ def _scale(world: World, mine: _WorldScaling, cs: ClusterState, svc: Service, sc
         _record(world, mine, cs.name, svc.name, act)
     if state.desired != svc.desired_count:
         cs.put_service(replace(svc, desired_count=state.desired, updated_at=world.now()))
-    world.put_sim_state(SimState(STATE_KIND, key, {**snapshot(state), "specDigest": scaler.digest,
-                                                   "serviceCreatedAt": svc.created_at}))
+    mine.pending[key] = (scaler, svc.created_at)
+    if acts:  # the minute commits anyway: the engine's state goes with the counts it set
+        _save(world, mine, key)
+
+
+def _save(world: World, mine: _WorldScaling, key: str) -> None:
+    scaler, created = mine.pending.pop(key)
+    world.put_sim_state(SimState(STATE_KIND, key, {**snapshot(scaler.state), "specDigest": scaler.digest,
+                                                   "serviceCreatedAt": created}))
+
+
+def flush(world: World) -> None:
+    """Note every engine state stepped since it was last saved (the caller commits).
+
+    A quiet minute (no activity) does not write the engine's state, so that a day of ticks
+    on a steady service is not 1,440 transactions; ``LocalBackend.tick`` flushes at its end.
+    A crash in between loses only the alarms' latest datapoints: the next tick resumes from
+    the last minute that scaled (and may record a scheduled action of that gap again)."""
+    mine = _of(world)
+    for key in sorted(mine.pending):
+        _save(world, mine, key)
 
 
 def _load(world: World, svc: Service, scaling: dict, minute: int) -> _Scaler:
@@ -275,5 +296,5 @@ def metrics_read(svc: Service) -> tuple[str, ...]:
     return compile_scaling(scaling, cluster=svc.cluster, service=svc.name).metrics
 
 
-__all__ = ["ACTIVITY_KIND", "METRIC_KIND", "STATE_KIND", "metrics_read", "put_metrics",
+__all__ = ["ACTIVITY_KIND", "METRIC_KIND", "STATE_KIND", "flush", "metrics_read", "put_metrics",
            "recorded_activities", "scale_services", "service_key"]
