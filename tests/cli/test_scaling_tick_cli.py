@@ -287,3 +287,13 @@ def test_metrics_put_errors_are_one_line(tmp_path, args, code) -> None:
     result = sim("metrics", "put", *args, code=code)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+
+
+def test_the_view_draws_the_activities_tick_recorded(tmp_path) -> None:
+    sim = Sim(tmp_path, TARGET_TRACKING)
+    sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "90")
+    sim("tick", "5m")
+    scaling = sim.json("view")["scaling"]
+    assert [(s["service"], [(a["from"], a["to"]) for a in s["activities"]]) for s in scaling] == [
+        ("service/prod/web", [(2, 3)])]
+    assert scaling[0]["points"][0]["desiredCount"] == 3 and scaling[0]["points"][0]["value"] == 90.0
