@@ -203,7 +203,8 @@ def flush(world: World) -> None:
     A quiet minute (no activity) does not write the engine's state, so that a day of ticks
     on a steady service is not 1,440 transactions; ``LocalBackend.tick`` flushes at its end.
     A crash in between loses only the alarms' latest datapoints: the next tick resumes from
-    the last minute that scaled (and may record a scheduled action of that gap again)."""
+    the last minute that scaled, and scheduled actions due in the gap (already applied and
+    committed) do not fire again."""
     mine = _of(world)
     for key in sorted(mine.pending):
         _save(world, mine, key)
@@ -222,6 +223,8 @@ def _load(world: World, svc: Service, scaling: dict, minute: int) -> _Scaler:
             if record.get("specDigest") != digest:  # RegisterScalableTarget again: the manifest's bounds
                 record = {**record, "minCapacity": config.min_capacity, "maxCapacity": config.max_capacity}
             state = restore(config, record, until=until)
+            if int(record["minute"]) + 1 < minute:  # minutes it did not see (autoScaling was removed a while):
+                read_schedules(state, fire_times, minute, until)  # what was due then does not fire now
         else:
             state = start(config, desired=svc.desired_count, minute=minute, until=until)
     except ScheduleError as exc:
