@@ -297,3 +297,48 @@ def test_the_view_draws_the_activities_tick_recorded(tmp_path) -> None:
     assert [(s["service"], [(a["from"], a["to"]) for a in s["activities"]]) for s in scaling] == [
         ("service/prod/web", [(2, 3)])]
     assert scaling[0]["points"][0]["desiredCount"] == 3 and scaling[0]["points"][0]["value"] == 90.0
+
+
+TWO_POLICIES = TARGET_TRACKING.replace("minCapacity: 2", "minCapacity: 1") + """\
+  - policyName: mem50
+    targetValue: 50
+    predefinedMetricSpecification: {predefinedMetricType: ECSServiceAverageMemoryUtilization}
+"""
+MEMORY = "ECSServiceAverageMemoryUtilization"
+
+
+def test_several_policies_scale_in_only_when_all_agree(tmp_path) -> None:
+    sim = Sim(tmp_path, TWO_POLICIES, desired=6)
+    sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "20")     # far below 60: cpu60 wants in
+    sim("metrics", "put", "--service", "web", "--metric", MEMORY, "--value", "48")  # not below 45: mem50 does not
+    sim("tick", "30m")
+    assert sim.desired() == 6 and sim.activities() == []
+    sim("metrics", "put", "--service", "web", "--metric", MEMORY, "--value", "20")  # now both agree
+    sim("tick", "20m")
+    acts = sim.activities()
+    assert acts and acts[0]["desiredCount"] < 6 and "-AlarmLow-" in acts[0]["cause"]
+
+
+def test_several_policies_scale_out_if_any_wants_more(tmp_path) -> None:
+    sim = Sim(tmp_path, TWO_POLICIES, desired=2)
+    sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "20")
+    sim("metrics", "put", "--service", "web", "--metric", MEMORY, "--value", "100")  # ceil(2 × 100 / 50) = 4
+    sim("tick", "3m")
+    assert [(a["desiredCount"], a["cause"].endswith("triggered policy mem50")) for a in sim.activities()] == [(4, True)]
+
+
+def test_an_applied_change_of_the_target_resets_the_scheduled_bounds(tmp_path) -> None:
+    sim = Sim(tmp_path, """\
+        minCapacity: 2
+        maxCapacity: 10
+        scheduled:
+          - {scheduledActionName: floor, schedule: "at(2026-01-01T00:10:00)", scalableTargetAction: {minCapacity: 6}}
+        """)
+    sim("tick", "15m")
+    assert sim.json("describe", "service", "web")["scaling"]["minCapacity"] == 6 and sim.desired() == 6
+    sim.manifest.write_text(sim.manifest.read_text().replace("maxCapacity: 10", "maxCapacity: 8"))
+    sim("apply", "-f", sim.manifest, "--auto-approve")
+    sim("tick", "1m")
+    described = sim.json("describe", "service", "web")["scaling"]
+    assert (described["minCapacity"], described["maxCapacity"]) == (2, 8)  # RegisterScalableTarget again
+    assert sim.desired() == 6  # the count stays: nothing scaled it
