@@ -636,14 +636,15 @@ class World:
     def _pool(self, subnet: str) -> _Addresses:
         pool = self._addresses.get(subnet)
         if pool is None:
+            # the addresses held by the subnet's live tasks as this world sees them now (whenever
+            # the pool is made): a loaded cluster's live tasks are the world's; others, the store's
             used: set[str] = set()
             if self.store is not None:
                 for status in LIVE_STATUSES:
-                    used.update(t.private_ip for t in self.store.find(Task, subnet=subnet, last_status=status))
-            for cs in self._clusters.values():  # what this world changed since
-                for t in cs.tasks.values():
-                    if t.subnet == subnet and t.private_ip:
-                        used.add(t.private_ip)
+                    used.update(t.private_ip for t in self.store.find(Task, subnet=subnet, last_status=status)
+                                if t.cluster not in self._clusters)
+            for cs in self._clusters.values():
+                used.update(t.private_ip for t in cs.tasks.values() if t.subnet == subnet and t.private_ip)
             pool = self._addresses[subnet] = _Addresses(subnet, used)
         return pool
 
