@@ -46,6 +46,7 @@ CATALOGUE_KINDS = frozenset({
     "TargetGroup", "CapacityProvider", "Parameter", "Secret", "EnvironmentFile", "Repository",
     "ScheduledTask", "Queue", "SecurityGroup",
 })
+HEALTH_KINDS = ("SecurityGroup", "TargetGroup")  # what the load balancer health checks depend on
 
 
 class LocalBackend:
@@ -204,6 +205,9 @@ class LocalBackend:
                     world.delete_target_group(name)
             else:
                 world.put_catalogue(CatalogueEntry(kind, name, step.spec or {}))
+            if kind in HEALTH_KINDS:  # targets may pass or fail their health checks now: let the scheduler look
+                for cluster in world.active_clusters():
+                    world.state(cluster)
         else:
             raise InputError(f"{step.address}: the local backend does not know kind {kind!r}")
 
