@@ -162,9 +162,11 @@ class LocalBackend:
             for dep in store.find(Deployment, status="PRIMARY"):
                 if dep.rollout_state == "IN_PROGRESS":
                     out.add(dep.cluster)
-            for inst in store.find(ContainerInstance):
-                if inst.running_tasks_count and (inst.status != "ACTIVE" or not inst.agent_connected):
-                    out.add(inst.cluster)
+            # counted in SQL: a plan must not read every instance record to learn which clusters drain
+            for (cluster, status, connected, running), _ in store.tally(
+                    ContainerInstance, ("cluster", "status", "agent_connected", "running_tasks_count")).items():
+                if running and (status != "ACTIVE" or not connected):
+                    out.add(cluster)
         active = set(self.world.active_clusters())
         return sorted(out & active)
 
