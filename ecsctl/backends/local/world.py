@@ -91,6 +91,14 @@ class _Addresses:
         self.next += 1
         return str(ipaddress.IPv4Address(self.base + self.next - 1))
 
+    def has_free(self) -> bool:
+        if any(offset not in self.used for offset in self.freed):
+            return True
+        n = self.next
+        while n in self.used:
+            n += 1
+        return n <= LAST_HOST
+
     def give_back(self, ip: str) -> None:
         offset = int(ipaddress.IPv4Address(ip)) - self.base
         if offset in self.used:
@@ -654,6 +662,9 @@ class World:
                 used.update(t.private_ip for t in cs.tasks.values() if t.subnet == subnet and t.private_ip)
             pool = self._addresses[subnet] = _Addresses(subnet, used)
         return pool
+
+    def has_free_ip(self, subnet: str) -> bool:
+        return self._pool(subnet).has_free()
 
     def allocate_ip(self, subnet: str) -> str:
         return self._pool(subnet).take(subnet)
