@@ -111,10 +111,11 @@ def strategy(world: World, cs: ClusterState, spec: dict) -> list[dict]:
 
 
 def start(world: World, cs: ClusterState, how: Launch, count: int, placement: model.Placement,
-          items: Sequence[dict], current: Sequence[Task], spread_over: Sequence[Task] = ()
-          ) -> tuple[list[Task], list[Task], Unplaced | None]:
+          items: Sequence[dict], current: Sequence[Task], spread_over: Sequence[Task] = (), *,
+          provision: bool = True) -> tuple[list[Task], list[Task], Unplaced | None]:
     """Start up to ``count`` tasks of ``how`` by the strategy ``items``, given the deployment's
-    live tasks ``current``: (started RUNNING, created PROVISIONING, why some could not be placed)."""
+    live tasks ``current``: (started RUNNING, created PROVISIONING, why some could not be placed).
+    ``provision`` False (standalone tasks): none waits in PROVISIONING, they are unplaced."""
     have: dict[str, int] = {}
     for task in current:
         name = provider_of(world, task)
@@ -146,7 +147,7 @@ def start(world: World, cs: ClusterState, how: Launch, count: int, placement: mo
             continue
         spec = provider_spec(world, name)
         left = n - len(done)
-        if managed(spec) and _fits_empty(how, spec):
+        if provision and managed(spec) and _fits_empty(how, spec):
             room = MAX_PROVISIONING - sum(1 for t in cs.tasks.values() if t.last_status == PROVISIONING)
             for _ in range(max(0, min(left, room))):
                 waiting.append(_provision(world, cs, how, name))

@@ -114,9 +114,9 @@ def _activity(world: World, cs: ClusterState, provider: str, spec: dict | None, 
     world.append_history("CapacityProvider", provider, {
         "cluster": cs.name, "description": what,
         "cause": (f"At {world.now()} a monitor alarm of the target tracking policy of capacity provider {provider} "
-                  f"(CapacityProviderReservation {cpr:g} %, target {_scaling(spec, data).target_capacity}) "
+                  f"(CapacityProviderReservation {round(cpr, 1):g} %, target {_scaling(spec, data).target_capacity}) "
                   f"changed the desired capacity from {size} to {done}."),
-        "from": size, "to": done, "reservation": cpr,
+        "from": size, "to": done, "reservation": round(cpr, 2),
     })
 
 
