@@ -267,3 +267,20 @@ def test_validate_refuses_bad_strategies(sim, strategy, extra, message):
     sim.write(docs)
     result = sim.run("validate", str(sim.dir), code=1)
     assert message in result.output
+
+
+def test_rolling_deployment_waits_in_provisioning_for_new_instances(sim):
+    sim.apply(ec2_stack(4))                                          # 2 full instances
+    bumped = ec2_stack(4)
+    bumped[2]["spec"]["containerDefinitions"][0]["image"] = "nginx:1.28"
+    plan = sim.plan(bumped)
+    [deployment] = plan["deployments"]
+    assert deployment["outcome"] == "stalled" and "4 new tasks wait in PROVISIONING" in deployment["reason"]
+    assert [c["message"] for c in plan["capacity"]] == ["2 more m5.large in eu-west-1a/b"]
+    sim.apply(bumped, code=1)
+    assert Counter((t["taskDefinition"], t["lastStatus"]) for t in sim.live()) == {("api:1", "RUNNING"): 4,
+                                                                                     ("api:2", "PROVISIONING"): 4}
+    sim.tick(f"{1 + STARTUP_MINUTES}m")                              # new instances: new tasks run, old ones stop
+    assert Counter((t["taskDefinition"], t["lastStatus"]) for t in sim.live()) == {("api:2", "RUNNING"): 4}
+    described = json.loads(sim.run("describe", "service", "api", "-o", "json").stdout)
+    assert not any("because of the service deployment configuration" in str(e) for e in described["events"])

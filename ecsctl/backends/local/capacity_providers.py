@@ -107,6 +107,12 @@ def strategy(world: World, cs: ClusterState, spec: dict) -> list[dict]:
     return model.strategy_providers(spec, cluster.spec if cluster is not None else None)
 
 
+def waiting_tasks(cs: ClusterState, service: str) -> list[Task]:
+    """The service's PROVISIONING tasks, in id order (one pass, sorted only when there are some)."""
+    found = [t for t in cs.by_service.get(service, {}).values() if t.last_status == PROVISIONING]
+    return sorted(found, key=lambda t: t.id) if found else found
+
+
 # -- starting tasks by strategy --------------------------------------------------------------
 
 
@@ -209,4 +215,4 @@ def _run(world: World, cs: ClusterState, task: Task, how: Launch, where: Placed)
 
 __all__ = ["ATTRIBUTE", "GROUP_PREFIX", "MAX_PROVISIONING", "PROVISIONING", "TASK_PROVIDER", "asg_of", "constraint",
            "group_name", "instance_size", "managed", "place_provisioning", "protected", "provider_of",
-           "provider_of_group", "provider_spec", "record", "start", "strategy"]
+           "provider_of_group", "provider_spec", "record", "start", "strategy", "waiting_tasks"]

@@ -189,7 +189,7 @@ def _service(world: World, cs: ClusterState, svc: Service, session: Session, dra
 def _provisioning(ctx: _Ctx) -> None:
     """PROVISIONING tasks (capacity providers): an older deployment's stop, the PRIMARY's are
     placed where their provider's instances now have room."""
-    waiting = [t for t in ctx.cs.service_tasks(ctx.name) if t.last_status == capacity_providers.PROVISIONING]
+    waiting = capacity_providers.waiting_tasks(ctx.cs, ctx.name)
     if not waiting:
         return
     for task in waiting:
@@ -236,8 +236,7 @@ def _replica(ctx: _Ctx) -> bool:
     old = [t for t in running if t.started_by != dep.id or t.instance_id in ctx.draining]
     new = [t for t in running if t.started_by == dep.id and t.instance_id not in ctx.draining]
     # tasks waiting for capacity provider instances hold their place among the new ones
-    waiting = [t for t in cs.service_tasks(svc.name)
-               if t.last_status == capacity_providers.PROVISIONING and t.started_by == dep.id]
+    waiting = [t for t in capacity_providers.waiting_tasks(cs, svc.name) if t.started_by == dep.id]
     desired = svc.desired_count
     failed_deployment = dep.rollout_state == "FAILED"
     if failed_deployment:
@@ -271,7 +270,7 @@ def _replica(ctx: _Ctx) -> bool:
                                     old_after, new_after, reason=reason, fix=fix, unplaced=unplaced))
         if unplaced is not None:
             ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {unplaced.message}")
-        elif _failure(ctx) is None:
+        elif _failure(ctx) is None and not waiting:
             ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {STUCK_EVENT}")
         return False
     if len(new) + len(waiting) > desired:

@@ -55,7 +55,7 @@ def measure(world: World, cs: ClusterState, provider: str, spec: dict | None, da
     """(M, N, PROVISIONING tasks) of ``provider`` in ``cs``."""
     live = asg.members(cs, provider)
     busy = sum(1 for inst in live if inst.status == "ACTIVE" and asg.non_daemon_tasks(cs, inst) > 0)
-    waiting = [(t.cpu, t.memory) for t in sorted(cs.tasks.values(), key=lambda t: t.id)
+    waiting = [(t.cpu, t.memory) for t in cs.tasks.values()
                if t.last_status == cp.PROVISIONING and cp.provider_of(world, t) == provider]
     size = cp.instance_size(spec)
     extra = instances_needed(waiting, size) if size is not None and waiting else 0
