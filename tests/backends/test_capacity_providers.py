@@ -284,3 +284,44 @@ def test_rolling_deployment_waits_in_provisioning_for_new_instances(sim):
     assert Counter((t["taskDefinition"], t["lastStatus"]) for t in sim.live()) == {("api:2", "RUNNING"): 4}
     described = json.loads(sim.run("describe", "service", "api", "-o", "json").stdout)
     assert not any("because of the service deployment configuration" in str(e) for e in described["events"])
+
+
+# -- property: the plan's capacity forecast is what the clock then launches -------------------
+
+from datetime import timedelta  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from ecsctl.app.plan import apply_plan, backend_for, make_plan, read_manifests  # noqa: E402
+from ecsctl.backends.local import LocalBackend  # noqa: E402
+from ecsctl.backends.local.asg import KIND  # noqa: E402
+from ecsctl.core.state.ports import SimState  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(first=st.integers(0, 6), then=st.integers(0, 24), min_step=st.integers(1, 3), max_step=st.integers(1, 6),
+       zones=st.integers(1, 3))
+def test_capacity_forecast_equals_the_first_tick(tmp_path_factory, first, then, min_step, max_step, zones):
+    max_step = max(max_step, min_step)
+    names = ("eu-west-1a", "eu-west-1b", "eu-west-1c")[:zones]
+    root = tmp_path_factory.mktemp("cp")
+    store = SqliteStateStore(str(root / "state.db"), create=True)
+    try:
+        for count in (first, then):
+            (root / "stack.yaml").write_text(yaml.safe_dump_all(ec2_stack(
+                count, desired=1, zones=names, minimumScalingStepSize=min_step, maximumScalingStepSize=max_step)))
+            plan = make_plan(read_manifests([str(root / "stack.yaml")]), store)
+            apply_plan(plan, store, backend_for(store))
+        forecast = plan.capacity
+        before = (store.get(SimState, KIND, "general").data or {})
+        LocalBackend(store).tick(timedelta(minutes=1))
+        after = store.get(SimState, KIND, "general").data
+        launched = after["booting"][len(before.get("booting") or ()):]
+        assert [len(launched)] == ([forecast[0]["count"]] if forecast else [0])
+        if forecast:
+            assert sorted(b["zone"] for b in launched) == sorted(forecast[0]["zones"])
+            assert 1 <= min_step <= forecast[0]["count"] <= max(min_step, max_step) or forecast[0]["to"] == 10
+        assert check_invariants(store) == []
+    finally:
+        store.close()
