@@ -165,6 +165,9 @@ def test_scale_out_through_provisioning_then_back_in(sim):
     plan = sim.plan(ec2_stack(10))
     assert [(c["count"], c["message"]) for c in plan["capacity"]] == [(3, "3 more m5.large in eu-west-1a/b")]
     assert plan["capacity"][0]["reservation"] == 250.0      # M = 2 busy + 3 for 6 tasks, N = 2
+    text = sim.run("plan", "-f", str(sim.dir)).stdout
+    assert "service/prod/api: 6 of 10 tasks wait in PROVISIONING" in text
+    assert "capacityprovider/general (prod): 3 more m5.large in eu-west-1a/b (desired capacity 2 -> 5" in text
     result = sim.apply(ec2_stack(10), code=1)                # below desired until the group grows
     assert "6 PROVISIONING" in result.output
     assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 4, "PROVISIONING": 6}
@@ -175,6 +178,10 @@ def test_scale_out_through_provisioning_then_back_in(sim):
     sim.tick(f"{STARTUP_MINUTES}m")                          # registered, the waiting tasks placed
     assert len(sim.instances()) == 5
     assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 10}
+    [group] = json.loads(sim.run("describe", "cluster", "prod", "-o", "json").stdout)["autoScalingGroups"]
+    assert (group["desiredCapacity"], group["registered"], group["booting"]) == (5, 5, 0)
+    assert group["activities"][0]["description"].startswith("Launching 3 new EC2 instances")
+    assert "changed the desired capacity from 2 to 5" in group["activities"][0]["cause"]
 
     sim.apply(ec2_stack(2))                                  # desired down: 3 instances idle at least
     sim.tick("14m")
