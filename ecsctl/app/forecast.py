@@ -20,6 +20,9 @@ It returns, for the plan:
 * ``services`` — per service the plan touches or the scheduler moves: its desired count, the
   tasks it will run per revision after apply, and, when fewer run than desired, how many cannot
   be placed with ECS's reason and the closest instance (``placement`` in ``plan -o json``).
+* ``capacity`` — per capacity provider with managed scaling, the scale-out its next evaluation
+  on the clock starts for the tasks the run left PROVISIONING (``managed_scaling.forecast``:
+  the tick handler's own decision, on the world the run left);
 * ``reconcile`` — the clusters in which the scheduler has work even without a step (lost tasks
   to replace, a deployment to continue);
 * ``recording`` — the run itself, unit of work by unit of work: ``apply_plan`` commits these
@@ -40,12 +43,14 @@ class Forecast:
     deployments: list[dict] = field(default_factory=list)
     services: list[dict] = field(default_factory=list)
     reconcile: list[str] = field(default_factory=list)
+    capacity: list[dict] = field(default_factory=list)
     recording: list | None = None  # the units of work the run would commit (LocalBackend.replay)
 
 
 def forecast(steps: list[Step], store) -> Forecast:
     from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.controller import Session
+    from ecsctl.backends.local.managed_scaling import forecast as capacity_forecast
     from ecsctl.core.controller import service as model
 
     backend = LocalBackend(store, persist=False)
@@ -64,6 +69,7 @@ def forecast(steps: list[Step], store) -> Forecast:
         deployments=_deployment_entries(world, started, moves),
         services=_service_entries(world, service_steps, moves),
         reconcile=sorted({m.cluster for m in moves if m.stopped or m.started or m.failed or m.phase == "rollback"}),
+        capacity=capacity_forecast(world),
         recording=backend.recording,
     )
 
@@ -179,6 +185,7 @@ def _service_entries(world, service_steps: dict, moves: list) -> list[dict]:
         if svc is None or svc.status != "ACTIVE":
             continue
         running = [t for t in cs.service_tasks(name) if t.last_status == "RUNNING"]
+        waiting = sum(1 for t in cs.service_tasks(name) if t.last_status == "PROVISIONING")
         per_revision = Counter(t.task_definition for t in running)
         short = max(0, svc.desired_count - len(running))
         unplaced = last_unplaced.get((cluster, name)) if short else None
@@ -194,6 +201,7 @@ def _service_entries(world, service_steps: dict, moves: list) -> list[dict]:
             "failing": failing.get((cluster, name), ("", ""))[0] if short and unplaced is None else "",
             "fix": failing.get((cluster, name), ("", ""))[1] if short and unplaced is None else "",
             "tasks": dict(sorted(per_revision.items())),
+            "provisioning": waiting,
         })
     return out
 

@@ -103,7 +103,8 @@ def make_plan(inputs: Inputs, store) -> Plan:
     ahead = forecast(steps, store)
     return Plan(lineage=lineage, serial=serial, manifests_hash=manifests_hash(inputs.files),
                 changes=changes, steps=steps, drift=drift, deployments=ahead.deployments,
-                predictions=ahead.services, reconcile=ahead.reconcile, recording=ahead.recording)
+                predictions=ahead.services, reconcile=ahead.reconcile, capacity=ahead.capacity,
+                recording=ahead.recording)
 
 
 def _terminated(store, instances: list) -> set[str]:

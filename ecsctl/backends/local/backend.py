@@ -20,7 +20,8 @@ revision unless the latest revision of the family is ACTIVE with an identical sp
 deregisters every ACTIVE revision — running tasks keep running), ``Service`` (``services``),
 and the catalogue kinds (``TargetGroup``, ``CapacityProvider``, ``Parameter``, ``Secret``,
 ``EnvironmentFile``, ``Repository``, ``ScheduledTask``: a ``CatalogueEntry``; deleting a target
-group also removes its registrations).
+group also removes its registrations; a capacity provider's Auto Scaling group registers its
+instances in the cluster that lists it, see ``asg``, and scales on the clock, ``managed_scaling``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Callable, Iterable
 
-from ecsctl.backends.local import controller, instances, services, tasks
+from ecsctl.backends.local import asg, controller, instances, managed_scaling, services, tasks
 from ecsctl.backends.local.world import Changes, World
 from ecsctl.core.plan.model import Step
 from ecsctl.core.state.ports import (
@@ -186,6 +187,7 @@ class LocalBackend:
                 instances.delete_cluster(world, name)
             else:
                 instances.apply_cluster(world, name, step.spec or {})
+                asg.sync_cluster(world, name)  # its capacity providers' Auto Scaling groups
         elif kind == "TaskDefinition":
             family = str((step.spec or step.before or {}).get("family") or name)
             if action == "delete":
@@ -207,6 +209,11 @@ class LocalBackend:
                     world.delete_target_group(name)
             else:
                 world.put_catalogue(CatalogueEntry(kind, name, step.spec or {}))
+            if kind == "CapacityProvider":
+                if action == "delete":
+                    asg.delete_provider(world, name)
+                else:
+                    asg.apply_provider(world, name, step.spec or {}, step.before if action == "update" else None)
             if kind in HEALTH_KINDS:  # targets may pass or fail their health checks now: let the scheduler look
                 for cluster in world.active_clusters():
                     world.state(cluster)

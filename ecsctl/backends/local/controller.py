@@ -43,7 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from ecsctl.backends.local import launch, services
+from ecsctl.backends.local import capacity_providers, launch, services
 from ecsctl.backends.local.health import Judge, Unhealthy, unhealthy_event
 from ecsctl.backends.local.launch import SCHEDULER, Launch
 from ecsctl.backends.local.world import RUNNING, ClusterState, World
@@ -154,6 +154,7 @@ class _Ctx:
     started: list[Task] = field(default_factory=list)
     unhealthy: list[tuple[Task, Unhealthy]] = field(default_factory=list)  # failed health checks, stopped
     failed_checks: list[Task] = field(default_factory=list)  # of those, the ones this move started
+    provisioned: list[Task] = field(default_factory=list)  # created PROVISIONING (capacity providers)
 
     @property
     def name(self) -> str:
@@ -191,9 +192,26 @@ def _service(world: World, cs: ClusterState, svc: Service, session: Session, dra
     elif model.is_daemon(svc.spec):
         moved = _daemon(ctx)
     else:
+        _provisioning(ctx)
         moved = _replica(ctx)
     moved = _finish(ctx) or moved
-    return moved or bool(ctx.lost or ctx.stopped or ctx.drained or ctx.started or ctx.unhealthy)
+    return moved or bool(ctx.lost or ctx.stopped or ctx.drained or ctx.started or ctx.unhealthy or ctx.provisioned)
+
+
+def _provisioning(ctx: _Ctx) -> None:
+    """PROVISIONING tasks (capacity providers): an older deployment's stop, the PRIMARY's are
+    placed where their provider's instances now have room."""
+    waiting = capacity_providers.waiting_tasks(ctx.cs, ctx.name)
+    if not waiting:
+        return
+    for task in waiting:
+        if task.started_by != ctx.dep.id:
+            ctx.stop(task, ctx.scale_in_reason())
+    mine = [t for t in waiting if t.started_by == ctx.dep.id]
+    if mine:
+        placement = model.placement(ctx.svc.spec, ctx.world.revision(ctx.dep.task_definition).spec)
+        placed = capacity_providers.place_provisioning(ctx.world, ctx.cs, ctx.launch(), placement, mine)
+        ctx.started.extend(_health_checks(ctx, placed))
 
 
 def _stop_lost(ctx: _Ctx) -> None:
@@ -267,6 +285,8 @@ def _replica(ctx: _Ctx) -> bool:
     running = [t for t in cs.service_tasks(svc.name) if t.last_status == RUNNING]
     old = [t for t in running if t.started_by != dep.id or t.instance_id in ctx.draining]
     new = [t for t in running if t.started_by == dep.id and t.instance_id not in ctx.draining]
+    # tasks waiting for capacity provider instances hold their place among the new ones
+    waiting = [t for t in capacity_providers.waiting_tasks(cs, svc.name) if t.started_by == dep.id]
     desired = svc.desired_count
     failed_deployment = dep.rollout_state == "FAILED"
     if failed_deployment:
@@ -280,11 +300,11 @@ def _replica(ctx: _Ctx) -> bool:
         for task in _choose_old(ctx, old, step.stop):
             ctx.stop(task, DRAINING_REASON if task.instance_id in ctx.draining else ctx.scale_in_reason(),
                      drain=task.instance_id in ctx.draining)
-        want = step.start
+        want = max(0, step.start - len(waiting))
         started, unplaced, failed = _start(ctx, want)
         stopped = len(ctx.stopped) + len(ctx.drained)
         old_after, new_after = len(old) - stopped, len(new) + len(started)
-        if stopped or started:
+        if stopped or started or ctx.provisioned:
             ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "deploy", stopped,
                                         len(started), old_after, new_after, failed, *(_why(ctx) if failed else ("", ""))))
             if failed:
@@ -296,21 +316,26 @@ def _replica(ctx: _Ctx) -> bool:
             return _breaker(ctx) or _counts_toward_breaker(ctx)
         why = unplaced.reason if unplaced is not None else _why(ctx)[0]
         reason, fix = stall(desired, min_pct, max_pct, old_after, new_after, upper, want, why)
+        if waiting and unplaced is None:
+            reason, fix = _waiting_reason(len(waiting)), ""
         ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0,
                                     old_after, new_after, reason=reason, fix=fix, unplaced=unplaced))
         if unplaced is not None:
             ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {unplaced.message}")
-        elif not _why(ctx)[0]:
+        elif not _why(ctx)[0] and not waiting:
             ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {STUCK_EVENT}")
         return False
-    if len(new) > desired:
-        for task in _choose_to_stop(ctx, new, len(new) - desired):
+    if len(new) + len(waiting) > desired:
+        surplus = len(new) + len(waiting) - desired
+        for task in waiting[::-1][:surplus]:  # those still waiting go first, the newest first
+            ctx.stop(task, ctx.scale_in_reason())
+        for task in _choose_to_stop(ctx, new, surplus - min(surplus, len(waiting))):
             ctx.stop(task, ctx.scale_in_reason())
         ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "scale", len(ctx.stopped),
-                                    0, 0, desired))
+                                    0, 0, min(desired, len(new))))
         return True
-    if len(new) < desired:
-        started, unplaced, failed = _start(ctx, desired - len(new))
+    if len(new) + len(waiting) < desired:
+        started, unplaced, failed = _start(ctx, desired - len(new) - len(waiting))
         if started:
             ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "scale", 0, len(started),
                                         0, len(new) + len(started), failed, *(_why(ctx) if failed else ("", "")),
@@ -325,10 +350,18 @@ def _replica(ctx: _Ctx) -> bool:
             ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0, 0,
                                         len(new), reason=f"new tasks cannot be placed ({unplaced.reason})",
                                         unplaced=unplaced))
+        if ctx.provisioned and not started and unplaced is None:
+            ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0, 0,
+                                        len(new), reason=_waiting_reason(len(waiting) + len(ctx.provisioned))))
         if unplaced is not None:
             ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {unplaced.message}")
-        return bool(started)
+        return bool(started or ctx.provisioned)
     return False
+
+
+def _waiting_reason(count: int) -> str:
+    return (f"{count} new task{'s' if count != 1 else ''} wait in PROVISIONING for capacity provider instances "
+            "(managed scaling launches them on the clock: ecsctl tick)")
 
 
 def _counts_toward_breaker(ctx: _Ctx) -> bool:
@@ -373,7 +406,14 @@ def _start(ctx: _Ctx, count: int) -> tuple[list[Task], Unplaced | None, int]:
             return [], memo[1], 0
     placement = model.placement(svc.spec, world.revision(dep.task_definition).spec)
     spread = [t for t in cs.service_tasks(svc.name) if t.last_status == RUNNING]
-    started, unplaced = launch.place_and_start(world, cs, spec, count, placement, spread_over=spread)
+    items = capacity_providers.strategy(world, cs, svc.spec)
+    if items:
+        current = [t for t in cs.service_tasks(svc.name) if t.started_by == dep.id]
+        started, waiting, unplaced = capacity_providers.start(world, cs, spec, count, placement, items, current,
+                                                              spread_over=spread)
+        ctx.provisioned.extend(waiting)
+    else:
+        started, unplaced = launch.place_and_start(world, cs, spec, count, placement, spread_over=spread)
     if unplaced is not None:
         ctx.session.unplaceable[key] = (cs.placer_version(), unplaced)
     else:

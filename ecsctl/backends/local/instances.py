@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from ecsctl.backends.local import launch, services
+from ecsctl.backends.local import capacity_providers, launch, services
 from ecsctl.backends.local.launch import SCHEDULER
 from ecsctl.backends.local.world import ClusterState, World
 from ecsctl.core.controller import ids
@@ -88,6 +88,8 @@ def apply_cluster(world: World, name: str, spec: dict) -> None:
         raise InputError(f"cluster {name}: {exc.args[0]}") from None
     cs = world.state(name)
     for cid, inst in sorted(cs.instances.items()):
+        if capacity_providers.provider_of_group(inst.group_name):
+            continue  # a capacity provider's Auto Scaling group owns it (``asg``)
         if inst.status != "INACTIVE" and cid not in wanted:
             deregister(world, cs, inst)
     for cid, fresh in wanted.items():
