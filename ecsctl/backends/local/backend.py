@@ -21,7 +21,8 @@ revision unless the latest revision of the family is ACTIVE with an identical sp
 deregisters every ACTIVE revision — running tasks keep running), ``Service`` (``services``),
 and the catalogue kinds (``TargetGroup``, ``CapacityProvider``, ``Parameter``, ``Secret``,
 ``EnvironmentFile``, ``Repository``, ``ScheduledTask``: a ``CatalogueEntry``; deleting a target
-group also removes its registrations).
+group also removes its registrations; a capacity provider's Auto Scaling group registers its
+instances in the cluster that lists it, see ``asg``, and scales on the clock, ``managed_scaling``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Callable, Iterable
 
-from ecsctl.backends.local import controller, instances, scaling, services, tasks
+# Service Auto Scaling first: its tick handler runs before capacity providers scale (issue 10's
+# order each minute: scheduled actions, scaling policies, capacity providers, then services).
+from ecsctl.backends.local import scaling  # noqa: I001
+from ecsctl.backends.local import asg, controller, instances, managed_scaling, services, tasks
 from ecsctl.backends.local.world import Changes, World
 from ecsctl.core.plan.model import Step
 from ecsctl.core.state.ports import (
@@ -43,14 +47,11 @@ from ecsctl.core.state.ports import (
 )
 from ecsctl.errors import InputError
 
-# The handlers ``tick`` runs each minute, registered by importing their modules: Service Auto
-# Scaling (``scaling``: scheduled actions, then policies, set desired counts).
-TICK_HANDLERS = (scaling.scale_services,)
-
 CATALOGUE_KINDS = frozenset({
     "TargetGroup", "CapacityProvider", "Parameter", "Secret", "EnvironmentFile", "Repository",
     "ScheduledTask", "Queue", "SecurityGroup",
 })
+HEALTH_KINDS = ("SecurityGroup", "TargetGroup")  # what the load balancer health checks depend on
 
 
 class LocalBackend:
@@ -166,9 +167,11 @@ class LocalBackend:
             for dep in store.find(Deployment, status="PRIMARY"):
                 if dep.rollout_state == "IN_PROGRESS":
                     out.add(dep.cluster)
-            for inst in store.find(ContainerInstance):
-                if inst.running_tasks_count and (inst.status != "ACTIVE" or not inst.agent_connected):
-                    out.add(inst.cluster)
+            # counted in SQL: a plan must not read every instance record to learn which clusters drain
+            for (cluster, status, connected, running), _ in store.tally(
+                    ContainerInstance, ("cluster", "status", "agent_connected", "running_tasks_count")).items():
+                if running and (status != "ACTIVE" or not connected):
+                    out.add(cluster)
         active = set(self.world.active_clusters())
         return sorted(out & active)
 
@@ -189,6 +192,7 @@ class LocalBackend:
                 instances.delete_cluster(world, name)
             else:
                 instances.apply_cluster(world, name, step.spec or {})
+                asg.sync_cluster(world, name)  # its capacity providers' Auto Scaling groups
         elif kind == "TaskDefinition":
             family = str((step.spec or step.before or {}).get("family") or name)
             if action == "delete":
@@ -210,6 +214,14 @@ class LocalBackend:
                     world.delete_target_group(name)
             else:
                 world.put_catalogue(CatalogueEntry(kind, name, step.spec or {}))
+            if kind == "CapacityProvider":
+                if action == "delete":
+                    asg.delete_provider(world, name)
+                else:
+                    asg.apply_provider(world, name, step.spec or {}, step.before if action == "update" else None)
+            if kind in HEALTH_KINDS:  # targets may pass or fail their health checks now: let the scheduler look
+                for cluster in world.active_clusters():
+                    world.state(cluster)
         else:
             raise InputError(f"{step.address}: the local backend does not know kind {kind!r}")
 

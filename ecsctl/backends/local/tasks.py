@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
 
-from ecsctl.backends.local import controller, launch
+from ecsctl.backends.local import capacity_providers, controller, launch
 from ecsctl.backends.local.launch import Launch
 from ecsctl.backends.local.world import STOPPED, World
 from ecsctl.core.controller import service as model
@@ -172,8 +172,13 @@ def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
     result = RunTaskResult()
     if lt != "FARGATE" and not any(i.status == "ACTIVE" for i in cs.instances.values()):
         raise InputError(f"cluster {cluster_name}: No Container Instances were found in your cluster.")
-    started, unplaced = launch.place_and_start(world, cs, how, req.count, placement,
-                                               spread_over=cs.group_tasks(group))
+    items = capacity_providers.strategy(world, cs, {}) if req.launch_type is None else []
+    if items:  # the cluster's default capacity provider strategy
+        started, _, unplaced = capacity_providers.start(world, cs, how, req.count, placement, items, (),
+                                                        spread_over=cs.group_tasks(group), provision=False)
+    else:
+        started, unplaced = launch.place_and_start(world, cs, how, req.count, placement,
+                                                   spread_over=cs.group_tasks(group))
     result.tasks.extend(started)
     if unplaced is not None:
         for _ in range(req.count - len(started)):
