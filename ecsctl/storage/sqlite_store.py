@@ -964,6 +964,40 @@ class SqliteStateStore:
             created_at=values.get("created_at", ""),
         )
 
+    def check_file(self) -> list[str]:
+        """What is wrong with the file itself, one line each (``ecsctl state verify``): SQLite's
+        full ``integrity_check`` (indexes against their tables too, which the ``quick_check`` of
+        opening skips), the application id, every table and column of the schema, and the serial
+        (a whole number no resource was applied after). Empty for a sound file."""
+        if self._mode == "new":
+            return []
+        problems: list[str] = []
+        with self._snapshot() as conn, self._sql("check the state file"):
+            for (line,) in conn.execute("PRAGMA integrity_check(50)"):
+                if line != "ok":
+                    problems.append("integrity check: " + " ".join(str(line).split()))
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            if self._version >= 3 and app_id != APPLICATION_ID:
+                problems.append(f"application id is {app_id:#x}, not ecsctl's {APPLICATION_ID:#x}")
+            for table in (*_EXPORT_TABLES, _EVENTS):
+                present = {row[1] for row in conn.execute(f"PRAGMA table_info({table.name})")}
+                if not present:
+                    problems.append(f"schema: table {table.name} is missing")
+                    continue
+                missing = [c.name for c in table.columns if c.name not in present]
+                if missing:
+                    problems.append(f"schema: table {table.name} lacks column(s) {', '.join(missing)}")
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            serial = meta.get("serial")
+            if not isinstance(serial, int) or isinstance(serial, bool) or serial < 0:
+                problems.append(f"serial {serial!r} is not a whole number")
+            elif "resources" in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}:
+                row = conn.execute("SELECT address, applied_serial FROM resources "
+                                   "ORDER BY applied_serial DESC LIMIT 1").fetchone()
+                if row is not None and (not isinstance(row[1], int) or row[1] > serial):
+                    problems.append(f"serial {serial} is behind resource {row[0]}, applied at serial {row[1]}")
+        return problems
+
     # -- lock ------------------------------------------------------------------------------
 
     @property

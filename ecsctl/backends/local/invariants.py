@@ -6,7 +6,7 @@ import ipaddress
 from collections import Counter
 
 from ecsctl.backends.local.world import LIVE_STATUSES, World, subnet_block
-from ecsctl.core.state.ports import ContainerInstance, Deployment, Service, StateStore, Task
+from ecsctl.core.state.ports import ContainerInstance, Deployment, Service, StateStore, Task, TaskDefinitionRevision
 
 
 def check_invariants(store: StateStore) -> list[str]:
@@ -20,6 +20,10 @@ def check_invariants(store: StateStore) -> list[str]:
     * each service's running and pending counts = its RUNNING and other live tasks; an INACTIVE
       service has no live task; each deployment's running count = the RUNNING tasks it started,
       a service has at most one PRIMARY deployment and an INACTIVE deployment runs nothing;
+    * deployments agree with their tasks and services: a live service task was started by a
+      deployment of its own service that is not INACTIVE and deploys the task's revision; an
+      ACTIVE service with deployments has exactly one PRIMARY, on the service's revision; every
+      revision a service, deployment or live task names is registered;
     * a task with a private IP has a subnet and the IP lies in that subnet's block; no two live
       tasks share an IP in one subnet.
     """
@@ -102,4 +106,46 @@ def check_invariants(store: StateStore) -> list[str]:
     for (cluster, service), n in sorted(primaries.items()):
         if n > 1:
             problems.append(f"service {cluster}/{service}: {n} PRIMARY deployments")
+    problems += _deployments_agree(store, live)
+    return problems
+
+
+def _deployments_agree(store: StateStore, live: list[Task]) -> list[str]:
+    """The deployment bullet of ``check_invariants``."""
+    problems: list[str] = []
+    registered = {f"{r.family}:{r.revision}" for r in store.find(TaskDefinitionRevision)}
+    deployments = {d.id: d for d in store.find(Deployment)}
+    services = {(s.cluster, s.name): s for s in store.find(Service)}
+    for dep in deployments.values():
+        if dep.task_definition not in registered:
+            problems.append(f"deployment {dep.id} of {dep.cluster}/{dep.service}: revision "
+                            f"{dep.task_definition} is not registered")
+    for (cluster, name), svc in sorted(services.items()):
+        if svc.status != "ACTIVE":
+            continue
+        if svc.task_definition not in registered:
+            problems.append(f"service {cluster}/{name}: revision {svc.task_definition} is not registered")
+        mine = [d for d in deployments.values() if (d.cluster, d.service) == (cluster, name)]
+        primary = [d for d in mine if d.status == "PRIMARY"]
+        if mine and not primary:
+            problems.append(f"service {cluster}/{name}: deployments but no PRIMARY one")
+        for dep in primary:
+            if dep.task_definition != svc.task_definition:
+                problems.append(f"service {cluster}/{name}: on {svc.task_definition} but its PRIMARY "
+                                f"deployment {dep.id} deploys {dep.task_definition}")
+    for t in live:
+        if t.task_definition not in registered:
+            problems.append(f"task {t.id}: revision {t.task_definition} is not registered")
+        if t.service is None:
+            continue
+        dep = deployments.get(t.started_by)
+        if dep is None or (dep.cluster, dep.service) != (t.cluster, t.service):
+            problems.append(f"task {t.id} of service {t.cluster}/{t.service}: started by {t.started_by!r}, "
+                            "not a deployment of its service")
+        elif dep.status == "INACTIVE":
+            problems.append(f"task {t.id} of service {t.cluster}/{t.service}: {t.last_status} for "
+                            f"INACTIVE deployment {dep.id}")
+        elif dep.task_definition != t.task_definition:
+            problems.append(f"task {t.id} of service {t.cluster}/{t.service}: runs {t.task_definition} "
+                            f"but deployment {dep.id} deploys {dep.task_definition}")
     return problems
