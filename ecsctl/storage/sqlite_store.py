@@ -41,7 +41,9 @@ Transactions and serial
     row (``total_changes`` moved; writes of identical values are filtered out in SQL, so they do
     not count), ``meta.serial`` goes up by one in the same transaction. An exception rolls
     everything back. Because each step commits on its own, a ``kill -9`` at any moment leaves the
-    state as of the last commit.
+    state as of the last commit. The crash test chooses its moments by serial: with
+    ``ECSCTL_CRASH_AT=after:S`` (``before:S``) the process kills itself with SIGKILL right after
+    committing serial S (inside the transaction that would); see ``_crash_point``.
 
 Lock
     ``ecsctl.storage.lock``: an OS file lock on ``<state>.lock`` (``filelock``), released by the
@@ -461,6 +463,31 @@ _WORLD: dict[type, _Table] = {
 _EVENTS = _Table(ServiceEvent, "service_events", ("cluster", "service"))  # seq is implicit
 _EXPORT_TABLES: tuple[_Table, ...] = (_RESOURCES, *_WORLD.values())
 _SEALED_TABLES = tuple(t for t in _EXPORT_TABLES if any(c.codec == "json" for c in t.columns))
+
+
+def _crash_point(text: str | None) -> tuple[str, int] | None:
+    """``ECSCTL_CRASH_AT``, for the crash test only: ``after:S`` (or ``S``) kills this process
+    with SIGKILL right after it commits serial S; ``before:S`` inside the transaction that would
+    commit it. A moment chosen from the state's own step log (its serial), not by sleeping."""
+    if not text:
+        return None
+    when, _, serial = text.rpartition(":")
+    if when not in ("", "before", "after") or not serial.isdigit():
+        return None
+    return (when or "after", int(serial))
+
+
+_CRASH_POINT = _crash_point(os.environ.get("ECSCTL_CRASH_AT"))
+
+
+def _crash_if_due(conn: sqlite3.Connection, when: str) -> None:
+    if _CRASH_POINT[0] != when:
+        return
+    serial = conn.execute("SELECT value FROM meta WHERE key = 'serial'").fetchone()[0]
+    if serial == _CRASH_POINT[1]:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def check_location(path: Path) -> None:
@@ -904,6 +931,10 @@ class SqliteStateStore:
                 yield
                 if conn.total_changes != before:
                     conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'serial'")
+                    if _CRASH_POINT is not None:
+                        _crash_if_due(conn, "before")
+            if _CRASH_POINT is not None and conn.total_changes != before:
+                _crash_if_due(conn, "after")
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
