@@ -999,7 +999,8 @@ class SqliteStateStore:
         """What is wrong with the file itself, one line each (``ecsctl state verify``): SQLite's
         full ``integrity_check`` (indexes against their tables too, which the ``quick_check`` of
         opening skips), the application id, every table and column of the schema, and the serial
-        (a whole number no resource was applied after). Empty for a sound file."""
+        (a whole number no resource was applied after), and that every row can be read (its JSON
+        columns decode). Empty for a sound file."""
         if self._mode == "new":
             return []
         problems: list[str] = []
@@ -1018,6 +1019,19 @@ class SqliteStateStore:
                 missing = [c.name for c in table.columns if c.name not in present]
                 if missing:
                     problems.append(f"schema: table {table.name} lacks column(s) {', '.join(missing)}")
+            for table in _EXPORT_TABLES if not problems else ():
+                bad = 0
+                for row in conn.execute(table.select):
+                    try:
+                        table.from_row(row, self._load_json)
+                    except (ValueError, TypeError) as exc:
+                        bad += 1
+                        if bad <= 10:
+                            key = "/".join(str(row[table.columns.index(c)]) for c in table.key)
+                            problems.append(f"table {table.name}: row {key} cannot be read ({type(exc).__name__}: "
+                                            + " ".join(str(exc).split()) + ")")
+                if bad > 10:
+                    problems.append(f"table {table.name}: {bad - 10} more rows cannot be read")
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             serial = meta.get("serial")
             if not isinstance(serial, int) or isinstance(serial, bool) or serial < 0:

@@ -79,6 +79,8 @@ ONE_RUNNING_SERVICE_TASK = "(SELECT id FROM tasks WHERE last_status = 'RUNNING' 
 
 DAMAGE = [
     ("index-out-of-step", _index_out_of_step, "integrity check: row"),
+    ("invalid-json", _sql("UPDATE services SET spec = '[' WHERE name = 'web'"), "table services: row prod/web cannot be read"),
+    ("not-a-list", _sql(f"UPDATE tasks SET host_ports = '7' WHERE id = {ONE_RUNNING_EC2_TASK}"), "table tasks: row"),
     ("table-dropped", _sql("DROP TABLE sim_state"), "schema: table sim_state is missing"),
     ("serial-behind", _sql("UPDATE meta SET value = 1 WHERE key = 'serial'"), "serial 1 is behind resource"),
     ("task-on-unknown-instance", _sql(f"UPDATE tasks SET instance_id = 'i-gone' WHERE id = {ONE_RUNNING_EC2_TASK}"),
