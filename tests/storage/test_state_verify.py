@@ -101,6 +101,10 @@ DAMAGE = [
                                          "AND service = 'web'"), "its PRIMARY deployment"),
     ("task-of-no-deployment", _sql(f"UPDATE tasks SET started_by = 'ecs-svc/0' WHERE id = {ONE_RUNNING_SERVICE_TASK}"),
      "not a deployment of its service"),
+    ("target-elsewhere", _sql("UPDATE target_registrations SET target_id = '10.9.9.9' "
+                              "WHERE rowid = (SELECT MIN(rowid) FROM target_registrations)"), "is not there"),
+    ("target-of-no-task", _sql("UPDATE target_registrations SET task_id = 'gone' "
+                               "WHERE rowid = (SELECT MIN(rowid) FROM target_registrations)"), "task gone is not a live task"),
     ("two-primaries", _sql("INSERT INTO deployments SELECT 'ecs-svc/extra', cluster, service, task_definition, status, "
                            "desired_count, pending_count, 0, failed_tasks, rollout_state, rollout_state_reason, "
                            "created_at, updated_at FROM deployments WHERE status = 'PRIMARY' AND service = 'web'"),

@@ -6,7 +6,16 @@ import ipaddress
 from collections import Counter
 
 from ecsctl.backends.local.world import LIVE_STATUSES, World, subnet_block
-from ecsctl.core.state.ports import ContainerInstance, Deployment, Service, StateStore, Task, TaskDefinitionRevision
+from ecsctl.core.controller import ids
+from ecsctl.core.state.ports import (
+    ContainerInstance,
+    Deployment,
+    Service,
+    StateStore,
+    TargetRegistration,
+    Task,
+    TaskDefinitionRevision,
+)
 
 
 def check_invariants(store: StateStore) -> list[str]:
@@ -25,7 +34,9 @@ def check_invariants(store: StateStore) -> list[str]:
       ACTIVE service with deployments has exactly one PRIMARY, on the service's revision; every
       revision a service, deployment or live task names is registered;
     * a task with a private IP has a subnet and the IP lies in that subnet's block; no two live
-      tasks share an IP in one subnet.
+      tasks share an IP in one subnet;
+    * a load-balancer target is a live task where the task is: its private IP, or the EC2 id of
+      its instance on one of its host ports (a task is not registered in a place it is not).
     """
     world = World(store)
     problems: list[str] = []
@@ -107,6 +118,25 @@ def check_invariants(store: StateStore) -> list[str]:
         if n > 1:
             problems.append(f"service {cluster}/{service}: {n} PRIMARY deployments")
     problems += _deployments_agree(store, live)
+    problems += _targets_agree(store, {t.id: t for t in live})
+    return problems
+
+
+def _targets_agree(store: StateStore, live: dict[str, Task]) -> list[str]:
+    """The load-balancer bullet of ``check_invariants``."""
+    problems: list[str] = []
+    for reg in store.find(TargetRegistration):
+        where = f"target {reg.target_id}:{reg.port} of {reg.target_group}"
+        task = live.get(reg.task_id)
+        if task is None:
+            problems.append(f"{where}: task {reg.task_id} is not a live task")
+            continue
+        at_ip = bool(task.private_ip) and reg.target_id == task.private_ip
+        at_instance = (task.instance_id is not None and reg.target_id == ids.ec2_instance_id(task.instance_id)
+                       and reg.port in task.host_ports)
+        if not (at_ip or at_instance):
+            problems.append(f"{where}: task {task.id} is not there (instance {task.instance_id}, "
+                            f"IP {task.private_ip or 'none'}, host ports {list(task.host_ports)})")
     return problems
 
 
