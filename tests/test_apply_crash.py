@@ -44,6 +44,8 @@ from ecsctl.storage import sqlite_store
 from ecsctl.storage.sqlite_store import SqliteStateStore
 from tests.stackgen import stack, write_stack
 
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the killed commands run in forked children")
+
 SMALL = dict(groups=2, per_group=2, services=4, max_desired=3)
 SEEDS = (3, 11, 29)
 
