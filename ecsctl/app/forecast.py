@@ -119,7 +119,8 @@ def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[di
         entry = {"service": head["service"], "from": head["from"], "to": dep.task_definition,
                  "desiredCount": svc.desired_count if dep.status == "PRIMARY" else dep.desired_count,
                  "minimumHealthyPercent": min_pct, "maximumPercent": max_pct}
-        failure = next((m.reason for m in mine if m.phase == "fail" and m.reason), "")
+        failed_move = next((m for m in mine if m.failed and m.reason), None)
+        failure = failed_move.reason if failed_move is not None else ""
         rollback = next((m for m in moves if m.phase == "rollback" and m.service == name and m.cluster == cluster
                          and _rolled_back_from(cs, name, m.deployment) == dep_id), None)
         enable, back = model.circuit_breaker(svc.spec)
@@ -135,7 +136,7 @@ def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[di
                 tail = (f"the circuit breaker would stop it after {threshold} failed tasks"
                         + (" (no rollback: the old tasks keep running)" if not back else
                            " (no earlier completed deployment to roll back to: the old tasks keep running)"))
-            entry.update(outcome="failed", reason=f"{failure or dep.rollout_state_reason}; {tail}", fix=failure_fix(failure))
+            entry.update(outcome="failed", reason=f"{failure or dep.rollout_state_reason}; {tail}", fix=(failed_move.fix if failed_move is not None and failed_move.fix else failure_fix(failure)))
         else:
             stall = next((m for m in reversed(mine) if m.phase == "stall"), None)
             reason, fix = (stall.reason, stall.fix) if stall is not None else ("the deployment did not finish", "")
@@ -169,8 +170,8 @@ def _service_entries(world, service_steps: dict, moves: list) -> list[dict]:
     for m in moves:
         if m.unplaced is not None:
             last_unplaced[(m.cluster, m.service)] = m.unplaced
-        if m.phase == "fail" and m.reason:
-            failing[(m.cluster, m.service)] = m.reason
+        if m.failed and m.reason:
+            failing[(m.cluster, m.service)] = (m.reason, m.fix or failure_fix(m.reason))
     out = []
     for cluster, name in sorted(touched):
         cs = world.state(cluster)
@@ -190,7 +191,8 @@ def _service_entries(world, service_steps: dict, moves: list) -> list[dict]:
             "reason": unplaced.reason if unplaced is not None else "",
             "message": f"service ({name}) {unplaced.message}" if unplaced is not None else "",
             "closestInstance": unplaced.closest_instance if unplaced is not None else None,
-            "failing": failing.get((cluster, name), "") if short and unplaced is None else "",
+            "failing": failing.get((cluster, name), ("", ""))[0] if short and unplaced is None else "",
+            "fix": failing.get((cluster, name), ("", ""))[1] if short and unplaced is None else "",
             "tasks": dict(sorted(per_revision.items())),
         })
     return out

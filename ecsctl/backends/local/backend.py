@@ -46,6 +46,7 @@ CATALOGUE_KINDS = frozenset({
     "TargetGroup", "CapacityProvider", "Parameter", "Secret", "EnvironmentFile", "Repository",
     "ScheduledTask", "Queue", "SecurityGroup",
 })
+HEALTH_KINDS = ("SecurityGroup", "TargetGroup")  # what the load balancer health checks depend on
 
 
 class LocalBackend:
@@ -161,9 +162,11 @@ class LocalBackend:
             for dep in store.find(Deployment, status="PRIMARY"):
                 if dep.rollout_state == "IN_PROGRESS":
                     out.add(dep.cluster)
-            for inst in store.find(ContainerInstance):
-                if inst.running_tasks_count and (inst.status != "ACTIVE" or not inst.agent_connected):
-                    out.add(inst.cluster)
+            # counted in SQL: a plan must not read every instance record to learn which clusters drain
+            for (cluster, status, connected, running), _ in store.tally(
+                    ContainerInstance, ("cluster", "status", "agent_connected", "running_tasks_count")).items():
+                if running and (status != "ACTIVE" or not connected):
+                    out.add(cluster)
         active = set(self.world.active_clusters())
         return sorted(out & active)
 
@@ -204,6 +207,9 @@ class LocalBackend:
                     world.delete_target_group(name)
             else:
                 world.put_catalogue(CatalogueEntry(kind, name, step.spec or {}))
+            if kind in HEALTH_KINDS:  # targets may pass or fail their health checks now: let the scheduler look
+                for cluster in world.active_clusters():
+                    world.state(cluster)
         else:
             raise InputError(f"{step.address}: the local backend does not know kind {kind!r}")
 

@@ -18,6 +18,7 @@ kind ``Ec2Instance`` while the agent is disconnected (see ``lifecycle``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from ecsctl.backends.local import launch, services
@@ -40,12 +41,13 @@ def ec2_state(world: World, inst: ContainerInstance) -> str:
     return str((entry.spec.get("state") if entry else None) or "stopped")
 
 
-def ec2_states(store: StateStore) -> dict[str, str]:
-    """Container-instance id → EC2 state, for every instance in ``store`` (one pass)."""
+def ec2_states(store: StateStore, instances: Iterable[ContainerInstance] | None = None) -> dict[str, str]:
+    """Container-instance id → EC2 state, for every instance in ``store`` (one pass; ``instances``:
+    the store's instances when the caller has read them already)."""
     marks = {e.name: str(e.spec.get("state") or "stopped") for e in store.find(CatalogueEntry, kind=EC2_KIND)}
     return {
         i.id: "running" if i.agent_connected else marks.get(ids.ec2_instance_id(i.id), "stopped")
-        for i in store.find(ContainerInstance)
+        for i in (store.find(ContainerInstance) if instances is None else instances)
     }
 
 

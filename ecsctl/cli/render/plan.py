@@ -29,6 +29,7 @@ SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
 _COLOR = {"+": _GREEN, "~": _YELLOW, "-/+": _MAGENTA, "-": _RED}
 _LEGEND = {"create": "create", "update": "update in place", "replace": "destroy and then create", "delete": "destroy"}
 _ORDER = ("create", "update", "replace", "delete")
+HEALTH_CHECKS = "Task failed ELB health checks"  # a prediction whose reason says it all (backends.local.health)
 
 
 def _paint(symbol: str, color: bool) -> str:
@@ -329,8 +330,11 @@ def _placement(plan: Plan, color: bool) -> list[str]:
         noun = "task" if wanted == 1 else "tasks"
         if p.get("failing") and not bad:
             short = int(p.get("short") or 0)
-            lines.append(f"  {mark} {p['address']}: {short} of {wanted} {noun} will not run: "
-                         f"{str(p['failing']).split(':', 1)[0]} (its tasks fail to start){_after_apply(p)}")
+            failing = str(p["failing"])
+            why = failing if failing.startswith(HEALTH_CHECKS) else f"{failing.split(':', 1)[0]} (its tasks fail to start)"
+            lines.append(f"  {mark} {p['address']}: {short} of {wanted} {noun} will not run: {why}{_after_apply(p)}")
+            if p.get("fix"):
+                lines.append(f"      fix: {p['fix']}")
             continue
         if not bad:
             lines.append(f"    {p['address']}: {'the task' if wanted == 1 else f'all {wanted} tasks'} can be placed{_after_apply(p)}")
