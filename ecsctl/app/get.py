@@ -192,8 +192,12 @@ def check_status(kind: str, status: str) -> str:
 
 
 def get(state: str, kind: str, name: str | None = None, *, status: str | None = None,
-        cluster: str | None = None, where: Callable[[dict], bool] | None = None) -> list[dict]:
+        cluster: str | None = None, where: Callable[[dict], bool] | None = None,
+        everything: bool = False) -> list[dict]:
     """The rows of ``ecsctl get KIND [NAME]``.
+
+    Instances that were deregistered (INACTIVE) are left out, as ListContainerInstances leaves
+    them out without a status filter, unless ``everything``, a ``status`` or a ``name`` asks for them.
 
     ``name`` is any identifier the acting commands take (see :mod:`ecsctl.app.lookup`); one
     that matches nothing is an ``InputError`` (exit 1), as ``kubectl get`` does.
@@ -211,6 +215,8 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
         rows = [r for r in rows if _row_key(kind, r) in keys]
     if cluster:
         rows = [r for r in rows if r.get("cluster") == cluster]
+    if kind == "instances" and not (everything or status or name):
+        rows = [r for r in rows if r.get("status") != "INACTIVE"]
     if status:
         key = {"tasks": "lastStatus", "scaling": "statusCode"}.get(kind, "status")
         rows = [r for r in rows if str(r.get(key, "")).upper() == status.upper()]

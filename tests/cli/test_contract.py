@@ -28,7 +28,7 @@ SCALING = Path(__file__).resolve().parents[2] / "docs" / "examples" / "scaling"
 # Every command of the CLI; a new command must be added here (and so to the tables below).
 COMMANDS = {
     "validate", "plan", "apply", "destroy", "show", "get", "describe", "run-task", "stop-task", "tick",
-    "state pull", "state push", "state list", "state unlock",
+    "state pull", "state push", "state list", "state unlock", "state verify",
     "instances drain", "instances activate", "instances stop", "instances start", "instances terminate",
     "instances deregister",
     "rollout status", "rollout history", "rollout undo",
@@ -121,6 +121,7 @@ GLOBAL_CASES = {
     "state list": (["state", "list"], True),
     "state push": (["state", "push", "{tmp}/pulled.json"], True),
     "state unlock": (["state", "unlock", "{lock}"], True),
+    "state verify": (["state", "verify"], True),
     "instances drain": (["instances", "drain", "{instance}"], True),
     "instances activate": (["instances", "activate", "{instance}"], True),
     "instances stop": (["instances", "stop", "{instance}"], True),
@@ -506,6 +507,7 @@ BAD = [
     (["state", "push", "{tmp}/nothing.json"], 2),
     (["state", "list", "-o", "xml"], 2),
     (["state", "unlock", "not-the-id"], 1),
+    (["state", "verify", "--state", "{tmp}/nothing.db"], 1),
     (["instances", "drain", "nope"], 1),
     (["instances", "activate"], 2),
     (["instances", "stop", "nope"], 1),

@@ -42,6 +42,7 @@ def get(
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Only this cluster."),
     status: Optional[str] = typer.Option(None, "--status", help="Only this status (tasks: lastStatus, e.g. RUNNING, STOPPED)."),
     filter_: Optional[str] = typer.Option(None, "--filter", help="instances: a Cluster Query Language expression, as ListContainerInstances --filter."),
+    everything: bool = typer.Option(False, "--all", help="instances: also the deregistered (INACTIVE) ones."),
     backend: str = aws_cli.backend_option(),
     region: Optional[str] = aws_cli.region_option(),
     profile: Optional[str] = aws_cli.profile_option(),
@@ -67,7 +68,8 @@ def get(
         if name:
             rows = [r for r in rows if name in (r.get("name"), r.get("id"), r.get("family"), f"{r.get('family')}:{r.get('revision')}")]
     else:
-        rows = get_rows(opts.state_path, kind, name, status=status, cluster=cluster, where=where)
+        rows = get_rows(opts.state_path, kind, name, status=status, cluster=cluster, where=where,
+                        everything=everything)
     if fmt == "text":
         sys.stdout.write(render_table(rows, COLUMNS[kind]))
     else:

@@ -218,8 +218,9 @@ def destroy(
     fmt = opts.format()
     files = _need_files("destroy", files)
     _need_terminal(auto_approve)
-    inputs = _read(files, fmt)
+    # the lock first, as apply: a second writer is refused at once, before any manifest is read
     with open_required(opts.state_path) as store, store.locked("ecsctl destroy"):
+        inputs = _read(files, fmt)
         upgrade_addresses(store)
         the_plan = make_destroy_plan(inputs, store)
         _execute(the_plan, store, fmt, auto_approve=auto_approve, show_sensitive=show_sensitive, verb="destroy")
