@@ -88,7 +88,7 @@ def _derivations(model: DemandModel, wanted: Sequence[str]) -> list[tuple[str, b
             kind = "cpu"
         if name == MEMORY:
             kind = "memory"
-        if name == ALB and model.unit == "requestsPerSecond":
+        if name == ALB:  # published by the unit, or as a custom metric: the deriver shares it either way
             kind, factor = "share", 60.0
         if custom.get(name) == "perTask":
             kind, factor = "share", 1.0
