@@ -16,6 +16,7 @@ Two kinds of evidence:
 from __future__ import annotations
 
 import inspect
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -302,3 +303,33 @@ def test_the_worked_examples_were_found():
     assert "test_a_scheduled_action_sets_bounds_and_pulls_desired_in" in names
     assert len(names) >= 20
 
+
+
+# --- ecsctl scale simulate takes the compiled walk, and says the same as the engine ---
+
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[2] / "docs" / "examples" / "scaling"
+CLI_CASES = [
+    ["--metrics", str(EXAMPLES / "cpu.csv")],
+    ["--demand", str(EXAMPLES / "spike.csv")],
+    ["--from", "2024-05-06T00:00:00Z", "--to", "2024-05-08T00:00:00Z"],
+]
+
+
+@pytest.mark.parametrize("extra", CLI_CASES, ids=["open", "demand-file", "manifest-demand"])
+def test_scale_simulate_uses_the_compiled_walk_and_matches_the_engine(extra, monkeypatch):
+    from typer.testing import CliRunner
+
+    from ecsctl.cli.app import app
+
+    args = ["scale", "simulate", "-f", str(EXAMPLES), "--service", "web", "-o", "json", *extra]
+    walks = []
+    real = compiled._compiled
+    monkeypatch.setattr(compiled, "_compiled", lambda shape: walks.append(shape) or real(shape))
+    fast = CliRunner().invoke(app, args)
+    assert fast.exit_code == 0, fast.output
+    assert walks, "scale simulate did not take the compiled walk"
+    monkeypatch.setattr(compiled, "applies", lambda config: False)
+    slow = CliRunner().invoke(app, args)
+    assert slow.exit_code == 0, slow.output
+    assert len(walks) == 1 and fast.stdout == slow.stdout and json.loads(fast.stdout)

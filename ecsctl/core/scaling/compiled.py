@@ -30,15 +30,15 @@ than a minute, an unknown comparison operator, fewer than one evaluation period)
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Mapping, Sequence
 
-from ecsctl.core.scaling import engine
+from ecsctl.core.scaling import engine, target_tracking
 from ecsctl.core.scaling.adjustments import aggregate, find_step, new_capacity
 from ecsctl.core.scaling.demand import ALB, CPU, MEMORY, DemandModel
 from ecsctl.core.scaling.model import HIGH_DATAPOINTS, LOW_DATAPOINTS, ScalingConfig
 from ecsctl.core.scaling.schedules import FireTimesFn, fire_times
-from ecsctl.core.scaling.target_tracking import scale_in_capacity, scale_out_capacity
 from ecsctl.core.scaling.whatif import DEFAULT_STARTUP_MINUTES, Timeline, _Fleet, primary_metric, replay as reference
 
 NEVER = engine.NEVER
@@ -185,7 +185,11 @@ def _source(shape: tuple) -> str:
             f"            if m{j} > t{i}:",
             f"                hi{i} += 1",
             f"                if hi{i} >= HIGH and desired < maximum and not hold_out:",
-            f"                    cap = scale_out(out_anchor if minute * 60 < out_until else desired, m{j}, t{i})",
+            # scale_out_capacity, inlined: max(base + 1, ceil(base × metric ÷ target − ε))
+            "                    base = out_anchor if minute * 60 < out_until else desired",
+            f"                    cap = ceil(base * m{j} / t{i} - EPS)",
+            "                    if cap <= base:",
+            "                        cap = base + 1",
             "                    if oc is None or cap > oc:",
             f"                        oc, ow, ov = cap, {i}, m{j}",
             f"            elif hi{i}:",
@@ -198,7 +202,8 @@ def _source(shape: tuple) -> str:
                 f"                lo{i} += 1",
                 f"                if lo{i} >= LOW and ready and desired > minimum and minute * 60 >= in_until and not hold_in:",
                 f"                    peak = max(w{i})",
-                f"                    cap = scale_in(desired, peak, t{i})",
+                # scale_in_capacity, inlined: min(desired, ceil(desired × peak ÷ target − ε))
+                f"                    cap = ceil(desired * peak / t{i} - EPS)",
                 "                    if cap < desired:",
                 "                        if tb is None or cap > tb:",
                 f"                            tb, tw, tv = cap, {i}, peak",
@@ -291,7 +296,7 @@ def _source(shape: tuple) -> str:
 
 _NAMESPACE = {"deque": deque, "NEVER": NEVER, "HIGH": HIGH_DATAPOINTS, "LOW": LOW_DATAPOINTS,
               "aggregate": aggregate, "find_step": find_step, "new_capacity": new_capacity,
-              "scale_out": scale_out_capacity, "scale_in": scale_in_capacity}
+              "ceil": math.ceil, "EPS": target_tracking._EPS}
 _CACHE: dict[tuple, object] = {}
 
 
