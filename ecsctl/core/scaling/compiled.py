@@ -137,7 +137,7 @@ def _source(shape: tuple) -> str:
                   f"    w{i} = deque(maxlen=LOW)"]
     for s, _ in enumerate(steps):
         lines += [f"    th{s}, ep{s}, dta{s}, er{s}, agg{s}, st{s}, ab{s}, adj{s}, mag{s} = S[{s}]",
-                  f"    sv{s} = deque(maxlen=ep{s})", f"    sf{s} = deque(maxlen=ep{s})",
+                  f"    sv{s} = deque(maxlen=ep{s})",
                   f"    sc{s} = 0", f"    sa{s} = False", f"    sl{s} = -NEVER"]
     if closed:
         lines.append("    for minute, load in feed:")
@@ -223,18 +223,16 @@ def _source(shape: tuple) -> str:
         c = n_tt + s
         lines += [
             f"        if m{j} is not None:",
-            f"            if len(sf{s}) == ep{s} and sf{s}[0]:",
+            # the datapoint leaving the window breached if its value did (the engine keeps flags)
+            f"            if len(sv{s}) == ep{s} and sv{s}[0] {OPERATORS[op]} th{s}:",
             f"                sc{s} -= 1",
-            f"            hit = m{j} {OPERATORS[op]} th{s}",
-            f"            sf{s}.append(hit)",
             f"            sv{s}.append(m{j})",
-            "            if hit:",
+            f"            if m{j} {OPERATORS[op]} th{s}:",
             f"                sc{s} += 1",
             f"            sa{s} = sc{s} >= dta{s}",
             f"            sl{s} = minute",
             f"        elif sa{s} and minute - sl{s} >= er{s}:",
             f"            sv{s}.clear()",
-            f"            sf{s}.clear()",
             f"            sc{s} = 0",
             f"            sa{s} = False",
             f"        if sa{s}:",
