@@ -165,7 +165,7 @@ def assert_same(config, **kw):
     return expected
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(config=configs(), model=demands(), data=st.data(), desired=st.integers(0, 40),
        startup=st.integers(0, 4), capacity=st.one_of(st.none(), st.integers(0, 25), st.integers(50, 500)),
        record=st.booleans())
@@ -191,7 +191,7 @@ def metric_series(draw):
     return length, out
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(config=configs(), given_series=metric_series(), desired=st.integers(0, 40), startup=st.integers(0, 3),
        capacity=st.one_of(st.none(), st.integers(0, 25)), record=st.booleans())
 def test_open_loop_matches_the_engine(config, given_series, desired, startup, capacity, record):

@@ -142,7 +142,7 @@ def _source(shape: tuple) -> str:
     if closed:
         lines.append("    for minute, load in feed:")
     else:
-        lines += ["    empty = {}", "    for minute, given in feed:"]
+        lines += ["    empty = {}", "    get = ctx.get", "    for minute in feed:", "        given = get(minute, empty)"]
     lines += [
         "        if minute >= wake:",
         "            if minute >= next_arrival:",
@@ -313,10 +313,11 @@ def _compiled(shape: tuple):
 class _Context:
     """What the walk hands back to ordinary code: schedules, activities, the running count."""
 
-    __slots__ = ("state", "fleet", "timeline", "rec_metric", "rec_desired", "rec_running")
+    __slots__ = ("state", "fleet", "timeline", "get", "rec_metric", "rec_desired", "rec_running")
 
-    def __init__(self, state, fleet: _Fleet, timeline: Timeline) -> None:
+    def __init__(self, state, fleet: _Fleet, timeline: Timeline, get=None) -> None:
         self.state = state
+        self.get = get  # the open loop's series: minute → {metric: value}
         self.fleet = fleet
         self.timeline = timeline
         self.rec_metric: list = []
@@ -395,9 +396,7 @@ def replay(config: ScalingConfig, *, start: int, end: int, desired: int,
         kinds = [("none", False, 0.0) for _ in metric_names]
         F = metric_names
         k = idle = span = 0.0
-        empty: dict = {}
-        get = metrics.get
-        feed = ((minute, get(minute, empty)) for minute in range(start, end))
+        feed = range(start, end)
     T = tuple((p.target, p.low_threshold) for p in config.target_tracking)
     S = tuple((p.alarm.threshold, p.alarm.evaluation_periods, p.alarm.datapoints_to_alarm,
                p.alarm.evaluation_periods * p.alarm.period_minutes, p.aggregation, p.steps, p.alarm.above,
@@ -409,7 +408,7 @@ def replay(config: ScalingConfig, *, start: int, end: int, desired: int,
                 for p in config.target_tracking) + tuple(
         (None, p.name, p.alarm.name, "StepScaling", None, p.cooldown) for p in config.step_scaling)
     shape = _shape(config, metric_names, kinds, closed, record, name)
-    ctx = _Context(state, fleet, timeline)
+    ctx = _Context(state, fleet, timeline, None if closed else metrics.get)
     _compiled(shape)(ctx, feed, T, S, F, k, idle, span, OUT, INS)
     timeline.minutes = max(0, end - start)
     if record:
