@@ -230,13 +230,20 @@ def test_not_compiled_falls_back_and_says_so():
 
 
 def test_the_generated_source_holds_no_manifest_text():
-    cfg = compile_scaling({"minCapacity": 1, "maxCapacity": 5, "targetTracking": [
-        {"policyName": "__import__('os')", "targetValue": 50,
-         "customizedMetricSpecification": {"metricName": "x'); import os; ('"}}]}, cluster="c", service="s")
-    compiled.replay(cfg, start=0, end=5, desired=1, metrics={m: {"x'); import os; ('": 90.0} for m in range(5)})
-    for shape in compiled._CACHE:
-        source = compiled._source(shape)
-        assert "import" not in source and "os" not in source.replace("pos", "")
+    def walk_source(policy, metric):
+        cfg = compile_scaling({"minCapacity": 1, "maxCapacity": 5, "targetTracking": [
+            {"policyName": policy, "targetValue": 50, "customizedMetricSpecification": {"metricName": metric}}]},
+            cluster="c", service="s")
+        compiled._CACHE.clear()
+        timeline = compiled.replay(cfg, start=0, end=5, desired=1, metrics={m: {metric: 90.0} for m in range(5)})
+        return timeline, [compiled._source(shape) for shape in compiled._CACHE]
+
+    hostile = "x'); __import__('os').system('true'); ('"
+    timeline, sources = walk_source(hostile, hostile)
+    assert [a.desired_count for a in timeline.activities] == [2]   # the metric was read by its name
+    assert all(hostile not in src and "__import__" not in src for src in sources)
+    _, plain = walk_source("cpu", "Backlog")
+    assert len(sources) == 1 and plain == sources                   # the text depends on the shape only
 
 
 # --- the documentation's worked examples, through the compiled walk -----------------
