@@ -12,7 +12,10 @@ from demand ÷ running tasks (or read once from the given series), and only the 
 the policies the service has is there.  What happens rarely stays in the engine's own
 functions: scheduled actions fire through ``engine._fire`` (same iterators, same wording),
 activities are worded by ``engine._record``, and the running count follows through
-``whatif._Fleet``.
+``whatif._Fleet``.  Two things are restated rather than called: the target-tracking
+capacities (``target_tracking.proportional``'s expression, with its ε, inlined) and a step
+alarm's breach flags (recomputed from the datapoints the alarm keeps, which decide them).
+Like the reference replay, the walk has no deployment in progress.
 
 Code generation, and what reaches it: the walk's source is assembled only from the fixed
 template fragments in this module, chosen by the shape, which is made of small integers,
