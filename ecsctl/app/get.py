@@ -107,6 +107,12 @@ def _targets(store) -> list[dict]:
     ]
 
 
+def _events(store) -> list[dict]:
+    from ecsctl.app.events import event_rows
+
+    return event_rows(store)
+
+
 LISTERS: dict[str, Callable] = {
     "clusters": _clusters,
     "instances": _instances,
@@ -114,10 +120,11 @@ LISTERS: dict[str, Callable] = {
     "services": _services,
     "tasks": _tasks,
     "targets": _targets,
+    "events": _events,
 }
 ALIASES = {"cluster": "clusters", "instance": "instances", "taskdef": "taskdefs", "task-definitions": "taskdefs",
            "task-definition": "taskdefs", "service": "services", "task": "tasks", "target": "targets",
-           "container-instance": "instances", "container-instances": "instances"}
+           "container-instance": "instances", "container-instances": "instances", "event": "events"}
 NAME_KEY = {"clusters": "name", "instances": "id", "taskdefs": "family", "services": "name", "tasks": "id", "targets": "targetGroup"}
 # The values ECS reports for each kind (botocore's enums, plus what Describe* shows: INACTIVE
 # instances, the task lifecycle of "Amazon ECS task lifecycle"); ``--status`` must be one of them.
@@ -168,8 +175,10 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
     if status is not None:
         status = check_status(kind, status)
     with open_required(state) as store:
-        keys = keys_of(kind, select(store, kind, name, cluster=cluster)) if name else None
+        keys = keys_of(kind, select(store, kind, name, cluster=cluster)) if name and kind != "events" else None
         rows = LISTERS[kind](store)
+    if kind == "events" and name:  # a rule, a task id, or cluster/service
+        rows = [r for r in rows if r["source"] == name or name in r.get("tasks", ())]
     if keys is not None:
         rows = [r for r in rows if _row_key(kind, r) in keys]
     if cluster:

@@ -153,6 +153,8 @@ def test_tick_json(runner, state):
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert (out["from"], out["to"]) == ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z")
-    assert out["started"] == [] and out["stopped"] == []
+    # the example stack's nightly report fired at 02:00 Paris time, ran its 12 minutes and stopped
+    (report,) = out["started"]
+    assert [t["id"] for t in out["stopped"]] == [report["id"]] and report["group"] == "family:report"
     again = json.loads(run(runner, "tick", "90s", "--state", state, "-o", "json").stdout)
     assert again["to"] == "2026-01-02T00:01:30Z"

@@ -51,6 +51,10 @@ RUNNING = "RUNNING"
 STOPPED = "STOPPED"
 LIVE_STATUSES = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",
                  "DEPROVISIONING")  # every status but STOPPED
+# A task holds its CPU, memory, host ports and IP from RUNNING until it is STOPPED: the stop
+# lifecycle of a task whose essential container exited (DEACTIVATING, STOPPING, DEPROVISIONING,
+# ``core.events.batch``) still holds them.
+HOLDING_STATUSES = (RUNNING, "DEACTIVATING", "STOPPING", "DEPROVISIONING")
 _DELETED = object()
 
 # awsvpc addresses: each subnet is a /20 derived from a hash of its id; the network address,
@@ -203,8 +207,9 @@ class ClusterState:
         return out
 
     def instance_view(self, inst: ContainerInstance, tasks: Iterable[Task]) -> dict:
-        """What an instance record says given its RUNNING ``tasks``: resources, ports, count."""
-        tasks = [t for t in tasks if t.last_status == RUNNING]
+        """What an instance record says given its ``tasks``: resources and ports of those that
+        hold them (RUNNING until STOPPED), the count of the RUNNING ones."""
+        tasks = [t for t in tasks if t.last_status in HOLDING_STATUSES]
         ports = set(RESERVED_PORTS)
         for t in tasks:
             static, _ = self.world.port_usage(t)
@@ -213,7 +218,7 @@ class ClusterState:
             "remaining_cpu": inst.registered_cpu - sum(t.cpu for t in tasks),
             "remaining_memory": inst.registered_memory - sum(t.memory for t in tasks),
             "reserved_ports": tuple(sorted(ports)),
-            "running_tasks_count": len(tasks),
+            "running_tasks_count": sum(1 for t in tasks if t.last_status == RUNNING),
             "pending_tasks_count": 0,
         }
 
@@ -271,8 +276,8 @@ class ClusterState:
         self._placer = None
 
     def release_placement(self, task: Task) -> None:
-        """Give a RUNNING task's resources back to the placer (before it stops)."""
-        if self._placer is not None and task.instance_id is not None and task.last_status == RUNNING:
+        """Give a task's resources back to the placer (before it stops; RUNNING until STOPPED)."""
+        if self._placer is not None and task.instance_id is not None and task.last_status in HOLDING_STATUSES:
             self._placer.release(task.instance_id, self.world.task_demand(task), task.host_ports, task.group)
 
     def _nodes(self) -> list[Node]:
@@ -281,7 +286,7 @@ class ClusterState:
         for inst in self.sorted_instances():
             if inst.status == "INACTIVE":
                 continue
-            tasks = [t for t in self.instance_tasks(inst.id) if t.last_status == RUNNING]
+            tasks = [t for t in self.instance_tasks(inst.id) if t.last_status in HOLDING_STATUSES]
             static: set = set()
             dynamic: set = set()
             for t in tasks:
@@ -694,4 +699,4 @@ def _key(record) -> tuple:
     raise TypeError(f"{type(record).__name__} is not a world record")
 
 
-__all__ = ["LIVE_STATUSES", "RUNNING", "STOPPED", "Changes", "ClusterState", "World", "deployment_order", "subnet_block"]
+__all__ = ["HOLDING_STATUSES", "LIVE_STATUSES", "RUNNING", "STOPPED", "Changes", "ClusterState", "World", "deployment_order", "subnet_block"]

@@ -28,12 +28,13 @@ COLUMNS = {
               ("INSTANCE", "instance"), ("AZ", "availabilityZone"), ("IP", "privateIp"), ("STATUS", "lastStatus"), ("HOST PORTS", "hostPorts"),
               ("STOP REASON", "stopReason")],
     "targets": [("TARGET GROUP", "targetGroup"), ("TARGET", "target"), ("PORT", "port"), ("TASK", "task")],
+    "events": [("TIME", "time"), ("TYPE", "type"), ("SOURCE", "source"), ("MESSAGE", "message")],
 }
 
 
 @boundary
 def get(
-    kind: str = typer.Argument(..., help="clusters, instances, taskdefs, services, tasks or targets (or KIND/NAME)."),
+    kind: str = typer.Argument(..., help="clusters, instances, taskdefs, services, tasks, targets or events (or KIND/NAME)."),
     name: Optional[str] = typer.Argument(None, help="Only this one: a name, id, id prefix, i-… id, ARN or family:revision."),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Only this cluster."),
     status: Optional[str] = typer.Option(None, "--status", help="Only this status (tasks: lastStatus, e.g. RUNNING, STOPPED)."),
