@@ -81,21 +81,39 @@ def service_row(s, running: int, pending: int) -> dict:
 def _tasks(store) -> list[dict]:
     from ecsctl.core.state.ports import Task
 
-    return [task_row(t) for t in sorted(store.find(Task), key=task_order)]
+    roles = role_lookup(store)
+    return [task_row(t, roles(t)) for t in sorted(store.find(Task), key=task_order)]
+
+
+def role_lookup(store) -> Callable:
+    """``task -> {"taskRoleArn", "executionRoleArn"}``: its task definition's roles, or the ones
+    its run overrode (a rule's or run's ``overrides``, kept in its ``TaskRun`` sim state)."""
+    from ecsctl.core.state.ports import SimState, TaskDefinitionRevision
+
+    specs = {r.ref: r.spec for r in store.find(TaskDefinitionRevision)}
+    runs = {s.name: s.data for s in store.find(SimState, kind="TaskRun")}
+
+    def roles(t) -> dict:
+        spec, run = specs.get(t.task_definition) or {}, runs.get(t.id) or {}
+        return {key: run.get(key) or spec.get(key) or None for key in ("taskRoleArn", "executionRoleArn")}
+
+    return roles
 
 
 def task_order(t) -> tuple:
     return (t.cluster, t.group, t.created_at, t.id)
 
 
-def task_row(t) -> dict:
-    """One task as ``get tasks -o json`` shows it."""
+def task_row(t, roles: dict | None = None) -> dict:
+    """One task as ``get tasks -o json`` shows it (``roles``: from :func:`role_lookup`)."""
     return {"id": t.id, "cluster": t.cluster, "group": t.group, "taskDefinition": t.task_definition,
             "launchType": t.launch_type, "instance": t.instance_id, "availabilityZone": t.availability_zone,
             "subnet": t.subnet or None, "privateIp": t.private_ip or None, "lastStatus": t.last_status,
             "desiredStatus": t.desired_status, "stopReason": t.stop_reason or None,
             "hostPorts": list(t.host_ports), "cpu": t.cpu, "memory": t.memory, "startedAt": t.started_at or None,
-            "stoppedAt": t.stopped_at or None}
+            "stoppedAt": t.stopped_at or None, "stopCode": t.stop_code or None, "exitCode": t.exit_code,
+            "startedBy": t.started_by or None,
+            **(roles or {"taskRoleArn": None, "executionRoleArn": None})}
 
 
 def _targets(store) -> list[dict]:

@@ -67,11 +67,12 @@ def _subnets(values: Sequence[str]) -> list[str]:
 
 
 def _rows(store, ids: Sequence[str]) -> list[dict]:
-    from ecsctl.app.get import task_row
+    from ecsctl.app.get import role_lookup, task_row
     from ecsctl.core.state.ports import Task
 
-    found = (store.get(Task, i) for i in ids)
-    return [task_row(t) for t in found if t is not None]
+    found = [store.get(Task, i) for i in ids]
+    roles = role_lookup(store) if found else None
+    return [task_row(t, roles(t)) for t in found if t is not None]
 
 
 def _failure(store, cluster: str, failure: dict) -> dict:

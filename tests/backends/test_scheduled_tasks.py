@@ -232,3 +232,36 @@ def test_a_scheduled_job_runs_ends_and_the_cluster_is_empty_again(store):
         "2026-01-01T01:00:00Z", "2026-01-01T01:10:25Z", "EssentialContainerExited")
     assert live(store) == []
     assert job.private_ip  # kept on the stopped task, as describe-tasks shows its attachment
+
+
+# ------------------------------------------------------------------------------ event rules
+
+EVENT_RULES = {  # the comparison operators of "Content filtering in EventBridge event patterns"
+    "big-csv": {"source": ["aws.s3"], "detail": {"object": {"key": [{"suffix": ".csv"}],
+                                                             "size": [{"numeric": [">", 1048576]}]}}},
+    "not-test": {"source": ["aws.s3"], "detail": {"bucket": {"name": [{"anything-but": {"prefix": "test-"}}]}}},
+    "either": {"source": ["aws.s3"], "$or": [{"detail": {"reason": ["CopyObject"]}},
+                                             {"detail": {"object": {"key": [{"wildcard": "incoming/*/urgent-*"}]}}}]},
+    "ignore-case": {"detail-type": [{"equals-ignore-case": "object created"}], "detail": {"version-id": [{"exists": False}]}},
+}
+
+
+@pytest.mark.parametrize("bucket, key, size, reason, fired", [
+    ("prod-uploads", "incoming/a.csv", 5242880, "PutObject", ["big-csv", "ignore-case", "not-test"]),
+    ("test-uploads", "incoming/a.csv", 100, "PutObject", ["ignore-case"]),
+    ("test-uploads", "incoming/2026/urgent-1.json", 100, "PutObject", ["either", "ignore-case"]),
+    ("prod-uploads", "x.json", 1, "CopyObject", ["either", "ignore-case", "not-test"]),
+])
+def test_each_matching_event_rule_runs_its_task(store, bucket, key, size, reason, fired):
+    from ecsctl.backends.local.event_bus import make_event, put_event
+
+    apply(store, *(replace(rule(name, ""), spec={"eventPattern": pattern, "target": rule(name, "").spec["target"]})
+                   for name, pattern in EVENT_RULES.items()))
+    backend = LocalBackend(store)
+    event = make_event(backend.world, "aws.s3", "Object Created",
+                       {"bucket": {"name": bucket}, "object": {"key": key, "size": size}, "reason": reason})
+    delivery = put_event(backend.world, event)
+    backend.commit()
+    assert delivery.matched == fired
+    assert sorted(t.started_by for t in store.find(Task)) == [f"events-rule/{name}" for name in fired]
+    assert all(firings(store, name)[0]["eventId"] == event["id"] for name in fired)

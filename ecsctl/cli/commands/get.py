@@ -26,10 +26,16 @@ COLUMNS = {
                  ("RUNNING", "runningCount"), ("PENDING", "pendingCount"), ("LAUNCH", "launchType"), ("STATUS", "status")],
     "tasks": [("ID", "id"), ("CLUSTER", "cluster"), ("GROUP", "group"), ("TASK DEFINITION", "taskDefinition"),
               ("INSTANCE", "instance"), ("AZ", "availabilityZone"), ("IP", "privateIp"), ("STATUS", "lastStatus"), ("HOST PORTS", "hostPorts"),
+              ("TASK ROLE", lambda r: _role_name(r.get("taskRoleArn"))), ("EXEC ROLE", lambda r: _role_name(r.get("executionRoleArn"))),
               ("STOP REASON", "stopReason")],
     "targets": [("TARGET GROUP", "targetGroup"), ("TARGET", "target"), ("PORT", "port"), ("TASK", "task")],
     "events": [("TIME", "time"), ("TYPE", "type"), ("SOURCE", "source"), ("MESSAGE", "message")],
 }
+
+
+def _role_name(arn) -> str:
+    """``arn:aws:iam::123456789012:role/prod-web`` -> ``prod-web`` (the JSON keeps the ARN)."""
+    return str(arn).rsplit("/", 1)[-1] if arn else "-"
 
 
 @boundary
