@@ -111,3 +111,60 @@ def test_events_put_refuses_a_detail_that_is_not_a_json_object(state) -> None:
         result = run("events", "put", "--source", "aws.s3", "--detail-type", "Object Created", "--detail", bad,
                      "--state", state)
         assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_canary_in_a_rules_overrides_never_appears_in_any_output_or_the_state(tmp_path: Path) -> None:
+    """Secrets stay names: a plain-text value in a ScheduledTask's container overrides (warned
+    about, as ECS accepts it) goes through firing, describe, events and the state file as a digest."""
+    import sqlite3
+    import uuid
+
+    canary = f"canary-{uuid.uuid4().hex}"
+    stack = tmp_path / "stack"
+    shutil.copytree(MANIFESTS, stack)
+    batch = stack / "batch.yaml"
+    text = batch.read_text()
+    anchor = "    x-ecsctl: {runFor: 3m}\n"
+    assert anchor in text
+    batch.write_text(text.replace(anchor, anchor + "    overrides:\n      containerOverrides:\n        - name: ingest\n"
+                                  f"          environment: [{{name: UPLOADS_API_TOKEN, value: {canary}}}]\n", 1))
+    state = str(tmp_path / "state.db")
+    outputs: list[str] = []
+
+    def ok(*args: str) -> str:
+        result = run(*args, "--state", state)
+        assert result.exit_code == 0, (args, result.output)
+        outputs.extend([result.stdout, result.stderr])
+        return result.stdout
+
+    ok("validate", str(stack))
+    ok("plan", "-f", str(stack), "-o", "json")
+    ok("apply", "-f", str(stack), "--auto-approve")
+    fired = json.loads(ok("events", "put", "--source", "aws.s3", "--detail-type", "Object Created",
+                          "--detail", json.dumps(UPLOAD), "-o", "json"))
+    ok("events", "put", "--source", "aws.s3", "--detail-type", "Object Created", "--detail", json.dumps(UPLOAD))
+    (task,) = fired["tasks"]
+    for fmt in ("text", "json", "yaml"):
+        ok("describe", "task", task["id"], "-o", fmt)
+        ok("get", "events", "-o", fmt)
+        ok("get", "tasks", "-o", fmt)
+    ok("tick", "1d", "-o", "json")
+    ok("get", "events")
+    ok("state", "pull")
+    described = json.loads(run("describe", "task", task["id"], "--state", state, "-o", "json").stdout)
+    env = {e["name"]: e["value"] for e in described["overrides"]["containerOverrides"][0]["environment"]}
+    assert env["S3_KEY"] == UPLOAD["object"]["key"] and env["UPLOADS_API_TOKEN"] != canary
+    assert [o for o in outputs if canary in o] == []
+    with sqlite3.connect(state) as db:
+        db.execute("PRAGMA wal_checkpoint(FULL)")
+    files = [p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("state.db")]
+    assert [f for f in files if canary.encode() in f] == []
+
+
+def test_a_parameter_value_in_a_manifest_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    (stack / "p.yaml").write_text("apiVersion: ecsctl/v1\nkind: Parameter\nmetadata: {name: /prod/x}\n"
+                                  "spec: {type: SecureString, value: canary-hunter2-value}\n")
+    result = run("validate", str(stack), "-o", "json")
+    assert result.exit_code == 1 and "canary-hunter2-value" not in result.stdout + result.stderr
