@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Callable
 
 from ecsctl.app.state import open_required
-from ecsctl.errors import UsageError
+from ecsctl.errors import InputError, UsageError
 
 
 def _clusters(store) -> list[dict]:
@@ -125,6 +125,25 @@ def _targets(store) -> list[dict]:
     ]
 
 
+def _queues(store) -> list[dict]:
+    """Each Queue with its latest datapoint (ApproximateNumberOfMessagesVisible, NotVisible, the
+    consumers' running tasks, backlog per task) as the clock left it."""
+    from ecsctl.backends.local.queues import BACKLOG, NOT_VISIBLE, QUEUE_STATE, RUNNING_TASKS, VISIBLE
+    from ecsctl.core.queue.model import consumers_of, initial_state
+    from ecsctl.core.state.ports import CatalogueEntry, SimState
+
+    rows = []
+    for q in sorted(store.find(CatalogueEntry, kind="Queue"), key=lambda e: e.name):
+        found = store.get(SimState, QUEUE_STATE, q.name)
+        metrics = (found.data.get("metrics") or {}) if found is not None else {}
+        rows.append({"name": q.name, "time": metrics.get("time"),
+                     VISIBLE: metrics.get(VISIBLE, initial_state(q.spec or {}).visible),
+                     NOT_VISIBLE: metrics.get(NOT_VISIBLE, 0), RUNNING_TASKS: metrics.get(RUNNING_TASKS),
+                     BACKLOG: metrics.get(BACKLOG),
+                     "consumers": [f"{c}/{s}" for c, s, _ in consumers_of(q.spec or {})]})
+    return rows
+
+
 def _events(store) -> list[dict]:
     from ecsctl.app.events import event_rows
 
@@ -139,10 +158,11 @@ LISTERS: dict[str, Callable] = {
     "tasks": _tasks,
     "targets": _targets,
     "events": _events,
+    "queues": _queues,
 }
 ALIASES = {"cluster": "clusters", "instance": "instances", "taskdef": "taskdefs", "task-definitions": "taskdefs",
            "task-definition": "taskdefs", "service": "services", "task": "tasks", "target": "targets",
-           "container-instance": "instances", "container-instances": "instances", "event": "events"}
+           "container-instance": "instances", "container-instances": "instances", "event": "events", "queue": "queues"}
 NAME_KEY = {"clusters": "name", "instances": "id", "taskdefs": "family", "services": "name", "tasks": "id", "targets": "targetGroup"}
 # The values ECS reports for each kind (botocore's enums, plus what Describe* shows: INACTIVE
 # instances, the task lifecycle of "Amazon ECS task lifecycle"); ``--status`` must be one of them.
@@ -193,10 +213,14 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
     if status is not None:
         status = check_status(kind, status)
     with open_required(state) as store:
-        keys = keys_of(kind, select(store, kind, name, cluster=cluster)) if name and kind != "events" else None
+        keys = keys_of(kind, select(store, kind, name, cluster=cluster)) if name and kind not in ("events", "queues") else None
         rows = LISTERS[kind](store)
     if kind == "events" and name:  # a rule, a task id, or cluster/service
         rows = [r for r in rows if r["source"] == name or name in r.get("tasks", ())]
+    if kind == "queues" and name:
+        rows = [r for r in rows if r["name"] == name]
+        if not rows:
+            raise InputError(f"queue {name!r} is not in the state")
     if keys is not None:
         rows = [r for r in rows if _row_key(kind, r) in keys]
     if cluster:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Callable, Iterable
 
-from ecsctl.backends.local import controller, exits, instances, schedules, services, tasks
+from ecsctl.backends.local import controller, exits, instances, queues, schedules, services, tasks
 from ecsctl.backends.local.world import Changes, World
 from ecsctl.core.plan.model import Step
 from ecsctl.core.state.ports import (
@@ -43,9 +43,10 @@ from ecsctl.core.state.ports import (
 from ecsctl.errors import InputError
 
 # The clock's work, in this order each minute: tasks whose essential container exited stop (and
-# give their resources back), then due scheduled tasks fire.
+# give their resources back), due scheduled tasks fire, queues take their arrivals and drain.
 tasks.register_tick_handler(exits.finish_exited)
 tasks.register_tick_handler(schedules.fire_due)
+tasks.register_tick_handler(queues.advance_queues)
 
 CATALOGUE_KINDS = frozenset({
     "TargetGroup", "CapacityProvider", "Parameter", "Secret", "EnvironmentFile", "Repository",

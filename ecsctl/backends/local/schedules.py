@@ -18,7 +18,8 @@ EventBridge does not catch up on firings missed while it was disabled, and neith
 
 from __future__ import annotations
 
-from datetime import datetime
+import weakref
+from datetime import datetime, timedelta
 
 from ecsctl.backends.local import firing, tasks
 from ecsctl.backends.local.world import World
@@ -27,6 +28,26 @@ from ecsctl.core.events.schedule import ScheduleError
 from ecsctl.core.state.ports import SimState
 
 RULE_STATE = "RuleState"  # sim state kind, name: the rule
+HORIZON = timedelta(days=366 * 5)  # how far ahead the next firing is looked for (cron's year field)
+
+# per world: rule -> (what the firing was computed from, the next firing after it or None)
+_NEXT: "weakref.WeakKeyDictionary[World, dict]" = weakref.WeakKeyDictionary()
+
+
+def _next_firing(world: World, name: str, key: tuple, a: datetime) -> datetime | None:
+    """The first firing after ``a`` (looked up once, then kept until it has passed)."""
+    cache = _NEXT.setdefault(world, {})
+    known = cache.get(name)
+    if known is not None and known[0] == key and known[2] <= a:
+        if (known[1] is not None and known[1] > a) or (known[1] is None and a < known[2] + HORIZON / 2):
+            return known[1]
+    expression, timezone, anchor = key
+    try:
+        found = next(fire_times(expression, timezone=timezone, after=a, until=a + HORIZON, start=anchor), None)
+    except ScheduleError:  # validation refuses it; a hand-made state gets no firing
+        found = None
+    cache[name] = (key, found, a)
+    return found
 
 
 def fire_due(world: World, a: datetime, b: datetime) -> None:
@@ -43,11 +64,12 @@ def fire_due(world: World, a: datetime, b: datetime) -> None:
                     "anchor": tasks.format_clock(a)}
             changed = True
         if str(spec.get("state") or "ENABLED") == "ENABLED":
-            try:
-                due = list(fire_times(str(expression), timezone=spec.get("scheduleExpressionTimezone") or "UTC",
-                                      after=a, until=b, start=tasks.parse_clock(data["anchor"])))
-            except ScheduleError:  # validation refuses it; a hand-made state gets no firing
-                due = []
+            key = (str(expression), spec.get("scheduleExpressionTimezone") or "UTC", tasks.parse_clock(data["anchor"]))
+            due = []
+            moment = _next_firing(world, name, key, a)
+            while moment is not None and moment <= b:  # a window is at most a minute: once, as a rule
+                due.append(moment)
+                moment = _next_firing(world, name, key, moment)
             for _ in due:
                 firing.fire(world, name, spec, trigger="schedule")
             if due:

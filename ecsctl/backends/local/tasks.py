@@ -63,6 +63,7 @@ MAX_GROUP = 255
 MAX_EXPRESSION = 2000
 LAUNCH_TYPES = ("EC2", "FARGATE")
 CLOCK_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+BOOKKEEPING_MINUTES = 60  # a tick commits bookkeeping-only minutes at least this often
 
 # ---------------------------------------------------------------------------------------------
 # RunTask
@@ -346,7 +347,9 @@ def tick(world: World, duration: timedelta, *, handlers: Sequence[TickHandler] |
          after_minute: Callable[[], None] | None = None) -> TickResult:
     """Advance the clock by ``duration``, minute by minute: the tick handlers fire, then every
     ACTIVE cluster settles (services replace lost tasks and reach their desired count).
-    ``after_minute`` runs after each minute in which something changed (the caller commits)."""
+    ``after_minute`` runs after each minute in which something changed (the caller commits);
+    minutes that only moved the clock's bookkeeping (queue depths, datapoints: ``World.changed_world``)
+    are gathered, up to :data:`BOOKKEEPING_MINUTES` of them, into one call."""
     if duration < timedelta(0):
         raise UsageError("the clock only moves forward")
     start_text = world.now()
@@ -361,6 +364,7 @@ def tick(world: World, duration: timedelta, *, handlers: Sequence[TickHandler] |
     world.watch(lambda old, new: _note(result, old, new))
     settled: dict[str, int] = {}  # cluster -> generation it last settled at
     session = controller.Session()
+    pending = 0  # minutes of bookkeeping not handed to after_minute yet
     for a, b in minutes(start, end):
         world.set_clock(format_clock(b))
         for handler in TICK_HANDLERS if handlers is None else handlers:
@@ -372,7 +376,10 @@ def tick(world: World, duration: timedelta, *, handlers: Sequence[TickHandler] |
             controller.settle(world, name, session)
             settled[name] = cs.generation
         if after_minute is not None and world.changed:
-            after_minute()
+            pending += 1
+            if world.changed_world or pending >= BOOKKEEPING_MINUTES:
+                after_minute()
+                pending = 0
     world.set_clock(end_text)
     result.events = world.history[mark:]
     return result

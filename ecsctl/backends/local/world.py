@@ -375,8 +375,10 @@ class World:
         self.store = store
         self.seed = seed
         self._clock: str | None = None
+        self._stored_clock = ""  # the store's clock when first read: nothing in it is later
         self._clusters: dict[str, ClusterState] = {}
         self._cluster_records: dict[str, Cluster | None] = {}
+        self._stored_active: frozenset[str] | None = None  # ACTIVE clusters in the store, read once
         self._revisions: dict[str, dict[int, TaskDefinitionRevision]] = {}  # family -> revision -> record
         self._latest: dict[str, int] | None = None
         self._demands: dict[str, TaskDemand] = {}
@@ -428,14 +430,22 @@ class World:
     def changed(self) -> bool:
         return bool(self.journal or self.events)
 
+    @property
+    def changed_world(self) -> bool:
+        """Whether something but the clock's bookkeeping (sim states, histories: queue depths,
+        metric datapoints, rule anchors) changed: tasks, services, instances, events …"""
+        return bool(self.events) or any(t not in (SimState, HistoryEntry) for t, _ in self.journal)
+
     # -- the clock -----------------------------------------------------------------------
 
     def now(self) -> str:
         if self._clock is None:
             self._clock = (self.store.clock() if self.store is not None else None) or ids.DEFAULT_CLOCK
+            self._stored_clock = self._clock
         return self._clock
 
     def set_clock(self, now: str) -> None:
+        self.now()  # the store's clock is read first (append_history relies on it)
         self._clock = now
 
     # -- clusters ------------------------------------------------------------------------
@@ -459,7 +469,10 @@ class World:
         return sorted(self._clusters)
 
     def active_clusters(self) -> list[str]:
-        names = {c.name for c in self.store.find(Cluster, status="ACTIVE")} if self.store is not None else set()
+        if self._stored_active is None:
+            found = self.store.find(Cluster, status="ACTIVE") if self.store is not None else []
+            self._stored_active = frozenset(c.name for c in found)
+        names = set(self._stored_active)
         for name, record in self._cluster_records.items():
             if record is not None and record.status == "ACTIVE":
                 names.add(name)
@@ -590,7 +603,7 @@ class World:
         count = self._history_counts.get((kind, name, at))
         if count is None:
             count = 0
-            if self.store is not None:
+            if self.store is not None and at <= self._stored_clock:  # later than the store's clock: none yet
                 prefix = f"{at}#"
                 count = sum(1 for h in self.store.find(HistoryEntry, kind=kind, name=name, at=at)
                             if h.id.startswith(prefix))

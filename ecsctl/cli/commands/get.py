@@ -30,6 +30,10 @@ COLUMNS = {
               ("STOP REASON", "stopReason")],
     "targets": [("TARGET GROUP", "targetGroup"), ("TARGET", "target"), ("PORT", "port"), ("TASK", "task")],
     "events": [("TIME", "time"), ("TYPE", "type"), ("SOURCE", "source"), ("MESSAGE", "message")],
+    "queues": [("NAME", "name"), ("VISIBLE", "ApproximateNumberOfMessagesVisible"),
+               ("IN FLIGHT", "ApproximateNumberOfMessagesNotVisible"), ("RUNNING TASKS", "RunningTaskCount"),
+               ("BACKLOG/TASK", lambda r: "-" if r["BacklogPerTask"] is None else f"{r['BacklogPerTask']:.1f}"),
+               ("CONSUMERS", lambda r: ",".join(r["consumers"]) or "-"), ("AT", "time")],
 }
 
 
@@ -40,7 +44,7 @@ def _role_name(arn) -> str:
 
 @boundary
 def get(
-    kind: str = typer.Argument(..., help="clusters, instances, taskdefs, services, tasks, targets or events (or KIND/NAME)."),
+    kind: str = typer.Argument(..., help="clusters, instances, taskdefs, services, tasks, targets, events or queues (or KIND/NAME)."),
     name: Optional[str] = typer.Argument(None, help="Only this one: a name, id, id prefix, i-… id, ARN or family:revision."),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Only this cluster."),
     status: Optional[str] = typer.Option(None, "--status", help="Only this status (tasks: lastStatus, e.g. RUNNING, STOPPED)."),
