@@ -158,3 +158,14 @@ def test_tick_json(runner, state):
     assert [t["id"] for t in out["stopped"]] == [report["id"]] and report["group"] == "family:report"
     again = json.loads(run(runner, "tick", "90s", "--state", state, "-o", "json").stdout)
     assert again["to"] == "2026-01-02T00:01:30Z"
+
+
+def test_run_task_run_for_and_exit_code_finish_the_task_on_tick(runner, state):
+    started = json.loads(run(runner, "run-task", "--cluster", "prod", "--task-definition", "worker", "--launch-type", "EC2",
+                             "--run-for", "5m", "--exit-code", "2", "--state", state, "-o", "json").stdout)
+    (task,) = started["tasks"]
+    assert run(runner, "tick", "10m", "--state", state).exit_code == 0
+    rows = [t for t in get(runner, state, "tasks") if t["id"] == task["id"]]
+    assert [(t["lastStatus"], t["stopCode"], t["exitCode"]) for t in rows] == [("STOPPED", "EssentialContainerExited", 2)]
+    bad = run(runner, "run-task", "--cluster", "prod", "--task-definition", "worker", "--run-for", "soon", "--state", state)
+    assert bad.exit_code == 2 and "runFor 'soon' is not a duration" in bad.stderr

@@ -4,8 +4,9 @@ A standalone task started with a ``runFor`` (``x-ecsctl`` on its task definition
 target or its run; kept in its ``TaskRun`` sim state, ``tasks.task_run``) goes, once that
 time has passed, through ECS's stop lifecycle as ``core.events.batch.task_phase`` times it:
 ``DEACTIVATING`` → ``STOPPING`` → ``DEPROVISIONING`` → ``STOPPED``, with ``desiredStatus``
-``STOPPED`` from the exit on, ``stopCode`` ``EssentialContainerExited``, ``stoppedReason``
-"Essential container in task exited" and the container's exit code.  It holds its CPU,
+``STOPPED``, ``stopCode`` ``EssentialContainerExited``, ``stoppedReason`` "Essential
+container in task exited" and the container's exit code from the exit on (as DescribeTasks
+shows a stopping task).  It holds its CPU,
 memory, host ports and IP until ``STOPPED`` (``world.HOLDING_STATUSES``), then gives them
 back; nothing replaces it (only a service replaces its tasks, and service tasks are never
 finished this way).
@@ -65,6 +66,7 @@ def finish_exited(world: World, a: datetime, b: datetime) -> None:
                 if task.last_status == "RUNNING":  # DEACTIVATING: load-balancer targets go first
                     world.deregister_task(task.id)
                 cs.put_task(replace(task, last_status=phase.last_status, desired_status=STOPPED,
+                                    stop_code=phase.stop_code, stop_reason=phase.stopped_reason,
                                     exit_code=phase.exit_code))
 
 
