@@ -265,3 +265,24 @@ def test_each_matching_event_rule_runs_its_task(store, bucket, key, size, reason
     assert delivery.matched == fired
     assert sorted(t.started_by for t in store.find(Task)) == [f"events-rule/{name}" for name in fired]
     assert all(firings(store, name)[0]["eventId"] == event["id"] for name in fired)
+
+
+def test_a_rule_deleted_and_created_again_counts_its_rate_from_the_new_creation(store):
+    set_clock(store, "2026-01-01T10:00:00Z")
+    apply(store, rule("hourly", "rate(1 hour)"))
+    tick(store, timedelta(minutes=90))
+    apply(store, replace(rule("hourly", "rate(1 hour)"), action="delete", spec=None))
+    tick(store, timedelta(minutes=10))
+    apply(store, rule("hourly", "rate(1 hour)"))  # at 11:40
+    tick(store, timedelta(hours=1))
+    assert [f["time"] for f in firings(store, "hourly")] == ["2026-01-01T11:00:00Z", "2026-01-01T12:40:00Z"]
+
+
+def test_a_capacity_provider_strategy_target_runs_on_fargate(store):
+    apply(store, rule("spot", "rate(5 minutes)", launchType=None,
+                      capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}]))
+    spec = rule("spot", "rate(5 minutes)").spec
+    assert spec["target"]["launchType"] == "FARGATE"  # the helper's default; the rule above overrode it
+    tick(store, timedelta(minutes=5))
+    (task,) = store.find(Task, group="family:report")
+    assert (task.launch_type, task.instance_id) == ("FARGATE", None)

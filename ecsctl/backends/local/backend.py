@@ -48,6 +48,8 @@ tasks.register_tick_handler(exits.finish_exited)
 tasks.register_tick_handler(schedules.fire_due)
 tasks.register_tick_handler(queues.advance_queues)
 
+SIM_STATE_OF = {"ScheduledTask": schedules.RULE_STATE, "Queue": queues.QUEUE_STATE}
+
 CATALOGUE_KINDS = frozenset({
     "TargetGroup", "CapacityProvider", "Parameter", "Secret", "EnvironmentFile", "Repository",
     "ScheduledTask", "Queue", "SecurityGroup",
@@ -208,6 +210,8 @@ class LocalBackend:
                 world.delete_catalogue(kind, name)
                 if kind == "TargetGroup":
                     world.delete_target_group(name)
+                elif kind in SIM_STATE_OF:  # a rule created again counts its rate() anew; a queue starts empty
+                    world.delete_sim_state(SIM_STATE_OF[kind], name)
             else:
                 world.put_catalogue(CatalogueEntry(kind, name, step.spec or {}))
         else:

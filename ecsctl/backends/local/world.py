@@ -597,6 +597,10 @@ class World:
         self._sim[(state.kind, state.name)] = state
         self.note(state)
 
+    def delete_sim_state(self, kind: str, name: str) -> None:
+        self._sim[(kind, name)] = None
+        self.forget(SimState, (kind, name))
+
     def append_history(self, kind: str, name: str, data: dict) -> HistoryEntry:
         """A new history entry at the clock's time (ids ``<time>#<counter>`` keep their order)."""
         at = self.now()
