@@ -18,6 +18,7 @@ one tick crosses all of it.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -28,6 +29,25 @@ from ecsctl.core.state.ports import Task
 
 LIFECYCLE = "TaskLifecycle"  # history kind, name: the task id
 ORDER = ("RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED")
+
+# per world: the live standalone tasks, (cluster, id); service tasks (most of a big state) are
+# never looked at minute by minute.  Kept up to date by a watcher on every task the world records.
+_STANDALONE: "weakref.WeakKeyDictionary[World, set]" = weakref.WeakKeyDictionary()
+
+
+def _standalone(world: World) -> set:
+    found = _STANDALONE.get(world)
+    if found is None:
+        found = {(name, t.id) for name in world.active_clusters() for t in world.state(name).tasks.values()
+                 if not t.service}
+
+        def saw(old: Task | None, new: Task) -> None:
+            if not new.service and new.last_status != STOPPED:
+                found.add((new.cluster, new.id))
+
+        world.watch(saw)
+        _STANDALONE[world] = found
+    return found
 
 
 def run_of(world: World, task: Task) -> batch.BatchRun | None:
@@ -44,30 +64,35 @@ def run_of(world: World, task: Task) -> batch.BatchRun | None:
 
 def finish_exited(world: World, a: datetime, b: datetime) -> None:
     """The tick handler: every live standalone task whose container exited by ``b`` moves on."""
-    for name in world.active_clusters():
+    candidates = _standalone(world)
+    for name, task_id in sorted(candidates):
         cs = world.state(name)
-        for task in [cs.tasks[k] for k in sorted(cs.tasks)]:
-            if task.service or task.last_status not in ORDER or not task.started_at:
-                continue
-            run = run_of(world, task)
-            if run is None:
-                continue
-            revision = world.revision(task.task_definition)
-            spec = revision.spec if revision is not None else {}
-            phases = batch.stop_phases(spec, run)
-            started = tasks.parse_clock(task.started_at)
-            phase = batch.task_phase(started, run, b, phases, batch.exiting_container(spec, run))
-            if phase.last_status == task.last_status:
-                continue
-            _record_passage(world, task, phase, phases)
-            if phase.last_status == STOPPED:
-                _stop(world, cs, task, phase)
-            else:
-                if task.last_status == "RUNNING":  # DEACTIVATING: load-balancer targets go first
-                    world.deregister_task(task.id)
-                cs.put_task(replace(task, last_status=phase.last_status, desired_status=STOPPED,
-                                    stop_code=phase.stop_code, stop_reason=phase.stopped_reason,
-                                    exit_code=phase.exit_code))
+        task = cs.tasks.get(task_id)
+        if task is None:  # stopped (or its cluster went away)
+            candidates.discard((name, task_id))
+            continue
+        if task.service or task.last_status not in ORDER or not task.started_at:
+            continue
+        run = run_of(world, task)
+        if run is None:  # runs until stopped: nothing for the clock to do, ever
+            candidates.discard((name, task_id))
+            continue
+        revision = world.revision(task.task_definition)
+        spec = revision.spec if revision is not None else {}
+        phases = batch.stop_phases(spec, run)
+        started = tasks.parse_clock(task.started_at)
+        phase = batch.task_phase(started, run, b, phases, batch.exiting_container(spec, run))
+        if phase.last_status == task.last_status:
+            continue
+        _record_passage(world, task, phase, phases)
+        if phase.last_status == STOPPED:
+            _stop(world, cs, task, phase)
+        else:
+            if task.last_status == "RUNNING":  # DEACTIVATING: load-balancer targets go first
+                world.deregister_task(task.id)
+            cs.put_task(replace(task, last_status=phase.last_status, desired_status=STOPPED,
+                                stop_code=phase.stop_code, stop_reason=phase.stopped_reason,
+                                exit_code=phase.exit_code))
 
 
 def _stop(world: World, cs, task: Task, phase: batch.TaskPhase) -> Task:
