@@ -42,7 +42,7 @@ def _running(world: World, cluster: str, service: str) -> int:
     record = world.cluster(cluster)
     if record is None or record.status != "ACTIVE":
         return 0
-    return sum(1 for t in world.state(cluster).service_tasks(service) if t.last_status == RUNNING)
+    return sum(1 for t in world.state(cluster).by_service.get(service, {}).values() if t.last_status == RUNNING)
 
 
 def advance_queues(world: World, a: datetime, b: datetime) -> None:
