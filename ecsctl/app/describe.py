@@ -48,7 +48,7 @@ def _tasks_of(store, **where) -> list[dict]:
     from ecsctl.core.state.ports import Task
 
     roles = role_lookup(store)
-    return [task_row(t, roles(t)) for t in sorted(store.find(Task, **where), key=task_order)]
+    return [task_row(t, roles=roles(t)) for t in sorted(store.find(Task, **where), key=task_order)]
 
 
 def _service(store, svc) -> dict:
@@ -143,7 +143,7 @@ def _task(store, task) -> dict:
     lifecycle = sorted(store.find(HistoryEntry, kind="TaskLifecycle", name=task.id), key=lambda h: h.id)
     return {
         "kind": "Task",
-        **task_row(task, roles),
+        **task_row(task, roles=roles),
         "service": task.service,
         "startedBy": task.started_by,
         "createdAt": task.created_at,
@@ -195,8 +195,34 @@ def _cluster(store, cluster) -> dict:
         "services": [{"name": s.name, "status": s.status, "taskDefinition": s.task_definition, "desiredCount": s.desired_count}
                      for s in sorted(services, key=lambda s: s.name)],
         "tasks": dict(sorted(tasks.items())),
+        "autoScalingGroups": _groups(store, cluster.name, instances),
         "spec": _masked(cluster.spec),
     }
+
+
+ACTIVITIES_SHOWN = 10
+
+
+def _groups(store, cluster: str, instances) -> list[dict]:
+    """The Auto Scaling groups of the cluster's capacity providers: size, booting instances and
+    the last managed scaling activities (``backends.local.asg``, ``managed_scaling``)."""
+    from ecsctl.backends.local.asg import KIND
+    from ecsctl.backends.local.capacity_providers import group_name
+    from ecsctl.core.state.ports import HistoryEntry, SimState
+
+    out = []
+    for state in sorted(store.find(SimState, kind=KIND), key=lambda s: s.name):
+        if (state.data or {}).get("cluster") != cluster:
+            continue
+        mine = [i for i in instances if i.group_name == group_name(state.name) and i.status != "INACTIVE"]
+        history = sorted(store.find(HistoryEntry, kind="CapacityProvider", name=state.name), key=lambda h: h.id)
+        out.append({
+            "capacityProvider": state.name, "desiredCapacity": state.data.get("desired"),
+            "registered": len(mine), "booting": len(state.data.get("booting") or ()),
+            "activities": [{"time": h.at, "description": h.data.get("description"), "cause": h.data.get("cause")}
+                           for h in history[-ACTIVITIES_SHOWN:]],
+        })
+    return out
 
 
 def _resource(store, text: str) -> dict:

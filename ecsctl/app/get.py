@@ -82,7 +82,8 @@ def _tasks(store) -> list[dict]:
     from ecsctl.core.state.ports import Task
 
     roles = role_lookup(store)
-    return [task_row(t, roles(t)) for t in sorted(store.find(Task), key=task_order)]
+    providers = task_providers(store)
+    return [task_row(t, providers.get(t.id), roles(t)) for t in sorted(store.find(Task), key=task_order)]
 
 
 def role_lookup(store) -> Callable:
@@ -100,11 +101,20 @@ def role_lookup(store) -> Callable:
     return roles
 
 
+def task_providers(store) -> dict[str, str]:
+    """Task id -> the capacity provider it was started on (the simulation's record of it)."""
+    from ecsctl.backends.local.capacity_providers import TASK_PROVIDER
+    from ecsctl.core.state.ports import SimState
+
+    return {s.name: str(s.data.get("capacityProvider")) for s in store.find(SimState, kind=TASK_PROVIDER)
+            if s.data.get("capacityProvider")}
+
+
 def task_order(t) -> tuple:
     return (t.cluster, t.group, t.created_at, t.id)
 
 
-def task_row(t, roles: dict | None = None) -> dict:
+def task_row(t, capacity_provider: str | None = None, roles: dict | None = None) -> dict:
     """One task as ``get tasks -o json`` shows it (``roles``: from :func:`role_lookup`)."""
     return {"id": t.id, "cluster": t.cluster, "group": t.group, "taskDefinition": t.task_definition,
             "launchType": t.launch_type, "instance": t.instance_id, "availabilityZone": t.availability_zone,
@@ -112,7 +122,7 @@ def task_row(t, roles: dict | None = None) -> dict:
             "desiredStatus": t.desired_status, "stopReason": t.stop_reason or None,
             "hostPorts": list(t.host_ports), "cpu": t.cpu, "memory": t.memory, "startedAt": t.started_at or None,
             "stoppedAt": t.stopped_at or None, "stopCode": t.stop_code or None, "exitCode": t.exit_code,
-            "startedBy": t.started_by or None,
+            "startedBy": t.started_by or None, "capacityProvider": capacity_provider,
             **(roles or {"taskRoleArn": None, "executionRoleArn": None})}
 
 

@@ -82,12 +82,13 @@ def _batch(run_for: str | None, exit_code: int | None) -> dict | None:
 
 
 def _rows(store, ids: Sequence[str]) -> list[dict]:
-    from ecsctl.app.get import role_lookup, task_row
+    from ecsctl.app.get import role_lookup, task_providers, task_row
     from ecsctl.core.state.ports import Task
 
     found = [store.get(Task, i) for i in ids]
-    roles = role_lookup(store) if found else None
-    return [task_row(t, roles(t)) for t in found if t is not None]
+    providers = task_providers(store) if ids else {}
+    roles = role_lookup(store) if ids else None
+    return [task_row(t, providers.get(t.id), roles(t)) for t in found if t is not None]
 
 
 def _failure(store, cluster: str, failure: dict) -> dict:
@@ -144,14 +145,25 @@ def stop_task(state_path: str, task_id: str, reason: str | None = None, *,
             return {"task": _rows(store, [task.id])[0], "changed": changed}
 
 
-def tick(state_path: str, duration: str) -> dict:
-    """Advance the clock: ``{"from", "to", "started": [...], "stopped": [...], "events": [...]}``."""
+def tick(state_path: str, duration: str, spot_interruptions: float | None = None) -> dict:
+    """Advance the clock: ``{"from", "to", "started": [...], "stopped": [...], "events": [...]}``.
+
+    ``spot_interruptions``: the share of FARGATE_SPOT tasks interrupted per simulated hour (0–1)."""
     from ecsctl.backends.local import LocalBackend
+    from ecsctl.backends.local.tasks import TICK_HANDLERS
 
     delta = parse_duration(duration)
+    handlers = None
+    if spot_interruptions is not None:
+        if not 0 <= spot_interruptions <= 1:
+            raise UsageError(f"--spot-interruptions is a share of the Spot tasks per hour, from 0 to 1, "
+                             f"not {spot_interruptions:g}")
+        from ecsctl.backends.local.spot import interruptions
+
+        handlers = [*TICK_HANDLERS, interruptions(spot_interruptions)]
     with open_required(state_path) as store:
         with store.locked(f"ecsctl tick {duration}"):
-            result = LocalBackend(store).tick(delta)
+            result = LocalBackend(store).tick(delta, handlers=handlers)
             return {
                 "from": result.from_time,
                 "to": result.to_time,

@@ -263,6 +263,12 @@ def test_apply_exits_1_when_a_deployment_is_left_stalled(runner, world, tmp_path
     assert result.stdout.strip().splitlines()[-1] == (
         "Apply incomplete: deployment of service/prod/worker to worker:2 is stalled, 0 of its 36 tasks running "
         "(new tasks cannot be placed (RESOURCE:CPU)).")
+    # run again: nothing left to apply, but the deployment is still stalled, and the exit code says so
+    again = run(runner, ["apply", "-f", stack, "--state", world["state"], "--auto-approve"])
+    assert again.exit_code == 1, again.stdout
+    assert again.stdout.strip().splitlines()[-1].startswith("Apply incomplete: deployment of service/prod/worker")
+    document = run(runner, ["apply", "-f", stack, "--state", world["state"], "--auto-approve", "-o", "json"])
+    assert document.exit_code == 1 and json.loads(document.stdout)["ok"] is False
 
 
 def test_apply_of_what_was_asked_exits_0(runner, world, tmp_path) -> None:

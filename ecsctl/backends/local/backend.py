@@ -20,7 +20,8 @@ revision unless the latest revision of the family is ACTIVE with an identical sp
 deregisters every ACTIVE revision — running tasks keep running), ``Service`` (``services``),
 and the catalogue kinds (``TargetGroup``, ``CapacityProvider``, ``Parameter``, ``Secret``,
 ``EnvironmentFile``, ``Repository``, ``ScheduledTask``: a ``CatalogueEntry``; deleting a target
-group also removes its registrations).
+group also removes its registrations; a capacity provider's Auto Scaling group registers its
+instances in the cluster that lists it, see ``asg``, and scales on the clock, ``managed_scaling``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Callable, Iterable
 
-from ecsctl.backends.local import controller, exits, instances, queues, schedules, services, tasks
+from ecsctl.backends.local import (asg, controller, exits, instances, managed_scaling, queues, schedules, services,
+                                   tasks)
 from ecsctl.backends.local.world import Changes, World
 from ecsctl.core.plan.model import Step
 from ecsctl.core.state.ports import (
@@ -54,6 +56,7 @@ CATALOGUE_KINDS = frozenset({
     "TargetGroup", "CapacityProvider", "Parameter", "Secret", "EnvironmentFile", "Repository",
     "ScheduledTask", "Queue", "SecurityGroup",
 })
+HEALTH_KINDS = ("SecurityGroup", "TargetGroup")  # what the load balancer health checks depend on
 
 
 class LocalBackend:
@@ -169,9 +172,11 @@ class LocalBackend:
             for dep in store.find(Deployment, status="PRIMARY"):
                 if dep.rollout_state == "IN_PROGRESS":
                     out.add(dep.cluster)
-            for inst in store.find(ContainerInstance):
-                if inst.running_tasks_count and (inst.status != "ACTIVE" or not inst.agent_connected):
-                    out.add(inst.cluster)
+            # counted in SQL: a plan must not read every instance record to learn which clusters drain
+            for (cluster, status, connected, running), _ in store.tally(
+                    ContainerInstance, ("cluster", "status", "agent_connected", "running_tasks_count")).items():
+                if running and (status != "ACTIVE" or not connected):
+                    out.add(cluster)
         active = set(self.world.active_clusters())
         return sorted(out & active)
 
@@ -191,6 +196,7 @@ class LocalBackend:
                 instances.delete_cluster(world, name)
             else:
                 instances.apply_cluster(world, name, step.spec or {})
+                asg.sync_cluster(world, name)  # its capacity providers' Auto Scaling groups
         elif kind == "TaskDefinition":
             family = str((step.spec or step.before or {}).get("family") or name)
             if action == "delete":
@@ -214,6 +220,14 @@ class LocalBackend:
                     world.delete_sim_state(SIM_STATE_OF[kind], name)
             else:
                 world.put_catalogue(CatalogueEntry(kind, name, step.spec or {}))
+            if kind == "CapacityProvider":
+                if action == "delete":
+                    asg.delete_provider(world, name)
+                else:
+                    asg.apply_provider(world, name, step.spec or {}, step.before if action == "update" else None)
+            if kind in HEALTH_KINDS:  # targets may pass or fail their health checks now: let the scheduler look
+                for cluster in world.active_clusters():
+                    world.state(cluster)
         else:
             raise InputError(f"{step.address}: the local backend does not know kind {kind!r}")
 

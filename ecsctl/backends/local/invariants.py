@@ -12,7 +12,8 @@ from ecsctl.core.state.ports import ContainerInstance, Deployment, Service, Stat
 def check_invariants(store: StateStore) -> list[str]:
     """Violations, one line each (empty when the world is consistent):
 
-    * every live task is on Fargate (no instance) or on an ACTIVE or DRAINING instance of its
+    * every live task is on Fargate (no instance), waits in PROVISIONING for a capacity
+      provider's instance (no instance yet) or is on an ACTIVE or DRAINING instance of its
       cluster; no task is in two places (one id, one record);
     * each instance's remaining CPU/memory = registered − Σ its RUNNING tasks, its running-task
       count = their number, its reserved ports = the defaults + their static TCP host ports; no
@@ -30,7 +31,7 @@ def check_invariants(store: StateStore) -> list[str]:
     by_instance: dict[str, list[Task]] = {}
     for t in live:
         if t.instance_id is None:
-            if t.launch_type != "FARGATE":
+            if t.launch_type != "FARGATE" and t.last_status != "PROVISIONING":  # waiting for capacity: no instance yet
                 problems.append(f"task {t.id}: {t.last_status} without an instance but launch type {t.launch_type}")
             continue
         inst = instances.get(t.instance_id)

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
 
-from ecsctl.backends.local import controller, launch
+from ecsctl.backends.local import capacity_providers, controller, launch
 from ecsctl.backends.local.launch import Launch
 from ecsctl.backends.local.world import STOPPED, World
 from ecsctl.core.controller import service as model
@@ -146,6 +146,7 @@ def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
     group = req.group if req.group is not None else f"family:{revision.family}"
     if not group or len(group) > MAX_GROUP:
         raise UsageError(f"group must be 1 to {MAX_GROUP} characters")
+    strategy = {"capacityProviderStrategy": list(req.capacity_provider_strategy)} if req.capacity_provider_strategy else {}
     if req.launch_type is not None:
         if req.capacity_provider_strategy:
             raise UsageError("launch type and capacity provider strategy are mutually exclusive")
@@ -153,7 +154,6 @@ def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
         if lt not in LAUNCH_TYPES:
             raise UsageError(f"launch type must be EC2 or FARGATE, not {req.launch_type!r}")
     else:
-        strategy = {"capacityProviderStrategy": list(req.capacity_provider_strategy)} if req.capacity_provider_strategy else {}
         lt = model.launch_type(strategy, cluster.spec)
     mode = spec.get("networkMode") or "bridge"
     subnets = sorted({str(s) for s in req.subnets if str(s)})
@@ -193,8 +193,13 @@ def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
             _remember_run(world, task, run)
             result.tasks.append(task)
         return result
-    started, unplaced = launch.place_and_start(world, cs, how, req.count, placement,
-                                               spread_over=cs.group_tasks(group))
+    items = capacity_providers.strategy(world, cs, strategy) if req.launch_type is None else []
+    if items:  # the run's capacity provider strategy, else the cluster's default one
+        started, _, unplaced = capacity_providers.start(world, cs, how, req.count, placement, items, (),
+                                                        spread_over=cs.group_tasks(group), provision=False)
+    else:
+        started, unplaced = launch.place_and_start(world, cs, how, req.count, placement,
+                                                   spread_over=cs.group_tasks(group))
     for task in started:
         _remember_run(world, task, run)
     result.tasks.extend(started)

@@ -95,6 +95,14 @@ class _Addresses:
         self.next += 1
         return str(ipaddress.IPv4Address(self.base + self.next - 1))
 
+    def has_free(self) -> bool:
+        if any(offset not in self.used for offset in self.freed):
+            return True
+        n = self.next
+        while n in self.used:
+            n += 1
+        return n <= LAST_HOST
+
     def give_back(self, ip: str) -> None:
         offset = int(ipaddress.IPv4Address(ip)) - self.base
         if offset in self.used:
@@ -286,22 +294,29 @@ class ClusterState:
         for inst in self.sorted_instances():
             if inst.status == "INACTIVE":
                 continue
-            tasks = [t for t in self.instance_tasks(inst.id) if t.last_status in HOLDING_STATUSES]
             static: set = set()
             dynamic: set = set()
-            for t in tasks:
+            cpu = memory = gpu = running = 0
+            groups: Counter = Counter()
+            for t in self.instance_tasks(inst.id):  # one pass over the tasks holding resources
+                if t.last_status not in HOLDING_STATUSES:
+                    continue
                 s, d = world.port_usage(t)
                 static.update(s)
                 dynamic.update(d)
+                cpu += t.cpu
+                memory += t.memory
+                gpu += world.task_gpu(t)
+                groups[t.group] += 1
+                running += 1
             out.append(Node(
                 id=inst.id, availability_zone=inst.availability_zone, attributes=dict(inst.attributes),
-                remaining_cpu=inst.registered_cpu - sum(t.cpu for t in tasks),
-                remaining_memory=inst.registered_memory - sum(t.memory for t in tasks),
-                remaining_gpu=inst.registered_gpu - sum(world.task_gpu(t) for t in tasks),
+                remaining_cpu=inst.registered_cpu - cpu, remaining_memory=inst.registered_memory - memory,
+                remaining_gpu=inst.registered_gpu - gpu,
                 used_ports=static, dynamic_ports=dynamic, status=inst.status,
                 agent_connected=inst.agent_connected, agent_version=inst.agent_version or "1.80.0",
                 registered_at=inst.registered_at, ec2_instance_id=ids.ec2_instance_id(inst.id),
-                groups=Counter(t.group for t in tasks), running_tasks=len(tasks),
+                groups=groups, running_tasks=running,
             ))
         return out
 
@@ -658,16 +673,20 @@ class World:
     def _pool(self, subnet: str) -> _Addresses:
         pool = self._addresses.get(subnet)
         if pool is None:
+            # the addresses held by the subnet's live tasks as this world sees them now (whenever
+            # the pool is made): a loaded cluster's live tasks are the world's; others, the store's
             used: set[str] = set()
             if self.store is not None:
                 for status in LIVE_STATUSES:
-                    used.update(t.private_ip for t in self.store.find(Task, subnet=subnet, last_status=status))
-            for cs in self._clusters.values():  # what this world changed since
-                for t in cs.tasks.values():
-                    if t.subnet == subnet and t.private_ip:
-                        used.add(t.private_ip)
+                    used.update(t.private_ip for t in self.store.find(Task, subnet=subnet, last_status=status)
+                                if t.cluster not in self._clusters)
+            for cs in self._clusters.values():
+                used.update(t.private_ip for t in cs.tasks.values() if t.subnet == subnet and t.private_ip)
             pool = self._addresses[subnet] = _Addresses(subnet, used)
         return pool
+
+    def has_free_ip(self, subnet: str) -> bool:
+        return self._pool(subnet).has_free()
 
     def allocate_ip(self, subnet: str) -> str:
         return self._pool(subnet).take(subnet)

@@ -76,13 +76,17 @@ def stop_task(
 @boundary
 def tick(
     duration: str = typer.Argument(..., help="How far to move the clock: 90s, 15m, 2h, 1d, 1h30m, 2d12h."),
+    spot_interruptions: Optional[float] = typer.Option(
+        None, "--spot-interruptions", metavar="RATE",
+        help="Interrupt FARGATE_SPOT tasks: the share of them interrupted per simulated hour, 0 to 1 "
+             "(deterministic; 1 interrupts every Spot task in the first minute)."),
 ) -> None:
     """Advance the simulation's clock; services then replace lost tasks."""
     from ecsctl.app.tasks import tick as advance
 
     opts = current()
     fmt = opts.format()
-    result = advance(opts.state_path, duration)
+    result = advance(opts.state_path, duration, spot_interruptions)
     if fmt != "text":
         emit(result, fmt)
         return
