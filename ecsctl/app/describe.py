@@ -2,8 +2,9 @@
 ``kubectl describe`` shows it: the object, then what belongs to it.
 
     service   its spec (launch, deployment configuration, placement, network), deployments
-              with their rollout state, load balancers with their registered targets, its last
-              events and its tasks
+              with their rollout state, load balancers with their registered targets, its auto
+              scaling (the scalable target's current bounds, policies, scheduled actions and last
+              scaling activities), its last events and its tasks
     instance  identity and EC2 state, attributes, registered and remaining resources,
               reserved ports, and the tasks on it
     task      identity and lifecycle, containers (image, resources, port mappings with the host
@@ -86,9 +87,47 @@ def _service(store, svc) -> dict:
         "networkConfiguration": spec.get("networkConfiguration") or {},
         "deployments": [deployment_json(d) for d in deployments],
         "loadBalancers": balancers,
+        "scaling": _scaling(store, svc),
         "events": [{"time": e.at, "message": e.message} for e in events],
         "tasks": tasks,
         "spec": _masked(spec),
+    }
+
+
+def _scaling(store, svc) -> dict | None:
+    """The service's scalable target as the clock left it, its policies, and its last activities."""
+    from ecsctl.backends.local.scaling import ACTIVITY_KIND, STATE_KIND, service_key
+    from ecsctl.core.scaling.activities import minute_iso
+    from ecsctl.core.state.ports import HistoryEntry, SimState
+
+    auto = (svc.spec or {}).get("autoScaling")
+    if not isinstance(auto, dict):
+        return None
+    key = service_key(svc.cluster, svc.name)
+    saved = store.get(SimState, STATE_KIND, key)
+    data = saved.data if saved is not None else {}
+    policies = [{"policyName": p.get("policyName"), "policyType": "TargetTrackingScaling",
+                 "metric": ((p.get("predefinedMetricSpecification") or {}).get("predefinedMetricType")
+                            or (p.get("customizedMetricSpecification") or {}).get("metricName")),
+                 "target": p.get("targetValue")} for p in auto.get("targetTracking") or ()]
+    policies += [{"policyName": p.get("policyName"), "policyType": "StepScaling",
+                  "metric": (p.get("alarm") or {}).get("metricName"), "target": (p.get("alarm") or {}).get("threshold")}
+                 for p in auto.get("stepScaling") or ()]
+    activities = sorted(store.find(HistoryEntry, kind=ACTIVITY_KIND, name=key), key=lambda h: h.id)[-EVENTS_SHOWN:]
+    return {
+        "minCapacity": data.get("minCapacity", auto.get("minCapacity")),
+        "maxCapacity": data.get("maxCapacity", auto.get("maxCapacity")),
+        "lastEvaluated": minute_iso(int(data["minute"])) if "minute" in data else None,
+        "policies": policies,
+        "scheduledActions": [{"scheduledActionName": a.get("scheduledActionName"), "schedule": a.get("schedule"),
+                              "timezone": a.get("timezone", "UTC"),
+                              "minCapacity": (a.get("scalableTargetAction") or {}).get("minCapacity"),
+                              "maxCapacity": (a.get("scalableTargetAction") or {}).get("maxCapacity")}
+                             for a in auto.get("scheduled") or ()],
+        "activities": [{"time": h.data.get("time"), "previousDesiredCount": h.data.get("previousDesiredCount"),
+                        "desiredCount": h.data.get("desiredCount"),
+                        "statusCode": h.data.get("statusCode"), "description": h.data.get("description"),
+                        "cause": h.data.get("cause")} for h in activities],
     }
 
 

@@ -160,6 +160,24 @@ def _events(store) -> list[dict]:
     return event_rows(store)
 
 
+def _scaling(store) -> list[dict]:
+    """Scaling activities the simulated clock recorded (DescribeScalingActivities), oldest first per service."""
+    from ecsctl.backends.local.scaling import ACTIVITY_KIND
+    from ecsctl.core.state.ports import HistoryEntry
+
+    rows = []
+    for entry in sorted(store.find(HistoryEntry, kind=ACTIVITY_KIND), key=lambda h: (h.name, h.id)):
+        cluster, _, service = entry.name.partition("/")
+        rows.append(scaling_row(cluster, service, entry.data))
+    return rows
+
+
+def scaling_row(cluster: str, service: str, data: dict) -> dict:
+    """One scaling activity as ``get scaling -o json`` shows it: DescribeScalingActivities' fields,
+    plus ``cluster``, ``service`` and the desired count before and after."""
+    return {"cluster": cluster, "service": service, **data}
+
+
 LISTERS: dict[str, Callable] = {
     "clusters": _clusters,
     "instances": _instances,
@@ -169,11 +187,14 @@ LISTERS: dict[str, Callable] = {
     "targets": _targets,
     "events": _events,
     "queues": _queues,
+    "scaling": _scaling,
 }
 ALIASES = {"cluster": "clusters", "instance": "instances", "taskdef": "taskdefs", "task-definitions": "taskdefs",
            "task-definition": "taskdefs", "service": "services", "task": "tasks", "target": "targets",
-           "container-instance": "instances", "container-instances": "instances", "event": "events", "queue": "queues"}
-NAME_KEY = {"clusters": "name", "instances": "id", "taskdefs": "family", "services": "name", "tasks": "id", "targets": "targetGroup"}
+           "container-instance": "instances", "container-instances": "instances",
+           "scaling-activities": "scaling", "activities": "scaling", "event": "events", "queue": "queues"}
+NAME_KEY = {"clusters": "name", "instances": "id", "taskdefs": "family", "services": "name", "tasks": "id", "targets": "targetGroup",
+            "scaling": "service"}
 # The values ECS reports for each kind (botocore's enums, plus what Describe* shows: INACTIVE
 # instances, the task lifecycle of "Amazon ECS task lifecycle"); ``--status`` must be one of them.
 STATUSES = {
@@ -183,6 +204,8 @@ STATUSES = {
     "services": ("ACTIVE", "DRAINING", "INACTIVE"),
     "tasks": ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING",
               "STOPPED", "DELETED"),
+    # ScalingActivity.StatusCode (Application Auto Scaling)
+    "scaling": ("Pending", "InProgress", "Successful", "Overridden", "Unfulfilled", "Failed"),
 }
 
 
@@ -205,6 +228,8 @@ def check_status(kind: str, status: str) -> str:
     if allowed is None:
         raise UsageError(f"--status does not apply to {kind}")
     value = str(status).upper()
+    if kind == "scaling":  # StatusCode is CamelCase
+        value = next((a for a in allowed if a.upper() == value), value)
     if value not in allowed:
         raise UsageError(f"--status {status!r} is not a status of {kind}; one of: {', '.join(allowed)}")
     return value
@@ -223,7 +248,8 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
     if status is not None:
         status = check_status(kind, status)
     with open_required(state) as store:
-        keys = keys_of(kind, select(store, kind, name, cluster=cluster)) if name and kind not in ("events", "queues") else None
+        by = "services" if kind == "scaling" else kind  # a service's activities: named as the service
+        keys = keys_of(by, select(store, by, name, cluster=cluster)) if name and kind not in ("events", "queues") else None
         rows = LISTERS[kind](store)
     if kind == "events" and name:  # a rule, a task id, or cluster/service
         rows = [r for r in rows if r["source"] == name or name in r.get("tasks", ())]
@@ -236,8 +262,8 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
     if cluster:
         rows = [r for r in rows if r.get("cluster") == cluster]
     if status:
-        key = "lastStatus" if kind == "tasks" else "status"
-        rows = [r for r in rows if str(r.get(key, "")).upper() == status]
+        key = {"tasks": "lastStatus", "scaling": "statusCode"}.get(kind, "status")
+        rows = [r for r in rows if str(r.get(key, "")).upper() == status.upper()]
     if where:
         rows = [r for r in rows if where(r)]
     return rows
@@ -248,4 +274,6 @@ def _row_key(kind: str, row: dict) -> tuple:
         return (row["family"], row["revision"])
     if kind == "services":
         return (row["cluster"], row["name"])
+    if kind == "scaling":
+        return (row["cluster"], row["service"])
     return (row[NAME_KEY[kind]],)

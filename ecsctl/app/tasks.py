@@ -146,10 +146,12 @@ def stop_task(state_path: str, task_id: str, reason: str | None = None, *,
 
 
 def tick(state_path: str, duration: str, spot_interruptions: float | None = None) -> dict:
-    """Advance the clock: ``{"from", "to", "started": [...], "stopped": [...], "events": [...]}``.
+    """Advance the clock: ``{"from", "to", "started": [...], "stopped": [...], "events": [...], "scaling": [...]}``
+    (``scaling``: the activities Service Auto Scaling recorded on the way).
 
     ``spot_interruptions``: the share of FARGATE_SPOT tasks interrupted per simulated hour (0–1)."""
     from ecsctl.backends.local import LocalBackend
+    from ecsctl.backends.local.scaling import recorded_activities
     from ecsctl.backends.local.tasks import TICK_HANDLERS
 
     delta = parse_duration(duration)
@@ -163,7 +165,9 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
         handlers = [*TICK_HANDLERS, interruptions(spot_interruptions)]
     with open_required(state_path) as store:
         with store.locked(f"ecsctl tick {duration}"):
-            result = LocalBackend(store).tick(delta, handlers=handlers)
+            backend = LocalBackend(store)
+            result = backend.tick(delta, handlers=handlers)
+            scaling = recorded_activities(backend.world)
             return {
                 "from": result.from_time,
                 "to": result.to_time,
@@ -171,4 +175,8 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
                 "stopped": _rows(store, [t.id for t in result.stopped]),
                 "events": [{"cluster": e.cluster, "service": e.service, "time": e.at, "message": e.message}
                            for e in result.events],
+                "scaling": [{"cluster": a["cluster"], "service": a["service"], "time": a["time"],
+                             "previousDesiredCount": a["previousDesiredCount"], "desiredCount": a["desiredCount"],
+                             "description": a["description"], "cause": a["cause"], "statusCode": a["statusCode"]}
+                            for a in scaling],
             }

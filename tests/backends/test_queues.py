@@ -91,6 +91,9 @@ def test_backlog_per_task_is_visible_over_running_tasks(make):
     assert metrics[queues.BACKLOG] == 245.0
     assert queues.backlog_per_task(LocalBackend(store).world, "prod", "worker") == 245.0
     assert queues.backlog_per_task(LocalBackend(store).world, "prod", "other") is None
+    assert queues.service_metrics(LocalBackend(store).world, "prod", "worker") == {
+        "ApproximateNumberOfMessagesVisible": 980.0, "BacklogPerTask": 245.0}
+    assert queues.service_metrics(LocalBackend(store).world, "prod", "other") == {}
 
 
 def test_without_a_running_task_there_is_no_backlog_per_task(make):

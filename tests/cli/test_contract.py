@@ -33,7 +33,7 @@ COMMANDS = {
     "instances deregister",
     "rollout status", "rollout history", "rollout undo",
     "rules", "rules explain", "schema export", "scale simulate", "ecr login", "render", "import",
-    "view", "events put",
+    "view", "metrics put", "events put",
 }
 
 
@@ -48,7 +48,7 @@ def _leaves(command, prefix=()) -> set[str]:
 
 
 def _command_of(args: list[str]) -> str:
-    if args[0] in ("state", "instances", "rollout", "schema", "scale", "ecr", "events") or (args[0] == "rules" and args[1:2] == ["explain"]):
+    if args[0] in ("state", "instances", "rollout", "schema", "scale", "ecr", "metrics", "events") or (args[0] == "rules" and args[1:2] == ["explain"]):
         return " ".join(args[:2])
     return args[0]
 
@@ -140,6 +140,7 @@ GLOBAL_CASES = {
     "import": (["import", "{taskdef_json}", "--no-state"], True),
     "view": (["view", "-f", "{stack}"], True),
     "scale simulate": (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "web", "--metrics", f"{SCALING}/cpu.csv"], True),
+    "metrics put": (["metrics", "put", "--service", "web", "--metric", "ECSServiceAverageCPUUtilization", "--value", "90"], True),
 }
 
 
@@ -538,6 +539,10 @@ BAD = [
     (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "nope", "--metrics", f"{SCALING}/cpu.csv"], 1),
     (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "web", "--metrics", "{tmp}/missing.csv"], 1),
     (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "web", "--metrics", f"{SCALING}/cpu.csv", "-o", "xml"], 2),
+    (["metrics", "put", "--service", "nope", "--metric", "x", "--value", "1"], 1),
+    (["metrics", "put", "--service", "web", "--metric", "x"], 2),
+    (["metrics", "put", "--service", "web", "--file", "{tmp}/missing.csv"], 1),
+    (["get", "scaling", "nope"], 1),
 ]
 
 

@@ -153,9 +153,14 @@ def test_tick_json(runner, state):
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert (out["from"], out["to"]) == ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z")
-    # the example stack's nightly report fired at 02:00 Paris time, ran its 12 minutes and stopped
-    (report,) = out["started"]
-    assert [t["id"] for t in out["stopped"]] == [report["id"]] and report["group"] == "family:report"
+    # Thursday 08:00 in Paris (07:00Z), web's scheduled action raises its floor from 3 to 6 tasks;
+    # the example stack's nightly report fired at 02:00 Paris time (01:00Z), ran its 12 minutes and stopped.
+    assert [(a["time"], a["cause"]) for a in out["scaling"]][:2] == [
+        ("2026-01-01T07:00:00Z", "scheduled action name business-hours was triggered"),
+        ("2026-01-01T07:00:00Z", "minimum capacity was set to 6")]
+    (report,) = [t for t in out["started"] if t["group"] == "family:report"]
+    assert [t["group"] for t in out["started"] if t is not report] == ["service:web"] * 3
+    assert [t["id"] for t in out["stopped"]] == [report["id"]]
     again = json.loads(run(runner, "tick", "90s", "--state", state, "-o", "json").stdout)
     assert again["to"] == "2026-01-02T00:01:30Z"
 

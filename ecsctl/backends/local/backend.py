@@ -13,7 +13,8 @@ plan forecasts what apply will do.
   lost tasks, reaching the desired count); each round that moved commits on its own.  A kill
   at any moment leaves a state that loads, and the next apply goes on from there.
 * ``tick(duration)`` advances the clock minute by minute (see ``tasks.tick``), committing each
-  minute in which something changed.
+  minute in which something changed; each minute Service Auto Scaling (``scaling``) sets
+  desired counts before the clusters settle.
 
 Kinds: ``Cluster`` (``instances``), ``TaskDefinition`` (create/update registers the next
 revision unless the latest revision of the family is ACTIVE with an identical spec; delete
@@ -30,6 +31,9 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Callable, Iterable
 
+# Service Auto Scaling first: its tick handler runs before capacity providers scale (issue 10's
+# order each minute: scheduled actions, scaling policies, capacity providers, then services).
+from ecsctl.backends.local import scaling  # noqa: I001
 from ecsctl.backends.local import (asg, controller, exits, instances, managed_scaling, queues, schedules, services,
                                    tasks)
 from ecsctl.backends.local.world import Changes, World
@@ -184,6 +188,7 @@ class LocalBackend:
         """Advance the clock minute by minute (``tasks.tick``), committing each minute that changed something."""
         result = tasks.tick(self.world, duration, handlers=None if handlers is None else list(handlers),
                             after_minute=self.commit)
+        scaling.flush(self.world)  # the engines' state of the quiet minutes
         self.commit()  # the clock's last move
         return result
 

@@ -81,6 +81,24 @@ def queue_metrics(world: World, name: str) -> dict | None:
     return dict(found.data.get("metrics") or {}) if found is not None else None
 
 
+def service_metrics(world: World, cluster: str, service: str) -> dict[str, float]:
+    """The queue metrics a scaling policy of ``service`` can read, by CloudWatch metric name:
+    ``ApproximateNumberOfMessagesVisible`` and ``BacklogPerTask`` of the queue it consumes
+    (the latter only while it runs tasks); ``{}`` when it consumes none or before its first minute.
+    Meant for ``backends.local.scaling``'s per-minute metrics (not wired yet)."""
+    for name, entry in world.catalogue("Queue").items():
+        if any((c, s) == (cluster, service) for c, s, _ in model.consumers_of(entry.spec or {})):
+            metrics = queue_metrics(world, name)
+            if metrics is None:
+                return {}
+            out = {VISIBLE: float(metrics.get(VISIBLE, 0))}
+            backlog = backlog_per_task(world, cluster, service)
+            if backlog is not None:
+                out[BACKLOG] = backlog
+            return out
+    return {}
+
+
 def backlog_per_task(world: World, cluster: str, service: str) -> float | None:
     """Backlog per task of the queue ``service`` consumes: its visible messages ÷ the service's
     RUNNING tasks now; None when it consumes no queue, has no datapoint yet or runs no task."""
@@ -95,4 +113,4 @@ def backlog_per_task(world: World, cluster: str, service: str) -> float | None:
 
 
 __all__ = ["BACKLOG", "NOT_VISIBLE", "QUEUE_METRIC", "QUEUE_STATE", "RUNNING_TASKS", "VISIBLE",
-           "advance_queues", "backlog_per_task", "queue_metrics"]
+           "advance_queues", "backlog_per_task", "queue_metrics", "service_metrics"]

@@ -30,7 +30,7 @@ Model (documented choices; see also ``services.py``):
   moves only when told.  Stopping a STOPPED task changes nothing (ECS returns it as it is).
 * **tick** — the clock moves forward by the duration; then every :data:`TICK_HANDLERS` entry
   runs with ``(world, from_time, to_time)`` (the extension point for scheduled scaling actions,
-  scaling policies and scheduled tasks; none is registered yet); then every ACTIVE cluster's
+  scaling policies and scheduled tasks; ``scaling`` registers Service Auto Scaling); then every ACTIVE cluster's
   services replace lost tasks and reach their desired count (``services.reconcile_cluster``).
 """
 

@@ -616,9 +616,9 @@ class World:
         self._sim[(kind, name)] = None
         self.forget(SimState, (kind, name))
 
-    def append_history(self, kind: str, name: str, data: dict) -> HistoryEntry:
-        """A new history entry at the clock's time (ids ``<time>#<counter>`` keep their order)."""
-        at = self.now()
+    def append_history(self, kind: str, name: str, data: dict, at: str | None = None) -> HistoryEntry:
+        """A new history entry at ``at`` (default: the clock's time); ids ``<time>#<counter>`` keep their order."""
+        at = at or self.now()
         count = self._history_counts.get((kind, name, at))
         if count is None:
             count = 0

@@ -34,6 +34,10 @@ COLUMNS = {
                ("IN FLIGHT", "ApproximateNumberOfMessagesNotVisible"), ("RUNNING TASKS", "RunningTaskCount"),
                ("BACKLOG/TASK", lambda r: "-" if r["BacklogPerTask"] is None else f"{r['BacklogPerTask']:.1f}"),
                ("CONSUMERS", lambda r: ",".join(r["consumers"]) or "-"), ("AT", "time")],
+    "scaling": [("TIME", "time"), ("SERVICE", lambda r: f"{r['cluster']}/{r['service']}"),
+                ("DESIRED", lambda r: f"{r['previousDesiredCount']} -> {r['desiredCount']}"),
+                ("MIN-MAX", lambda r: f"{r['minCapacity']}-{r['maxCapacity']}"), ("STATUS", "statusCode"),
+                ("DESCRIPTION", "description"), ("CAUSE", "cause")],
 }
 
 
@@ -44,7 +48,7 @@ def _role_name(arn) -> str:
 
 @boundary
 def get(
-    kind: str = typer.Argument(..., help="clusters, instances, taskdefs, services, tasks, targets, events or queues (or KIND/NAME)."),
+    kind: str = typer.Argument(..., help="clusters, instances, taskdefs, services, tasks, targets, scaling, events or queues (or KIND/NAME)."),
     name: Optional[str] = typer.Argument(None, help="Only this one: a name, id, id prefix, i-… id, ARN or family:revision."),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Only this cluster."),
     status: Optional[str] = typer.Option(None, "--status", help="Only this status (tasks: lastStatus, e.g. RUNNING, STOPPED)."),

@@ -81,7 +81,8 @@ def tick(
         help="Interrupt FARGATE_SPOT tasks: the share of them interrupted per simulated hour, 0 to 1 "
              "(deterministic; 1 interrupts every Spot task in the first minute)."),
 ) -> None:
-    """Advance the simulation's clock; services then replace lost tasks."""
+    """Advance the simulation's clock minute by minute: scheduled scaling actions fire, scaling
+    policies evaluate, services then replace lost tasks and reach their desired count."""
     from ecsctl.app.tasks import tick as advance
 
     opts = current()
@@ -93,5 +94,7 @@ def tick(
     lines = [f"clock {result['from']} -> {result['to']}"]
     lines += [f"stopped {_task_line(t)}" for t in result["stopped"]]
     lines += [f"started {_task_line(t)}" for t in result["started"]]
+    lines += [f"scaling {a['time']}  {a['cluster']}/{a['service']}: {a['previousDesiredCount']} -> {a['desiredCount']}  "
+              f"{a['description']}  cause: {a['cause']}" for a in result.get("scaling", ())]
     lines += [f"event   {e['time']}  {e['cluster']}/{e['service']}: {e['message']}" for e in result["events"]]
     sys.stdout.write("".join(line + "\n" for line in lines))
