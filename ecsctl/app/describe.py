@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ecsctl.app.get import instance_row, service_row, task_order, task_row
+from ecsctl.app.get import instance_row, role_lookup, service_row, task_order, task_row
 from ecsctl.app.lookup import one
 from ecsctl.app.state import open_required
 from ecsctl.errors import InputError
@@ -48,7 +48,8 @@ def _masked(value):
 def _tasks_of(store, **where) -> list[dict]:
     from ecsctl.core.state.ports import Task
 
-    return [task_row(t) for t in sorted(store.find(Task, **where), key=task_order)]
+    roles = role_lookup(store)
+    return [task_row(t, roles=roles(t)) for t in sorted(store.find(Task, **where), key=task_order)]
 
 
 def _service(store, svc) -> dict:
@@ -170,14 +171,18 @@ def _containers(spec: dict, host_ports: list[int]) -> list[dict]:
 
 
 def _task(store, task) -> dict:
-    from ecsctl.core.state.ports import TargetRegistration, TaskDefinitionRevision
+    from ecsctl.core.state.ports import HistoryEntry, SimState, TargetRegistration, TaskDefinitionRevision
 
     family, _, revision = task.task_definition.partition(":")
     rev = store.get(TaskDefinitionRevision, family, int(revision)) if revision.isdigit() else None
     spec = rev.spec if rev is not None else {}
+    run = store.get(SimState, "TaskRun", task.id)
+    run = run.data if run is not None else {}
+    roles = role_lookup(store)(task)
+    lifecycle = sorted(store.find(HistoryEntry, kind="TaskLifecycle", name=task.id), key=lambda h: h.id)
     return {
         "kind": "Task",
-        **task_row(task),
+        **task_row(task, roles=roles),
         "service": task.service,
         "startedBy": task.started_by,
         "createdAt": task.created_at,
@@ -185,7 +190,12 @@ def _task(store, task) -> dict:
         "containers": _containers(spec, list(task.host_ports)),
         "network": {"mode": spec.get("networkMode") or "bridge", "subnet": task.subnet or None,
                     "privateIp": task.private_ip or None, "hostPorts": list(task.host_ports)},
-        "roles": {"taskRoleArn": spec.get("taskRoleArn"), "executionRoleArn": spec.get("executionRoleArn")},
+        "roles": roles,
+        "overrides": _masked(run.get("overrides")) if run.get("overrides") else None,
+        "tags": run.get("tags") or [],
+        "essentialContainerExit": ({"container": run.get("container"), "after": f"{run['runFor']}s",
+                                    "exitCode": run.get("exitCode", 0)} if "runFor" in run else None),
+        "lifecycle": [{"status": h.data.get("status"), "time": h.data.get("time")} for h in lifecycle],
         "targets": [{"targetGroup": r.target_group, "target": r.target_id, "port": r.port}
                     for r in store.find(TargetRegistration, task_id=task.id)],
     }

@@ -67,7 +67,7 @@ def forecast(steps: list[Step], store) -> Forecast:
     backend.settle(clusters, session=Session(observer=moves.append))
     return Forecast(
         deployments=_deployment_entries(world, started, moves),
-        services=_service_entries(world, service_steps, moves),
+        services=_service_entries(world, service_steps, moves) + _scheduled_task_entries(world, steps),
         reconcile=sorted({m.cluster for m in moves if m.stopped or m.started or m.failed or m.phase == "rollback"}),
         capacity=capacity_forecast(world),
         recording=backend.recording,
@@ -203,6 +203,39 @@ def _service_entries(world, service_steps: dict, moves: list) -> list[dict]:
             "tasks": dict(sorted(per_revision.items())),
             "provisioning": waiting,
         })
+    return out
+
+
+def _scheduled_task_entries(world, steps: list[Step]) -> list[dict]:
+    """ScheduledTasks the plan creates or changes, or whose task definition or catalogue it
+    changes, whose tasks would fail at start when the rule fires (the image, every secret,
+    environment file and repository credential resolved against the catalogue, the execution
+    role): ``failing`` names the reference as the stopped task will."""
+    from ecsctl.backends.local.tasks import start_failure
+    from ecsctl.errors import InputError
+
+    kinds = {s.kind for s in steps if s.action != "delete"}
+    families = {s.name for s in steps if s.kind == "TaskDefinition" and s.action != "delete"}
+    catalogue_changed = bool(kinds & {"Parameter", "Secret", "EnvironmentFile", "Repository"})
+    named = {s.name for s in steps if s.kind == "ScheduledTask" and s.action != "delete"}
+    out = []
+    for name, entry in world.catalogue("ScheduledTask").items():
+        target = (entry.spec or {}).get("target") or {}
+        ref = str(target.get("taskDefinition") or "")
+        family = ref.rsplit("/", 1)[-1].rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref.rsplit("/", 1)[-1]
+        if name not in named and family not in families and not catalogue_changed:
+            continue
+        try:
+            revision = world.resolve_task_definition(ref, f"scheduledtask/{name}")
+        except InputError:  # an unknown task definition is validate's finding, not a forecast
+            continue
+        why = start_failure(world, revision.spec, target.get("overrides"))
+        if why is None:
+            continue
+        count = target.get("taskCount", 1) if isinstance(target.get("taskCount", 1), int) else 1
+        out.append({"address": address("ScheduledTask", name), "kind": "ScheduledTask", "taskDefinition": revision.ref,
+                    "wanted": count, "placeable": 0, "unplaceable": 0, "short": count, "reason": "", "message": "",
+                    "closestInstance": None, "failing": why, "fix": failure_fix(why), "tasks": {}})
     return out
 
 

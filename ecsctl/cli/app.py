@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from ecsctl import __version__
-from ecsctl.cli.commands import describe, ecr, get, import_, instances, plan, render, rollout, rules, scale, schema, state, tasks, validate, view
+from ecsctl.cli.commands import describe, ecr, events, get, import_, instances, plan, render, rollout, rules, scale, schema, state, tasks, validate, view
 from ecsctl.cli.commands import metrics
 from ecsctl.cli.options import EcsctlTyper
 
@@ -57,3 +57,4 @@ app.command("view")(view.view)
 app.add_typer(rules.app, name="rules")
 app.add_typer(schema.app, name="schema")
 app.add_typer(ecr.app, name="ecr")
+app.add_typer(events.app, name="events")

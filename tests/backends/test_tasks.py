@@ -298,6 +298,10 @@ def test_tick_handlers_are_called_minute_by_minute(store):
     # (issue 10: "scaling policies evaluate, capacity providers scale, services replace lost tasks").
     handlers = local_tasks.TICK_HANDLERS
     assert handlers.index(scaling.scale_services) < handlers.index(managed_scaling.scale_capacity_providers)
+    # the registered handlers: finished batch tasks stop before due scheduled tasks fire
+    from ecsctl.backends.local import exits, schedules
+    registered = local_tasks.TICK_HANDLERS
+    assert registered.index(exits.finish_exited) < registered.index(schedules.fire_due)
 
 
 @pytest.mark.parametrize("text, seconds", [

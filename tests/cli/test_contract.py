@@ -33,7 +33,7 @@ COMMANDS = {
     "instances deregister",
     "rollout status", "rollout history", "rollout undo",
     "rules", "rules explain", "schema export", "scale simulate", "ecr login", "render", "import",
-    "view", "metrics put",
+    "view", "metrics put", "events put",
 }
 
 
@@ -48,7 +48,7 @@ def _leaves(command, prefix=()) -> set[str]:
 
 
 def _command_of(args: list[str]) -> str:
-    if args[0] in ("state", "instances", "rollout", "schema", "scale", "ecr", "metrics") or (args[0] == "rules" and args[1:2] == ["explain"]):
+    if args[0] in ("state", "instances", "rollout", "schema", "scale", "ecr", "metrics", "events") or (args[0] == "rules" and args[1:2] == ["explain"]):
         return " ".join(args[:2])
     return args[0]
 
@@ -135,6 +135,8 @@ GLOBAL_CASES = {
     "rules explain": (["rules", "explain", "E2023"], True),
     "schema export": (["schema", "export", "{tmp}/schemas"], True),
     "ecr login": (["ecr", "login"], True),
+    "events put": (["events", "put", "--source", "aws.s3", "--detail-type", "Object Created",
+                    "--detail", '{{"bucket": {{"name": "acme-prod-uploads"}}, "object": {{"key": "incoming/a.csv"}}}}'], True),
     "render": (["render", "-f", "{stack}"], True),
     "import": (["import", "{taskdef_json}", "--no-state"], True),
     "view": (["view", "-f", "{stack}"], True),
@@ -533,6 +535,9 @@ BAD = [
     (["view", "--out", "{tmp}"], 2),
     (["import", "{garbage}", "--no-state"], 1),
     (["ecr", "login", "--registry", "docker.io"], 2),
+    (["events", "put", "--source", "aws.s3", "--detail-type", "Object Created", "--detail", "{{not json"], 2),
+    (["events", "put", "--source", "aws.s3", "--detail-type", "Object Created", "--detail", "[1]"], 2),
+    (["events", "put", "--source", "aws.s3"], 2),
     (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "nope", "--metrics", f"{SCALING}/cpu.csv"], 1),
     (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "web", "--metrics", "{tmp}/missing.csv"], 1),
     (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "web", "--metrics", f"{SCALING}/cpu.csv", "-o", "xml"], 2),

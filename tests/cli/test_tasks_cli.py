@@ -154,10 +154,23 @@ def test_tick_json(runner, state):
     out = json.loads(result.stdout)
     assert (out["from"], out["to"]) == ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z")
     # Thursday 08:00 in Paris (07:00Z), web's scheduled action raises its floor from 3 to 6 tasks;
-    # nothing else moves in a day with no metrics.
+    # the example stack's nightly report fired at 02:00 Paris time (01:00Z), ran its 12 minutes and stopped.
     assert [(a["time"], a["cause"]) for a in out["scaling"]][:2] == [
         ("2026-01-01T07:00:00Z", "scheduled action name business-hours was triggered"),
         ("2026-01-01T07:00:00Z", "minimum capacity was set to 6")]
-    assert [t["group"] for t in out["started"]] == ["service:web"] * 3 and out["stopped"] == []
+    (report,) = [t for t in out["started"] if t["group"] == "family:report"]
+    assert [t["group"] for t in out["started"] if t is not report] == ["service:web"] * 3
+    assert [t["id"] for t in out["stopped"]] == [report["id"]]
     again = json.loads(run(runner, "tick", "90s", "--state", state, "-o", "json").stdout)
     assert again["to"] == "2026-01-02T00:01:30Z"
+
+
+def test_run_task_run_for_and_exit_code_finish_the_task_on_tick(runner, state):
+    started = json.loads(run(runner, "run-task", "--cluster", "prod", "--task-definition", "worker", "--launch-type", "EC2",
+                             "--run-for", "5m", "--exit-code", "2", "--state", state, "-o", "json").stdout)
+    (task,) = started["tasks"]
+    assert run(runner, "tick", "10m", "--state", state).exit_code == 0
+    rows = [t for t in get(runner, state, "tasks") if t["id"] == task["id"]]
+    assert [(t["lastStatus"], t["stopCode"], t["exitCode"]) for t in rows] == [("STOPPED", "EssentialContainerExited", 2)]
+    bad = run(runner, "run-task", "--cluster", "prod", "--task-definition", "worker", "--run-for", "soon", "--state", state)
+    assert bad.exit_code == 2 and "runFor 'soon' is not a duration" in bad.stderr

@@ -34,7 +34,8 @@ from typing import Callable, Iterable
 # Service Auto Scaling first: its tick handler runs before capacity providers scale (issue 10's
 # order each minute: scheduled actions, scaling policies, capacity providers, then services).
 from ecsctl.backends.local import scaling  # noqa: I001
-from ecsctl.backends.local import asg, controller, instances, managed_scaling, services, tasks
+from ecsctl.backends.local import (asg, controller, exits, instances, managed_scaling, queues, schedules, services,
+                                   tasks)
 from ecsctl.backends.local.world import Changes, World
 from ecsctl.core.plan.model import Step
 from ecsctl.core.state.ports import (
@@ -46,6 +47,14 @@ from ecsctl.core.state.ports import (
     TaskDefinitionRevision,
 )
 from ecsctl.errors import InputError
+
+# The clock's work, in this order each minute: tasks whose essential container exited stop (and
+# give their resources back), due scheduled tasks fire, queues take their arrivals and drain.
+tasks.register_tick_handler(exits.finish_exited)
+tasks.register_tick_handler(schedules.fire_due)
+tasks.register_tick_handler(queues.advance_queues)
+
+SIM_STATE_OF = {"ScheduledTask": schedules.RULE_STATE, "Queue": queues.QUEUE_STATE}
 
 CATALOGUE_KINDS = frozenset({
     "TargetGroup", "CapacityProvider", "Parameter", "Secret", "EnvironmentFile", "Repository",
@@ -212,6 +221,8 @@ class LocalBackend:
                 world.delete_catalogue(kind, name)
                 if kind == "TargetGroup":
                     world.delete_target_group(name)
+                elif kind in SIM_STATE_OF:  # a rule created again counts its rate() anew; a queue starts empty
+                    world.delete_sim_state(SIM_STATE_OF[kind], name)
             else:
                 world.put_catalogue(CatalogueEntry(kind, name, step.spec or {}))
             if kind == "CapacityProvider":

@@ -26,8 +26,14 @@ COLUMNS = {
                  ("RUNNING", "runningCount"), ("PENDING", "pendingCount"), ("LAUNCH", "launchType"), ("STATUS", "status")],
     "tasks": [("ID", "id"), ("CLUSTER", "cluster"), ("GROUP", "group"), ("TASK DEFINITION", "taskDefinition"),
               ("INSTANCE", "instance"), ("AZ", "availabilityZone"), ("IP", "privateIp"), ("STATUS", "lastStatus"), ("HOST PORTS", "hostPorts"),
+              ("TASK ROLE", lambda r: _role_name(r.get("taskRoleArn"))), ("EXEC ROLE", lambda r: _role_name(r.get("executionRoleArn"))),
               ("STOP REASON", "stopReason")],
     "targets": [("TARGET GROUP", "targetGroup"), ("TARGET", "target"), ("PORT", "port"), ("TASK", "task")],
+    "events": [("TIME", "time"), ("TYPE", "type"), ("SOURCE", "source"), ("MESSAGE", "message")],
+    "queues": [("NAME", "name"), ("VISIBLE", "ApproximateNumberOfMessagesVisible"),
+               ("IN FLIGHT", "ApproximateNumberOfMessagesNotVisible"), ("RUNNING TASKS", "RunningTaskCount"),
+               ("BACKLOG/TASK", lambda r: "-" if r["BacklogPerTask"] is None else f"{r['BacklogPerTask']:.1f}"),
+               ("CONSUMERS", lambda r: ",".join(r["consumers"]) or "-"), ("AT", "time")],
     "scaling": [("TIME", "time"), ("SERVICE", lambda r: f"{r['cluster']}/{r['service']}"),
                 ("DESIRED", lambda r: f"{r['previousDesiredCount']} -> {r['desiredCount']}"),
                 ("MIN-MAX", lambda r: f"{r['minCapacity']}-{r['maxCapacity']}"), ("STATUS", "statusCode"),
@@ -35,9 +41,14 @@ COLUMNS = {
 }
 
 
+def _role_name(arn) -> str:
+    """``arn:aws:iam::123456789012:role/prod-web`` -> ``prod-web`` (the JSON keeps the ARN)."""
+    return str(arn).rsplit("/", 1)[-1] if arn else "-"
+
+
 @boundary
 def get(
-    kind: str = typer.Argument(..., help="clusters, instances, taskdefs, services, tasks, targets or scaling (or KIND/NAME)."),
+    kind: str = typer.Argument(..., help="clusters, instances, taskdefs, services, tasks, targets, scaling, events or queues (or KIND/NAME)."),
     name: Optional[str] = typer.Argument(None, help="Only this one: a name, id, id prefix, i-… id, ARN or family:revision."),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Only this cluster."),
     status: Optional[str] = typer.Option(None, "--status", help="Only this status (tasks: lastStatus, e.g. RUNNING, STOPPED)."),

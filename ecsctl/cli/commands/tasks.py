@@ -28,6 +28,8 @@ def run_task(
     placement_strategy: Optional[List[str]] = typer.Option(None, "--placement-strategy", help="binpack:cpu|memory, spread:instanceId|attribute:NAME, random; repeat, in order (at most 5)."),
     placement_constraint: Optional[List[str]] = typer.Option(None, "--placement-constraint", help="'memberOf:EXPRESSION' or distinctInstance; repeat (at most 10 with the task definition's)."),
     subnets: Optional[List[str]] = typer.Option(None, "--subnets", help="Subnets for awsvpc tasks, comma-separated."),
+    run_for: Optional[str] = typer.Option(None, "--run-for", help="Simulation: the essential container exits after this long (90s, 10m, 2h; x-ecsctl runFor)."),
+    exit_code: Optional[int] = typer.Option(None, "--exit-code", help="Simulation: the code it exits with (default 0; x-ecsctl exitCode)."),
 ) -> None:
     """Run standalone tasks, placed like service tasks (ECS RunTask).
 
@@ -40,7 +42,7 @@ def run_task(
     fmt = opts.format()
     result = run(opts.state_path, cluster=cluster, task_definition=task_definition, count=count,
                  group=group, launch_type=launch_type, strategies=placement_strategy or (),
-                 constraints=placement_constraint or (), subnets=subnets or ())
+                 constraints=placement_constraint or (), subnets=subnets or (), run_for=run_for, exit_code=exit_code)
     if fmt != "text":
         emit(result, fmt)
         return
