@@ -155,12 +155,20 @@ def test_tick_json(runner, state):
     assert (out["from"], out["to"]) == ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z")
     # Thursday 08:00 in Paris (07:00Z), web's scheduled action raises its floor from 3 to 6 tasks;
     # the example stack's nightly report fired at 02:00 Paris time (01:00Z), ran its 12 minutes and stopped.
-    assert [(a["time"], a["cause"]) for a in out["scaling"]][:2] == [
+    assert [(a["time"], a["cause"]) for a in out["scaling"] if a["service"] == "web"][:2] == [
         ("2026-01-01T07:00:00Z", "scheduled action name business-hours was triggered"),
         ("2026-01-01T07:00:00Z", "minimum capacity was set to 6")]
+    # the worker tracks the backlog per task of the queue it drains: quiet at night, it scales in
+    # to its minimum; the morning's arrivals scale it out again
+    worker = [a for a in out["scaling"] if a["service"] == "worker"]
+    assert worker[0]["cause"] == "monitor alarm worker-backlog-in in state ALARM triggered policy worker-backlog-in"
+    assert worker[0]["desiredCount"] == worker[0]["previousDesiredCount"] - 1
+    assert any(a["cause"].startswith("monitor alarm worker-backlog-out") for a in worker)
     (report,) = [t for t in out["started"] if t["group"] == "family:report"]
-    assert [t["group"] for t in out["started"] if t is not report] == ["service:web"] * 3
-    assert [t["id"] for t in out["stopped"]] == [report["id"]]
+    assert [t["group"] for t in out["started"] if t["group"] == "service:web"] == ["service:web"] * 3
+    assert {t["group"] for t in out["started"] if t is not report} == {"service:web", "service:worker"}
+    assert report["id"] in [t["id"] for t in out["stopped"]]
+    assert {t["group"] for t in out["stopped"] if t["id"] != report["id"]} == {"service:worker"}
     again = json.loads(run(runner, "tick", "90s", "--state", state, "-o", "json").stdout)
     assert again["to"] == "2026-01-02T00:01:30Z"
 

@@ -85,7 +85,7 @@ def service_metrics(world: World, cluster: str, service: str) -> dict[str, float
     """The queue metrics a scaling policy of ``service`` can read, by CloudWatch metric name:
     ``ApproximateNumberOfMessagesVisible`` and ``BacklogPerTask`` of the queue it consumes
     (the latter only while it runs tasks); ``{}`` when it consumes none or before its first minute.
-    Meant for ``backends.local.scaling``'s per-minute metrics (not wired yet)."""
+    ``backends.local.scaling`` reads them every minute, beside the derived and the put ones."""
     for name, entry in world.catalogue("Queue").items():
         if any((c, s) == (cluster, service) for c, s, _ in model.consumers_of(entry.spec or {})):
             metrics = queue_metrics(world, name)

@@ -51,6 +51,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from ecsctl.backends.local import queues
 from ecsctl.backends.local.tasks import register_tick_handler
 from ecsctl.backends.local.world import RUNNING, ClusterState, World
 from ecsctl.core.controller import service as model
@@ -175,6 +176,8 @@ def _scale(world: World, mine: _WorldScaling, cs: ClusterState, svc: Service, sc
         running = sum(1 for t in cs.service_tasks(svc.name) if t.last_status == RUNNING)
         if scaler.demand is not None:
             scaler.derive(_demand_at(scaler, minute), running, metrics)
+        # the queue it consumes, as CloudWatch has it (its last minute): backlog per task scales it
+        metrics.update(queues.service_metrics(world, cs.name, svc.name))
         points = _points(world, mine, key)
         points.at(minute, metrics)
         primary = [d for d in cs.service_deployments(svc.name) if d.status == "PRIMARY"]
