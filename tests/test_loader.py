@@ -41,6 +41,25 @@ BROKEN = [
     ("deep-unclosed-5000", b"[" * 5000, "m.yaml", [("E0007", 1, 1, (), 0)]),
     ("second-document-duplicate", b"a: 1\n---\nb: 1\nb: 2\n", "m.yaml", [("E0008", 4, 1, ("b",), 1)]),
     ("second-document-malformed", b"a: 1\n---\nb: [1\n", "m.yaml", [("E0002", 4, 1, (), 1)]),
+    # scalars that cannot become plain data (issue 13: each was an exit 3)
+    ("int-tag-letters", b"a: 1\nx: !!int a\n", "m.yaml", [("E0017", 2, 4, (), 0)]),
+    ("int-tag-empty-binary", b"x: !!int 0b\n", "m.yaml", [("E0017", 1, 4, (), 0)]),
+    ("float-tag-letters", b"x: !!float a\n", "m.yaml", [("E0017", 1, 4, (), 0)]),
+    ("bool-tag-maybe", b"x: !!bool maybe\n", "m.yaml", [("E0017", 1, 4, (), 0)]),
+    ("yaml-nan", b"x: [1, .nan]\n", "m.yaml", [("E0017", 1, 8, (), 0)]),
+    ("timestamp-tag", b"x: !!timestamp a\n", "m.yaml", [("E0004", 1, 4, (), 0)]),
+    ("set-tag", b"x: !!set [a]\n", "m.yaml", [("E0004", 1, 4, (), 0)]),
+    ("omap-tag", b"x: !!omap [{a: 1}]\n", "m.yaml", [("E0004", 1, 4, (), 0)]),
+    ("yaml-int-4400-digits", b"x: " + b"1" * 4400 + b"\n", "m.yaml", [("E0017", 1, 4, (), 0)]),
+    ("yaml-int-over-64-bits", b"x: 9223372036854775808\n", "m.yaml", [("E0017", 1, 4, (), 0)]),
+    ("json-int-5000-digits", b'{"a": [' + b"9" * 5000 + b"]}", "m.json", [("E0017", 1, 8, (), 0)]),
+    ("json-int-over-64-bits", b'{\n  "a": -9223372036854775809\n}', "m.json", [("E0017", 2, 8, (), 0)]),
+    ("json-infinity", b'{"a": Infinity}', "m.json", [("E0017", 1, 7, (), 0)]),
+    ("json-lone-surrogate-key", b'{"a": 1,\n "\\ud800": 2}', "m.json", [("E0001", 2, 3, (), 0)]),
+    ("json-lone-low-surrogate-value", b'{"a": "x\\uDC00"}', "m.json", [("E0001", 1, 9, (), 0)]),
+    ("json-high-then-high", b'{"a": "\\ud800\\ud800"}', "m.json", [("E0001", 1, 8, (), 0)]),
+    ("yaml-boolean-key", b"a:\n  true: x\n", "m.yaml", [("E0018", 2, 3, ("a", "true"), 0)]),
+    ("yaml-null-key", b"~: x\n", "m.yaml", [("E0018", 1, 1, ("~",), 0)]),
 ]
 
 
@@ -76,6 +95,11 @@ FINE = [
     ("json-with-tabs", b'{\n\t"a": {\n\t\t"b": [1,\t2]\n\t}\n}\n', "m.json", [{"a": {"b": [1, 2]}}]),
     ("flow-mapping-yaml", b"{a: 1, b: [x]}\n", "m.yaml", [{"a": 1, "b": ["x"]}]),
     ("crlf-line-endings", b"a: 1\r\nb: 2\r\n", "m.yaml", [{"a": 1, "b": 2}]),
+    ("json-surrogate-pair", b'{"a": "\\ud83d\\ude00"}', "m.json", [{"a": "\U0001F600"}]),
+    ("json-escaped-backslash-then-u", b'{"a": "\\\\ud800"}', "m.json", [{"a": "\\ud800"}]),
+    ("int-64-bit-edges", b"a: 9223372036854775807\nb: -9223372036854775808\n", "m.yaml",
+     [{"a": 2**63 - 1, "b": -2**63}]),
+    ("explicit-str-int-tags", b"a: !!str 5\nb: !!int '7'\nc: !!float 1.5\n", "m.yaml", [{"a": "5", "b": 7, "c": 1.5}]),
 ]
 
 

@@ -219,6 +219,8 @@ FIELDS = (  # name, low, high, names
     ("Day-of-week", 1, 7, WEEKDAYS),
     ("Year", 1970, 2199, None),
 )
+MAX_RATE_DAYS = 84_000  # 230 years: no schedule reaches further (cron's years are 1970-2199); timedelta stops at 999,999,999 days
+MAX_RATE_MINUTES = MAX_RATE_DAYS * 24 * 60
 RATE_UNITS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 _AT_RE = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
@@ -261,8 +263,11 @@ def _parse_rate(raw: str) -> RateSchedule:
     if not m:
         raise ScheduleError(f"{raw}: write a rate as rate(value unit), e.g. rate(5 minutes)")
     value_text, unit = m.groups()
-    if not re.fullmatch(r"\d+", value_text) or int(value_text) == 0:
-        raise ScheduleError(f"{raw}: the value must be a positive integer, not '{value_text}'")
+    if not re.fullmatch(r"\d+", value_text) or not value_text.strip("0"):
+        raise ScheduleError(f"{raw}: the value must be a positive integer, not '{value_text[:40]}'")
+    if len(value_text.lstrip("0")) > len(str(MAX_RATE_MINUTES)):
+        raise ScheduleError(f"{raw}: the value is too large: a rate may be at most {MAX_RATE_DAYS} days "
+                            "(as long as cron's years, 1970-2199, reach)")
     value = int(value_text)
     singular = unit[:-1] if unit.endswith("s") else unit
     if singular not in RATE_UNITS:
@@ -271,6 +276,9 @@ def _parse_rate(raw: str) -> RateSchedule:
         raise ScheduleError(f"{raw}: use the singular unit '{singular}' for a value of 1")
     if value != 1 and unit == singular:
         raise ScheduleError(f"{raw}: use the plural unit '{singular}s' for a value of {value}")
+    if value * RATE_UNITS[singular] // RATE_UNITS["minute"] > MAX_RATE_MINUTES:
+        raise ScheduleError(f"{raw}: the value is too large: a rate may be at most {MAX_RATE_DAYS} days "
+                            "(as long as cron's years, 1970-2199, reach)")
     return RateSchedule(raw, value, singular, value * RATE_UNITS[singular])
 
 
