@@ -11,7 +11,7 @@ from ecsctl.app.schemas import load_schema
 from ecsctl.core.findings import Finding, Severity, ValidationReport
 from ecsctl.core.manifest.document import Document
 from ecsctl.core.manifest.envelope import classify
-from ecsctl.core.manifest.loader import load_bytes
+from ecsctl.core.manifest.loader import MAX_FILE_BYTES, load_bytes
 from ecsctl.core.manifest.schema_check import SchemaChecker
 from ecsctl.core.rules import all_rules
 from ecsctl.core.rules.context import RuleContext
@@ -158,7 +158,10 @@ class Validator:
         loaded = Loaded(files)
         for name in files:
             try:
-                raw = read(name) if read else _read(name)
+                raw = read(name) if read else read_manifest(name)
+            except TooLarge as exc:
+                loaded.findings.append(Finding("E0006", Severity.ERROR, str(exc), name))
+                continue
             except OSError as exc:
                 loaded.findings.append(Finding("E0009", Severity.ERROR, f"cannot read file: {exc.strerror or exc}", name))
                 continue
@@ -185,13 +188,31 @@ class Validator:
         return self.check(self.load(files, read))
 
 
-def _read(name: str) -> bytes:
+class TooLarge(Exception):
+    """A manifest file over ``MAX_FILE_BYTES``, found before it is read."""
+
+
+def read_manifest(name: str, limit: int | None = None) -> bytes:
+    """A manifest file's bytes (``-``: standard input), never more than ``limit`` (``MAX_FILE_BYTES``).
+
+    The size is checked before the file is read (``fstat``), and the read itself stops one byte
+    past the limit (a pipe, a special file or a file that grows has no size to trust), so a
+    1 GiB file costs a ``stat``, not a gigabyte of memory.
+    """
+    limit = MAX_FILE_BYTES if limit is None else limit
     if name == "-":
         import sys
 
-        return sys.stdin.buffer.read()
-    with open(name, "rb") as fh:
-        return fh.read()
+        raw = sys.stdin.buffer.read(limit + 1)
+    else:
+        with open(name, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > limit:
+                raise TooLarge(f"file is {size} bytes, over the {limit}-byte limit")
+            raw = fh.read(limit + 1)
+    if len(raw) > limit:
+        raise TooLarge(f"file is over the {limit}-byte limit")
+    return raw
 
 
 def validate_paths(paths: list[str], exclude: tuple[str, ...] | list[str] = (), notes: list[str] | None = None, *,

@@ -314,6 +314,7 @@ def _load_yaml(text: str, file: str) -> LoadResult:
     findings: list[Finding] = []
     loader = _Loader(text)
     nodes = _Nodes(text)
+    anchors = _has_anchors(text)  # once per file: a scan of the whole text per document made loading quadratic
     index = 0
     try:
         while loader.check_node():
@@ -328,7 +329,7 @@ def _load_yaml(text: str, file: str) -> LoadResult:
                 findings.append(_error("E0006", f"document is {size} characters, over the {MAX_DOCUMENT_BYTES} limit", **where))
             elif _too_deep(node):
                 findings.append(_error("E0007", f"document nests deeper than {MAX_DEPTH} levels", **where))
-            elif "&" in text and _expanded_size(node) > MAX_EXPANDED_NODES:
+            elif anchors and _expanded_size(node) > MAX_EXPANDED_NODES:
                 findings.append(_error("E0005", f"aliases expand this document past {MAX_EXPANDED_NODES} values (an alias bomb?)", **where))
             else:
                 loader.duplicates.clear()
@@ -351,6 +352,11 @@ def _load_yaml(text: str, file: str) -> LoadResult:
     if not documents and not findings:
         findings.append(_error("E0003", "file holds no document (only comments or separators)", file))
     return LoadResult(documents, findings)
+
+
+def _has_anchors(text: str) -> bool:
+    """Whether any document of the file may define an anchor (and so expand aliases)."""
+    return "&" in text
 
 
 def _node_getter(nodes: _Nodes, index: int):
