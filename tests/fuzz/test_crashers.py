@@ -24,9 +24,9 @@ def expand(text: str) -> str:
     return re.sub(r"<<(.)\*(\d+)>>", lambda m: m.group(1) * int(m.group(2)), text)
 
 
-def cases() -> list:
+def cases(kind: str = "files") -> list:
     table = yaml.safe_load(TABLE.read_text(encoding="utf-8"))
-    return [pytest.param(case, id=case["id"]) for case in table]
+    return [pytest.param(case, id=case["id"]) for case in table if kind in case]
 
 
 def _cli(*args: str):
@@ -58,6 +58,32 @@ def test_crasher_is_a_finding_or_accepted_alike(case: dict, tmp_path: Path) -> N
         assert not state.exists(), "a refused apply wrote a state"
 
 
+@pytest.mark.parametrize("case", cases("schedule"))
+def test_schedule_crasher_parses_or_raises_schedule_error(case: dict) -> None:
+    from datetime import datetime, timezone
+
+    from ecsctl.core.events.schedule import ScheduleError, parse_schedule
+
+    try:
+        schedule = parse_schedule(expand(case["schedule"]))
+    except ScheduleError:
+        return
+    schedule.next_after(datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+
+@pytest.mark.parametrize("case", cases("pattern"))
+def test_pattern_crasher_matches_or_raises_pattern_error(case: dict) -> None:
+    from ecsctl.core.events.pattern import PatternError, matches, pattern_issues
+
+    issues = pattern_issues(case["pattern"])
+    try:
+        assert isinstance(matches(case["pattern"], case["event"]), bool) and not issues
+    except PatternError:
+        assert issues
+
+
 def test_the_table_names_each_case_once() -> None:
-    ids = [c.id for c in cases()]
+    table = yaml.safe_load(TABLE.read_text(encoding="utf-8"))
+    ids = [c["id"] for c in table]
     assert len(ids) == len(set(ids))
+    assert all(("files" in c) + ("schedule" in c) + ("pattern" in c) == 1 for c in table)
