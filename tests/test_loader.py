@@ -215,3 +215,30 @@ def test_standard_input_is_read_no_further_than_the_limit(monkeypatch: pytest.Mo
     with pytest.raises(TooLarge):
         read_manifest("-", limit=50)
     assert Stdin.buffer.tell() == 51  # the limit and one byte to know it is passed
+
+
+def test_a_large_tree_loaded_on_every_core_keeps_every_position(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Validate deals a large tree to worker processes; the findings (and their order, lines and
+    columns) are those of loading it in one process, JSON files and size refusals included."""
+    import ecsctl.app.validate as validate
+
+    good = "apiVersion: ecsctl/v1\nkind: Parameter\nmetadata: {name: p%d}\nspec: {type: String}\n"
+    bad = "apiVersion: ecsctl/v1\nkind: Parameter\nmetadata: {name: q%d}\nspec:\n  type: String\n  valu: x\n"
+    for i in range(12):
+        (tmp_path / f"m{i:02d}.yaml").write_text((good if i % 3 else bad) % i + "---\n" + good % (100 + i))
+    (tmp_path / "t.json").write_text('{\n\t"family": "x",\n\t"containerDefinitions": [{"name": "a", "image": "b", "memry": 1}]\n}')
+    (tmp_path / "z.yaml").write_text(good % 999 + "# padding\n" * 100)
+    monkeypatch.setattr(validate, "MAX_FILE_BYTES", 400)
+    files = validate.discover([str(tmp_path)])
+
+    def findings():
+        return [(f.rule, f.file, f.line, f.column, f.path) for f in validate.Validator().validate(files).findings]
+
+    monkeypatch.setattr(validate, "PARALLEL_FILES", 10**9)
+    alone = findings()
+    monkeypatch.setattr(validate, "PARALLEL_FILES", 2)
+    monkeypatch.setattr(validate, "_cores", lambda: 2)
+    assert findings() == alone
+    assert ("E1007", str(tmp_path / "m00.yaml"), 6, 3, ("spec", "valu")) in alone
+    assert any(f[0] == "E0006" for f in alone)
+    assert any(f[1].endswith("t.json") and f[2] == 3 for f in alone)

@@ -136,10 +136,68 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                                                 node.start_mark)
 
 
+class _Slow(Exception):
+    """The fast builder met what only PyYAML's constructor handles (a merge key, a complex key, a
+    tag other than the core ones): the document is built again the long way."""
+
+
+class _TooDeep(Exception):
+    pass
+
+
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_ScalarNode, _SequenceNode, _MappingNode = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
+
+
+def _build(loader: _Loader, node, depth: int):
+    """A node tree as plain data, in one pass that also checks the depth, records duplicate and
+    non-string keys, and converts the core scalar tags with the loader's checked constructors.
+
+    PyYAML's constructor spends most of validate's time (generators, per-node dispatch, a
+    second walk for the depth); this does the same for the trees manifests are made of, and
+    raises ``_Slow`` for the rest (merge keys, complex keys, other tags), which the caller
+    builds with PyYAML's constructor instead.  Never called on a file with anchors.
+    """
+    if depth > MAX_DEPTH:
+        raise _TooDeep
+    cls = node.__class__
+    if cls is _ScalarNode:
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        scalar = _SCALARS.get(tag)
+        if scalar is None:
+            raise _Slow
+        return scalar(loader, node)
+    if cls is _MappingNode:
+        if node.tag != _MAP:
+            raise _Slow
+        out: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.__class__ is not _ScalarNode:
+                raise _Slow
+            key_tag = key_node.tag
+            key = key_node.value
+            if key_tag != _STR:
+                if key_tag == _MERGE or key_tag not in _SCALARS:
+                    raise _Slow
+                loader.nonstring.append((node, key_node))  # kept as its text; E0018 says so
+            if key in out:
+                loader.duplicates.append((node, key_node))
+            out[key] = _build(loader, value_node, depth + 1)
+        return out
+    if node.tag != _SEQ:
+        raise _Slow
+    depth += 1
+    return [_build(loader, item, depth) for item in node.value]
+
+
 for _tag in ("int", "float", "bool"):
     _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", getattr(_Loader, f"construct_yaml_{_tag}"))
 for _tag in ("timestamp", "set", "omap", "pairs", "binary"):
     _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _Loader.construct_other)
+_SCALARS = {f"tag:yaml.org,2002:{t}": getattr(_Loader, f"construct_yaml_{t}") for t in ("int", "float", "bool", "null")}
 
 
 def _key_text(key: Any) -> str:
@@ -164,6 +222,24 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|Tr
 class LoadResult:
     documents: list[Document]
     findings: list[Finding]
+    json: bool = False  # read as JSON (positions then come from the text with tabs as spaces)
+
+
+def detach(documents: list[Document]) -> None:
+    """Drop the documents' ties to their source text (to send them to another process);
+    :func:`reattach` gives them back from the same bytes."""
+    for doc in documents:
+        doc.locator = Locator(None, doc.locator.locate(()))
+
+
+def reattach(documents: list[Document], raw: bytes, json: bool) -> None:
+    """Positions for documents that :func:`detach` cut loose, from the bytes they were read from
+    (parsed again only if a position is asked for, as when they were first loaded)."""
+    if not documents:
+        return
+    nodes = _Nodes(raw.decode("utf-8-sig"), json=json)
+    for doc in documents:
+        doc.locator = Locator(_node_getter(nodes, doc.index), doc.locator.locate(()))
 
 
 def load_bytes(raw: bytes, file: str) -> LoadResult:
@@ -250,7 +326,7 @@ def _load_json(text: str, file: str) -> LoadResult:
     findings: list[Finding] = []
     if duplicate and nodes.get(0) is not None:
         findings.extend(_duplicate_findings(_find_duplicates(nodes.get(0)), nodes.get(0), file, 0))
-    return LoadResult([Document(file, 0, data, Locator(lambda: nodes.get(0), Position(1, 1)))], findings)
+    return LoadResult([Document(file, 0, data, Locator(lambda: nodes.get(0), Position(1, 1)))], findings, json=True)
 
 
 def _line_column(text: str, offset: int) -> tuple[int, int]:
@@ -327,14 +403,29 @@ def _load_yaml(text: str, file: str) -> LoadResult:
             where = dict(file=file, line=start.line + 1, column=start.column + 1, index=index)
             if size > MAX_DOCUMENT_BYTES:
                 findings.append(_error("E0006", f"document is {size} characters, over the {MAX_DOCUMENT_BYTES} limit", **where))
-            elif _too_deep(node):
-                findings.append(_error("E0007", f"document nests deeper than {MAX_DEPTH} levels", **where))
-            elif anchors and _expanded_size(node) > MAX_EXPANDED_NODES:
-                findings.append(_error("E0005", f"aliases expand this document past {MAX_EXPANDED_NODES} values (an alias bomb?)", **where))
-            else:
-                loader.duplicates.clear()
-                loader.nonstring.clear()
-                data = loader.construct_document(node)
+                index += 1
+                continue
+            loader.duplicates.clear()
+            loader.nonstring.clear()
+            data = _MISSING
+            if not anchors:
+                try:
+                    data = _build(loader, node, 1)
+                except _TooDeep:
+                    findings.append(_error("E0007", f"document nests deeper than {MAX_DEPTH} levels", **where))
+                    index += 1
+                    continue
+                except _Slow:
+                    loader.duplicates.clear()
+                    loader.nonstring.clear()
+            if data is _MISSING:  # anchors, or what only PyYAML's constructor builds: the long way
+                if _too_deep(node):
+                    findings.append(_error("E0007", f"document nests deeper than {MAX_DEPTH} levels", **where))
+                elif anchors and _expanded_size(node) > MAX_EXPANDED_NODES:
+                    findings.append(_error("E0005", f"aliases expand this document past {MAX_EXPANDED_NODES} values (an alias bomb?)", **where))
+                else:
+                    data = loader.construct_document(node)
+            if data is not _MISSING:
                 findings.extend(_duplicate_findings(loader.duplicates, node, file, index))
                 findings.extend(_nonstring_findings(loader.nonstring, node, file, index))
                 documents.append(Document(file, index, data, Locator(_node_getter(nodes, index), Position(start.line + 1, start.column + 1))))
@@ -357,6 +448,9 @@ def _load_yaml(text: str, file: str) -> LoadResult:
 def _has_anchors(text: str) -> bool:
     """Whether any document of the file may define an anchor (and so expand aliases)."""
     return "&" in text
+
+
+_MISSING = object()
 
 
 def _node_getter(nodes: _Nodes, index: int):
