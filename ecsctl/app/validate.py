@@ -155,10 +155,12 @@ class Validator:
         self.engine = RuleEngine(all_rules().values())
 
     def load(self, files: list[str], read=None) -> Loaded:
-        if read is None and len(files) >= PARALLEL_FILES and _cores() > 1:
-            parallel = self._load_in_parallel(files)
-            if parallel is not None:
-                return parallel
+        if len(files) >= PARALLEL_FILES:
+            self.schemas.warm()  # a large run: compiled schema checks from the first document
+            if read is None and _cores() > 1:
+                parallel = self._load_in_parallel(files)
+                if parallel is not None:
+                    return parallel
         loaded = Loaded(files)
         for name in files:
             try:
@@ -183,14 +185,16 @@ class Validator:
             context = multiprocessing.get_context("fork")
         except ValueError:
             return None
+        import gc
+
         workers = _cores()
         shares = [files[i::workers] for i in range(workers)]
-        import gc
 
         global _WORKER
         _WORKER = self
-        self.schemas.warm()  # compiled once here, inherited by every worker
-        gc.freeze()  # the children then do not copy every page the collector would touch
+        # The schemas were compiled before (load): every worker inherits them.  Frozen objects
+        # are not scanned by the collector, so the children do not copy every page it would touch.
+        gc.freeze()
         try:
             with context.Pool(workers - 1) as pool:
                 pending = pool.map_async(_load_share, shares[1:])
