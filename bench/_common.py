@@ -32,21 +32,21 @@ def tool(name: str) -> str:
 
 
 def machine() -> dict:
-    def version(cmd: list[str]) -> str:
+    def version(name: str) -> str:
         try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip()
+            out = subprocess.run([tool(name), "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
             return out.splitlines()[0] if out else "?"
-        except Exception:  # noqa: BLE001 - a missing peer only blanks its version
-            return "?"
+        except (Exception, SystemExit):  # noqa: BLE001 - a missing peer only blanks its version
+            return "not installed"
 
     return {
         "nproc": os.cpu_count(),
         "cpu": _cpu_model(),
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
-        "ecsctl": version([tool("ecsctl"), "--version"]),
-        "check-jsonschema": version([tool("check-jsonschema"), "--version"]),
-        "cfn-lint": version([tool("cfn-lint"), "--version"]),
+        "ecsctl": version("ecsctl"),
+        "check-jsonschema": version("check-jsonschema"),
+        "cfn-lint": version("cfn-lint"),
     }
 
 

@@ -39,10 +39,11 @@ def deployment_plan(work: Path, instances: int, tasks: int, repeat: int) -> floa
     from ecsctl.storage.sqlite_store import SqliteStateStore
 
     docs = big_service(instances, tasks)
-    base, changed = work / f"d{instances}-{tasks}" / "base", work / f"d{instances}-{tasks}" / "changed"
+    here = Path(tempfile.mkdtemp(dir=work, prefix=f"d{instances}-{tasks}-"))  # a row of its own, even if sizes repeat
+    base, changed = here / "base", here / "changed"
     write_stack(base, docs, files=3)
     write_stack(changed, new_images(docs), files=3)
-    state = work / f"d{instances}-{tasks}" / "state.db"
+    state = here / "state.db"
     with SqliteStateStore(state) as store, store.locked("bench"):
         apply_plan(make_plan(read_manifests([str(base)]), store), store, backend_for(store))
     inputs = read_manifests([str(changed)])
@@ -63,7 +64,7 @@ def apply_from_empty(work: Path, instances: int, tasks: int, repeat: int) -> flo
     groups = 10
     docs = generate(groups=groups, per_group=max(1, instances // groups), services=max(1, tasks // 25), desired=25,
                     fargate_share=0.2, seed=7)
-    directory = work / f"a{instances}-{tasks}"
+    directory = Path(tempfile.mkdtemp(dir=work, prefix=f"a{instances}-{tasks}-"))  # never a state applied before
     write_stack(directory, docs, files=10)
     inputs = read_manifests([str(directory)])
     best = float("inf")

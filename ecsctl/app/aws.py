@@ -175,7 +175,7 @@ def get_live(aws, kind: str, *, cluster: str | None = None, status: str | None =
     from ecsctl.core.state.ports import Task
 
     kind = ALIASES.get(kind, kind)
-    if kind not in LISTERS or kind == "targets":
+    if kind not in LISTERS or kind in ("targets", "scaling", "events", "queues"):
         raise InputError(f"`get {kind} --backend aws` is not available; one of: clusters, instances, taskdefs, services, tasks")
     clusters = [cluster] if cluster else [a.rsplit("/", 1)[-1] for a in _all(aws, "ListClusters", "clusterArns")]
     scope = Scope(clusters=set(clusters))

@@ -2,8 +2,9 @@
 ``kubectl describe`` shows it: the object, then what belongs to it.
 
     service   its spec (launch, deployment configuration, placement, network), deployments
-              with their rollout state, load balancers with their registered targets, its last
-              events and its tasks
+              with their rollout state, load balancers with their registered targets, its auto
+              scaling (the scalable target's current bounds, policies, scheduled actions and last
+              scaling activities), its last events and its tasks
     instance  identity and EC2 state, attributes, registered and remaining resources,
               reserved ports, and the tasks on it
     task      identity and lifecycle, containers (image, resources, port mappings with the host
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ecsctl.app.get import instance_row, service_row, task_order, task_row
+from ecsctl.app.get import instance_row, role_lookup, service_row, task_order, task_row
 from ecsctl.app.lookup import one
 from ecsctl.app.state import open_required
 from ecsctl.errors import InputError
@@ -47,7 +48,8 @@ def _masked(value):
 def _tasks_of(store, **where) -> list[dict]:
     from ecsctl.core.state.ports import Task
 
-    return [task_row(t) for t in sorted(store.find(Task, **where), key=task_order)]
+    roles = role_lookup(store)
+    return [task_row(t, roles=roles(t)) for t in sorted(store.find(Task, **where), key=task_order)]
 
 
 def _service(store, svc) -> dict:
@@ -85,9 +87,47 @@ def _service(store, svc) -> dict:
         "networkConfiguration": spec.get("networkConfiguration") or {},
         "deployments": [deployment_json(d) for d in deployments],
         "loadBalancers": balancers,
+        "scaling": _scaling(store, svc),
         "events": [{"time": e.at, "message": e.message} for e in events],
         "tasks": tasks,
         "spec": _masked(spec),
+    }
+
+
+def _scaling(store, svc) -> dict | None:
+    """The service's scalable target as the clock left it, its policies, and its last activities."""
+    from ecsctl.backends.local.scaling import ACTIVITY_KIND, STATE_KIND, service_key
+    from ecsctl.core.scaling.activities import minute_iso
+    from ecsctl.core.state.ports import HistoryEntry, SimState
+
+    auto = (svc.spec or {}).get("autoScaling")
+    if not isinstance(auto, dict):
+        return None
+    key = service_key(svc.cluster, svc.name)
+    saved = store.get(SimState, STATE_KIND, key)
+    data = saved.data if saved is not None else {}
+    policies = [{"policyName": p.get("policyName"), "policyType": "TargetTrackingScaling",
+                 "metric": ((p.get("predefinedMetricSpecification") or {}).get("predefinedMetricType")
+                            or (p.get("customizedMetricSpecification") or {}).get("metricName")),
+                 "target": p.get("targetValue")} for p in auto.get("targetTracking") or ()]
+    policies += [{"policyName": p.get("policyName"), "policyType": "StepScaling",
+                  "metric": (p.get("alarm") or {}).get("metricName"), "target": (p.get("alarm") or {}).get("threshold")}
+                 for p in auto.get("stepScaling") or ()]
+    activities = sorted(store.find(HistoryEntry, kind=ACTIVITY_KIND, name=key), key=lambda h: h.id)[-EVENTS_SHOWN:]
+    return {
+        "minCapacity": data.get("minCapacity", auto.get("minCapacity")),
+        "maxCapacity": data.get("maxCapacity", auto.get("maxCapacity")),
+        "lastEvaluated": minute_iso(int(data["minute"])) if "minute" in data else None,
+        "policies": policies,
+        "scheduledActions": [{"scheduledActionName": a.get("scheduledActionName"), "schedule": a.get("schedule"),
+                              "timezone": a.get("timezone", "UTC"),
+                              "minCapacity": (a.get("scalableTargetAction") or {}).get("minCapacity"),
+                              "maxCapacity": (a.get("scalableTargetAction") or {}).get("maxCapacity")}
+                             for a in auto.get("scheduled") or ()],
+        "activities": [{"time": h.data.get("time"), "previousDesiredCount": h.data.get("previousDesiredCount"),
+                        "desiredCount": h.data.get("desiredCount"),
+                        "statusCode": h.data.get("statusCode"), "description": h.data.get("description"),
+                        "cause": h.data.get("cause")} for h in activities],
     }
 
 
@@ -131,14 +171,18 @@ def _containers(spec: dict, host_ports: list[int]) -> list[dict]:
 
 
 def _task(store, task) -> dict:
-    from ecsctl.core.state.ports import TargetRegistration, TaskDefinitionRevision
+    from ecsctl.core.state.ports import HistoryEntry, SimState, TargetRegistration, TaskDefinitionRevision
 
     family, _, revision = task.task_definition.partition(":")
     rev = store.get(TaskDefinitionRevision, family, int(revision)) if revision.isdigit() else None
     spec = rev.spec if rev is not None else {}
+    run = store.get(SimState, "TaskRun", task.id)
+    run = run.data if run is not None else {}
+    roles = role_lookup(store)(task)
+    lifecycle = sorted(store.find(HistoryEntry, kind="TaskLifecycle", name=task.id), key=lambda h: h.id)
     return {
         "kind": "Task",
-        **task_row(task),
+        **task_row(task, roles=roles),
         "service": task.service,
         "startedBy": task.started_by,
         "createdAt": task.created_at,
@@ -146,7 +190,12 @@ def _task(store, task) -> dict:
         "containers": _containers(spec, list(task.host_ports)),
         "network": {"mode": spec.get("networkMode") or "bridge", "subnet": task.subnet or None,
                     "privateIp": task.private_ip or None, "hostPorts": list(task.host_ports)},
-        "roles": {"taskRoleArn": spec.get("taskRoleArn"), "executionRoleArn": spec.get("executionRoleArn")},
+        "roles": roles,
+        "overrides": _masked(run.get("overrides")) if run.get("overrides") else None,
+        "tags": run.get("tags") or [],
+        "essentialContainerExit": ({"container": run.get("container"), "after": f"{run['runFor']}s",
+                                    "exitCode": run.get("exitCode", 0)} if "runFor" in run else None),
+        "lifecycle": [{"status": h.data.get("status"), "time": h.data.get("time")} for h in lifecycle],
         "targets": [{"targetGroup": r.target_group, "target": r.target_id, "port": r.port}
                     for r in store.find(TargetRegistration, task_id=task.id)],
     }
@@ -185,8 +234,34 @@ def _cluster(store, cluster) -> dict:
         "services": [{"name": s.name, "status": s.status, "taskDefinition": s.task_definition, "desiredCount": s.desired_count}
                      for s in sorted(services, key=lambda s: s.name)],
         "tasks": dict(sorted(tasks.items())),
+        "autoScalingGroups": _groups(store, cluster.name, instances),
         "spec": _masked(cluster.spec),
     }
+
+
+ACTIVITIES_SHOWN = 10
+
+
+def _groups(store, cluster: str, instances) -> list[dict]:
+    """The Auto Scaling groups of the cluster's capacity providers: size, booting instances and
+    the last managed scaling activities (``backends.local.asg``, ``managed_scaling``)."""
+    from ecsctl.backends.local.asg import KIND
+    from ecsctl.backends.local.capacity_providers import group_name
+    from ecsctl.core.state.ports import HistoryEntry, SimState
+
+    out = []
+    for state in sorted(store.find(SimState, kind=KIND), key=lambda s: s.name):
+        if (state.data or {}).get("cluster") != cluster:
+            continue
+        mine = [i for i in instances if i.group_name == group_name(state.name) and i.status != "INACTIVE"]
+        history = sorted(store.find(HistoryEntry, kind="CapacityProvider", name=state.name), key=lambda h: h.id)
+        out.append({
+            "capacityProvider": state.name, "desiredCapacity": state.data.get("desired"),
+            "registered": len(mine), "booting": len(state.data.get("booting") or ()),
+            "activities": [{"time": h.at, "description": h.data.get("description"), "cause": h.data.get("cause")}
+                           for h in history[-ACTIVITIES_SHOWN:]],
+        })
+    return out
 
 
 def _resource(store, text: str) -> dict:

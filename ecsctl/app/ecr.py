@@ -79,6 +79,28 @@ class SimulatedTokens:
         return Authorization(registry, token, expires, simulated=True)
 
 
+class AwsTokens:
+    """Real tokens: ECR's ``GetAuthorizationToken`` for the registry's account, through an
+    ``Aws`` session (``--backend aws``); its ``expiresAt`` is ECR's (12 hours from now, the wall
+    clock of AWS, not the simulation's).  The session's region (``--region``) should be the
+    registry's: ECR hands out tokens per region."""
+
+    def __init__(self, aws) -> None:
+        self.aws = aws
+
+    def authorize(self, registry: str, now: datetime) -> Authorization:
+        account = registry.split(".", 1)[0]
+        answer = self.aws.call("ecr", "GetAuthorizationToken", f"registry {registry}", registryIds=[account])
+        data = (answer.get("authorizationData") or [{}])[0]
+        expires = data.get("expiresAt")
+        if isinstance(expires, datetime):
+            expires = expires if expires.tzinfo else expires.replace(tzinfo=timezone.utc)
+        else:
+            expires = now + TOKEN_LIFETIME
+        return Authorization(registry, str(data.get("authorizationToken") or ""), expires.astimezone(timezone.utc),
+                             simulated=False)
+
+
 def normalize_registry(text: str) -> str:
     """``https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/`` -> the bare host; UsageError otherwise."""
     host = re.sub(r"^https?://", "", str(text).strip()).rstrip("/")

@@ -20,6 +20,9 @@ It returns, for the plan:
 * ``services`` — per service the plan touches or the scheduler moves: its desired count, the
   tasks it will run per revision after apply, and, when fewer run than desired, how many cannot
   be placed with ECS's reason and the closest instance (``placement`` in ``plan -o json``).
+* ``capacity`` — per capacity provider with managed scaling, the scale-out its next evaluation
+  on the clock starts for the tasks the run left PROVISIONING (``managed_scaling.forecast``:
+  the tick handler's own decision, on the world the run left);
 * ``reconcile`` — the clusters in which the scheduler has work even without a step (lost tasks
   to replace, a deployment to continue);
 * ``recording`` — the run itself, unit of work by unit of work: ``apply_plan`` commits these
@@ -40,12 +43,14 @@ class Forecast:
     deployments: list[dict] = field(default_factory=list)
     services: list[dict] = field(default_factory=list)
     reconcile: list[str] = field(default_factory=list)
+    capacity: list[dict] = field(default_factory=list)
     recording: list | None = None  # the units of work the run would commit (LocalBackend.replay)
 
 
 def forecast(steps: list[Step], store) -> Forecast:
     from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.controller import Session
+    from ecsctl.backends.local.managed_scaling import forecast as capacity_forecast
     from ecsctl.core.controller import service as model
 
     backend = LocalBackend(store, persist=False)
@@ -62,8 +67,9 @@ def forecast(steps: list[Step], store) -> Forecast:
     backend.settle(clusters, session=Session(observer=moves.append))
     return Forecast(
         deployments=_deployment_entries(world, started, moves),
-        services=_service_entries(world, service_steps, moves),
+        services=_service_entries(world, service_steps, moves) + _scheduled_task_entries(world, steps),
         reconcile=sorted({m.cluster for m in moves if m.stopped or m.started or m.failed or m.phase == "rollback"}),
+        capacity=capacity_forecast(world),
         recording=backend.recording,
     )
 
@@ -119,7 +125,8 @@ def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[di
         entry = {"service": head["service"], "from": head["from"], "to": dep.task_definition,
                  "desiredCount": svc.desired_count if dep.status == "PRIMARY" else dep.desired_count,
                  "minimumHealthyPercent": min_pct, "maximumPercent": max_pct}
-        failure = next((m.reason for m in mine if m.phase == "fail" and m.reason), "")
+        failed_move = next((m for m in mine if m.failed and m.reason), None)
+        failure = failed_move.reason if failed_move is not None else ""
         rollback = next((m for m in moves if m.phase == "rollback" and m.service == name and m.cluster == cluster
                          and _rolled_back_from(cs, name, m.deployment) == dep_id), None)
         enable, back = model.circuit_breaker(svc.spec)
@@ -135,7 +142,7 @@ def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[di
                 tail = (f"the circuit breaker would stop it after {threshold} failed tasks"
                         + (" (no rollback: the old tasks keep running)" if not back else
                            " (no earlier completed deployment to roll back to: the old tasks keep running)"))
-            entry.update(outcome="failed", reason=f"{failure or dep.rollout_state_reason}; {tail}", fix=failure_fix(failure))
+            entry.update(outcome="failed", reason=f"{failure or dep.rollout_state_reason}; {tail}", fix=(failed_move.fix if failed_move is not None and failed_move.fix else failure_fix(failure)))
         else:
             stall = next((m for m in reversed(mine) if m.phase == "stall"), None)
             reason, fix = (stall.reason, stall.fix) if stall is not None else ("the deployment did not finish", "")
@@ -169,8 +176,8 @@ def _service_entries(world, service_steps: dict, moves: list) -> list[dict]:
     for m in moves:
         if m.unplaced is not None:
             last_unplaced[(m.cluster, m.service)] = m.unplaced
-        if m.phase == "fail" and m.reason:
-            failing[(m.cluster, m.service)] = m.reason
+        if m.failed and m.reason:
+            failing[(m.cluster, m.service)] = (m.reason, m.fix or failure_fix(m.reason))
     out = []
     for cluster, name in sorted(touched):
         cs = world.state(cluster)
@@ -178,6 +185,7 @@ def _service_entries(world, service_steps: dict, moves: list) -> list[dict]:
         if svc is None or svc.status != "ACTIVE":
             continue
         running = [t for t in cs.service_tasks(name) if t.last_status == "RUNNING"]
+        waiting = sum(1 for t in cs.service_tasks(name) if t.last_status == "PROVISIONING")
         per_revision = Counter(t.task_definition for t in running)
         short = max(0, svc.desired_count - len(running))
         unplaced = last_unplaced.get((cluster, name)) if short else None
@@ -190,9 +198,44 @@ def _service_entries(world, service_steps: dict, moves: list) -> list[dict]:
             "reason": unplaced.reason if unplaced is not None else "",
             "message": f"service ({name}) {unplaced.message}" if unplaced is not None else "",
             "closestInstance": unplaced.closest_instance if unplaced is not None else None,
-            "failing": failing.get((cluster, name), "") if short and unplaced is None else "",
+            "failing": failing.get((cluster, name), ("", ""))[0] if short and unplaced is None else "",
+            "fix": failing.get((cluster, name), ("", ""))[1] if short and unplaced is None else "",
             "tasks": dict(sorted(per_revision.items())),
+            "provisioning": waiting,
         })
+    return out
+
+
+def _scheduled_task_entries(world, steps: list[Step]) -> list[dict]:
+    """ScheduledTasks the plan creates or changes, or whose task definition or catalogue it
+    changes, whose tasks would fail at start when the rule fires (the image, every secret,
+    environment file and repository credential resolved against the catalogue, the execution
+    role): ``failing`` names the reference as the stopped task will."""
+    from ecsctl.backends.local.tasks import start_failure
+    from ecsctl.errors import InputError
+
+    kinds = {s.kind for s in steps if s.action != "delete"}
+    families = {s.name for s in steps if s.kind == "TaskDefinition" and s.action != "delete"}
+    catalogue_changed = bool(kinds & {"Parameter", "Secret", "EnvironmentFile", "Repository"})
+    named = {s.name for s in steps if s.kind == "ScheduledTask" and s.action != "delete"}
+    out = []
+    for name, entry in world.catalogue("ScheduledTask").items():
+        target = (entry.spec or {}).get("target") or {}
+        ref = str(target.get("taskDefinition") or "")
+        family = ref.rsplit("/", 1)[-1].rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref.rsplit("/", 1)[-1]
+        if name not in named and family not in families and not catalogue_changed:
+            continue
+        try:
+            revision = world.resolve_task_definition(ref, f"scheduledtask/{name}")
+        except InputError:  # an unknown task definition is validate's finding, not a forecast
+            continue
+        why = start_failure(world, revision.spec, target.get("overrides"))
+        if why is None:
+            continue
+        count = target.get("taskCount", 1) if isinstance(target.get("taskCount", 1), int) else 1
+        out.append({"address": address("ScheduledTask", name), "kind": "ScheduledTask", "taskDefinition": revision.ref,
+                    "wanted": count, "placeable": 0, "unplaceable": 0, "short": count, "reason": "", "message": "",
+                    "closestInstance": None, "failing": why, "fix": failure_fix(why), "tasks": {}})
     return out
 
 

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Callable
 
 from ecsctl.app.state import open_required
-from ecsctl.errors import UsageError
+from ecsctl.errors import InputError, UsageError
 
 
 def _clusters(store) -> list[dict]:
@@ -81,21 +81,49 @@ def service_row(s, running: int, pending: int) -> dict:
 def _tasks(store) -> list[dict]:
     from ecsctl.core.state.ports import Task
 
-    return [task_row(t) for t in sorted(store.find(Task), key=task_order)]
+    roles = role_lookup(store)
+    providers = task_providers(store)
+    return [task_row(t, providers.get(t.id), roles(t)) for t in sorted(store.find(Task), key=task_order)]
+
+
+def role_lookup(store) -> Callable:
+    """``task -> {"taskRoleArn", "executionRoleArn"}``: its task definition's roles, or the ones
+    its run overrode (a rule's or run's ``overrides``, kept in its ``TaskRun`` sim state)."""
+    from ecsctl.core.state.ports import SimState, TaskDefinitionRevision
+
+    specs = {r.ref: r.spec for r in store.find(TaskDefinitionRevision)}
+    runs = {s.name: s.data for s in store.find(SimState, kind="TaskRun")}
+
+    def roles(t) -> dict:
+        spec, run = specs.get(t.task_definition) or {}, runs.get(t.id) or {}
+        return {key: run.get(key) or spec.get(key) or None for key in ("taskRoleArn", "executionRoleArn")}
+
+    return roles
+
+
+def task_providers(store) -> dict[str, str]:
+    """Task id -> the capacity provider it was started on (the simulation's record of it)."""
+    from ecsctl.backends.local.capacity_providers import TASK_PROVIDER
+    from ecsctl.core.state.ports import SimState
+
+    return {s.name: str(s.data.get("capacityProvider")) for s in store.find(SimState, kind=TASK_PROVIDER)
+            if s.data.get("capacityProvider")}
 
 
 def task_order(t) -> tuple:
     return (t.cluster, t.group, t.created_at, t.id)
 
 
-def task_row(t) -> dict:
-    """One task as ``get tasks -o json`` shows it."""
+def task_row(t, capacity_provider: str | None = None, roles: dict | None = None) -> dict:
+    """One task as ``get tasks -o json`` shows it (``roles``: from :func:`role_lookup`)."""
     return {"id": t.id, "cluster": t.cluster, "group": t.group, "taskDefinition": t.task_definition,
             "launchType": t.launch_type, "instance": t.instance_id, "availabilityZone": t.availability_zone,
             "subnet": t.subnet or None, "privateIp": t.private_ip or None, "lastStatus": t.last_status,
             "desiredStatus": t.desired_status, "stopReason": t.stop_reason or None,
             "hostPorts": list(t.host_ports), "cpu": t.cpu, "memory": t.memory, "startedAt": t.started_at or None,
-            "stoppedAt": t.stopped_at or None}
+            "stoppedAt": t.stopped_at or None, "stopCode": t.stop_code or None, "exitCode": t.exit_code,
+            "startedBy": t.started_by or None, "capacityProvider": capacity_provider,
+            **(roles or {"taskRoleArn": None, "executionRoleArn": None})}
 
 
 def _targets(store) -> list[dict]:
@@ -107,6 +135,49 @@ def _targets(store) -> list[dict]:
     ]
 
 
+def _queues(store) -> list[dict]:
+    """Each Queue with its latest datapoint (ApproximateNumberOfMessagesVisible, NotVisible, the
+    consumers' running tasks, backlog per task) as the clock left it."""
+    from ecsctl.backends.local.queues import BACKLOG, NOT_VISIBLE, QUEUE_STATE, RUNNING_TASKS, VISIBLE
+    from ecsctl.core.queue.model import consumers_of, initial_state
+    from ecsctl.core.state.ports import CatalogueEntry, SimState
+
+    rows = []
+    for q in sorted(store.find(CatalogueEntry, kind="Queue"), key=lambda e: e.name):
+        found = store.get(SimState, QUEUE_STATE, q.name)
+        metrics = (found.data.get("metrics") or {}) if found is not None else {}
+        rows.append({"name": q.name, "time": metrics.get("time"),
+                     VISIBLE: metrics.get(VISIBLE, initial_state(q.spec or {}).visible),
+                     NOT_VISIBLE: metrics.get(NOT_VISIBLE, 0), RUNNING_TASKS: metrics.get(RUNNING_TASKS),
+                     BACKLOG: metrics.get(BACKLOG),
+                     "consumers": [f"{c}/{s}" for c, s, _ in consumers_of(q.spec or {})]})
+    return rows
+
+
+def _events(store) -> list[dict]:
+    from ecsctl.app.events import event_rows
+
+    return event_rows(store)
+
+
+def _scaling(store) -> list[dict]:
+    """Scaling activities the simulated clock recorded (DescribeScalingActivities), oldest first per service."""
+    from ecsctl.backends.local.scaling import ACTIVITY_KIND
+    from ecsctl.core.state.ports import HistoryEntry
+
+    rows = []
+    for entry in sorted(store.find(HistoryEntry, kind=ACTIVITY_KIND), key=lambda h: (h.name, h.id)):
+        cluster, _, service = entry.name.partition("/")
+        rows.append(scaling_row(cluster, service, entry.data))
+    return rows
+
+
+def scaling_row(cluster: str, service: str, data: dict) -> dict:
+    """One scaling activity as ``get scaling -o json`` shows it: DescribeScalingActivities' fields,
+    plus ``cluster``, ``service`` and the desired count before and after."""
+    return {"cluster": cluster, "service": service, **data}
+
+
 LISTERS: dict[str, Callable] = {
     "clusters": _clusters,
     "instances": _instances,
@@ -114,11 +185,16 @@ LISTERS: dict[str, Callable] = {
     "services": _services,
     "tasks": _tasks,
     "targets": _targets,
+    "events": _events,
+    "queues": _queues,
+    "scaling": _scaling,
 }
 ALIASES = {"cluster": "clusters", "instance": "instances", "taskdef": "taskdefs", "task-definitions": "taskdefs",
            "task-definition": "taskdefs", "service": "services", "task": "tasks", "target": "targets",
-           "container-instance": "instances", "container-instances": "instances"}
-NAME_KEY = {"clusters": "name", "instances": "id", "taskdefs": "family", "services": "name", "tasks": "id", "targets": "targetGroup"}
+           "container-instance": "instances", "container-instances": "instances",
+           "scaling-activities": "scaling", "activities": "scaling", "event": "events", "queue": "queues"}
+NAME_KEY = {"clusters": "name", "instances": "id", "taskdefs": "family", "services": "name", "tasks": "id", "targets": "targetGroup",
+            "scaling": "service"}
 # The values ECS reports for each kind (botocore's enums, plus what Describe* shows: INACTIVE
 # instances, the task lifecycle of "Amazon ECS task lifecycle"); ``--status`` must be one of them.
 STATUSES = {
@@ -128,6 +204,8 @@ STATUSES = {
     "services": ("ACTIVE", "DRAINING", "INACTIVE"),
     "tasks": ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING",
               "STOPPED", "DELETED"),
+    # ScalingActivity.StatusCode (Application Auto Scaling)
+    "scaling": ("Pending", "InProgress", "Successful", "Overridden", "Unfulfilled", "Failed"),
 }
 
 
@@ -150,14 +228,20 @@ def check_status(kind: str, status: str) -> str:
     if allowed is None:
         raise UsageError(f"--status does not apply to {kind}")
     value = str(status).upper()
+    if kind == "scaling":  # StatusCode is CamelCase
+        value = next((a for a in allowed if a.upper() == value), value)
     if value not in allowed:
         raise UsageError(f"--status {status!r} is not a status of {kind}; one of: {', '.join(allowed)}")
     return value
 
 
 def get(state: str, kind: str, name: str | None = None, *, status: str | None = None,
-        cluster: str | None = None, where: Callable[[dict], bool] | None = None) -> list[dict]:
+        cluster: str | None = None, where: Callable[[dict], bool] | None = None,
+        everything: bool = False) -> list[dict]:
     """The rows of ``ecsctl get KIND [NAME]``.
+
+    Instances that were deregistered (INACTIVE) are left out, as ListContainerInstances leaves
+    them out without a status filter, unless ``everything``, a ``status`` or a ``name`` asks for them.
 
     ``name`` is any identifier the acting commands take (see :mod:`ecsctl.app.lookup`); one
     that matches nothing is an ``InputError`` (exit 1), as ``kubectl get`` does.
@@ -168,15 +252,24 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
     if status is not None:
         status = check_status(kind, status)
     with open_required(state) as store:
-        keys = keys_of(kind, select(store, kind, name, cluster=cluster)) if name else None
+        by = "services" if kind == "scaling" else kind  # a service's activities: named as the service
+        keys = keys_of(by, select(store, by, name, cluster=cluster)) if name and kind not in ("events", "queues") else None
         rows = LISTERS[kind](store)
+    if kind == "events" and name:  # a rule, a task id, or cluster/service
+        rows = [r for r in rows if r["source"] == name or name in r.get("tasks", ())]
+    if kind == "queues" and name:
+        rows = [r for r in rows if r["name"] == name]
+        if not rows:
+            raise InputError(f"queue {name!r} is not in the state")
     if keys is not None:
         rows = [r for r in rows if _row_key(kind, r) in keys]
     if cluster:
         rows = [r for r in rows if r.get("cluster") == cluster]
+    if kind == "instances" and not (everything or status or name):
+        rows = [r for r in rows if r.get("status") != "INACTIVE"]
     if status:
-        key = "lastStatus" if kind == "tasks" else "status"
-        rows = [r for r in rows if str(r.get(key, "")).upper() == status]
+        key = {"tasks": "lastStatus", "scaling": "statusCode"}.get(kind, "status")
+        rows = [r for r in rows if str(r.get(key, "")).upper() == status.upper()]
     if where:
         rows = [r for r in rows if where(r)]
     return rows
@@ -187,4 +280,6 @@ def _row_key(kind: str, row: dict) -> tuple:
         return (row["family"], row["revision"])
     if kind == "services":
         return (row["cluster"], row["name"])
+    if kind == "scaling":
+        return (row["cluster"], row["service"])
     return (row[NAME_KEY[kind]],)

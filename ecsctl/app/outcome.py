@@ -92,9 +92,13 @@ def apply_outcome(plan: Plan, store) -> dict:
             continue
         running = store.count(Task, cluster=cluster, service=name, last_status="RUNNING")
         if running < svc.desired_count:
-            below.append({"service": addr, "runningCount": running, "desiredCount": svc.desired_count})
+            waiting = store.count(Task, cluster=cluster, service=name, last_status="PROVISIONING")
+            below.append({"service": addr, "runningCount": running, "desiredCount": svc.desired_count,
+                          "provisioningCount": waiting})
     problems = [_problem(d) for d in deployments if d["result"] != "completed"]
     reported = {d["service"] for d in deployments if d["result"] == "stalled"}
     problems += [f"{b['service']} runs {b['runningCount']} of its {b['desiredCount']} desired tasks"
+                 + (f" ({b['provisioningCount']} PROVISIONING: managed scaling launches their instances on the clock, "
+                    "ecsctl tick)" if b["provisioningCount"] else "")
                  for b in below if b["service"] not in reported]
     return {"ok": not problems, "deployments": deployments, "belowDesired": below, "problems": problems}

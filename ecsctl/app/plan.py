@@ -96,22 +96,23 @@ def make_plan(inputs: Inputs, store) -> Plan:
         revisions = store.latest_revisions()
     changes = diff(inputs.desired, applied)
     changes = revision_changes(changes, services, revisions, deployments)
-    changes = instance_repairs(changes, applied, instances, _terminated(store))
+    changes = instance_repairs(changes, applied, instances, _terminated(store, instances))
     steps = build_steps(changes, existing=set(applied))
     drift = detect_drift(applied, services, running, instances)
     ahead = forecast(steps, store)
     return Plan(lineage=lineage, serial=serial, manifests_hash=manifests_hash(inputs.files),
                 changes=changes, steps=steps, drift=drift, deployments=ahead.deployments,
-                predictions=ahead.services, reconcile=ahead.reconcile, recording=ahead.recording)
+                predictions=ahead.services, reconcile=ahead.reconcile, capacity=ahead.capacity,
+                recording=ahead.recording)
 
 
-def _terminated(store) -> set[str]:
+def _terminated(store, instances: list) -> set[str]:
     """Container-instance ids whose EC2 instance was terminated (ghosts awaiting replacement)."""
     if store is None:
         return set()
     from ecsctl.backends.local.instances import ec2_states
 
-    return {cid for cid, state in ec2_states(store).items() if state == "terminated"}
+    return {cid for cid, state in ec2_states(store, instances).items() if state == "terminated"}
 
 
 def _resolve(ref: str, latest: dict[str, int]) -> str:

@@ -2,7 +2,9 @@
 
 It reads the manifests (validated as ``plan`` reads them), picks the service, reads the
 series (a metrics CSV for the open loop, demand for the closed loop) and replays it
-minute by minute through ``ecsctl.core.scaling``.  Nothing touches the state file.
+minute by minute through ``ecsctl.core.scaling``: the compiled walk
+(``compiled.replay_best``) where it covers the policies, else the engine; both give the
+same result.  Nothing touches the state file.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
+from ecsctl.core.scaling.compiled import replay_best as replay
 from ecsctl.core.scaling.demand import DemandModel, demand_values, series_points
 from ecsctl.core.scaling.model import ScalingConfig, compile_scaling, parse_time
 from ecsctl.core.scaling.schedules import epoch_minute
-from ecsctl.core.scaling.whatif import DEFAULT_STARTUP_MINUTES, Timeline, replay
+from ecsctl.core.scaling.whatif import DEFAULT_STARTUP_MINUTES, Timeline
 from ecsctl.errors import InputError, UsageError
 
 MAX_MINUTES = 366 * 1440  # a year of minutes: beyond that a what-if is a typo

@@ -1,4 +1,4 @@
-"""Opening the state file, and the state commands (pull, push, list, unlock)."""
+"""Opening the state file, and the state commands (pull, push, list, unlock, verify)."""
 
 from __future__ import annotations
 
@@ -89,6 +89,30 @@ def list_resources(path: str) -> list[dict]:
             {"address": r.address, "kind": r.kind, "name": r.name, "appliedSerial": r.applied_serial}
             for r in sorted(store.resources(), key=lambda r: r.address)
         ]
+
+
+def verify(path: str) -> dict:
+    """``ecsctl state verify``: the file's own checks (integrity, schema, serial) and the
+    simulated world's invariants (``ecsctl.backends.local.check_invariants``), as
+    ``{"state", "ok", "serial", "problems", "checked"}``; ``problems`` has one line each."""
+    from ecsctl.backends.local import check_invariants
+    from ecsctl.core.state.ports import ContainerInstance, Deployment, Service, Task
+
+    with open_required(path) as store:
+        problems = store.check_file()
+        try:
+            problems += check_invariants(store)
+        except StateError as exc:  # rows that cannot be read (named above): the world cannot be loaded
+            problems.append(f"invariants not checked: {exc}")
+        meta = store.meta()
+        checked = {
+            "instances": store.count(ContainerInstance),
+            "tasks": store.count(Task),
+            "services": store.count(Service),
+            "deployments": store.count(Deployment),
+        }
+    return {"state": path, "ok": not problems, "serial": meta.serial, "version": meta.version,
+            "problems": problems, "checked": checked}
 
 
 def unlock(path: str, lock_id: str):

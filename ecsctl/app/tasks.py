@@ -66,12 +66,29 @@ def _subnets(values: Sequence[str]) -> list[str]:
     return out
 
 
+def _batch(run_for: str | None, exit_code: int | None) -> dict | None:
+    """``--run-for``/``--exit-code`` as an ``x-ecsctl`` mapping (checked as validate checks it)."""
+    from ecsctl.core.events.batch import extension_issues
+
+    given = {k: v for k, v in (("runFor", run_for), ("exitCode", exit_code)) if v is not None}
+    if run_for is not None and str(run_for).isdigit():
+        given["runFor"] = int(run_for)
+    if not given:
+        return None
+    issues = extension_issues(given)
+    if issues:
+        raise UsageError(f"--run-for/--exit-code: {issues[0][1]}")
+    return given
+
+
 def _rows(store, ids: Sequence[str]) -> list[dict]:
-    from ecsctl.app.get import task_row
+    from ecsctl.app.get import role_lookup, task_providers, task_row
     from ecsctl.core.state.ports import Task
 
-    found = (store.get(Task, i) for i in ids)
-    return [task_row(t) for t in found if t is not None]
+    found = [store.get(Task, i) for i in ids]
+    providers = task_providers(store) if ids else {}
+    roles = role_lookup(store) if ids else None
+    return [task_row(t, providers.get(t.id), roles(t)) for t in found if t is not None]
 
 
 def _failure(store, cluster: str, failure: dict) -> dict:
@@ -90,8 +107,8 @@ def _failure(store, cluster: str, failure: dict) -> dict:
 def run_task(state_path: str, *, cluster: str, task_definition: str, count: int = 1,
              group: str | None = None, launch_type: str | None = None,
              strategies: Sequence[str] = (), constraints: Sequence[str] = (),
-             subnets: Sequence[str] = ()) -> dict:
-    """RunTask: ``{"tasks": [...], "failures": [{"arn", "instance", "reason", "detail"}]}`` (``arn``: the
+             subnets: Sequence[str] = (), run_for: str | None = None, exit_code: int | None = None) -> dict:
+    """RunTask (``run_for``/``exit_code``: the run's ``x-ecsctl``, when its essential container exits): ``{"tasks": [...], "failures": [{"arn", "instance", "reason", "detail"}]}`` (``arn``: the
     container instance's ARN, as ECS prints it)."""
     from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.tasks import RunTaskRequest, run_task as run
@@ -102,6 +119,7 @@ def run_task(state_path: str, *, cluster: str, task_definition: str, count: int 
         constraints=[parse_constraint(c) for c in constraints],
         strategies=[parse_strategy(s) for s in strategies] or None,
         subnets=_subnets(subnets),
+        batch=_batch(run_for, exit_code),
     )
     with open_required(state_path) as store:
         with store.locked(f"ecsctl run-task --cluster {cluster} --task-definition {task_definition}"):
@@ -127,14 +145,29 @@ def stop_task(state_path: str, task_id: str, reason: str | None = None, *,
             return {"task": _rows(store, [task.id])[0], "changed": changed}
 
 
-def tick(state_path: str, duration: str) -> dict:
-    """Advance the clock: ``{"from", "to", "started": [...], "stopped": [...], "events": [...]}``."""
+def tick(state_path: str, duration: str, spot_interruptions: float | None = None) -> dict:
+    """Advance the clock: ``{"from", "to", "started": [...], "stopped": [...], "events": [...], "scaling": [...]}``
+    (``scaling``: the activities Service Auto Scaling recorded on the way).
+
+    ``spot_interruptions``: the share of FARGATE_SPOT tasks interrupted per simulated hour (0–1)."""
     from ecsctl.backends.local import LocalBackend
+    from ecsctl.backends.local.scaling import recorded_activities
+    from ecsctl.backends.local.tasks import TICK_HANDLERS
 
     delta = parse_duration(duration)
+    handlers = None
+    if spot_interruptions is not None:
+        if not 0 <= spot_interruptions <= 1:
+            raise UsageError(f"--spot-interruptions is a share of the Spot tasks per hour, from 0 to 1, "
+                             f"not {spot_interruptions:g}")
+        from ecsctl.backends.local.spot import interruptions
+
+        handlers = [*TICK_HANDLERS, interruptions(spot_interruptions)]
     with open_required(state_path) as store:
         with store.locked(f"ecsctl tick {duration}"):
-            result = LocalBackend(store).tick(delta)
+            backend = LocalBackend(store)
+            result = backend.tick(delta, handlers=handlers)
+            scaling = recorded_activities(backend.world)
             return {
                 "from": result.from_time,
                 "to": result.to_time,
@@ -142,4 +175,8 @@ def tick(state_path: str, duration: str) -> dict:
                 "stopped": _rows(store, [t.id for t in result.stopped]),
                 "events": [{"cluster": e.cluster, "service": e.service, "time": e.at, "message": e.message}
                            for e in result.events],
+                "scaling": [{"cluster": a["cluster"], "service": a["service"], "time": a["time"],
+                             "previousDesiredCount": a["previousDesiredCount"], "desiredCount": a["desiredCount"],
+                             "description": a["description"], "cause": a["cause"], "statusCode": a["statusCode"]}
+                            for a in scaling],
             }

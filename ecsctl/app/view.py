@@ -29,8 +29,9 @@ and returns::
 where TASK is ``{"id", "group", "service", "taskDefinition", "lastStatus", "launchType", "cpu",
 "memory", "hostPorts", "privateIp", "startedAt"}``.  Deregistered (INACTIVE) instances are only
 counted.  The serial is read before and after the state, and the read repeated when a writer
-moved it in between, so the picture is of one serial.  ``scaling`` stays empty until the
-simulation records scaling activity.
+moved it in between, so the picture is of one serial.  ``scaling`` holds the activities
+``tick`` recorded (``get scaling``), a point of the desired count at each (``runningCount``
+None: the state keeps no per-minute series).
 """
 
 from __future__ import annotations
@@ -144,7 +145,31 @@ def _read_world(store) -> dict:
         "tasks": store.find(Task),
         "targets": store.find(TargetRegistration),
         "events": {(s.cluster, s.name): store.service_events(s.cluster, s.name)[-EVENTS_SHOWN:] for s in services},
+        "scaling": _scaling_history(store),
     }
+
+
+def _scaling_history(store) -> list:
+    from ecsctl.backends.local.scaling import ACTIVITY_KIND
+    from ecsctl.core.state.ports import HistoryEntry
+
+    return sorted(store.find(HistoryEntry, kind=ACTIVITY_KIND), key=lambda h: (h.name, h.id))
+
+
+def _scaling(world: dict) -> list[dict]:
+    """The scaling activities ``tick`` recorded, per service: each one a point of the desired
+    count (and the metric value that decided) and a marker."""
+    out: dict[str, dict] = {}
+    for entry in world.get("scaling", ()):
+        d = entry.data
+        item = out.setdefault(entry.name, {"service": f"service/{entry.name}", "points": [], "activities": []})
+        item["points"].append({"time": d.get("time"), "desiredCount": d.get("desiredCount"), "runningCount": None,
+                               # the policy whose metric decided (an activity does not name the metric)
+                               "metric": d.get("trigger") if d.get("metricValue") is not None else None,
+                               "value": d.get("metricValue")})
+        item["activities"].append({"time": d.get("time"), "cause": d.get("cause"),
+                                   "from": d.get("previousDesiredCount"), "to": d.get("desiredCount")})
+    return [out[k] for k in sorted(out)]
 
 
 def _model(path: str, world: dict | None, plan: dict | None) -> dict:
@@ -154,7 +179,7 @@ def _model(path: str, world: dict | None, plan: dict | None) -> dict:
     meta = world["meta"]
     state = {"path": path, "exists": True, "serial": meta.serial, "lineage": meta.lineage, "clock": world["clock"]}
     return {"version": VERSION, "state": state, "clusters": _clusters(world), "services": _services(world),
-            "plan": plan, "scaling": []}
+            "plan": plan, "scaling": _scaling(world)}
 
 
 def task_json(t) -> dict:

@@ -11,7 +11,8 @@ from typing import Optional
 import typer
 
 from ecsctl import __version__
-from ecsctl.cli.commands import describe, ecr, get, import_, instances, plan, render, rollout, rules, scale, schema, state, tasks, validate, view
+from ecsctl.cli.commands import describe, ecr, events, get, import_, instances, plan, render, rollout, rules, scale, schema, state, tasks, validate, view
+from ecsctl.cli.commands import metrics
 from ecsctl.cli.options import EcsctlTyper
 
 app = EcsctlTyper(
@@ -48,6 +49,7 @@ app.add_typer(state.app, name="state")
 app.add_typer(instances.app, name="instances")
 app.add_typer(rollout.app, name="rollout")
 app.add_typer(scale.app, name="scale")
+app.add_typer(metrics.app, name="metrics")
 app.command("run-task")(tasks.run_task)
 app.command("stop-task")(tasks.stop_task)
 app.command("tick")(tasks.tick)
@@ -55,3 +57,4 @@ app.command("view")(view.view)
 app.add_typer(rules.app, name="rules")
 app.add_typer(schema.app, name="schema")
 app.add_typer(ecr.app, name="ecr")
+app.add_typer(events.app, name="events")

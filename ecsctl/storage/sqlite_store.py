@@ -41,7 +41,9 @@ Transactions and serial
     row (``total_changes`` moved; writes of identical values are filtered out in SQL, so they do
     not count), ``meta.serial`` goes up by one in the same transaction. An exception rolls
     everything back. Because each step commits on its own, a ``kill -9`` at any moment leaves the
-    state as of the last commit.
+    state as of the last commit. The crash test chooses its moments by serial: with
+    ``ECSCTL_CRASH_AT=after:S`` (``before:S``) the process kills itself with SIGKILL right after
+    committing serial S (inside the transaction that would); see ``_crash_point``.
 
 Lock
     ``ecsctl.storage.lock``: an OS file lock on ``<state>.lock`` (``filelock``), released by the
@@ -461,6 +463,31 @@ _WORLD: dict[type, _Table] = {
 _EVENTS = _Table(ServiceEvent, "service_events", ("cluster", "service"))  # seq is implicit
 _EXPORT_TABLES: tuple[_Table, ...] = (_RESOURCES, *_WORLD.values())
 _SEALED_TABLES = tuple(t for t in _EXPORT_TABLES if any(c.codec == "json" for c in t.columns))
+
+
+def _crash_point(text: str | None) -> tuple[str, int] | None:
+    """``ECSCTL_CRASH_AT``, for the crash test only: ``after:S`` (or ``S``) kills this process
+    with SIGKILL right after it commits serial S; ``before:S`` inside the transaction that would
+    commit it. A moment chosen from the state's own step log (its serial), not by sleeping."""
+    if not text:
+        return None
+    when, _, serial = text.rpartition(":")
+    if when not in ("", "before", "after") or not serial.isdigit():
+        return None
+    return (when or "after", int(serial))
+
+
+_CRASH_POINT = _crash_point(os.environ.get("ECSCTL_CRASH_AT"))
+
+
+def _crash_if_due(conn: sqlite3.Connection, when: str) -> None:
+    if _CRASH_POINT[0] != when:
+        return
+    serial = conn.execute("SELECT value FROM meta WHERE key = 'serial'").fetchone()[0]
+    if serial == _CRASH_POINT[1]:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def check_location(path: Path) -> None:
@@ -904,6 +931,10 @@ class SqliteStateStore:
                 yield
                 if conn.total_changes != before:
                     conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'serial'")
+                    if _CRASH_POINT is not None:
+                        _crash_if_due(conn, "before")
+            if _CRASH_POINT is not None and conn.total_changes != before:
+                _crash_if_due(conn, "after")
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -963,6 +994,54 @@ class SqliteStateStore:
             lineage=values["lineage"],
             created_at=values.get("created_at", ""),
         )
+
+    def check_file(self) -> list[str]:
+        """What is wrong with the file itself, one line each (``ecsctl state verify``): SQLite's
+        full ``integrity_check`` (indexes against their tables too, which the ``quick_check`` of
+        opening skips), the application id, every table and column of the schema, and the serial
+        (a whole number no resource was applied after), and that every row can be read (its JSON
+        columns decode). Empty for a sound file."""
+        if self._mode == "new":
+            return []
+        problems: list[str] = []
+        with self._snapshot() as conn, self._sql("check the state file"):
+            for (line,) in conn.execute("PRAGMA integrity_check(50)"):
+                if line != "ok":
+                    problems.append("integrity check: " + " ".join(str(line).split()))
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            if self._version >= 3 and app_id != APPLICATION_ID:
+                problems.append(f"application id is {app_id:#x}, not ecsctl's {APPLICATION_ID:#x}")
+            for table in (*_EXPORT_TABLES, _EVENTS):
+                present = {row[1] for row in conn.execute(f"PRAGMA table_info({table.name})")}
+                if not present:
+                    problems.append(f"schema: table {table.name} is missing")
+                    continue
+                missing = [c.name for c in table.columns if c.name not in present]
+                if missing:
+                    problems.append(f"schema: table {table.name} lacks column(s) {', '.join(missing)}")
+            for table in _EXPORT_TABLES if not problems else ():
+                bad = 0
+                for row in conn.execute(table.select):
+                    try:
+                        table.from_row(row, self._load_json)
+                    except (ValueError, TypeError) as exc:
+                        bad += 1
+                        if bad <= 10:
+                            key = "/".join(str(row[table.columns.index(c)]) for c in table.key)
+                            problems.append(f"table {table.name}: row {key} cannot be read ({type(exc).__name__}: "
+                                            + " ".join(str(exc).split()) + ")")
+                if bad > 10:
+                    problems.append(f"table {table.name}: {bad - 10} more rows cannot be read")
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            serial = meta.get("serial")
+            if not isinstance(serial, int) or isinstance(serial, bool) or serial < 0:
+                problems.append(f"serial {serial!r} is not a whole number")
+            elif "resources" in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}:
+                row = conn.execute("SELECT address, applied_serial FROM resources "
+                                   "ORDER BY applied_serial DESC LIMIT 1").fetchone()
+                if row is not None and (not isinstance(row[1], int) or row[1] > serial):
+                    problems.append(f"serial {serial} is behind resource {row[0]}, applied at serial {row[1]}")
+        return problems
 
     # -- lock ------------------------------------------------------------------------------
 

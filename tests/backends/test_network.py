@@ -11,7 +11,7 @@ import pytest
 from ecsctl.backends.local import check_invariants
 from ecsctl.backends.local.world import FIRST_HOST, LAST_HOST, World, subnet_block
 from ecsctl.core.controller.zones import subnet_for_zone
-from ecsctl.core.state import Task
+from ecsctl.core.state import Task, TaskDefinitionRevision
 from ecsctl.errors import InputError
 from ecsctl.storage.sqlite_store import SqliteStateStore
 
@@ -19,6 +19,7 @@ from ecsctl.storage.sqlite_store import SqliteStateStore
 @pytest.fixture
 def store(tmp_path: Path):
     s = SqliteStateStore(tmp_path / "state.db")
+    s.insert(TaskDefinitionRevision("web", 1, spec={}))  # the revision the tasks below run
     yield s
     s.close()
 

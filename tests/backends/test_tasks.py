@@ -286,11 +286,22 @@ def test_stop_then_tick_brings_the_service_back_with_a_new_task(store):
 
 def test_tick_handlers_are_called_minute_by_minute(store):
     seen = []
-    LocalBackend(store).tick(timedelta(minutes=15, seconds=30), handlers=[lambda w, a, b: seen.append((w.now(), a, b))])
+    handler = lambda w, a, b: seen.append((w.now(), a, b))  # noqa: E731
+    LocalBackend(store).tick(timedelta(minutes=15, seconds=30), handlers=[handler])
     assert len(seen) == 16 and seen[0][0] == "2026-01-01T00:01:00Z" and seen[-1][0] == "2026-01-01T00:15:30Z"
     assert all(b - a == timedelta(minutes=1) for _, a, b in seen[:-1]) and seen[-1][2] - seen[-1][1] == timedelta(seconds=30)
     assert all(seen[k][2] == seen[k + 1][1] for k in range(15))  # the windows (a, b] follow each other
-    assert local_tasks.TICK_HANDLERS == []
+    assert handler not in local_tasks.TICK_HANDLERS  # handlers given to one tick are not registered
+    from ecsctl.backends.local import managed_scaling, scaling
+
+    # Service Auto Scaling is registered by importing the backend, before capacity providers scale
+    # (issue 10: "scaling policies evaluate, capacity providers scale, services replace lost tasks").
+    handlers = local_tasks.TICK_HANDLERS
+    assert handlers.index(scaling.scale_services) < handlers.index(managed_scaling.scale_capacity_providers)
+    # the registered handlers: finished batch tasks stop before due scheduled tasks fire
+    from ecsctl.backends.local import exits, schedules
+    registered = local_tasks.TICK_HANDLERS
+    assert registered.index(exits.finish_exited) < registered.index(schedules.fire_due)
 
 
 @pytest.mark.parametrize("text, seconds", [

@@ -28,12 +28,12 @@ SCALING = Path(__file__).resolve().parents[2] / "docs" / "examples" / "scaling"
 # Every command of the CLI; a new command must be added here (and so to the tables below).
 COMMANDS = {
     "validate", "plan", "apply", "destroy", "show", "get", "describe", "run-task", "stop-task", "tick",
-    "state pull", "state push", "state list", "state unlock",
+    "state pull", "state push", "state list", "state unlock", "state verify",
     "instances drain", "instances activate", "instances stop", "instances start", "instances terminate",
     "instances deregister",
     "rollout status", "rollout history", "rollout undo",
     "rules", "rules explain", "schema export", "scale simulate", "ecr login", "render", "import",
-    "view",
+    "view", "metrics put", "events put",
 }
 
 
@@ -48,7 +48,7 @@ def _leaves(command, prefix=()) -> set[str]:
 
 
 def _command_of(args: list[str]) -> str:
-    if args[0] in ("state", "instances", "rollout", "schema", "scale", "ecr") or (args[0] == "rules" and args[1:2] == ["explain"]):
+    if args[0] in ("state", "instances", "rollout", "schema", "scale", "ecr", "metrics", "events") or (args[0] == "rules" and args[1:2] == ["explain"]):
         return " ".join(args[:2])
     return args[0]
 
@@ -121,6 +121,7 @@ GLOBAL_CASES = {
     "state list": (["state", "list"], True),
     "state push": (["state", "push", "{tmp}/pulled.json"], True),
     "state unlock": (["state", "unlock", "{lock}"], True),
+    "state verify": (["state", "verify"], True),
     "instances drain": (["instances", "drain", "{instance}"], True),
     "instances activate": (["instances", "activate", "{instance}"], True),
     "instances stop": (["instances", "stop", "{instance}"], True),
@@ -134,10 +135,13 @@ GLOBAL_CASES = {
     "rules explain": (["rules", "explain", "E2023"], True),
     "schema export": (["schema", "export", "{tmp}/schemas"], True),
     "ecr login": (["ecr", "login"], True),
+    "events put": (["events", "put", "--source", "aws.s3", "--detail-type", "Object Created",
+                    "--detail", '{{"bucket": {{"name": "acme-prod-uploads"}}, "object": {{"key": "incoming/a.csv"}}}}'], True),
     "render": (["render", "-f", "{stack}"], True),
     "import": (["import", "{taskdef_json}", "--no-state"], True),
     "view": (["view", "-f", "{stack}"], True),
     "scale simulate": (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "web", "--metrics", f"{SCALING}/cpu.csv"], True),
+    "metrics put": (["metrics", "put", "--service", "web", "--metric", "ECSServiceAverageCPUUtilization", "--value", "90"], True),
 }
 
 
@@ -261,6 +265,12 @@ def test_apply_exits_1_when_a_deployment_is_left_stalled(runner, world, tmp_path
     assert result.stdout.strip().splitlines()[-1] == (
         "Apply incomplete: deployment of service/prod/worker to worker:2 is stalled, 0 of its 36 tasks running "
         "(new tasks cannot be placed (RESOURCE:CPU)).")
+    # run again: nothing left to apply, but the deployment is still stalled, and the exit code says so
+    again = run(runner, ["apply", "-f", stack, "--state", world["state"], "--auto-approve"])
+    assert again.exit_code == 1, again.stdout
+    assert again.stdout.strip().splitlines()[-1].startswith("Apply incomplete: deployment of service/prod/worker")
+    document = run(runner, ["apply", "-f", stack, "--state", world["state"], "--auto-approve", "-o", "json"])
+    assert document.exit_code == 1 and json.loads(document.stdout)["ok"] is False
 
 
 def test_apply_of_what_was_asked_exits_0(runner, world, tmp_path) -> None:
@@ -499,6 +509,7 @@ BAD = [
     (["state", "push", "{tmp}/nothing.json"], 2),
     (["state", "list", "-o", "xml"], 2),
     (["state", "unlock", "not-the-id"], 1),
+    (["state", "verify", "--state", "{tmp}/nothing.db"], 1),
     (["instances", "drain", "nope"], 1),
     (["instances", "activate"], 2),
     (["instances", "stop", "nope"], 1),
@@ -524,9 +535,16 @@ BAD = [
     (["view", "--out", "{tmp}"], 2),
     (["import", "{garbage}", "--no-state"], 1),
     (["ecr", "login", "--registry", "docker.io"], 2),
+    (["events", "put", "--source", "aws.s3", "--detail-type", "Object Created", "--detail", "{{not json"], 2),
+    (["events", "put", "--source", "aws.s3", "--detail-type", "Object Created", "--detail", "[1]"], 2),
+    (["events", "put", "--source", "aws.s3"], 2),
     (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "nope", "--metrics", f"{SCALING}/cpu.csv"], 1),
     (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "web", "--metrics", "{tmp}/missing.csv"], 1),
     (["scale", "simulate", "-f", f"{SCALING}/web.yaml", "--service", "web", "--metrics", f"{SCALING}/cpu.csv", "-o", "xml"], 2),
+    (["metrics", "put", "--service", "nope", "--metric", "x", "--value", "1"], 1),
+    (["metrics", "put", "--service", "web", "--metric", "x"], 2),
+    (["metrics", "put", "--service", "web", "--file", "{tmp}/missing.csv"], 1),
+    (["get", "scaling", "nope"], 1),
 ]
 
 

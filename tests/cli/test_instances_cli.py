@@ -38,8 +38,8 @@ def run(runner, *args):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
-def instances(runner, state) -> list[dict]:
-    return json.loads(runner.invoke(root, ["get", "instances", "--state", state, "-o", "json"]).stdout)
+def instances(runner, state, *more: str) -> list[dict]:
+    return json.loads(runner.invoke(root, ["get", "instances", "--state", state, "-o", "json", *more]).stdout)
 
 
 def busy_instance(runner, state) -> dict:
@@ -97,8 +97,10 @@ def test_stop_terminate_leaves_a_ghost_until_deregister(runner, state):
     refused = run(runner, "start", target, "--state", state)
     assert refused.exit_code == 1 and len(refused.stderr.strip().splitlines()) == 1
     assert run(runner, "deregister", target, "--state", state).exit_code == 0
-    gone = next(i for i in instances(runner, state) if i["id"] == target)
-    assert gone["status"] == "INACTIVE"
+    assert target not in [i["id"] for i in instances(runner, state)]  # deregistered: hidden, as ListContainerInstances
+    for more in (["--all"], ["--status", "INACTIVE"], [target]):
+        gone = next(i for i in instances(runner, state, *more) if i["id"] == target)
+        assert gone["status"] == "INACTIVE"
     consistent(state)
 
 

@@ -153,6 +153,32 @@ def test_tick_json(runner, state):
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert (out["from"], out["to"]) == ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z")
-    assert out["started"] == [] and out["stopped"] == []
+    # Thursday 08:00 in Paris (07:00Z), web's scheduled action raises its floor from 3 to 6 tasks;
+    # the example stack's nightly report fired at 02:00 Paris time (01:00Z), ran its 12 minutes and stopped.
+    assert [(a["time"], a["cause"]) for a in out["scaling"] if a["service"] == "web"][:2] == [
+        ("2026-01-01T07:00:00Z", "scheduled action name business-hours was triggered"),
+        ("2026-01-01T07:00:00Z", "minimum capacity was set to 6")]
+    # the worker tracks the backlog per task of the queue it drains: quiet at night, it scales in
+    # to its minimum; the morning's arrivals scale it out again
+    worker = [a for a in out["scaling"] if a["service"] == "worker"]
+    assert worker[0]["cause"] == "monitor alarm worker-backlog-in in state ALARM triggered policy worker-backlog-in"
+    assert worker[0]["desiredCount"] == worker[0]["previousDesiredCount"] - 1
+    assert any(a["cause"].startswith("monitor alarm worker-backlog-out") for a in worker)
+    (report,) = [t for t in out["started"] if t["group"] == "family:report"]
+    assert [t["group"] for t in out["started"] if t["group"] == "service:web"] == ["service:web"] * 3
+    assert {t["group"] for t in out["started"] if t is not report} == {"service:web", "service:worker"}
+    assert report["id"] in [t["id"] for t in out["stopped"]]
+    assert {t["group"] for t in out["stopped"] if t["id"] != report["id"]} == {"service:worker"}
     again = json.loads(run(runner, "tick", "90s", "--state", state, "-o", "json").stdout)
     assert again["to"] == "2026-01-02T00:01:30Z"
+
+
+def test_run_task_run_for_and_exit_code_finish_the_task_on_tick(runner, state):
+    started = json.loads(run(runner, "run-task", "--cluster", "prod", "--task-definition", "worker", "--launch-type", "EC2",
+                             "--run-for", "5m", "--exit-code", "2", "--state", state, "-o", "json").stdout)
+    (task,) = started["tasks"]
+    assert run(runner, "tick", "10m", "--state", state).exit_code == 0
+    rows = [t for t in get(runner, state, "tasks") if t["id"] == task["id"]]
+    assert [(t["lastStatus"], t["stopCode"], t["exitCode"]) for t in rows] == [("STOPPED", "EssentialContainerExited", 2)]
+    bad = run(runner, "run-task", "--cluster", "prod", "--task-definition", "worker", "--run-for", "soon", "--state", state)
+    assert bad.exit_code == 2 and "runFor 'soon' is not a duration" in bad.stderr

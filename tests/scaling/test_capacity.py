@@ -124,3 +124,39 @@ def test_protected_scale_in_only_terminates_empty_instances(shape, count):
     by_id = {i.id: i for i in fleet}
     assert all(by_id[i].tasks == 0 for i in chosen)
     assert len(chosen) == min(count, sum(1 for i in fleet if i.tasks == 0))
+
+
+# -- zones of new Auto Scaling group instances, and how the plan writes them -------------------
+
+from ecsctl.core.scaling import capacity as capacity_module  # noqa: E402
+from ecsctl.core.scaling.capacity import balance_zones, scale_out_text, zones_text  # noqa: E402
+
+
+@pytest.mark.parametrize("count, zones, existing, expected", [
+    # "Amazon EC2 Auto Scaling attempts to distribute instances evenly between the Availability Zones"
+    (3, ["eu-west-1a", "eu-west-1b"], [], ["eu-west-1a", "eu-west-1b", "eu-west-1a"]),
+    (2, ["eu-west-1a", "eu-west-1b", "eu-west-1c"], ["eu-west-1a", "eu-west-1b"], ["eu-west-1c", "eu-west-1a"]),
+    (1, ["eu-west-1a"], ["eu-west-1a"] * 4, ["eu-west-1a"]),
+    (2, [], [], []),
+])
+def test_balance_zones(count, zones, existing, expected):
+    assert balance_zones(count, zones, existing) == expected
+
+
+@pytest.mark.parametrize("count, zones, expected", [
+    (3, ["eu-west-1a", "eu-west-1b", "eu-west-1a"], "3 more m5.large in eu-west-1a/b"),
+    (1, ["us-east-1c"], "1 more m5.large in us-east-1c"),
+    (2, ["us-east-1a", "eu-west-1a"], "2 more m5.large in eu-west-1a, us-east-1a"),
+])
+def test_scale_out_text(count, zones, expected):
+    assert scale_out_text(count, "m5.large", zones) == expected
+    assert zones_text(zones) in expected
+
+
+def test_module_doctests():
+    import doctest
+
+    from ecsctl.backends.local import spot
+
+    assert doctest.testmod(capacity_module).failed == 0
+    assert doctest.testmod(spot).failed == 0

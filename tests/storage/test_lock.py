@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ecsctl.cli.app import app as root
-from ecsctl.core.state import Cluster
+from ecsctl.core.state import Cluster, ContainerInstance, Task
 from ecsctl.errors import StateError
 from ecsctl.storage.lock import _start_time, lock_path
 from ecsctl.storage.sqlite_store import SqliteStateStore
@@ -193,3 +193,47 @@ def test_a_lock_file_that_is_a_directory_is_a_clear_error(path: Path) -> None:
     result = cli("tick", "1m", "--state", str(path))
     assert result.exit_code == 1 and "lock" in result.stderr and "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory) -> Path:
+    state = tmp_path_factory.mktemp("applied") / "state.db"
+    assert cli("apply", "-f", str(MANIFESTS), "--state", str(state), "--auto-approve").exit_code == 0
+    return state
+
+
+def test_every_writer_is_refused_at_once_naming_a_holder_inside_a_long_transaction(applied: Path, tmp_path: Path) -> None:
+    """Refused by the OS lock before anything else: no SQLite busy wait, no manifest read (the
+    folder given holds an invalid one), the holder's pid and command in the one line."""
+    state = tmp_path / "state.db"
+    state.write_bytes(applied.read_bytes())
+    with SqliteStateStore(state, create=False) as s:
+        task = next(t.id for t in s.find(Task, last_status="RUNNING"))
+        instance = next(i.id for i in s.find(ContainerInstance))
+        pulled = tmp_path / "pulled.json"
+        pulled.write_text(json.dumps(s.export()))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "x.yaml").write_text("apiVersion: ecsctl/v1\nkind: Nope\n")
+    writers = [
+        ["apply", "-f", str(broken), "--auto-approve"],
+        ["destroy", "-f", str(broken), "--auto-approve"],
+        ["tick", "1m"],
+        ["run-task", "--cluster", "prod", "--task-definition", "worker", "--launch-type", "EC2"],
+        ["stop-task", task],
+        ["instances", "drain", instance],
+        ["rollout", "undo", "web"],
+        ["state", "push", str(pulled)],
+    ]
+    held = Holder(state, "ecsctl tick 30m", mode="in-transaction")
+    try:
+        for command in writers:
+            result = cli(*command, "--state", str(state))
+            assert result.exit_code == 1, (command, result.output)
+            lines = result.stderr.strip().splitlines()
+            assert len(lines) == 1, (command, lines)
+            line = lines[0]
+            assert f"pid {held.pid}" in line and "ecsctl tick 30m" in line and "still running" in line, (command, line)
+            assert "busy" not in line and "Nope" not in result.output
+    finally:
+        held.kill()

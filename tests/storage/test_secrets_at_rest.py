@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -130,3 +131,33 @@ def test_a_value_that_is_not_text_is_a_clear_error(tmp_path: Path) -> None:
         with pytest.raises(StateError, match="not valid text") as refused:
             s.put_resource("taskdef/web", "TaskDefinition", "web", {"family": "web\udc80"})
         assert "\n" not in str(refused.value)
+
+
+def test_a_kill_at_any_commit_leaves_no_plain_secret_in_the_file_or_its_wal(tmp_path: Path) -> None:
+    """Killed after (and inside) each commit of an apply, the WAL is left as it was, never
+    checkpointed or cleaned: it holds digests only, as the file does."""
+    import yaml
+
+    from tests.test_apply_crash import cli, killed, serial_of
+
+    docs = [
+        {"apiVersion": "ecsctl/v1", "kind": "Cluster", "metadata": {"name": "prod"}, "spec": {"containerInstances": [
+            {"name": "g", "count": 1, "instanceType": "m5.large", "availabilityZone": "eu-west-1a"}]}},
+        {"apiVersion": "ecsctl/v1", "kind": "TaskDefinition", "metadata": {"name": "web"},
+         "spec": {**SPEC, "requiresCompatibilities": ["EC2"], "networkMode": "bridge"}},
+        {"apiVersion": "ecsctl/v1", "kind": "Service", "metadata": {"name": "web"},
+         "spec": {"cluster": "prod", "taskDefinition": "web", "desiredCount": 2, "launchType": "EC2"}},
+    ]
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    (manifests / "stack.yaml").write_text(yaml.safe_dump_all(docs))
+    state = tmp_path / "state.db"
+    apply = ["apply", "-f", str(manifests), "--auto-approve", "--state", str(state)]
+    assert cli(*apply).exit_code == 0
+    commits = serial_of(state)
+    for serial in range(1, commits + 1):
+        for when in ("after", "before"):
+            for leftover in tmp_path.glob("state.db*"):
+                leftover.unlink()
+            assert killed(apply, when, serial) == signal.SIGKILL
+            assert SECRET.encode() not in file_bytes(state), (when, serial)

@@ -68,6 +68,11 @@ def _foreign_empty_with_app_id(path: Path) -> None:
         conn.execute("PRAGMA journal_mode = WAL")
 
 
+def _foreign_empty_with_user_version(path: Path) -> None:
+    with raw(path) as conn:
+        conn.execute("PRAGMA user_version = 7")  # no tables, no application id: marked all the same
+
+
 def _foreign_app_id_with_our_tables(path: Path) -> None:
     with raw(path) as conn:
         conn.execute("PRAGMA application_id = 0x4a4f4b45")
@@ -92,6 +97,7 @@ FOREIGN = [
     ("foreign-tables", _foreign_tables, "no meta table"),
     ("foreign-wal", _foreign_wal, "no meta table"),
     ("foreign-empty-app-id", _foreign_empty_with_app_id, "another application"),
+    ("foreign-empty-user-version", _foreign_empty_with_user_version, "marked by another program"),
     ("foreign-app-id-our-tables", _foreign_app_id_with_our_tables, "another application"),
     ("foreign-meta", _foreign_meta, "its meta table is not ours"),
 ]
@@ -114,6 +120,19 @@ def test_a_file_of_another_program_is_refused_and_never_modified(tmp_path: Path,
     (line,) = result.stderr.strip().splitlines()
     assert str(path) in line and message in line and "Traceback" not in result.output
     assert path.read_bytes() == before and side_files(path) == files  # not even switched to WAL
+
+
+@pytest.mark.parametrize("make, message", [f[1:] for f in FOREIGN], ids=[f[0] for f in FOREIGN])
+def test_no_command_modifies_a_file_of_another_program(tmp_path: Path, make, message) -> None:
+    path = tmp_path / "state.db"
+    make(path)
+    before, files = path.read_bytes(), side_files(path)
+    for command in EVERY_COMMAND:
+        result = cli(*inputs_in(tmp_path, command), "--state", str(path))
+        assert result.exit_code == 1, (command, result.output)
+        assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1, (command, result.stderr)
+        assert path.read_bytes() == before and side_files(path) == [*files, "export.json", "taskdef.json"] or \
+            sorted(side_files(path)) == sorted({*files, "export.json", "taskdef.json"}), (command, side_files(path))
 
 
 # -- damaged states -------------------------------------------------------------------------------
@@ -140,7 +159,8 @@ def _sql(statement: str):
 
 PLAN, APPLY = ["plan", "-f", str(MANIFESTS)], ["apply", "-f", str(MANIFESTS), "--auto-approve"]
 GET_TASKS, GET_SERVICES, PULL, TICK = ["get", "tasks"], ["get", "services"], ["state", "pull"], ["tick", "1m"]
-EVERY_READER_AND_WRITER = [PLAN, GET_TASKS, GET_SERVICES, PULL, TICK, APPLY]
+VERIFY = ["state", "verify"]
+EVERY_READER_AND_WRITER = [PLAN, GET_TASKS, GET_SERVICES, PULL, VERIFY, TICK, APPLY]
 
 DAMAGED = [
     ("truncated", _truncate, "corrupt", EVERY_READER_AND_WRITER),
@@ -151,10 +171,10 @@ DAMAGED = [
     ("bad-digest-key", _sql("UPDATE meta SET value = 'zz' WHERE key = 'digest_key'"), "no valid digest key", EVERY_READER_AND_WRITER),
     # a row that cannot be decoded fails the commands that read it
     ("invalid-json-spec", _sql("UPDATE resources SET spec = '{not json' WHERE address = 'taskdef/web'"), "cannot be read",
-     [PLAN, PULL, APPLY]),
-    ("invalid-json-tuple", _sql("UPDATE tasks SET host_ports = '7' WHERE rowid = 1"), "cannot be read", [GET_TASKS, PULL]),
+     [PLAN, PULL, VERIFY, APPLY]),
+    ("invalid-json-tuple", _sql("UPDATE tasks SET host_ports = '7' WHERE rowid = 1"), "cannot be read", [GET_TASKS, PULL, VERIFY]),
     ("invalid-json-world", _sql("UPDATE services SET spec = '[' WHERE name = 'web'"), "cannot be read",
-     [PLAN, GET_SERVICES, PULL, TICK, APPLY]),
+     [PLAN, GET_SERVICES, PULL, VERIFY, TICK, APPLY]),
 ]
 
 
@@ -167,7 +187,8 @@ def test_a_damaged_state_is_one_clear_line_for_every_command(applied: Path, tmp_
         result = cli(*command, "--state", str(path))
         assert result.exit_code == 1, (command, result.output)
         lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and str(path) in lines[0] and message in lines[0], (command, result.stderr)
+        said = result.stdout if command == VERIFY and result.stdout else lines[0]  # verify lists what it found
+        assert len(lines) == 1 and str(path) in lines[0] and message in said, (command, result.stderr)
     assert path.read_bytes() == before
 
 
@@ -211,15 +232,34 @@ EVERY_COMMAND = [
     ["stop-task", "t-1"],
     ["instances", "drain", "i-1"],
     ["rollout", "status", "service/prod/web"],
+    ["rollout", "history", "service/prod/web"],
     ["rollout", "undo", "service/prod/web"],
+    ["destroy", "-f", str(MANIFESTS), "--auto-approve"],
+    ["describe", "service", "web"],
+    ["state", "push", "{tmp}/export.json"],
+    ["state", "verify"],
+    ["instances", "activate", "i-1"],
+    ["instances", "terminate", "i-1"],
+    ["view", "-f", str(MANIFESTS)],
+    ["import", "{tmp}/taskdef.json"],
+    ["ecr", "login"],
 ]
+
+
+def inputs_in(tmp_path: Path, command: list[str]) -> list[str]:
+    """The command with its input files written to ``tmp_path``: a state export, a task definition."""
+    (tmp_path / "export.json").write_text(json.dumps({"format": "ecsctl-state", "version": 4, "serial": 1,
+                                                      "lineage": "9d7e8f00-0000-4000-8000-000000000001"}))
+    (tmp_path / "taskdef.json").write_text(json.dumps({"taskDefinition": {
+        "family": "imported", "containerDefinitions": [{"name": "app", "image": "nginx:1.27", "memory": 128}]}}))
+    return [a.replace("{tmp}", str(tmp_path)) for a in command]
 
 
 @pytest.mark.parametrize("command", EVERY_COMMAND, ids=[" ".join(c[:2]) for c in EVERY_COMMAND])
 def test_a_state_path_under_a_regular_file_is_a_clear_error(tmp_path: Path, command) -> None:
     blocker = tmp_path / "FILE"
     blocker.write_text("a file, not a directory\n")
-    result = cli(*command, "--state", str(blocker / "state.db"))
+    result = cli(*inputs_in(tmp_path, command), "--state", str(blocker / "state.db"))
     assert result.exit_code == 1, result.output
     (line,) = result.stderr.strip().splitlines()
     assert "FILE is a file, not a directory" in line
@@ -229,7 +269,7 @@ def test_a_state_path_under_a_regular_file_is_a_clear_error(tmp_path: Path, comm
 @pytest.mark.parametrize("command", [c for c in EVERY_COMMAND if c[0] in ("plan", "apply", "get", "state", "tick")],
                          ids=lambda c: " ".join(c[:2]))
 def test_a_directory_is_not_a_state(tmp_path: Path, command) -> None:
-    result = cli(*command, "--state", str(tmp_path))
+    result = cli(*inputs_in(tmp_path, command), "--state", str(tmp_path))
     assert result.exit_code == 1 and "is a directory, not a state file" in result.stderr, result.output
 
 
@@ -265,7 +305,7 @@ def read_only(applied: Path, tmp_path: Path):
 
 def test_a_state_in_a_read_only_directory_can_be_read_but_not_written(read_only: Path) -> None:
     before = read_only.read_bytes()
-    for reader in (["get", "services", "-o", "json"], ["state", "pull"], ["plan", "-f", str(MANIFESTS)]):
+    for reader in (["get", "services", "-o", "json"], ["state", "pull"], ["state", "verify"], ["plan", "-f", str(MANIFESTS)]):
         result = unprivileged(*reader, "--state", str(read_only))
         assert result.returncode == 0, (reader, result.stderr)
     assert json.loads(unprivileged("get", "services", "-o", "json", "--state", str(read_only)).stdout)

@@ -80,6 +80,15 @@ def test_a_file_that_is_not_a_state_is_one_line(tmp_path: Path) -> None:
     assert result.output.startswith(f"error: {junk}:")
 
 
+def test_no_state_and_no_manifests_is_nothing_to_draw(tmp_path: Path) -> None:
+    missing = tmp_path / "none" / "state.db"
+    for args in (("--out", str(tmp_path / "v.html")), ("-o", "json")):
+        result = run("view", "--state", str(missing), *args)
+        assert result.exit_code == 1
+        assert result.output == f"error: no state at {missing}; run apply first\n"
+    assert not (tmp_path / "v.html").exists() and not missing.parent.exists()
+
+
 def test_serve_refuses_bad_manifests_before_listening(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: ecsctl/v1\nkind: TaskDefinition\nmetadata: {name: x}\nspec: {containerDefinitions: []}\n", encoding="utf-8")

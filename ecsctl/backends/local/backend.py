@@ -13,14 +13,16 @@ plan forecasts what apply will do.
   lost tasks, reaching the desired count); each round that moved commits on its own.  A kill
   at any moment leaves a state that loads, and the next apply goes on from there.
 * ``tick(duration)`` advances the clock minute by minute (see ``tasks.tick``), committing each
-  minute in which something changed.
+  minute in which something changed; each minute Service Auto Scaling (``scaling``) sets
+  desired counts before the clusters settle.
 
 Kinds: ``Cluster`` (``instances``), ``TaskDefinition`` (create/update registers the next
 revision unless the latest revision of the family is ACTIVE with an identical spec; delete
 deregisters every ACTIVE revision — running tasks keep running), ``Service`` (``services``),
 and the catalogue kinds (``TargetGroup``, ``CapacityProvider``, ``Parameter``, ``Secret``,
 ``EnvironmentFile``, ``Repository``, ``ScheduledTask``: a ``CatalogueEntry``; deleting a target
-group also removes its registrations).
+group also removes its registrations; a capacity provider's Auto Scaling group registers its
+instances in the cluster that lists it, see ``asg``, and scales on the clock, ``managed_scaling``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,11 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Callable, Iterable
 
-from ecsctl.backends.local import controller, instances, services, tasks
+# Service Auto Scaling first: its tick handler runs before capacity providers scale (issue 10's
+# order each minute: scheduled actions, scaling policies, capacity providers, then services).
+from ecsctl.backends.local import scaling  # noqa: I001
+from ecsctl.backends.local import (asg, controller, exits, instances, managed_scaling, queues, schedules, services,
+                                   tasks)
 from ecsctl.backends.local.world import Changes, World
 from ecsctl.core.plan.model import Step
 from ecsctl.core.state.ports import (
@@ -42,10 +48,19 @@ from ecsctl.core.state.ports import (
 )
 from ecsctl.errors import InputError
 
+# The clock's work, in this order each minute: tasks whose essential container exited stop (and
+# give their resources back), due scheduled tasks fire, queues take their arrivals and drain.
+tasks.register_tick_handler(exits.finish_exited)
+tasks.register_tick_handler(schedules.fire_due)
+tasks.register_tick_handler(queues.advance_queues)
+
+SIM_STATE_OF = {"ScheduledTask": schedules.RULE_STATE, "Queue": queues.QUEUE_STATE}
+
 CATALOGUE_KINDS = frozenset({
     "TargetGroup", "CapacityProvider", "Parameter", "Secret", "EnvironmentFile", "Repository",
     "ScheduledTask", "Queue", "SecurityGroup",
 })
+HEALTH_KINDS = ("SecurityGroup", "TargetGroup")  # what the load balancer health checks depend on
 
 
 class LocalBackend:
@@ -161,9 +176,11 @@ class LocalBackend:
             for dep in store.find(Deployment, status="PRIMARY"):
                 if dep.rollout_state == "IN_PROGRESS":
                     out.add(dep.cluster)
-            for inst in store.find(ContainerInstance):
-                if inst.running_tasks_count and (inst.status != "ACTIVE" or not inst.agent_connected):
-                    out.add(inst.cluster)
+            # counted in SQL: a plan must not read every instance record to learn which clusters drain
+            for (cluster, status, connected, running), _ in store.tally(
+                    ContainerInstance, ("cluster", "status", "agent_connected", "running_tasks_count")).items():
+                if running and (status != "ACTIVE" or not connected):
+                    out.add(cluster)
         active = set(self.world.active_clusters())
         return sorted(out & active)
 
@@ -171,6 +188,7 @@ class LocalBackend:
         """Advance the clock minute by minute (``tasks.tick``), committing each minute that changed something."""
         result = tasks.tick(self.world, duration, handlers=None if handlers is None else list(handlers),
                             after_minute=self.commit)
+        scaling.flush(self.world)  # the engines' state of the quiet minutes
         self.commit()  # the clock's last move
         return result
 
@@ -183,6 +201,7 @@ class LocalBackend:
                 instances.delete_cluster(world, name)
             else:
                 instances.apply_cluster(world, name, step.spec or {})
+                asg.sync_cluster(world, name)  # its capacity providers' Auto Scaling groups
         elif kind == "TaskDefinition":
             family = str((step.spec or step.before or {}).get("family") or name)
             if action == "delete":
@@ -202,8 +221,18 @@ class LocalBackend:
                 world.delete_catalogue(kind, name)
                 if kind == "TargetGroup":
                     world.delete_target_group(name)
+                elif kind in SIM_STATE_OF:  # a rule created again counts its rate() anew; a queue starts empty
+                    world.delete_sim_state(SIM_STATE_OF[kind], name)
             else:
                 world.put_catalogue(CatalogueEntry(kind, name, step.spec or {}))
+            if kind == "CapacityProvider":
+                if action == "delete":
+                    asg.delete_provider(world, name)
+                else:
+                    asg.apply_provider(world, name, step.spec or {}, step.before if action == "update" else None)
+            if kind in HEALTH_KINDS:  # targets may pass or fail their health checks now: let the scheduler look
+                for cluster in world.active_clusters():
+                    world.state(cluster)
         else:
             raise InputError(f"{step.address}: the local backend does not know kind {kind!r}")
 

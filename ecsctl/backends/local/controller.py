@@ -43,7 +43,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from ecsctl.backends.local import launch, services
+from ecsctl.backends.local import capacity_providers, launch, services
+from ecsctl.backends.local.health import Judge, Unhealthy, unhealthy_event
 from ecsctl.backends.local.launch import SCHEDULER, Launch
 from ecsctl.backends.local.world import RUNNING, ClusterState, World
 from ecsctl.core.controller import service as model
@@ -67,7 +68,8 @@ class MoveRecord:
 
     ``phase``: ``deploy`` (old tasks of earlier deployments or draining instances replaced),
     ``scale`` (towards the desired count), ``stall`` (nothing could move; ``reason``/``fix`` say
-    why), ``fail`` (tasks failed to start), ``rollback`` (the breaker failed the deployment and a
+    why), ``fail`` (tasks failed to start, or started and failed their health checks), ``unhealthy``
+    (running tasks stopped because their targets fail health checks), ``rollback`` (the breaker failed the deployment and a
     new one goes back)."""
 
     cluster: str
@@ -93,6 +95,13 @@ class Session:
     attempted: set[str] = field(default_factory=set)  # deployments whose failing starts were tried
     unplaceable: dict[tuple[str, str], tuple[int, Unplaced]] = field(default_factory=dict)
     failures: dict[str, str | None] = field(default_factory=dict)  # revision -> start failure
+    judge: Judge | None = None  # target health verdicts (security groups), made on first use
+    unhealthy: dict[str, Unhealthy] = field(default_factory=dict)  # deployment -> its tasks' health failure
+
+    def health(self, world: World) -> Judge:
+        if self.judge is None:
+            self.judge = Judge(world)
+        return self.judge
 
     def tell(self, record: MoveRecord) -> None:
         if self.observer is not None:
@@ -143,6 +152,9 @@ class _Ctx:
     stopped: list[Task] = field(default_factory=list)
     drained: list[Task] = field(default_factory=list)
     started: list[Task] = field(default_factory=list)
+    unhealthy: list[tuple[Task, Unhealthy]] = field(default_factory=list)  # failed health checks, stopped
+    failed_checks: list[Task] = field(default_factory=list)  # of those, the ones this move started
+    provisioned: list[Task] = field(default_factory=list)  # created PROVISIONING (capacity providers)
 
     @property
     def name(self) -> str:
@@ -174,14 +186,32 @@ def _service(world: World, cs: ClusterState, svc: Service, session: Session, dra
         dep = services.new_deployment(world, cs, svc, announce=False)
     ctx = _Ctx(world, cs, svc, dep, session, draining)
     _stop_lost(ctx)
+    _stop_unhealthy(ctx)
     if world.revision(dep.task_definition) is None:
         moved = False  # its revision is gone from the state: nothing can start
     elif model.is_daemon(svc.spec):
         moved = _daemon(ctx)
     else:
+        _provisioning(ctx)
         moved = _replica(ctx)
     moved = _finish(ctx) or moved
-    return moved or bool(ctx.lost or ctx.stopped or ctx.drained or ctx.started)
+    return moved or bool(ctx.lost or ctx.stopped or ctx.drained or ctx.started or ctx.unhealthy or ctx.provisioned)
+
+
+def _provisioning(ctx: _Ctx) -> None:
+    """PROVISIONING tasks (capacity providers): an older deployment's stop, the PRIMARY's are
+    placed where their provider's instances now have room."""
+    waiting = capacity_providers.waiting_tasks(ctx.cs, ctx.name)
+    if not waiting:
+        return
+    for task in waiting:
+        if task.started_by != ctx.dep.id:
+            ctx.stop(task, ctx.scale_in_reason())
+    mine = [t for t in waiting if t.started_by == ctx.dep.id]
+    if mine:
+        placement = model.placement(ctx.svc.spec, ctx.world.revision(ctx.dep.task_definition).spec)
+        placed = capacity_providers.place_provisioning(ctx.world, ctx.cs, ctx.launch(), placement, mine)
+        ctx.started.extend(_health_checks(ctx, placed))
 
 
 def _stop_lost(ctx: _Ctx) -> None:
@@ -198,6 +228,43 @@ def _stop_lost(ctx: _Ctx) -> None:
         else:
             continue
         ctx.stop(task, reason, lost=True)
+
+
+def _stop_unhealthy(ctx: _Ctx) -> None:
+    """Running tasks whose targets stopped passing health checks (a security group changed) are
+    stopped as ECS does; the PRIMARY deployment's count towards its circuit breaker."""
+    judge = ctx.session.health(ctx.world)
+    failed = 0
+    for task in ctx.cs.service_tasks(ctx.name):
+        if task.last_status != RUNNING:
+            continue
+        verdict = judge.verdict(ctx.cs, ctx.svc, task)
+        if verdict is None:
+            continue
+        ctx.unhealthy.append((launch.stop(ctx.world, ctx.cs, task, SCHEDULER, verdict.stopped_reason), verdict))
+        failed += task.started_by == ctx.dep.id
+    if ctx.unhealthy:
+        _count_failed(ctx, failed)
+        running = [t for t in ctx.cs.service_tasks(ctx.name) if t.last_status == RUNNING]
+        new = sum(t.started_by == ctx.dep.id for t in running)
+        verdict = ctx.unhealthy[0][1]
+        ctx.session.tell(MoveRecord(ctx.cs.name, ctx.name, ctx.dep.id, ctx.dep.task_definition, "unhealthy",
+                                    len(ctx.unhealthy), 0, len(running) - new, new, failed, verdict.reason, verdict.fix))
+
+
+def _count_failed(ctx: _Ctx, failed: int) -> None:
+    if failed and ctx.dep.rollout_state == "IN_PROGRESS":
+        ctx.dep = replace(ctx.dep, failed_tasks=ctx.dep.failed_tasks + failed, updated_at=ctx.world.now())
+        ctx.cs.put_deployment(ctx.dep)
+
+
+def _why(ctx: _Ctx) -> tuple[str, str]:
+    """Why the PRIMARY deployment's tasks fail: ``(reason, fix)``, or empty strings."""
+    failure = _failure(ctx)
+    if failure:
+        return failure, ""
+    verdict = ctx.session.unhealthy.get(ctx.dep.id)
+    return (verdict.reason, verdict.fix) if verdict is not None else ("", "")
 
 
 def _failure(ctx: _Ctx) -> str | None:
@@ -218,6 +285,8 @@ def _replica(ctx: _Ctx) -> bool:
     running = [t for t in cs.service_tasks(svc.name) if t.last_status == RUNNING]
     old = [t for t in running if t.started_by != dep.id or t.instance_id in ctx.draining]
     new = [t for t in running if t.started_by == dep.id and t.instance_id not in ctx.draining]
+    # tasks waiting for capacity provider instances hold their place among the new ones
+    waiting = [t for t in capacity_providers.waiting_tasks(cs, svc.name) if t.started_by == dep.id]
     desired = svc.desired_count
     failed_deployment = dep.rollout_state == "FAILED"
     if failed_deployment:
@@ -231,50 +300,68 @@ def _replica(ctx: _Ctx) -> bool:
         for task in _choose_old(ctx, old, step.stop):
             ctx.stop(task, DRAINING_REASON if task.instance_id in ctx.draining else ctx.scale_in_reason(),
                      drain=task.instance_id in ctx.draining)
-        want = step.start
+        want = max(0, step.start - len(waiting))
         started, unplaced, failed = _start(ctx, want)
         stopped = len(ctx.stopped) + len(ctx.drained)
         old_after, new_after = len(old) - stopped, len(new) + len(started)
-        if stopped or started:
+        if stopped or started or ctx.provisioned:
             ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "deploy", stopped,
-                                        len(started), old_after, new_after, failed))
+                                        len(started), old_after, new_after, failed, *(_why(ctx) if failed else ("", ""))))
+            if failed:
+                _breaker(ctx)
             return True
         if failed:
             ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "fail", 0, 0,
-                                        old_after, new_after, failed, reason=_failure(ctx) or ""))
+                                        old_after, new_after, failed, *_why(ctx)))
             return _breaker(ctx) or _counts_toward_breaker(ctx)
-        why = unplaced.reason if unplaced is not None else (_failure(ctx) or "")
+        why = unplaced.reason if unplaced is not None else _why(ctx)[0]
         reason, fix = stall(desired, min_pct, max_pct, old_after, new_after, upper, want, why)
+        if waiting and unplaced is None:
+            reason, fix = _waiting_reason(len(waiting)), ""
         ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0,
                                     old_after, new_after, reason=reason, fix=fix, unplaced=unplaced))
         if unplaced is not None:
             ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {unplaced.message}")
-        elif _failure(ctx) is None:
+        elif not _why(ctx)[0] and not waiting:
             ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {STUCK_EVENT}")
         return False
-    if len(new) > desired:
-        for task in _choose_to_stop(ctx, new, len(new) - desired):
+    if len(new) + len(waiting) > desired:
+        surplus = len(new) + len(waiting) - desired
+        for task in waiting[::-1][:surplus]:  # those still waiting go first, the newest first
+            ctx.stop(task, ctx.scale_in_reason())
+        for task in _choose_to_stop(ctx, new, surplus - min(surplus, len(waiting))):
             ctx.stop(task, ctx.scale_in_reason())
         ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "scale", len(ctx.stopped),
-                                    0, 0, desired))
+                                    0, 0, min(desired, len(new))))
         return True
-    if len(new) < desired:
-        started, unplaced, failed = _start(ctx, desired - len(new))
+    if len(new) + len(waiting) < desired:
+        started, unplaced, failed = _start(ctx, desired - len(new) - len(waiting))
         if started:
             ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "scale", 0, len(started),
-                                        0, len(new) + len(started), unplaced=unplaced))
+                                        0, len(new) + len(started), failed, *(_why(ctx) if failed else ("", "")),
+                                        unplaced=unplaced))
+            if failed:
+                _breaker(ctx)
         elif failed:
             ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "fail", 0, 0,
-                                        0, len(new), failed, reason=_failure(ctx) or ""))
+                                        0, len(new), failed, *_why(ctx)))
             return _breaker(ctx) or _counts_toward_breaker(ctx)
         elif unplaced is not None:
             ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0, 0,
                                         len(new), reason=f"new tasks cannot be placed ({unplaced.reason})",
                                         unplaced=unplaced))
+        if ctx.provisioned and not started and unplaced is None:
+            ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0, 0,
+                                        len(new), reason=_waiting_reason(len(waiting) + len(ctx.provisioned))))
         if unplaced is not None:
             ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {unplaced.message}")
-        return bool(started)
+        return bool(started or ctx.provisioned)
     return False
+
+
+def _waiting_reason(count: int) -> str:
+    return (f"{count} new task{'s' if count != 1 else ''} wait in PROVISIONING for capacity provider instances "
+            "(managed scaling launches them on the clock: ecsctl tick)")
 
 
 def _counts_toward_breaker(ctx: _Ctx) -> bool:
@@ -305,6 +392,13 @@ def _start(ctx: _Ctx, count: int) -> tuple[list[Task], Unplaced | None, int]:
             if not enable:
                 world.event(cs.name, svc.name, f"service ({svc.name}) {THROTTLE_EVENT}")
         return [], None, tries
+    if dep.id in ctx.session.unhealthy:  # its tasks fail their health checks
+        enable, _ = model.circuit_breaker(svc.spec)
+        if not (enable and dep.rollout_state == "IN_PROGRESS"):
+            return [], None, 0  # ECS starts them again and again; one round of them per settle
+        count = min(count, breaker_threshold(svc.desired_count) - dep.failed_tasks)
+        if count <= 0:
+            return [], None, 0
     key = (svc.name, dep.task_definition)
     if spec.launch_type != "FARGATE":
         memo = ctx.session.unplaceable.get(key)
@@ -312,13 +406,39 @@ def _start(ctx: _Ctx, count: int) -> tuple[list[Task], Unplaced | None, int]:
             return [], memo[1], 0
     placement = model.placement(svc.spec, world.revision(dep.task_definition).spec)
     spread = [t for t in cs.service_tasks(svc.name) if t.last_status == RUNNING]
-    started, unplaced = launch.place_and_start(world, cs, spec, count, placement, spread_over=spread)
+    items = capacity_providers.strategy(world, cs, svc.spec)
+    if items:
+        current = [t for t in cs.service_tasks(svc.name) if t.started_by == dep.id]
+        started, waiting, unplaced = capacity_providers.start(world, cs, spec, count, placement, items, current,
+                                                              spread_over=spread)
+        ctx.provisioned.extend(waiting)
+    else:
+        started, unplaced = launch.place_and_start(world, cs, spec, count, placement, spread_over=spread)
     if unplaced is not None:
         ctx.session.unplaceable[key] = (cs.placer_version(), unplaced)
     else:
         ctx.session.unplaceable.pop(key, None)
-    ctx.started.extend(started)
-    return started, unplaced, 0
+    healthy = _health_checks(ctx, started)
+    ctx.started.extend(healthy)
+    return healthy, unplaced, len(started) - len(healthy)
+
+
+def _health_checks(ctx: _Ctx, started: list[Task]) -> list[Task]:
+    """The tasks of ``started`` that pass their load balancer's health checks; the others are
+    stopped as ECS stops them and counted as the deployment's failed tasks."""
+    judge = ctx.session.health(ctx.world)
+    healthy = []
+    for task in started:
+        verdict = judge.verdict(ctx.cs, ctx.svc, task)
+        if verdict is None:
+            healthy.append(task)
+            continue
+        stopped = launch.stop(ctx.world, ctx.cs, task, SCHEDULER, verdict.stopped_reason)
+        ctx.unhealthy.append((stopped, verdict))
+        ctx.failed_checks.append(stopped)
+        ctx.session.unhealthy[ctx.dep.id] = verdict
+    _count_failed(ctx, len(started) - len(healthy))
+    return healthy
 
 
 def _choose_old(ctx: _Ctx, old: list[Task], count: int) -> list[Task]:
@@ -366,7 +486,8 @@ def _breaker(ctx: _Ctx) -> bool:
     cs.put_deployment(dep)
     world.event(cs.name, svc.name, f"service ({svc.name}) (deployment {dep.id}) deployment failed: {services.BREAKER_REASON}")
     done = [d for d in cs.service_deployments(svc.name) if d.id != dep.id and d.rollout_state == "COMPLETED"]
-    if rollback and done:
+    # a rollback that fails too (its revision is the last completed one) has nowhere to go back to
+    if rollback and done and done[-1].task_definition != dep.task_definition:
         target = done[-1]
         cs.put_deployment(replace(dep, status="ACTIVE"))
         ctx.svc = svc = replace(svc, task_definition=target.task_definition, updated_at=now)
@@ -462,10 +583,14 @@ def _finish(ctx: _Ctx) -> bool:
         world.event(cs.name, name, launch.stopped_event(name, ctx.drained))
     if ctx.lost or ctx.stopped:
         world.event(cs.name, name, launch.stopped_event(name, ctx.lost + ctx.stopped))
-    if ctx.started:
-        world.event(cs.name, name, launch.started_event(name, ctx.started))
+    if ctx.started or ctx.failed_checks:
+        world.event(cs.name, name, launch.started_event(name, ctx.started + ctx.failed_checks))
         for label, count in launch.register_targets(world, svc, ctx.started):
             world.event(cs.name, name, f"service ({name}) registered {count} targets in (target-group {label})")
+    if ctx.unhealthy:
+        task, verdict = ctx.unhealthy[0]
+        world.event(cs.name, name, unhealthy_event(svc, task, verdict))
+        world.event(cs.name, name, launch.stopped_event(name, [t for t, _ in ctx.unhealthy]))
     now = world.now()
     changed = False
     dep = ctx.dep
@@ -498,7 +623,7 @@ def _finish(ctx: _Ctx) -> bool:
                 cs.put_deployment(replace(other, status="INACTIVE", running_count=0, pending_count=0, updated_at=now))
         world.event(cs.name, name, f"service ({name}) (deployment {dep.id}) deployment completed.")
         changed = True
-    moved = bool(ctx.lost or ctx.stopped or ctx.drained or ctx.started) or changed
+    moved = bool(ctx.lost or ctx.stopped or ctx.drained or ctx.started or ctx.unhealthy) or changed
     if moved and dep.rollout_state == "COMPLETED" and len(running) == svc.desired_count and not older:
         world.event(cs.name, name, f"service ({name}) has reached a steady state.")
     return changed

@@ -18,9 +18,10 @@ kind ``Ec2Instance`` while the agent is disconnected (see ``lifecycle``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
-from ecsctl.backends.local import launch, services
+from ecsctl.backends.local import capacity_providers, launch, services
 from ecsctl.backends.local.launch import SCHEDULER
 from ecsctl.backends.local.world import ClusterState, World
 from ecsctl.core.controller import ids
@@ -40,12 +41,13 @@ def ec2_state(world: World, inst: ContainerInstance) -> str:
     return str((entry.spec.get("state") if entry else None) or "stopped")
 
 
-def ec2_states(store: StateStore) -> dict[str, str]:
-    """Container-instance id → EC2 state, for every instance in ``store`` (one pass)."""
+def ec2_states(store: StateStore, instances: Iterable[ContainerInstance] | None = None) -> dict[str, str]:
+    """Container-instance id → EC2 state, for every instance in ``store`` (one pass; ``instances``:
+    the store's instances when the caller has read them already)."""
     marks = {e.name: str(e.spec.get("state") or "stopped") for e in store.find(CatalogueEntry, kind=EC2_KIND)}
     return {
         i.id: "running" if i.agent_connected else marks.get(ids.ec2_instance_id(i.id), "stopped")
-        for i in store.find(ContainerInstance)
+        for i in (store.find(ContainerInstance) if instances is None else instances)
     }
 
 
@@ -86,6 +88,8 @@ def apply_cluster(world: World, name: str, spec: dict) -> None:
         raise InputError(f"cluster {name}: {exc.args[0]}") from None
     cs = world.state(name)
     for cid, inst in sorted(cs.instances.items()):
+        if capacity_providers.provider_of_group(inst.group_name):
+            continue  # a capacity provider's Auto Scaling group owns it (``asg``)
         if inst.status != "INACTIVE" and cid not in wanted:
             deregister(world, cs, inst)
     for cid, fresh in wanted.items():

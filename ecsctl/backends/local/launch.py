@@ -62,6 +62,9 @@ class Launch:
     service: Service | None = None
 
 
+SUBNET_FULL = "InsufficientFreeAddressesInSubnet"
+
+
 def start(world: World, cs: ClusterState, launch: Launch, where: Placed | None, zone: str) -> Task:
     """A RUNNING task of ``launch`` on ``where`` (``None``: Fargate, in ``zone``)."""
     now = world.now()
@@ -115,6 +118,9 @@ def place_and_start(world: World, cs: ClusterState, launch: Launch, count: int,
                 counts[t.availability_zone] += 1
         for _ in range(count):
             zone = zones.next_zone(zone_list, counts)
+            full = _subnet_full(world, launch, zone)
+            if full is not None:
+                return started, full
             counts[zone] += 1
             started.append(start(world, cs, launch, None, zone))
         return started, None
@@ -124,8 +130,24 @@ def place_and_start(world: World, cs: ClusterState, launch: Launch, count: int,
                               strategies=placement.strategy_list)
         if isinstance(result, Unplaced):
             return started, result
+        full = _subnet_full(world, launch, cs.instances[result.instance_id].availability_zone)
+        if full is not None:
+            placer.release(result.instance_id, launch.demand, result.host_ports, launch.group)
+            return started, full
         started.append(start(world, cs, launch, result, ""))
     return started, None
+
+
+def _subnet_full(world: World, launch: Launch, zone: str) -> Unplaced | None:
+    """Why an awsvpc task cannot get an address in ``zone``'s subnet (None: it can): ECS's ENI
+    attachment fails with EC2's ``InsufficientFreeAddressesInSubnet``."""
+    if launch.network is None:
+        return None
+    subnet = zones.subnet_for_zone(launch.network.subnets, launch.network.zones, zone)
+    if world.has_free_ip(subnet):
+        return None
+    return Unplaced(SUBNET_FULL, None, f"was unable to place a task. Reason: {SUBNET_FULL}: The specified subnet "
+                                       f"{subnet} does not have enough free addresses to satisfy the request.")
 
 
 def stop(world: World, cs: ClusterState, task: Task, code: str, reason: str) -> Task:

@@ -30,7 +30,7 @@ Model (documented choices; see also ``services.py``):
   moves only when told.  Stopping a STOPPED task changes nothing (ECS returns it as it is).
 * **tick** — the clock moves forward by the duration; then every :data:`TICK_HANDLERS` entry
   runs with ``(world, from_time, to_time)`` (the extension point for scheduled scaling actions,
-  scaling policies and scheduled tasks; none is registered yet); then every ACTIVE cluster's
+  scaling policies and scheduled tasks; ``scaling`` registers Service Auto Scaling); then every ACTIVE cluster's
   services replace lost tasks and reach their desired count (``services.reconcile_cluster``).
 """
 
@@ -40,12 +40,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
 
-from ecsctl.backends.local import controller, launch
+from ecsctl.backends.local import capacity_providers, controller, launch
 from ecsctl.backends.local.launch import Launch
 from ecsctl.backends.local.world import STOPPED, World
 from ecsctl.core.controller import service as model
+from ecsctl.core.deploy import failures
+from ecsctl.core.events import batch
+from ecsctl.core.extensions import EXTENSION
+from ecsctl.core.plan.model import address
 from ecsctl.core.scheduling import cql
-from ecsctl.core.state.ports import ServiceEvent, Task
+from ecsctl.core.state.ports import ServiceEvent, SimState, Task
 from ecsctl.errors import InputError, UsageError
 
 STARTED_BY = "ecsctl run-task"
@@ -59,6 +63,7 @@ MAX_GROUP = 255
 MAX_EXPRESSION = 2000
 LAUNCH_TYPES = ("EC2", "FARGATE")
 CLOCK_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+BOOKKEEPING_MINUTES = 60  # a tick commits bookkeeping-only minutes at least this often
 
 # ---------------------------------------------------------------------------------------------
 # RunTask
@@ -76,6 +81,11 @@ class RunTaskRequest:
     constraints: Sequence[dict] = ()
     strategies: Sequence[dict] | None = None  # None: the default spread (DESIGN §7)
     subnets: Sequence[str] = ()
+    capacity_provider_strategy: Sequence[dict] = ()  # instead of launch_type (neither: the cluster's default)
+    overrides: dict | None = None  # RunTask ``overrides`` (containerOverrides, taskRoleArn, executionRoleArn …)
+    tags: Sequence[dict] = ()
+    started_by: str | None = None  # default STARTED_BY; a rule's firing says ``events-rule/NAME``
+    batch: dict | None = None  # an ``x-ecsctl`` mapping over the task definition's (core.events.batch)
 
 
 @dataclass
@@ -136,12 +146,15 @@ def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
     group = req.group if req.group is not None else f"family:{revision.family}"
     if not group or len(group) > MAX_GROUP:
         raise UsageError(f"group must be 1 to {MAX_GROUP} characters")
+    strategy = {"capacityProviderStrategy": list(req.capacity_provider_strategy)} if req.capacity_provider_strategy else {}
     if req.launch_type is not None:
+        if req.capacity_provider_strategy:
+            raise UsageError("launch type and capacity provider strategy are mutually exclusive")
         lt = str(req.launch_type).upper()
         if lt not in LAUNCH_TYPES:
             raise UsageError(f"launch type must be EC2 or FARGATE, not {req.launch_type!r}")
     else:
-        lt = model.launch_type({}, cluster.spec)
+        lt = model.launch_type(strategy, cluster.spec)
     mode = spec.get("networkMode") or "bridge"
     subnets = sorted({str(s) for s in req.subnets if str(s)})
     if len(subnets) > MAX_SUBNETS:
@@ -167,19 +180,80 @@ def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
 
     cs = world.state(cluster_name)
     demand = world.demand(revision.ref)
-    how = Launch(group=group, task_definition=revision.ref, started_by=STARTED_BY, launch_type=lt, demand=demand,
-                 network=launch.network_of(cs, run_spec, demand, lt))
+    how = Launch(group=group, task_definition=revision.ref, started_by=req.started_by or STARTED_BY, launch_type=lt,
+                 demand=demand, network=launch.network_of(cs, run_spec, demand, lt))
     result = RunTaskResult()
     if lt != "FARGATE" and not any(i.status == "ACTIVE" for i in cs.instances.values()):
         raise InputError(f"cluster {cluster_name}: No Container Instances were found in your cluster.")
-    started, unplaced = launch.place_and_start(world, cs, how, req.count, placement,
-                                               spread_over=cs.group_tasks(group))
+    run = task_run(spec, req)
+    why = start_failure(world, spec, req.overrides)
+    if why is not None:  # created, then stopped at start: what ECS shows for a secret or image it cannot get
+        for _ in range(req.count):
+            task = launch.fail_to_start(world, cs, how, why)
+            _remember_run(world, task, run)
+            result.tasks.append(task)
+        return result
+    items = capacity_providers.strategy(world, cs, strategy) if req.launch_type is None else []
+    if items:  # the run's capacity provider strategy, else the cluster's default one
+        started, _, unplaced = capacity_providers.start(world, cs, how, req.count, placement, items, (),
+                                                        spread_over=cs.group_tasks(group), provision=False)
+    else:
+        started, unplaced = launch.place_and_start(world, cs, how, req.count, placement,
+                                                   spread_over=cs.group_tasks(group))
+    for task in started:
+        _remember_run(world, task, run)
     result.tasks.extend(started)
     if unplaced is not None:
         for _ in range(req.count - len(started)):
             result.failures.append({"arn": unplaced.closest_instance, "instance": unplaced.closest_instance,
                                     "reason": unplaced.reason, "detail": unplaced.message})
     return result
+
+
+TASK_RUN = "TaskRun"  # SimState kind: what a standalone task was started with (by task id)
+
+
+def task_run(taskdef_spec: dict, req: RunTaskRequest) -> dict:
+    """What the simulation keeps of a standalone task's start (SimState ``TaskRun``): its overrides,
+    tags, the roles it runs with when overridden, and when its essential container exits
+    (``runFor`` seconds, ``exitCode``, ``container``; ``core.events.batch``).  Empty: nothing to keep."""
+    data: dict = {}
+    overrides = req.overrides or {}
+    if overrides:
+        data["overrides"] = overrides
+    if req.tags:
+        data["tags"] = [dict(t) for t in req.tags]
+    for key in ("taskRoleArn", "executionRoleArn"):
+        if overrides.get(key):
+            data[key] = str(overrides[key])
+    try:
+        run = batch.batch_run(taskdef_spec, *([{EXTENSION: req.batch}] if req.batch else []))
+    except ValueError as exc:
+        raise InputError(f"task definition x-ecsctl: {exc}") from None
+    if run is not None:
+        data.update(runFor=int(run.run_for.total_seconds()), exitCode=run.exit_code,
+                    container=batch.exiting_container(taskdef_spec, run))
+    return data
+
+
+def _remember_run(world: World, task: Task, data: dict) -> None:
+    if data:
+        world.put_sim_state(SimState(TASK_RUN, task.id, data))
+
+
+def start_failure(world: World, taskdef_spec: dict, overrides: dict | None = None) -> str | None:
+    """Why a task of ``taskdef_spec`` would fail at start against the catalogue (images, secrets,
+    environment files, execution role: ``core.deploy.failures``), None when it starts; an
+    ``executionRoleArn`` override counts as the task definition's."""
+    role = (overrides or {}).get("executionRoleArn")
+    spec = {**taskdef_spec, "executionRoleArn": role} if role else taskdef_spec
+    return failures.start_failure(spec, catalogue_of(world))
+
+
+def catalogue_of(world: World) -> dict[str, dict]:
+    """The catalogue as ``core.deploy.failures`` reads it: address -> spec."""
+    return {address(kind, name): e.spec or {}
+            for kind in controller.CATALOGUE_KINDS for name, e in world.catalogue(kind).items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,7 +352,9 @@ def tick(world: World, duration: timedelta, *, handlers: Sequence[TickHandler] |
          after_minute: Callable[[], None] | None = None) -> TickResult:
     """Advance the clock by ``duration``, minute by minute: the tick handlers fire, then every
     ACTIVE cluster settles (services replace lost tasks and reach their desired count).
-    ``after_minute`` runs after each minute in which something changed (the caller commits)."""
+    ``after_minute`` runs after each minute in which something changed (the caller commits);
+    minutes that only moved the clock's bookkeeping (queue depths, datapoints: ``World.changed_world``)
+    are gathered, up to :data:`BOOKKEEPING_MINUTES` of them, into one call."""
     if duration < timedelta(0):
         raise UsageError("the clock only moves forward")
     start_text = world.now()
@@ -293,6 +369,7 @@ def tick(world: World, duration: timedelta, *, handlers: Sequence[TickHandler] |
     world.watch(lambda old, new: _note(result, old, new))
     settled: dict[str, int] = {}  # cluster -> generation it last settled at
     session = controller.Session()
+    pending = 0  # minutes of bookkeeping not handed to after_minute yet
     for a, b in minutes(start, end):
         world.set_clock(format_clock(b))
         for handler in TICK_HANDLERS if handlers is None else handlers:
@@ -304,7 +381,10 @@ def tick(world: World, duration: timedelta, *, handlers: Sequence[TickHandler] |
             controller.settle(world, name, session)
             settled[name] = cs.generation
         if after_minute is not None and world.changed:
-            after_minute()
+            pending += 1
+            if world.changed_world or pending >= BOOKKEEPING_MINUTES:
+                after_minute()
+                pending = 0
     world.set_clock(end_text)
     result.events = world.history[mark:]
     return result

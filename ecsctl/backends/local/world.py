@@ -51,6 +51,10 @@ RUNNING = "RUNNING"
 STOPPED = "STOPPED"
 LIVE_STATUSES = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",
                  "DEPROVISIONING")  # every status but STOPPED
+# A task holds its CPU, memory, host ports and IP from RUNNING until it is STOPPED: the stop
+# lifecycle of a task whose essential container exited (DEACTIVATING, STOPPING, DEPROVISIONING,
+# ``core.events.batch``) still holds them.
+HOLDING_STATUSES = (RUNNING, "DEACTIVATING", "STOPPING", "DEPROVISIONING")
 _DELETED = object()
 
 # awsvpc addresses: each subnet is a /20 derived from a hash of its id; the network address,
@@ -90,6 +94,14 @@ class _Addresses:
         self.used.add(self.next)
         self.next += 1
         return str(ipaddress.IPv4Address(self.base + self.next - 1))
+
+    def has_free(self) -> bool:
+        if any(offset not in self.used for offset in self.freed):
+            return True
+        n = self.next
+        while n in self.used:
+            n += 1
+        return n <= LAST_HOST
 
     def give_back(self, ip: str) -> None:
         offset = int(ipaddress.IPv4Address(ip)) - self.base
@@ -203,8 +215,9 @@ class ClusterState:
         return out
 
     def instance_view(self, inst: ContainerInstance, tasks: Iterable[Task]) -> dict:
-        """What an instance record says given its RUNNING ``tasks``: resources, ports, count."""
-        tasks = [t for t in tasks if t.last_status == RUNNING]
+        """What an instance record says given its ``tasks``: resources and ports of those that
+        hold them (RUNNING until STOPPED), the count of the RUNNING ones."""
+        tasks = [t for t in tasks if t.last_status in HOLDING_STATUSES]
         ports = set(RESERVED_PORTS)
         for t in tasks:
             static, _ = self.world.port_usage(t)
@@ -213,7 +226,7 @@ class ClusterState:
             "remaining_cpu": inst.registered_cpu - sum(t.cpu for t in tasks),
             "remaining_memory": inst.registered_memory - sum(t.memory for t in tasks),
             "reserved_ports": tuple(sorted(ports)),
-            "running_tasks_count": len(tasks),
+            "running_tasks_count": sum(1 for t in tasks if t.last_status == RUNNING),
             "pending_tasks_count": 0,
         }
 
@@ -271,8 +284,8 @@ class ClusterState:
         self._placer = None
 
     def release_placement(self, task: Task) -> None:
-        """Give a RUNNING task's resources back to the placer (before it stops)."""
-        if self._placer is not None and task.instance_id is not None and task.last_status == RUNNING:
+        """Give a task's resources back to the placer (before it stops; RUNNING until STOPPED)."""
+        if self._placer is not None and task.instance_id is not None and task.last_status in HOLDING_STATUSES:
             self._placer.release(task.instance_id, self.world.task_demand(task), task.host_ports, task.group)
 
     def _nodes(self) -> list[Node]:
@@ -281,22 +294,29 @@ class ClusterState:
         for inst in self.sorted_instances():
             if inst.status == "INACTIVE":
                 continue
-            tasks = [t for t in self.instance_tasks(inst.id) if t.last_status == RUNNING]
             static: set = set()
             dynamic: set = set()
-            for t in tasks:
+            cpu = memory = gpu = running = 0
+            groups: Counter = Counter()
+            for t in self.instance_tasks(inst.id):  # one pass over the tasks holding resources
+                if t.last_status not in HOLDING_STATUSES:
+                    continue
                 s, d = world.port_usage(t)
                 static.update(s)
                 dynamic.update(d)
+                cpu += t.cpu
+                memory += t.memory
+                gpu += world.task_gpu(t)
+                groups[t.group] += 1
+                running += 1
             out.append(Node(
                 id=inst.id, availability_zone=inst.availability_zone, attributes=dict(inst.attributes),
-                remaining_cpu=inst.registered_cpu - sum(t.cpu for t in tasks),
-                remaining_memory=inst.registered_memory - sum(t.memory for t in tasks),
-                remaining_gpu=inst.registered_gpu - sum(world.task_gpu(t) for t in tasks),
+                remaining_cpu=inst.registered_cpu - cpu, remaining_memory=inst.registered_memory - memory,
+                remaining_gpu=inst.registered_gpu - gpu,
                 used_ports=static, dynamic_ports=dynamic, status=inst.status,
                 agent_connected=inst.agent_connected, agent_version=inst.agent_version or "1.80.0",
                 registered_at=inst.registered_at, ec2_instance_id=ids.ec2_instance_id(inst.id),
-                groups=Counter(t.group for t in tasks), running_tasks=len(tasks),
+                groups=groups, running_tasks=running,
             ))
         return out
 
@@ -370,8 +390,10 @@ class World:
         self.store = store
         self.seed = seed
         self._clock: str | None = None
+        self._stored_clock = ""  # the store's clock when first read: nothing in it is later
         self._clusters: dict[str, ClusterState] = {}
         self._cluster_records: dict[str, Cluster | None] = {}
+        self._stored_active: frozenset[str] | None = None  # ACTIVE clusters in the store, read once
         self._revisions: dict[str, dict[int, TaskDefinitionRevision]] = {}  # family -> revision -> record
         self._latest: dict[str, int] | None = None
         self._demands: dict[str, TaskDemand] = {}
@@ -423,14 +445,22 @@ class World:
     def changed(self) -> bool:
         return bool(self.journal or self.events)
 
+    @property
+    def changed_world(self) -> bool:
+        """Whether something but the clock's bookkeeping (sim states, histories: queue depths,
+        metric datapoints, rule anchors) changed: tasks, services, instances, events …"""
+        return bool(self.events) or any(t not in (SimState, HistoryEntry) for t, _ in self.journal)
+
     # -- the clock -----------------------------------------------------------------------
 
     def now(self) -> str:
         if self._clock is None:
             self._clock = (self.store.clock() if self.store is not None else None) or ids.DEFAULT_CLOCK
+            self._stored_clock = self._clock
         return self._clock
 
     def set_clock(self, now: str) -> None:
+        self.now()  # the store's clock is read first (append_history relies on it)
         self._clock = now
 
     # -- clusters ------------------------------------------------------------------------
@@ -454,7 +484,10 @@ class World:
         return sorted(self._clusters)
 
     def active_clusters(self) -> list[str]:
-        names = {c.name for c in self.store.find(Cluster, status="ACTIVE")} if self.store is not None else set()
+        if self._stored_active is None:
+            found = self.store.find(Cluster, status="ACTIVE") if self.store is not None else []
+            self._stored_active = frozenset(c.name for c in found)
+        names = set(self._stored_active)
         for name, record in self._cluster_records.items():
             if record is not None and record.status == "ACTIVE":
                 names.add(name)
@@ -579,13 +612,17 @@ class World:
         self._sim[(state.kind, state.name)] = state
         self.note(state)
 
-    def append_history(self, kind: str, name: str, data: dict) -> HistoryEntry:
-        """A new history entry at the clock's time (ids ``<time>#<counter>`` keep their order)."""
-        at = self.now()
+    def delete_sim_state(self, kind: str, name: str) -> None:
+        self._sim[(kind, name)] = None
+        self.forget(SimState, (kind, name))
+
+    def append_history(self, kind: str, name: str, data: dict, at: str | None = None) -> HistoryEntry:
+        """A new history entry at ``at`` (default: the clock's time); ids ``<time>#<counter>`` keep their order."""
+        at = at or self.now()
         count = self._history_counts.get((kind, name, at))
         if count is None:
             count = 0
-            if self.store is not None:
+            if self.store is not None and at <= self._stored_clock:  # later than the store's clock: none yet
                 prefix = f"{at}#"
                 count = sum(1 for h in self.store.find(HistoryEntry, kind=kind, name=name, at=at)
                             if h.id.startswith(prefix))
@@ -636,16 +673,20 @@ class World:
     def _pool(self, subnet: str) -> _Addresses:
         pool = self._addresses.get(subnet)
         if pool is None:
+            # the addresses held by the subnet's live tasks as this world sees them now (whenever
+            # the pool is made): a loaded cluster's live tasks are the world's; others, the store's
             used: set[str] = set()
             if self.store is not None:
                 for status in LIVE_STATUSES:
-                    used.update(t.private_ip for t in self.store.find(Task, subnet=subnet, last_status=status))
-            for cs in self._clusters.values():  # what this world changed since
-                for t in cs.tasks.values():
-                    if t.subnet == subnet and t.private_ip:
-                        used.add(t.private_ip)
+                    used.update(t.private_ip for t in self.store.find(Task, subnet=subnet, last_status=status)
+                                if t.cluster not in self._clusters)
+            for cs in self._clusters.values():
+                used.update(t.private_ip for t in cs.tasks.values() if t.subnet == subnet and t.private_ip)
             pool = self._addresses[subnet] = _Addresses(subnet, used)
         return pool
+
+    def has_free_ip(self, subnet: str) -> bool:
+        return self._pool(subnet).has_free()
 
     def allocate_ip(self, subnet: str) -> str:
         return self._pool(subnet).take(subnet)
@@ -694,4 +735,4 @@ def _key(record) -> tuple:
     raise TypeError(f"{type(record).__name__} is not a world record")
 
 
-__all__ = ["LIVE_STATUSES", "RUNNING", "STOPPED", "Changes", "ClusterState", "World", "deployment_order", "subnet_block"]
+__all__ = ["HOLDING_STATUSES", "LIVE_STATUSES", "RUNNING", "STOPPED", "Changes", "ClusterState", "World", "deployment_order", "subnet_block"]

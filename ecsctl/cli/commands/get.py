@@ -26,18 +26,34 @@ COLUMNS = {
                  ("RUNNING", "runningCount"), ("PENDING", "pendingCount"), ("LAUNCH", "launchType"), ("STATUS", "status")],
     "tasks": [("ID", "id"), ("CLUSTER", "cluster"), ("GROUP", "group"), ("TASK DEFINITION", "taskDefinition"),
               ("INSTANCE", "instance"), ("AZ", "availabilityZone"), ("IP", "privateIp"), ("STATUS", "lastStatus"), ("HOST PORTS", "hostPorts"),
+              ("TASK ROLE", lambda r: _role_name(r.get("taskRoleArn"))), ("EXEC ROLE", lambda r: _role_name(r.get("executionRoleArn"))),
               ("STOP REASON", "stopReason")],
     "targets": [("TARGET GROUP", "targetGroup"), ("TARGET", "target"), ("PORT", "port"), ("TASK", "task")],
+    "events": [("TIME", "time"), ("TYPE", "type"), ("SOURCE", "source"), ("MESSAGE", "message")],
+    "queues": [("NAME", "name"), ("VISIBLE", "ApproximateNumberOfMessagesVisible"),
+               ("IN FLIGHT", "ApproximateNumberOfMessagesNotVisible"), ("RUNNING TASKS", "RunningTaskCount"),
+               ("BACKLOG/TASK", lambda r: "-" if r["BacklogPerTask"] is None else f"{r['BacklogPerTask']:.1f}"),
+               ("CONSUMERS", lambda r: ",".join(r["consumers"]) or "-"), ("AT", "time")],
+    "scaling": [("TIME", "time"), ("SERVICE", lambda r: f"{r['cluster']}/{r['service']}"),
+                ("DESIRED", lambda r: f"{r['previousDesiredCount']} -> {r['desiredCount']}"),
+                ("MIN-MAX", lambda r: f"{r['minCapacity']}-{r['maxCapacity']}"), ("STATUS", "statusCode"),
+                ("DESCRIPTION", "description"), ("CAUSE", "cause")],
 }
+
+
+def _role_name(arn) -> str:
+    """``arn:aws:iam::123456789012:role/prod-web`` -> ``prod-web`` (the JSON keeps the ARN)."""
+    return str(arn).rsplit("/", 1)[-1] if arn else "-"
 
 
 @boundary
 def get(
-    kind: str = typer.Argument(..., help="clusters, instances, taskdefs, services, tasks or targets (or KIND/NAME)."),
+    kind: str = typer.Argument(..., help="clusters, instances, taskdefs, services, tasks, targets, scaling, events or queues (or KIND/NAME)."),
     name: Optional[str] = typer.Argument(None, help="Only this one: a name, id, id prefix, i-… id, ARN or family:revision."),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Only this cluster."),
     status: Optional[str] = typer.Option(None, "--status", help="Only this status (tasks: lastStatus, e.g. RUNNING, STOPPED)."),
     filter_: Optional[str] = typer.Option(None, "--filter", help="instances: a Cluster Query Language expression, as ListContainerInstances --filter."),
+    everything: bool = typer.Option(False, "--all", help="instances: also the deregistered (INACTIVE) ones."),
     backend: str = aws_cli.backend_option(),
     region: Optional[str] = aws_cli.region_option(),
     profile: Optional[str] = aws_cli.profile_option(),
@@ -63,7 +79,8 @@ def get(
         if name:
             rows = [r for r in rows if name in (r.get("name"), r.get("id"), r.get("family"), f"{r.get('family')}:{r.get('revision')}")]
     else:
-        rows = get_rows(opts.state_path, kind, name, status=status, cluster=cluster, where=where)
+        rows = get_rows(opts.state_path, kind, name, status=status, cluster=cluster, where=where,
+                        everything=everything)
     if fmt == "text":
         sys.stdout.write(render_table(rows, COLUMNS[kind]))
     else:

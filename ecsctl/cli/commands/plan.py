@@ -218,8 +218,9 @@ def destroy(
     fmt = opts.format()
     files = _need_files("destroy", files)
     _need_terminal(auto_approve)
-    inputs = _read(files, fmt)
+    # the lock first, as apply: a second writer is refused at once, before any manifest is read
     with open_required(opts.state_path) as store, store.locked("ecsctl destroy"):
+        inputs = _read(files, fmt)
         upgrade_addresses(store)
         the_plan = make_destroy_plan(inputs, store)
         _execute(the_plan, store, fmt, auto_approve=auto_approve, show_sensitive=show_sensitive, verb="destroy")
@@ -275,10 +276,17 @@ def _execute(the_plan, store, fmt: str, *, auto_approve: bool, show_sensitive: b
         sys.stdout.write(_render(the_plan, fmt, show_sensitive=show_sensitive))
     results = [{"id": s.id, "action": s.action, "address": s.address, "result": "pending"} for s in the_plan.steps]
     if not the_plan.steps and not clusters_to_reconcile(the_plan):
+        # nothing to do, but a deployment left stalled (or a service short of tasks) is still not
+        # what was asked: the exit code says so on every run, not only on the one that left it
+        outcome = apply_outcome(the_plan, store)
         if machine:
-            _report(the_plan, apply_outcome(the_plan, store), results, fmt, verb, show_sensitive=show_sensitive)
+            _report(the_plan, outcome, results, fmt, verb, show_sensitive=show_sensitive)
         elif verb == "destroy":  # the plan's text says "No changes."
             sys.stdout.write("Nothing to destroy: the state holds nothing the manifests describe.\n")
+        elif not outcome["ok"]:
+            sys.stdout.write(_message(the_plan, outcome, results, verb) + "\n")
+        if verb != "destroy" and not outcome["ok"]:
+            raise typer.Exit(1)
         return
     if not auto_approve:
         if machine:  # the document goes to stdout once, at the end; the reviewer reads the plan here

@@ -1,4 +1,4 @@
-"""``ecsctl state pull|push|list|unlock``"""
+"""``ecsctl state pull|push|list|unlock|verify``"""
 
 from __future__ import annotations
 
@@ -71,3 +71,29 @@ def unlock(lock_id: str = typer.Argument(..., help="The ID the lock message name
         sys.stdout.write(f"Released {info.describe()}.\n")
     else:
         emit({"id": info.id, "pid": info.pid, "host": info.host, "command": info.command, "createdAt": info.created_at}, fmt)
+
+
+@app.command("verify")
+@boundary
+def verify() -> None:
+    """Check the state: SQLite's integrity check, the schema and serial, and the simulation's
+    invariants (tasks on live instances or Fargate, resources and host ports per instance,
+    services and deployments against their tasks). Exit 1 with one line per problem."""
+    from ecsctl.app.state import verify as do_verify
+
+    opts = current()
+    fmt = opts.format()
+    report = do_verify(opts.state_path)
+    if fmt == "text":
+        if report["ok"]:
+            c = report["checked"]
+            sys.stdout.write(f"OK: {report['state']} (serial {report['serial']}): {c['instances']} instances, "
+                             f"{c['tasks']} tasks, {c['services']} services, {c['deployments']} deployments consistent\n")
+        else:
+            sys.stdout.write("".join(f"{line}\n" for line in report["problems"]))
+            n = len(report["problems"])
+            sys.stderr.write(f"error: {report['state']}: {n} problem{'s' if n != 1 else ''} found\n")
+    else:
+        emit(report, fmt)
+    if not report["ok"]:
+        raise typer.Exit(1)

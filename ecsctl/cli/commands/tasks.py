@@ -28,6 +28,8 @@ def run_task(
     placement_strategy: Optional[List[str]] = typer.Option(None, "--placement-strategy", help="binpack:cpu|memory, spread:instanceId|attribute:NAME, random; repeat, in order (at most 5)."),
     placement_constraint: Optional[List[str]] = typer.Option(None, "--placement-constraint", help="'memberOf:EXPRESSION' or distinctInstance; repeat (at most 10 with the task definition's)."),
     subnets: Optional[List[str]] = typer.Option(None, "--subnets", help="Subnets for awsvpc tasks, comma-separated."),
+    run_for: Optional[str] = typer.Option(None, "--run-for", help="Simulation: the essential container exits after this long (90s, 10m, 2h; x-ecsctl runFor)."),
+    exit_code: Optional[int] = typer.Option(None, "--exit-code", help="Simulation: the code it exits with (default 0; x-ecsctl exitCode)."),
 ) -> None:
     """Run standalone tasks, placed like service tasks (ECS RunTask).
 
@@ -40,7 +42,7 @@ def run_task(
     fmt = opts.format()
     result = run(opts.state_path, cluster=cluster, task_definition=task_definition, count=count,
                  group=group, launch_type=launch_type, strategies=placement_strategy or (),
-                 constraints=placement_constraint or (), subnets=subnets or ())
+                 constraints=placement_constraint or (), subnets=subnets or (), run_for=run_for, exit_code=exit_code)
     if fmt != "text":
         emit(result, fmt)
         return
@@ -74,18 +76,25 @@ def stop_task(
 @boundary
 def tick(
     duration: str = typer.Argument(..., help="How far to move the clock: 90s, 15m, 2h, 1d, 1h30m, 2d12h."),
+    spot_interruptions: Optional[float] = typer.Option(
+        None, "--spot-interruptions", metavar="RATE",
+        help="Interrupt FARGATE_SPOT tasks: the share of them interrupted per simulated hour, 0 to 1 "
+             "(deterministic; 1 interrupts every Spot task in the first minute)."),
 ) -> None:
-    """Advance the simulation's clock; services then replace lost tasks."""
+    """Advance the simulation's clock minute by minute: scheduled scaling actions fire, scaling
+    policies evaluate, services then replace lost tasks and reach their desired count."""
     from ecsctl.app.tasks import tick as advance
 
     opts = current()
     fmt = opts.format()
-    result = advance(opts.state_path, duration)
+    result = advance(opts.state_path, duration, spot_interruptions)
     if fmt != "text":
         emit(result, fmt)
         return
     lines = [f"clock {result['from']} -> {result['to']}"]
     lines += [f"stopped {_task_line(t)}" for t in result["stopped"]]
     lines += [f"started {_task_line(t)}" for t in result["started"]]
+    lines += [f"scaling {a['time']}  {a['cluster']}/{a['service']}: {a['previousDesiredCount']} -> {a['desiredCount']}  "
+              f"{a['description']}  cause: {a['cause']}" for a in result.get("scaling", ())]
     lines += [f"event   {e['time']}  {e['cluster']}/{e['service']}: {e['message']}" for e in result["events"]]
     sys.stdout.write("".join(line + "\n" for line in lines))

@@ -27,6 +27,10 @@ def view(
     opts = current()
     fmt = opts.format()
     path = opts.state_path
+    if not files and not serve:  # nothing applied and no manifests: nothing to draw (--serve waits for it)
+        from ecsctl.app.state import open_required
+
+        open_required(path).close()
     if fmt != "text":  # the view model itself, for scripts: what the page is drawn from
         if serve or out:
             raise UsageError(f"-o {fmt} prints the view model on stdout; --out and --serve are for the page")

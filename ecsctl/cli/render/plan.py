@@ -29,6 +29,7 @@ SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
 _COLOR = {"+": _GREEN, "~": _YELLOW, "-/+": _MAGENTA, "-": _RED}
 _LEGEND = {"create": "create", "update": "update in place", "replace": "destroy and then create", "delete": "destroy"}
 _ORDER = ("create", "update", "replace", "delete")
+HEALTH_CHECKS = "Task failed ELB health checks"  # a prediction whose reason says it all (backends.local.health)
 
 
 def _paint(symbol: str, color: bool) -> str:
@@ -327,10 +328,20 @@ def _placement(plan: Plan, color: bool) -> list[str]:
     for p in plan.predictions:
         wanted, bad = int(p.get("wanted") or 0), int(p.get("unplaceable") or 0)
         noun = "task" if wanted == 1 else "tasks"
+        if p.get("kind") == "ScheduledTask":
+            lines.append(f"  {mark} {p['address']}: its {noun} will fail to start when it fires: {p['failing']}")
+            continue
         if p.get("failing") and not bad:
             short = int(p.get("short") or 0)
-            lines.append(f"  {mark} {p['address']}: {short} of {wanted} {noun} will not run: "
-                         f"{str(p['failing']).split(':', 1)[0]} (its tasks fail to start){_after_apply(p)}")
+            failing = str(p["failing"])
+            why = failing if failing.startswith(HEALTH_CHECKS) else f"{failing.split(':', 1)[0]} (its tasks fail to start)"
+            lines.append(f"  {mark} {p['address']}: {short} of {wanted} {noun} will not run: {why}{_after_apply(p)}")
+            if p.get("fix"):
+                lines.append(f"      fix: {p['fix']}")
+            continue
+        if p.get("provisioning") and not bad:
+            lines.append(f"    {p['address']}: {p['provisioning']} of {wanted} {noun} wait in PROVISIONING "
+                         f"for capacity provider instances{_after_apply(p)}")
             continue
         if not bad:
             lines.append(f"    {p['address']}: {'the task' if wanted == 1 else f'all {wanted} tasks'} can be placed{_after_apply(p)}")
@@ -341,6 +352,17 @@ def _placement(plan: Plan, color: bool) -> list[str]:
             detail = " (no container instances in the cluster)"
         lines.append(f"  {mark} {p['address']}: {bad} of {wanted} {noun} cannot be placed: "
                      f"{p.get('reason') or 'unknown'}{detail}{_after_apply(p)}")
+    return lines
+
+
+def _capacity(plan: Plan) -> list[str]:
+    """One line per capacity provider whose managed scaling must grow its group for the change."""
+    lines = ["Capacity (forecast: what managed scaling launches at the next tick for tasks left PROVISIONING):", ""]
+    for c in plan.capacity:
+        n = int(c.get("provisioningTasks") or 0)
+        lines.append(f"  capacityprovider/{c['capacityProvider']} ({c['cluster']}): {c['message']} "
+                     f"(desired capacity {c['from']} -> {c['to']}, CapacityProviderReservation {c['reservation']:g} %, "
+                     f"{_plural(n, 'task')} PROVISIONING)")
     return lines
 
 
@@ -378,6 +400,8 @@ def render_plan_text(plan: Plan, *, color: bool = False, full: bool = False, sho
         lines += [""] + _drift(plan, color, show_sensitive)
     if plan.predictions:
         lines += [""] + _placement(plan, color)
+    if plan.capacity:
+        lines += [""] + _capacity(plan)
     if plan.deployments:
         lines += [""] + _deployments(plan, color)
     summary = summary_line(plan)

@@ -141,6 +141,15 @@ def subnets(spec: dict) -> list[str]:
     return sorted(str(s) for s in vpc.get("subnets") or ())
 
 
+def security_groups(spec: dict) -> list[str]:
+    """The security groups the service (or run) gives its awsvpc tasks, as written (anything else
+    in the way, as an unvalidated document may have it, counts as none)."""
+    network = spec.get("networkConfiguration")
+    vpc = network.get("awsvpcConfiguration") if isinstance(network, dict) else None
+    groups = vpc.get("securityGroups") if isinstance(vpc, dict) else None
+    return [g for g in groups if isinstance(g, str)] if isinstance(groups, list) else []
+
+
 def uses_awsvpc(network_mode: str, launch: str) -> bool:
     return network_mode == "awsvpc" or launch == "FARGATE"
 
@@ -211,6 +220,7 @@ __all__ = [
     "load_balancers",
     "percents",
     "placement",
+    "security_groups",
     "port_index",
     "starts_deployment",
     "strategy_providers",

@@ -296,6 +296,7 @@ def plan_to_json(plan: Plan) -> dict:
         "deployments": [_enc(d) for d in plan.deployments],
         "predictions": [_enc(p) for p in plan.predictions],
         "reconcile": list(plan.reconcile),
+        "capacity": [_enc(c) for c in plan.capacity],
     }
 
 
@@ -356,6 +357,7 @@ def plan_from_json(data: Any) -> Plan:
             deployments=[_dec(d) for d in data.get("deployments", ())],
             predictions=[_dec(p) for p in data.get("predictions", ())],
             reconcile=[str(c) for c in data.get("reconcile", ())],
+            capacity=[_dec(c) for c in data.get("capacity", ())],
             format_version=version,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -410,5 +412,6 @@ def plan_json_view(plan: Plan, show_sensitive: bool = False) -> dict:
         ],
         "deployments": [_plain(d) for d in plan.deployments],
         "placement": [_plain(p) for p in plan.predictions],
+        "capacity": [_plain(c) for c in plan.capacity],
         "summary": summary,
     }

@@ -189,6 +189,9 @@ class Plan:
     predictions: list[dict] = field(default_factory=list)
     # clusters where apply's scheduler has work even without a step
     reconcile: list[str] = field(default_factory=list)
+    # per capacity provider with managed scaling: the scale-out the change needs (``app.forecast``):
+    # capacityProvider, cluster, instanceType, count, zones, from, to, reservation, provisioningTasks, message
+    capacity: list[dict] = field(default_factory=list)
     # the backend's record of the run that made the forecast (what apply would commit, unit by
     # unit); held in memory only, never saved in a plan file
     recording: Any = field(default=None, repr=False, compare=False)

@@ -9,6 +9,7 @@
 * ``engine``         ``step(state, minute_inputs)``: one simulated minute of one service
 * ``demand``         the closed loop: demand ÷ running tasks → the metrics the policies see
 * ``whatif``         replaying a series of minutes through the engine, changing nothing
+* ``compiled``       the same replay as one walk generated per policy-set shape (the fast path)
 * ``capacity``       capacity provider strategies and managed scaling, as arithmetic
 
 Nothing here reads the wall clock: time is handed in, as whole minutes since the

@@ -176,6 +176,51 @@ def scale_in_step(running: int, wanted: int) -> int:
     return running - max(1, (running - wanted) // 2)
 
 
+def balance_zones(count: int, zones: Sequence[str], existing: Sequence[str] = ()) -> list[str]:
+    """The zones of ``count`` new instances of an Auto Scaling group: each to the zone with the
+    fewest instances so far (``existing``: the zones of the group's instances), ties in the
+    group's zone order ("Amazon EC2 Auto Scaling attempts to distribute instances evenly
+    between the Availability Zones").
+
+        >>> balance_zones(3, ["eu-west-1a", "eu-west-1b"], ["eu-west-1a"])
+        ['eu-west-1b', 'eu-west-1a', 'eu-west-1b']
+    """
+    if not zones:
+        return []
+    per_zone = {z: 0 for z in zones}
+    for z in existing:
+        if z in per_zone:
+            per_zone[z] += 1
+    out = []
+    for _ in range(count):
+        zone = min(zones, key=lambda z: per_zone[z])
+        per_zone[zone] += 1
+        out.append(zone)
+    return out
+
+
+def zones_text(zones: Sequence[str]) -> str:
+    """Zones the way people write them: ``eu-west-1a/b`` when they share all but the last letter.
+
+        >>> zones_text(["eu-west-1b", "eu-west-1a", "eu-west-1a"]), zones_text(["us-east-1a", "eu-west-1a"])
+        ('eu-west-1a/b', 'eu-west-1a, us-east-1a')
+    """
+    unique = sorted(set(zones))
+    if len(unique) > 1 and len({z[:-1] for z in unique}) == 1:
+        return unique[0] + "/" + "/".join(z[-1] for z in unique[1:])
+    return ", ".join(unique)
+
+
+def scale_out_text(count: int, instance_type: str, zones: Sequence[str]) -> str:
+    """``3 more m5.large in eu-west-1a/b``: what a scale-out adds.
+
+        >>> scale_out_text(1, "m5.large", ["eu-west-1c"])
+        '1 more m5.large in eu-west-1c'
+    """
+    where = zones_text(zones)
+    return f"{count} more {instance_type}" + (f" in {where}" if where else "")
+
+
 @dataclass(frozen=True)
 class Instance:
     """A container instance of an Auto Scaling group, as the scale-in sees it."""

@@ -1076,6 +1076,7 @@ class _StopChooser:
         self.attrs = tuple(s.field for s in _leading_attrs(chain))
         self.rest = tuple(chain[len(self.attrs):])
         self.demand = demand
+        self._values: dict[tuple[str | None, str], object] = {}  # (instance, attribute) -> value; fixed while choosing
         self.candidates: dict[str | None, list[str]] = {}
         for task_id, inst in sorted(tasks, key=lambda t: (t[1] or "", t[0])):
             self.candidates.setdefault(inst, []).append(task_id)
@@ -1108,8 +1109,14 @@ class _StopChooser:
             self._push(inst)
 
     def _value(self, inst: str | None, attr: str):
+        key = (inst, attr)
+        try:
+            return self._values[key]
+        except KeyError:
+            pass
         i = self.placer._pos.get(inst) if inst else None
-        return self.placer._value(i, attr) if i is not None else None
+        value = self._values[key] = self.placer._value(i, attr) if i is not None else None
+        return value
 
     def _rest_key(self, inst: str | None) -> tuple:
         out = []

@@ -12,65 +12,21 @@ targets then fail their health checks, and the deployment never reaches steady s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ecsctl.core.findings import Severity
-from ecsctl.core.network.security_groups import (
-    EPHEMERAL_PORTS,
-    FALLBACK_EPHEMERAL_PORTS,
-    GroupIndex,
-    Ports,
-    describe_ports,
-    load_balancer_fixes,
+from ecsctl.core.network.target_health import (
+    Target,
+    blocks,
+    container_mapping,
+    dynamic,
+    instance_target,
+    task_target,
 )
 from ecsctl.core.rules.base import Rule, register
 from ecsctl.core.rules.network.lookup import awsvpc_security_groups, group_index, instance_groups_for
 from ecsctl.core.rules.service.refs import as_dict, as_list, network_mode, spec_of, target_group_name, task_definition_spec
 
-EPHEMERAL_NOTE = (f"{describe_ports([FALLBACK_EPHEMERAL_PORTS])} on instances without "
-                  "/proc/sys/net/ipv4/ip_local_port_range")
 ALB_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb.html"
 ELB_SG_DOC = "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-update-security-groups.html"
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where one load balancer entry sends traffic: ``ports`` on the groups ``refs``."""
-
-    what: str  # "container-instance group 'general-a'" or "the service's awsvpc tasks"
-    refs: tuple[str, ...]
-    ports: tuple[tuple[Ports, str], ...]  # (ports, description)
-    protocol: str
-
-
-def _mapping(td: dict, name, port) -> dict | None:
-    for c in as_list(td.get("containerDefinitions")):
-        if isinstance(c, dict) and c.get("name") == name:
-            for m in as_list(c.get("portMappings")):
-                if isinstance(m, dict) and m.get("containerPort") == port:
-                    return m
-    return None
-
-
-def _health_check_port(tg: dict, traffic: Ports) -> list[tuple[Ports, str]]:
-    port = as_dict(tg.get("healthCheck")).get("port", "traffic-port")
-    if str(port).isdigit() and int(port) != traffic:
-        return [(int(port), "the health check port")]
-    return []
-
-
-def _check(target: Target, lb_refs: tuple[str, ...], index: GroupIndex):
-    """Messages for what the target's groups and the load balancer's groups leave closed."""
-    lb = lb_refs[0]
-    for ports, description in target.ports:
-        for egress, fix in load_balancer_fixes(index, lb_refs, target.refs, target.protocol, ports) or ():
-            if egress:
-                yield (f"the load balancer's security groups ({', '.join(lb_refs)}) do not let its traffic out to "
-                       f"{target.what} on {description}: {fix}")
-            else:
-                extra = f" ({EPHEMERAL_NOTE})" if ports == EPHEMERAL_PORTS else ""
-                yield (f"the security groups of {target.what} ({', '.join(target.refs)}) do not admit the load balancer's "
-                       f"group {lb} on {description}: {fix}{extra}")
 
 
 class _LoadBalancerAccess(Rule):
@@ -79,7 +35,7 @@ class _LoadBalancerAccess(Rule):
     kinds = ("Service",)
     severity = Severity.WARNING
 
-    def targets(self, spec: dict, td: dict, mapping: dict, ctx) -> list[Target]:  # pragma: no cover - interface
+    def targets(self, spec: dict, td: dict, mapping: dict, tg: dict | None, ctx) -> list[Target]:  # pragma: no cover - interface
         raise NotImplementedError
 
     def check(self, spec, doc, ctx):
@@ -94,22 +50,16 @@ class _LoadBalancerAccess(Rule):
             ref = lb.get("targetGroupArn")
             tg = spec_of(ctx.get("TargetGroup", target_group_name(ref))) if isinstance(ref, str) else None
             lb_refs = tuple(g for g in as_list((tg or {}).get("securityGroups")) if isinstance(g, str))
-            mapping = _mapping(td, lb.get("containerName"), lb.get("containerPort"))
+            mapping = container_mapping(td, lb.get("containerName"), lb.get("containerPort"))
             if not lb_refs or mapping is None:
                 continue
             name = target_group_name(ref)
-            for target in self.targets(spec, td, mapping, ctx):
-                target = Target(target.what, target.refs, target.ports + tuple(_health_check_port(tg, target.ports[0][0])),
-                                target.protocol)
-                for message in _check(target, lb_refs, index):
-                    yield ("loadBalancers", i), f"target group '{name}': {message}"
+            for target in self.targets(spec, td, mapping, tg, ctx):
+                for block in blocks(target, lb_refs, index):
+                    yield ("loadBalancers", i), f"target group '{name}': {block.message}"
 
 
-def _protocol(mapping: dict) -> str:
-    return str(mapping.get("protocol") or "tcp").lower()
-
-
-def _instance_targets(spec: dict, td: dict, ctx, ports: Ports, description: str, protocol: str) -> list[Target]:
+def _instance_targets(spec: dict, td: dict, mapping: dict, tg: dict | None, ctx) -> list[Target]:
     """One target per distinct set of instance security groups, naming the groups that have it."""
     by_refs: dict[tuple[str, ...], list[str]] = {}
     for _, group in instance_groups_for(spec, td, ctx):
@@ -119,12 +69,10 @@ def _instance_targets(spec: dict, td: dict, ctx, ports: Ports, description: str,
     out = []
     for refs, names in by_refs.items():
         what = ("container-instance group " if len(names) == 1 else "container-instance groups ") + ", ".join(f"'{n}'" for n in names)
-        out.append(Target(what, refs, ((ports, description),), protocol))
+        target = instance_target(td, mapping, tg, refs, what)
+        if target is not None:
+            out.append(target)
     return out
-
-
-def _dynamic(mapping: dict) -> bool:
-    return mapping.get("hostPort") in (None, 0)
 
 
 @register
@@ -158,11 +106,10 @@ class DynamicPortsAdmitLoadBalancer(_LoadBalancerAccess):
     id = "W8010"
     title = "Load balancer reaches dynamic host ports through the instances' security groups"
 
-    def targets(self, spec, td, mapping, ctx):
-        if network_mode(td) != "bridge" or not _dynamic(mapping):
+    def targets(self, spec, td, mapping, tg, ctx):
+        if network_mode(td) != "bridge" or not dynamic(mapping):
             return []
-        return _instance_targets(spec, td, ctx, EPHEMERAL_PORTS, f"the ephemeral port range {describe_ports([EPHEMERAL_PORTS])}",
-                                 _protocol(mapping))
+        return _instance_targets(spec, td, mapping, tg, ctx)
 
 
 @register
@@ -189,17 +136,10 @@ class StaticHostPortAdmitsLoadBalancer(_LoadBalancerAccess):
     id = "W8011"
     title = "Load balancer reaches a static host port through the instances' security groups"
 
-    def targets(self, spec, td, mapping, ctx):
-        mode = network_mode(td)
-        if mode == "bridge" and not _dynamic(mapping):
-            port = mapping["hostPort"]
-        elif mode == "host":
-            port = mapping.get("hostPort") or mapping.get("containerPort")
-        else:
+    def targets(self, spec, td, mapping, tg, ctx):
+        if network_mode(td) not in ("bridge", "host") or (network_mode(td) == "bridge" and dynamic(mapping)):
             return []
-        if not isinstance(port, int):
-            return []
-        return _instance_targets(spec, td, ctx, port, f"host port {port}", _protocol(mapping))
+        return _instance_targets(spec, td, mapping, tg, ctx)
 
 
 @register
@@ -229,11 +169,6 @@ class AwsvpcTasksAdmitLoadBalancer(_LoadBalancerAccess):
     id = "W8012"
     title = "Load balancer reaches awsvpc tasks through their security groups"
 
-    def targets(self, spec, td, mapping, ctx):
-        if network_mode(td) != "awsvpc":
-            return []
-        refs = tuple(awsvpc_security_groups(spec))
-        port = mapping.get("containerPort")
-        if not refs or not isinstance(port, int):
-            return []
-        return [Target("the service's awsvpc tasks", refs, ((port, f"container port {port}"),), _protocol(mapping))]
+    def targets(self, spec, td, mapping, tg, ctx):
+        target = task_target(td, mapping, tg, tuple(awsvpc_security_groups(spec)))
+        return [target] if target is not None else []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from ecsctl.core.controller.service import security_groups
 from ecsctl.core.network.security_groups import GroupIndex
 from ecsctl.core.rules.service.refs import as_dict, as_list, cluster_name, spec_of
 from ecsctl.core.scheduling import cql
@@ -52,7 +53,7 @@ def security_group_references(kind: str, spec: dict) -> Iterator[tuple[tuple, st
 
 def awsvpc_security_groups(spec: dict) -> list[str]:
     """The security groups a service gives its awsvpc tasks."""
-    return [g for g in _awsvpc_groups(spec.get("networkConfiguration")) if isinstance(g, str)]
+    return security_groups(spec)
 
 
 def group_view(group: dict) -> dict:

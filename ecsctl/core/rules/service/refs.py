@@ -84,7 +84,7 @@ def check_strategy(strategy: Any, field: str, ctx, associated: set[str] | None):
         yield (field,), f"a capacity provider strategy has at most 6 providers, not {len(items)}"
     with_base = [i for i, item in items if isinstance(item.get("base"), int) and item["base"] > 0]
     if len(with_base) > 1:
-        yield (field, with_base[1], "base"), "only one capacity provider in a strategy can have a base defined"
+        yield (field, with_base[1], "base"), "Only 1 capacity provider in a capacity provider strategy can have a nonzero base."
     if not any(isinstance(item.get("weight"), (int, float)) and item["weight"] > 0 for _, item in items):
         yield (field,), "at least one capacity provider in a strategy needs a weight greater than 0"
     names = [(i, item.get("capacityProvider")) for i, item in items]
@@ -95,11 +95,14 @@ def check_strategy(strategy: Any, field: str, ctx, associated: set[str] | None):
         seen.add(name)
     fargate = [n for _, n in names if n in FARGATE_PROVIDERS]
     if fargate and len(fargate) < len(names):
-        yield (field,), "a capacity provider strategy may contain Fargate providers or Auto Scaling group providers, not both"
+        yield (field,), ("A capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling "
+                         "groups and Fargate providers. Specify one or the other and try again.")
     for i, name in names:
         if not isinstance(name, str):
             continue
         if name not in FARGATE_PROVIDERS and ctx.get("CapacityProvider", name) is None:
             yield (field, i, "capacityProvider"), f"capacity provider '{name}' is neither FARGATE, FARGATE_SPOT nor a CapacityProvider among the validated documents{ctx.suggest('CapacityProvider', name, FARGATE_PROVIDERS)}"
         elif associated is not None and name not in associated:
-            yield (field, i, "capacityProvider"), f"capacity provider '{name}' is not associated with the cluster (add it to the cluster's capacityProviders)"
+            yield (field, i, "capacityProvider"), (f"capacity provider '{name}': The specified capacity provider strategy cannot "
+                                                   "contain a capacity provider that is not associated with the cluster. "
+                                                   "(add it to the cluster's capacityProviders)")

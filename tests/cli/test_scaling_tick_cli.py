@@ -1,0 +1,344 @@
+"""Service Auto Scaling on the simulated clock, through the CLI: ``metrics put``, ``tick``,
+``get scaling``, ``describe service``, and the plan that does not fight a scaled count.
+
+The expected numbers come from Application Auto Scaling's documented behaviour, not from
+our own output: target tracking scales out proportionally, ``ceil(capacity × metric ÷
+target)`` (issue 10, ecs-semantics §6.2) once its high alarm has 3 of 3 one-minute
+datapoints above the target; a step policy's cooldown (default 300 s) holds the next
+scale-out; a scheduled action sets min/max and pulls the desired count into the range
+("minimum capacity was set to 6").  The simulated clock starts at 2026-01-01T00:00:00Z.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+from typer.testing import CliRunner
+
+from ecsctl.cli.app import app
+
+CPU = "ECSServiceAverageCPUUtilization"
+
+TASKDEF_AND_CLUSTER = """\
+---
+apiVersion: ecsctl/v1
+kind: TaskDefinition
+metadata: {name: web}
+spec:
+  requiresCompatibilities: [FARGATE]
+  networkMode: awsvpc
+  cpu: "256"
+  memory: "512"
+  containerDefinitions:
+    - {name: web, image: "nginx:1.27", portMappings: [{containerPort: 80}]}
+---
+apiVersion: ecsctl/v1
+kind: Cluster
+metadata: {name: prod}
+spec: {}
+"""
+
+
+def service(auto_scaling: str, desired: int = 2) -> str:
+    return textwrap.dedent("""\
+        apiVersion: ecsctl/v1
+        kind: Service
+        metadata: {name: web}
+        spec:
+          cluster: prod
+          taskDefinition: web
+          desiredCount: %d
+          launchType: FARGATE
+          networkConfiguration:
+            awsvpcConfiguration: {subnets: [subnet-1], securityGroups: [sg-1]}
+          autoScaling:
+        """) % desired + textwrap.indent(textwrap.dedent(auto_scaling), "    ") + TASKDEF_AND_CLUSTER
+
+
+TARGET_TRACKING = """\
+minCapacity: 2
+maxCapacity: 10
+targetTracking:
+  - policyName: cpu60
+    targetValue: 60
+    predefinedMetricSpecification: {predefinedMetricType: ECSServiceAverageCPUUtilization}
+"""
+
+
+class Sim:
+    """One stack in tmp_path and its state, driven through the CLI."""
+
+    def __init__(self, tmp_path, auto_scaling: str, desired: int = 2) -> None:
+        self.dir = tmp_path
+        self.manifest = tmp_path / "web.yaml"
+        self.manifest.write_text(service(auto_scaling, desired))
+        self.state = str(tmp_path / "state.db")
+        self.runner = CliRunner()
+        applied = self("apply", "-f", self.manifest, "--auto-approve")
+        assert applied.exit_code == 0, applied.output
+
+    def __call__(self, *args, code: int = 0):
+        result = self.runner.invoke(app, [*map(str, args), "--state", self.state])
+        assert result.exit_code == code, (args, result.stdout, result.stderr)
+        return result
+
+    def json(self, *args):
+        return json.loads(self(*args, "-o", "json").stdout)
+
+    def desired(self) -> int:
+        return self.json("get", "services", "web")[0]["desiredCount"]
+
+    def running(self) -> int:
+        return self.json("get", "services", "web")[0]["runningCount"]
+
+    def activities(self) -> list[dict]:
+        return self.json("get", "scaling")
+
+
+def test_high_cpu_scales_out_on_tick_and_the_plan_does_not_reset_the_count(tmp_path) -> None:
+    sim = Sim(tmp_path, TARGET_TRACKING + "    scaleOutCooldown: 300\n")
+    sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "90")
+    ticked = sim.json("tick", "10m")
+    # 3 datapoints above 60 (00:01, 00:02, 00:03) put the high alarm in ALARM: ceil(2 × 90 / 60) = 3;
+    # the 300 s scale-out cooldown then holds until 00:08: ceil(3 × 90 / 60) = 5.
+    assert [(a["time"], a["previousDesiredCount"], a["desiredCount"]) for a in ticked["scaling"]] == [
+        ("2026-01-01T00:03:00Z", 2, 3), ("2026-01-01T00:08:00Z", 3, 5)]
+    assert sim.desired() == 5 and sim.running() == 5  # the controller started the tasks in the same minute
+    first = sim.activities()[0]
+    assert first["description"] == "Setting desired count to 3."
+    assert first["cause"].startswith("monitor alarm TargetTracking-service/prod/web-AlarmHigh-")
+    assert first["cause"].endswith(" in state ALARM triggered policy cpu60")
+    assert first["statusMessage"] == "Successfully set desired count to 3. Change successfully fulfilled by ecs."
+    assert (first["cluster"], first["service"], first["resourceId"]) == ("prod", "web", "service/prod/web")
+
+    # DESIGN §5: a desired count moved by scaling is drift, not a change.
+    sim("plan", "-f", sim.manifest, "--detailed-exitcode")  # exit 0: no changes
+    plan = sim.json("plan", "-f", sim.manifest)
+    assert plan["summary"]["create"] == plan["summary"]["update"] == plan["summary"]["delete"] == 0
+    assert not [c for c in plan["changes"] if c["action"] != "no-op"]
+    assert [(d["address"], d["field"], d["actual"]) for d in plan["drift"]] == [("service/prod/web", "desiredCount", 5)]
+    sim("apply", "-f", sim.manifest, "--auto-approve")
+    assert sim.desired() == 5  # an apply of the unchanged manifests keeps the scaled count
+
+
+def test_describe_service_shows_the_scalable_target_and_its_activities(tmp_path) -> None:
+    sim = Sim(tmp_path, TARGET_TRACKING)
+    sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "90")
+    sim("tick", "5m")
+    described = sim.json("describe", "service", "web")["scaling"]
+    assert (described["minCapacity"], described["maxCapacity"]) == (2, 10)
+    assert described["policies"] == [{"policyName": "cpu60", "policyType": "TargetTrackingScaling",
+                                      "metric": CPU, "target": 60}]
+    assert [a["description"] for a in described["activities"]] == ["Setting desired count to 3."]
+    text = sim("describe", "service", "web").stdout
+    assert "Scaling:" in text and "triggered policy cpu60" in text
+    rows = sim("get", "scaling", "web").stdout.splitlines()
+    assert rows[0].split()[:3] == ["TIME", "SERVICE", "DESIRED"] and "2 -> 3" in rows[1]
+
+
+def test_closed_loop_demand_settles_near_the_target(tmp_path) -> None:
+    # 320 requests/s, 50 per task at 100 % CPU: CPU = 100 × 320 ÷ (50 r) = 640 / r. Target 60 %:
+    # the high alarm stops above r = 10.67, the low alarm (< 54 %) would need r > 11.85: r = 11.
+    sim = Sim(tmp_path, TARGET_TRACKING.replace("maxCapacity: 10", "maxCapacity: 20")
+              + "    scaleOutCooldown: 60\ndemand: {unit: requestsPerSecond, perTask: 50, constant: 320}\n")
+    sim("tick", "2h")
+    running = sim.running()
+    assert running == sim.desired() == 11
+    assert 0.9 * 60 <= 640 / running <= 60
+    times = [a["time"] for a in sim.activities()]
+    assert times and max(times) < "2026-01-01T01:00:00Z"  # it settled within the first hour and stayed
+    before = len(times)
+    sim("tick", "1h")
+    assert len(sim.activities()) == before and sim.desired() == 11
+
+
+def test_a_scale_out_lowers_the_derived_metric_then_scale_in_follows_the_demand_down(tmp_path) -> None:
+    sim = Sim(tmp_path, TARGET_TRACKING.replace("maxCapacity: 10", "maxCapacity: 20") + textwrap.dedent("""\
+        demand:
+          unit: requestsPerSecond
+          perTask: 50
+          series:
+            - {time: "2026-01-01T00:00:00Z", value: 320}
+            - {time: "2026-01-01T01:00:00Z", value: 320}
+            - {time: "2026-01-01T01:01:00Z", value: 60}
+        """))
+    sim("tick", "1h")
+    assert sim.desired() == 11
+    sim("tick", "1h")
+    # 60 requests/s: 2 tasks would run at 60 %, the floor is minCapacity 2.
+    assert sim.desired() == 2
+    causes = [a["cause"] for a in sim.activities()]
+    assert any("-AlarmLow-" in c for c in causes)
+
+
+def test_a_scheduled_action_fires_at_its_time_on_tick(tmp_path) -> None:
+    sim = Sim(tmp_path, """\
+        minCapacity: 2
+        maxCapacity: 10
+        scheduled:
+          - scheduledActionName: morning
+            schedule: cron(30 0 * * ? *)
+            scalableTargetAction: {minCapacity: 6, maxCapacity: 10}
+        """)
+    sim("tick", "29m")
+    assert sim.desired() == 2 and sim.activities() == []
+    sim("tick", "1m")
+    assert sim.desired() == 6 and sim.running() == 6
+    acts = sim.activities()
+    assert [(a["time"], a["cause"], a["description"]) for a in acts] == [
+        ("2026-01-01T00:30:00Z", "scheduled action name morning was triggered", "Setting min capacity to 6 and max capacity to 10"),
+        ("2026-01-01T00:30:00Z", "minimum capacity was set to 6", "Setting desired count to 6."),
+    ]
+    sim("tick", "23h")  # the next firing (00:30 the next day) is not due yet: nothing fires twice
+    assert len(sim.activities()) == 2
+    assert sim.json("describe", "service", "web")["scaling"]["minCapacity"] == 6
+
+
+def test_no_scale_in_while_a_deployment_is_in_progress(tmp_path) -> None:
+    """"Application Auto Scaling turns off scale-in processes while Amazon ECS deployments are in
+    progress": a deployment that minimumHealthyPercent = maximumPercent = 100 leave no room for
+    stays IN_PROGRESS (DESIGN §6), the old tasks run on."""
+    low = TARGET_TRACKING.replace("minCapacity: 2", "minCapacity: 1")
+    (tmp_path / "calm").mkdir()
+    calm = Sim(tmp_path / "calm", low, desired=4)
+    calm("metrics", "put", "--service", "web", "--metric", CPU, "--value", "10")
+    calm("tick", "30m")
+    assert calm.desired() < 4  # 15 datapoints under 54 %: the low alarm scales in
+
+    (tmp_path / "busy").mkdir()
+    busy = Sim(tmp_path / "busy", low, desired=4)
+    busy.manifest.write_text(busy.manifest.read_text().replace(
+        "  launchType: FARGATE", "  launchType: FARGATE\n  deploymentConfiguration: {minimumHealthyPercent: 100, maximumPercent: 100}"
+    ).replace('"nginx:1.27"', '"nginx:1.28"'))
+    busy("apply", "-f", busy.manifest, "--auto-approve", code=1)  # stalled: no room to start a new task
+    assert busy.json("rollout", "status", "web")["deployments"][0]["rolloutState"] == "IN_PROGRESS"
+    busy("metrics", "put", "--service", "web", "--metric", CPU, "--value", "10")
+    busy("tick", "30m")
+    assert busy.desired() == 4 and busy.activities() == []
+
+
+STEP = """\
+minCapacity: 1
+maxCapacity: 10
+stepScaling:
+  - policyName: backlog
+    adjustmentType: ChangeInCapacity
+    cooldown: 300
+    alarm: {metricName: BacklogPerTask, threshold: 100, comparisonOperator: GreaterThanOrEqualToThreshold}
+    stepAdjustments:
+      - {metricIntervalLowerBound: 0, scalingAdjustment: 1}
+"""
+
+
+def test_the_step_policy_cooldown_holds_the_next_scale_out(tmp_path) -> None:
+    sim = Sim(tmp_path, STEP)
+    sim("metrics", "put", "--service", "web", "--metric", "BacklogPerTask", "--value", "150")
+    sim("tick", "12m")
+    acts = sim.activities()
+    # One datapoint puts the alarm in ALARM at 00:01; a scale-out every 300 s after that.
+    assert [(a["time"], a["desiredCount"]) for a in acts] == [
+        ("2026-01-01T00:01:00Z", 3), ("2026-01-01T00:06:00Z", 4), ("2026-01-01T00:11:00Z", 5)]
+    assert all(a["cause"] == "monitor alarm backlog in state ALARM triggered policy backlog" for a in acts)
+
+
+def test_the_state_carries_the_engine_between_ticks(tmp_path) -> None:
+    """Ten ticks of a minute record what one tick of ten minutes does (cooldowns and alarm
+    datapoints live in sim_state between commands)."""
+    results = []
+    for name, ticks in (("one", ["10m"]), ("ten", ["1m"] * 10)):
+        folder = tmp_path / name
+        folder.mkdir()
+        sim = Sim(folder, TARGET_TRACKING)
+        sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "90")
+        for duration in ticks:
+            sim("tick", duration)
+        results.append([(a["time"], a["desiredCount"], a["cause"]) for a in sim.activities()])
+    assert results[0] == results[1] and len(results[0]) >= 2
+
+
+def test_metrics_from_a_csv_series_and_a_later_value_replaces_the_level(tmp_path) -> None:
+    sim = Sim(tmp_path, TARGET_TRACKING)
+    series = tmp_path / "cpu.csv"
+    series.write_text("timestamp,metric,value\n2026-01-01T00:00:00Z,%s,30\n2026-01-01T00:05:00Z,%s,95\n" % (CPU, CPU))
+    put = sim.json("metrics", "put", "--service", "web", "--file", series)
+    assert (put["points"], put["from"], put["to"]) == (2, "2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z")
+    sim("tick", "7m")
+    # 30 % from 00:00, 95 % from 00:05: the third datapoint above 60 is 00:07 → ceil(2 × 95 / 60) = 4.
+    assert [(a["time"], a["desiredCount"]) for a in sim.activities()] == [("2026-01-01T00:07:00Z", 4)]
+
+
+def test_a_metric_no_policy_reads_is_a_warning(tmp_path) -> None:
+    sim = Sim(tmp_path, TARGET_TRACKING)
+    result = sim("metrics", "put", "--service", "web", "--metric", "QueueDepth", "--value", "5")
+    assert "warning: no scaling policy of service/prod/web reads QueueDepth" in result.stderr
+
+
+@pytest.mark.parametrize("args, code", [
+    (["--service", "nope", "--metric", CPU, "--value", "1"], 1),
+    (["--service", "web", "--metric", CPU], 2),
+    (["--service", "web", "--metric", CPU, "--value", "1", "--file", "x.csv"], 2),
+    (["--service", "web", "--metric", CPU, "--value", "1", "--time", "yesterday"], 1),
+    (["--service", "web", "--file", "missing.csv"], 1),
+])
+def test_metrics_put_errors_are_one_line(tmp_path, args, code) -> None:
+    sim = Sim(tmp_path, TARGET_TRACKING)
+    result = sim("metrics", "put", *args, code=code)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+
+
+def test_the_view_draws_the_activities_tick_recorded(tmp_path) -> None:
+    sim = Sim(tmp_path, TARGET_TRACKING)
+    sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "90")
+    sim("tick", "5m")
+    scaling = sim.json("view")["scaling"]
+    assert [(s["service"], [(a["from"], a["to"]) for a in s["activities"]]) for s in scaling] == [
+        ("service/prod/web", [(2, 3)])]
+    assert scaling[0]["points"][0]["desiredCount"] == 3 and scaling[0]["points"][0]["value"] == 90.0
+
+
+TWO_POLICIES = TARGET_TRACKING.replace("minCapacity: 2", "minCapacity: 1") + """\
+  - policyName: mem50
+    targetValue: 50
+    predefinedMetricSpecification: {predefinedMetricType: ECSServiceAverageMemoryUtilization}
+"""
+MEMORY = "ECSServiceAverageMemoryUtilization"
+
+
+def test_several_policies_scale_in_only_when_all_agree(tmp_path) -> None:
+    sim = Sim(tmp_path, TWO_POLICIES, desired=6)
+    sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "20")     # far below 60: cpu60 wants in
+    sim("metrics", "put", "--service", "web", "--metric", MEMORY, "--value", "48")  # not below 45: mem50 does not
+    sim("tick", "30m")
+    assert sim.desired() == 6 and sim.activities() == []
+    sim("metrics", "put", "--service", "web", "--metric", MEMORY, "--value", "20")  # now both agree
+    sim("tick", "20m")
+    acts = sim.activities()
+    assert acts and acts[0]["desiredCount"] < 6 and "-AlarmLow-" in acts[0]["cause"]
+
+
+def test_several_policies_scale_out_if_any_wants_more(tmp_path) -> None:
+    sim = Sim(tmp_path, TWO_POLICIES, desired=2)
+    sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "20")
+    sim("metrics", "put", "--service", "web", "--metric", MEMORY, "--value", "100")  # ceil(2 × 100 / 50) = 4
+    sim("tick", "3m")
+    assert [(a["desiredCount"], a["cause"].endswith("triggered policy mem50")) for a in sim.activities()] == [(4, True)]
+
+
+def test_an_applied_change_of_the_target_resets_the_scheduled_bounds(tmp_path) -> None:
+    sim = Sim(tmp_path, """\
+        minCapacity: 2
+        maxCapacity: 10
+        scheduled:
+          - {scheduledActionName: floor, schedule: "at(2026-01-01T00:10:00)", scalableTargetAction: {minCapacity: 6}}
+        """)
+    sim("tick", "15m")
+    assert sim.json("describe", "service", "web")["scaling"]["minCapacity"] == 6 and sim.desired() == 6
+    sim.manifest.write_text(sim.manifest.read_text().replace("maxCapacity: 10", "maxCapacity: 8"))
+    sim("apply", "-f", sim.manifest, "--auto-approve")
+    sim("tick", "1m")
+    described = sim.json("describe", "service", "web")["scaling"]
+    assert (described["minCapacity"], described["maxCapacity"]) == (2, 8)  # RegisterScalableTarget again
+    assert sim.desired() == 6  # the count stays: nothing scaled it
