@@ -1,6 +1,7 @@
 """Documents per second through ``Validator`` in one process, on one core.
 
     python bench/throughput.py [--quick] [--docs N] [--repeat N] [--seed S] [--dump DIR]
+    python bench/throughput.py --vs-parser [--dump DIR] [--repeat N]
 
 Generates N (default 10,000) varied, valid manifest documents in memory with a seeded
 random generator: one Cluster, then "apps" of a TaskDefinition (Fargate/awsvpc or
@@ -9,6 +10,12 @@ health checks, dependsOn), the Service that runs it (load balancer, network conf
 deployment configuration, sometimes auto scaling), its TargetGroup, and the Parameter,
 Secret and Repository documents its references need.  Each app is one multi-document
 YAML file, as people write them.
+
+``--vs-parser`` writes the files out (``--dump``, or a temporary folder) and times, side by
+side and interleaved, two processes over the same folder: ``ecsctl validate DIR`` and a bare
+loop of ``yaml.load_all(..., Loader=yaml.CSafeLoader)`` over the same files (the floor: PyYAML's
+C parser with its Python constructor, no positions, no checks).  Best of N wall and CPU time
+(user + system, which a busy machine disturbs less), and the ratio (target: within 1.5x).
 
 Reports: documents/second for ``Validator().validate(files, read=...)`` (best of N, the
 Validator built inside the timed region), the split between loading (YAML parsing and
@@ -22,6 +29,7 @@ import argparse
 import cProfile
 import gc
 import io
+import os
 import pstats
 import random
 import string
@@ -291,8 +299,8 @@ def split(files: dict[str, bytes]) -> dict[str, float]:
                 doc.valid = False
         mark()
         for doc in docs:
-            if doc.valid and v.schemas.check(doc):
-                doc.valid = False
+            if doc.valid:
+                doc.valid = v.schemas.check(doc)[1]  # (findings, shape ok): rules run on what passes
         mark()
         ctx = RuleContext(docs)
         duplicate_names(docs)
@@ -318,6 +326,66 @@ def profile(files: dict[str, bytes], top: int = 15) -> str:
     return out.getvalue()
 
 
+BARE_LOOP = """
+import pathlib, sys, yaml
+loader = yaml.CSafeLoader
+n = 0
+for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.yaml")):
+    with open(path, "rb") as fh:
+        n += sum(1 for _ in yaml.load_all(fh.read(), Loader=loader))
+print(n, "documents")
+"""
+
+
+def _timed(cmd: list[str]) -> tuple[float, float, str]:
+    """Wall and CPU (user + system) seconds of one child process, and its last line of output."""
+    import resource
+    import subprocess
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if done.returncode not in (0,):
+        raise SystemExit(f"{' '.join(cmd[:3])}... exited {done.returncode}: {done.stderr[-500:]}")
+    return wall, cpu, (done.stdout.strip().splitlines() or [""])[-1]
+
+
+def vs_parser(folder: Path, repeat: int, n_docs: int, info: dict) -> None:
+    ecsctl = str(Path(sys.executable).with_name("ecsctl"))
+    runs = {"ecsctl validate DIR": [ecsctl, "validate", str(folder)],
+            "bare yaml.load_all(CSafeLoader) loop": [sys.executable, "-c", BARE_LOOP, str(folder)],
+            "ECSCTL_JOBS=1 ecsctl validate DIR": ["env", "ECSCTL_JOBS=1", ecsctl, "validate", str(folder)]}
+    got: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
+    last: dict[str, str] = {}
+    for _ in range(repeat):  # interleaved, so a busy spell hits both alike
+        for name, cmd in runs.items():
+            wall, cpu, line = _timed(cmd)
+            got[name].append((wall, cpu))
+            last[name] = line
+    (v_name, bare_name, one_name) = runs
+    o_wall, o_cpu = min(w for w, _ in got[one_name]), min(c for _, c in got[one_name])
+    v_wall, v_cpu = min(w for w, _ in got[v_name]), min(c for _, c in got[v_name])
+    b_wall, b_cpu = min(w for w, _ in got[bare_name]), min(c for _, c in got[bare_name])
+    lines = [
+        f"**Validation throughput** — {n_docs} generated documents (`throughput.py --dump`), two processes "
+        f"over the same folder, interleaved, best of {repeat}. {machine_line(info)}",
+        "",
+        "| run | wall (best) | CPU user+sys (best) | documents/s (wall) | last line |",
+        "|---|---|---|---|---|",
+        f"| `ecsctl validate DIR` | {v_wall:.2f} s | {v_cpu:.2f} s | {n_docs / v_wall:,.0f} | {last[v_name]} |",
+        f"| bare `yaml.load_all(CSafeLoader)` loop | {b_wall:.2f} s | {b_cpu:.2f} s | {n_docs / b_wall:,.0f} | {last[bare_name]} |",
+        f"| `ECSCTL_JOBS=1 ecsctl validate DIR` (one process) | {o_wall:.2f} s | {o_cpu:.2f} s | {n_docs / o_wall:,.0f} | {last[one_name]} |",
+        "",
+        f"Ratio validate / bare parse: **{v_wall / b_wall:.2f}× wall, {v_cpu / b_cpu:.2f}× CPU** (target ≤ 1.5×); "
+        f"in one process {o_wall / b_wall:.2f}× wall, {o_cpu / b_cpu:.2f}× CPU. Load average at the end: "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.",
+    ]
+    print_block("validation-throughput", lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2,000 documents, 2 repetitions")
@@ -327,6 +395,8 @@ def main() -> None:
     ap.add_argument("--dump", type=Path, help="also write the generated files under this directory")
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--pin", action="store_true", help="pin the process to one CPU (sched_setaffinity)")
+    ap.add_argument("--vs-parser", action="store_true",
+                    help="only time `ecsctl validate DIR` against a bare CSafeLoader loop over the dumped files")
     args = ap.parse_args()
     n_docs = args.docs or (2000 if args.quick else 10_000)
     repeat = args.repeat or (2 if args.quick else 3)
@@ -346,6 +416,17 @@ def main() -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(raw)
         print(f"wrote them under {args.dump}")
+    if args.vs_parser:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = args.dump or Path(tmp)
+            if not args.dump:
+                for name, raw in files.items():
+                    (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                    (folder / name).write_bytes(raw)
+            vs_parser(folder, args.repeat or 3, sum(kinds.values()), info)
+        return
 
     times, gc_times, report, collections = headline(files, repeat)
     best = min(times)

@@ -73,10 +73,19 @@ def test_duplicate_manifest_names_are_reported_at_the_second():
     assert finding.rule == "E0016" and finding.line == 11 and "first at m.yaml:1" in finding.message
 
 
-def test_bare_task_definitions_may_share_a_family():
+def test_bare_task_definitions_of_one_family_clash():
+    """Plan takes one spec per family (issue 13: validate passed two such files, plan crashed)."""
     text = '{"family": "web", "containerDefinitions": [{"name": "a", "image": "x"}]}'
-    docs = _docs(text, "a.json") + _docs(text, "b.json")
-    assert duplicate_names(docs) == []
+    docs = _docs(text, "a.json") + _docs("{\n  " + text[1:], "b.json")
+    [finding] = duplicate_names(docs)
+    assert (finding.rule, finding.file, finding.line, finding.column) == ("E0016", "b.json", 2, 3)
+    assert "first at a.json:1" in finding.message
+
+
+def test_a_service_clashes_with_itself_named_by_cluster_arn():
+    svc = "apiVersion: ecsctl/v1\nkind: Service\nmetadata: {{name: web}}\nspec: {{cluster: {c}, taskDefinition: web}}\n"
+    docs = _docs(svc.format(c="prod") + "---\n" + svc.format(c="'arn:aws:ecs:eu-west-1:123456789012:cluster/prod'"))
+    assert [f.rule for f in duplicate_names(docs)] == ["E0016"]
 
 
 def test_services_are_unique_per_cluster():

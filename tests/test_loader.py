@@ -41,6 +41,25 @@ BROKEN = [
     ("deep-unclosed-5000", b"[" * 5000, "m.yaml", [("E0007", 1, 1, (), 0)]),
     ("second-document-duplicate", b"a: 1\n---\nb: 1\nb: 2\n", "m.yaml", [("E0008", 4, 1, ("b",), 1)]),
     ("second-document-malformed", b"a: 1\n---\nb: [1\n", "m.yaml", [("E0002", 4, 1, (), 1)]),
+    # scalars that cannot become plain data (issue 13: each was an exit 3)
+    ("int-tag-letters", b"a: 1\nx: !!int a\n", "m.yaml", [("E0017", 2, 4, (), 0)]),
+    ("int-tag-empty-binary", b"x: !!int 0b\n", "m.yaml", [("E0017", 1, 4, (), 0)]),
+    ("float-tag-letters", b"x: !!float a\n", "m.yaml", [("E0017", 1, 4, (), 0)]),
+    ("bool-tag-maybe", b"x: !!bool maybe\n", "m.yaml", [("E0017", 1, 4, (), 0)]),
+    ("yaml-nan", b"x: [1, .nan]\n", "m.yaml", [("E0017", 1, 8, (), 0)]),
+    ("timestamp-tag", b"x: !!timestamp a\n", "m.yaml", [("E0004", 1, 4, (), 0)]),
+    ("set-tag", b"x: !!set [a]\n", "m.yaml", [("E0004", 1, 4, (), 0)]),
+    ("omap-tag", b"x: !!omap [{a: 1}]\n", "m.yaml", [("E0004", 1, 4, (), 0)]),
+    ("yaml-int-4400-digits", b"x: " + b"1" * 4400 + b"\n", "m.yaml", [("E0017", 1, 4, (), 0)]),
+    ("yaml-int-over-64-bits", b"x: 9223372036854775808\n", "m.yaml", [("E0017", 1, 4, (), 0)]),
+    ("json-int-5000-digits", b'{"a": [' + b"9" * 5000 + b"]}", "m.json", [("E0017", 1, 8, (), 0)]),
+    ("json-int-over-64-bits", b'{\n  "a": -9223372036854775809\n}', "m.json", [("E0017", 2, 8, (), 0)]),
+    ("json-infinity", b'{"a": Infinity}', "m.json", [("E0017", 1, 7, (), 0)]),
+    ("json-lone-surrogate-key", b'{"a": 1,\n "\\ud800": 2}', "m.json", [("E0001", 2, 3, (), 0)]),
+    ("json-lone-low-surrogate-value", b'{"a": "x\\uDC00"}', "m.json", [("E0001", 1, 9, (), 0)]),
+    ("json-high-then-high", b'{"a": "\\ud800\\ud800"}', "m.json", [("E0001", 1, 8, (), 0)]),
+    ("yaml-boolean-key", b"a:\n  true: x\n", "m.yaml", [("E0018", 2, 3, ("a", "true"), 0)]),
+    ("yaml-null-key", b"~: x\n", "m.yaml", [("E0018", 1, 1, ("~",), 0)]),
 ]
 
 
@@ -76,6 +95,11 @@ FINE = [
     ("json-with-tabs", b'{\n\t"a": {\n\t\t"b": [1,\t2]\n\t}\n}\n', "m.json", [{"a": {"b": [1, 2]}}]),
     ("flow-mapping-yaml", b"{a: 1, b: [x]}\n", "m.yaml", [{"a": 1, "b": ["x"]}]),
     ("crlf-line-endings", b"a: 1\r\nb: 2\r\n", "m.yaml", [{"a": 1, "b": 2}]),
+    ("json-surrogate-pair", b'{"a": "\\ud83d\\ude00"}', "m.json", [{"a": "\U0001F600"}]),
+    ("json-escaped-backslash-then-u", b'{"a": "\\\\ud800"}', "m.json", [{"a": "\\ud800"}]),
+    ("int-64-bit-edges", b"a: 9223372036854775807\nb: -9223372036854775808\n", "m.yaml",
+     [{"a": 2**63 - 1, "b": -2**63}]),
+    ("explicit-str-int-tags", b"a: !!str 5\nb: !!int '7'\nc: !!float 1.5\n", "m.yaml", [{"a": "5", "b": 7, "c": 1.5}]),
 ]
 
 
@@ -145,3 +169,76 @@ def test_yaml_looking_text_loads_without_raising(text: str) -> None:
     result = load_bytes(text.encode(), "m.yaml")
     assert isinstance(result, LoadResult)
     assert all(f.line >= 1 and f.column >= 1 for f in result.findings)
+
+
+def test_documents_share_one_scan_for_anchors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading is linear in the number of documents: the whole text is searched for ``&`` once per
+    file, not once per document (issue 13: 50,000 small documents took 18.6 s)."""
+    scans = []
+    real = loader._has_anchors
+    monkeypatch.setattr(loader, "_has_anchors", lambda text: scans.append(len(text)) or real(text))
+    result = load_bytes(b"a: &x 1\nb: *x\n---\n" * 2000, "m.yaml")
+    assert len(result.documents) == 2000 and result.findings == []
+    assert len(scans) == 1
+
+
+def test_a_huge_file_is_refused_before_it_is_read(tmp_path) -> None:
+    """A 1 GiB (sparse) file is E0006 from its size alone: it is never read into memory."""
+    import tracemalloc
+
+    from ecsctl.app.validate import Validator
+
+    big = tmp_path / "big.yaml"
+    with open(big, "wb") as fh:
+        fh.truncate(1024**3)
+    tracemalloc.start()
+    try:
+        report = Validator().validate([str(big)])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [(f.rule, f.file) for f in report.findings] == [("E0006", str(big))]
+    assert "1073741824 bytes" in report.findings[0].message
+    assert peak < 64 * 1024**2
+
+
+def test_standard_input_is_read_no_further_than_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from ecsctl.app.validate import TooLarge, read_manifest
+
+    class Stdin:
+        buffer = io.BytesIO(b"a: 1\n" * 100)
+
+    monkeypatch.setattr(sys, "stdin", Stdin)
+    with pytest.raises(TooLarge):
+        read_manifest("-", limit=50)
+    assert Stdin.buffer.tell() == 51  # the limit and one byte to know it is passed
+
+
+def test_a_large_tree_loaded_on_every_core_keeps_every_position(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Validate deals a large tree to worker processes; the findings (and their order, lines and
+    columns) are those of loading it in one process, JSON files and size refusals included."""
+    import ecsctl.app.validate as validate
+
+    good = "apiVersion: ecsctl/v1\nkind: Parameter\nmetadata: {name: p%d}\nspec: {type: String}\n"
+    bad = "apiVersion: ecsctl/v1\nkind: Parameter\nmetadata: {name: q%d}\nspec:\n  type: String\n  valu: x\n"
+    for i in range(12):
+        (tmp_path / f"m{i:02d}.yaml").write_text((good if i % 3 else bad) % i + "---\n" + good % (100 + i))
+    (tmp_path / "t.json").write_text('{\n\t"family": "x",\n\t"containerDefinitions": [{"name": "a", "image": "b", "memry": 1}]\n}')
+    (tmp_path / "z.yaml").write_text(good % 999 + "# padding\n" * 100)
+    monkeypatch.setattr(validate, "MAX_FILE_BYTES", 400)
+    files = validate.discover([str(tmp_path)])
+
+    def findings():
+        return [(f.rule, f.file, f.line, f.column, f.path) for f in validate.Validator().validate(files).findings]
+
+    monkeypatch.setattr(validate, "PARALLEL_FILES", 10**9)
+    alone = findings()
+    monkeypatch.setattr(validate, "PARALLEL_FILES", 2)
+    monkeypatch.setattr(validate, "_cores", lambda: 2)
+    assert findings() == alone
+    assert ("E1007", str(tmp_path / "m00.yaml"), 6, 3, ("spec", "valu")) in alone
+    assert any(f[0] == "E0006" for f in alone)
+    assert any(f[1].endswith("t.json") and f[2] == 3 for f in alone)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from ecsctl.app.validate import Loaded, Validator, discover
+from ecsctl.app.validate import Loaded, Validator, discover, read_manifest
 from ecsctl.core.findings import ValidationReport
 from ecsctl.core.plan.model import Change, Desired, FieldChange, Plan, Step, address
 from ecsctl.errors import InputError, StateError
@@ -43,8 +43,7 @@ def read_manifests(paths: list[str], notes: list[str] | None = None) -> Inputs:
     files: dict[str, bytes] = {}
 
     def read(name: str) -> bytes:
-        with open(name, "rb") as fh:
-            files[name] = fh.read()
+        files[name] = read_manifest(name)  # size-checked before it is read (validate's E0006)
         return files[name]
 
     validator = Validator()

@@ -8,7 +8,7 @@ from ecsctl.core.rules.docs import OWN_FIELDS, url_of
 
 # Checks made while loading and reading the envelope; they have IDs like any rule.
 BUILTIN = [
-    ("E0001", "File is not UTF-8", "Manifests are UTF-8 text; the finding points at the first byte that cannot be decoded."),
+    ("E0001", "File is not UTF-8", "Manifests are UTF-8 text; the finding points at the first byte that cannot be decoded, or at a JSON escape of a lone UTF-16 surrogate (\\ud800), which no UTF-8 text can hold."),
     ("E0002", "Malformed YAML or JSON", "The file cannot be parsed; the finding points where the parser gave up."),
     ("E0003", "Empty file", "A manifest file must hold at least one document."),
     ("E0004", "YAML tag not allowed", "Tags such as !!python/object would build program objects; manifests hold plain data only."),
@@ -24,6 +24,8 @@ BUILTIN = [
     ("E0014", "Bad metadata", "metadata.name is required: 1-255 letters, digits, '-' or '_' (Parameter, Secret, EnvironmentFile and Repository names may be paths)."),
     ("E0015", "Missing spec", "A manifest's spec must be a mapping."),
     ("E0016", "Duplicate name", "Names are unique per kind (services: per cluster) across all validated files."),
+    ("E0017", "Value cannot be read", "A scalar whose text does not fit its tag (!!int a, !!bool maybe), or a number out of range: integers are at most 2**63-1 (ECS's widest, a 64-bit Long) and decimals finite (no .inf, .nan, NaN or Infinity)."),
+    ("E0018", "Key is not a string", "Mapping keys are strings in ECS; an unquoted true, 3 or null as a key is a boolean, a number or null in YAML. Quote it if you mean the text."),
     ("E0900", "Internal rule error", "A rule crashed on this document: a bug in ecsctl. Please report it with the document."),
 ]
 

@@ -56,6 +56,7 @@ import ipaddress
 import json
 import math
 import re
+import sys
 from typing import Any, Iterator
 
 __all__ = ["MAX_PATTERN_LENGTH", "PatternError", "matches", "pattern_issues", "validate_pattern"]
@@ -217,7 +218,12 @@ def _anything_but_issues(arg: Any, path: Path) -> Iterator[tuple[Path, str]]:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite JSON number that a float can hold (``math.isfinite(10**400)`` raises OverflowError)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) <= sys.float_info.max  # int and float compare exactly, without conversion
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def _numeric_problem(arg: Any) -> str:
@@ -352,7 +358,7 @@ def _same(expected: Any, actual: Any) -> bool:
         return isinstance(expected, bool) and isinstance(actual, bool) and expected == actual
     if isinstance(expected, str) or isinstance(actual, str):
         return isinstance(expected, str) and isinstance(actual, str) and expected == actual
-    return _is_number(actual) and float(expected) == float(actual)
+    return _is_number(expected) and _is_number(actual) and float(expected) == float(actual)
 
 
 def _operator(op: str, arg: Any, leaf: Any) -> bool:

@@ -219,6 +219,8 @@ FIELDS = (  # name, low, high, names
     ("Day-of-week", 1, 7, WEEKDAYS),
     ("Year", 1970, 2199, None),
 )
+MAX_RATE_DAYS = 84_000  # 230 years: no schedule reaches further (cron's years are 1970-2199); timedelta stops at 999,999,999 days
+MAX_RATE_MINUTES = MAX_RATE_DAYS * 24 * 60
 RATE_UNITS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 _AT_RE = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
@@ -261,8 +263,11 @@ def _parse_rate(raw: str) -> RateSchedule:
     if not m:
         raise ScheduleError(f"{raw}: write a rate as rate(value unit), e.g. rate(5 minutes)")
     value_text, unit = m.groups()
-    if not re.fullmatch(r"\d+", value_text) or int(value_text) == 0:
-        raise ScheduleError(f"{raw}: the value must be a positive integer, not '{value_text}'")
+    if not re.fullmatch(r"[0-9]+", value_text) or not value_text.strip("0"):
+        raise ScheduleError(f"{raw}: the value must be a positive integer, not '{value_text[:40]}'")
+    if len(value_text.lstrip("0")) > len(str(MAX_RATE_MINUTES)):
+        raise ScheduleError(f"{raw}: the value is too large: a rate may be at most {MAX_RATE_DAYS} days "
+                            "(as long as cron's years, 1970-2199, reach)")
     value = int(value_text)
     singular = unit[:-1] if unit.endswith("s") else unit
     if singular not in RATE_UNITS:
@@ -271,6 +276,9 @@ def _parse_rate(raw: str) -> RateSchedule:
         raise ScheduleError(f"{raw}: use the singular unit '{singular}' for a value of 1")
     if value != 1 and unit == singular:
         raise ScheduleError(f"{raw}: use the plural unit '{singular}s' for a value of {value}")
+    if value * RATE_UNITS[singular] // RATE_UNITS["minute"] > MAX_RATE_MINUTES:
+        raise ScheduleError(f"{raw}: the value is too large: a rate may be at most {MAX_RATE_DAYS} days "
+                            "(as long as cron's years, 1970-2199, reach)")
     return RateSchedule(raw, value, singular, value * RATE_UNITS[singular])
 
 
@@ -300,13 +308,22 @@ def _number(raw: str, index: int, token: str) -> int:
     upper = token.upper()
     if names and upper in names:
         return names[upper]
-    if not token.isdigit():
+    value = _integer(token)
+    if value is None:
         hint = f" or {next(iter(names))}–{list(names)[-1]}" if names else ""
         raise ScheduleError(f"{raw}: {name} value '{token}' is not a number {low}–{high}{hint}")
-    value = int(token)
     if not low <= value <= high:
-        raise ScheduleError(f"{raw}: {name} value {value} is outside {low}–{high}")
+        raise ScheduleError(f"{raw}: {name} value {token if len(token) <= 20 else token[:20] + '...'} is outside {low}–{high}")
     return value
+
+
+def _integer(text: str) -> int | None:
+    """ASCII digits as a number, ``None`` for anything else (``int()`` would take ``١`` and refuse
+    ``²`` or 4,300 digits with an exception); a number too long to be a field's counts as 10**18."""
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    significant = text.lstrip("0") or "0"
+    return int(significant) if len(significant) <= 18 else 10**18
 
 
 def _values(raw: str, text: str, index: int) -> set[int]:
@@ -319,9 +336,9 @@ def _values(raw: str, text: str, index: int) -> set[int]:
         base, _, step_text = item.partition("/")
         step = 1
         if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
+            step = _integer(step_text) or 0
+            if not step:
                 raise ScheduleError(f"{raw}: {name} step '{step_text}' must be a positive integer")
-            step = int(step_text)
         if base == "*":
             first, last = low, high
         elif "-" in base:
@@ -345,7 +362,7 @@ def _day_of_month(raw: str, text: str) -> DayOfMonth:
     for item in text.split(","):
         if item == "L":
             last = True
-        elif item.endswith("W") and item[:-1].isdigit():
+        elif item.endswith("W") and _integer(item[:-1]) is not None:
             nearest.add(_number(raw, 2, item[:-1]))
         elif "L" in item or "W" in item:
             raise ScheduleError(f"{raw}: Day-of-month '{item}' is not valid; use L (last day) or nW (weekday nearest day n)")
@@ -365,9 +382,10 @@ def _day_of_week(raw: str, text: str) -> DayOfWeek:
             days.add(7)
         elif "#" in item:
             wd, _, k = item.partition("#")
-            if not k.isdigit() or not 1 <= int(k) <= 5:
+            week = _integer(k)
+            if week is None or not 1 <= week <= 5:
                 raise ScheduleError(f"{raw}: in Day-of-week '{item}', the week after '#' must be 1–5")
-            nth = (_number(raw, 4, wd), int(k))
+            nth = (_number(raw, 4, wd), week)
         elif item.endswith("L") and len(item) > 1:
             last.add(_number(raw, 4, item[:-1]))
         else:

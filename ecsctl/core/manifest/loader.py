@@ -4,7 +4,14 @@ YAML and JSON, several documents per file.  Hostile or broken input becomes a
 finding, never an exception: malformed syntax, duplicate keys, tags that would
 build Python objects (only the safe constructors exist), alias bombs (the
 expanded size of a document is capped), oversized files and documents,
-non-UTF-8 bytes, empty files and non-mapping documents.
+non-UTF-8 bytes, empty files and non-mapping documents.  What comes out is
+plain JSON data: strings (valid Unicode: no lone surrogate from a JSON
+``\ud800`` escape), finite numbers (integers within 64 bits), booleans,
+null, lists and mappings whose keys are strings.  A scalar whose tag does not
+fit its text (``!!int a``, ``!!bool maybe``), a number out of range, a key
+that is not a string (``true: x``) and the tags that build other types
+(``!!timestamp``, ``!!set``, ``!!binary``, ``!!omap``, ``!!pairs``) are
+findings at their line.
 
 PyYAML's C parser is used when it is present; construction stays in Python so
 that duplicate keys can be caught with their position.
@@ -13,6 +20,7 @@ that duplicate keys can be caught with their position.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +34,8 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 1024 * 1024
 MAX_EXPANDED_NODES = 200_000
 MAX_DEPTH = 100
+MAX_INTEGER = 2**63 - 1  # ECS's widest number is a signed 64-bit Long
+_MAX_NUMBER_TEXT = 64  # characters of a number's text worth converting at all (int() of 4,300+ digits raises)
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -34,23 +44,168 @@ def _error(rule: str, message: str, file: str, line: int = 1, column: int = 1, p
     return Finding(rule, Severity.ERROR, message, file, tuple(path), line, column, index)
 
 
+class _ValueError(yaml.constructor.ConstructorError):
+    """A scalar that cannot become plain data (bad text for its tag, a number out of range)."""
+
+
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_KEY_TYPES = {"tag:yaml.org,2002:bool": "a boolean", "tag:yaml.org,2002:int": "a number",
+              "tag:yaml.org,2002:float": "a number", "tag:yaml.org,2002:null": "null"}
+
+
+def _bad(node, message: str) -> _ValueError:
+    return _ValueError(None, None, message, node.start_mark)
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _out_of_range(node, text: str) -> _ValueError:
+    digits = sum(c.isdigit() for c in text)
+    return _bad(node, f"number {_shown(text)} ({digits} digits) is out of range: numbers in a manifest are at most "
+                      f"{MAX_INTEGER} (a 64-bit integer), or finite decimals")
+
+
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe loader that records duplicate keys instead of silently keeping the last."""
+    """Safe loader that records duplicate keys instead of silently keeping the last, and keys that
+    are not strings; scalars whose text does not fit their tag raise a positioned error."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.duplicates: list[tuple[Any, Any]] = []  # (mapping node, key node)
+        self.nonstring: list[tuple[Any, Any]] = []  # (mapping node, key node)
 
     def construct_mapping(self, node, deep=False):  # noqa: D401 - PyYAML hook
         seen: set = set()
+        odd = False
         for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _MERGE:
+                odd = True  # merged keys are checked below, once merged
                 continue
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
+            if isinstance(key_node, yaml.ScalarNode):
+                key = key_node.value
+                if key_node.tag != _STR:
+                    self.nonstring.append((node, key_node))
+                    odd = True
+            else:
+                key = id(key_node)
             if key in seen:
                 self.duplicates.append((node, key_node))
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        mapping = super().construct_mapping(node, deep=deep)
+        if odd and any(type(k) is not str for k in mapping):
+            mapping = {k if type(k) is str else _key_text(k): v for k, v in mapping.items()}
+        return mapping
+
+    def construct_yaml_int(self, node):
+        text = self.construct_scalar(node)
+        if len(text) > _MAX_NUMBER_TEXT:
+            raise _out_of_range(node, text)
+        try:
+            value = super().construct_yaml_int(node)
+        except (ValueError, TypeError, IndexError):
+            raise _bad(node, f"{_shown(text)} is not an integer (tag !!int)") from None
+        if not -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
+            raise _out_of_range(node, text)
+        return value
+
+    def construct_yaml_float(self, node):
+        text = self.construct_scalar(node)
+        if len(text) > _MAX_NUMBER_TEXT:
+            raise _out_of_range(node, text)
+        try:
+            value = super().construct_yaml_float(node)
+        except (ValueError, TypeError, IndexError, OverflowError):
+            raise _bad(node, f"{_shown(text)} is not a number (tag !!float)") from None
+        if not math.isfinite(value):
+            raise _bad(node, f"{_shown(text)} is not a finite number: ECS takes no infinity or NaN")
+        return value
+
+    def construct_yaml_bool(self, node):
+        text = self.construct_scalar(node)
+        try:
+            return super().construct_yaml_bool(node)
+        except (KeyError, AttributeError, TypeError):
+            raise _bad(node, f"{_shown(text)} is not a boolean (tag !!bool): write true or false") from None
+
+    def construct_other(self, node):
+        """Tags that build values JSON has no type for: refused like any other unknown tag."""
+        raise yaml.constructor.ConstructorError(None, None, f"found tag '{node.tag}' that builds no plain data",
+                                                node.start_mark)
+
+
+class _Slow(Exception):
+    """The fast builder met what only PyYAML's constructor handles (a merge key, a complex key, a
+    tag other than the core ones): the document is built again the long way."""
+
+
+class _TooDeep(Exception):
+    pass
+
+
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_ScalarNode, _SequenceNode, _MappingNode = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
+
+
+def _build(loader: _Loader, node, depth: int):
+    """A node tree as plain data, in one pass that also checks the depth, records duplicate and
+    non-string keys, and converts the core scalar tags with the loader's checked constructors.
+
+    PyYAML's constructor spends most of validate's time (generators, per-node dispatch, a
+    second walk for the depth); this does the same for the trees manifests are made of, and
+    raises ``_Slow`` for the rest (merge keys, complex keys, other tags), which the caller
+    builds with PyYAML's constructor instead.  Never called on a file with anchors.
+    """
+    if depth > MAX_DEPTH:
+        raise _TooDeep
+    cls = node.__class__
+    if cls is _ScalarNode:
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        scalar = _SCALARS.get(tag)
+        if scalar is None:
+            raise _Slow
+        return scalar(loader, node)
+    if cls is _MappingNode:
+        if node.tag != _MAP:
+            raise _Slow
+        out: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.__class__ is not _ScalarNode:
+                raise _Slow
+            key_tag = key_node.tag
+            key = key_node.value
+            if key_tag != _STR:
+                if key_tag == _MERGE or key_tag not in _SCALARS:
+                    raise _Slow
+                loader.nonstring.append((node, key_node))  # kept as its text; E0018 says so
+            if key in out:
+                loader.duplicates.append((node, key_node))
+            out[key] = _build(loader, value_node, depth + 1)
+        return out
+    if node.tag != _SEQ:
+        raise _Slow
+    depth += 1
+    return [_build(loader, item, depth) for item in node.value]
+
+
+for _tag in ("int", "float", "bool"):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", getattr(_Loader, f"construct_yaml_{_tag}"))
+for _tag in ("timestamp", "set", "omap", "pairs", "binary"):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _Loader.construct_other)
+_SCALARS = {f"tag:yaml.org,2002:{t}": getattr(_Loader, f"construct_yaml_{t}") for t in ("int", "float", "bool", "null")}
+
+
+def _key_text(key: Any) -> str:
+    """A non-string key as text (the document is refused anyway, but nothing downstream sees a non-string key)."""
+    try:
+        return json.dumps(key)
+    except (TypeError, ValueError):
+        return str(key)
 
 
 # Plain YAML 1.1 reads ``on``/``yes``/``no`` as booleans; ECS manifests never
@@ -67,6 +222,24 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|Tr
 class LoadResult:
     documents: list[Document]
     findings: list[Finding]
+    json: bool = False  # read as JSON (positions then come from the text with tabs as spaces)
+
+
+def detach(documents: list[Document]) -> None:
+    """Drop the documents' ties to their source text (to send them to another process);
+    :func:`reattach` gives them back from the same bytes."""
+    for doc in documents:
+        doc.locator = Locator(None, doc.locator.locate(()))
+
+
+def reattach(documents: list[Document], raw: bytes, json: bool) -> None:
+    """Positions for documents that :func:`detach` cut loose, from the bytes they were read from
+    (parsed again only if a position is asked for, as when they were first loaded)."""
+    if not documents:
+        return
+    nodes = _Nodes(raw.decode("utf-8-sig"), json=json)
+    for doc in documents:
+        doc.locator = Locator(_node_getter(nodes, doc.index), doc.locator.locate(()))
 
 
 def load_bytes(raw: bytes, file: str) -> LoadResult:
@@ -96,6 +269,7 @@ def _looks_like_json(text: str, file: str) -> bool:
 
 def _load_json(text: str, file: str) -> LoadResult:
     duplicate = False
+    bad_numbers: list[str] = []
 
     def pairs(items):
         nonlocal duplicate
@@ -106,8 +280,27 @@ def _load_json(text: str, file: str) -> LoadResult:
             out[key] = value
         return out
 
+    def integer(literal: str):
+        if len(literal) > _MAX_NUMBER_TEXT:  # int() itself refuses 4,300 digits and more, with an exception
+            bad_numbers.append(literal)
+            return 0
+        value = int(literal)
+        if not -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
+            bad_numbers.append(literal)
+        return value
+
+    def decimal(literal: str):
+        value = float(literal)
+        if not math.isfinite(value):
+            bad_numbers.append(literal)
+        return value
+
+    def constant(literal: str):  # NaN, Infinity, -Infinity: Python's json reads them, JSON has none
+        bad_numbers.append(literal)
+        return 0
+
     try:
-        data = json.loads(text, object_pairs_hook=pairs)
+        data = json.loads(text, object_pairs_hook=pairs, parse_int=integer, parse_float=decimal, parse_constant=constant)
     except json.JSONDecodeError as exc:
         # Not JSON after all (a YAML file that starts with a flow mapping) or broken JSON.
         if not file.endswith(".json"):
@@ -115,11 +308,61 @@ def _load_json(text: str, file: str) -> LoadResult:
         return LoadResult([], [_error("E0002", f"invalid JSON: {exc.msg}", file, exc.lineno, exc.colno)])
     except RecursionError:
         return LoadResult([], [_error("E0007", "document is nested too deeply", file)])
+    if bad_numbers:
+        literal = bad_numbers[0]
+        line, column = _json_number_position(text, literal)
+        problem = (f"{literal} is not a number JSON has, nor one ECS takes" if literal in ("NaN", "Infinity", "-Infinity")
+                   else f"number {_shown(literal)} ({sum(c.isdigit() for c in literal)} digits) is out of range: numbers in a "
+                        f"manifest are at most {MAX_INTEGER} (a 64-bit integer), or finite decimals")
+        return LoadResult([], [_error("E0017", problem, file, line, column)])
+    if "\\u" in text:
+        lone = _lone_surrogate(text)
+        if lone is not None:
+            offset, escape = lone
+            line, column = _line_column(text, offset)
+            return LoadResult([], [_error("E0001", f"the escape {escape} is half of a UTF-16 surrogate pair: the text it "
+                                                   "stands for is not valid Unicode", file, line, column)])
     nodes = _Nodes(text, json=True)
     findings: list[Finding] = []
     if duplicate and nodes.get(0) is not None:
         findings.extend(_duplicate_findings(_find_duplicates(nodes.get(0)), nodes.get(0), file, 0))
-    return LoadResult([Document(file, 0, data, Locator(lambda: nodes.get(0), Position(1, 1)))], findings)
+    return LoadResult([Document(file, 0, data, Locator(lambda: nodes.get(0), Position(1, 1)))], findings, json=True)
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _json_number_position(text: str, literal: str) -> tuple[int, int]:
+    """Where a number (or NaN/Infinity) stands as a value, not inside a string: after ``:``, ``[`` or ``,``."""
+    found = re.search(r"[:\[,]\s*(" + re.escape(literal) + r")(?![\w.])", text)
+    return _line_column(text, found.start(1)) if found else (1, 1)
+
+
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_surrogate(text: str) -> tuple[int, str] | None:
+    """The first ``\\uD800``-``\\uDFFF`` escape that is not one half of a high-low pair (JSON allows it; the
+    string it makes cannot be written as UTF-8 again), with its offset; ``None`` when there is none."""
+    paired_low = -1
+    for m in _SURROGATE.finditer(text):
+        start = m.start()
+        before = start
+        while before > 0 and text[before - 1] == "\\":
+            before -= 1
+        if (start - before) % 2:  # ``\\\\ud800`` is a backslash and the text "ud800"
+            continue
+        if start == paired_low:
+            continue
+        unit = int(m.group()[2:], 16)
+        if unit <= 0xDBFF:
+            low = _SURROGATE.match(text, m.end())
+            if low and int(low.group()[2:], 16) >= 0xDC00:
+                paired_low = m.end()
+                continue
+        return start, m.group()
+    return None
 
 
 class _Nodes:
@@ -147,6 +390,7 @@ def _load_yaml(text: str, file: str) -> LoadResult:
     findings: list[Finding] = []
     loader = _Loader(text)
     nodes = _Nodes(text)
+    anchors = _has_anchors(text)  # once per file: a scan of the whole text per document made loading quadratic
     index = 0
     try:
         while loader.check_node():
@@ -159,14 +403,31 @@ def _load_yaml(text: str, file: str) -> LoadResult:
             where = dict(file=file, line=start.line + 1, column=start.column + 1, index=index)
             if size > MAX_DOCUMENT_BYTES:
                 findings.append(_error("E0006", f"document is {size} characters, over the {MAX_DOCUMENT_BYTES} limit", **where))
-            elif _too_deep(node):
-                findings.append(_error("E0007", f"document nests deeper than {MAX_DEPTH} levels", **where))
-            elif "&" in text and _expanded_size(node) > MAX_EXPANDED_NODES:
-                findings.append(_error("E0005", f"aliases expand this document past {MAX_EXPANDED_NODES} values (an alias bomb?)", **where))
-            else:
-                loader.duplicates.clear()
-                data = loader.construct_document(node)
+                index += 1
+                continue
+            loader.duplicates.clear()
+            loader.nonstring.clear()
+            data = _MISSING
+            if not anchors:
+                try:
+                    data = _build(loader, node, 1)
+                except _TooDeep:
+                    findings.append(_error("E0007", f"document nests deeper than {MAX_DEPTH} levels", **where))
+                    index += 1
+                    continue
+                except _Slow:
+                    loader.duplicates.clear()
+                    loader.nonstring.clear()
+            if data is _MISSING:  # anchors, or what only PyYAML's constructor builds: the long way
+                if _too_deep(node):
+                    findings.append(_error("E0007", f"document nests deeper than {MAX_DEPTH} levels", **where))
+                elif anchors and _expanded_size(node) > MAX_EXPANDED_NODES:
+                    findings.append(_error("E0005", f"aliases expand this document past {MAX_EXPANDED_NODES} values (an alias bomb?)", **where))
+                else:
+                    data = loader.construct_document(node)
+            if data is not _MISSING:
                 findings.extend(_duplicate_findings(loader.duplicates, node, file, index))
+                findings.extend(_nonstring_findings(loader.nonstring, node, file, index))
                 documents.append(Document(file, index, data, Locator(_node_getter(nodes, index), Position(start.line + 1, start.column + 1))))
             index += 1
     except yaml.MarkedYAMLError as exc:
@@ -184,11 +445,21 @@ def _load_yaml(text: str, file: str) -> LoadResult:
     return LoadResult(documents, findings)
 
 
+def _has_anchors(text: str) -> bool:
+    """Whether any document of the file may define an anchor (and so expand aliases)."""
+    return "&" in text
+
+
+_MISSING = object()
+
+
 def _node_getter(nodes: _Nodes, index: int):
     return lambda: nodes.get(index)
 
 
 def _yaml_rule(exc: yaml.MarkedYAMLError) -> str:
+    if isinstance(exc, _ValueError):
+        return "E0017"
     if isinstance(exc, yaml.constructor.ConstructorError):
         return "E0004"
     if "nesting depth" in (exc.problem or ""):  # libyaml >= 0.2.5 caps flow nesting itself
@@ -197,6 +468,8 @@ def _yaml_rule(exc: yaml.MarkedYAMLError) -> str:
 
 
 def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
+    if isinstance(exc, _ValueError):
+        return str(exc.problem)
     if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in (exc.problem or ""):
         tag = (exc.problem or "").split("'")[1] if "'" in (exc.problem or "") else exc.problem
         tag = str(tag).replace("tag:yaml.org,2002:", "!!")
@@ -295,4 +568,15 @@ def _duplicate_findings(duplicates, root, file: str, index: int) -> list[Finding
         mark = key.start_mark
         out.append(_error("E0008", f"duplicate key '{key.value}': a later value would silently replace the earlier one",
                           file, mark.line + 1, mark.column + 1, path, index))
+    return out
+
+
+def _nonstring_findings(keys, root, file: str, index: int) -> list[Finding]:
+    out = []
+    for mapping, key in keys:
+        path = _path_to(root, mapping) + (key.value,)
+        mark = key.start_mark
+        what = _KEY_TYPES.get(key.tag, f"tagged {key.tag.replace('tag:yaml.org,2002:', '!!')}")
+        out.append(_error("E0018", f"key {_shown(key.value)} is {what}, not a string: quote it (\"{key.value[:40]}\") "
+                                   "if you mean the text", file, mark.line + 1, mark.column + 1, path, index))
     return out

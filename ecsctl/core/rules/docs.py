@@ -65,7 +65,7 @@ URLS: dict[str, str] = {
     # loading: the file and its YAML/JSON
     "E0001": YAML_SPEC, "E0002": YAML_SPEC, "E0003": README, "E0004": YAML_SPEC,
     "E0005": "https://en.wikipedia.org/wiki/Billion_laughs_attack", "E0006": README, "E0007": README,
-    "E0008": YAML_SPEC, "E0009": README, "E0010": README,
+    "E0008": YAML_SPEC, "E0009": README, "E0010": README, "E0017": YAML_SPEC, "E0018": YAML_SPEC,
     # the envelope (ecsctl's own format)
     "E0011": README, "E0012": README, "E0013": README, "E0014": README, "E0015": README,
     "E0016": README, "E0900": "https://github.com/ecsctl/ecsctl/issues",

@@ -6,6 +6,7 @@ from typing import Iterable
 
 from ecsctl.core.findings import Finding, Severity
 from ecsctl.core.manifest.document import Document
+from ecsctl.core.plan.model import address
 from ecsctl.core.rules.base import Rule
 from ecsctl.core.rules.context import RuleContext
 
@@ -36,19 +37,22 @@ class RuleEngine:
 
 
 def duplicate_names(documents: list[Document]) -> list[Finding]:
-    """Two documents of one kind with one name (services: per cluster) clash."""
+    """Two documents of one kind with one name (services: per cluster) clash.
+
+    Bare task definitions (a RegisterTaskDefinition request, describe-task-definition output)
+    count too: plan and apply take one spec per family, so two files of one family are as
+    ambiguous as two manifests of one name (validate a folder of old revisions file by file)."""
     seen: dict[tuple, Document] = {}
     findings = []
     for doc in documents:
-        if not doc.kind or not doc.name or doc.form != "manifest":
-            continue  # bare task definitions are revisions: many files may share a family
-        key = (doc.kind, doc.name)
-        if doc.kind == "Service" and isinstance(doc.spec, dict):
-            key += (str(doc.spec.get("cluster", "default")),)
+        if not doc.kind or not doc.name:
+            continue
+        # the address plan keys resources by (a service's cluster by name, an ARN or absent as plan reads it)
+        key = address(doc.kind, doc.name, doc.spec if isinstance(doc.spec, dict) else None)
         first = seen.setdefault(key, doc)
         if first is doc:
             continue
-        where = ("metadata", "name")
+        where = ("metadata", "name") if doc.form == "manifest" else doc.spec_path + ("family",)
         pos = doc.position(where)
         other = first.position(())
         findings.append(Finding("E0016", Severity.ERROR, f"{doc.kind} '{doc.name}' is defined twice (first at {first.file}:{other.line})",
