@@ -51,13 +51,21 @@ def event_rows(store) -> list[dict]:
     return [row for _, row in sorted(rows, key=lambda r: r[0])]
 
 
+def _not_json(name: str):
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def parse_detail(text: str) -> dict:
     if len(text) > MAX_DETAIL:
         raise UsageError(f"--detail is longer than {MAX_DETAIL} bytes (EventBridge's limit for an entry)")
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
         raise UsageError(f"--detail is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise UsageError("--detail is nested too deeply to read") from None
+    except ValueError as exc:  # NaN / Infinity, an integer of 4,300+ digits
+        raise UsageError(f"--detail is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise UsageError("--detail must be a JSON object (EventBridge's Detail)")
     return value

@@ -51,18 +51,20 @@ def _item(kind: str, name: str, spec: dict) -> Imported:
 
 
 def _read(name: str):
+    from ecsctl.app.validate import TooLarge, read_manifest
+
     try:
-        text = Path(name).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_manifest(name).decode("utf-8")  # size-checked before it is read
+    except (OSError, UnicodeDecodeError, TooLarge) as exc:
         raise InputError(f"{name}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON (or an integer of 4,300+ digits): try YAML
         pass
     try:
         return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{name}: not JSON or YAML ({' '.join(str(exc).split())})") from None
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:  # bad scalars raise ValueError
+        raise InputError(f"{name}: not JSON or YAML ({' '.join(str(exc).split())[:200]})") from None
 
 
 def from_files(paths: list[str]) -> list[Imported]:

@@ -19,7 +19,7 @@ def put(state_path: str, service: str, *, cluster: str | None = None, metric: st
         value: float | None = None, time: str | None = None, file: str | None = None) -> dict:
     """Record datapoints; ``{"service", "points", "from", "to", "metrics", "warnings"}``."""
     from ecsctl.app.lookup import one
-    from ecsctl.app.scaling import _parse_timestamp, read_metric_rows
+    from ecsctl.app.scaling import read_metric_rows
     from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.scaling import metrics_read, put_metrics
     from ecsctl.backends.local.tasks import parse_clock
@@ -44,8 +44,7 @@ def put(state_path: str, service: str, *, cluster: str | None = None, metric: st
             if file is not None:
                 rows = read_metric_rows(file)
             else:
-                minute = (_parse_timestamp(time, "--time") if time is not None
-                          else epoch_minute(parse_clock(world.now())))
+                minute = (_option_time(time) if time is not None else epoch_minute(parse_clock(world.now())))
                 rows = [(minute, name, float(value))]
             put_metrics(world, svc.cluster, svc.name, rows)
             backend.commit()
@@ -57,3 +56,14 @@ def put(state_path: str, service: str, *, cluster: str | None = None, metric: st
     return {"service": f"service/{svc.cluster}/{svc.name}", "points": len(rows),
             "from": minute_iso(min(r[0] for r in rows)), "to": minute_iso(max(r[0] for r in rows)),
             "metrics": given, "warnings": warnings}
+
+
+def _option_time(text: str) -> int:
+    """``--time``: a bad value is a usage error (exit 2), as a bad ``--value`` is."""
+    from ecsctl.app.scaling import _parse_timestamp
+    from ecsctl.errors import InputError
+
+    try:
+        return _parse_timestamp(text, "--time")
+    except InputError as exc:
+        raise UsageError(str(exc)) from None

@@ -72,13 +72,15 @@ def load_plan(path: str, read_manifests: ReadManifests | None = None) -> Plan:
 
 
 def _restored(plan: Plan, names: list[str], path: str, read_manifests: ReadManifests) -> Plan:
+    from ecsctl.app.validate import TooLarge, read_manifest
+
     files = {}
     for name in names:
         try:
-            files[name] = Path(name).read_bytes()
-        except OSError as exc:
+            files[name] = read_manifest(name)  # size-checked before it is read, as validate reads it
+        except (OSError, TooLarge) as exc:
             raise InputError(
-                f"{path}: cannot take the plan's sensitive values from {name}: {exc.strerror or exc}; "
+                f"{path}: cannot take the plan's sensitive values from {name}: {getattr(exc, 'strerror', None) or exc}; "
                 "apply the plan where it was made, with the manifests it was made from"
             ) from None
     changed = InputError(f"{path}: the manifests changed since the plan was made (their hash differs); run plan again")

@@ -119,14 +119,22 @@ def _find_service(paths: list[str], service: str, cluster: str | None):
 # --- input files ----------------------------------------------------------------
 
 
+LAST_MINUTE = 253_402_300_799 // 60  # 9999-12-31T23:59:00Z, the last minute a datetime holds
+
+
 def _parse_timestamp(text: str, where: str) -> int:
     value = text.strip()
     try:
         if value.replace(".", "", 1).isdigit():
-            return int(float(value)) // 60
-        return epoch_minute(parse_time(value))
+            minute = int(float(value)) // 60
+        else:
+            minute = epoch_minute(parse_time(value))
+        if not 0 <= minute <= LAST_MINUTE:
+            raise ValueError(value)
+        return minute
     except (ValueError, OverflowError):
-        raise InputError(f"{where}: '{value}' is not a timestamp (ISO 8601 such as 2024-05-01T09:00:00Z, or epoch seconds)") from None
+        raise InputError(f"{where}: '{value}' is not a timestamp (ISO 8601 such as 2024-05-01T09:00:00Z, or epoch "
+                         f"seconds, from 1970 on)") from None
 
 
 def _number(text: str, where: str) -> float:

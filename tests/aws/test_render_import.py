@@ -127,3 +127,17 @@ def test_import_of_describe_services_output(runner, tmp_path):
     assert "taskDefinition: api:7" in manifest and "runningCount" not in manifest
     plan = runner.invoke(app, ["plan", "-f", str(out), "--state", state, "--detailed-exitcode"])
     assert plan.exit_code == 0, plan.output
+
+
+@pytest.mark.parametrize("name, text", [
+    ("tag.yaml", "taskDefinition: {family: x, cpu: !!int a}\n"),          # a scalar tag with bad content
+    ("digits.json", '{"taskDefinition": {"family": "x", "cpu": ' + "9" * 5000 + "}}"),  # over Python's int limit
+    ("cut.json", '{"taskDefinition": {"family": "x", "cpu": \'\n'),        # neither JSON nor YAML
+])
+def test_import_of_a_broken_file_is_one_line(runner, tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["import", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: not JSON or YAML"), lines

@@ -279,7 +279,7 @@ def test_a_metric_no_policy_reads_is_a_warning(tmp_path) -> None:
     (["--service", "nope", "--metric", CPU, "--value", "1"], 1),
     (["--service", "web", "--metric", CPU], 2),
     (["--service", "web", "--metric", CPU, "--value", "1", "--file", "x.csv"], 2),
-    (["--service", "web", "--metric", CPU, "--value", "1", "--time", "yesterday"], 1),
+    (["--service", "web", "--metric", CPU, "--value", "1", "--time", "yesterday"], 2),  # a bad option value, as a bad --value
     (["--service", "web", "--file", "missing.csv"], 1),
 ])
 def test_metrics_put_errors_are_one_line(tmp_path, args, code) -> None:
@@ -342,3 +342,21 @@ def test_an_applied_change_of_the_target_resets_the_scheduled_bounds(tmp_path) -
     described = sim.json("describe", "service", "web")["scaling"]
     assert (described["minCapacity"], described["maxCapacity"]) == (2, 8)  # RegisterScalableTarget again
     assert sim.desired() == 6  # the count stays: nothing scaled it
+
+
+def test_points_put_for_the_same_later_minute_are_all_kept(tmp_path) -> None:
+    """Two puts for a minute after the clock (two metrics) must not overwrite each other: the
+    CPU point still drives the scale-out (found by a new user: the second put erased the first)."""
+    sim = Sim(tmp_path, TARGET_TRACKING)
+    sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "90", "--time", "2026-01-01T00:01:00Z")
+    sim("metrics", "put", "--service", "web", "--metric", "SomethingElse", "--value", "1",
+        "--time", "2026-01-01T00:01:00Z")
+    ticked = sim.json("tick", "5m")
+    assert [(a["previousDesiredCount"], a["desiredCount"]) for a in ticked["scaling"]][:1] == [(2, 3)]
+
+
+@pytest.mark.parametrize("time", ["99999999999999", "yesterday", "-1"])
+def test_a_bad_time_is_a_usage_error(tmp_path, time) -> None:
+    sim = Sim(tmp_path, TARGET_TRACKING)
+    result = sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "5", f"--time={time}", code=2)
+    assert "is not a timestamp" in result.stderr and len(result.stderr.strip().splitlines()) == 1

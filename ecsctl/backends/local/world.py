@@ -618,11 +618,13 @@ class World:
 
     def append_history(self, kind: str, name: str, data: dict, at: str | None = None) -> HistoryEntry:
         """A new history entry at ``at`` (default: the clock's time); ids ``<time>#<counter>`` keep their order."""
+        explicit = at is not None  # a datapoint put for a later minute: the store may hold others there
         at = at or self.now()
         count = self._history_counts.get((kind, name, at))
         if count is None:
             count = 0
-            if self.store is not None and at <= self._stored_clock:  # later than the store's clock: none yet
+            # an entry at the clock's time later than the store's clock is the first there
+            if self.store is not None and (explicit or at <= self._stored_clock):
                 prefix = f"{at}#"
                 count = sum(1 for h in self.store.find(HistoryEntry, kind=kind, name=name, at=at)
                             if h.id.startswith(prefix))
