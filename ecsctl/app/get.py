@@ -255,8 +255,11 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
         by = "services" if kind == "scaling" else kind  # a service's activities: named as the service
         keys = keys_of(by, select(store, by, name, cluster=cluster)) if name and kind not in ("events", "queues") else None
         rows = LISTERS[kind](store)
-    if kind == "events" and name:  # a rule, a task id, or cluster/service
-        rows = [r for r in rows if r["source"] == name or name in r.get("tasks", ())]
+    if kind == "events" and name:  # a rule, a task id (or prefix), or a service
+        rows = [r for r in rows if _event_of(r, name)]
+        if not rows:
+            raise InputError(f"no events of {name!r} in the state (NAME: a rule, a task id or a prefix of 6+ "
+                             "characters, or a service as NAME, CLUSTER/NAME or service/CLUSTER/NAME)")
     if kind == "queues" and name:
         rows = [r for r in rows if r["name"] == name]
         if not rows:
@@ -273,6 +276,18 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
     if where:
         rows = [r for r in rows if where(r)]
     return rows
+
+
+def _event_of(row: dict, name: str) -> bool:
+    """Whether a ``get events`` row is about ``name``: its source (a rule, ``cluster/service``,
+    a task id), a service's name alone, or a task id prefix (6+ characters)."""
+    text = name[len("service/"):] if name.startswith("service/") else name
+    source, tasks = str(row.get("source") or ""), row.get("tasks") or ()
+    if source == text or text in tasks:
+        return True
+    if "/" not in text and row.get("type") == "service" and source.endswith("/" + text):
+        return True
+    return len(text) >= 6 and "/" not in text and (source.startswith(text) or any(t.startswith(text) for t in tasks))
 
 
 def _row_key(kind: str, row: dict) -> tuple:

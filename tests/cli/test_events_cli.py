@@ -106,8 +106,19 @@ def test_get_events_text_lists_rule_firings_with_their_times(state) -> None:
     assert [e["source"] for e in only] == ["nightly-report"]
 
 
+def test_get_events_name_is_any_identifier_and_an_unknown_one_is_an_error(state) -> None:
+    run("tick", "1d", "--state", state)
+    report = json.loads(run("get", "events", "nightly-report", "--state", state, "-o", "json").stdout)
+    task = report[0]["tasks"][0]
+    by_prefix = json.loads(run("get", "events", task[:8], "--state", state, "-o", "json").stdout)
+    assert by_prefix and all(e["source"].startswith(task[:8]) or task in e.get("tasks", ()) for e in by_prefix)
+    missing = run("get", "events", "nope", "--state", state)
+    assert missing.exit_code == 1 and missing.stderr.startswith("error: no events of 'nope' in the state")
+
+
 def test_events_put_refuses_a_detail_that_is_not_a_json_object(state) -> None:
-    for bad in ("{not json", "[1, 2]", '"text"'):
+    deep = '{"x": ' + "[" * 990 + "]" * 990 + "}"
+    for bad in ("{not json", "[1, 2]", '"text"', '{"a": NaN}', deep):
         result = run("events", "put", "--source", "aws.s3", "--detail-type", "Object Created", "--detail", bad,
                      "--state", state)
         assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
