@@ -5,48 +5,20 @@ The kinds an adversary tried (issue 13, "State files"), through the commands use
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from ecsctl.cli.app import app as root
 from ecsctl.errors import StateError
 from ecsctl.storage.sqlite_store import APPLICATION_ID, SqliteStateStore
+from tests.storage.statekit import MANIFESTS, applied, cli, copy_of, raw  # noqa: F401 - applied: a fixture
 
-MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
 ECSCTL = str(Path(sys.executable).with_name("ecsctl"))
-
-
-def cli(*args: str):
-    return CliRunner().invoke(root, list(args))
-
-
-def raw(path: Path) -> contextlib.closing[sqlite3.Connection]:
-    return contextlib.closing(sqlite3.connect(path, isolation_level=None))
-
-
-@pytest.fixture(scope="module")
-def applied(tmp_path_factory) -> Path:
-    """A state made by applying the example stack, copied by the tests that damage it."""
-    path = tmp_path_factory.mktemp("applied") / "state.db"
-    assert cli("apply", "-f", str(MANIFESTS), "--state", str(path), "--auto-approve").exit_code == 0
-    with raw(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return path
-
-
-def copy_of(applied: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "state.db"
-    path.write_bytes(applied.read_bytes())
-    return path
 
 
 def side_files(path: Path) -> list[str]:

@@ -3,40 +3,12 @@ one line per problem, exit 1, and the file is left as it was."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from ecsctl.cli.app import app as root
-
-MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
-
-
-def cli(*args: str):
-    return CliRunner().invoke(root, list(args))
-
-
-def raw(path: Path) -> contextlib.closing[sqlite3.Connection]:
-    return contextlib.closing(sqlite3.connect(path, isolation_level=None))
-
-
-@pytest.fixture(scope="module")
-def applied(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("applied") / "state.db"
-    assert cli("apply", "-f", str(MANIFESTS), "--state", str(path), "--auto-approve").exit_code == 0
-    with raw(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return path
-
-
-def copy_of(applied: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "state.db"
-    path.write_bytes(applied.read_bytes())
-    return path
+from tests.storage.statekit import applied, cli, copy_of, raw  # noqa: F401 - applied: a fixture
 
 
 def test_a_sound_state_is_one_ok_line(applied: Path, tmp_path: Path) -> None:
