@@ -184,6 +184,11 @@ class Hit:
 _WHERE_BY_PARENT = {"dockerLabels": "label", "options": "option", "environment": "environment"}
 
 
+def _plain(value: Any) -> bool:
+    """A value the walk would return as it is: not a container, and no string ``text_reason`` reads."""
+    return value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) < 8)
+
+
 def _walk(node: Any, path: tuple, parent: Any, replace: Callable[[Hit], Any] | None, hits: list[Hit]) -> Any:
     """Find the hits under ``node``; with ``replace``, return a copy with each hit replaced."""
     if isinstance(node, dict):
@@ -205,14 +210,21 @@ def _walk(node: Any, path: tuple, parent: Any, replace: Callable[[Hit], Any] | N
                 new = replace(hit) if replace is not None else value
             elif key in ARGUMENT_KEYS and isinstance(value, list):
                 new = _arguments(value, path + (key,), replace, hits)
+            elif _plain(value):
+                new = value
             else:
                 new = _walk(value, path + (key,), key, replace, hits)
             if out is not None:
                 out[key] = new
         return out if out is not None else node
     if isinstance(node, (list, tuple)):
+        if replace is None:  # finding only: no copy to build
+            for i, v in enumerate(node):
+                if not _plain(v):
+                    _walk(v, path + (i,), parent, None, hits)
+            return node
         items = [_walk(v, path + (i,), parent, replace, hits) for i, v in enumerate(node)]
-        return type(node)(items) if replace is not None else node
+        return type(node)(items)
     if isinstance(node, str):
         reason = text_reason(node)
         if reason:

@@ -68,6 +68,11 @@ def _out_of_range(node, text: str) -> _ValueError:
                       f"{MAX_INTEGER} (a 64-bit integer), or finite decimals")
 
 
+_RESOLVED: dict[tuple[str, tuple], str] = {}  # (plain scalar text, implicit) -> tag, for every loader
+_RESOLVED_TEXT = 64
+_RESOLVED_MAX = 65_536
+
+
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     """Safe loader that records duplicate keys instead of silently keeping the last, and keys that
     are not strings; scalars whose text does not fit their tag raise a positioned error."""
@@ -76,6 +81,19 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         super().__init__(stream)
         self.duplicates: list[tuple[Any, Any]] = []  # (mapping node, key node)
         self.nonstring: list[tuple[Any, Any]] = []  # (mapping node, key node)
+
+    def resolve(self, kind, value, implicit):  # noqa: D401 - PyYAML hook, called for every node
+        """PyYAML's implicit tag of a plain scalar depends on its text alone (no path resolvers
+        here): remembered for short texts, which manifests repeat (``true``, ``256``, ``tcp``)."""
+        if kind is yaml.ScalarNode and len(value) <= _RESOLVED_TEXT:
+            key = (value, implicit)
+            tag = _RESOLVED.get(key)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_RESOLVED) < _RESOLVED_MAX:
+                    _RESOLVED[key] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
 
     def construct_mapping(self, node, deep=False):  # noqa: D401 - PyYAML hook
         seen: set = set()
