@@ -85,6 +85,9 @@ def test_s3_upload_to_container_overrides_merged_onto_static_ones() -> None:
     ({"containerOverride": []}, "no field 'containerOverride'"),
     ({"containerOverrides": [{"environment": []}]}, "container's name"),
     ({"containerOverrides": {"name": "x"}}, "list of objects"),
+    # an event field that is a list, put unquoted into an environment value: RunTask takes strings only
+    ({"containerOverrides": [{"name": "x", "environment": [{"name": "S3_KEY", "value": ["incoming/x"]}]}]},
+     "'S3_KEY' of a container override is a list, where RunTask takes a string"),
 ])
 def test_bad_overrides(transformed, fragment) -> None:
     with pytest.raises(TransformError, match=fragment):

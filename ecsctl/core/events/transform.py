@@ -276,8 +276,17 @@ def _merge_environment(base: list, extra: list) -> list:
     merged = {e.get("name"): e for e in base if isinstance(e, dict)}
     for item in extra:
         if isinstance(item, dict):
+            value = item.get("value")
+            if value is not None and not isinstance(value, str):  # RunTask's KeyValuePair takes strings only
+                raise TransformError(f"SerializationException: the environment variable {item.get('name')!r} of a "
+                                     f"container override is a {_json_type(value)}, where RunTask takes a string")
             merged[item.get("name")] = copy.deepcopy(item)
     return list(merged.values())
+
+
+def _json_type(value: Any) -> str:
+    return ("boolean" if isinstance(value, bool) else "number" if isinstance(value, (int, float))
+            else "list" if isinstance(value, list) else "object" if isinstance(value, dict) else type(value).__name__)
 
 
 # -------------------------------------------------------------------------------- validation
