@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ecsctl.app.get import instance_row, role_lookup, service_row, task_order, task_row
+from ecsctl.app.get import instance_row, service_row
+from ecsctl.app.task_rows import role_lookup, task_order, task_row
 from ecsctl.app.lookup import one
 from ecsctl.app.state import open_required
 from ecsctl.errors import InputError

@@ -75,7 +75,7 @@ def put_event(state_path: str, *, source: str, detail_type: str, detail: str = "
               resources: tuple[str, ...] = ()) -> dict:
     """Deliver one event: ``{"event", "matched": [rule], "firings": [{"rule", "tasks", "failures", "error", "message"}],
     "tasks": [task rows]}``."""
-    from ecsctl.app.tasks import _rows
+    from ecsctl.app.task_rows import task_rows
     from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.event_bus import make_event, put_event as deliver
 
@@ -95,7 +95,7 @@ def put_event(state_path: str, *, source: str, detail_type: str, detail: str = "
             return {"event": event, "matched": delivery.matched,
                     "firings": [{"rule": f.rule, "tasks": [t.id for t in f.tasks], "failures": f.failures,
                                  "error": f.error or None, "message": f.message()} for f in delivery.firings],
-                    "tasks": _rows(store, ids)}
+                    "tasks": task_rows(store, ids)}
 
 
 __all__ = ["event_rows", "parse_detail", "put_event"]

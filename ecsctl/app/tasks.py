@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Sequence
 
 from ecsctl.app.state import open_required
+from ecsctl.app.task_rows import task_rows
 from ecsctl.errors import UsageError
 
 # whole numbers with units, largest first, each at most once: 90s, 15m, 1h30m, 2d12h, 1d2h3m4s
@@ -81,16 +82,6 @@ def _batch(run_for: str | None, exit_code: int | None) -> dict | None:
     return given
 
 
-def _rows(store, ids: Sequence[str]) -> list[dict]:
-    from ecsctl.app.get import role_lookup, task_providers, task_row
-    from ecsctl.core.state.ports import Task
-
-    found = [store.get(Task, i) for i in ids]
-    providers = task_providers(store) if ids else {}
-    roles = role_lookup(store) if ids else None
-    return [task_row(t, providers.get(t.id), roles(t)) for t in found if t is not None]
-
-
 def _failure(store, cluster: str, failure: dict) -> dict:
     """A RunTask failure as ECS prints it: ``arn`` is the ARN of the container instance it is
     about (the closest one), or of the cluster when no instance is named."""
@@ -127,7 +118,7 @@ def run_task(state_path: str, *, cluster: str, task_definition: str, count: int 
             result = run(backend.world, request)
             backend.commit()
             name = str(cluster).rsplit("/", 1)[-1]
-            return {"tasks": _rows(store, [t.id for t in result.tasks]),
+            return {"tasks": task_rows(store, [t.id for t in result.tasks]),
                     "failures": [_failure(store, name, f) for f in result.failures]}
 
 
@@ -142,7 +133,7 @@ def stop_task(state_path: str, task_id: str, reason: str | None = None, *,
             backend = LocalBackend(store)
             task, changed = stop(backend.world, task_id, reason, cluster)
             backend.commit()
-            return {"task": _rows(store, [task.id])[0], "changed": changed}
+            return {"task": task_rows(store, [task.id])[0], "changed": changed}
 
 
 def tick(state_path: str, duration: str, spot_interruptions: float | None = None) -> dict:
@@ -171,8 +162,8 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
             return {
                 "from": result.from_time,
                 "to": result.to_time,
-                "started": _rows(store, [t.id for t in result.started]),
-                "stopped": _rows(store, [t.id for t in result.stopped]),
+                "started": task_rows(store, [t.id for t in result.started]),
+                "stopped": task_rows(store, [t.id for t in result.stopped]),
                 "events": [{"cluster": e.cluster, "service": e.service, "time": e.at, "message": e.message}
                            for e in result.events],
                 "scaling": [{"cluster": a["cluster"], "service": a["service"], "time": a["time"],

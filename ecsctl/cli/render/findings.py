@@ -8,19 +8,10 @@ from itertools import groupby
 from ecsctl.cli.render.github import render_github
 from ecsctl.cli.render.junit import render_junit
 from ecsctl.cli.render.sarif import render_sarif
+from ecsctl.cli.render.words import summary
 from ecsctl.core.findings import Finding, Severity, ValidationReport
 
 _RED, _YELLOW, _BOLD, _DIM, _RESET = "\x1b[31m", "\x1b[33m", "\x1b[1m", "\x1b[2m", "\x1b[0m"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def summary(report: ValidationReport) -> str:
-    docs = _plural(report.documents, "document")
-    files = _plural(report.files, "file")
-    return f"{_plural(report.errors, 'error')}, {_plural(report.warnings, 'warning')} in {docs} ({files})"
 
 
 def render_text(report: ValidationReport, color: bool = False) -> str:

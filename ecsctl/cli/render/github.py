@@ -9,6 +9,7 @@ The summary follows as a plain line for the job log.
 from __future__ import annotations
 
 from ecsctl.cli.render.paths import ci_path
+from ecsctl.cli.render.words import summary
 from ecsctl.core.findings import Finding, Severity, ValidationReport
 
 # GitHub's own escaping (actions/toolkit, packages/core/src/command.ts).
@@ -32,8 +33,6 @@ def command(f: Finding) -> str:
 
 
 def render_github(report: ValidationReport, color: bool = False) -> str:
-    from ecsctl.cli.render.findings import summary
-
     lines = [command(f) for f in report.sorted()]
     lines.append(summary(report))
     return "\n".join(lines) + "\n"

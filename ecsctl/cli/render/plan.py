@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ecsctl.cli.render.words import plural
 from ecsctl.core.plan.codec import SENSITIVE, mask_field_value, mask_value, plan_json_view
 from ecsctl.core.plan.model import Change, FieldChange, Plan
 
@@ -39,10 +40,6 @@ def _paint(symbol: str, color: bool) -> str:
 def _gutter(symbol: str, color: bool) -> str:
     """The symbol right-aligned in three columns, so ``-/+`` and ``+`` put addresses in one column."""
     return " " * (3 - len(symbol)) + _paint(symbol, color)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 # --- values and paths --------------------------------------------------------
@@ -221,7 +218,7 @@ def _delete_summary(c: Change, color: bool) -> list[str]:
     hidden = sum(len(_flatten(v)) for k, v in spec.items() if k not in shown)
     lines = [f"      {_paint('-', color)} {k}: {_scalar(v)}" for k, v in shown.items()]
     if hidden:
-        lines.append(f"        ({_plural(hidden, 'nested field')} hidden; --full shows them)")
+        lines.append(f"        ({plural(hidden, 'nested field')} hidden; --full shows them)")
     return lines
 
 
@@ -235,7 +232,7 @@ def _changed_fields(c: Change, color: bool, full: bool, show_sensitive: bool) ->
         shown = _flatten(c.after if show_sensitive else mask_value(c.after or {}))
         lines += [f"        {k}: {_inline(shown[k])}" for k in unchanged]
     else:
-        lines.append(f"        ({_plural(len(unchanged), 'unchanged field')} hidden; --full shows them)")
+        lines.append(f"        ({plural(len(unchanged), 'unchanged field')} hidden; --full shows them)")
     return lines
 
 
@@ -281,7 +278,7 @@ def _deployments(plan: Plan, color: bool = False) -> list[str]:
                          f" -> {st.get('oldRunning', 0)} old, {st.get('newRunning', 0)} new running")
         outcome = str(d.get("outcome", "unknown"))
         if outcome == "complete":
-            lines.append(f"      complete in {_plural(len(steps), 'step')}")
+            lines.append(f"      complete in {plural(len(steps), 'step')}")
         else:
             word = "FAILED" if outcome == "failed" else "STALLED" if outcome == "stalled" else outcome.upper()
             lines.append(f"      {word}: {d.get('reason') or 'no reason given'}")
@@ -295,7 +292,7 @@ def deployments_line(plan: Plan) -> str:
     stalled = sum(1 for d in plan.deployments if d.get("outcome") == "stalled")
     failed = sum(1 for d in plan.deployments if d.get("outcome") == "failed")
     parts = [f"{n} would {verb}" for n, verb in ((stalled, "stall"), (failed, "fail")) if n]
-    return f"{_plural(stalled + failed, 'deployment')}: " + ", ".join(parts) + "." if parts else ""
+    return f"{plural(stalled + failed, 'deployment')}: " + ", ".join(parts) + "." if parts else ""
 
 
 def _short_id(instance: str) -> str:
@@ -362,7 +359,7 @@ def _capacity(plan: Plan) -> list[str]:
         n = int(c.get("provisioningTasks") or 0)
         lines.append(f"  capacityprovider/{c['capacityProvider']} ({c['cluster']}): {c['message']} "
                      f"(desired capacity {c['from']} -> {c['to']}, CapacityProviderReservation {c['reservation']:g} %, "
-                     f"{_plural(n, 'task')} PROVISIONING)")
+                     f"{plural(n, 'task')} PROVISIONING)")
     return lines
 
 
@@ -372,7 +369,7 @@ def placement_line(plan: Plan) -> str:
     if not blocked:
         return ""
     tasks = sum(int(p["unplaceable"]) for p in blocked)
-    return f"Placement: {_plural(tasks, 'task')} of {_plural(len(blocked), 'service')} cannot be placed."
+    return f"Placement: {plural(tasks, 'task')} of {plural(len(blocked), 'service')} cannot be placed."
 
 
 def summary_line(plan: Plan) -> str:
@@ -392,7 +389,7 @@ def render_plan_text(plan: Plan, *, color: bool = False, full: bool = False, sho
         used = [a for a in _ORDER if any(c.action == a for c in changes)]
         lines += ["", "Resource actions are indicated with the following symbols:"]
         lines += [f"  {_gutter(SYMBOL[a], color)} {_LEGEND[a]}" for a in used]
-        tail = f" ({_plural(unchanged, 'unchanged resource')} not shown)" if unchanged else ""
+        tail = f" ({plural(unchanged, 'unchanged resource')} not shown)" if unchanged else ""
         lines += ["", f"ecsctl will perform the following actions{tail}:"]
         for c in changes:
             lines += [""] + render_change(c, color=color, full=full, show_sensitive=show_sensitive)
