@@ -137,13 +137,16 @@ def stop_task(state_path: str, task_id: str, reason: str | None = None, *,
 
 
 def tick(state_path: str, duration: str, spot_interruptions: float | None = None) -> dict:
-    """Advance the clock: ``{"from", "to", "started": [...], "stopped": [...], "events": [...], "scaling": [...]}``
-    (``scaling``: the activities Service Auto Scaling recorded on the way).
+    """Advance the clock: ``{"from", "to", "started": [...], "stopped": [...], "events": [...], "scaling": [...],
+    "firings": [...]}`` (``scaling``: the activities Service Auto Scaling recorded on the way;
+    ``firings``: the scheduled and event rules that fired).
 
     ``spot_interruptions``: the share of FARGATE_SPOT tasks interrupted per simulated hour (0–1)."""
     from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.scaling import recorded_activities
+    from ecsctl.backends.local.firing import RULE_FIRING
     from ecsctl.backends.local.tasks import TICK_HANDLERS
+    from ecsctl.core.state.ports import HistoryEntry
 
     delta = parse_duration(duration)
     handlers = None
@@ -159,6 +162,8 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
             backend = LocalBackend(store)
             result = backend.tick(delta, handlers=handlers)
             scaling = recorded_activities(backend.world)
+            firings = [h.data for h in store.find(HistoryEntry, kind=RULE_FIRING)
+                       if result.from_time < h.at <= result.to_time]
             return {
                 "from": result.from_time,
                 "to": result.to_time,
@@ -170,4 +175,6 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
                              "previousDesiredCount": a["previousDesiredCount"], "desiredCount": a["desiredCount"],
                              "description": a["description"], "cause": a["cause"], "statusCode": a["statusCode"]}
                             for a in scaling],
+                "firings": [{"rule": f.get("rule"), "time": f.get("time"), "trigger": f.get("trigger"),
+                             "tasks": f.get("tasks") or [], "message": f.get("message")} for f in firings],
             }

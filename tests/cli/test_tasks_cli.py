@@ -165,6 +165,8 @@ def test_tick_json(runner, state):
     assert worker[0]["desiredCount"] == worker[0]["previousDesiredCount"] - 1
     assert any(a["cause"].startswith("monitor alarm worker-backlog-out") for a in worker)
     (report,) = [t for t in out["started"] if t["group"] == "family:report"]
+    (firing,) = [f for f in out["firings"] if f["rule"] == "nightly-report"]
+    assert (firing["time"], firing["trigger"], firing["tasks"]) == ("2026-01-01T01:00:00Z", "schedule", [report["id"]])
     assert [t["group"] for t in out["started"] if t["group"] == "service:web"] == ["service:web"] * 3
     assert {t["group"] for t in out["started"] if t is not report} == {"service:web", "service:worker"}
     assert report["id"] in [t["id"] for t in out["stopped"]]
@@ -182,3 +184,14 @@ def test_run_task_run_for_and_exit_code_finish_the_task_on_tick(runner, state):
     assert [(t["lastStatus"], t["stopCode"], t["exitCode"]) for t in rows] == [("STOPPED", "EssentialContainerExited", 2)]
     bad = run(runner, "run-task", "--cluster", "prod", "--task-definition", "worker", "--run-for", "soon", "--state", state)
     assert bad.exit_code == 2 and "runFor 'soon' is not a duration" in bad.stderr
+
+
+def test_tick_text_is_in_the_clocks_order_with_rule_firings(runner, state):
+    """The nightly report (02:00 in Paris, 01:00Z) fires, starts, runs its 12 minutes and stops:
+    the text says so in that order, the firing before the start it caused."""
+    lines = run(runner, "tick", "2h", "--state", state).stdout.splitlines()
+    assert lines[0] == "clock 2026-01-01T00:00:00Z -> 2026-01-01T02:00:00Z"
+    fired = next(i for i, line in enumerate(lines) if line.startswith("rule    2026-01-01T01:00:00Z  rule (nightly-report) fired"))
+    started = next(i for i, line in enumerate(lines) if line.startswith("started ") and "family:report" in line)
+    stopped = next(i for i, line in enumerate(lines) if line.startswith("stopped ") and "family:report" in line)
+    assert fired < started < stopped

@@ -91,10 +91,13 @@ def tick(
     if fmt != "text":
         emit(result, fmt)
         return
-    lines = [f"clock {result['from']} -> {result['to']}"]
-    lines += [f"stopped {_task_line(t)}" for t in result["stopped"]]
-    lines += [f"started {_task_line(t)}" for t in result["started"]]
-    lines += [f"scaling {a['time']}  {a['cluster']}/{a['service']}: {a['previousDesiredCount']} -> {a['desiredCount']}  "
-              f"{a['description']}  cause: {a['cause']}" for a in result.get("scaling", ())]
-    lines += [f"event   {e['time']}  {e['cluster']}/{e['service']}: {e['message']}" for e in result["events"]]
+    # in the order things happened on the simulated clock; within a moment, causes (a rule's
+    # firing, a scaling activity) before the starts and stops they lead to, service events last
+    timed = [(t["startedAt"] or "", 0, f"started {_task_line(t)}") for t in result["started"]]
+    timed += [(t["stoppedAt"] or "", 1, f"stopped {_task_line(t)}") for t in result["stopped"]]
+    timed += [(f["time"] or "", -1, f"rule    {f['time']}  {f['message']}") for f in result.get("firings", ())]
+    timed += [(a["time"], -1, f"scaling {a['time']}  {a['cluster']}/{a['service']}: {a['previousDesiredCount']} -> "
+                             f"{a['desiredCount']}  {a['description']}  cause: {a['cause']}") for a in result.get("scaling", ())]
+    timed += [(e["time"], 2, f"event   {e['time']}  {e['cluster']}/{e['service']}: {e['message']}") for e in result["events"]]
+    lines = [f"clock {result['from']} -> {result['to']}"] + [line for _, _, line in sorted(timed, key=lambda x: (x[0], x[1]))]
     sys.stdout.write("".join(line + "\n" for line in lines))
