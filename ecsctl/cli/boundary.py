@@ -42,7 +42,10 @@ def boundary(fn):
         except Exception as exc:  # our bug: one line, the traceback only on request
             if os.environ.get("ECSCTL_DEBUG"):
                 traceback.print_exc()
-            sys.stderr.write(f"internal error: {type(exc).__name__}: {exc} (set ECSCTL_DEBUG=1 for the traceback)\n")
+                sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n")
+            else:  # the exception's text may quote an input value (a secret): only on request
+                sys.stderr.write(f"internal error: {type(exc).__name__} (set ECSCTL_DEBUG=1 for its message and the "
+                                 "traceback)\n")
             raise typer.Exit(INTERNAL_ERROR) from None
 
     return wrapper

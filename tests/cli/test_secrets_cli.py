@@ -198,3 +198,29 @@ def test_a_refused_command_leaves_no_file_behind(runner, tmp_path: Path, refused
     result = run(runner, *args, "--state", str(tmp_path / where))
     assert result.exit_code == code, result.output
     assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_an_internal_error_does_not_echo_its_message_unless_asked(monkeypatch, capsys) -> None:
+    """A bug's exception text may quote an input value: exit 3 names only the type, unless
+    ECSCTL_DEBUG asks for the message and the traceback."""
+    import typer
+
+    from ecsctl.cli.boundary import boundary
+
+    @boundary
+    def broken() -> None:
+        raise KeyError("hunter2-canary-value")
+
+    monkeypatch.delenv("ECSCTL_DEBUG", raising=False)
+    try:
+        broken()
+    except typer.Exit as exc:
+        assert exc.exit_code == 3
+    err = capsys.readouterr().err
+    assert err == "internal error: KeyError (set ECSCTL_DEBUG=1 for its message and the traceback)\n"
+    monkeypatch.setenv("ECSCTL_DEBUG", "1")
+    try:
+        broken()
+    except typer.Exit:
+        pass
+    assert "hunter2-canary-value" in capsys.readouterr().err

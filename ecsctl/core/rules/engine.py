@@ -26,7 +26,8 @@ class RuleEngine:
                 issues = list(rule.check(doc.spec, doc, ctx))
             except Exception as exc:  # a crashing rule is our bug: say so, keep going
                 pos = doc.position(doc.spec_path)
-                findings.append(Finding("E0900", Severity.ERROR, f"internal error in rule {rule.id}: {type(exc).__name__}: {exc}",
+                findings.append(Finding("E0900", Severity.ERROR, f"internal error in rule {rule.id}: {type(exc).__name__} (a bug in ecsctl; its "
+                                        "text is left out, it may quote a value)",
                                         doc.file, doc.spec_path, pos.line, pos.column, doc.index))
                 continue
             for path, message in issues:
