@@ -64,7 +64,9 @@ EVENT_VALUE = st.recursive(st.one_of(STRING, NUMBER, st.none(), st.sampled_from(
 EVENT = st.dictionaries(EVENT_KEYS, st.one_of(JSON, EVENT_VALUE), max_size=5)
 
 
-def _check(pattern, event) -> None:
+def check_pattern(pattern, event) -> None:
+    """The matcher's contract on any input: ``pattern_issues`` accepts exactly the patterns
+    ``matches`` takes, and ``matches`` answers a bool."""
     issues = pattern_issues(pattern)
     assert isinstance(issues, list)
     try:
@@ -78,13 +80,13 @@ def _check(pattern, event) -> None:
 @FUZZ
 @given(JSON, JSON)
 def test_any_json_pattern_and_event(pattern, event) -> None:
-    _check(pattern, event)
+    check_pattern(pattern, event)
 
 
 @FUZZ
 @given(PATTERN, EVENT)
 def test_well_formed_patterns(pattern, event) -> None:
-    _check(pattern, event)
+    check_pattern(pattern, event)
 
 
 # --- schedules ---------------------------------------------------------------------------------
