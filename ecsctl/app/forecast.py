@@ -111,6 +111,12 @@ def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[di
     from ecsctl.core.controller import service as model
     from ecsctl.core.deploy.stepper import breaker_threshold
 
+    by_deployment: dict[str, list] = {}
+    rollbacks: dict[tuple[str, str], list] = {}
+    for m in moves:
+        by_deployment.setdefault(m.deployment, []).append(m)
+        if m.phase == "rollback":
+            rollbacks.setdefault((m.cluster, m.service), []).append(m)
     out = []
     for dep_id, head in started.items():
         _, cluster, name = head["service"].split("/", 2)
@@ -119,7 +125,7 @@ def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[di
         deps = {d.id: d for d in cs.service_deployments(name)}
         dep = deps[dep_id]
         min_pct, max_pct = model.percents(svc.spec)
-        mine = [m for m in moves if m.deployment == dep_id]
+        mine = by_deployment.get(dep_id, [])
         steps = [{"stopOld": m.stopped, "startNew": m.started, "oldRunning": m.old_running, "newRunning": m.new_running}
                  for m in mine if m.stopped or m.started]
         entry = {"service": head["service"], "from": head["from"], "to": dep.task_definition,
@@ -127,8 +133,8 @@ def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[di
                  "minimumHealthyPercent": min_pct, "maximumPercent": max_pct}
         failed_move = next((m for m in mine if m.failed and m.reason), None)
         failure = failed_move.reason if failed_move is not None else ""
-        rollback = next((m for m in moves if m.phase == "rollback" and m.service == name and m.cluster == cluster
-                         and _rolled_back_from(cs, name, m.deployment) == dep_id), None)
+        rollback = next((m for m in rollbacks.get((cluster, name), ())
+                         if _rolled_back_from(cs, name, m.deployment) == dep_id), None)
         enable, back = model.circuit_breaker(svc.spec)
         if dep.rollout_state == "COMPLETED":
             entry.update(outcome="complete", reason="", fix="")
@@ -152,8 +158,8 @@ def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[di
             entry.update(outcome="stalled", reason=reason, fix=fix)
         if rollback is not None:
             entry["rolledBackTo"] = rollback.task_definition
-            for m in moves:
-                if m.deployment == rollback.deployment and (m.stopped or m.started):
+            for m in by_deployment.get(rollback.deployment, ()):
+                if m.stopped or m.started:
                     steps.append({"stopOld": 0, "startNew": 0, "oldRunning": m.new_running, "newRunning": m.old_running,
                                   "startOld": m.started, "stopNew": m.stopped, "rollback": True})
         entry["steps"] = steps

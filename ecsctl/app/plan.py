@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from ecsctl.app.collector import collector_paused
 from ecsctl.app.validate import Loaded, Validator, discover, read_manifest
 from ecsctl.core.findings import ValidationReport
 from ecsctl.core.plan.model import Change, Desired, FieldChange, Plan, Step, address
@@ -64,6 +65,7 @@ def read_manifests(paths: list[str], notes: list[str] | None = None) -> Inputs:
     return Inputs(desired, files)
 
 
+@collector_paused
 def make_plan(inputs: Inputs, store) -> Plan:
     """Diff the manifests against the state (``store`` may be ``None``: nothing applied yet), then
     forecast what apply will do by doing it on a private copy of the state (``app.forecast``)."""
@@ -225,6 +227,7 @@ def clusters_to_reconcile(plan: Plan) -> list[str]:
     return list(plan.reconcile)
 
 
+@collector_paused
 def apply_plan(plan: Plan, store, backend, on_step: Callable[[Step, int, int], None] | None = None,
                on_round: Callable[[], None] | None = None) -> int:
     """Execute every step in order, each committing on its own, then let the service scheduler

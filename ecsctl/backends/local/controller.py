@@ -603,13 +603,13 @@ def _finish(ctx: _Ctx) -> bool:
         status = d.status
         if status == "ACTIVE" and not mine and not waiting:
             status = "INACTIVE"
-        updated = replace(d, running_count=len(mine), pending_count=len(waiting), status=status,
-                          desired_count=svc.desired_count if d.status == "PRIMARY" else d.desired_count)
-        if updated.id == dep.id:
+        desired = svc.desired_count if d.status == "PRIMARY" else d.desired_count
+        if d.id == dep.id:
             primary_running = len([t for t in mine if t.instance_id not in ctx.draining])
-        if updated != d:
-            cs.put_deployment(replace(updated, updated_at=now))
-            changed = changed or updated.status != d.status
+        if (d.running_count, d.pending_count, d.status, d.desired_count) != (len(mine), len(waiting), status, desired):
+            cs.put_deployment(replace(d, running_count=len(mine), pending_count=len(waiting), status=status,
+                                      desired_count=desired, updated_at=now))
+            changed = changed or status != d.status
     dep = next(d for d in cs.service_deployments(name) if d.id == dep.id)
     older = [t for t in running if t.started_by != dep.id or t.instance_id in ctx.draining]
     complete = (dep.rollout_state == "IN_PROGRESS" and not older and primary_running >= svc.desired_count

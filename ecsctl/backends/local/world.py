@@ -96,7 +96,10 @@ class _Addresses:
         return str(ipaddress.IPv4Address(self.base + self.next - 1))
 
     def has_free(self) -> bool:
-        if any(offset not in self.used for offset in self.freed):
+        freed, used = self.freed, self.used
+        while freed and freed[0] in used:  # taken again since it was freed: ``take`` would skip it too
+            heappop(freed)
+        if freed:
             return True
         n = self.next
         while n in self.used:
@@ -122,6 +125,7 @@ class ClusterState:
         self.tasks: dict[str, Task] = {}
         self.by_service: dict[str, dict[str, Task]] = {}
         self.by_instance: dict[str, dict[str, Task]] = {}
+        self._in_order: dict[str, tuple[Task, ...]] = {}  # service -> its live tasks in id order (see service_tasks)
         self.services: dict[str, Service] = {}
         self.deployments: dict[str, list[Deployment]] = {}
         self.task_count = 0
@@ -151,6 +155,7 @@ class ClusterState:
         self.tasks[task.id] = task
         if task.service:
             self.by_service.setdefault(task.service, {})[task.id] = task
+            self._in_order.pop(task.service, None)
         if task.instance_id is not None:
             self.by_instance.setdefault(task.instance_id, {})[task.id] = task
 
@@ -158,6 +163,7 @@ class ClusterState:
         self.tasks.pop(task.id, None)
         if task.service:
             self.by_service.get(task.service, {}).pop(task.id, None)
+            self._in_order.pop(task.service, None)
         if task.instance_id is not None:
             self.by_instance.get(task.instance_id, {}).pop(task.id, None)
 
@@ -177,10 +183,13 @@ class ClusterState:
         if task.service:
             self.counts_changed.add(task.service)
 
-    def service_tasks(self, service: str) -> list[Task]:
-        """The service's live tasks, in id order."""
-        found = self.by_service.get(service, {})
-        return [found[k] for k in sorted(found)]
+    def service_tasks(self, service: str) -> tuple[Task, ...]:
+        """The service's live tasks, in id order (sorted again only after one of them changed)."""
+        found = self._in_order.get(service)
+        if found is None:
+            tasks = self.by_service.get(service, {})
+            found = self._in_order[service] = tuple(tasks[k] for k in sorted(tasks))
+        return found
 
     def instance_tasks(self, instance_id: str) -> list[Task]:
         found = self.by_instance.get(instance_id, {})

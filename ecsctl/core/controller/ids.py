@@ -20,12 +20,23 @@ NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "ecsctl.local")
 DEFAULT_CLOCK = "2026-01-01T00:00:00Z"
 
 
+def _uuid5_hex(name: str) -> str:
+    """``uuid.uuid5(NAMESPACE, name).hex``, without building a UUID (tasks are made by the thousand)."""
+    h = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).digest()[:16])
+    h[6] = (h[6] & 0x0F) | 0x50  # version 5
+    h[8] = (h[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return h.hex()
+
+
+_NAMESPACE_BYTES = NAMESPACE.bytes
+
+
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def container_instance_id(cluster: str, group: str, n: int) -> str:
-    return uuid.uuid5(NAMESPACE, f"{cluster}/{group}/{n}").hex
+    return _uuid5_hex(f"{cluster}/{group}/{n}")
 
 
 def ec2_instance_id(container_instance: str) -> str:
@@ -33,7 +44,7 @@ def ec2_instance_id(container_instance: str) -> str:
 
 
 def task_id(cluster: str, group: str, k: int) -> str:
-    return uuid.uuid5(NAMESPACE, f"{cluster}/{group}/{k}").hex
+    return _uuid5_hex(f"{cluster}/{group}/{k}")
 
 
 def deployment_id(cluster: str, service: str, n: int) -> str:

@@ -46,6 +46,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from ecsctl.core import units
 from ecsctl.core.scheduling import cql
+from ecsctl.core.scheduling.room import FitTree, RoomList
 
 RESERVED_PORTS = (22, 2375, 2376, 51678, 51679, 51680)
 EPHEMERAL_RANGE = (32768, 61000)
@@ -294,22 +295,25 @@ def _strategy(s: dict) -> _Strategy:
 class _Part:
     """One partition of the instances (all sharing the values of the leading spread attributes)."""
 
-    __slots__ = ("key", "ids", "bp", "buckets")
+    __slots__ = ("key", "ids", "every", "tree", "bp", "buckets")
 
     def __init__(self, key: tuple) -> None:
         self.key = key
         self.ids: list[int] = []  # node indexes, ascending (= ascending instance id)
-        self.bp: dict[str, list[tuple[int, int]]] = {}  # field -> sorted [(remaining, idx)]
+        self.every: list[int] = []  # alive or not, ascending: the slots of ``tree``
+        self.tree: FitTree | None = None  # resources left per slot of ``every`` (see _fit_tree)
+        self.bp: dict[str, RoomList] = {}  # field -> [(remaining, idx)] in order (binpack's walk)
         self.buckets: dict[str, dict[int, list[int]]] = {}  # group -> tasks of it -> [idx] (see _count_buckets)
 
 
 class _Index:
-    __slots__ = ("attrs", "parts", "part_of")
+    __slots__ = ("attrs", "parts", "part_of", "slot_of")
 
     def __init__(self, attrs: tuple[str, ...]) -> None:
         self.attrs = attrs
         self.parts: dict[tuple, _Part] = {}
         self.part_of: list[_Part] = []
+        self.slot_of: list[int] = []  # node index -> its slot in its part's ``every``
 
 
 _INF = float("inf")
@@ -433,7 +437,10 @@ class Placer:
             for group, buckets in part.buckets.items():
                 self._bucket_add(buckets, n.groups.get(group, 0), i)
             for fld, lst in part.bp.items():
-                insort(lst, (n.remaining_cpu if fld == "cpu" else n.remaining_memory, i))
+                if fld == "cpu":
+                    lst.add((n.remaining_cpu, i), n.remaining_memory)
+                else:
+                    lst.add((n.remaining_memory, i), n.remaining_cpu)
 
     def _bury(self, i: int, old_cpu: int, old_mem: int) -> None:
         self._dead.add(i)
@@ -442,7 +449,7 @@ class Placer:
             ids = part.ids
             del ids[bisect_left(ids, i)]
             for fld, lst in part.bp.items():
-                del lst[bisect_left(lst, (old_cpu if fld == "cpu" else old_mem, i))]
+                lst.remove((old_cpu if fld == "cpu" else old_mem, i))
 
     def _index(self, attrs: tuple[str, ...]) -> _Index:
         idx = self._indexes.get(attrs)
@@ -457,17 +464,31 @@ class Placer:
                 if i not in dead:
                     part.ids.append(i)
                 idx.part_of.append(part)
+                idx.slot_of.append(len(part.every))
+                part.every.append(i)
             self._indexes[attrs] = idx
         return idx
 
-    def _binpack_list(self, part: _Part, fld: str) -> list[tuple[int, int]]:
+    def _room(self, i: int) -> tuple[int, int]:
+        """CPU and memory node ``i`` has left for a task (-1: none, it is not ACTIVE or not connected)."""
+        n = self.nodes[i]
+        if n.status != "ACTIVE" or not n.agent_connected:
+            return -1, -1
+        return n.remaining_cpu, n.remaining_memory
+
+    def _fit_tree(self, part: _Part) -> FitTree:
+        if part.tree is None:
+            part.tree = FitTree([self._room(i) for i in part.every])
+        return part.tree
+
+    def _binpack_list(self, part: _Part, fld: str) -> RoomList:
         lst = part.bp.get(fld)
         if lst is None:
             nodes = self.nodes
             if fld == "cpu":
-                lst = sorted((nodes[i].remaining_cpu, i) for i in part.ids)
+                lst = RoomList([(nodes[i].remaining_cpu, i, nodes[i].remaining_memory) for i in part.ids])
             else:
-                lst = sorted((nodes[i].remaining_memory, i) for i in part.ids)
+                lst = RoomList([(nodes[i].remaining_memory, i, nodes[i].remaining_cpu) for i in part.ids])
             part.bp[fld] = lst
         return lst
 
@@ -516,6 +537,12 @@ class Placer:
         """Keep indexes, counts and caches in step after node ``i`` changed."""
         self._version += 1
         n = self.nodes[i]
+        room = None
+        for idx in self._indexes.values():
+            tree = idx.part_of[i].tree
+            if tree is not None:
+                room = room or self._room(i)
+                tree.set(idx.slot_of[i], *room)
         was_alive = i not in self._dead
         if not self._alive(i):
             if was_alive:
@@ -526,10 +553,15 @@ class Placer:
             for idx in self._indexes.values():
                 part = idx.part_of[i]
                 for fld, lst in part.bp.items():
-                    old, new = (old_cpu, n.remaining_cpu) if fld == "cpu" else (old_mem, n.remaining_memory)
+                    if fld == "cpu":
+                        old, new, other = old_cpu, n.remaining_cpu, n.remaining_memory
+                    else:
+                        old, new, other = old_mem, n.remaining_memory, n.remaining_cpu
                     if old != new:
-                        del lst[bisect_left(lst, (old, i))]
-                        insort(lst, (new, i))
+                        lst.remove((old, i))
+                        lst.add((new, i), other)
+                    else:
+                        lst.set_other((new, i), other)
         if i not in self._dead:
             count = n.groups.get(group, 0)
             for idx in self._indexes.values():
@@ -658,6 +690,24 @@ class Placer:
                 found = self._walk_binpack(part, second.field, fits, more=len(rest) > 2, level=0, group=group)
                 if found:
                     return found
+            holders = self._group_nodes.get(group, ())
+            if len(holders) * 4 < len(part.ids):
+                # most of the partition holds no task of the group: those with room, in id order,
+                # through the tree (a nearly full cluster is not scanned), then the few that hold one
+                if second is None or second.kind != "binpack":
+                    found = self._first_with_room(part, group, fits, every=second is not None)
+                    if found:
+                        return found
+                by_count: dict[int, list[int]] = {}
+                part_of, dead, nodes = index.part_of, self._dead, self.nodes
+                for i in holders:
+                    if part_of[i] is part and i not in dead:
+                        by_count.setdefault(nodes[i].groups[group], []).append(i)
+                for count in sorted(by_count):
+                    cands = [i for i in sorted(by_count[count]) if fits(i)]
+                    if cands:
+                        return cands if second is not None else cands[:1]
+                return []
             buckets = self._count_buckets(part, group)
             for count in sorted(buckets):
                 if count == 0 and second is not None and second.kind == "binpack":
@@ -675,15 +725,31 @@ class Placer:
         # random (or a strategy only the generic pass handles): every eligible instance
         return [i for i in part.ids if fits(i)]
 
+    def _first_with_room(self, part: _Part, group: str, fits: Callable[[int], bool], *, every: bool) -> list[int]:
+        """The partition's instances without a task of ``group`` that ``fits``, in id order: the
+        first one (``every``: all of them)."""
+        tree = self._fit_tree(part)
+        cpu, mem = self._need.cpu, self._need.memory
+        nodes, dead, members = self.nodes, self._dead, part.every
+        found: list[int] = []
+        k = tree.first(0, cpu, mem)
+        while k >= 0:
+            i = members[k]
+            if not nodes[i].groups.get(group) and i not in dead and fits(i):
+                if not every:
+                    return [i]
+                found.append(i)
+            k = tree.first(k + 1, cpu, mem)
+        return found
+
     def _walk_binpack(self, part: _Part, fld: str, fits, *, more: bool, level: int | None, group: str) -> list[int]:
         lst = self._binpack_list(part, fld)
         need = self._need
-        start = bisect_left(lst, (need.cpu if fld == "cpu" else need.memory, -1))
+        least, other = (need.cpu, need.memory) if fld == "cpu" else (need.memory, need.cpu)
         nodes = self.nodes
         found: list[int] = []
         best = None
-        for j in range(start, len(lst)):
-            value, i = lst[j]
+        for value, i in lst.walk(least, other):
             if best is not None and value != best:
                 break
             if level is not None and nodes[i].groups.get(group, 0) != level:
