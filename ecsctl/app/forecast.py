@@ -47,12 +47,15 @@ class Forecast:
     recording: list | None = None  # the units of work the run would commit (LocalBackend.replay)
 
 
-def forecast(steps: list[Step], store) -> Forecast:
+def forecast(steps: list[Step], store, instances: list | None = None) -> Forecast:
+    """``instances``: every container instance of the state, if the caller has read them already."""
     from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.controller import Session
     from ecsctl.backends.local.managed_scaling import forecast as capacity_forecast
     from ecsctl.core.controller import service as model
 
+    if store is not None and instances is not None:
+        store = _Prefetched(store, instances)
     backend = LocalBackend(store, persist=False)
     world = backend.world
     moves: list = []
@@ -72,6 +75,28 @@ def forecast(steps: list[Step], store) -> Forecast:
         capacity=capacity_forecast(world),
         recording=backend.recording,
     )
+
+
+class _Prefetched:
+    """``store`` with the container instances the plan has read served from memory: the run does
+    not decode them a second time (records are values, so sharing them is safe)."""
+
+    def __init__(self, store, instances: list) -> None:
+        from ecsctl.core.state.ports import ContainerInstance
+
+        self._store = store
+        self._kind = ContainerInstance
+        self._by_cluster: dict[str, list] = {}
+        for inst in instances:  # in key order, as find() returns them
+            self._by_cluster.setdefault(inst.cluster, []).append(inst)
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+    def find(self, record_type: type, **where: object) -> list:
+        if record_type is self._kind and list(where) == ["cluster"]:
+            return list(self._by_cluster.get(where["cluster"], ()))
+        return self._store.find(record_type, **where)
 
 
 def _cluster_of_address(addr: str) -> dict:

@@ -361,8 +361,18 @@ class _Column:
         return tuple(value) if self.codec == "tuple" and isinstance(value, list) else value
 
 
+_TUPLES: dict[str, tuple] = {}  # column text -> its tuple: a few thousand distinct port lists among 100,000 rows
+
+
 def _decode_tuple(value: Any) -> tuple:
-    return tuple(json.loads(value))
+    found = _TUPLES.get(value) if isinstance(value, str) else None
+    if found is None:
+        found = tuple(json.loads(value))
+        if isinstance(value, str) and len(value) < 64 and all(isinstance(v, (int, str)) for v in found):
+            if len(_TUPLES) >= 50_000:
+                _TUPLES.clear()
+            _TUPLES[value] = found
+    return found
 
 
 def _column(name: str, annotation: str) -> _Column:

@@ -125,9 +125,10 @@ def place_and_start(world: World, cs: ClusterState, launch: Launch, count: int,
             started.append(start(world, cs, launch, None, zone))
         return started, None
     placer = cs.placer
+    place = placer.placing(launch.demand, group=launch.group, constraints=placement.constraints,
+                           strategies=placement.strategy_list)
     for _ in range(count):
-        result = placer.place(launch.demand, group=launch.group, constraints=placement.constraints,
-                              strategies=placement.strategy_list)
+        result = place()
         if isinstance(result, Unplaced):
             return started, result
         full = _subnet_full(world, launch, cs.instances[result.instance_id].availability_zone)

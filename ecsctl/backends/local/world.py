@@ -268,9 +268,10 @@ class ClusterState:
             inst = self.instances.get(iid)
             if inst is None:
                 continue
-            tasks = self.instance_tasks(iid) if inst.status != "INACTIVE" else []
-            updated = replace(inst, **self.instance_view(inst, tasks))
-            if updated != inst:
+            tasks = self.by_instance.get(iid, {}).values() if inst.status != "INACTIVE" else ()
+            view = self.instance_view(inst, tasks)
+            if any(getattr(inst, name) != value for name, value in view.items()):
+                updated = replace(inst, **view)
                 self.instances[iid] = updated
                 self.world.note(updated)
         self.dirty.clear()

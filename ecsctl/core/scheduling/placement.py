@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_left, insort
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
@@ -368,6 +368,7 @@ class Placer:
                 if c > 0:
                     self._group_nodes.setdefault(g, set()).add(i)
         self._indexes: dict[tuple[str, ...], _Index] = {}
+        self._columns: dict[str, list] = {}  # attribute -> value per node (see _column)
         self._counts: dict[tuple[str, str], Counter] = {}  # (group, attr) -> value -> tasks
         self._counted_attrs: dict[str, list[str]] = {}  # group -> attrs with a kept count
         self._cql: dict[str, tuple[Callable, dict[int, bool], bool]] = {}
@@ -402,6 +403,13 @@ class Placer:
         if v is None and attr == ZONE_ATTRIBUTE:
             v = n.availability_zone or None
         return v
+
+    def _column(self, attr: str) -> list:
+        """``_value(i, attr)`` of every node, by index (kept until the placer is refreshed)."""
+        column = self._columns.get(attr)
+        if column is None:
+            column = self._columns[attr] = [self._value(i, attr) for i in range(len(self.nodes))]
+        return column
 
     def _alive(self, i: int) -> bool:
         """Whether node ``i`` could take the smallest task this placer has been asked for.
@@ -782,15 +790,22 @@ class Placer:
             return self._commit(i, demand, group)
         return Placer([self.nodes[i].clone()], seed=0).diagnose(demand, group=group, constraints=constraints)
 
-    def place_many(self, demand: TaskDemand, count: int, *, group: str, constraints: Sequence[dict] = (),
-                   strategies: Sequence[dict] | None = None) -> list[Placed | Unplaced]:
-        """``count`` placements in a row; once one fails the rest fail the same way."""
+    def placing(self, demand: TaskDemand, *, group: str, constraints: Sequence[dict] = (),
+                strategies: Sequence[dict] | None = None) -> Callable[[], Placed | Unplaced]:
+        """:meth:`place` for one task after another of the same kind: the filter and the strategy
+        chain are made once.  Each call places (and commits) one task."""
         self._lower_floor(demand)
         fits = self._fits_fn(demand, group, constraints)
         chain = self._chain(strategies)
+        return lambda: self._place(demand, group, fits, constraints, chain)
+
+    def place_many(self, demand: TaskDemand, count: int, *, group: str, constraints: Sequence[dict] = (),
+                   strategies: Sequence[dict] | None = None) -> list[Placed | Unplaced]:
+        """``count`` placements in a row; once one fails the rest fail the same way."""
+        place = self.placing(demand, group=group, constraints=constraints, strategies=strategies)
         out: list[Placed | Unplaced] = []
         for _ in range(count):
-            r = self._place(demand, group, fits, constraints, chain)
+            r = place()
             out.append(r)
             if isinstance(r, Unplaced):
                 out.extend([r] * (count - len(out)))
@@ -1134,83 +1149,92 @@ class _StopChooser:
     attribute values (the count of the group's tasks per value), so instances are partitioned by
     those values; inside a partition the rest of the key depends on the instance alone, kept in
     a max-heap (entries invalidated lazily when an instance's key moves).  Each pick compares the
-    partitions' scores and heap tops: partitions are few (zones, tiers)."""
+    partitions' scores and heap tops: partitions are few (zones, tiers).
+
+    Instances are numbered by *slots* in id order: the placer's node indexes when it knows every
+    instance named (the usual case: no sort, values read from the placer's columns), else their
+    rank among the ids; a slot the placer does not know has no node."""
 
     def __init__(self, placer: "Placer", tasks: Sequence[tuple[str, str | None]], group: str,
                  chain: Sequence[_Strategy], demand: TaskDemand | None) -> None:
-        self.placer = placer
         self.attrs = tuple(s.field for s in _leading_attrs(chain))
         self.rest = tuple(chain[len(self.attrs):])
         self.demand = demand
-        self._values: dict[tuple[str | None, str], object] = {}  # (instance, attribute) -> value; fixed while choosing
-        self.candidates: dict[str | None, list[str]] = {}
-        for task_id, inst in sorted(tasks, key=lambda t: (t[1] or "", t[0])):
-            self.candidates.setdefault(inst, []).append(task_id)
-        pos = placer._pos
+        nodes, pos = placer.nodes, placer._pos
+        holders = placer._group_nodes.get(group, ())
+        if all(inst in pos for _, inst in tasks):
+            self.node_of: Callable[[int], Node | None] = nodes.__getitem__
+            self.names: Callable[[int], str | None] = lambda k: nodes[k].id
+            slot = pos.__getitem__
+            columns = [placer._column(a) for a in self.attrs]
+        else:  # a task on an instance the placer does not know (or on Fargate): rank every id
+            ids = sorted({inst for _, inst in tasks} | {nodes[i].id for i in holders}, key=lambda x: x or "")
+            rank = {inst: k for k, inst in enumerate(ids)}
+            known = [nodes[pos[inst]] if inst in pos else None for inst in ids]
+            self.node_of = known.__getitem__
+            self.names = ids.__getitem__
+            slot = rank.__getitem__
+            columns = [[placer._value(pos[inst], a) if inst in pos else None for inst in ids] for a in self.attrs]
+            holders = [rank[nodes[i].id] for i in holders]
+        # candidate task ids per slot, in id order (the highest stops first)
+        self.candidates: dict[int, list[str]] = {}
+        for task_id, inst in tasks:
+            self.candidates.setdefault(slot(inst), []).append(task_id)
         # tasks of the group per instance: what the placer knows, at least what is listed
-        self.counts: dict[str | None, int] = {}
-        for inst, listed in self.candidates.items():
-            i = pos.get(inst) if inst else None
-            known = placer.nodes[i].groups.get(group, 0) if i is not None else 0
-            self.counts[inst] = max(known, len(listed))
-        for g_i in placer._group_nodes.get(group, ()):
-            node = placer.nodes[g_i]
-            self.counts.setdefault(node.id, node.groups.get(group, 0))
+        self.counts: dict[int, int] = {}
+        for k, listed in self.candidates.items():
+            if len(listed) > 1:
+                listed.sort()
+            node = self.node_of(k)
+            known_count = node.groups.get(group, 0) if node is not None else 0
+            self.counts[k] = known_count if known_count > len(listed) else len(listed)
+        for k in holders:
+            if k not in self.counts:
+                self.counts[k] = self.node_of(k).groups.get(group, 0)
         self.extra_cpu: Counter = Counter()
         self.extra_mem: Counter = Counter()
         self.value_counts = []
-        for attr in self.attrs:
+        for column in columns:
             vc: Counter = Counter()
-            for inst, c in self.counts.items():
-                vc[self._value(inst, attr)] += c
+            for k, c in self.counts.items():
+                vc[column[k]] += c
             self.value_counts.append(vc)
-        order = sorted(self.candidates, key=lambda x: x or "")
-        self.rank = {inst: k for k, inst in enumerate(order)}
         self.parts: dict[tuple, list] = {}
-        self.part_of: dict[str | None, tuple] = {}
-        for inst in order:
-            key = tuple(self._value(inst, a) for a in self.attrs)
-            self.part_of[inst] = key
-            self.parts.setdefault(key, [])
-            self._push(inst)
+        self.part_of: dict[int, tuple] = {}
+        for k in self.candidates:
+            key = tuple(column[k] for column in columns)
+            self.part_of[k] = key
+            rest = self._rest_key(k)
+            self.parts.setdefault(key, []).append((tuple(-x for x in rest), -k, rest, k))
+        for heap in self.parts.values():
+            heapify(heap)
 
-    def _value(self, inst: str | None, attr: str):
-        key = (inst, attr)
-        try:
-            return self._values[key]
-        except KeyError:
-            pass
-        i = self.placer._pos.get(inst) if inst else None
-        value = self._values[key] = self.placer._value(i, attr) if i is not None else None
-        return value
-
-    def _rest_key(self, inst: str | None) -> tuple:
+    def _rest_key(self, k: int) -> tuple:
         out = []
         for s in self.rest:
             if s.kind == "inst":
-                out.append(self.counts.get(inst, 0))
-            else:  # binpack: the instance with the most remaining after the stop
-                i = self.placer._pos.get(inst) if inst else None
-                if i is None:
-                    out.append(1 << 62)  # an instance the placer does not know: stop its task first
-                    continue
-                n = self.placer.nodes[i]
-                d = self.demand
-                if s.field == "cpu":
-                    out.append(n.remaining_cpu + self.extra_cpu[inst] + (d.cpu if d else 0))
-                else:
-                    out.append(n.remaining_memory + self.extra_mem[inst] + (d.memory if d else 0))
+                out.append(self.counts.get(k, 0))
+                continue
+            n = self.node_of(k)  # binpack: the instance with the most remaining after the stop
+            if n is None:
+                out.append(1 << 62)  # an instance the placer does not know: stop its task first
+                continue
+            d = self.demand
+            if s.field == "cpu":
+                out.append(n.remaining_cpu + self.extra_cpu[k] + (d.cpu if d else 0))
+            else:
+                out.append(n.remaining_memory + self.extra_mem[k] + (d.memory if d else 0))
         return tuple(out)
 
-    def _push(self, inst: str | None) -> None:
-        key = self._rest_key(inst)
-        heappush(self.parts[self.part_of[inst]], (tuple(-k for k in key), -self.rank[inst], key, inst))
+    def _push(self, k: int) -> None:
+        key = self._rest_key(k)
+        heappush(self.parts[self.part_of[k]], (tuple(-x for x in key), -k, key, k))
 
     def _top(self, key: tuple):
         heap = self.parts[key]
         while heap:
-            _, _, rest, inst = heap[0]
-            if self.candidates.get(inst) and rest == self._rest_key(inst):
+            _, _, rest, k = heap[0]
+            if self.candidates.get(k) and rest == self._rest_key(k):
                 return heap[0]
             heappop(heap)
         return None
@@ -1223,19 +1247,19 @@ class _StopChooser:
                 top = self._top(key)
                 if top is None:
                     continue
-                score = tuple(vc[v] for vc, v in zip(self.value_counts, key)) + top[2] + (self.rank[top[3]],)
+                score = tuple(vc[v] for vc, v in zip(self.value_counts, key)) + top[2] + (top[3],)
                 if best is None or score > best[0]:
                     best = (score, top[3])
             if best is None:
                 break
-            inst = best[1]
-            chosen.append(self.candidates[inst].pop())
-            self.counts[inst] = self.counts.get(inst, 1) - 1
-            for vc, v in zip(self.value_counts, self.part_of[inst]):
+            k = best[1]
+            chosen.append(self.candidates[k].pop())
+            self.counts[k] = self.counts.get(k, 1) - 1
+            for vc, v in zip(self.value_counts, self.part_of[k]):
                 vc[v] -= 1
             if self.demand is not None:
-                self.extra_cpu[inst] += self.demand.cpu
-                self.extra_mem[inst] += self.demand.memory
-            if self.candidates[inst]:
-                self._push(inst)
+                self.extra_cpu[k] += self.demand.cpu
+                self.extra_mem[k] += self.demand.memory
+            if self.candidates[k]:
+                self._push(k)
         return chosen
