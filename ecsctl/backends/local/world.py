@@ -133,6 +133,7 @@ class ClusterState:
         self.counts_changed: set[str] = set()  # services whose counts (and their deployments') must be recomputed
         self._placer: Placer | None = None
         self._placer_builds = 0
+        self._zones: frozenset[str] | None = None  # of the instances (see zones)
         self.generation = 0  # bumped by every change to the cluster's tasks, instances or services
         if store is None:
             return
@@ -206,6 +207,7 @@ class ClusterState:
 
     def put_instance(self, inst: ContainerInstance) -> None:
         self.instances[inst.id] = inst
+        self._zones = None
         self.dirty.add(inst.id)
         self._placer = None
         self.generation += 1
@@ -216,7 +218,9 @@ class ClusterState:
 
     def zones(self) -> set[str]:
         """Zones of the cluster's registered instances and of its spec's groups."""
-        out = {i.availability_zone for i in self.instances.values() if i.availability_zone}
+        if self._zones is None:
+            self._zones = frozenset(i.availability_zone for i in self.instances.values() if i.availability_zone)
+        out = set(self._zones)
         cluster = self.world.cluster(self.name)
         for group in (cluster.spec.get("containerInstances") if cluster else None) or ():
             if isinstance(group, dict) and group.get("availabilityZone"):

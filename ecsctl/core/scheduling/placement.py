@@ -317,6 +317,7 @@ class _Index:
 
 
 _INF = float("inf")
+_RESERVED_TCP = frozenset((p, "tcp") for p in RESERVED_PORTS)
 _DYNAMIC_SUBJECTS = frozenset({"task:group", "runningTasksCount"})
 
 
@@ -374,6 +375,7 @@ class Placer:
         self._cql: dict[str, tuple[Callable, dict[int, bool], bool]] = {}
         self._dynamic_cql: list[dict[int, bool]] = []
         self._plans: dict[TaskDemand, _PortPlan] = {}
+        self._plan_of: dict[int, tuple[TaskDemand, _PortPlan]] = {}  # id(demand) -> (demand, plan): no hashing
         self._ephemeral: dict[tuple[int, str], list] = {}
         self._min_cpu = self._min_mem = _INF  # the smallest demand seen (see _alive)
         self._dead: set[int] = set()
@@ -601,9 +603,13 @@ class Placer:
         return entry
 
     def _plan(self, demand: TaskDemand) -> _PortPlan:
+        seen = self._plan_of.get(id(demand))  # callers hand the same demand object again and again
+        if seen is not None and seen[0] is demand:
+            return seen[1]
         plan = self._plans.get(demand)
         if plan is None:
             plan = self._plans[demand] = _port_plan(demand)
+        self._plan_of[id(demand)] = (demand, plan)  # holds ``demand``: its id is not reused
         return plan
 
     def _fits_fn(self, demand: TaskDemand, group: str, constraints: Sequence[dict]) -> Callable[[int], bool]:
@@ -931,7 +937,7 @@ class Placer:
         n.remaining_gpu += demand.gpu
         plan = self._plan(demand)
         if not plan.awsvpc:
-            reserved = {(p, "tcp") for p in RESERVED_PORTS}
+            reserved = _RESERVED_TCP
             for (static, proto), port in zip(plan.layout, host_ports):
                 if static:
                     if (port, proto) not in reserved and (port, proto) in n.used_ports:

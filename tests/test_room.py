@@ -1,0 +1,57 @@
+"""The placer's room indexes (core.scheduling.room) against the scans they replace, and the
+deterministic ids against the uuid module they reproduce."""
+
+from __future__ import annotations
+
+import uuid
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ecsctl.core.controller import ids
+from ecsctl.core.scheduling.room import FitTree, RoomList
+
+ROOM = st.tuples(st.integers(-1, 12), st.integers(-1, 12))
+
+
+@settings(max_examples=120, deadline=None)
+@given(values=st.lists(ROOM, min_size=1, max_size=40), ops=st.lists(
+    st.tuples(st.integers(0, 39), ROOM, st.integers(0, 41), st.integers(0, 12), st.integers(0, 12)), max_size=30))
+def test_fit_tree_finds_the_first_slot_a_scan_finds(values, ops):
+    tree = FitTree(values)
+    for slot, room, start, cpu, mem in ops:
+        slot %= len(values)
+        values[slot] = room
+        tree.set(slot, *room)
+        scan = next((k for k in range(start, len(values)) if values[k][0] >= cpu and values[k][1] >= mem), -1)
+        assert tree.first(start, cpu, mem) == scan
+
+
+@settings(max_examples=120, deadline=None)
+@given(block=st.integers(1, 5), start=st.dictionaries(st.integers(0, 60), ROOM, max_size=40), ops=st.lists(
+    st.tuples(st.sampled_from(("add", "remove", "other")), st.integers(0, 60), ROOM, st.integers(0, 12), st.integers(0, 12)),
+    max_size=40))
+def test_room_list_walks_every_entry_with_room_in_order(block, start, ops):
+    """``walk`` may pass over blocks, never over an entry whose instance has the other resource."""
+    live = dict(start)  # index -> (left, other)
+    rooms = RoomList([(left, i, other) for i, (left, other) in live.items()], block=block)
+    for op, i, (left, other), least, need in ops:
+        if op == "add" and i not in live:
+            live[i] = (left, other)
+            rooms.add((left, i), other)
+        elif op == "remove" and i in live:
+            rooms.remove((live.pop(i)[0], i))
+        elif op == "other" and i in live:
+            live[i] = (live[i][0], other)
+            rooms.set_other((live[i][0], i), other)
+        walked = list(rooms.walk(least, need))
+        expected = sorted((l, k) for k, (l, o) in live.items() if l >= least and o >= need)
+        assert [e for e in walked if live[e[1]][1] >= need] == expected
+        assert walked == sorted(walked) and all(e[0] >= least for e in walked)
+        assert len(rooms) == len(live)
+
+
+def test_task_and_instance_ids_are_uuid5_of_the_namespace():
+    for name in ("prod/service:web/1", "prod/service:web/50000", "c/g/7", "é/ü/3"):
+        assert ids.task_id(*name.rsplit("/", 2)[:2], int(name.rsplit("/", 1)[1])) == uuid.uuid5(ids.NAMESPACE, name).hex
+        assert ids.container_instance_id(*name.rsplit("/", 2)[:2], int(name.rsplit("/", 1)[1])) == uuid.uuid5(ids.NAMESPACE, name).hex
