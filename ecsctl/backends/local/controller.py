@@ -129,10 +129,24 @@ def reconcile(world: World, cluster: str, session: Session) -> bool:
     if world.cluster(cluster) is None or world.cluster(cluster).status != "ACTIVE":
         return False
     draining = frozenset(i.id for i in cs.instances.values() if i.status == "DRAINING")
+    lost = _lost_instances(cs)
     moved = False
     for svc in cs.active_services():
-        moved |= _service(world, cs, svc, session, draining)
+        moved |= _service(world, cs, svc, session, draining, lost)
     return moved
+
+
+def _lost_instances(cs: ClusterState) -> frozenset:
+    """Instances whose tasks are gone: deregistered or missing, not ACTIVE or DRAINING, agent
+    disconnected (only those that hold tasks)."""
+    out = set()
+    for iid, tasks in cs.by_instance.items():
+        if not tasks:
+            continue
+        inst = cs.instances.get(iid)
+        if inst is None or inst.status not in ("ACTIVE", "DRAINING") or not inst.agent_connected:
+            out.add(iid)
+    return frozenset(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,6 +162,7 @@ class _Ctx:
     dep: Deployment
     session: Session
     draining: frozenset
+    lost_instances: frozenset = frozenset()  # whose tasks are gone (see _lost_instances)
     lost: list[Task] = field(default_factory=list)
     stopped: list[Task] = field(default_factory=list)
     drained: list[Task] = field(default_factory=list)
@@ -180,11 +195,12 @@ def _cluster_spec(world: World, cs: ClusterState) -> dict | None:
     return cluster.spec if cluster is not None else None
 
 
-def _service(world: World, cs: ClusterState, svc: Service, session: Session, draining: frozenset) -> bool:
+def _service(world: World, cs: ClusterState, svc: Service, session: Session, draining: frozenset,
+             lost: frozenset) -> bool:
     dep = services.primary(cs, svc.name)
     if dep is None:  # a service without a deployment (a state pushed by hand): give it one
         dep = services.new_deployment(world, cs, svc, announce=False)
-    ctx = _Ctx(world, cs, svc, dep, session, draining)
+    ctx = _Ctx(world, cs, svc, dep, session, draining, lost)
     _stop_lost(ctx)
     _stop_unhealthy(ctx)
     if world.revision(dep.task_definition) is None:
@@ -215,8 +231,10 @@ def _provisioning(ctx: _Ctx) -> None:
 
 
 def _stop_lost(ctx: _Ctx) -> None:
+    if not ctx.lost_instances:
+        return
     for task in ctx.cs.service_tasks(ctx.name):
-        if task.instance_id is None or task.last_status != RUNNING:
+        if task.instance_id not in ctx.lost_instances or task.last_status != RUNNING:
             continue
         inst = ctx.cs.instances.get(task.instance_id)
         if inst is None or inst.status == "INACTIVE":
@@ -234,6 +252,8 @@ def _stop_unhealthy(ctx: _Ctx) -> None:
     """Running tasks whose targets stopped passing health checks (a security group changed) are
     stopped as ECS does; the PRIMARY deployment's count towards its circuit breaker."""
     judge = ctx.session.health(ctx.world)
+    if not judge.may_fail(ctx.svc):
+        return
     failed = 0
     for task in ctx.cs.service_tasks(ctx.name):
         if task.last_status != RUNNING:
@@ -427,6 +447,8 @@ def _health_checks(ctx: _Ctx, started: list[Task]) -> list[Task]:
     """The tasks of ``started`` that pass their load balancer's health checks; the others are
     stopped as ECS stops them and counted as the deployment's failed tasks."""
     judge = ctx.session.health(ctx.world)
+    if not started or not judge.may_fail(ctx.svc):
+        return list(started)
     healthy = []
     for task in started:
         verdict = judge.verdict(ctx.cs, ctx.svc, task)

@@ -61,6 +61,11 @@ class Judge:
                                      sorted(self.world.catalogue("SecurityGroup").items()))
         return self._index
 
+    def may_fail(self, svc: Service) -> bool:
+        """Whether any task of ``svc`` can fail a health check (it has a load balancer, and
+        security groups are declared); when not, every verdict is None."""
+        return bool(model.load_balancers(svc.spec)) and bool(self.index())
+
     def verdict(self, cs: ClusterState, svc: Service, task: Task) -> Unhealthy | None:
         """Why ``task`` of ``svc`` fails its load balancer's health checks, or None if it passes."""
         balancers = model.load_balancers(svc.spec)

@@ -42,6 +42,7 @@ from bisect import bisect_left, insort
 from heapq import heapify, heappop, heappush
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import Any, Callable, Iterable, Sequence
 
 from ecsctl.core import units
@@ -317,6 +318,7 @@ class _Index:
 
 
 _INF = float("inf")
+_first = itemgetter(0)
 _RESERVED_TCP = frozenset((p, "tcp") for p in RESERVED_PORTS)
 _DYNAMIC_SUBJECTS = frozenset({"task:group", "runningTasksCount"})
 
@@ -803,7 +805,8 @@ class Placer:
         self._lower_floor(demand)
         fits = self._fits_fn(demand, group, constraints)
         chain = self._chain(strategies)
-        return lambda: self._place(demand, group, fits, constraints, chain)
+        split = self._split(chain)
+        return lambda: self._place(demand, group, fits, constraints, chain, split)
 
     def place_many(self, demand: TaskDemand, count: int, *, group: str, constraints: Sequence[dict] = (),
                    strategies: Sequence[dict] | None = None) -> list[Placed | Unplaced]:
@@ -829,18 +832,26 @@ class Placer:
                 break  # random picks one; nothing after it can matter
         return tuple(chain)
 
-    def _place(self, demand, group, fits, constraints, chain) -> Placed | Unplaced:
-        self._need = demand
+    @staticmethod
+    def _split(chain: Sequence[_Strategy]) -> tuple[tuple[str, ...], tuple[_Strategy, ...]]:
+        """The leading ``spread(attribute)`` fields of a chain, and the strategies after them."""
         k = 0
         while k < len(chain) and chain[k].kind == "attr":
             k += 1
-        attrs = tuple(s.field for s in chain[:k])
-        rest = chain[k:]
+        return tuple(s.field for s in chain[:k]), tuple(chain[k:])
+
+    def _place(self, demand, group, fits, constraints, chain, split=None) -> Placed | Unplaced:
+        self._need = demand
+        attrs, rest = split or self._split(chain)
         index = self._index(attrs)
         parts = [p for p in index.parts.values() if p.ids]
         if attrs and len(parts) > 1:
-            counts = [self._group_counts(group, a) for a in attrs]
-            keyed = sorted(((tuple(c[v] for c, v in zip(counts, p.key)), p) for p in parts), key=lambda t: t[0])
+            if len(attrs) == 1:
+                count = self._group_counts(group, attrs[0])
+                keyed = sorted([((count[p.key[0]],), p) for p in parts], key=_first)
+            else:
+                counts = [self._group_counts(group, a) for a in attrs]
+                keyed = sorted([(tuple(c[v] for c, v in zip(counts, p.key)), p) for p in parts], key=_first)
             tiers: list[list[_Part]] = []
             last = None
             for key, p in keyed:

@@ -84,80 +84,81 @@ class RoomList:
     [(700, 2), (1024, 1)]
     """
 
-    __slots__ = ("block", "blocks", "firsts", "tops", "other")
+    __slots__ = ("block", "keys", "others", "firsts", "tops")
 
     def __init__(self, entries: Sequence[tuple[int, int, int]], *, block: int = 48) -> None:
         self.block = block
         ordered = sorted(entries)
-        self.other = {i: o for _, i, o in ordered}
-        pairs = [(left, i) for left, i, _ in ordered]
-        self.blocks = [pairs[k:k + block] for k in range(0, len(pairs), block)] or [[]]
-        self.firsts = [b[0] if b else (-1, -1) for b in self.blocks]
-        self.tops = [self._top(b) for b in self.blocks]
+        self.keys = [[(left, i) for left, i, _ in ordered[k:k + block]] for k in range(0, len(ordered), block)] or [[]]
+        self.others = [[o for _, _, o in ordered[k:k + block]] for k in range(0, len(ordered), block)] or [[]]
+        self.firsts = [b[0] if b else (-1, -1) for b in self.keys]
+        self.tops = [max(o, default=-1) for o in self.others]
 
     def __len__(self) -> int:
-        return sum(len(b) for b in self.blocks)
-
-    def _top(self, entries: list[tuple[int, int]]) -> int:
-        other = self.other
-        return max((other[i] for _, i in entries), default=-1)
+        return sum(len(b) for b in self.keys)
 
     def _find(self, entry: tuple[int, int]) -> int:
         return max(0, bisect_right(self.firsts, entry) - 1)
 
     def add(self, entry: tuple[int, int], other: int) -> None:
-        self.other[entry[1]] = other
         k = self._find(entry)
-        b = self.blocks[k]
-        insort(b, entry)
-        self.firsts[k] = b[0]
+        keys, others = self.keys[k], self.others[k]
+        j = bisect_left(keys, entry)
+        keys.insert(j, entry)
+        others.insert(j, other)
+        self.firsts[k] = keys[0]
         if other > self.tops[k]:
             self.tops[k] = other
-        if len(b) > 2 * self.block:  # split in two
-            half = len(b) // 2
-            left, right = b[:half], b[half:]
-            self.blocks[k:k + 1] = [left, right]
-            self.firsts[k:k + 1] = [left[0], right[0]]
-            self.tops[k:k + 1] = [self._top(left), self._top(right)]
+        if len(keys) > 2 * self.block:  # split in two
+            half = len(keys) // 2
+            self.keys[k:k + 1] = [keys[:half], keys[half:]]
+            self.others[k:k + 1] = [others[:half], others[half:]]
+            self.firsts[k:k + 1] = [keys[0], keys[half]]
+            self.tops[k:k + 1] = [max(others[:half]), max(others[half:])]
+
+    def _at(self, entry: tuple[int, int]) -> tuple[int, int]:
+        k = self._find(entry)
+        keys = self.keys[k]
+        j = bisect_left(keys, entry)
+        if j == len(keys) or keys[j] != entry:
+            raise KeyError(entry)
+        return k, j
 
     def remove(self, entry: tuple[int, int]) -> None:
-        k = self._find(entry)
-        b = self.blocks[k]
-        j = bisect_left(b, entry)
-        if j == len(b) or b[j] != entry:
-            raise KeyError(entry)
-        del b[j]
-        other = self.other.pop(entry[1])
-        if not b and len(self.blocks) > 1:
-            del self.blocks[k], self.firsts[k], self.tops[k]
+        k, j = self._at(entry)
+        keys, others = self.keys[k], self.others[k]
+        del keys[j]
+        other = others.pop(j)
+        if not keys and len(self.keys) > 1:
+            del self.keys[k], self.others[k], self.firsts[k], self.tops[k]
             return
-        self.firsts[k] = b[0] if b else (-1, -1)
+        self.firsts[k] = keys[0] if keys else (-1, -1)
         if other >= self.tops[k]:
-            self.tops[k] = self._top(b)
+            self.tops[k] = max(others, default=-1)
 
     def set_other(self, entry: tuple[int, int], other: int) -> None:
         """The instance of ``entry`` now has ``other`` left of the other resource."""
-        old = self.other[entry[1]]
-        if old == other:
-            return
-        self.other[entry[1]] = other
-        k = self._find(entry)
+        k, j = self._at(entry)
+        others = self.others[k]
+        old = others[j]
+        others[j] = other
         if other > self.tops[k]:
             self.tops[k] = other
-        elif old >= self.tops[k]:
-            self.tops[k] = self._top(self.blocks[k])
+        elif old >= self.tops[k] > other:
+            self.tops[k] = max(others)
 
     def walk(self, least: int, other: int) -> Iterator[tuple[int, int]]:
-        """Entries with ``left >= least`` in order, past every block where no instance has ``other`` left."""
+        """Entries with ``left >= least`` and at least ``other`` of the other resource, in order."""
         start = (least, -1)
         k = self._find(start)
-        blocks, tops = self.blocks, self.tops
-        for k in range(k, len(blocks)):
+        tops, all_keys, all_others = self.tops, self.keys, self.others
+        for k in range(k, len(all_keys)):
             if tops[k] < other:
                 continue
-            b = blocks[k]
-            for j in range(bisect_left(b, start) if b and b[0] < start else 0, len(b)):
-                yield b[j]
+            keys, others = all_keys[k], all_others[k]
+            for j in range(bisect_left(keys, start) if keys and keys[0] < start else 0, len(keys)):
+                if others[j] >= other:
+                    yield keys[j]
 
 
 __all__ = ["FitTree", "RoomList"]
