@@ -58,6 +58,7 @@ def forecast(steps: list[Step], store, instances: list | None = None) -> Forecas
         store = _Prefetched(store, instances)
     backend = LocalBackend(store, persist=False)
     world = backend.world
+    world.prefetch_families(_families(steps))
     moves: list = []
     for step in steps:
         backend.apply_step(step)
@@ -75,6 +76,18 @@ def forecast(steps: list[Step], store, instances: list | None = None) -> Forecas
         capacity=capacity_forecast(world),
         recording=backend.recording,
     )
+
+
+def _families(steps: list[Step]):
+    """Task-definition families the steps register or their services run."""
+    for s in steps:
+        spec = s.spec or s.before or {}
+        if s.kind == "TaskDefinition":
+            yield str(spec.get("family") or s.name)
+        elif s.kind == "Service":
+            ref = str(spec.get("taskDefinition") or "").rsplit("/", 1)[-1]
+            family, _, rev = ref.rpartition(":")
+            yield family if rev.isdigit() and family else ref
 
 
 class _Prefetched:
