@@ -97,6 +97,8 @@ class Session:
     failures: dict[str, str | None] = field(default_factory=dict)  # revision -> start failure
     judge: Judge | None = None  # target health verdicts (security groups), made on first use
     unhealthy: dict[str, Unhealthy] = field(default_factory=dict)  # deployment -> its tasks' health failure
+    # services that were settled and did nothing, as they were then (see _service)
+    quiet: dict[tuple[str, str], tuple] = field(default_factory=dict)
 
     def health(self, world: World) -> Judge:
         if self.judge is None:
@@ -200,6 +202,10 @@ def _service(world: World, cs: ClusterState, svc: Service, session: Session, dra
     dep = services.primary(cs, svc.name)
     if dep is None:  # a service without a deployment (a state pushed by hand): give it one
         dep = services.new_deployment(world, cs, svc, announce=False)
+    key = (cs.name, svc.name)
+    quiet = session.quiet.get(key)
+    if quiet is not None and quiet[:3] == (svc, dep, cs.service_tasks(svc.name)) and quiet[3:] == (draining, lost):
+        return False  # settled and untouched since its last move did nothing: it does nothing again
     ctx = _Ctx(world, cs, svc, dep, session, draining, lost)
     _stop_lost(ctx)
     _stop_unhealthy(ctx)
@@ -211,7 +217,24 @@ def _service(world: World, cs: ClusterState, svc: Service, session: Session, dra
         _provisioning(ctx)
         moved = _replica(ctx)
     moved = _finish(ctx) or moved
-    return moved or bool(ctx.lost or ctx.stopped or ctx.drained or ctx.started or ctx.unhealthy or ctx.provisioned)
+    moved = moved or bool(ctx.lost or ctx.stopped or ctx.drained or ctx.started or ctx.unhealthy or ctx.provisioned)
+    if not moved and not model.is_daemon(svc.spec):
+        _remember_if_settled(ctx, key)
+    return moved
+
+
+def _remember_if_settled(ctx: _Ctx, key: tuple[str, str]) -> None:
+    """A REPLICA service whose deployment is over (COMPLETED or FAILED) with every task RUNNING on
+    a non-draining instance: nothing moves it within this settle until one of its records or
+    tasks changes (instances change only between settles), so its next rounds can be skipped."""
+    cs = ctx.cs
+    svc, dep, tasks = cs.services[ctx.name], services.primary(cs, ctx.name), cs.service_tasks(ctx.name)
+    if dep is None or dep.rollout_state not in ("COMPLETED", "FAILED"):
+        return
+    if dep.rollout_state == "COMPLETED" and (len(tasks) != svc.desired_count or any(
+            t.last_status != RUNNING or t.started_by != dep.id or t.instance_id in ctx.draining for t in tasks)):
+        return
+    ctx.session.quiet[key] = (svc, dep, tasks, ctx.draining, ctx.lost_instances)
 
 
 def _provisioning(ctx: _Ctx) -> None:

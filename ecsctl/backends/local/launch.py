@@ -71,18 +71,17 @@ def start(world: World, cs: ClusterState, launch: Launch, where: Placed | None, 
     instance_id = where.instance_id if where is not None else None
     if instance_id is not None:
         zone = cs.instances[instance_id].availability_zone
-    task = Task(
-        id=cs.new_task_id(launch.group), cluster=cs.name, group=launch.group,
-        task_definition=launch.task_definition, last_status=RUNNING, desired_status=RUNNING,
-        launch_type=launch.launch_type, instance_id=instance_id, availability_zone=zone,
-        cpu=int(launch.demand.cpu or 0), memory=int(launch.demand.memory or 0),
-        host_ports=tuple(int(p) for p in where.host_ports) if where is not None else (),
-        started_by=launch.started_by, service=launch.service.name if launch.service else None,
-        created_at=now, started_at=now,
-    )
+    subnet = ip = ""
     if launch.network is not None:
         subnet = zones.subnet_for_zone(launch.network.subnets, launch.network.zones, zone)
-        task = replace(task, subnet=subnet, private_ip=world.allocate_ip(subnet))
+        ip = world.allocate_ip(subnet)
+    demand = launch.demand
+    task = Task(  # positionally, in the record's field order (tasks start by the thousand)
+        cs.new_task_id(launch.group), cs.name, launch.group, launch.task_definition, RUNNING, RUNNING,
+        launch.launch_type, instance_id, zone, int(demand.cpu or 0), int(demand.memory or 0),
+        tuple(map(int, where.host_ports)) if where is not None else (), launch.started_by,
+        launch.service.name if launch.service else None, "", "", now, now, "", subnet, ip,
+    )
     cs.put_task(task)
     return task
 

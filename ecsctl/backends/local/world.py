@@ -430,7 +430,7 @@ class World:
     def saw_task(self, old: Task | None, new: Task) -> None:
         for fn in self._watchers:
             fn(old, new)
-        self.note(new)
+        self.journal[(Task, (new.id,))] = new  # note(new), without working out its key
 
     # -- the journal ---------------------------------------------------------------------
 

@@ -1218,15 +1218,23 @@ class _StopChooser:
             self.value_counts.append(vc)
         self.parts: dict[tuple, list] = {}
         self.part_of: dict[int, tuple] = {}
-        for k in self.candidates:
-            key = tuple(column[k] for column in columns)
-            self.part_of[k] = key
+        self.by_count = len(self.rest) if all(s.kind == "inst" for s in self.rest) else None
+        parts, part_of = self.parts, self.part_of
+        for k in self.candidates:  # (the usual chains, one zone attribute and spread(instanceId), without calls)
+            key = (columns[0][k],) if len(columns) == 1 else tuple(column[k] for column in columns)
+            part_of[k] = key
             rest = self._rest_key(k)
-            self.parts.setdefault(key, []).append((tuple(-x for x in rest), -k, rest, k))
-        for heap in self.parts.values():
+            neg = (-rest[0],) if len(rest) == 1 else tuple(-x for x in rest)
+            heap = parts.get(key)
+            if heap is None:
+                heap = parts[key] = []
+            heap.append((neg, -k, rest, k))
+        for heap in parts.values():
             heapify(heap)
 
     def _rest_key(self, k: int) -> tuple:
+        if self.by_count is not None:  # spread(instanceId) only: the instance's count of the group
+            return (self.counts.get(k, 0),) * self.by_count
         out = []
         for s in self.rest:
             if s.kind == "inst":
@@ -1245,7 +1253,7 @@ class _StopChooser:
 
     def _push(self, k: int) -> None:
         key = self._rest_key(k)
-        heappush(self.parts[self.part_of[k]], (tuple(-x for x in key), -k, key, k))
+        heappush(self.parts[self.part_of[k]], ((-key[0],) if len(key) == 1 else tuple(-x for x in key), -k, key, k))
 
     def _top(self, key: tuple):
         heap = self.parts[key]
