@@ -522,13 +522,18 @@ def _apply_at(node: Any, parts: tuple[str, ...], fn: Fn, ctx: Ctx) -> Any:
     if head == "[]":
         if not isinstance(node, list):
             return node
-        items = (_apply_at(item, rest, fn, ctx) for item in node)
+        items = [_apply_at(item, rest, fn, ctx) for item in node]
+        if all(a is b for a, b in zip(items, node)):
+            return node  # nothing changed below: no copy (canonical works on its own deep copy)
         return [item for item in items if item is not MISSING]
     if not isinstance(node, dict):
         return node
     if rest and head not in node:
         return node
-    new = _apply_at(node.get(head, MISSING), rest, fn, ctx)
+    old = node.get(head, MISSING)
+    new = _apply_at(old, rest, fn, ctx)
+    if new is old:
+        return node
     out = dict(node)
     if new is MISSING:
         out.pop(head, None)
@@ -544,7 +549,7 @@ def apply_rule(rule: Rule, name: str, spec: dict) -> dict:
 
 def canonical(kind: str, name: str, spec: dict | None) -> dict:
     """The canonical form of ``spec`` (see the module docstring); the input is not mutated."""
-    out = prune(copy.deepcopy(spec if isinstance(spec, dict) else {}))
+    out = prune(spec if isinstance(spec, dict) else {})  # prune rebuilds every dict and list: a deep copy
     for rule in rules_for(kind):
         out = apply_rule(rule, name, out)
     return prune(out)

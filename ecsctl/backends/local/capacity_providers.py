@@ -109,6 +109,8 @@ def strategy(world: World, cs: ClusterState, spec: dict) -> list[dict]:
 
 def waiting_tasks(cs: ClusterState, service: str) -> list[Task]:
     """The service's PROVISIONING tasks, in id order (one pass, sorted only when there are some)."""
+    if not cs.provisioning:
+        return []
     found = [t for t in cs.by_service.get(service, {}).values() if t.last_status == PROVISIONING]
     return sorted(found, key=lambda t: t.id) if found else found
 

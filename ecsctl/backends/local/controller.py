@@ -40,6 +40,7 @@ A :class:`Session` carries what one settle remembers across rounds, and tells an
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -325,9 +326,11 @@ def _failure(ctx: _Ctx) -> str | None:
 
 def _replica(ctx: _Ctx) -> bool:
     svc, dep, cs = ctx.svc, ctx.dep, ctx.cs
-    running = [t for t in cs.service_tasks(svc.name) if t.last_status == RUNNING]
-    old = [t for t in running if t.started_by != dep.id or t.instance_id in ctx.draining]
-    new = [t for t in running if t.started_by == dep.id and t.instance_id not in ctx.draining]
+    old: list[Task] = []
+    new: list[Task] = []
+    for t in cs.service_tasks(svc.name):  # RUNNING ones: to replace (older deployment, draining instance), or not
+        if t.last_status == RUNNING:
+            (old if t.started_by != dep.id or t.instance_id in ctx.draining else new).append(t)
     # tasks waiting for capacity provider instances hold their place among the new ones
     waiting = [t for t in capacity_providers.waiting_tasks(cs, svc.name) if t.started_by == dep.id]
     desired = svc.desired_count
@@ -448,8 +451,10 @@ def _start(ctx: _Ctx, count: int) -> tuple[list[Task], Unplaced | None, int]:
         if memo is not None and memo[0] == cs.placer_version():
             return [], memo[1], 0
     placement = model.placement(svc.spec, world.revision(dep.task_definition).spec)
-    spread = [t for t in cs.service_tasks(svc.name) if t.last_status == RUNNING]
     items = capacity_providers.strategy(world, cs, svc.spec)
+    # the running tasks new ones spread over by zone (Fargate: the scheduler places EC2 tasks itself)
+    spread = ([t for t in cs.service_tasks(svc.name) if t.last_status == RUNNING]
+              if items or spec.launch_type == "FARGATE" else [])
     if items:
         current = [t for t in cs.service_tasks(svc.name) if t.started_by == dep.id]
         started, waiting, unplaced = capacity_providers.start(world, cs, spec, count, placement, items, current,
@@ -619,10 +624,20 @@ def _finish(ctx: _Ctx) -> bool:
     world, cs = ctx.world, ctx.cs
     svc = cs.services[ctx.name]
     name = svc.name
-    running = [t for t in cs.service_tasks(name) if t.last_status == RUNNING]
-    pending = [t for t in cs.service_tasks(name) if t.last_status != RUNNING]
-    if (svc.running_count, svc.pending_count) != (len(running), len(pending)):
-        svc = replace(svc, running_count=len(running), pending_count=len(pending))
+    # one pass over the tasks: RUNNING and waiting ones per deployment, RUNNING ones on draining instances
+    running_of: Counter = Counter()
+    waiting_of: Counter = Counter()
+    draining_of: Counter = Counter()
+    for t in cs.service_tasks(name):
+        if t.last_status == RUNNING:
+            running_of[t.started_by] += 1
+            if t.instance_id in ctx.draining:
+                draining_of[t.started_by] += 1
+        else:
+            waiting_of[t.started_by] += 1
+    n_running, n_pending = sum(running_of.values()), sum(waiting_of.values())
+    if (svc.running_count, svc.pending_count) != (n_running, n_pending):
+        svc = replace(svc, running_count=n_running, pending_count=n_pending)
         cs.put_service(svc)
     if ctx.drained:
         world.event(cs.name, name, launch.stopped_event(name, ctx.drained))
@@ -643,20 +658,19 @@ def _finish(ctx: _Ctx) -> bool:
     for d in cs.service_deployments(name):
         if d.status == "INACTIVE":
             continue
-        mine = [t for t in running if t.started_by == d.id]
-        waiting = [t for t in pending if t.started_by == d.id]
+        mine, waiting = running_of.get(d.id, 0), waiting_of.get(d.id, 0)
         status = d.status
         if status == "ACTIVE" and not mine and not waiting:
             status = "INACTIVE"
         desired = svc.desired_count if d.status == "PRIMARY" else d.desired_count
         if d.id == dep.id:
-            primary_running = len([t for t in mine if t.instance_id not in ctx.draining])
-        if (d.running_count, d.pending_count, d.status, d.desired_count) != (len(mine), len(waiting), status, desired):
-            cs.put_deployment(replace(d, running_count=len(mine), pending_count=len(waiting), status=status,
+            primary_running = mine - draining_of.get(d.id, 0)
+        if (d.running_count, d.pending_count, d.status, d.desired_count) != (mine, waiting, status, desired):
+            cs.put_deployment(replace(d, running_count=mine, pending_count=waiting, status=status,
                                       desired_count=desired, updated_at=now))
             changed = changed or status != d.status
     dep = next(d for d in cs.service_deployments(name) if d.id == dep.id)
-    older = [t for t in running if t.started_by != dep.id or t.instance_id in ctx.draining]
+    older = n_running - running_of.get(dep.id, 0) + draining_of.get(dep.id, 0)  # RUNNING, to be replaced
     complete = (dep.rollout_state == "IN_PROGRESS" and not older and primary_running >= svc.desired_count
                 and (svc.desired_count == 0 or _failure(ctx) is None))
     if complete:
@@ -669,7 +683,7 @@ def _finish(ctx: _Ctx) -> bool:
         world.event(cs.name, name, f"service ({name}) (deployment {dep.id}) deployment completed.")
         changed = True
     moved = bool(ctx.lost or ctx.stopped or ctx.drained or ctx.started or ctx.unhealthy) or changed
-    if moved and dep.rollout_state == "COMPLETED" and len(running) == svc.desired_count and not older:
+    if moved and dep.rollout_state == "COMPLETED" and n_running == svc.desired_count and not older:
         world.event(cs.name, name, f"service ({name}) has reached a steady state.")
     return changed
 

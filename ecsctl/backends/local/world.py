@@ -126,6 +126,7 @@ class ClusterState:
         self.by_service: dict[str, dict[str, Task]] = {}
         self.by_instance: dict[str, dict[str, Task]] = {}
         self._in_order: dict[str, tuple[Task, ...]] = {}  # service -> its live tasks in id order (see service_tasks)
+        self.provisioning = 0  # live tasks PROVISIONING (waiting for capacity provider instances)
         self.services: dict[str, Service] = {}
         self.deployments: dict[str, list[Deployment]] = {}
         self.task_count = 0
@@ -154,6 +155,8 @@ class ClusterState:
 
     def _index(self, task: Task) -> None:
         self.tasks[task.id] = task
+        if task.last_status == "PROVISIONING":
+            self.provisioning += 1
         if task.service:
             self.by_service.setdefault(task.service, {})[task.id] = task
             self._in_order.pop(task.service, None)
@@ -161,7 +164,8 @@ class ClusterState:
             self.by_instance.setdefault(task.instance_id, {})[task.id] = task
 
     def _unindex(self, task: Task) -> None:
-        self.tasks.pop(task.id, None)
+        if self.tasks.pop(task.id, None) is not None and task.last_status == "PROVISIONING":
+            self.provisioning -= 1
         if task.service:
             self.by_service.get(task.service, {}).pop(task.id, None)
             self._in_order.pop(task.service, None)
@@ -411,6 +415,7 @@ class World:
         self._revisions: dict[str, dict[int, TaskDefinitionRevision]] = {}  # family -> revision -> record
         self._latest: dict[str, int] | None = None
         self._demands: dict[str, TaskDemand] = {}
+        self._port_usage: dict[tuple, tuple] = {}  # (revision, host ports) -> port_usage
         self._catalogue: dict[tuple[str, str], CatalogueEntry] | None = None
         self._registrations: dict[tuple[str, str, int], TargetRegistration] | None = None
         self._by_task: dict[str, set[tuple[str, str, int]]] = {}
@@ -578,26 +583,34 @@ class World:
             raise InputError(f"{what}: task definition family {text!r} has no ACTIVE revision")
         return active[-1]
 
-    def port_usage(self, task: Task) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    def port_usage(self, task: Task) -> tuple[tuple[tuple[int, str], ...], tuple[tuple[int, str], ...]]:
         """(static, dynamic) ``(host port, protocol)`` pairs a task holds on its instance."""
+        if task.instance_id is None:
+            return (), ()
+        key = (task.task_definition, task.host_ports)
+        found = self._port_usage.get(key)  # a function of the revision and the host ports alone
+        if found is None:
+            try:
+                demand = self.demand(task.task_definition)
+            except InputError:
+                return tuple((p, "tcp") for p in task.host_ports), ()
+            found = self._port_usage[key] = self._ports_of(demand, task.host_ports)
+        return found
+
+    @staticmethod
+    def _ports_of(demand: TaskDemand, host_ports: tuple[int, ...]) -> tuple[tuple, tuple]:
         static: list[tuple[int, str]] = []
         dynamic: list[tuple[int, str]] = []
-        if task.instance_id is None:
-            return static, dynamic
-        try:
-            demand = self.demand(task.task_definition)
-        except InputError:
-            return [(p, "tcp") for p in task.host_ports], dynamic
         if demand.network_mode in ("awsvpc", "none"):
-            return static, dynamic  # the task's own ENI: nothing taken on the instance
+            return (), ()  # the task's own ENI: nothing taken on the instance
         for i, need in enumerate(demand.ports):
-            port = task.host_ports[i] if i < len(task.host_ports) else need.host_port
+            port = host_ports[i] if i < len(host_ports) else need.host_port
             entry = (port, str(need.protocol or "tcp").lower())
             if demand.network_mode == "bridge" and not need.host_port:
                 dynamic.append(entry)
             else:
                 static.append(entry)
-        return static, dynamic
+        return tuple(static), tuple(dynamic)
 
     def task_demand(self, task: Task) -> TaskDemand:
         """What a live task takes from its instance (its revision's demand, else its cpu/memory)."""

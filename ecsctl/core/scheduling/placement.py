@@ -27,9 +27,12 @@ and then ``instanceId`` (ecs-semantics §2.5).
 Performance: the placer never re-scans every instance for a placement when it can avoid it.
 Leading ``spread(attribute:…)`` strategies partition the instances by value (tiers of values
 ordered by the group's per-value counts, kept incrementally); inside a partition ``binpack``
-walks a list sorted by remaining resource from the first instance that can fit, and
-``spread(instanceId)`` looks at instances without a task of the group in id order before the
-few that have one. ``memberOf`` results are cached per (expression, instance) and dropped only
+walks a list sorted by remaining resource from the first instance that can fit, in blocks that
+know the most any of their instances has left of the other resource (``room.RoomList``: a walk
+passes over instances full on that one), and ``spread(instanceId)`` looks at instances without
+a task of the group in id order before the few that have one — through a segment tree of the
+CPU and memory left (``room.FitTree``) while the group is sparse, so a nearly full cluster is
+not scanned past its full instances. ``memberOf`` results are cached per (expression, instance) and dropped only
 for the instance that changed when the expression mentions ``task:group`` or
 ``runningTasksCount``. After changing a :class:`Node` behind the placer's back (status, agent,
 attributes), call :meth:`Placer.refresh`.
