@@ -29,7 +29,8 @@ def test_fit_tree_finds_the_first_slot_a_scan_finds(values, ops):
 
 @settings(max_examples=120, deadline=None)
 @given(block=st.integers(1, 5), start=st.dictionaries(st.integers(0, 60), ROOM, max_size=40), ops=st.lists(
-    st.tuples(st.sampled_from(("add", "remove", "other")), st.integers(0, 60), ROOM, st.integers(0, 12), st.integers(0, 12)),
+    st.tuples(st.sampled_from(("add", "remove", "other", "move")), st.integers(0, 60), ROOM, st.integers(0, 12),
+              st.integers(0, 12)),
     max_size=40))
 def test_room_list_walks_every_entry_with_room_in_order(block, start, ops):
     """``walk`` yields exactly the entries with room for both, in order."""
@@ -41,6 +42,9 @@ def test_room_list_walks_every_entry_with_room_in_order(block, start, ops):
             rooms.add((left, i), other)
         elif op == "remove" and i in live:
             rooms.remove((live.pop(i)[0], i))
+        elif op == "move" and i in live:
+            rooms.move((live[i][0], i), (left, i), other)
+            live[i] = (left, other)
         elif op == "other" and i in live:
             live[i] = (live[i][0], other)
             rooms.set_other((live[i][0], i), other)

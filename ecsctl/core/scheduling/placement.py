@@ -549,44 +549,45 @@ class Placer:
         return counts
 
     def _changed(self, i: int, old_cpu: int, old_mem: int, group: str, delta: int) -> None:
-        """Keep indexes, counts and caches in step after node ``i`` changed."""
+        """Keep indexes, counts and caches in step after node ``i`` changed (one placement or
+        release: hot, so written out in one pass over the indexes)."""
         self._version += 1
         n = self.nodes[i]
-        room = None
-        for idx in self._indexes.values():
-            tree = idx.part_of[i].tree
-            if tree is not None:
-                room = room or self._room(i)
-                tree.set(idx.slot_of[i], *room)
+        cpu, mem = n.remaining_cpu, n.remaining_memory
+        up = n.status == "ACTIVE" and n.agent_connected
         was_alive = i not in self._dead
-        if not self._alive(i):
+        alive = up and cpu >= self._min_cpu and mem >= self._min_mem  # (_alive)
+        if alive != was_alive:
             if was_alive:
                 self._bury(i, old_cpu, old_mem)
-        elif not was_alive:
-            self._revive(i)
-        else:
-            for idx in self._indexes.values():
-                part = idx.part_of[i]
+            else:
+                self._revive(i)
+        room = (cpu, mem) if up else (-1, -1)  # (_room)
+        count = n.groups.get(group, 0)
+        for idx in self._indexes.values():
+            part = idx.part_of[i]
+            if part.tree is not None:
+                part.tree.set(idx.slot_of[i], *room)
+            if not alive:
+                continue
+            if was_alive:
                 for fld, lst in part.bp.items():
                     if fld == "cpu":
-                        old, new, other = old_cpu, n.remaining_cpu, n.remaining_memory
+                        if old_cpu != cpu:
+                            lst.move((old_cpu, i), (cpu, i), mem)
+                        else:
+                            lst.set_other((cpu, i), mem)
+                    elif old_mem != mem:
+                        lst.move((old_mem, i), (mem, i), cpu)
                     else:
-                        old, new, other = old_mem, n.remaining_memory, n.remaining_cpu
-                    if old != new:
-                        lst.remove((old, i))
-                        lst.add((new, i), other)
-                    else:
-                        lst.set_other((new, i), other)
-        if i not in self._dead:
-            count = n.groups.get(group, 0)
-            for idx in self._indexes.values():
-                buckets = idx.part_of[i].buckets.get(group)
-                if buckets is not None:
-                    self._bucket_add(buckets, count, i)
+                        lst.set_other((mem, i), cpu)
+            buckets = part.buckets.get(group)
+            if buckets is not None:
+                self._bucket_add(buckets, count, i)
         for attr in self._counted_attrs.get(group, ()):
-            self._counts[(group, attr)][self._value(i, attr)] += delta
+            self._counts[(group, attr)][self._column(attr)[i]] += delta
         members = self._group_nodes.setdefault(group, set())
-        if n.groups.get(group, 0) > 0:
+        if count > 0:
             members.add(i)
         else:
             members.discard(i)

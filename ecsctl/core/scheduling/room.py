@@ -136,6 +136,26 @@ class RoomList:
         if other >= self.tops[k]:
             self.tops[k] = max(others, default=-1)
 
+    def move(self, old: tuple[int, int], new: tuple[int, int], other: int) -> None:
+        """``remove(old)`` then ``add(new, other)``, in place when ``new`` stays in ``old``'s block."""
+        k, j = self._at(old)
+        firsts = self.firsts
+        if not (firsts[k] <= new or k == 0) or (k + 1 < len(firsts) and new >= firsts[k + 1]):
+            self.remove(old)
+            self.add(new, other)
+            return
+        keys, others = self.keys[k], self.others[k]
+        del keys[j]
+        was = others.pop(j)
+        j = bisect_left(keys, new)
+        keys.insert(j, new)
+        others.insert(j, other)
+        firsts[k] = keys[0]
+        if other >= self.tops[k]:
+            self.tops[k] = other
+        elif was >= self.tops[k]:
+            self.tops[k] = max(others)
+
     def set_other(self, entry: tuple[int, int], other: int) -> None:
         """The instance of ``entry`` now has ``other`` left of the other resource."""
         k, j = self._at(entry)
