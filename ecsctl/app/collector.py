@@ -12,23 +12,35 @@ from __future__ import annotations
 
 import functools
 import gc
+import threading
 from typing import Callable, TypeVar
 
 F = TypeVar("F", bound=Callable)
 
+_lock = threading.Lock()
+_holders = 0  # units of work running with the collector paused (threads of `ecsctl view --serve`)
+_was_enabled = False
+
 
 def collector_paused(fn: F) -> F:
-    """Run ``fn`` with the cyclic collector disabled (left as it was if the caller disabled it)."""
+    """Run ``fn`` with the cyclic collector disabled; the last unit of work to end (several may
+    run at once in threads) puts it back as the first found it."""
 
     @functools.wraps(fn)
     def paused(*args, **kwargs):
-        if not gc.isenabled():
-            return fn(*args, **kwargs)
-        gc.disable()
+        global _holders, _was_enabled
+        with _lock:
+            if _holders == 0:
+                _was_enabled = gc.isenabled()
+                gc.disable()
+            _holders += 1
         try:
             return fn(*args, **kwargs)
         finally:
-            gc.enable()
+            with _lock:
+                _holders -= 1
+                if _holders == 0 and _was_enabled:
+                    gc.enable()
 
     return paused  # type: ignore[return-value]
 

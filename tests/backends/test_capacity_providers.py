@@ -293,6 +293,27 @@ def test_rolling_deployment_waits_in_provisioning_for_new_instances(sim):
     assert not any("because of the service deployment configuration" in str(e) for e in described["events"])
 
 
+def test_a_failed_deployment_still_places_its_waiting_tasks_when_instances_come(sim):
+    """Settled services are skipped by the controller until something of theirs changes; a task
+    waiting in PROVISIONING is not settled, whatever its deployment's state (review of the skip)."""
+    from dataclasses import replace
+
+    from ecsctl.core.state.ports import Deployment
+
+    sim.apply(ec2_stack(3, desired=1), code=None)                       # one m5.large: 2 run, 1 waits
+    assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 2, "PROVISIONING": 1}
+    store = SqliteStateStore(sim.state, create=False)
+    try:
+        [primary] = [d for d in store.find(Deployment, service="api") if d.status == "PRIMARY"]
+        with store.transaction():
+            store.update(replace(primary, rollout_state="FAILED", rollout_state_reason="failed by the test"))
+    finally:
+        store.close()
+    sim.tick(f"{1 + STARTUP_MINUTES}m")                              # managed scaling launches one more
+    assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 3}
+    sim.check()
+
+
 # -- property: the plan's capacity forecast is what the clock then launches -------------------
 
 from datetime import timedelta  # noqa: E402

@@ -225,15 +225,18 @@ def _service(world: World, cs: ClusterState, svc: Service, session: Session, dra
 
 
 def _remember_if_settled(ctx: _Ctx, key: tuple[str, str]) -> None:
-    """A REPLICA service whose deployment is over (COMPLETED or FAILED) with every task RUNNING on
-    a non-draining instance: nothing moves it within this settle until one of its records or
-    tasks changes (instances change only between settles), so its next rounds can be skipped."""
+    """A REPLICA service whose deployment is over (COMPLETED: its desired count of tasks of that
+    deployment; FAILED: it launches nothing) with every task RUNNING — none waiting for room —
+    on instances neither draining nor lost: nothing moves it until its record, its deployment or
+    one of its tasks changes, or an instance drains or goes away (the rest of the key), so its
+    next turns, in this settle or a later minute of the same tick, can be skipped."""
     cs = ctx.cs
     svc, dep, tasks = cs.services[ctx.name], services.primary(cs, ctx.name), cs.service_tasks(ctx.name)
     if dep is None or dep.rollout_state not in ("COMPLETED", "FAILED"):
         return
-    if dep.rollout_state == "COMPLETED" and (len(tasks) != svc.desired_count or any(
-            t.last_status != RUNNING or t.started_by != dep.id or t.instance_id in ctx.draining for t in tasks)):
+    if any(t.last_status != RUNNING or t.instance_id in ctx.draining for t in tasks):
+        return  # a PROVISIONING task is placed as soon as there is room (_provisioning), FAILED or not
+    if dep.rollout_state == "COMPLETED" and (len(tasks) != svc.desired_count or any(t.started_by != dep.id for t in tasks)):
         return
     ctx.session.quiet[key] = (svc, dep, tasks, ctx.draining, ctx.lost_instances)
 
