@@ -28,14 +28,14 @@ def test_fit_tree_finds_the_first_slot_a_scan_finds(values, ops):
 
 
 @settings(max_examples=120, deadline=None)
-@given(block=st.integers(1, 5), start=st.dictionaries(st.integers(0, 60), ROOM, max_size=40), ops=st.lists(
+@given(start=st.dictionaries(st.integers(0, 60), ROOM, max_size=40), ops=st.lists(
     st.tuples(st.sampled_from(("add", "remove", "other", "move")), st.integers(0, 60), ROOM, st.integers(0, 12),
               st.integers(0, 12)),
     max_size=40))
-def test_room_list_walks_every_entry_with_room_in_order(block, start, ops):
+def test_room_list_walks_every_entry_with_room_in_order(start, ops):
     """``walk`` yields exactly the entries with room for both, in order."""
     live = dict(start)  # index -> (left, other)
-    rooms = RoomList([(left, i, other) for i, (left, other) in live.items()], block=block)
+    rooms = RoomList([(left, i, other) for i, (left, other) in live.items()])
     for op, i, (left, other), least, need in ops:
         if op == "add" and i not in live:
             live[i] = (left, other)

@@ -27,9 +27,9 @@ and then ``instanceId`` (ecs-semantics §2.5).
 Performance: the placer never re-scans every instance for a placement when it can avoid it.
 Leading ``spread(attribute:…)`` strategies partition the instances by value (tiers of values
 ordered by the group's per-value counts, kept incrementally); inside a partition ``binpack``
-walks a list sorted by remaining resource from the first instance that can fit, in blocks that
-know the most any of their instances has left of the other resource (``room.RoomList``: a walk
-passes over instances full on that one), and ``spread(instanceId)`` looks at instances without
+walks a list sorted by remaining resource from the first instance that can fit, with what each
+has left of the other resource beside it (``room.RoomList``: instances full on that one are
+passed over by a comparison), and ``spread(instanceId)`` looks at instances without
 a task of the group in id order before the few that have one — through a segment tree of the
 CPU and memory left (``room.FitTree``) while the group is sparse, so a nearly full cluster is
 not scanned past its full instances. ``memberOf`` results are cached per (expression, instance) and dropped only
@@ -769,7 +769,11 @@ class Placer:
         nodes = self.nodes
         found: list[int] = []
         best = None
-        for value, i in lst.walk(least, other):
+        entries = lst.entries  # RoomList.walk, written out (one call per placement)
+        for j in range(bisect_left(entries, (least, -1)), len(entries)):
+            value, i, has = entries[j]
+            if has < other:
+                continue
             if best is not None and value != best:
                 break
             if level is not None and nodes[i].groups.get(group, 0) != level:

@@ -6,8 +6,9 @@
   left" is a walk down the tree.  A slot that takes nothing (an instance not ACTIVE, a padding
   slot) holds ``-1``.
 * :class:`RoomList` — instances sorted by what they have left of one resource (``binpack``
-  walks it from the first that can fit), in blocks that know the most any of their instances has
-  left of the *other* resource, so a walk skips whole blocks of instances full on that one.
+  walks it from the first that can fit), each with what it has left of the *other* resource
+  beside it, so a walk passes over instances full on that one with a comparison instead of the
+  placer's whole filter.
 
     >>> tree = FitTree([(512, 1024), (0, 4096), (2048, 256), (1024, 2048)])
     >>> tree.first(0, 1024, 1024), tree.first(0, 0, 4096), tree.first(1, 512, 1024), tree.first(0, 4096, 0)
@@ -18,7 +19,7 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, insort
 from typing import Iterator, Sequence
 
 
@@ -74,111 +75,57 @@ class FitTree:
 
 
 class RoomList:
-    """``(left, index)`` entries in ascending order, each with the ``other`` resource its instance
-    has left; blocks of at most ``2 * block`` entries, each with the largest ``other`` in it.
+    """``(left, index, other)`` entries in ascending order: what an instance has left of one
+    resource, its index, what it has left of the other.  One flat list (an update is a C-level
+    move of pointers); an entry is found by its ``(left, index)`` prefix (indexes are unique, so
+    ``other`` never takes part in the order).
 
-    >>> rooms = RoomList([(512, 0, 100), (1024, 1, 0), (2048, 2, 300)], block=1)
+    >>> rooms = RoomList([(512, 0, 100), (1024, 1, 0), (2048, 2, 300)])
     >>> list(rooms.walk(600, 50)), list(rooms.walk(0, 200))
     ([(2048, 2)], [(2048, 2)])
-    >>> rooms.remove((2048, 2)); rooms.add((700, 2), 300); list(rooms.walk(600, 0))
+    >>> rooms.move((2048, 2), (700, 2), 300); list(rooms.walk(600, 0))
     [(700, 2), (1024, 1)]
     """
 
-    __slots__ = ("block", "keys", "others", "firsts", "tops")
+    __slots__ = ("entries",)
 
-    def __init__(self, entries: Sequence[tuple[int, int, int]], *, block: int = 48) -> None:
-        self.block = block
-        ordered = sorted(entries)
-        self.keys = [[(left, i) for left, i, _ in ordered[k:k + block]] for k in range(0, len(ordered), block)] or [[]]
-        self.others = [[o for _, _, o in ordered[k:k + block]] for k in range(0, len(ordered), block)] or [[]]
-        self.firsts = [b[0] if b else (-1, -1) for b in self.keys]
-        self.tops = [max(o, default=-1) for o in self.others]
+    def __init__(self, entries: Sequence[tuple[int, int, int]]) -> None:
+        self.entries = sorted(entries)
 
     def __len__(self) -> int:
-        return sum(len(b) for b in self.keys)
+        return len(self.entries)
 
-    def _find(self, entry: tuple[int, int]) -> int:
-        return max(0, bisect_right(self.firsts, entry) - 1)
+    def _at(self, entry: tuple[int, int]) -> int:
+        entries = self.entries
+        j = bisect_left(entries, entry)  # (left, i) sorts just before (left, i, other)
+        if j == len(entries) or entries[j][1] != entry[1] or entries[j][0] != entry[0]:
+            raise KeyError(entry)
+        return j
 
     def add(self, entry: tuple[int, int], other: int) -> None:
-        k = self._find(entry)
-        keys, others = self.keys[k], self.others[k]
-        j = bisect_left(keys, entry)
-        keys.insert(j, entry)
-        others.insert(j, other)
-        self.firsts[k] = keys[0]
-        if other > self.tops[k]:
-            self.tops[k] = other
-        if len(keys) > 2 * self.block:  # split in two
-            half = len(keys) // 2
-            self.keys[k:k + 1] = [keys[:half], keys[half:]]
-            self.others[k:k + 1] = [others[:half], others[half:]]
-            self.firsts[k:k + 1] = [keys[0], keys[half]]
-            self.tops[k:k + 1] = [max(others[:half]), max(others[half:])]
-
-    def _at(self, entry: tuple[int, int]) -> tuple[int, int]:
-        k = self._find(entry)
-        keys = self.keys[k]
-        j = bisect_left(keys, entry)
-        if j == len(keys) or keys[j] != entry:
-            raise KeyError(entry)
-        return k, j
+        insort(self.entries, (entry[0], entry[1], other))
 
     def remove(self, entry: tuple[int, int]) -> None:
-        k, j = self._at(entry)
-        keys, others = self.keys[k], self.others[k]
-        del keys[j]
-        other = others.pop(j)
-        if not keys and len(self.keys) > 1:
-            del self.keys[k], self.others[k], self.firsts[k], self.tops[k]
-            return
-        self.firsts[k] = keys[0] if keys else (-1, -1)
-        if other >= self.tops[k]:
-            self.tops[k] = max(others, default=-1)
+        del self.entries[self._at(entry)]
 
     def move(self, old: tuple[int, int], new: tuple[int, int], other: int) -> None:
-        """``remove(old)`` then ``add(new, other)``, in place when ``new`` stays in ``old``'s block."""
-        k, j = self._at(old)
-        firsts = self.firsts
-        if not (firsts[k] <= new or k == 0) or (k + 1 < len(firsts) and new >= firsts[k + 1]):
-            self.remove(old)
-            self.add(new, other)
-            return
-        keys, others = self.keys[k], self.others[k]
-        del keys[j]
-        was = others.pop(j)
-        j = bisect_left(keys, new)
-        keys.insert(j, new)
-        others.insert(j, other)
-        firsts[k] = keys[0]
-        if other >= self.tops[k]:
-            self.tops[k] = other
-        elif was >= self.tops[k]:
-            self.tops[k] = max(others)
+        """``remove(old)`` then ``add(new, other)``."""
+        entries = self.entries
+        del entries[self._at(old)]
+        insort(entries, (new[0], new[1], other))
 
     def set_other(self, entry: tuple[int, int], other: int) -> None:
         """The instance of ``entry`` now has ``other`` left of the other resource."""
-        k, j = self._at(entry)
-        others = self.others[k]
-        old = others[j]
-        others[j] = other
-        if other > self.tops[k]:
-            self.tops[k] = other
-        elif old >= self.tops[k] > other:
-            self.tops[k] = max(others)
+        self.entries[self._at(entry)] = (entry[0], entry[1], other)
 
     def walk(self, least: int, other: int) -> Iterator[tuple[int, int]]:
-        """Entries with ``left >= least`` and at least ``other`` of the other resource, in order."""
-        start = (least, -1)
-        k = self._find(start)
-        tops, all_keys, all_others = self.tops, self.keys, self.others
-        for k in range(k, len(all_keys)):
-            if tops[k] < other:
-                continue
-            keys, others = all_keys[k], all_others[k]
-            for j in range(bisect_left(keys, start) if keys and keys[0] < start else 0, len(keys)):
-                if others[j] >= other:
-                    yield keys[j]
+        """``(left, index)`` of the entries with ``left >= least`` and at least ``other`` of the
+        other resource, in order (the rest are passed over by a comparison)."""
+        entries = self.entries
+        for j in range(bisect_left(entries, (least, -1)), len(entries)):
+            left, i, has = entries[j]
+            if has >= other:
+                yield left, i
 
 
 __all__ = ["FitTree", "RoomList"]
