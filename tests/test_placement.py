@@ -19,6 +19,7 @@ from ecsctl.core.scheduling.placement import (
     PortNeed,
     TaskDemand,
     Unplaced,
+    _StopChooser,
     node_from_instance,
     task_definition_constraints,
 )
@@ -589,3 +590,35 @@ def test_fast_choose_to_stop_equals_the_scan(counts, picks, chain, extra):
     fast = fast_placer.choose_to_stop(tasks, picks, group="g", strategies=strategies, demand=SMALL)
     scan = scan_placer._choose_to_stop_scan(tasks, picks, group="g", chain=scan_placer._chain(strategies), demand=SMALL)
     assert fast == scan
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(0, 3), min_size=6, max_size=6), steps=st.lists(
+    st.tuples(st.integers(0, 4), st.integers(0, 4), st.booleans()), min_size=1, max_size=6),
+    chain=st.sampled_from([None, [INST], [ZONE_SPREAD, INST]]))
+def test_the_kept_scale_in_choice_equals_a_fresh_one_step_after_step(sizes, steps, chain):
+    """A deployment's next step reuses the chooser of the last one (its counts caught up with the
+    stops and starts in between): it picks what a chooser built afresh picks."""
+    def build():
+        nodes = [node(f"n{k}", AZS[k % 3]) for k in range(6)]
+        placer = Placer(nodes)
+        old = []
+        for k, n in enumerate(sizes):
+            for j in range(n):
+                placer.place(SMALL, group="g", constraints=[{"type": "memberOf", "expression": f"ec2InstanceId == n{k}"}])
+                old.append((f"t-{k}-{j}", f"n{k}"))
+        return placer, old
+    kept_placer, old = build()
+    fresh_placer, _ = build()
+    for stop, start, noise in steps:
+        kept = kept_placer.choose_to_stop(old, stop, group="g", strategies=chain)
+        fresh = _StopChooser(fresh_placer, old, "g", fresh_placer._chain(chain), None).pick(stop)
+        assert kept == fresh
+        where = dict(old)
+        old = [t for t in old if t[0] not in kept]
+        for placer in (kept_placer, fresh_placer):
+            for task_id in kept:
+                placer.release(where[task_id], SMALL, (), "g")
+            placer.place_many(SMALL, start, group="g", strategies=chain)  # the new revision's tasks
+            if noise:  # another service's tasks on the same instances
+                placer.place_many(SMALL, 2, group="other")

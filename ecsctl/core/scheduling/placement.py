@@ -375,6 +375,8 @@ class Placer:
                     self._group_nodes.setdefault(g, set()).add(i)
         self._indexes: dict[tuple[str, ...], _Index] = {}
         self._columns: dict[str, list] = {}  # attribute -> value per node (see _column)
+        self._choosers: dict[str, _StopChooser] = {}  # group -> the scale-in choice kept for its next step
+        self._watched: dict[str, list[int]] = {}  # group -> nodes whose count of it changed since
         self._counts: dict[tuple[str, str], Counter] = {}  # (group, attr) -> value -> tasks
         self._counted_attrs: dict[str, list[str]] = {}  # group -> attrs with a kept count
         self._cql: dict[str, tuple[Callable, dict[int, bool], bool]] = {}
@@ -586,6 +588,11 @@ class Placer:
                 self._bucket_add(buckets, count, i)
         for attr in self._counted_attrs.get(group, ()):
             self._counts[(group, attr)][self._column(attr)[i]] += delta
+        watched = self._watched.get(group)
+        if watched is not None:
+            watched.append(i)
+            if len(watched) > 4 * len(self.nodes):  # not asked again for long: let it go
+                del self._watched[group], self._choosers[group]
         members = self._group_nodes.setdefault(group, set())
         if count > 0:
             members.add(i)
@@ -1083,7 +1090,18 @@ class Placer:
         if any(s.kind == "random" for s in chain) or any(
                 s.kind == "attr" for s in chain[sum(1 for _ in _leading_attrs(chain)):]):
             return self._choose_to_stop_scan(tasks, count, group=group, chain=chain, demand=demand)
-        return _StopChooser(self, tasks, group, chain, demand).pick(count)
+        kept = self._choosers.get(group)
+        if kept is not None and kept.chain == chain and kept.holds(tasks):
+            kept.catch_up(self._watched.pop(group, ()))  # a deployment's next step: the same tasks, fewer
+        else:
+            kept = _StopChooser(self, tasks, group, chain, demand)
+            self._choosers.pop(group, None)
+            self._watched.pop(group, None)
+        chosen = kept.pick(count)
+        if kept.lasting:
+            self._choosers[group] = kept
+            self._watched[group] = []  # nodes whose count of the group changes from now on (_changed)
+        return chosen
 
     def _choose_to_stop_scan(self, tasks: Sequence[tuple[str, str | None]], count: int, *, group: str,
                              chain: tuple, demand: TaskDemand | None) -> list[str]:
@@ -1182,11 +1200,18 @@ class _StopChooser:
 
     def __init__(self, placer: "Placer", tasks: Sequence[tuple[str, str | None]], group: str,
                  chain: Sequence[_Strategy], demand: TaskDemand | None) -> None:
+        self.chain = tuple(chain)
         self.attrs = tuple(s.field for s in _leading_attrs(chain))
         self.rest = tuple(chain[len(self.attrs):])
         self.demand = demand
+        self.group = group
+        self.placer = placer
         nodes, pos = placer.nodes, placer._pos
         holders = placer._group_nodes.get(group, ())
+        # kept for the next step of a deployment when its keys are the group's counts alone
+        # (no binpack: remaining resources move with every other group's placements)
+        self.lasting = all(s.kind == "inst" for s in self.rest) and all(inst in pos for _, inst in tasks)
+        self.left = len(tasks)  # candidates not picked yet
         if all(inst in pos for _, inst in tasks):
             self.node_of: Callable[[int], Node | None] = nodes.__getitem__
             self.names: Callable[[int], str | None] = lambda k: nodes[k].id
@@ -1239,6 +1264,35 @@ class _StopChooser:
             heap.append((neg, -k, rest, k))
         for heap in parts.values():
             heapify(heap)
+        self.columns = columns
+
+    def holds(self, tasks: Sequence[tuple[str, str | None]]) -> bool:
+        """Whether ``tasks`` are exactly the candidates not picked yet (a deployment's next step)."""
+        if len(tasks) != self.left:
+            return False
+        pos, candidates = self.placer._pos, self.candidates
+        for task_id, inst in tasks:
+            listed = candidates.get(pos.get(inst, -1))
+            if not listed or task_id not in listed:
+                return False
+        return True
+
+    def catch_up(self, changed: Iterable[int]) -> None:
+        """Bring the counts up to date after the group's tasks moved on ``changed`` nodes (stops
+        of the picked tasks, starts of new ones): what a fresh chooser would count."""
+        nodes, group, candidates, counts = self.placer.nodes, self.group, self.candidates, self.counts
+        for k in set(changed):
+            listed = candidates.get(k)
+            known = nodes[k].groups.get(group, 0)
+            now = max(known, len(listed)) if listed else known
+            delta = now - counts.get(k, 0)
+            if not delta:
+                continue
+            counts[k] = now
+            for vc, column in zip(self.value_counts, self.columns):
+                vc[column[k]] += delta
+            if listed:
+                self._push(k)  # the entry with the old key is dropped when it reaches the top
 
     def _rest_key(self, k: int) -> tuple:
         if self.by_count is not None:  # spread(instanceId) only: the instance's count of the group
@@ -1287,6 +1341,7 @@ class _StopChooser:
                 break
             k = best[1]
             chosen.append(self.candidates[k].pop())
+            self.left -= 1
             self.counts[k] = self.counts.get(k, 1) - 1
             for vc, v in zip(self.value_counts, self.part_of[k]):
                 vc[v] -= 1
