@@ -47,15 +47,16 @@ class Forecast:
     recording: list | None = None  # the units of work the run would commit (LocalBackend.replay)
 
 
-def forecast(steps: list[Step], store, instances: list | None = None) -> Forecast:
-    """``instances``: every container instance of the state, if the caller has read them already."""
+def forecast(steps: list[Step], store, read: dict[type, list] | None = None) -> Forecast:
+    """``read``: every record of some types (container instances, services) that the caller has
+    read from ``store`` already."""
     from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.controller import Session
     from ecsctl.backends.local.managed_scaling import forecast as capacity_forecast
     from ecsctl.core.controller import service as model
 
-    if store is not None and instances is not None:
-        store = _Prefetched(store, instances)
+    if store is not None and read:
+        store = _Prefetched(store, read)
     backend = LocalBackend(store, persist=False)
     world = backend.world
     world.prefetch_families(_families(steps))
@@ -91,25 +92,23 @@ def _families(steps: list[Step]):
 
 
 class _Prefetched:
-    """``store`` with the container instances the plan has read served from memory: the run does
-    not decode them a second time (records are values, so sharing them is safe)."""
+    """``store`` with the records the plan has read already (every container instance and
+    service) served from memory: the run does not decode them a second time (records are values,
+    never changed in place, so sharing them is safe).  Reads of them by field values are filtered
+    here, in key order as ``find`` returns them; every other read goes to the store."""
 
-    def __init__(self, store, instances: list) -> None:
-        from ecsctl.core.state.ports import ContainerInstance
-
+    def __init__(self, store, records: dict[type, list]) -> None:
         self._store = store
-        self._kind = ContainerInstance
-        self._by_cluster: dict[str, list] = {}
-        for inst in instances:  # in key order, as find() returns them
-            self._by_cluster.setdefault(inst.cluster, []).append(inst)
+        self._records = records
 
     def __getattr__(self, name: str):
         return getattr(self._store, name)
 
     def find(self, record_type: type, **where: object) -> list:
-        if record_type is self._kind and list(where) == ["cluster"]:
-            return list(self._by_cluster.get(where["cluster"], ()))
-        return self._store.find(record_type, **where)
+        records = self._records.get(record_type)
+        if records is None:
+            return self._store.find(record_type, **where)
+        return [r for r in records if all(getattr(r, k) == v for k, v in where.items())]
 
 
 def _cluster_of_address(addr: str) -> dict:

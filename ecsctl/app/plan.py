@@ -101,7 +101,7 @@ def make_plan(inputs: Inputs, store) -> Plan:
     changes = instance_repairs(changes, applied, instances, _terminated(store, instances))
     steps = build_steps(changes, existing=set(applied))
     drift = detect_drift(applied, services, running, instances)
-    ahead = forecast(steps, store, instances if store is not None else None)
+    ahead = forecast(steps, store, {ContainerInstance: instances, Service: services} if store is not None else None)
     return Plan(lineage=lineage, serial=serial, manifests_hash=manifests_hash(inputs.files),
                 changes=changes, steps=steps, drift=drift, deployments=ahead.deployments,
                 predictions=ahead.services, reconcile=ahead.reconcile, capacity=ahead.capacity,

@@ -77,12 +77,14 @@ def test_prefetched_instances_are_served_by_cluster_in_key_order(tmp_path):
                 store.save(_instance(cluster, k))
     instances = store.find(ContainerInstance)
     counting = Counting(store)
-    served = _Prefetched(counting, instances)
+    served = _Prefetched(counting, {ContainerInstance: instances})
     assert served.find(ContainerInstance, cluster="a") == store.find(ContainerInstance, cluster="a")
     assert served.find(ContainerInstance, cluster="nowhere") == []
     assert counting.finds == []  # from memory
-    served.find(ContainerInstance, status="ACTIVE")  # any other read goes to the store
-    assert counting.finds == [("ContainerInstance", ("status",))]
+    assert served.find(ContainerInstance, status="ACTIVE", cluster="b") == store.find(ContainerInstance, status="ACTIVE", cluster="b")
+    assert counting.finds == []
+    served.find(TaskDefinitionRevision)  # a type not read before goes to the store
+    assert counting.finds == [("TaskDefinitionRevision", ())]
     assert served.meta() == store.meta()
     store.close()
 
