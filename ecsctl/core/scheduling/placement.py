@@ -558,7 +558,7 @@ class Placer:
         cpu, mem = n.remaining_cpu, n.remaining_memory
         up = n.status == "ACTIVE" and n.agent_connected
         was_alive = i not in self._dead
-        alive = up and cpu >= self._min_cpu and mem >= self._min_mem  # (_alive)
+        alive = up and cpu >= self._min_cpu and mem >= self._min_mem  # _alive and _room written out (hot)
         if alive != was_alive:
             if was_alive:
                 self._bury(i, old_cpu, old_mem)
@@ -776,7 +776,7 @@ class Placer:
         nodes = self.nodes
         found: list[int] = []
         best = None
-        entries = lst.entries  # RoomList.walk, written out (one call per placement)
+        entries = lst.entries  # RoomList.walk written out: a generator per placement costs a few % here
         for j in range(bisect_left(entries, (least, -1)), len(entries)):
             value, i, has = entries[j]
             if has < other:

@@ -120,7 +120,8 @@ class RoomList:
 
     def walk(self, least: int, other: int) -> Iterator[tuple[int, int]]:
         """``(left, index)`` of the entries with ``left >= least`` and at least ``other`` of the
-        other resource, in order (the rest are passed over by a comparison)."""
+        other resource, in order (the rest are passed over by a comparison).  The placer's binpack
+        walk (``Placer._walk_binpack``) runs this loop inline, on the hot path; change both."""
         entries = self.entries
         for j in range(bisect_left(entries, (least, -1)), len(entries)):
             left, i, has = entries[j]
