@@ -65,9 +65,10 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Ctx:
-    """What a rule may look at besides its own value: the resource and its whole spec so far."""
+    """What a rule may look at besides its own value: the resource and its whole spec so far
+    (``canonical`` moves ``root`` on after each rule)."""
 
     kind: str
     name: str
@@ -127,10 +128,34 @@ def sort_key(*fields: str) -> Callable[[Any], tuple]:
 
     def key(item: Any) -> tuple:
         if isinstance(item, dict):
-            return tuple(_rank(item.get(f)) for f in fields) + (_json(item),)
-        return tuple(_rank(None) for _ in fields) + (_json(item),)
+            return tuple(_rank(item.get(f)) for f in fields) + (_ByJSON(item),)
+        return tuple(_rank(None) for _ in fields) + (_ByJSON(item),)
 
     return key
+
+
+class _ByJSON:
+    """A sort key's last part, the item's JSON, made only when the fields before it tie (they
+    rarely do: names, container names …), since JSON-encoding every item is most of a sort."""
+
+    __slots__ = ("item", "_text")
+
+    def __init__(self, item: Any) -> None:
+        self.item, self._text = item, None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = _json(self.item)
+        return self._text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ByJSON) and self.text == other.text
+
+    def __lt__(self, other: "_ByJSON") -> bool:
+        return self.text < other.text
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def sort_by(*fields: str) -> Fn:
@@ -138,14 +163,27 @@ def sort_by(*fields: str) -> Fn:
     key = sort_key(*fields)
 
     def fn(value: Any, ctx: Ctx) -> Any:
-        return sorted(value, key=key) if isinstance(value, list) else value
+        return _sorted(value, key) if isinstance(value, list) else value
 
     return fn
 
 
+def _sorted(value: list, key: Callable[[Any], Any]) -> list:
+    """``sorted(value, key=key)``, or ``value`` itself when it is in order already (a canonical
+    spec canonicalised again, as every plan does to the stored ones, copies nothing)."""
+    if len(value) < 2:
+        return value
+    out = sorted(value, key=key)
+    return value if all(a is b for a, b in zip(out, value)) else out
+
+
 def sort_values(value: Any, ctx: Ctx) -> Any:
     """Sort a list of scalars (a set in disguise)."""
-    return sorted(value, key=lambda v: (_rank(v), _json(v))) if isinstance(value, list) else value
+    return _sorted(value, _scalar_key) if isinstance(value, list) else value
+
+
+def _scalar_key(v: Any) -> tuple:
+    return _rank(v), _json(v)
 
 
 def defaults(create: bool = False, **values: Any) -> Fn:
@@ -156,6 +194,8 @@ def defaults(create: bool = False, **values: Any) -> Fn:
             value = {}
         if not isinstance(value, dict):
             return value
+        if all(value.get(k) is not None for k in values):
+            return value  # nothing to fill: no copy
         out = dict(value)
         for k, v in values.items():
             if out.get(k) is None:
@@ -178,13 +218,26 @@ def prune(value: Any) -> Any:
     """Drop ``None``, empty lists and empty objects, recursively (also as list items)."""
     if isinstance(value, dict):
         out = {}
-        for k, v in value.items():
-            v = prune(v)
-            if not _empty(v):
-                out[k] = v
+        for k, v in value.items():  # _empty written out: every plan prunes every spec twice
+            if isinstance(v, (dict, list)):
+                v = prune(v)
+                if not v:
+                    continue
+            elif v is None or v is MISSING:
+                continue
+            out[k] = v
         return out
     if isinstance(value, list):
-        return [p for p in (prune(v) for v in value) if not _empty(p)]
+        items = []
+        for v in value:
+            if isinstance(v, (dict, list)):
+                v = prune(v)
+                if not v:
+                    continue
+            elif v is None or v is MISSING:
+                continue
+            items.append(v)
+        return items
     return value
 
 
@@ -207,13 +260,13 @@ def _family_from_name(value: Any, ctx: Ctx) -> Any:
 def _cpu_units(value: Any, ctx: Ctx) -> Any:
     """Task cpu → string of integer CPU units; unparseable values are left for validation."""
     units = try_cpu(value)
-    return value if units is None else str(units)
+    return value if units is None or value == str(units) else str(units)  # the same object if already so
 
 
 def _memory_mib(value: Any, ctx: Ctx) -> Any:
     """Task memory → string of integer MiB; unparseable values are left for validation."""
     mib = try_memory(value)
-    return value if mib is None else str(mib)
+    return value if mib is None or value == str(mib) else str(mib)
 
 
 def _is_windows(root: dict) -> bool:
@@ -516,40 +569,60 @@ def rules_for(kind: str) -> tuple[Rule, ...]:
 
 
 def _apply_at(node: Any, parts: tuple[str, ...], fn: Fn, ctx: Ctx) -> Any:
+    return _walker(parts, fn)(node, ctx)
+
+
+@functools.lru_cache(maxsize=None)
+def _walker(parts: tuple[str, ...], fn: Fn) -> Fn:
+    """``fn`` applied at ``parts`` of a node, as one function per path step made once per rule
+    (every plan canonicalises every stored spec again: no path is sliced or re-read per call).
+    A step that changes nothing below returns its node itself, so nothing is copied."""
     if not parts:
-        return fn(node, ctx)
-    head, rest = parts[0], parts[1:]
+        return fn
+    head, inner = parts[0], _walker(parts[1:], fn)
     if head == "[]":
-        if not isinstance(node, list):
-            return node
-        items = [_apply_at(item, rest, fn, ctx) for item in node]
-        if all(a is b for a, b in zip(items, node)):
+        def each(node: Any, ctx: Ctx) -> Any:
+            if not isinstance(node, list):
+                return node
+            items = [inner(item, ctx) for item in node]
+            for a, b in zip(items, node):
+                if a is not b:
+                    return [item for item in items if item is not MISSING]
             return node  # nothing changed below: no copy (canonical works on its own deep copy)
-        return [item for item in items if item is not MISSING]
-    if not isinstance(node, dict):
-        return node
-    if rest and head not in node:
-        return node
-    old = node.get(head, MISSING)
-    new = _apply_at(old, rest, fn, ctx)
-    if new is old:
-        return node
-    out = dict(node)
-    if new is MISSING:
-        out.pop(head, None)
-    else:
-        out[head] = new
-    return out
+        return each
+    leaf = len(parts) == 1
+
+    def key(node: Any, ctx: Ctx) -> Any:
+        if not isinstance(node, dict):
+            return node
+        if leaf:
+            old = node.get(head, MISSING)
+        else:
+            old = node.get(head, MISSING)
+            if old is MISSING and head not in node:
+                return node
+        new = inner(old, ctx)
+        if new is old:
+            return node
+        out = dict(node)
+        if new is MISSING:
+            out.pop(head, None)
+        else:
+            out[head] = new
+        return out
+    return key
 
 
 def apply_rule(rule: Rule, name: str, spec: dict) -> dict:
     """One rule on a whole spec (a new dict); used by ``canonical`` and by the per-rule tests."""
-    return _apply_at(spec, rule.parts, rule.fn, Ctx(rule.kind, name, spec))
+    return _walker(rule.parts, rule.fn)(spec, Ctx(rule.kind, name, spec))
 
 
 def canonical(kind: str, name: str, spec: dict | None) -> dict:
     """The canonical form of ``spec`` (see the module docstring); the input is not mutated."""
     out = prune(spec if isinstance(spec, dict) else {})  # prune rebuilds every dict and list: a deep copy
+    ctx = Ctx(kind, name, out)
     for rule in rules_for(kind):
-        out = apply_rule(rule, name, out)
+        ctx.root = out  # the spec so far
+        out = _walker(rule.parts, rule.fn)(out, ctx)
     return prune(out)

@@ -219,8 +219,8 @@ def _service(world: World, cs: ClusterState, svc: Service, session: Session, dra
         moved = _replica(ctx)
     moved = _finish(ctx) or moved
     moved = moved or bool(ctx.lost or ctx.stopped or ctx.drained or ctx.started or ctx.unhealthy or ctx.provisioned)
-    if not moved and not model.is_daemon(svc.spec):
-        _remember_if_settled(ctx, key)
+    if not model.is_daemon(svc.spec):
+        _remember_if_settled(ctx, key)  # a move that completed its deployment settles it too
     return moved
 
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Sequence
 
 from ecsctl.backends.local.world import RUNNING, STOPPED, ClusterState, World
@@ -79,7 +80,7 @@ def start(world: World, cs: ClusterState, launch: Launch, where: Placed | None, 
     task = Task(  # positionally, in the record's field order (tasks start by the thousand)
         cs.new_task_id(launch.group), cs.name, launch.group, launch.task_definition, RUNNING, RUNNING,
         launch.launch_type, instance_id, zone, int(demand.cpu or 0), int(demand.memory or 0),
-        tuple(map(int, where.host_ports)) if where is not None else (), launch.started_by,
+        where.host_ports if where is not None else (), launch.started_by,
         launch.service.name if launch.service else None, "", "", now, now, "", subnet, ip,
     )
     cs.put_task(task)
@@ -162,12 +163,12 @@ def stop(world: World, cs: ClusterState, task: Task, code: str, reason: str) -> 
     return stopped
 
 
-_TASK_FIELDS = tuple(f.name for f in fields(Task))
+_TASK_VALUES = attrgetter(*(f.name for f in fields(Task)))  # a task's field values, in order, in one call
 
 
 def _copy(task: Task) -> Task:
     """A new record equal to ``task`` (changed before anyone else sees it)."""
-    return Task(*[getattr(task, name) for name in _TASK_FIELDS])
+    return Task(*_TASK_VALUES(task))
 
 
 def register_targets(world: World, svc: Service, started: Sequence[Task]) -> list[tuple[str, int]]:

@@ -55,6 +55,7 @@ LIVE_STATUSES = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATI
 # lifecycle of a task whose essential container exited (DEACTIVATING, STOPPING, DEPROVISIONING,
 # ``core.events.batch``) still holds them.
 HOLDING_STATUSES = (RUNNING, "DEACTIVATING", "STOPPING", "DEPROVISIONING")
+_AGENT_PORTS = tuple(sorted(set(RESERVED_PORTS)))  # an instance's reserved ports with no static host port taken
 _DELETED = object()
 
 # awsvpc addresses: each subnet is a /20 derived from a hash of its id; the network address,
@@ -234,18 +235,37 @@ class ClusterState:
     def instance_view(self, inst: ContainerInstance, tasks: Iterable[Task]) -> dict:
         """What an instance record says given its ``tasks``: resources and ports of those that
         hold them (RUNNING until STOPPED), the count of the RUNNING ones."""
-        tasks = [t for t in tasks if t.last_status in HOLDING_STATUSES]
-        ports = set(RESERVED_PORTS)
-        for t in tasks:
-            static, _ = self.world.port_usage(t)
-            ports.update(p for p, proto in static if proto == "tcp")
+        cpu, memory, running, ports = self._held(tasks)
         return {
-            "remaining_cpu": inst.registered_cpu - sum(t.cpu for t in tasks),
-            "remaining_memory": inst.registered_memory - sum(t.memory for t in tasks),
-            "reserved_ports": tuple(sorted(ports)),
-            "running_tasks_count": sum(1 for t in tasks if t.last_status == RUNNING),
+            "remaining_cpu": inst.registered_cpu - cpu,
+            "remaining_memory": inst.registered_memory - memory,
+            "reserved_ports": ports,
+            "running_tasks_count": running,
             "pending_tasks_count": 0,
         }
+
+    def _held(self, tasks: Iterable[Task]) -> tuple[int, int, int, tuple[int, ...]]:
+        """CPU, memory, RUNNING count and reserved TCP ports (the agent's and the static host
+        ports) of the ``tasks`` that hold resources: one pass (instance records are recomputed
+        for every instance a round touched)."""
+        cpu = memory = running = 0
+        ports: set[int] | None = None
+        port_usage = self.world.port_usage
+        for t in tasks:
+            status = t.last_status
+            if status not in HOLDING_STATUSES:
+                continue
+            cpu += t.cpu
+            memory += t.memory
+            if status == RUNNING:
+                running += 1
+            static = port_usage(t)[0]
+            for p, proto in static:
+                if proto == "tcp":
+                    if ports is None:
+                        ports = set(RESERVED_PORTS)
+                    ports.add(p)
+        return cpu, memory, running, (_AGENT_PORTS if ports is None else tuple(sorted(ports)))
 
     def refresh_counts(self) -> None:
         """Recompute the running/pending counts of services (and their deployments) whose tasks changed."""
@@ -277,9 +297,12 @@ class ClusterState:
             if inst is None:
                 continue
             tasks = self.by_instance.get(iid, {}).values() if inst.status != "INACTIVE" else ()
-            view = self.instance_view(inst, tasks)
-            if any(getattr(inst, name) != value for name, value in view.items()):
-                updated = replace(inst, **view)
+            cpu, memory, running, ports = self._held(tasks)
+            cpu, memory = inst.registered_cpu - cpu, inst.registered_memory - memory
+            if (inst.remaining_cpu != cpu or inst.remaining_memory != memory or inst.reserved_ports != ports
+                    or inst.running_tasks_count != running or inst.pending_tasks_count != 0):
+                updated = replace(inst, remaining_cpu=cpu, remaining_memory=memory, reserved_ports=ports,
+                                  running_tasks_count=running, pending_tasks_count=0)
                 self.instances[iid] = updated
                 self.world.note(updated)
         self.dirty.clear()
@@ -309,6 +332,7 @@ class ClusterState:
     def _nodes(self) -> list[Node]:
         out = []
         world = self.world
+        gpus: dict[str, int] = {}  # revision -> GPUs a task of it takes (a function of the revision alone)
         for inst in self.sorted_instances():
             if inst.status == "INACTIVE":
                 continue
@@ -320,11 +344,17 @@ class ClusterState:
                 if t.last_status not in HOLDING_STATUSES:
                     continue
                 s, d = world.port_usage(t)
-                static.update(s)
-                dynamic.update(d)
+                if s:
+                    static.update(s)
+                if d:
+                    dynamic.update(d)
                 cpu += t.cpu
                 memory += t.memory
-                gpu += world.task_gpu(t)
+                ref = t.task_definition
+                task_gpu = gpus.get(ref)
+                if task_gpu is None:
+                    task_gpu = gpus[ref] = world.task_gpu(t)
+                gpu += task_gpu
                 groups[t.group] += 1
                 running += 1
             out.append(Node(
@@ -558,12 +588,13 @@ class World:
         self.note(revision)
 
     def demand(self, ref: str) -> TaskDemand:
-        if ref not in self._demands:
+        found = self._demands.get(ref)
+        if found is None:
             revision = self.revision(ref)
             if revision is None:
                 raise InputError(f"task definition {ref} is not registered")
-            self._demands[ref] = TaskDemand.from_task_definition(revision.spec)
-        return self._demands[ref]
+            found = self._demands[ref] = TaskDemand.from_task_definition(revision.spec)
+        return found
 
     def resolve_task_definition(self, value: object, what: str) -> TaskDefinitionRevision:
         """``family`` (latest ACTIVE), ``family:rev`` or a task-definition ARN, to an ACTIVE revision."""
@@ -699,7 +730,10 @@ class World:
 
     def deregister_task(self, task_id: str) -> None:
         regs = self._targets()
-        for key in sorted(self._by_task.pop(task_id, ())):
+        keys = self._by_task.pop(task_id, None)
+        if not keys:
+            return  # most tasks are no target (tasks stop by the thousand)
+        for key in sorted(keys):
             if regs.pop(key, None) is not None:
                 self.forget(TargetRegistration, key)
 

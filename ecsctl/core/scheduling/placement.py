@@ -378,7 +378,7 @@ class Placer:
         self._choosers: dict[str, _StopChooser] = {}  # group -> the scale-in choice kept for its next step
         self._watched: dict[str, list[int]] = {}  # group -> nodes whose count of it changed since
         self._counts: dict[tuple[str, str], Counter] = {}  # (group, attr) -> value -> tasks
-        self._counted_attrs: dict[str, list[str]] = {}  # group -> attrs with a kept count
+        self._counted: dict[str, list[tuple[Counter, list]]] = {}  # group -> (kept count, its attribute's column)
         self._cql: dict[str, tuple[Callable, dict[int, bool], bool]] = {}
         self._dynamic_cql: list[dict[int, bool]] = []
         self._plans: dict[TaskDemand, _PortPlan] = {}
@@ -547,7 +547,7 @@ class Placer:
             for i in self._group_nodes.get(group, ()):
                 counts[self._value(i, attr)] += self.nodes[i].groups[group]
             self._counts[key] = counts
-            self._counted_attrs.setdefault(group, []).append(attr)
+            self._counted.setdefault(group, []).append((counts, self._column(attr)))
         return counts
 
     def _changed(self, i: int, old_cpu: int, old_mem: int, group: str, delta: int) -> None:
@@ -586,8 +586,8 @@ class Placer:
             buckets = part.buckets.get(group)
             if buckets is not None:
                 self._bucket_add(buckets, count, i)
-        for attr in self._counted_attrs.get(group, ()):
-            self._counts[(group, attr)][self._column(attr)[i]] += delta
+        for counts, column in self._counted.get(group, ()):
+            counts[column[i]] += delta
         watched = self._watched.get(group)
         if watched is not None:
             watched.append(i)
@@ -1326,17 +1326,26 @@ class _StopChooser:
             heappop(heap)
         return None
 
+    def _score(self, key: tuple):
+        """The partition's best candidate as ``(score, slot)``: the attribute counts of the
+        partition, the top's per-instance key, its slot (None: no candidate left)."""
+        top = self._top(key)
+        if top is None:
+            return None
+        return tuple(vc[v] for vc, v in zip(self.value_counts, key)) + top[2] + (top[3],), top[3]
+
     def pick(self, count: int) -> list[str]:
         chosen: list[str] = []
+        # with at most one leading attribute a pick changes only its own partition's score (no
+        # two partitions share a value): the others' are kept from one pick to the next
+        single = len(self.attrs) <= 1
+        scores = {key: self._score(key) for key in self.parts} if single else None
         while len(chosen) < count:
             best = None
             for key in self.parts:
-                top = self._top(key)
-                if top is None:
-                    continue
-                score = tuple(vc[v] for vc, v in zip(self.value_counts, key)) + top[2] + (top[3],)
-                if best is None or score > best[0]:
-                    best = (score, top[3])
+                found = scores[key] if single else self._score(key)
+                if found is not None and (best is None or found[0] > best[0]):
+                    best = found  # slots are unique, so scores never tie
             if best is None:
                 break
             k = best[1]
@@ -1350,4 +1359,7 @@ class _StopChooser:
                 self.extra_mem[k] += self.demand.memory
             if self.candidates[k]:
                 self._push(k)
+            if single:
+                key = self.part_of[k]
+                scores[key] = self._score(key)
         return chosen
