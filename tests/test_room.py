@@ -31,11 +31,12 @@ def test_fit_tree_finds_the_first_slot_a_scan_finds(values, ops):
 @given(start=st.dictionaries(st.integers(0, 60), ROOM, max_size=40), ops=st.lists(
     st.tuples(st.sampled_from(("add", "remove", "other", "move")), st.integers(0, 60), ROOM, st.integers(0, 12),
               st.integers(0, 12)),
-    max_size=40))
-def test_room_list_walks_every_entry_with_room_in_order(start, ops):
-    """``walk`` yields exactly the entries with room for both, in order."""
+    max_size=40), load=st.sampled_from((1, 2, 3, 64)))
+def test_room_list_walks_every_entry_with_room_in_order(start, ops, load):
+    """``walk`` yields exactly the entries with room for both, in order, whatever the block size
+    (small blocks split and empty as entries come and go; bounds rise and are tightened)."""
     live = dict(start)  # index -> (left, other)
-    rooms = RoomList([(left, i, other) for i, (left, other) in live.items()])
+    rooms = RoomList([(left, i, other) for i, (left, other) in live.items()], load=load)
     for op, i, (left, other), least, need in ops:
         if op == "add" and i not in live:
             live[i] = (left, other)
@@ -51,6 +52,8 @@ def test_room_list_walks_every_entry_with_room_in_order(start, ops):
         expected = sorted((l, k) for k, (l, o) in live.items() if l >= least and o >= need)
         assert list(rooms.walk(least, need)) == expected
         assert len(rooms) == len(live)
+        assert all(top >= max(e[2] for e in block) for top, block in zip(rooms.tops, rooms.blocks))
+        assert [block[0] for block in rooms.blocks] == rooms.heads and all(rooms.blocks)
 
 
 def test_task_and_instance_ids_are_uuid5_of_the_namespace():

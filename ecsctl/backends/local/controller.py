@@ -41,7 +41,7 @@ A :class:`Session` carries what one settle remembers across rounds, and tells an
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 from ecsctl.backends.local import capacity_providers, launch, services
@@ -55,7 +55,7 @@ from ecsctl.core.deploy.stepper import breaker_threshold, move, stall
 from ecsctl.core.plan.model import address
 from ecsctl.core.scheduling import cql
 from ecsctl.core.scheduling.placement import Placed, Unplaced
-from ecsctl.core.state.ports import Deployment, Service, Task
+from ecsctl.core.state.ports import Deployment, Service, Task, replace
 
 DRAINING_REASON = "Task stopped because the container instance is draining"
 THROTTLE_EVENT = "is unable to consistently start tasks successfully."
@@ -142,13 +142,9 @@ def reconcile(world: World, cluster: str, session: Session) -> bool:
 def _lost_instances(cs: ClusterState) -> frozenset:
     """Instances whose tasks are gone: deregistered or missing, not ACTIVE or DRAINING, agent
     disconnected (only those that hold tasks)."""
-    out = set()
-    for iid, tasks in cs.by_instance.items():
-        if not tasks:
-            continue
-        inst = cs.instances.get(iid)
-        if inst is None or inst.status not in ("ACTIVE", "DRAINING") or not inst.agent_connected:
-            out.add(iid)
+    by_instance = cs.by_instance
+    out = {iid for iid in by_instance.keys() - cs.instances.keys() if by_instance[iid]}  # missing
+    out.update(iid for iid in cs.unfit_instances() if by_instance.get(iid))
     return frozenset(out)
 
 

@@ -18,13 +18,12 @@ DeleteService leave, and the deployments they start.  Tasks are the controller's
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from ecsctl.backends.local import launch
 from ecsctl.backends.local.world import ClusterState, World, deployment_order
 from ecsctl.core.controller import ids
 from ecsctl.core.controller import service as model
-from ecsctl.core.state.ports import Deployment, Service, StateStore
+from ecsctl.core.state.ports import Deployment, Service, StateStore, replace
 from ecsctl.errors import InputError
 
 BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."

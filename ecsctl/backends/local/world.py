@@ -25,8 +25,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from heapq import heappop, heappush
+from operator import attrgetter
 from typing import Iterable
 
 from ecsctl.core.controller import ids
@@ -44,6 +45,7 @@ from ecsctl.core.state.ports import (
     TargetRegistration,
     Task,
     TaskDefinitionRevision,
+    replace,
 )
 from ecsctl.errors import InputError
 
@@ -55,6 +57,7 @@ LIVE_STATUSES = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATI
 # lifecycle of a task whose essential container exited (DEACTIVATING, STOPPING, DEPROVISIONING,
 # ``core.events.batch``) still holds them.
 HOLDING_STATUSES = (RUNNING, "DEACTIVATING", "STOPPING", "DEPROVISIONING")
+_INSTANCE_VALUES = attrgetter(*(f.name for f in fields(ContainerInstance)))  # a record's field values, in order
 _AGENT_PORTS = tuple(sorted(set(RESERVED_PORTS)))  # an instance's reserved ports with no static host port taken
 _DELETED = object()
 
@@ -136,6 +139,7 @@ class ClusterState:
         self._placer: Placer | None = None
         self._placer_builds = 0
         self._zones: frozenset[str] | None = None  # of the instances (see zones)
+        self._unfit: frozenset[str] | None = None  # see unfit_instances
         self.generation = 0  # bumped by every change to the cluster's tasks, instances or services
         if store is None:
             return
@@ -213,10 +217,19 @@ class ClusterState:
     def put_instance(self, inst: ContainerInstance) -> None:
         self.instances[inst.id] = inst
         self._zones = None
+        self._unfit = None
         self.dirty.add(inst.id)
         self._placer = None
         self.generation += 1
         self.world.note(inst)
+
+    def unfit_instances(self) -> frozenset[str]:
+        """Instances whose tasks cannot stay: not ACTIVE or DRAINING, or the agent disconnected
+        (kept until an instance record is put: refresh_dirty's records change resources only)."""
+        if self._unfit is None:
+            self._unfit = frozenset(iid for iid, inst in self.instances.items()
+                                    if inst.status not in ("ACTIVE", "DRAINING") or not inst.agent_connected)
+        return self._unfit
 
     def sorted_instances(self) -> list[ContainerInstance]:
         return [self.instances[k] for k in sorted(self.instances)]
@@ -301,8 +314,9 @@ class ClusterState:
             cpu, memory = inst.registered_cpu - cpu, inst.registered_memory - memory
             if (inst.remaining_cpu != cpu or inst.remaining_memory != memory or inst.reserved_ports != ports
                     or inst.running_tasks_count != running or inst.pending_tasks_count != 0):
-                updated = replace(inst, remaining_cpu=cpu, remaining_memory=memory, reserved_ports=ports,
-                                  running_tasks_count=running, pending_tasks_count=0)
+                updated = ContainerInstance(*_INSTANCE_VALUES(inst))  # replace() without its per-call field walk
+                updated.remaining_cpu, updated.remaining_memory, updated.reserved_ports = cpu, memory, ports
+                updated.running_tasks_count, updated.pending_tasks_count = running, 0
                 self.instances[iid] = updated
                 self.world.note(updated)
         self.dirty.clear()

@@ -50,7 +50,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from ecsctl.core import units
 from ecsctl.core.scheduling import cql
-from ecsctl.core.scheduling.room import FitTree, RoomList
+from ecsctl.core.scheduling.room import FitTree, RoomList, other_of
 
 RESERVED_PORTS = (22, 2375, 2376, 51678, 51679, 51680)
 EPHEMERAL_RANGE = (32768, 61000)
@@ -776,20 +776,31 @@ class Placer:
         nodes = self.nodes
         found: list[int] = []
         best = None
-        entries = lst.entries  # RoomList.walk written out: a generator per placement costs a few % here
-        for j in range(bisect_left(entries, (least, -1)), len(entries)):
-            value, i, has = entries[j]
-            if has < other:
+        # RoomList.walk written out (a generator per placement costs a few % here): blocks whose
+        # bound of the other resource is below the need are passed over whole
+        blocks, tops = lst.blocks, lst.tops
+        k0, j0 = lst.start(least)
+        for k in range(k0, len(blocks)):
+            if tops[k] < other:
                 continue
-            if best is not None and value != best:
-                break
-            if level is not None and nodes[i].groups.get(group, 0) != level:
-                continue
-            if fits(i):
-                if not more:
-                    return [i]
-                best = value
-                found.append(i)
+            block = blocks[k]
+            hit = False
+            for j in range(j0 if k == k0 else 0, len(block)):
+                value, i, has = block[j]
+                if has < other:
+                    continue
+                hit = True
+                if best is not None and value != best:
+                    return found
+                if level is not None and nodes[i].groups.get(group, 0) != level:
+                    continue
+                if fits(i):
+                    if not more:
+                        return [i]
+                    best = value
+                    found.append(i)
+            if not hit and (k != k0 or not j0):
+                tops[k] = max(map(other_of, block))  # read whole without a match: the true bound
         return found
 
     # -- the API ------------------------------------------------------------------------

@@ -19,9 +19,11 @@ Contract, in the manner of Terraform's state manager:
   cleared with ``force_unlock`` and its ID.
 * **Records are values.** Reads return new records, never changed in place: change one with
   ``dataclasses.replace`` and hand it back to ``update`` / ``save``.  They are frozen
-  dataclasses but :class:`Task`, which a plan makes and reads by the hundred thousand: a frozen
-  dataclass takes ten times as long to build (every field through ``object.__setattr__``), so
-  that one is a plain one, hashed by value like the others.
+  dataclasses but :class:`Task`, :class:`ContainerInstance`, :class:`Service` and
+  :class:`Deployment`, which a plan makes and reads by the thousand (every round of a deployment
+  re-records the instances it touched): a frozen dataclass takes several times as long to build
+  (every field through ``object.__setattr__``), so those are plain ones, hashed by value like
+  the others; nothing may assign to their fields.
 * **Times** are ISO 8601 UTC text (``2024-05-01T12:00:00Z``), chosen by the caller: the
   simulation's clock, not the wall clock, except for ``created_at`` of the state and the lock.
 
@@ -30,11 +32,33 @@ Every failure is an ``ecsctl.errors.StateError`` with one line naming the state 
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from operator import attrgetter
+from typing import Any, Callable, Protocol, TypeVar
 
 JSON = dict[str, Any]
+_Rec = TypeVar("_Rec")
+
+
+def replace(record: _Rec, /, **changes: Any) -> _Rec:
+    """``dataclasses.replace(record, **changes)``; for the plain records (see "Records are
+    values") without its walk over the field definitions on every call: the simulation replaces
+    deployments, services and instances by the thousand."""
+    values = _VALUES.get(type(record))
+    if values is None:
+        cls = type(record)
+        if cls.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            return dataclasses.replace(record, **changes)  # type: ignore[type-var]
+        values = _VALUES[cls] = attrgetter(*(f.name for f in dataclasses.fields(cls)))
+    new = type(record)(*values(record))
+    for name, value in changes.items():
+        setattr(new, name, value)
+    return new
+
+
+_VALUES: dict[type, Callable[[Any], tuple]] = {}  # a plain record type -> its field values in order
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,7 +118,7 @@ class Cluster:
     created_at: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen, for speed: see "Records are values" above
 class ContainerInstance:
     """An EC2 container instance registered in a cluster (CPU units, memory in MiB)."""
 
@@ -132,7 +156,7 @@ class TaskDefinitionRevision:
         return f"{self.family}:{self.revision}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen, for speed: see "Records are values" above
 class Service:
     cluster: str
     name: str
@@ -146,7 +170,7 @@ class Service:
     updated_at: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen, for speed: see "Records are values" above
 class Deployment:
     id: str
     cluster: str
@@ -319,6 +343,7 @@ __all__ = [
     "StateMeta",
     "StateStore",
     "TargetRegistration",
+    "replace",
     "Task",
     "TaskDefinitionRevision",
     "WorldRecord",
