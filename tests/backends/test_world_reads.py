@@ -1,10 +1,15 @@
 """How a plan's run reads the state: the revisions of many families at once, the container
-instances make_plan has read already, and the collector paused around the work."""
+instances make_plan has read already, the collector paused around the work, and awsvpc
+addresses read and written without the ipaddress module."""
 
 from __future__ import annotations
 
 import gc
+import ipaddress
 import threading
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecsctl.app.collector import collector_paused
 from ecsctl.app.forecast import _Prefetched
@@ -129,3 +134,13 @@ def test_a_caller_that_disabled_the_collector_keeps_it_disabled():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.integers(0, 2**32 - 1))
+def test_addresses_are_read_and_written_as_the_ipaddress_module_does(value):
+    from ecsctl.backends.local.world import _ip_int, _ip_text
+
+    text = str(ipaddress.IPv4Address(value))
+    assert _ip_text(value) == text
+    assert _ip_int(text) == value

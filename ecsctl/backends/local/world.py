@@ -75,13 +75,25 @@ def subnet_block(subnet: str) -> ipaddress.IPv4Network:
     return ipaddress.IPv4Network(f"10.{h[0]}.{16 * (h[1] % 16)}.0/{PREFIX}")
 
 
+def _ip_int(ip: str) -> int:
+    """``int(IPv4Address(ip))`` for the dotted quads this world hands out (without the ipaddress
+    module's validation: an awsvpc task takes and gives back one by the thousand)."""
+    a, b, c, d = ip.split(".")
+    return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+
+
+def _ip_text(value: int) -> str:
+    """``str(IPv4Address(value))``."""
+    return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
+
+
 class _Addresses:
     """The free host addresses of one subnet: a high-water mark and a heap of freed offsets."""
 
     def __init__(self, subnet: str, used: Iterable[str]) -> None:
         self.block = subnet_block(subnet)
         self.base = int(self.block.network_address)
-        self.used = {int(ipaddress.IPv4Address(ip)) - self.base for ip in used if ip}
+        self.used = {_ip_int(ip) - self.base for ip in used if ip}
         self.next = FIRST_HOST
         self.freed: list[int] = []
 
@@ -90,14 +102,14 @@ class _Addresses:
             offset = heappop(self.freed)
             if offset not in self.used:
                 self.used.add(offset)
-                return str(ipaddress.IPv4Address(self.base + offset))
+                return _ip_text(self.base + offset)
         while self.next in self.used:
             self.next += 1
         if self.next > LAST_HOST:
             raise InputError(f"subnet {subnet} ({self.block}): no free IP address left for another task")
         self.used.add(self.next)
         self.next += 1
-        return str(ipaddress.IPv4Address(self.base + self.next - 1))
+        return _ip_text(self.base + self.next - 1)
 
     def has_free(self) -> bool:
         freed, used = self.freed, self.used
@@ -111,7 +123,7 @@ class _Addresses:
         return n <= LAST_HOST
 
     def give_back(self, ip: str) -> None:
-        offset = int(ipaddress.IPv4Address(ip)) - self.base
+        offset = _ip_int(ip) - self.base
         if offset in self.used:
             self.used.discard(offset)
             if offset < self.next:

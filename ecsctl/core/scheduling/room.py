@@ -62,6 +62,8 @@ class FitTree:
         if start >= size:
             return -1
         i = start + size
+        if cpu[i] >= need_cpu and mem[i] >= need_mem:
+            return start  # the slot asked for itself (the placer asks again from the slot after a skip)
         while True:
             if cpu[i] >= need_cpu and mem[i] >= need_mem:
                 if i >= size:
