@@ -131,7 +131,7 @@ def reconcile(world: World, cluster: str, session: Session) -> bool:
     cs = world.state(cluster)
     if world.cluster(cluster) is None or world.cluster(cluster).status != "ACTIVE":
         return False
-    draining = frozenset(i.id for i in cs.instances.values() if i.status == "DRAINING")
+    draining = cs.draining_instances()
     lost = _lost_instances(cs)
     moved = False
     for svc in cs.active_services():
@@ -494,6 +494,8 @@ def _choose_old(ctx: _Ctx, old: list[Task], count: int) -> list[Task]:
     """``count`` old tasks to stop: those on draining instances first, then as scale-in chooses."""
     if count <= 0:
         return []
+    if not ctx.draining:
+        return _choose_to_stop(ctx, old, count)
     on_draining = [t for t in old if t.instance_id in ctx.draining]
     chosen = on_draining[:count]
     if len(chosen) < count:
@@ -684,6 +686,7 @@ def _finish(ctx: _Ctx) -> bool:
     moved = bool(ctx.lost or ctx.stopped or ctx.drained or ctx.started or ctx.unhealthy) or changed
     if moved and dep.rollout_state == "COMPLETED" and n_running == svc.desired_count and not older:
         world.event(cs.name, name, f"service ({name}) has reached a steady state.")
+    cs.counts_changed.discard(name)  # counted above, as refresh_counts would at the round's end (a pass less)
     return changed
 
 

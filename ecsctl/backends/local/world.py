@@ -152,6 +152,7 @@ class ClusterState:
         self._placer_builds = 0
         self._zones: frozenset[str] | None = None  # of the instances (see zones)
         self._unfit: frozenset[str] | None = None  # see unfit_instances
+        self._draining: frozenset[str] | None = None  # see draining_instances
         self.generation = 0  # bumped by every change to the cluster's tasks, instances or services
         if store is None:
             return
@@ -210,7 +211,7 @@ class ClusterState:
         found = self._in_order.get(service)
         if found is None:
             tasks = self.by_service.get(service, {})
-            found = self._in_order[service] = tuple(tasks[k] for k in sorted(tasks))
+            found = self._in_order[service] = tuple(map(tasks.__getitem__, sorted(tasks)))
         return found
 
     def instance_tasks(self, instance_id: str) -> list[Task]:
@@ -229,11 +230,17 @@ class ClusterState:
     def put_instance(self, inst: ContainerInstance) -> None:
         self.instances[inst.id] = inst
         self._zones = None
-        self._unfit = None
+        self._unfit = self._draining = None
         self.dirty.add(inst.id)
         self._placer = None
         self.generation += 1
         self.world.note(inst)
+
+    def draining_instances(self) -> frozenset[str]:
+        """Instances DRAINING (kept until an instance record is put, as unfit_instances)."""
+        if self._draining is None:
+            self._draining = frozenset(iid for iid, inst in self.instances.items() if inst.status == "DRAINING")
+        return self._draining
 
     def unfit_instances(self) -> frozenset[str]:
         """Instances whose tasks cannot stay: not ACTIVE or DRAINING, or the agent disconnected

@@ -205,7 +205,7 @@ class Node:
     running_tasks: int = 0
 
     def __post_init__(self) -> None:
-        self.used_ports.update((p, "tcp") for p in RESERVED_PORTS)
+        self.used_ports.update(_RESERVED_TCP)
         if not isinstance(self.groups, Counter):
             self.groups = Counter(self.groups)
 
@@ -473,8 +473,9 @@ class Placer:
         if idx is None:
             idx = _Index(attrs)
             dead = self._dead
+            columns = [self._column(a) for a in attrs]
             for i in range(len(self.nodes)):
-                key = tuple(self._value(i, a) for a in attrs)
+                key = tuple([column[i] for column in columns])
                 part = idx.parts.get(key)
                 if part is None:
                     part = idx.parts[key] = _Part(key)
