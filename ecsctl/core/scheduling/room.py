@@ -160,9 +160,20 @@ class RoomList:
         self._delete(*self._find(entry))
 
     def move(self, old: tuple[int, int], new: tuple[int, int], other: int) -> None:
-        """``remove(old)`` then ``add(new, other)``."""
-        self._delete(*self._find(old))
-        self._insert((new[0], new[1], other))
+        """``remove(old)`` then ``add(new, other)`` (every placement and release moves an entry:
+        when both fall in one block, as a task's few hundred units mostly do, one removal and
+        one insort there, with no head or bound to touch but the new entry's)."""
+        k, j = self._find(old)
+        block = self.blocks[k]
+        item = (new[0], new[1], other)
+        if j and block[-1] > item and block[0] < item:  # stays inside block k, not at its head
+            del block[j]
+            insort(block, item)
+            if other > self.tops[k]:
+                self.tops[k] = other
+            return
+        self._delete(k, j)
+        self._insert(item)
 
     def set_other(self, entry: tuple[int, int], other: int) -> None:
         """The instance of ``entry`` now has ``other`` left of the other resource."""
