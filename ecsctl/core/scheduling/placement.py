@@ -587,21 +587,28 @@ class Placer:
             buckets = part.buckets.get(group)
             if buckets is not None:
                 self._bucket_add(buckets, count, i)
-        for counts, column in self._counted.get(group, ()):
-            counts[column[i]] += delta
-        watched = self._watched.get(group)
-        if watched is not None:
-            watched.append(i)
-            if len(watched) > 4 * len(self.nodes):  # not asked again for long: let it go
-                del self._watched[group], self._choosers[group]
-        members = self._group_nodes.setdefault(group, set())
+        counted = self._counted.get(group)
+        if counted:
+            for counts, column in counted:
+                counts[column[i]] += delta
+        if self._watched:
+            watched = self._watched.get(group)
+            if watched is not None:
+                watched.append(i)
+                if len(watched) > 4 * len(self.nodes):  # not asked again for long: let it go
+                    del self._watched[group], self._choosers[group]
+        members = self._group_nodes.get(group)
         if count > 0:
+            if members is None:
+                members = self._group_nodes[group] = set()
             members.add(i)
         else:
-            members.discard(i)
+            if members is not None:
+                members.discard(i)
             n.groups.pop(group, None)
-        for cache in self._dynamic_cql:
-            cache.pop(i, None)
+        if self._dynamic_cql:
+            for cache in self._dynamic_cql:
+                cache.pop(i, None)
 
     # -- filtering ----------------------------------------------------------------------
 
