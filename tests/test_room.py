@@ -25,6 +25,10 @@ def test_fit_tree_finds_the_first_slot_a_scan_finds(values, ops):
         tree.set(slot, *room)
         scan = next((k for k in range(start, len(values)) if values[k][0] >= cpu and values[k][1] >= mem), -1)
         assert tree.first(start, cpu, mem) == scan
+        # from the first slot, where an answer is remembered per demand until a slot gains room
+        for need in ((cpu, mem), (cpu // 2, mem), (1, 1)):
+            scan = next((k for k in range(len(values)) if values[k][0] >= need[0] and values[k][1] >= need[1]), -1)
+            assert tree.first(0, *need) == scan
 
 
 @settings(max_examples=120, deadline=None)

@@ -25,7 +25,12 @@ from typing import Iterator, Sequence
 
 
 class FitTree:
-    __slots__ = ("size", "cpu", "mem")
+    """Slots' CPU and memory left under a max tree.  ``first(0, …)`` remembers its answer per
+    demand (``hints``) until some slot gains room (``raises``): until then no slot before the
+    answer can have room for that demand, so the next search starts at the answer (a run of
+    placements of one service asks the same question once per task)."""
+
+    __slots__ = ("size", "cpu", "mem", "raises", "hints")
 
     def __init__(self, values: Sequence[tuple[int, int]]) -> None:
         size = 1
@@ -41,10 +46,14 @@ class FitTree:
             cpu[k] = cpu[a] if cpu[a] > cpu[b] else cpu[b]
             mem[k] = mem[a] if mem[a] > mem[b] else mem[b]
         self.size, self.cpu, self.mem = size, cpu, mem
+        self.raises = 0  # slots that gained room so far (a hint of ``first`` holds while this stays)
+        self.hints: dict[tuple[int, int], tuple[int, int]] = {}  # (cpu, mem) -> (first slot, raises then)
 
     def set(self, slot: int, cpu_left: int, mem_left: int) -> None:
         cpu, mem = self.cpu, self.mem
         i = slot + self.size
+        if cpu_left > cpu[i] or mem_left > mem[i]:
+            self.raises += 1
         cpu[i], mem[i] = cpu_left, mem_left
         i >>= 1
         while i:
@@ -58,12 +67,24 @@ class FitTree:
 
     def first(self, start: int, need_cpu: int, need_mem: int) -> int:
         """The lowest slot at or after ``start`` with at least ``need_cpu`` and ``need_mem`` left, or -1."""
+        if start:
+            return self._first(start, need_cpu, need_mem)
+        key = (need_cpu, need_mem)
+        hint = self.hints.get(key)
+        found = self._first(hint[0] if hint is not None and hint[1] == self.raises else 0, need_cpu, need_mem)
+        self.hints[key] = (self.size if found < 0 else found, self.raises)
+        return found
+
+    def _first(self, start: int, need_cpu: int, need_mem: int) -> int:
         size, cpu, mem = self.size, self.cpu, self.mem
         if start >= size:
             return -1
-        i = start + size
-        if cpu[i] >= need_cpu and mem[i] >= need_mem:
-            return start  # the slot asked for itself (the placer asks again from the slot after a skip)
+        if start:
+            i = start + size
+            if cpu[i] >= need_cpu and mem[i] >= need_mem:
+                return start  # the slot asked for itself (the placer asks again from the slot after a skip)
+        else:
+            i = 1  # from the root down (not up from the first leaf past a full prefix)
         while True:
             if cpu[i] >= need_cpu and mem[i] >= need_mem:
                 if i >= size:
