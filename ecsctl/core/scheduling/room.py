@@ -103,7 +103,7 @@ class RoomList:
     resource, its index, what it has left of the other.  An entry is found by its ``(left,
     index)`` prefix (indexes are unique, so ``other`` never takes part in the order).
 
-    The entries are kept in sorted blocks of about ``load`` (``blocks``, each block's first entry
+    The entries are kept in sorted blocks of up to ``2 * load`` (``blocks``, each block's first entry
     in ``heads``), and each block has an upper bound of the ``other`` its entries have left
     (``tops``): a walk passes over a whole block of instances full on the other resource with one
     comparison (a binpack on memory over instances whose CPU ran out first walked ~140 of them per
@@ -119,7 +119,7 @@ class RoomList:
 
     __slots__ = ("blocks", "heads", "tops", "load")
 
-    def __init__(self, entries: Sequence[tuple[int, int, int]], load: int = 64) -> None:
+    def __init__(self, entries: Sequence[tuple[int, int, int]], load: int = 16) -> None:
         ordered = sorted(entries)
         self.load = load
         self.blocks = [ordered[k:k + load] for k in range(0, len(ordered), load)]
