@@ -386,3 +386,20 @@ def test_no_op_exactly_when_canonical_forms_are_equal(a, b):
         for f in change.fields:
             assert f.op in ("add", "remove", "change")
             assert (f.before is None) == (f.op == "add") and (f.after is None) == (f.op == "remove")
+
+
+def test_a_sealed_state_shows_the_manifest_value_of_a_field_only_sealing_changes():
+    """A stored raw value that today's rules seal differs from the sealed manifest only there:
+    the change shown carries the manifest's own value, not its digest (review of the diff's
+    equal-subtree short cut)."""
+    import secrets
+
+    from ecsctl.core.plan.diff import diff_fields
+    from ecsctl.core.sensitive import Sealer
+
+    seal = Sealer(secrets.token_bytes(32))
+    spec = {"family": "web", "containerDefinitions": [{"name": "web", "image": "i", "environment": [
+        {"name": "DB_PASSWORD", "value": "hunter2"}]}]}
+    changes = diff_fields("TaskDefinition", spec, spec, seal)
+    assert [(c.path, c.after) for c in changes] == [
+        (("containerDefinitions", "web", "environment", "DB_PASSWORD", "value"), "hunter2")]

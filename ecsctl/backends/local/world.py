@@ -93,7 +93,8 @@ class _Addresses:
     def __init__(self, subnet: str, used: Iterable[str]) -> None:
         self.block = subnet_block(subnet)
         self.base = int(self.block.network_address)
-        self.used = {_ip_int(ip) - self.base for ip in used if ip}
+        # the state's addresses through the ipaddress module (it refuses a malformed one); ours after that
+        self.used = {int(ipaddress.IPv4Address(ip)) - self.base for ip in used if ip}
         self.next = FIRST_HOST
         self.freed: list[int] = []
 

@@ -170,8 +170,10 @@ def _union(a: Iterable, b: Iterable) -> list:
     return list(seen)
 
 
-def _pair(a: Any, b: Any, pat: tuple[str, ...], table: dict) -> tuple[Any, Any]:
-    """Both trees with named lists keyed where both sides allow it (same decision on both sides)."""
+def _pair(a: Any, b: Any, pat: tuple[str, ...], table: dict, whole: bool = False) -> tuple[Any, Any]:
+    """Both trees with named lists keyed where both sides allow it (same decision on both sides).
+    Equal subtrees are left as they are unless ``whole`` (the unsealed copy that values are shown
+    from is read at paths found against the sealed one, where those subtrees may differ)."""
     if isinstance(a, dict) and isinstance(b, dict) or (isinstance(a, dict) and b is MISSING) or (a is MISSING and isinstance(b, dict)):
         da = a if isinstance(a, dict) else {}
         db = b if isinstance(b, dict) else {}
@@ -179,10 +181,10 @@ def _pair(a: Any, b: Any, pat: tuple[str, ...], table: dict) -> tuple[Any, Any]:
         rb: dict = {}
         for k in _union(da, db):
             x, y = da.get(k, MISSING), db.get(k, MISSING)
-            if type(x) in _TREES and type(y) is type(x) and _exact(x, y):
+            if not whole and type(x) in _TREES and type(y) is type(x) and _exact(x, y):
                 ra[k], rb[k] = x, y  # equal: nothing below is reported, so nothing below is keyed
                 continue
-            x, y = _pair(x, y, pat + (k,), table)
+            x, y = _pair(x, y, pat + (k,), table, whole)
             if x is not MISSING:
                 ra[k] = x
             if y is not MISSING:
@@ -196,7 +198,7 @@ def _pair(a: Any, b: Any, pat: tuple[str, ...], table: dict) -> tuple[Any, Any]:
             if ia is not None and ib is not None:
                 ka, kb = _Keyed(), _Keyed()
                 for k in _union(ia, ib):
-                    x, y = _pair(ia.get(k, MISSING), ib.get(k, MISSING), item_pat, table)
+                    x, y = _pair(ia.get(k, MISSING), ib.get(k, MISSING), item_pat, table, whole)
                     if x is not MISSING:
                         ka[k] = x
                     if y is not MISSING:
@@ -207,14 +209,14 @@ def _pair(a: Any, b: Any, pat: tuple[str, ...], table: dict) -> tuple[Any, Any]:
         ra_l: list = []
         rb_l: list = []
         for i in range(max(len(la), len(lb))):
-            x, y = _pair(la[i] if i < len(la) else MISSING, lb[i] if i < len(lb) else MISSING, item_pat, table)
+            x, y = _pair(la[i] if i < len(la) else MISSING, lb[i] if i < len(lb) else MISSING, item_pat, table, whole)
             if x is not MISSING:
                 ra_l.append(x)
             if y is not MISSING:
                 rb_l.append(y)
         return (MISSING if a is MISSING else ra_l), (MISSING if b is MISSING else rb_l)
     if type(a) is not type(b) and a is not MISSING and b is not MISSING and (isinstance(a, (dict, list)) or isinstance(b, (dict, list))):
-        return _pair(a, MISSING, pat, table)[0], _pair(MISSING, b, pat, table)[1]
+        return _pair(a, MISSING, pat, table, whole)[0], _pair(MISSING, b, pat, table, whole)[1]
     return a, b
 
 
@@ -316,7 +318,7 @@ def diff_fields(kind: str, before: dict, after: dict, seal: Sealer | None = None
         return ()
     table = KEYED.get(kind, {})
     a, b = _pair(before, compared, (), table)
-    plain = _pair(before, after, (), table)[1] if seal is not None else b
+    plain = _pair(before, after, (), table, whole=True)[1] if seal is not None else b
     paths: set[tuple] = set()
     for where in _differing(a, b, ()):
         x, y = _get(a, where), _get(b, where)
