@@ -218,7 +218,7 @@ def prune(value: Any) -> Any:
     """Drop ``None``, empty lists and empty objects, recursively (also as list items)."""
     if isinstance(value, dict):
         out = {}
-        for k, v in value.items():  # _empty written out: every plan prunes every spec twice
+        for k, v in value.items():  # the same filter as the list's below, written out: every plan prunes every spec twice
             if isinstance(v, (dict, list)):
                 v = prune(v)
                 if not v:
@@ -239,10 +239,6 @@ def prune(value: Any) -> Any:
             items.append(v)
         return items
     return value
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value is MISSING or (isinstance(value, (list, dict)) and not value)
 
 
 def _last_segment(value: str, sep: str) -> str:
@@ -568,10 +564,6 @@ def rules_for(kind: str) -> tuple[Rule, ...]:
 # --------------------------------------------------------------------------- engine
 
 
-def _apply_at(node: Any, parts: tuple[str, ...], fn: Fn, ctx: Ctx) -> Any:
-    return _walker(parts, fn)(node, ctx)
-
-
 @functools.lru_cache(maxsize=None)
 def _walker(parts: tuple[str, ...], fn: Fn) -> Fn:
     """``fn`` applied at ``parts`` of a node, as one function per path step made once per rule
@@ -595,12 +587,9 @@ def _walker(parts: tuple[str, ...], fn: Fn) -> Fn:
     def key(node: Any, ctx: Ctx) -> Any:
         if not isinstance(node, dict):
             return node
-        if leaf:
-            old = node.get(head, MISSING)
-        else:
-            old = node.get(head, MISSING)
-            if old is MISSING and head not in node:
-                return node
+        old = node.get(head, MISSING)
+        if old is MISSING and not leaf and head not in node:
+            return node  # nothing to walk into (a leaf's fn may still fill it)
         new = inner(old, ctx)
         if new is old:
             return node
