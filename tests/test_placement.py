@@ -476,7 +476,7 @@ def reference_place(nodes: list[Node], demand: TaskDemand, group: str, constrain
 
 STRATEGY_CHOICES = [None, [BIN_MEM], [BIN_CPU], [INST], [ZONE], [ZONE, BIN_MEM], [ZONE, INST, BIN_CPU],
                     [BIN_MEM, INST], [INST, BIN_MEM], [{"type": "spread", "field": "attribute:rack"}, ZONE],
-                    [BIN_CPU, ZONE], [INST, ZONE, BIN_MEM]]
+                    [BIN_CPU, ZONE], [INST, ZONE, BIN_MEM], [ZONE, INST], [{"type": "spread", "field": "attribute:rack"}, INST]]
 CONSTRAINT_CHOICES = [(), ({"type": "distinctInstance"},), ({"type": "memberOf", "expression": "attribute:rack != r2"},),
                       ({"type": "memberOf", "expression": "not(task:group == g0)"},),
                       ({"type": "memberOf", "expression": "runningTasksCount < 3"},)]

@@ -322,6 +322,7 @@ class _Index:
 
 _INF = float("inf")
 _first = itemgetter(0)
+_INST_ONLY = (_Strategy("inst"),)
 _RESERVED_TCP = frozenset((p, "tcp") for p in RESERVED_PORTS)
 _DYNAMIC_SUBJECTS = frozenset({"task:group", "runningTasksCount"})
 
@@ -816,9 +817,7 @@ class Placer:
     def place(self, demand: TaskDemand, *, group: str, constraints: Sequence[dict] = (),
               strategies: Sequence[dict] | None = None) -> Placed | Unplaced:
         """Pick one node and commit: deduct cpu/memory/gpu, take ports, count the group. Deterministic."""
-        self._lower_floor(demand)
-        return self._place(demand, group, self._fits_fn(demand, group, constraints), constraints,
-                           self._chain(strategies))
+        return self.placing(demand, group=group, constraints=constraints, strategies=strategies)()
 
     def place_on(self, instance_id: str, demand: TaskDemand, *, group: str,
                  constraints: Sequence[dict] = ()) -> Placed | Unplaced:
@@ -840,6 +839,10 @@ class Placer:
         fits = self._fits_fn(demand, group, constraints)
         chain = self._chain(strategies)
         split = self._split(chain)
+        attrs, rest = split
+        if len(attrs) == 1 and len(rest) == 1 and rest[0].kind == "inst":  # the default chain, written out
+            attr = attrs[0]
+            return lambda: self._place_spread(demand, group, fits, constraints, attr)
         return lambda: self._place(demand, group, fits, constraints, chain, split)
 
     def place_many(self, demand: TaskDemand, count: int, *, group: str, constraints: Sequence[dict] = (),
@@ -915,6 +918,65 @@ class Placer:
             if cands:
                 chosen = self._narrow(cands, rest, group) if len(cands) > 1 else cands[0]
                 return self._commit(chosen, demand, group)
+        return self.diagnose(demand, group=group, constraints=constraints)
+
+    def _place_spread(self, demand, group, fits, constraints, attr: str) -> Placed | Unplaced:
+        """:meth:`_place` for the chain ``spread(attribute:attr), spread(instanceId)`` (the
+        default one, a service's usual), written out: the same tiers of partitions by the
+        group's count of their value (ties in index order), the same search of each partition
+        (:meth:`_search`'s ``spread(instanceId)`` branch) and the same narrowing of the tier's
+        candidates (:meth:`_narrow`: the fewest tasks of the group, then the lowest index),
+        without the general path's calls, lists and tuples per placement (tested against it)."""
+        self._need = demand
+        index = self._index((attr,))
+        parts = [p for p in index.parts.values() if p.ids]
+        if len(parts) > 1:
+            count = self._group_counts(group, attr)
+            keyed = sorted([(count[p.key[0]], p) for p in parts], key=_first)
+        else:
+            keyed = [(0, p) for p in parts]
+        nodes, dead = self.nodes, self._dead
+        holders = self._group_nodes.get(group, ())
+        dense = len(holders) * 4
+        k, n_parts = 0, len(keyed)
+        while k < n_parts:
+            level = keyed[k][0]
+            best = -1
+            best_count = 0
+            while k < n_parts:
+                tier_level, part = keyed[k]
+                if tier_level != level:
+                    break
+                k += 1
+                found = -1
+                if dense < len(part.ids):  # sparse: the tree, then the few holders (_search)
+                    hit = self._search(index, part, _INST_ONLY, fits, group)
+                    if hit:
+                        found = hit[0]
+                else:
+                    buckets = part.buckets.get(group)
+                    if buckets is None:
+                        buckets = self._count_buckets(part, group)
+                    for c in sorted(buckets):  # _bucket_members written out
+                        lst = buckets[c]
+                        j = 0
+                        while j < len(lst):
+                            i = lst[j]
+                            if i in dead or nodes[i].groups.get(group, 0) != c:
+                                del lst[j]
+                                continue
+                            if fits(i):
+                                found = i
+                                break
+                            j += 1
+                        if found >= 0:
+                            break
+                if found >= 0:
+                    c = nodes[found].groups.get(group, 0)
+                    if best < 0 or c < best_count or (c == best_count and found < best):
+                        best, best_count = found, c
+            if best >= 0:
+                return self._commit(best, demand, group)
         return self.diagnose(demand, group=group, constraints=constraints)
 
     def _commit(self, i: int, demand: TaskDemand, group: str) -> Placed:
