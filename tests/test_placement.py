@@ -544,6 +544,67 @@ def test_placer_matches_the_reference_and_never_overcommits(spec, steps):
         assert n.running_tasks == len(mine)
 
 
+def test_a_run_of_placements_sees_what_a_release_or_another_service_changed():
+    """A run of placements through one ``placing()`` passes over its own instances without
+    searching them again; what frees an instance it passed over (a release) or admits one its
+    memberOf refused (another service's task) is seen by its next placement."""
+    demand = TaskDemand(1024, 512)
+    nodes = [node(f"n{k:02d}", cpu=2048) for k in range(20)]
+    placer = Placer(nodes)
+    place = placer.placing(demand, group="a", strategies=[INST])
+    first = [place().instance_id for _ in range(3)]
+    assert first == ["n00", "n01", "n02"]
+    placer.release("n00", demand, (), "a")
+    assert place().instance_id == "n00"  # free again of the group: fewest tasks of it, lowest id
+    affinity = ({"type": "memberOf", "expression": "task:group == b"},)
+    b = placer.placing(demand, group="b", strategies=[INST])
+    placer.place_on("n10", demand, group="b")
+    near_b = placer.placing(demand, group="c", constraints=affinity, strategies=[INST])
+    assert near_b().instance_id == "n10"
+    placer.place_on("n05", demand, group="b")
+    assert near_b().instance_id == "n05"  # admitted by the b task placed since
+    assert b().instance_id in {n.id for n in nodes}
+
+
+runs = st.lists(st.tuples(st.sampled_from(["run", "run", "release"]), st.integers(0, len(DEMANDS) - 1),
+                          st.sampled_from(["g0", "g1", "g2"]), st.integers(0, len(STRATEGY_CHOICES) - 1),
+                          st.integers(0, len(CONSTRAINT_CHOICES) - 1), st.integers(1, 12), st.integers(0, 10_000)),
+                max_size=40)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(AZS), st.sampled_from(["r1", "r2", "r3"]), st.sampled_from([512, 2048, 4096]),
+                          st.sampled_from([1024, 4096, 8192]), st.just("ACTIVE"), st.just(True)),
+                min_size=12, max_size=60), runs)
+def test_runs_of_placements_match_the_reference(spec, steps):
+    """Runs of one service's placements through one ``placing()`` (as a deployment step starts
+    them: the searches a run remembers between its placements), interleaved with releases and
+    other services' runs, against the literal reference, placement by placement.  A ``placing()``
+    may be called again after anything else happened: each kind's is kept and used again."""
+    nodes = _build(spec)
+    placer = Placer(nodes)
+    live: list[tuple[str, TaskDemand, tuple[int, ...], str]] = []
+    placings: dict[tuple, object] = {}
+    for op, d, group, s, c, n, pick in steps:
+        if op == "release":
+            if live:
+                inst, dem, ports, grp = live.pop(pick % len(live))
+                placer.release(inst, dem, ports, grp)
+            continue
+        demand, strategies, constraints = DEMANDS[d], STRATEGY_CHOICES[s], CONSTRAINT_CHOICES[c]
+        place = placings.get((d, group, s, c))
+        if place is None:
+            place = placings[(d, group, s, c)] = placer.placing(demand, group=group, constraints=constraints,
+                                                                strategies=strategies)
+        for _ in range(n):
+            expected = reference_place(nodes, demand, group, constraints, strategies)
+            got = place()
+            assert (got.instance_id if isinstance(got, Placed) else None) == expected
+            if not isinstance(got, Placed):
+                break
+            live.append((got.instance_id, demand, got.host_ports, group))
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from(AZS), min_size=3, max_size=15).filter(lambda zs: set(zs) == set(AZS)),
        st.integers(1, 40), st.integers(1, 4))

@@ -382,6 +382,12 @@ class Placer:
         self._counted: dict[str, list[tuple[Counter, list]]] = {}  # group -> (kept count, its attribute's column)
         self._cql: dict[str, tuple[Callable, dict[int, bool], bool]] = {}
         self._dynamic_cql: list[dict[int, bool]] = []
+        # where _first_with_room resumes a run of one filter's searches: part id -> (part, filter,
+        # group, loosened then, slot); every slot before it was refused, which holds until a
+        # release or a revival (``_loosened`` counts those), for a filter without a memberOf on
+        # task groups or task counts (any placement may change what those admit)
+        self._resume: dict[int, tuple] = {}
+        self._loosened = 0
         self._plans: dict[TaskDemand, _PortPlan] = {}
         self._plan_of: dict[int, tuple[TaskDemand, _PortPlan]] = {}  # id(demand) -> (demand, plan): no hashing
         self._ephemeral: dict[tuple[int, str], list] = {}
@@ -448,6 +454,7 @@ class Placer:
 
     def _revive(self, i: int) -> None:
         self._dead.discard(i)
+        self._loosened += 1
         n = self.nodes[i]
         for idx in self._indexes.values():
             part = idx.part_of[i]
@@ -650,6 +657,7 @@ class Placer:
             else:
                 raise ValueError(f"unknown placement constraint type {kind!r}; use distinctInstance or memberOf")
         required = demand.required_attributes
+        dynamic = any(entry[2] for entry in members)
 
         def fits(i: int) -> bool:
             n = nodes[i]
@@ -681,6 +689,7 @@ class Placer:
                     return False
             return True
 
+        fits.resumable = not dynamic  # type: ignore[attr-defined]  # see _first_with_room
         return fits
 
     # -- ranking ------------------------------------------------------------------------
@@ -763,16 +772,29 @@ class Placer:
 
     def _first_with_room(self, part: _Part, group: str, fits: Callable[[int], bool], *, every: bool) -> list[int]:
         """The partition's instances without a task of ``group`` that ``fits``, in id order: the
-        first one (``every``: all of them)."""
+        first one (``every``: all of them).
+
+        A run of one service's placements asks with one filter again and again, and each answer
+        then holds a task of the group: the first search resumes where the last one found its
+        instance (:attr:`_resume`), instead of passing over the run's own instances again, as long
+        as nothing could have made an instance before it acceptable (``_loosened``)."""
         tree = self._fit_tree(part)
         cpu, mem = self._need.cpu, self._need.memory
         nodes, dead, members = self.nodes, self._dead, part.every
         found: list[int] = []
-        k = tree.first(0, cpu, mem)
+        start = 0
+        if not every and fits.resumable:
+            hint = self._resume.get(id(part))
+            if hint is not None and hint[0] is part and hint[1] is fits and hint[2] == group \
+                    and hint[3] == self._loosened:
+                start = hint[4]
+        k = tree.first(start, cpu, mem)
         while k >= 0:
             i = members[k]
             if not nodes[i].groups.get(group) and i not in dead and fits(i):
                 if not every:
+                    if fits.resumable:
+                        self._resume[id(part)] = (part, fits, group, self._loosened, k)
                     return [i]
                 found.append(i)
             k = tree.first(k + 1, cpu, mem)
@@ -1037,6 +1059,7 @@ class Placer:
         i = self._pos.get(instance_id)
         if i is None:
             return
+        self._loosened += 1  # room, ports and the group's count come back: a refused instance may fit now
         n = self.nodes[i]
         old_cpu, old_mem = n.remaining_cpu, n.remaining_memory
         n.remaining_cpu += demand.cpu
