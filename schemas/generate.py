@@ -644,6 +644,8 @@ def capacity_provider(ecs: dict) -> dict:
                             "desiredCapacity": integer(0),
                             "instanceType": string(minLength=1, maxLength=30),
                             "availabilityZones": strings(minItems=1, uniqueItems=True),
+                            "cpu": integer(0, description="The CPU units an instance registers (overrides the instance type's; needed for a type outside ecsctl's table)."),
+                            "memory": integer(0, description="The memory (MiB) an instance registers (overrides the instance type's; needed for a type outside ecsctl's table)."),
                         },
                         ("minSize", "maxSize", "instanceType"),
                         "The Auto Scaling group the local backend simulates.",

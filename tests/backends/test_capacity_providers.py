@@ -353,3 +353,24 @@ def test_capacity_forecast_equals_the_first_tick(tmp_path_factory, first, then, 
         assert check_invariants(store) == []
     finally:
         store.close()
+
+
+def test_a_type_outside_the_table_is_sized_by_the_group_when_launched_and_scaled_out(sim):
+    """An Auto Scaling group of a type ecsctl's table lacks registers what the group says
+    (``cpu``/``memory``), for the instances of its desired capacity and for those managed
+    scaling launches (E4005 refuses the type unsized)."""
+    sized = provider("gpu", desired=1, high=4)
+    sized["spec"]["autoScalingGroupProvider"]["autoScalingGroup"].update(instanceType="g2.2xlarge", cpu=4096, memory=8192)
+    stack = ec2_stack(6, providers=[sized])  # 6 x 1024 CPU units: two instances of 4096
+    sim.apply(stack, code=None)
+    sizes = lambda: [(i["instanceType"], i["registeredResources"]["cpu"], i["registeredResources"]["memory"])  # noqa: E731
+                     for i in sim.instances()]
+    assert sizes() == [("g2.2xlarge", 4096, 8192)]
+    sim.tick(f"{STARTUP_MINUTES + 3}m")
+    assert sizes() == [("g2.2xlarge", 4096, 8192)] * 2
+    assert len([t for t in sim.live() if t["lastStatus"] == "RUNNING"]) == 6
+    del sized["spec"]["autoScalingGroupProvider"]["autoScalingGroup"]["cpu"]
+    sim.write(stack)
+    out = sim.runner.invoke(app, ["validate", str(sim.dir)]).output
+    assert "E4005" in out and "give the Auto Scaling group's cpu and memory" in out
+    sim.check()

@@ -203,6 +203,10 @@ CASES = [
     ("asg-steps", "CapacityProvider", "asg", {"autoScalingGroupProvider": {"autoScalingGroup": {"minSize": 0, "maxSize": 2},
                                                                           "managedScaling": {"status": "ENABLED", "minimumScalingStepSize": 5, "maximumScalingStepSize": 2}}},
      "E4003", "minimumScalingStepSize 5"),
+    ("asg-type-unsized", "CapacityProvider", "asg", {"autoScalingGroupProvider": {"autoScalingGroup": {"minSize": 0, "maxSize": 2, "instanceType": "g2.2xlarge"}}},
+     "E4005", "give the Auto Scaling group's cpu and memory"),
+    ("asg-type-sized", "CapacityProvider", "asg", {"autoScalingGroupProvider": {"autoScalingGroup": {
+        "minSize": 0, "maxSize": 2, "instanceType": "g2.2xlarge", "cpu": 8192, "memory": 14900}}}, None, None),
     ("mtp-no-scaling", "CapacityProvider", "asg", {"autoScalingGroupProvider": {"autoScalingGroup": {"minSize": 0, "maxSize": 2},
                                                                                "managedScaling": {"status": "DISABLED"}, "managedTerminationProtection": "ENABLED"}},
      "E4004", "requires managed scaling"),

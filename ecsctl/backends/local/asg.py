@@ -29,7 +29,7 @@ from ecsctl.core.controller import ids
 from ecsctl.core.controller import service as model
 from ecsctl.core.controller.cluster import DEFAULT_AVAILABILITY_ZONE, DEFAULT_AGENT_VERSION
 from ecsctl.core.scaling.capacity import Instance, balance_zones, instances_to_terminate
-from ecsctl.core.scheduling.instance_types import builtin_attributes, instance_resources
+from ecsctl.core.scheduling.instance_types import builtin_attributes
 from ecsctl.core.state.ports import ContainerInstance, SimState
 
 KIND = "AutoScalingGroup"
@@ -85,7 +85,7 @@ def providers(world: World) -> list[str]:
 
 def register(world: World, cs: ClusterState, provider: str, spec: dict | None, n: int, zone: str) -> ContainerInstance:
     instance_type = str(cp.asg_of(spec).get("instanceType") or "")
-    res = instance_resources(instance_type)
+    res = cp.asg_resources(spec)
     attributes = dict(builtin_attributes(instance_type, zone))
     attributes[cp.ATTRIBUTE] = provider
     cid = ids.container_instance_id(cs.name, cp.group_name(provider), n)

@@ -55,6 +55,19 @@ def asg_of(spec: dict | None) -> dict:
     return ((spec or {}).get("autoScalingGroupProvider") or {}).get("autoScalingGroup") or {}
 
 
+def asg_resources(spec: dict | None):
+    """What an instance of the provider's Auto Scaling group registers (its type, sized by the
+    group's ``cpu``/``memory`` where given); ``KeyError`` for a type neither known nor sized
+    (``validate`` reports it first: E4005)."""
+    asg = asg_of(spec)
+    return instance_resources(str(asg.get("instanceType") or ""), cpu=_whole(asg.get("cpu")),
+                              memory=_whole(asg.get("memory")))
+
+
+def _whole(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def managed(spec: dict | None) -> bool:
     scaling = ((spec or {}).get("autoScalingGroupProvider") or {}).get("managedScaling") or {}
     return str(scaling.get("status") or "DISABLED").upper() == "ENABLED"
@@ -81,7 +94,7 @@ def constraint(provider: str) -> dict:
 def instance_size(spec: dict | None) -> tuple[int, int] | None:
     """(CPU units, MiB) an instance of the group registers, None if its type is unknown."""
     try:
-        res = instance_resources(str(asg_of(spec).get("instanceType") or ""))
+        res = asg_resources(spec)
     except KeyError:
         return None
     return res.cpu, res.memory
@@ -215,6 +228,6 @@ def _run(world: World, cs: ClusterState, task: Task, how: Launch, where: Placed)
     return running
 
 
-__all__ = ["ATTRIBUTE", "GROUP_PREFIX", "MAX_PROVISIONING", "PROVISIONING", "TASK_PROVIDER", "asg_of", "constraint",
+__all__ = ["ATTRIBUTE", "GROUP_PREFIX", "MAX_PROVISIONING", "PROVISIONING", "TASK_PROVIDER", "asg_of", "asg_resources", "constraint",
            "group_name", "instance_size", "managed", "place_provisioning", "protected", "provider_of",
            "provider_of_group", "provider_spec", "record", "start", "strategy", "waiting_tasks"]

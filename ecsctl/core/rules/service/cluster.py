@@ -170,27 +170,41 @@ class InstanceTypeSized(Rule):
     Good::
 
         containerInstances: [{name: gpu, count: 1, instanceType: g2.2xlarge, cpu: 8192, memory: 14900}]
+
+    The same holds for a CapacityProvider's Auto Scaling group (``autoScalingGroup.cpu`` and
+    ``.memory``): each instance it launches registers that much.
     """
 
     id = "E4005"
     title = "An instance type outside the built-in table needs cpu and memory"
-    kinds = ("Cluster",)
+    kinds = ("Cluster", "CapacityProvider")
 
     def check(self, spec, doc, ctx):
-        from ecsctl.core.scheduling.instance_types import is_known, lookup
-
+        if doc.kind == "CapacityProvider":
+            asg = as_dict(as_dict(spec.get("autoScalingGroupProvider")).get("autoScalingGroup"))
+            found = _unsized(asg, "the Auto Scaling group's")
+            if found:
+                yield ("autoScalingGroupProvider", "autoScalingGroup", "instanceType"), found
+            return
         for i, group in enumerate(as_list(spec.get("containerInstances"))):
-            group = as_dict(group)
-            kind = group.get("instanceType")
-            if not isinstance(kind, str) or is_known(kind):
-                continue
-            if _int(group.get("cpu")) is None or _int(group.get("memory")) is None:
-                try:
-                    lookup(kind)
-                    hint = ""
-                except KeyError as exc:
-                    hint = str(exc.args[0]).split(";", 1)[-1].strip()
-                close = f"; {hint}" if hint.startswith("did you mean") else ""
-                yield ("containerInstances", i, "instanceType"), (
-                    f"instance type '{kind}' is not in ecsctl's table: give the group's cpu and memory "
-                    f"(what ECS registers for it){close}")
+            found = _unsized(as_dict(group), "the group's")
+            if found:
+                yield ("containerInstances", i, "instanceType"), found
+
+
+def _unsized(group: dict, whose: str) -> str:
+    """Why ``group``'s instances cannot be registered (its type unknown and not sized), or ''."""
+    from ecsctl.core.scheduling.instance_types import is_known, lookup
+
+    kind = group.get("instanceType")
+    if not isinstance(kind, str) or is_known(kind):
+        return ""
+    if _int(group.get("cpu")) is not None and _int(group.get("memory")) is not None:
+        return ""
+    try:
+        lookup(kind)
+        hint = ""
+    except KeyError as exc:
+        hint = str(exc.args[0]).split(";", 1)[-1].strip()
+    close = f"; {hint}" if hint.startswith("did you mean") else ""
+    return f"instance type '{kind}' is not in ecsctl's table: give {whose} cpu and memory (what ECS registers for it){close}"
