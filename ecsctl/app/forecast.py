@@ -138,8 +138,13 @@ def _deployments_started(world, store, service_steps: dict) -> dict[str, dict]:
                 continue  # the first deployment of a new service is no rolling deployment
             if not new and primary.rollout_state != "IN_PROGRESS":
                 continue
-            older = [d.task_definition for d in deps if d.id != primary.id and d.status != "INACTIVE"]
-            origin = was.task_definition if new and was is not None else (older[-1] if older else None)
+            older = [d for d in deps if d.id != primary.id and d.status != "INACTIVE"]
+            if new and was is not None:
+                origin = was.task_definition
+                if origin == primary.task_definition:  # its deployment failed without a rollback: deployed again
+                    origin = next((d.task_definition for d in reversed(older) if d.running_count), origin)
+            else:
+                origin = older[-1].task_definition if older else None
             out[primary.id] = {"service": address("Service", svc.name, {"cluster": name}), "from": origin}
     return out
 

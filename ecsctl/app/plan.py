@@ -134,6 +134,8 @@ def revision_changes(changes: list[Change], services, revisions: dict[str, int],
     rollback, ``rollout undo``, or a crash between the task-definition step and the service step)
     is a change that deploys the manifest's revision, noting a deployment to it that failed before.
     A manifest moving between ``family`` and ``family:N`` that name the same revision plans nothing.
+    A service whose deployment to the manifest's revision FAILED without a rollback (the circuit
+    breaker stopped it; its older tasks still run) is a change that deploys that revision again.
     """
     latest = dict(revisions)
     for c in changes:
@@ -141,6 +143,7 @@ def revision_changes(changes: list[Change], services, revisions: dict[str, int],
             latest[c.name] = revisions.get(c.name, 0) + 1
     current = {(s.cluster, s.name): s for s in services if s.status == "ACTIVE"}
     failed = {(d.cluster, d.service, d.task_definition): d for d in deployments if d.rollout_state == "FAILED"}
+    stopped = {(d.cluster, d.service): d for d in deployments if d.status == "PRIMARY" and d.rollout_state == "FAILED"}
     out = []
     for c in changes:
         if c.kind == "Service" and c.action in ("no-op", "update") and c.after is not None:
@@ -159,6 +162,10 @@ def revision_changes(changes: list[Change], services, revisions: dict[str, int],
                         reason += f" (its last deployment to {wanted} failed: {failed[(cluster, c.name, wanted)].rollout_state_reason})"
                 field = FieldChange(("taskDefinition",), "change", runs, wanted)
                 c = replace(c, action="update", fields=others + (field,), reason=c.reason or reason)
+            elif (cluster, c.name) in stopped and stopped[(cluster, c.name)].task_definition == wanted:
+                reason = (f"the service's deployment to {wanted} failed ({stopped[(cluster, c.name)].rollout_state_reason}) "
+                          "and its older tasks still run: a new deployment")
+                c = replace(c, action="update", fields=others, reason=reason)
             elif c.action == "update" and not others:
                 c = replace(c, action="no-op", fields=(), reason="")  # family and family:N name the same revision
             elif c.action == "update":

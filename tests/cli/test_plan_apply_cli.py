@@ -270,3 +270,31 @@ def test_a_rolled_back_deployment_is_a_change_that_deploys_again(runner, stack, 
     forward = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
     [d] = forward["deployments"]
     assert d["outcome"] == "complete" and d["from"] == "web:1"
+
+
+def test_a_deployment_failed_without_rollback_is_deployed_again_once_its_image_is_pushed(runner, stack, state):
+    """With ``rollback: false`` the circuit breaker leaves the FAILED deployment PRIMARY and the
+    older tasks running (the service's revision is the manifests' one): the next plan deploys it
+    again, as ``update-service --force-new-deployment`` would, rather than "No changes"; pushing
+    the missing tag then rolls it forward in the same apply."""
+    applied(runner, stack, state)
+    web = stack / "web.yaml"
+    web.write_text(web.read_text().replace("web:1.4.2", "web:1.4.3").replace(
+        "deploymentCircuitBreaker: {enable: true, rollback: true}", "deploymentCircuitBreaker: {enable: true, rollback: false}"))
+    failed = run(runner, "apply", "-f", str(stack), "--state", state, "--auto-approve")
+    assert failed.exit_code == 1 and "to web:2 failed" in failed.stdout.splitlines()[-1]
+    again = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
+    [change] = [c for c in again["changes"] if c["address"] == "service/prod/web"]
+    assert change["action"] == "update" and "deployment to web:2 failed" in change["reason"]
+    [deployment] = again["deployments"]
+    assert (deployment["from"], deployment["to"], deployment["outcome"]) == ("web:1", "web:2", "failed")
+    catalogue = stack / "catalogue.yaml"
+    catalogue.write_text(catalogue.read_text().replace('images: ["1.4.1", "1.4.2"]', 'images: ["1.4.1", "1.4.2", "1.4.3"]'))
+    forward = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
+    [d] = forward["deployments"]
+    assert (d["from"], d["to"], d["outcome"]) == ("web:1", "web:2", "complete")
+    applied(runner, stack, state)
+    services = {s["name"]: s for s in json.loads(run(runner, "get", "services", "--state", state, "-o", "json").stdout)}
+    assert services["web"]["taskDefinition"] == "web:2" and services["web"]["runningCount"] == services["web"]["desiredCount"]
+    final = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
+    assert not [c for c in final["changes"] if c["action"] != "no-op"] and final["deployments"] == []

@@ -100,7 +100,9 @@ def update_service(world: World, name: str, spec: dict, before: dict | None) -> 
         return
     revision = world.resolve_task_definition(spec.get("taskDefinition"), f"service {name}")
     desired = model.desired_count(spec, before=before, current=svc.desired_count)
-    redeploy = model.starts_deployment(svc.task_definition, svc.spec, revision.ref, spec)
+    current = primary(cs, name)
+    failed = current is not None and current.rollout_state == "FAILED" and current.task_definition == revision.ref
+    redeploy = model.starts_deployment(svc.task_definition, svc.spec, revision.ref, spec, failed=failed)
     svc = replace(svc, task_definition=revision.ref if redeploy else svc.task_definition,
                   desired_count=desired, spec=spec, updated_at=world.now())
     cs.put_service(svc)

@@ -88,10 +88,15 @@ def desired_count(spec: dict, *, before: dict | None, current: int | None) -> in
     return value if value is not None and value >= 0 else current
 
 
-def starts_deployment(current_revision: str, current_spec: dict, revision: str, spec: dict) -> bool:
+def starts_deployment(current_revision: str, current_spec: dict, revision: str, spec: dict, *,
+                      failed: bool = False) -> bool:
     """Whether an UpdateService from (``current_revision``, ``current_spec``) to (``revision``,
-    ``spec``) starts a new deployment: another revision, or a change of a REDEPLOY_FIELDS field."""
-    return revision != current_revision or any(current_spec.get(k) != spec.get(k) for k in REDEPLOY_FIELDS)
+    ``spec``) starts a new deployment: another revision, or a change of a REDEPLOY_FIELDS field;
+    or ``failed``: the service's deployment to ``revision`` FAILED without a rollback (its older
+    tasks still run), so applying the manifests again deploys it again, as ``update-service
+    --force-new-deployment`` does (the plan shows it: ``app.plan.revision_changes``)."""
+    return (revision != current_revision or failed
+            or any(current_spec.get(k) != spec.get(k) for k in REDEPLOY_FIELDS))
 
 
 def percents(spec: dict) -> tuple[int, int]:
