@@ -262,3 +262,31 @@ def test_a_deleted_service_frees_room_for_a_new_one(tmp_path, store):
     docs = [cluster(1), taskdef("new", 7000), service("new", 1)]
     p = forecast(plan_of(tmp_path, docs, store), "new")
     assert (p["placeable"], p["unplaceable"]) == (1, 0)
+
+
+STALL_FIX = "add capacity for at least 1 more task, or lower minimumHealthyPercent so an old task can stop first"
+
+
+@pytest.mark.parametrize("reason, fix, expected", [
+    # a deployment step: an old task stopping first frees room, ports, the instance, an address
+    ("RESOURCE:CPU", STALL_FIX, "add a container instance with room for one more task (512 CPU units, 1024 MiB, "
+                                "host port 80/tcp), or lower minimumHealthyPercent so an old task can stop first"),
+    ("DISTINCT_INSTANCE", STALL_FIX, "add a container instance (distinctInstance runs at most one task of the service "
+                                     "on each), or lower minimumHealthyPercent so an old task can stop first"),
+    ("InsufficientFreeAddressesInSubnet", STALL_FIX, "give the service more or larger subnets (networkConfiguration."
+                                                     "awsvpcConfiguration.subnets), or lower minimumHealthyPercent so an "
+                                                     "old task can stop first"),
+    # no old task's stop helps: no instance admits the task, or there is none
+    ("MemberOf placement constraint unsatisfied", STALL_FIX,
+     "register a container instance that the memberOf placement constraints admit, or change the constraints"),
+    ("ATTRIBUTE", STALL_FIX, "register a container instance with the attributes the task definition requires "
+                             "(requiresAttributes, runtimePlatform), or drop the requirement"),
+    ("NO_INSTANCES", STALL_FIX, "register ACTIVE container instances, with a connected agent, in the cluster"),
+    # a service short of its count (no stall fix of its own): no dangling ", or "
+    ("RESOURCE:MEMORY", "", "add a container instance with room for one more task (512 CPU units, 1024 MiB, host port 80/tcp)"),
+])
+def test_the_fix_for_unplaceable_tasks_follows_the_schedulers_reason(reason, fix, expected):
+    from ecsctl.app.forecast import unplaced_fix
+    from ecsctl.core.scheduling.placement import PortNeed, TaskDemand
+
+    assert unplaced_fix(reason, TaskDemand(512, 1024, ports=(PortNeed(80, 80),)), fix) == expected

@@ -195,8 +195,7 @@ def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[di
             stall = next((m for m in reversed(mine) if m.phase == "stall"), None)
             reason, fix = (stall.reason, stall.fix) if stall is not None else ("the deployment did not finish", "")
             if stall is not None and stall.unplaced is not None and reason.startswith("new tasks cannot be placed"):
-                demand = world.demand(dep.task_definition)
-                fix = f"add a container instance with room for one more task ({_needs(demand)}), or " + fix.split(", or ", 1)[-1]
+                fix = unplaced_fix(stall.unplaced.reason, world.demand(dep.task_definition), fix)
             entry.update(outcome="stalled", reason=reason, fix=fix)
         if rollback is not None:
             entry["rolledBackTo"] = rollback.task_definition
@@ -285,6 +284,30 @@ def _scheduled_task_entries(world, steps: list[Step]) -> list[dict]:
                     "wanted": count, "placeable": 0, "unplaceable": 0, "short": count, "reason": "", "message": "",
                     "closestInstance": None, "failing": why, "fix": failure_fix(why), "tasks": {}})
     return out
+
+
+def unplaced_fix(reason: str, demand, fix: str) -> str:
+    """What lets a deployment's unplaceable tasks start, by the scheduler's ``reason`` (ECS's
+    placement failure); ``fix`` is the stall's own, whose alternative after ", or " (an old task
+    stopping first) is kept where stopping one frees what the new task lacks."""
+    from ecsctl.backends.local.launch import SUBNET_FULL
+
+    alternative = fix.split(", or ", 1)[1] if ", or " in fix else ""
+    if reason.startswith("RESOURCE"):
+        first = f"add a container instance with room for one more task ({_needs(demand)})"
+    elif reason == "DISTINCT_INSTANCE":
+        first = "add a container instance (distinctInstance runs at most one task of the service on each)"
+    elif reason == SUBNET_FULL:
+        first = "give the service more or larger subnets (networkConfiguration.awsvpcConfiguration.subnets)"
+    else:  # nothing an old task's stop frees: no instance admits the task, or none is there
+        alternative = ""
+        first = {
+            "MemberOf placement constraint unsatisfied":
+                "register a container instance that the memberOf placement constraints admit, or change the constraints",
+            "ATTRIBUTE": "register a container instance with the attributes the task definition requires "
+                         "(requiresAttributes, runtimePlatform), or drop the requirement",
+        }.get(reason, "register ACTIVE container instances, with a connected agent, in the cluster")
+    return first + (f", or {alternative}" if alternative else "")
 
 
 def _needs(demand) -> str:
