@@ -251,3 +251,33 @@ def test_every_rule_has_cases_and_explains_itself(rule_id):
     assert any(c[4] == rule_id for c in CASES) or rule_id in TESTED_ELSEWHERE
     text = cls.explanation()
     assert "Bad" in text and "Good" in text and len(text.splitlines()) > 5
+
+
+ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/worker"
+WITH_ECR = mutate(WORLD, "TaskDefinition", "worker", {"containerDefinitions": [
+    {"name": "web", "image": ECR + ":1.4.2", "memory": 256, "secrets": [{"name": "DB", "valueFrom": "/prod/db-host"}],
+     "portMappings": [{"containerPort": 80, "hostPort": 0}]}], "executionRoleArn": "arn:aws:iam::123456789012:role/exec"})
+
+
+@pytest.mark.parametrize("catalogue, fragment", [
+    ({}, None),  # nothing declared: the images and parameters live outside what ecsctl manages
+    ({("Repository", "worker"): {"images": ["1.4.1", "1.4.2"]}}, None),
+    ({("Repository", "worker"): {}}, None),  # a Repository without images holds any tag
+    ({("Repository", "worker"): {"images": ["1.4.1"]}}, "CannotPullContainerError: pull image manifest has been retried 5 "
+                                                        "time(s): failed to resolve ref " + ECR + ":1.4.2"),
+    ({("Repository", "other"): {"images": ["1"]}}, "repository worker does not exist"),
+    ({("Parameter", "/prod/db-host"): {"type": "String"}}, None),
+    ({("Parameter", "/prod/other"): {"type": "String"}}, "ParameterNotFound: invalid parameters: /prod/db-host"),
+])
+def test_a_task_that_would_stop_at_start_is_a_warning(validator, tmp_path, catalogue, fragment):
+    """W2068: what the plan forecasts as a task stopping at start (the catalogue checks of
+    ``core.deploy.failures``), warned of by validate where the run declares that catalogue."""
+    world = {**copy.deepcopy(WITH_ECR), **catalogue}
+    report = validator.validate([write_world(tmp_path, world)])
+    assert report.errors == 0, [(f.rule, f.message) for f in report.findings]
+    got = [f for f in report.findings if f.rule == "W2068"]
+    if fragment is None:
+        assert got == []
+    else:
+        [hit] = got
+        assert fragment in hit.message and hit.message.startswith("container 'web': its tasks would stop at start:")

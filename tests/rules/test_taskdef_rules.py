@@ -307,7 +307,9 @@ def test_rule(validator, tmp_path, case, spec, rule, fragment):
 def test_every_taskdef_rule_has_a_failing_and_passing_case():
     ids = {r for r in all_rules() if r[1] == "2"}
     tested = {rule for _, _, rule, _ in CASES if rule}
-    assert ids - tested == set()
+    # W2068 reads the run's other documents (Repository, Parameter…): its cases are multi-document,
+    # in tests/rules/test_service_rules.py (test_a_task_that_would_stop_at_start_is_a_warning)
+    assert ids - tested == {"W2068"}
     assert sum(1 for c in CASES if c[2] is None) >= 55
 
 

@@ -60,13 +60,29 @@ def start_failure(taskdef_spec: dict, catalogue: dict[str, dict]) -> str | None:
     """The stopped reason a new task of ``taskdef_spec`` would get, or None (see the module doc)."""
     spec = taskdef_spec or {}
     containers = [c for c in spec.get("containerDefinitions") or () if isinstance(c, dict)]
-    kinds = {address.split("/", 1)[0] for address in catalogue}
-    for check in (_image_failure, _secret_failure, _envfile_failure):
+    kinds = catalogue_kinds(catalogue)
+    for check, _ in _CATALOGUE_CHECKS:
         for container in containers:
             reason = check(container, catalogue, kinds)
             if reason:
                 return reason
     return _role_failure(spec, containers)
+
+
+def catalogue_kinds(catalogue: dict[str, dict]) -> set[str]:
+    """The address prefixes of the kinds ``catalogue`` holds (a kind is checked only when held)."""
+    return {address.split("/", 1)[0] for address in catalogue}
+
+
+def catalogue_failures(container: dict, catalogue: dict[str, dict], kinds: set[str]) -> list[tuple[str, str]]:
+    """``(field, stopped reason)`` of each catalogue check (1–3 above) ``container`` fails: what
+    ``validate`` warns of when the manifests declare the catalogue (``kinds``: ``catalogue_kinds``)."""
+    out = []
+    for check, fld in _CATALOGUE_CHECKS:
+        reason = check(container, catalogue, kinds)
+        if reason:
+            out.append((fld, reason))
+    return out
 
 
 # ------------------------------------------------------------------------------- images
@@ -174,6 +190,9 @@ def _envfile_failure(container: dict, catalogue: dict[str, dict], kinds: set[str
                     f"non empty error stream: service call has been retried 5 time(s): NoSuchKey: "
                     f"The specified key does not exist. ({value})")
     return None
+
+
+_CATALOGUE_CHECKS = ((_image_failure, "image"), (_secret_failure, "secrets"), (_envfile_failure, "environmentFiles"))
 
 
 # ------------------------------------------------------------------------ execution role

@@ -20,6 +20,20 @@ class RuleContext:
         for doc in documents:
             if doc.kind and doc.name:
                 self._by_kind.setdefault(doc.kind, {}).setdefault(doc.name, doc)
+        self._catalogue: tuple[dict[str, dict], set[str]] | None = None
+
+    def catalogue(self) -> tuple[dict[str, dict], set[str]]:
+        """The run's Parameter, Secret, EnvironmentFile and Repository specs by address, as
+        ``core.deploy.failures`` reads a catalogue, and the kinds it holds (made once per run)."""
+        if self._catalogue is None:
+            from ecsctl.core.deploy.failures import catalogue_kinds
+            from ecsctl.core.plan.model import address
+
+            specs = {address(kind, d.name, d.spec): d.spec if isinstance(d.spec, dict) else {}
+                     for kind in ("Parameter", "Secret", "EnvironmentFile", "Repository")
+                     for d in self._by_kind.get(kind, {}).values()}
+            self._catalogue = specs, catalogue_kinds(specs)
+        return self._catalogue
 
     def get(self, kind: str, name: str) -> Document | None:
         return self._by_kind.get(kind, {}).get(name)

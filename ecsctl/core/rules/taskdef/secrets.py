@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ecsctl.core.findings import Severity
 from ecsctl.core.rules.base import Rule, containers, register
 from ecsctl.core.rules.taskdef.facts import dicts, is_fargate, items, label
 
@@ -275,3 +276,43 @@ class EnvironmentFileCount(Rule):
             count = len(items(c, "environmentFiles"))
             if count > MAX_ENV_FILES:
                 yield ("containerDefinitions", i, "environmentFiles"), f"{label(i, c)}: {count} environment files given; at most {MAX_ENV_FILES} are allowed"
+
+
+@register
+class StartsWithTheCatalogue(Rule):
+    """Images, secrets and environment files are found in the Repository, Parameter, Secret
+    and EnvironmentFile manifests validated with the task definition.
+
+    A warning: ECS registers the task definition, and every task of it then stops at start
+    (``CannotPullContainerError`` for a tag the repository lacks, ``ResourceInitializationError``
+    for a missing parameter, secret, JSON key or env file), as the plan forecasts.  Checked per
+    kind only when the run declares at least one document of that kind (what is not declared
+    may live outside what ecsctl manages), and for ECR images only (other registries are not
+    modelled).
+
+    Bad::
+
+        # Repository web: {images: ["1.4.1"]}
+        image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1.4.2
+
+    Good::
+
+        # Repository web: {images: ["1.4.1", "1.4.2"]}
+        image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1.4.2
+    """
+
+    id = "W2068"
+    title = "Images, secrets and env files exist in the declared catalogue"
+    kinds = TD
+    severity = Severity.WARNING
+
+    def check(self, spec, doc, ctx):
+        from ecsctl.core.deploy.failures import catalogue_failures
+
+        catalogue, kinds = ctx.catalogue()
+        if not catalogue:
+            return
+        for i, c in containers(spec):
+            for fld, reason in catalogue_failures(c, catalogue, kinds):
+                where = ("containerDefinitions", i, fld) if fld in c else ("containerDefinitions", i)
+                yield where, f"{label(i, c)}: its tasks would stop at start: {reason}"
