@@ -83,6 +83,16 @@ class SavedPlan:
     def __init__(self, path: str, data: dict, plan: Plan) -> None:
         self.path, self.data, self.plan = path, data, plan
 
+    def check_manifests(self) -> None:
+        """Refuse (``ManifestsChanged``) unless the manifests are here, as they were when the plan was made."""
+        path, data, masked = self.path, self.data, plan_has_masked(self.plan)
+        names = data.get("manifests")
+        if not names or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            what = "left sensitive values out but names no manifests to take them from" if masked else \
+                "names no manifests to check it against"
+            raise ManifestsChanged(f"{path}: the plan {what}; make the plan again")
+        check_saved_manifests(self.plan, data, path, masked=masked)
+
     def checked(self, read_manifests: ReadManifests, *, check_manifests: bool = True) -> Plan:
         """The plan to apply: refused unless its manifests are the bytes it was made from
         (``ManifestsChanged``), with the values the file left out put back from them.  With
@@ -94,12 +104,8 @@ class SavedPlan:
                 raise InputError(f"{path}: the plan left sensitive values out, which only its manifests hold: it cannot be "
                                  f"applied with {SKIP_FLAG}; apply it where it was made, with the manifests it was made from")
             return plan
-        names = data.get("manifests")
-        if not names or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            what = "left sensitive values out but names no manifests to take them from" if masked else \
-                "names no manifests to check it against"
-            raise ManifestsChanged(f"{path}: the plan {what}; make the plan again")
-        check_saved_manifests(plan, data, path, masked=masked)
+        self.check_manifests()
+        names = data["manifests"]
         if not masked:
             return plan
         inputs = read_manifests(names)

@@ -199,6 +199,9 @@ def test_a_saved_no_change_plan_says_no_changes_only_while_that_is_true(runner, 
     edited = run(runner, "apply", plan_file, "--state", state, "--auto-approve")
     assert edited.exit_code == 1 and "No changes" not in edited.stdout
     assert f"({web} changed); run plan again" in edited.stderr
+    shown = run(runner, "show", plan_file, "--state", state)  # show prints it, and says apply would refuse it
+    assert shown.exit_code == 0 and "No changes" in shown.stdout
+    assert f"note: apply would refuse this plan: {plan_file}: the manifests changed since the plan was made ({web} changed)" in shown.stderr
 
 
 def test_skip_manifest_check_is_for_a_saved_plan(runner, stack, state):

@@ -241,11 +241,13 @@ def show(
 ) -> None:
     """Print a saved plan without applying it (and say whether the state has moved on since)."""
     from ecsctl.app.plan import StalePlan, check_fresh
+    from ecsctl.app.planfile import ManifestsChanged
     from ecsctl.app.state import open_existing
 
     opts = current()
     fmt = opts.format()
-    the_plan = _load_plan_file(plan_file, "show").plan  # printed masked: no manifests needed
+    saved = _load_plan_file(plan_file, "show")
+    the_plan = saved.plan  # printed masked: no manifests needed
     sys.stdout.write(_render(the_plan, fmt, full=full, show_sensitive=show_sensitive))
     store = open_existing(opts.state_path)
     if store is not None:
@@ -254,6 +256,10 @@ def show(
                 check_fresh(the_plan, store)
             except StalePlan as exc:
                 sys.stderr.write(f"note: apply would refuse this plan: {exc}\n")
+    try:
+        saved.check_manifests()
+    except ManifestsChanged as exc:
+        sys.stderr.write(f"note: apply would refuse this plan: {exc}\n")
 
 
 # --- running a plan ------------------------------------------------------------------------------
