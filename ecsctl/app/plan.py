@@ -274,15 +274,30 @@ def deployment_outcomes(plan: Plan, store) -> list[dict]:
     return out
 
 
-def save_plan(plan: Plan, path: str, manifests=()) -> None:
-    """``ecsctl.app.planfile.save_plan``: a private plan file without sensitive values."""
+def save_plan(plan: Plan, path: str, manifests=(), paths=()) -> None:
+    """``ecsctl.app.planfile.save_plan``: a private plan file without sensitive values, bound to the
+    manifests (by name and bytes) read from ``paths``."""
     from ecsctl.app import planfile
 
-    planfile.save_plan(plan, path, manifests)
+    planfile.save_plan(plan, path, manifests, paths)
 
 
-def load_plan(path: str, restore: bool = True) -> Plan:
-    """``ecsctl.app.planfile.load_plan``; with ``restore`` its sensitive values come back from its manifests."""
+def load_plan(path: str, restore: bool = True, check_manifests: bool = True) -> Plan:
+    """``ecsctl.app.planfile.load_plan``; with ``restore`` (apply) it is refused unless its manifests are
+    unchanged, and its sensitive values come back from them (``check_manifests=False``: as saved)."""
     from ecsctl.app import planfile
 
-    return planfile.load_plan(path, read_manifests if restore else None)
+    return planfile.load_plan(path, read_manifests if restore else None, check_manifests=check_manifests)
+
+
+def read_saved_plan(path: str):
+    """``ecsctl.app.planfile.read_saved``: a plan file parsed, its manifests not checked yet."""
+    from ecsctl.app import planfile
+
+    return planfile.read_saved(path)
+
+
+def checked_plan(saved, check_manifests: bool = True) -> Plan:
+    """The saved plan to apply (``SavedPlan.checked``): refused if its manifests changed since it
+    was made, its sensitive values back from them."""
+    return saved.checked(read_manifests, check_manifests=check_manifests)

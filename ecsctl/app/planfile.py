@@ -2,35 +2,59 @@
 
 A plan file is private (mode 0600, written to a temporary file and renamed into place) and
 holds no sensitive-looking value: ``ecsctl.core.plan.codec.plan_for_file`` leaves each out
-(``{"$sensitive": null}``). The file names the manifests the plan was made from and, as every
-plan does, the hash of their bytes; ``load_plan`` re-reads them, checks the hash, and puts
-the values back, so ``apply FILE`` applies exactly what was planned, with the secrets taken
-from the manifests where they already are.
+(``{"$sensitive": null}``). The file records the manifests the plan was made from: the paths
+given to ``plan -f`` (``manifest_paths``), the files read under them (``manifests``), each
+file's digest (``manifest_digests``) and, as every plan does, the hash of them all.
+
+``load_plan`` for apply re-reads them and refuses the plan, naming the file, when one changed,
+was added or was removed since (``ManifestsChanged``), or when they are not here at all: the plan
+says what apply will do only while the manifests still ask for it. It then puts the values the
+file left out back from them, so ``apply FILE`` applies exactly what was planned, with the
+secrets taken from the manifests where they already are. ``check_manifests=False``
+(``apply --skip-manifest-check``) applies a plan as saved, without its manifests, as Terraform
+does; a plan that left sensitive values out cannot be, only its manifests hold them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from ecsctl.core.plan.codec import manifests_hash, plan_for_file, plan_from_json, plan_has_masked, plan_to_json, restore_masked
 from ecsctl.core.plan.model import Plan
 from ecsctl.errors import InputError
 
 PLAN_FILE_MODE = 0o600
+SKIP_FLAG = "--skip-manifest-check"
 
 # reads manifests into desired specs: ``ecsctl.app.plan.read_manifests``, passed in by it
 ReadManifests = Callable[[list[str]], object]
 
 
-def save_plan(plan: Plan, path: str, manifests: Iterable[str] = ()) -> None:
-    """Write ``plan`` to ``path`` (mode 0600) without its sensitive values; ``manifests`` are the
-    files it was made from, which ``load_plan`` takes those values from again."""
+class ManifestsChanged(InputError):
+    """A saved plan's manifests changed since it was made, or are not here to check it against."""
+
+
+def file_digest(content: bytes) -> str:
+    """sha256 of one manifest's bytes.  It tells no more of a secret in the file than the plan's
+    ``manifests_hash`` (of every file together, the others being at hand) already does."""
+    return "sha256:" + hashlib.sha256(content).hexdigest()
+
+
+def save_plan(plan: Plan, path: str, manifests: Mapping[str, bytes] | Iterable[str] = (),
+              paths: Iterable[str] = ()) -> None:
+    """Write ``plan`` to ``path`` (mode 0600) without its sensitive values. ``manifests`` are the
+    files it was made from (their bytes, by name), ``paths`` what ``plan -f`` was given: ``load_plan``
+    checks them again and takes the values left out from them."""
     data = plan_to_json(plan_for_file(plan))
     data["manifests"] = sorted(manifests)
+    if isinstance(manifests, Mapping):
+        data["manifest_digests"] = {name: file_digest(manifests[name]) for name in sorted(manifests)}
+    data["manifest_paths"] = list(paths)
     _write_private(Path(path), json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
@@ -53,40 +77,121 @@ def _write_private(target: Path, text: str) -> None:
         raise InputError(f"{target}: cannot write the plan: {exc.strerror or exc}") from None
 
 
-def load_plan(path: str, read_manifests: ReadManifests | None = None) -> Plan:
-    """The plan saved at ``path``. With ``read_manifests``, the values the file left out are put
-    back from the manifests it names, after checking that they are the bytes it was made from."""
+class SavedPlan:
+    """A plan file as read (``read_saved``), before its manifests are checked (``checked``)."""
+
+    def __init__(self, path: str, data: dict, plan: Plan) -> None:
+        self.path, self.data, self.plan = path, data, plan
+
+    def check_manifests(self) -> None:
+        """Refuse (``ManifestsChanged``) unless the manifests are here, as they were when the plan was made."""
+        path, data, masked = self.path, self.data, plan_has_masked(self.plan)
+        names = data.get("manifests")
+        if not names or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            what = "left sensitive values out but names no manifests to take them from" if masked else \
+                "names no manifests to check it against"
+            raise ManifestsChanged(f"{path}: the plan {what}; make the plan again")
+        check_saved_manifests(self.plan, data, path, masked=masked)
+
+    def checked(self, read_manifests: ReadManifests, *, check_manifests: bool = True) -> Plan:
+        """The plan to apply: refused unless its manifests are the bytes it was made from
+        (``ManifestsChanged``), with the values the file left out put back from them.  With
+        ``check_manifests=False`` the manifests are not read; a plan that left values out is refused."""
+        path, data, plan = self.path, self.data, self.plan
+        masked = plan_has_masked(plan)
+        if not check_manifests:
+            if masked:
+                raise InputError(f"{path}: the plan left sensitive values out, which only its manifests hold: it cannot be "
+                                 f"applied with {SKIP_FLAG}; apply it where it was made, with the manifests it was made from")
+            return plan
+        self.check_manifests()
+        names = data["manifests"]
+        if not masked:
+            return plan
+        inputs = read_manifests(names)
+        if manifests_hash(inputs.files) != plan.manifests_hash:  # changed since they were checked
+            raise ManifestsChanged(f"{path}: the manifests changed since the plan was made (while apply read them); "
+                                   f"{_again(data, path)}")
+        return restore_masked(plan, {d.address: d.spec for d in inputs.desired})
+
+
+def read_saved(path: str) -> SavedPlan:
+    """The plan file at ``path``, parsed; a file that is no saved plan is an ``InputError``."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(f"{path}: {exc.strerror or exc}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a saved plan ({exc})") from None
-    plan = plan_from_json(data)
-    if read_manifests is None or not plan_has_masked(plan):
-        return plan
-    names = data.get("manifests") if isinstance(data, dict) else None
-    if not names or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise InputError(f"{path}: the plan left sensitive values out but names no manifests to take them from; make the plan again")
-    return _restored(plan, names, path, read_manifests)
+    return SavedPlan(path, data, plan_from_json(data))
 
 
-def _restored(plan: Plan, names: list[str], path: str, read_manifests: ReadManifests) -> Plan:
-    from ecsctl.app.validate import TooLarge, read_manifest
+def load_plan(path: str, read_manifests: ReadManifests | None = None, *, check_manifests: bool = True) -> Plan:
+    """The plan saved at ``path``: as saved without ``read_manifests`` (``show``); with it, as
+    ``SavedPlan.checked`` gives it for apply."""
+    saved = read_saved(path)
+    if read_manifests is None:
+        return saved.plan
+    return saved.checked(read_manifests, check_manifests=check_manifests)
 
-    files = {}
+
+def check_saved_manifests(plan: Plan, data: dict, path: str, *, masked: bool) -> None:
+    """Refuse (``ManifestsChanged``, one line) unless the files the plan names are here with the bytes
+    it was made from, and the paths it was made from hold no other manifest."""
+    from ecsctl.app.validate import TooLarge, discover, read_manifest
+
+    names: list[str] = data["manifests"]
+    roots = _strings(data.get("manifest_paths"))  # None in a plan file from before they were recorded
+    digests = data.get("manifest_digests") if isinstance(data.get("manifest_digests"), dict) else {}
+    skip_hint = "" if masked else f", or apply it as saved, unchecked, with {SKIP_FLAG}"
+    if "-" in names or (roots and "-" in roots):
+        raise ManifestsChanged(f"{path}: the plan was made from standard input, which apply cannot read again to "
+                               f"check it against; make the plan from files{skip_hint}")
+    present: dict[str, bytes] = {}
+    removed: list[str] = []
     for name in names:
         try:
-            files[name] = read_manifest(name)  # size-checked before it is read, as validate reads it
+            present[name] = read_manifest(name)  # size-checked before it is read, as validate reads it
+        except (FileNotFoundError, NotADirectoryError):
+            removed.append(name)
         except (OSError, TooLarge) as exc:
-            raise InputError(
-                f"{path}: cannot take the plan's sensitive values from {name}: {getattr(exc, 'strerror', None) or exc}; "
-                "apply the plan where it was made, with the manifests it was made from"
-            ) from None
-    changed = InputError(f"{path}: the manifests changed since the plan was made (their hash differs); run plan again")
-    if manifests_hash(files) != plan.manifests_hash:
-        raise changed
-    inputs = read_manifests(names)
-    if manifests_hash(inputs.files) != plan.manifests_hash:  # changed between the two reads
-        raise changed
-    return restore_masked(plan, {d.address: d.spec for d in inputs.desired})
+            raise ManifestsChanged(f"{path}: cannot read {name} to check the plan against it: "
+                                   f"{getattr(exc, 'strerror', None) or exc}") from None
+    if not present:
+        missing = [r for r in roots if not Path(r).exists()] if roots else []
+        where = f"{_few(missing)}: no such file or directory" if missing else f"none of {_few(names)} is here"
+        raise ManifestsChanged(f"{path}: the manifests the plan was made from are not here ({where}); apply it in the "
+                               f"folder where the plan was made, with the same files{skip_hint}")
+    added: list[str] = []
+    if roots:
+        found = set(discover([r for r in roots if Path(r).exists()]))  # as plan found them (.ecsctlignore too)
+        added = sorted(found - set(names))
+    changed = [n for n in names if n in present and n in digests and digests[n] != file_digest(present[n])]
+    if not (removed or added or changed) and manifests_hash(present) == plan.manifests_hash:
+        return
+    what = [f"{_few(changed)} changed"] if changed else []
+    what += [f"{_few(added)} added"] if added else []
+    what += [f"{_few(removed)} removed"] if removed else []
+    if not what:  # a plan file without per-file digests, or one edited by hand
+        what = ["their hash differs"]
+    raise ManifestsChanged(f"{path}: the manifests changed since the plan was made ({'; '.join(what)}); {_again(data, path)}")
+
+
+def _strings(value) -> list[str] | None:
+    return value if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
+
+
+def _few(names: list[str], limit: int = 3) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _again(data: dict, path: str) -> str:
+    """How to fix it: the plan made again, from the paths it was made from when the file says them."""
+    roots = _strings(data.get("manifest_paths"))
+    if not roots:
+        return "run plan again"
+    import shlex
+
+    files = " ".join(f"-f {shlex.quote(r)}" for r in roots)
+    return f"run plan again (ecsctl plan {files} --out {shlex.quote(path)})"

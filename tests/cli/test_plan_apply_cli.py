@@ -140,6 +140,75 @@ def test_a_plan_against_an_older_serial_is_refused(runner, stack, state, tmp_pat
     assert stale.exit_code == 1 and "state moved on" in stale.stderr
 
 
+def _desired(runner, state) -> dict:
+    services = json.loads(run(runner, "get", "services", "--state", state, "-o", "json").stdout)
+    return {s["name"]: s["desiredCount"] for s in services}
+
+
+def test_a_saved_plan_whose_manifests_changed_is_refused_naming_the_file(runner, stack, state, tmp_path):
+    applied(runner, stack, state)
+    web = stack / "web.yaml"
+    web.write_text(web.read_text().replace("desiredCount: 3", "desiredCount: 1"))
+    plan_file = str(tmp_path / "plan.json")
+    assert run(runner, "plan", "-f", str(stack), "--state", state, "--out", plan_file).exit_code == 0
+    web.write_text(web.read_text().replace("desiredCount: 1", "desiredCount: 2"))
+    for fmt in ([], ["-o", "json"]):
+        refused = run(runner, "apply", plan_file, "--state", state, "--auto-approve", *fmt)
+        assert refused.exit_code == 1 and refused.stdout == ""  # no document claims anything was applied
+        assert refused.stderr.splitlines() == [
+            f"error: {plan_file}: the manifests changed since the plan was made ({web} changed); "
+            f"run plan again (ecsctl plan -f {stack} --out {plan_file})"]
+    assert _desired(runner, state)["web"] == 3  # nothing applied
+
+
+def test_a_saved_plan_is_refused_when_a_manifest_was_added_or_removed(runner, stack, state, tmp_path):
+    plan_file = str(tmp_path / "plan.json")
+    assert run(runner, "plan", "-f", str(stack), "--state", state, "--out", plan_file).exit_code == 0
+    extra = stack / "extra.yaml"
+    extra.write_text("apiVersion: ecsctl/v1\nkind: Repository\nmetadata: {name: extra}\nspec: {images: [a:1]}\n")
+    added = run(runner, "apply", plan_file, "--state", state, "--auto-approve")
+    assert added.exit_code == 1 and f"({extra} added)" in added.stderr
+    extra.unlink()
+    (stack / "batch.yaml").unlink()
+    removed = run(runner, "apply", plan_file, "--state", state, "--auto-approve")
+    assert removed.exit_code == 1 and f"({stack / 'batch.yaml'} removed)" in removed.stderr
+    assert not Path(state).exists()
+
+
+def test_a_saved_plan_with_unchanged_manifests_applies(runner, stack, state, tmp_path):
+    applied(runner, stack, state)
+    web = stack / "web.yaml"
+    web.write_text(web.read_text().replace("desiredCount: 3", "desiredCount: 1"))
+    plan_file = str(tmp_path / "plan.json")
+    assert run(runner, "plan", "-f", str(stack), "--state", state, "--out", plan_file).exit_code == 0
+    result = run(runner, "apply", plan_file, "--state", state, "--auto-approve", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ok"] is True
+    assert _desired(runner, state)["web"] == 1
+
+
+def test_a_saved_no_change_plan_says_no_changes_only_while_that_is_true(runner, stack, state, tmp_path):
+    applied(runner, stack, state)
+    plan_file = str(tmp_path / "plan.json")
+    assert run(runner, "plan", "-f", str(stack), "--state", state, "--out", plan_file,
+               "--detailed-exitcode").exit_code == 0
+    unchanged = run(runner, "apply", plan_file, "--state", state, "--auto-approve")
+    assert unchanged.exit_code == 0 and "No changes." in unchanged.stdout
+    web = stack / "web.yaml"
+    web.write_text(web.read_text().replace("desiredCount: 3", "desiredCount: 2"))
+    edited = run(runner, "apply", plan_file, "--state", state, "--auto-approve")
+    assert edited.exit_code == 1 and "No changes" not in edited.stdout
+    assert f"({web} changed); run plan again" in edited.stderr
+    shown = run(runner, "show", plan_file, "--state", state)  # show prints it, and says apply would refuse it
+    assert shown.exit_code == 0 and "No changes" in shown.stdout
+    assert f"note: apply would refuse this plan: {plan_file}: the manifests changed since the plan was made ({web} changed)" in shown.stderr
+
+
+def test_skip_manifest_check_is_for_a_saved_plan(runner, stack, state):
+    result = run(runner, "apply", "-f", str(stack), "--state", state, "--auto-approve", "--skip-manifest-check")
+    assert result.exit_code == 2 and "for a saved plan" in result.stderr
+
+
 def test_apply_without_a_terminal_needs_auto_approve(runner, stack, state):
     result = run(runner, "apply", "-f", str(stack), "--state", state)
     assert result.exit_code == 2 and "--auto-approve" in result.stderr

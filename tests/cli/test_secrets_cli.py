@@ -150,18 +150,31 @@ def test_a_saved_plan_is_refused_when_its_manifests_changed_or_are_missing(runne
     changed = run(runner, "apply", "plan.json", "--state", "s.db", "--auto-approve")
     assert changed.exit_code == 1 and "manifests changed since the plan was made" in changed.stderr
     web.unlink()
+    removed = run(runner, "apply", "plan.json", "--state", "s.db", "--auto-approve")
+    assert removed.exit_code == 1 and "(m/web.yaml removed); run plan again" in removed.stderr
+    shutil.rmtree(stack)
     missing = run(runner, "apply", "plan.json", "--state", "s.db", "--auto-approve")
-    assert missing.exit_code == 1 and "m/web.yaml" in missing.stderr and "where it was made" in missing.stderr
+    assert missing.exit_code == 1 and "(m: no such file or directory)" in missing.stderr
+    assert "where the plan was made" in missing.stderr and "--skip-manifest-check" not in missing.stderr
+    # only the manifests hold the values the plan left out: it cannot be applied without them
+    unchecked = run(runner, "apply", "plan.json", "--state", "s.db", "--auto-approve", "--skip-manifest-check")
+    assert unchecked.exit_code == 1 and "sensitive values" in unchecked.stderr
     assert not (tmp_path / "s.db").exists()
 
 
-def test_a_plan_without_secrets_applies_without_its_manifests(runner, tmp_path: Path, monkeypatch) -> None:
+def test_a_plan_without_secrets_applies_without_its_manifests_only_when_asked(runner, tmp_path: Path, monkeypatch) -> None:
+    """A plan moved where its manifests are not (a CI artefact) cannot be checked: refused, unless
+    ``--skip-manifest-check`` says to apply it as saved, as Terraform applies a saved plan."""
     monkeypatch.chdir(tmp_path)
     shutil.copytree(MANIFESTS, tmp_path / "m")
     assert run(runner, "plan", "-f", "m", "--state", "s.db", "--out", "plan.json").exit_code == 0
     assert "$sensitive" not in (tmp_path / "plan.json").read_text()
     shutil.rmtree(tmp_path / "m")
-    assert run(runner, "apply", "plan.json", "--state", "s.db", "--auto-approve").exit_code == 0
+    refused = run(runner, "apply", "plan.json", "--state", "s.db", "--auto-approve")
+    assert refused.exit_code == 1 and len(refused.stderr.splitlines()) == 1
+    assert "are not here (m: no such file or directory)" in refused.stderr and "--skip-manifest-check" in refused.stderr
+    assert not (tmp_path / "s.db").exists()
+    assert run(runner, "apply", "plan.json", "--state", "s.db", "--auto-approve", "--skip-manifest-check").exit_code == 0
 
 
 @pytest.mark.parametrize("out, message", [("missing/plan.json", "does not exist"), (".", "is a folder")])

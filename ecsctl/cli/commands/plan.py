@@ -117,15 +117,16 @@ def plan(
             store.close()
     sys.stdout.write(_render(the_plan, fmt, full=full, show_sensitive=show_sensitive))
     if out:
-        save_plan(the_plan, out, manifests=inputs.files)
+        save_plan(the_plan, out, manifests=inputs.files, paths=files)
         sys.stderr.write(f"Saved the plan to {out}; apply it with: ecsctl apply {out}\n")
     if detailed_exitcode and the_plan.has_changes:
         raise typer.Exit(2)
 
 
 def _load_plan_file(plan_file: str, command: str):
-    """A saved plan; ``ecsctl apply manifests/`` or ``apply web.yaml`` get a hint: manifests go after ``-f``."""
-    from ecsctl.app.plan import load_plan
+    """A saved plan, parsed (``SavedPlan``: apply checks its manifests later, under the lock, after the
+    state); ``ecsctl apply manifests/`` or ``apply web.yaml`` get a hint: manifests go after ``-f``."""
+    from ecsctl.app.plan import read_saved_plan
     from ecsctl.app.validate import is_manifest_file
     from ecsctl.errors import InputError
 
@@ -135,7 +136,7 @@ def _load_plan_file(plan_file: str, command: str):
         what = "a folder" if path.is_dir() else "a manifest file"
         raise UsageError(f"{plan_file} is {what}, not a saved plan: did you mean `ecsctl {meant} {plan_file}`?")
     try:
-        return load_plan(plan_file, restore=command != "show")  # show prints it masked: no manifests needed
+        return read_saved_plan(plan_file)
     except InputError as exc:
         not_a_plan = "not an ecsctl plan file" in str(exc) or "not a saved plan" in str(exc)
         if not_a_plan and is_manifest_file(plan_file):
@@ -149,6 +150,10 @@ def apply(
     files: Optional[List[str]] = _files_option(),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation (for CI)."),
     show_sensitive: bool = typer.Option(False, "--show-sensitive", help=_SENSITIVE_HELP),
+    skip_manifest_check: bool = typer.Option(
+        False, "--skip-manifest-check",
+        help="Apply a saved PLANFILE as saved, without checking that its manifests are unchanged (they are not "
+             "here, e.g. a CI artefact). A plan that left sensitive values out still needs them."),
     backend: str = aws_cli.backend_option(),
     region: Optional[str] = aws_cli.region_option(),
     profile: Optional[str] = aws_cli.profile_option(),
@@ -164,7 +169,7 @@ def apply(
     Exit 0 only when the result is what was asked; 1 when a deployment failed, was rolled back
     or is stalled, or a service is left below its desired count (the last line says which).
     """
-    from ecsctl.app.plan import check_fresh, make_plan
+    from ecsctl.app.plan import check_fresh, checked_plan, make_plan
     from ecsctl.app.state import open_store, upgrade_addresses
 
     opts = current()
@@ -173,6 +178,8 @@ def apply(
         raise UsageError("give either -f DIR (plan and apply the manifests) or a saved PLANFILE, not both")
     if not plan_file and not files:
         raise UsageError("apply needs manifests or a saved plan: ecsctl apply -f DIR, or ecsctl apply PLANFILE")
+    if skip_manifest_check and not plan_file:
+        raise UsageError("--skip-manifest-check is for a saved plan: ecsctl apply PLANFILE --skip-manifest-check")
     aws = aws_cli.connect(backend, region, profile, endpoint_url)
     if wait and aws is None:
         raise UsageError("--wait follows deployments on real ECS: it needs --backend aws")
@@ -190,8 +197,8 @@ def apply(
             else:
                 the_plan = make_plan(inputs, store)
         else:
-            the_plan = saved
-            check_fresh(the_plan, store)
+            check_fresh(saved.plan, store)  # a state moved on first, then manifests that changed since the plan
+            the_plan = checked_plan(saved, check_manifests=not skip_manifest_check)
         if aws is not None:
             sys.stdout.write(_render(the_plan, fmt, show_sensitive=show_sensitive))
             if not the_plan.steps:
@@ -234,11 +241,13 @@ def show(
 ) -> None:
     """Print a saved plan without applying it (and say whether the state has moved on since)."""
     from ecsctl.app.plan import StalePlan, check_fresh
+    from ecsctl.app.planfile import ManifestsChanged
     from ecsctl.app.state import open_existing
 
     opts = current()
     fmt = opts.format()
-    the_plan = _load_plan_file(plan_file, "show")
+    saved = _load_plan_file(plan_file, "show")
+    the_plan = saved.plan  # printed masked: no manifests needed
     sys.stdout.write(_render(the_plan, fmt, full=full, show_sensitive=show_sensitive))
     store = open_existing(opts.state_path)
     if store is not None:
@@ -247,6 +256,10 @@ def show(
                 check_fresh(the_plan, store)
             except StalePlan as exc:
                 sys.stderr.write(f"note: apply would refuse this plan: {exc}\n")
+    try:
+        saved.check_manifests()
+    except ManifestsChanged as exc:
+        sys.stderr.write(f"note: apply would refuse this plan: {exc}\n")
 
 
 # --- running a plan ------------------------------------------------------------------------------
