@@ -2,9 +2,9 @@
 
 For generated stacks and generated changes (image bumps, desired counts, instance counts,
 constraints, tight capacity shared by several services, a new service beside a redeploy, tasks
-stopped and instances drained behind the manifests' back), the plan's forecast of what each
-service runs after apply (tasks per revision), and each deployment's last step, equal what
-apply then produces.
+stopped and instances drained, terminated or deregistered behind the manifests' back), the
+plan's forecast of what each service runs after apply (tasks per revision), and each
+deployment's last step, equal what apply then produces.
 """
 
 from __future__ import annotations
@@ -80,17 +80,19 @@ def _mutate(docs: list[dict], rng: random.Random) -> list[dict]:
 
 
 def _disrupt(store, rng: random.Random) -> None:
-    """What happens behind the manifests' back: a task stopped by hand, an instance drained."""
+    """What happens behind the manifests' back: a task stopped by hand, an instance drained,
+    terminated (running or stopped) or deregistered (the plan's cluster update replaces it)."""
     backend = LocalBackend(store)
     running = store.find(Task, last_status="RUNNING")
     for t in rng.sample(running, min(len(running), rng.randint(0, 2))):
         stop_task(backend.world, t.id, "by hand")
     backend.commit()
     active = [i for i in store.find(ContainerInstance) if i.status == "ACTIVE"]
-    if active and rng.random() < 0.4:
+    if active and rng.random() < 0.6:
         inst = rng.choice(active)
-        lifecycle.run(backend.world, "drain", inst)
-        backend.commit()  # drained but not yet settled: the next plan forecasts the moves
+        for action in rng.choice((("drain",), ("drain",), ("terminate",), ("stop", "terminate"), ("deregister",))):
+            lifecycle.run(backend.world, action, backend.world.state(inst.cluster).instances[inst.id])
+        backend.commit()  # not yet settled: the next plan forecasts the moves
 
 
 @SETTINGS

@@ -177,23 +177,25 @@ def revision_changes(changes: list[Change], services, revisions: dict[str, int],
 def instance_repairs(changes: list[Change], applied: dict[str, tuple[str, str, dict]], instances,
                      terminated: set[str]) -> list[Change]:
     """A Cluster group's ``count`` is a desired count: container instances that went away
-    (deregistered, or terminated while stopped) are re-registered by applying the cluster."""
-    from ecsctl.core.controller.cluster import group_counts
-    from ecsctl.core.controller.ids import container_instance_id
+    (deregistered, or terminated) are replaced by new registrations when the cluster is applied.
+    The count is the backend's own (``reconcile_group``), so the plan names what apply registers."""
+    from ecsctl.core.controller.cluster import desired_groups, reconcile_group
 
-    by_id = {i.id: i for i in instances}
+    records: dict[tuple[str, str], list] = {}
+    for inst in instances:
+        records.setdefault((inst.cluster, inst.group_name), []).append(inst)
     out = []
     for c in changes:
         if c.kind == "Cluster" and c.action == "no-op" and c.address in applied:
+            try:
+                groups = desired_groups(c.name, c.after or {}, "")
+            except KeyError:
+                groups = {}  # an unknown instance type: validate reports it (E4005)
             missing = []
-            for group, count in sorted(group_counts(c.after or {}).items()):
-                gone = 0
-                for n in range(1, count + 1):
-                    inst = by_id.get(container_instance_id(c.name, group, n))
-                    if inst is None or inst.status == "INACTIVE" or inst.id in terminated:
-                        gone += 1
+            for name, group in sorted(groups.items()):
+                gone = len(reconcile_group(group, records.get((c.name, name), ()), terminated).register)
                 if gone:
-                    missing.append(f"{gone} of group {group}")
+                    missing.append(f"{gone} of group {name}")
             if missing:
                 c = replace(c, action="update", reason="container instances went away ("
                             + ", ".join(missing) + "): apply registers replacements")

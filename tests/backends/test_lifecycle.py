@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -336,3 +337,79 @@ def test_find_instance_by_ec2_id_arn_and_prefix(store):
     assert lifecycle.find_instance(store, A[:10]).id == A
     with pytest.raises(InputError, match="not found"):
         lifecycle.find_instance(store, "i-00000000000000000")
+
+
+# ---------------------------------------------------------------------------------------------
+# Applying the cluster replaces instances that went away: new registrations, never the old ones
+
+
+def group_of_two(store, svc: dict | None = None) -> tuple[LocalBackend, dict]:
+    """Group ``a`` with count 2 (instances #1 = A and #2) and, optionally, service ``svc``."""
+    backend = LocalBackend(store)
+    spec = {"containerInstances": [group("a", count=2)]}
+    do(backend, step("create", "Cluster", "prod", spec))
+    do(backend, step("create", "TaskDefinition", "app", APP))
+    if svc is not None:
+        do(backend, step("create", "Service", "svc", svc))
+    return backend, spec
+
+
+def active_in(store, group_name: str = "a") -> list[ContainerInstance]:
+    return [i for i in store.find(ContainerInstance, cluster="prod", group_name=group_name) if i.status != "INACTIVE"]
+
+
+@pytest.mark.parametrize("actions, ec2", [
+    (["terminate"], "terminated"),
+    (["stop", "terminate"], "terminated"),  # a ghost: apply deregisters it
+    (["deregister"], "running"),            # deregistered by hand: its EC2 instance still runs
+])
+def test_apply_replaces_an_instance_that_went_away_with_a_new_registration(store, actions, ec2):
+    backend, spec = group_of_two(store, service(4))
+    old = inst(store, A)
+    for action in actions:
+        act(store, action, A)
+    LocalBackend(store).tick(timedelta(minutes=5))
+    backend = LocalBackend(store)
+    do(backend, step("update", "Cluster", "prod", spec, spec))
+
+    gone = inst(store, A)
+    assert gone.status == "INACTIVE" and ec2_states(store)[A] == ec2  # the old one stays as it was left
+    new = inst(store, ids.container_instance_id("prod", "a", 3))  # the group's third registration
+    assert new is not None and new.status == "ACTIVE" and new.agent_connected
+    assert ids.ec2_instance_id(new.id) != ids.ec2_instance_id(A) and ec2_states(store)[new.id] == "running"
+    assert (new.group_name, new.availability_zone, new.instance_type) == ("a", old.availability_zone, old.instance_type)
+    assert new.registered_at > old.registered_at and new.registered_at == store.clock()
+    assert sorted(i.id for i in active_in(store)) == sorted([ids.container_instance_id("prod", "a", 2), new.id])
+    assert len(active_in(store)) == spec["containerInstances"][0]["count"]
+    assert invariants(store) == []
+
+    before = store.find(ContainerInstance)
+    do(LocalBackend(store), step("update", "Cluster", "prod", spec, spec))  # nothing more went away
+    assert store.find(ContainerInstance) == before
+
+
+def test_the_replacement_gets_the_tasks_that_had_no_room(store):
+    backend, spec = group_of_two(store)
+    one = {"containerInstances": [group("a", count=1)]}
+    do(backend, step("update", "Cluster", "prod", one, spec))  # #2 deregistered: A alone
+    do(backend, step("create", "Service", "svc", service(8)))  # 8 × 256 CPU units fill A's 2048
+    assert len(on(store, A)) == 8
+    act(store, "terminate", A)
+    assert store.get(Service, "prod", "svc").running_count == 0  # nowhere to go
+    do(LocalBackend(store), step("update", "Cluster", "prod", one, one))
+    (new,) = active_in(store)
+    assert new.id == ids.container_instance_id("prod", "a", 3) and inst(store, A).status == "INACTIVE"
+    assert len(on(store, new.id)) == 8 and store.get(Service, "prod", "svc").running_count == 8
+    assert invariants(store) == []
+
+
+def test_scaling_up_again_registers_new_instances(store):
+    backend, spec = group_of_two(store)
+    one = {"containerInstances": [group("a", count=1)]}
+    do(backend, step("update", "Cluster", "prod", one, spec))
+    second = ids.container_instance_id("prod", "a", 2)
+    assert inst(store, second).status == "INACTIVE"  # the highest-numbered goes
+    do(backend, step("update", "Cluster", "prod", spec, one))
+    assert inst(store, second).status == "INACTIVE"
+    assert sorted(i.id for i in active_in(store)) == sorted([A, ids.container_instance_id("prod", "a", 3)])
+    assert invariants(store) == []

@@ -147,14 +147,19 @@ def test_cluster_overrides_and_scaling(store, backend):
     inst = store.find(ContainerInstance)[0]
     assert (inst.registered_cpu, inst.registered_memory, inst.agent_version) == (1000, 3000, "1.82.1")
 
+    # other registered resources: ECS cannot resize an instance, so #1 is deregistered and
+    # new registrations (#2..#4, default m5.large resources) take its place
     apply(backend, step("update", "Cluster", "prod", cluster_spec(3), spec))
     assert len(store.find(ContainerInstance, status="ACTIVE")) == 9
+    b = {n: store.get(ContainerInstance, ids.container_instance_id("prod", "general-b", n)) for n in range(1, 5)}
+    assert (b[1].status, b[1].registered_cpu) == ("INACTIVE", 1000)
+    assert all((b[n].status, b[n].registered_cpu) == ("ACTIVE", 2048) for n in (2, 3, 4))
     apply(backend, step("update", "Cluster", "prod", cluster_spec(2), cluster_spec(3)))
     active = store.find(ContainerInstance, status="ACTIVE")
     assert len(active) == 6
-    gone = store.get(ContainerInstance, ids.container_instance_id("prod", "general-b", 3))
-    assert gone.status == "INACTIVE"
-    assert store.get(ContainerInstance, ids.container_instance_id("prod", "general-b", 2)).status == "ACTIVE"
+    # scaling down deregisters the highest-numbered registration
+    assert store.get(ContainerInstance, ids.container_instance_id("prod", "general-b", 4)).status == "INACTIVE"
+    assert store.get(ContainerInstance, ids.container_instance_id("prod", "general-b", 3)).status == "ACTIVE"
 
 
 def test_unknown_instance_type_is_a_clear_error(store, backend):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ecsctl.app.instances import instance_action, instance_extras
 from ecsctl.backends.local import check_invariants
@@ -154,3 +156,43 @@ def test_app_summary_counts(state, runner):
     summary = instance_action(state, "deregister", target["id"])
     assert summary["newStatus"] == "INACTIVE" and summary["tasksOnInstance"] == 0
     assert len(summary["tasksStopped"]) == target["runningTasksCount"]
+
+
+@pytest.mark.parametrize("actions", [("terminate",), ("stop", "terminate"), ("deregister",)])
+def test_apply_registers_a_new_instance_in_place_of_one_that_went_away(runner, state, stack, actions):
+    before = {i["id"]: i for i in instances(runner, state)}
+    target = busy_instance(runner, state)
+    for action in actions:
+        assert run(runner, action, target["id"], "--state", state).exit_code == 0
+    assert runner.invoke(root, ["tick", "5m", "--state", state], catch_exceptions=False).exit_code == 0
+    plan = runner.invoke(root, ["plan", "-f", str(stack), "--state", state], catch_exceptions=False)
+    assert plan.exit_code == 0, plan.output
+    assert (f"container instances went away (1 of group {target['group']}): apply registers replacements"
+            in plan.stdout)
+    applied = runner.invoke(root, ["apply", "-f", str(stack), "--state", state, "--auto-approve"],
+                            catch_exceptions=False)
+    assert applied.exit_code == 0, applied.output
+
+    # the old one stays deregistered, listed with --all / --status INACTIVE, its EC2 instance as it was left
+    assert target["id"] not in [i["id"] for i in instances(runner, state)]
+    for more in (["--all"], ["--status", "INACTIVE"]):
+        old = next(i for i in instances(runner, state, *more) if i["id"] == target["id"])
+        assert old["status"] == "INACTIVE" and old["ec2InstanceId"] == target["ec2InstanceId"]
+        assert old["ec2State"] == ("running" if actions == ("deregister",) else "terminated")
+    # a new registration took its place: new ids, same group and zone, registered now
+    active = [i for i in instances(runner, state) if i["status"] == "ACTIVE"]
+    (new,) = [i for i in active if i["id"] not in before]
+    assert new["ec2InstanceId"] not in {i["ec2InstanceId"] for i in before.values()}
+    assert (new["group"], new["availabilityZone"], new["instanceType"]) == (
+        target["group"], target["availabilityZone"], target["instanceType"])
+    assert new["agentConnected"] and new["ec2State"] == "running"
+    assert new["registeredAt"] > target["registeredAt"]
+    cluster = yaml.safe_load((stack / "cluster.yaml").read_text())
+    counts = {g["name"]: g["count"] for g in cluster["spec"]["containerInstances"]}
+    assert Counter(i["group"] for i in active) == counts
+    consistent(state)
+
+    again = runner.invoke(root, ["plan", "-f", str(stack), "--state", state, "--detailed-exitcode"],
+                          catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    assert "No changes" in again.stdout

@@ -1,12 +1,14 @@
 """Clusters and their container instances in the simulation.
 
-Applying a Cluster makes exactly the instances of ``core.controller.cluster.desired_instances``
-registered: a group's ``count`` is a desired count.  Scaling down deregisters the
-highest-numbered instances (INACTIVE; their tasks stop with "Container instance deregistered"
-and the controller replaces them elsewhere).  An instance that went away — deregistered, or a
-ghost whose EC2 instance was terminated while its agent was disconnected — is registered
-afresh under the same id (a new registration); so is one whose type, zone or registered
-resources changed in the spec (ECS cannot change an instance type in place).  A change of
+Applying a Cluster brings each group to its ``count`` of registered instances
+(``core.controller.cluster.reconcile_group``): a group's ``count`` is a desired count.  Scaling
+down deregisters the highest-numbered instances (INACTIVE; their tasks stop with "Container
+instance deregistered" and the controller replaces them elsewhere).  An instance that went
+away — deregistered, or a ghost whose EC2 instance was terminated while its agent was
+disconnected (apply deregisters the ghost) — stays INACTIVE, and a new instance registers in
+its place: the group's next number, so a new container-instance id, EC2 id and
+``registeredAt``; so does one whose type, zone or registered resources changed in the spec
+(ECS cannot change an instance type in place: the old one is deregistered).  A change of
 attributes or agent version only updates the record.
 
 Deleting a cluster stops every task, deregisters every instance, makes its services INACTIVE
@@ -25,7 +27,7 @@ from ecsctl.backends.local import capacity_providers, launch, services
 from ecsctl.backends.local.launch import SCHEDULER
 from ecsctl.backends.local.world import ClusterState, World
 from ecsctl.core.controller import ids
-from ecsctl.core.controller.cluster import desired_instances, same_hardware
+from ecsctl.core.controller.cluster import desired_groups, reconcile_group
 from ecsctl.core.state.ports import CatalogueEntry, Cluster, ContainerInstance, StateStore
 from ecsctl.errors import InputError
 
@@ -60,11 +62,6 @@ def mark_ec2(world: World, inst: ContainerInstance, state: str | None) -> None:
                                                             "cluster": inst.cluster}))
 
 
-def gone(world: World, inst: ContainerInstance) -> bool:
-    """Whether the instance went away: deregistered, or its EC2 instance terminated."""
-    return inst.status == "INACTIVE" or ec2_state(world, inst) == "terminated"
-
-
 def stop_tasks_on(world: World, cs: ClusterState, inst: ContainerInstance, code: str, reason: str) -> None:
     for task in cs.instance_tasks(inst.id):
         launch.stop(world, cs, task, code, reason)
@@ -83,28 +80,28 @@ def apply_cluster(world: World, name: str, spec: dict) -> None:
     created = existing.created_at if existing and existing.status == "ACTIVE" else world.now()
     world.put_cluster(Cluster(name=name, status="ACTIVE", spec=spec, created_at=created))
     try:
-        wanted = desired_instances(name, spec, world.now())
+        groups = desired_groups(name, spec, world.now())
     except KeyError as exc:
         raise InputError(f"cluster {name}: {exc.args[0]}") from None
     cs = world.state(name)
+    records: dict[str, list[ContainerInstance]] = {}
     for cid, inst in sorted(cs.instances.items()):
         if capacity_providers.provider_of_group(inst.group_name):
             continue  # a capacity provider's Auto Scaling group owns it (``asg``)
-        if inst.status != "INACTIVE" and cid not in wanted:
-            deregister(world, cs, inst)
-    for cid, fresh in wanted.items():
-        inst = cs.instances.get(cid)
-        if inst is None:
+        if inst.group_name in groups:
+            records.setdefault(inst.group_name, []).append(inst)
+        elif inst.status != "INACTIVE":
+            deregister(world, cs, inst)  # its group left the spec
+    for group_name, group in groups.items():
+        members = records.get(group_name, [])
+        terminated = {i.id for i in members if i.status != "INACTIVE" and ec2_state(world, i) == "terminated"}
+        changes = reconcile_group(group, members, terminated)
+        for inst in changes.deregister:
+            deregister(world, cs, inst)  # a ghost keeps its EC2 instance's terminated mark
+        for inst in changes.update:
+            cs.put_instance(inst)
+        for fresh in changes.register:
             cs.put_instance(fresh)
-        elif gone(world, inst) or not same_hardware(inst, fresh):
-            if inst.status != "INACTIVE":
-                deregister(world, cs, inst)
-            mark_ec2(world, inst, None)
-            cs.put_instance(fresh)
-        else:
-            updated = replace(inst, attributes=fresh.attributes, agent_version=fresh.agent_version)
-            if updated != inst:
-                cs.put_instance(updated)
 
 
 def delete_cluster(world: World, name: str) -> None:
@@ -124,4 +121,4 @@ def delete_cluster(world: World, name: str) -> None:
 
 
 __all__ = ["DEREGISTERED", "EC2_KIND", "apply_cluster", "delete_cluster", "deregister", "ec2_state", "ec2_states",
-           "gone", "mark_ec2", "stop_tasks_on"]
+           "mark_ec2", "stop_tasks_on"]

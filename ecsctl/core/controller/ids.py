@@ -1,6 +1,7 @@
 """Deterministic identifiers of the simulation: the same inputs always give the same ids.
 
-* container instance: 32 hex chars, ``uuid5(NS, "{cluster}/{group}/{n}")`` with n from 1;
+* container instance: 32 hex chars, ``uuid5(NS, "{cluster}/{group}/{n}")`` with n the 1-based
+  count of the group's registrations (a replacement is a new registration: the next n);
 * EC2 instance: ``i-`` + 17 hex chars hashed from the container-instance id (itself a function
   of ``"{cluster}/{group}/{n}"``), so it can be derived from the stored record alone;
 * task: 32 hex chars, ``uuid5(NS, "{cluster}/{group}/{k}")`` with k the 1-based count of tasks
