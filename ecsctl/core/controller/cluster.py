@@ -146,11 +146,9 @@ def reconcile_group(group: Group, records: Iterable[ContainerInstance], terminat
         fresh = group.registration(n)
         if fresh.id not in taken:
             register.append(fresh)
-    update = []
-    for inst in keep:
-        updated = replace(inst, attributes=group.template.attributes, agent_version=group.template.agent_version)
-        if updated != inst:
-            update.append(updated)
+    attributes, agent = group.template.attributes, group.template.agent_version
+    update = [replace(inst, attributes=attributes, agent_version=agent) for inst in keep
+              if inst.attributes != attributes or inst.agent_version != agent]  # a copy only where one differs
     return GroupChanges(tuple(deregister), tuple(register), tuple(update))
 
 
