@@ -979,18 +979,11 @@ class Placer:
                     buckets = part.buckets.get(group)
                     if buckets is None:
                         buckets = self._count_buckets(part, group)
-                    for c in sorted(buckets):  # _bucket_members written out
-                        lst = buckets[c]
-                        j = 0
-                        while j < len(lst):
-                            i = lst[j]
-                            if i in dead or nodes[i].groups.get(group, 0) != c:
-                                del lst[j]
-                                continue
+                    for c in sorted(buckets):
+                        for i in self._bucket_members(buckets[c], c, group):
                             if fits(i):
                                 found = i
                                 break
-                            j += 1
                         if found >= 0:
                             break
                 if found >= 0:
