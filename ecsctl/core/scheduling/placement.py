@@ -957,7 +957,7 @@ class Placer:
             keyed = sorted([(count[p.key[0]], p) for p in parts], key=_first)
         else:
             keyed = [(0, p) for p in parts]
-        nodes, dead = self.nodes, self._dead
+        nodes = self.nodes
         holders = self._group_nodes.get(group, ())
         dense = len(holders) * 4
         k, n_parts = 0, len(keyed)
