@@ -30,8 +30,8 @@ from ecsctl.backends.local.launch import Launch
 from ecsctl.backends.local.world import RUNNING, ClusterState, World
 from ecsctl.core.controller import service as model
 from ecsctl.core.controller import zones
+from ecsctl.core.controller.cluster import group_resources
 from ecsctl.core.scaling.capacity import FARGATE_PROVIDERS, assign_tasks, instances_needed
-from ecsctl.core.scheduling.instance_types import instance_resources
 from ecsctl.core.scheduling.placement import Placed, Unplaced
 from ecsctl.core.state.ports import SimState, Task
 
@@ -56,16 +56,8 @@ def asg_of(spec: dict | None) -> dict:
 
 
 def asg_resources(spec: dict | None):
-    """What an instance of the provider's Auto Scaling group registers (its type, sized by the
-    group's ``cpu``/``memory`` where given); ``KeyError`` for a type neither known nor sized
-    (``validate`` reports it first: E4005)."""
-    asg = asg_of(spec)
-    return instance_resources(str(asg.get("instanceType") or ""), cpu=_whole(asg.get("cpu")),
-                              memory=_whole(asg.get("memory")))
-
-
-def _whole(value) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """What an instance of the provider's Auto Scaling group registers (``group_resources``)."""
+    return group_resources(asg_of(spec))
 
 
 def managed(spec: dict | None) -> bool:

@@ -60,6 +60,14 @@ class Group:
         return replace(self.template, id=ids.container_instance_id(self.template.cluster, self.name, n))
 
 
+def group_resources(group: dict):
+    """What an instance of a group registers: a Cluster's ``containerInstances`` item or a
+    CapacityProvider's ``autoScalingGroup`` (its ``instanceType``, sized by its ``cpu``/``memory``
+    where given); ``KeyError`` for a type neither known nor sized (``validate``: E4005)."""
+    return instance_resources(str(group.get("instanceType") or ""), cpu=_whole(group.get("cpu")),
+                              memory=_whole(group.get("memory")))
+
+
 def desired_groups(cluster: str, spec: dict, now: str) -> dict[str, Group]:
     """The groups of ``spec`` by name, each new registration stamped ``now``.
 
@@ -72,7 +80,7 @@ def desired_groups(cluster: str, spec: dict, now: str) -> dict[str, Group]:
         name = str(group.get("name") or "default")
         instance_type = str(group.get("instanceType") or "")
         az = str(group.get("availabilityZone") or DEFAULT_AVAILABILITY_ZONE)
-        res = instance_resources(instance_type, cpu=_whole(group.get("cpu")), memory=_whole(group.get("memory")))
+        res = group_resources(group)
         attributes = dict(builtin_attributes(instance_type, az))
         for key, value in (group.get("attributes") or {}).items():
             attributes[str(key)] = attribute_value(value)
@@ -159,4 +167,4 @@ def same_hardware(a: ContainerInstance, b: ContainerInstance) -> bool:
 
 
 __all__ = ["DEFAULT_AGENT_VERSION", "DEFAULT_AVAILABILITY_ZONE", "Group", "GroupChanges", "attribute_value",
-           "desired_groups", "reconcile_group", "registration_numbers", "same_hardware"]
+           "desired_groups", "group_resources", "reconcile_group", "registration_numbers", "same_hardware"]
