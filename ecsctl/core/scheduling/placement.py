@@ -945,10 +945,10 @@ class Placer:
     def _place_spread(self, demand, group, fits, constraints, attr: str) -> Placed | Unplaced:
         """:meth:`_place` for the chain ``spread(attribute:attr), spread(instanceId)`` (the
         default one, a service's usual), written out: the same tiers of partitions by the
-        group's count of their value (ties in index order), the same search of each partition
-        (:meth:`_search`'s ``spread(instanceId)`` branch) and the same narrowing of the tier's
-        candidates (:meth:`_narrow`: the fewest tasks of the group, then the lowest index),
-        without the general path's calls, lists and tuples per placement (tested against it)."""
+        group's count of their value (ties in index order), each partition searched by
+        :meth:`_search`, and the same narrowing of the tier's candidates (:meth:`_narrow`: the
+        fewest tasks of the group, then the lowest index), without the general path's lists and
+        tuples per placement (tested against it)."""
         self._need = demand
         index = self._index((attr,))
         parts = [p for p in index.parts.values() if p.ids]
@@ -958,8 +958,6 @@ class Placer:
         else:
             keyed = [(0, p) for p in parts]
         nodes = self.nodes
-        holders = self._group_nodes.get(group, ())
-        dense = len(holders) * 4
         k, n_parts = 0, len(keyed)
         while k < n_parts:
             level = keyed[k][0]
@@ -970,23 +968,9 @@ class Placer:
                 if tier_level != level:
                     break
                 k += 1
-                found = -1
-                if dense < len(part.ids):  # sparse: the tree, then the few holders (_search)
-                    hit = self._search(index, part, _INST_ONLY, fits, group)
-                    if hit:
-                        found = hit[0]
-                else:
-                    buckets = part.buckets.get(group)
-                    if buckets is None:
-                        buckets = self._count_buckets(part, group)
-                    for c in sorted(buckets):
-                        for i in self._bucket_members(buckets[c], c, group):
-                            if fits(i):
-                                found = i
-                                break
-                        if found >= 0:
-                            break
-                if found >= 0:
+                hit = self._search(index, part, _INST_ONLY, fits, group)
+                if hit:
+                    found = hit[0]
                     c = nodes[found].groups.get(group, 0)
                     if best < 0 or c < best_count or (c == best_count and found < best):
                         best, best_count = found, c
