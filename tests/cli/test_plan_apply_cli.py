@@ -145,12 +145,19 @@ def _desired(runner, state) -> dict:
     return {s["name"]: s["desiredCount"] for s in services}
 
 
-def test_a_saved_plan_whose_manifests_changed_is_refused_naming_the_file(runner, stack, state, tmp_path):
+def _saved_scale_down(runner, stack, state, tmp_path):
+    """The stack applied, then web scaled 3 -> 1 in its manifest and planned into a saved plan:
+    ``(web.yaml, the plan file)``."""
     applied(runner, stack, state)
     web = stack / "web.yaml"
     web.write_text(web.read_text().replace("desiredCount: 3", "desiredCount: 1"))
     plan_file = str(tmp_path / "plan.json")
     assert run(runner, "plan", "-f", str(stack), "--state", state, "--out", plan_file).exit_code == 0
+    return web, plan_file
+
+
+def test_a_saved_plan_whose_manifests_changed_is_refused_naming_the_file(runner, stack, state, tmp_path):
+    web, plan_file = _saved_scale_down(runner, stack, state, tmp_path)
     web.write_text(web.read_text().replace("desiredCount: 1", "desiredCount: 2"))
     for fmt in ([], ["-o", "json"]):
         refused = run(runner, "apply", plan_file, "--state", state, "--auto-approve", *fmt)
@@ -176,11 +183,7 @@ def test_a_saved_plan_is_refused_when_a_manifest_was_added_or_removed(runner, st
 
 
 def test_a_saved_plan_with_unchanged_manifests_applies(runner, stack, state, tmp_path):
-    applied(runner, stack, state)
-    web = stack / "web.yaml"
-    web.write_text(web.read_text().replace("desiredCount: 3", "desiredCount: 1"))
-    plan_file = str(tmp_path / "plan.json")
-    assert run(runner, "plan", "-f", str(stack), "--state", state, "--out", plan_file).exit_code == 0
+    _, plan_file = _saved_scale_down(runner, stack, state, tmp_path)
     result = run(runner, "apply", plan_file, "--state", state, "--auto-approve", "-o", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["ok"] is True
