@@ -86,3 +86,25 @@ def test_update_service_keeps_auto_scalings_desired_count_and_clears_dropped_lis
     req = shapes.request_update_service("web", after, before)
     assert "desiredCount" not in req and req["placementConstraints"] == [] and "launchType" not in req
     assert shapes.request_update_service("web", {**after, "desiredCount": 4}, before)["desiredCount"] == 4
+
+
+ARN = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3"
+
+
+@pytest.mark.parametrize("deployments, revision, force", [
+    # DescribeServices deployments[] as ECS reports a circuit-breaker stop without rollback: the
+    # PRIMARY deployment of the revision FAILED, the older (ACTIVE) one keeps its tasks
+    ([{"status": "PRIMARY", "taskDefinition": ARN, "rolloutState": "FAILED"},
+      {"status": "ACTIVE", "taskDefinition": ARN[:-1] + "2", "rolloutState": "COMPLETED"}], "web:3", True),
+    ([{"status": "PRIMARY", "taskDefinition": ARN, "rolloutState": "FAILED"}], ARN, True),
+    # another revision is a new deployment anyway; a COMPLETED or IN_PROGRESS one needs no force
+    ([{"status": "PRIMARY", "taskDefinition": ARN, "rolloutState": "FAILED"}], "web:4", False),
+    ([{"status": "PRIMARY", "taskDefinition": ARN, "rolloutState": "COMPLETED"}], "web:3", False),
+    ([{"status": "PRIMARY", "taskDefinition": ARN, "rolloutState": "IN_PROGRESS"}], "web:3", False),
+    # after a rollback the FAILED deployment is no longer PRIMARY: the revision differs, no force
+    ([{"status": "PRIMARY", "taskDefinition": ARN[:-1] + "2", "rolloutState": "IN_PROGRESS"},
+      {"status": "ACTIVE", "taskDefinition": ARN, "rolloutState": "FAILED"}], "web:3", False),
+    ([], "web:3", False),
+])
+def test_a_failed_deployment_of_the_same_revision_is_deployed_again_with_force(deployments, revision, force):
+    assert shapes.failed_deployment_of({"deployments": deployments}, revision) is force

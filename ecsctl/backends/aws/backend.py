@@ -205,8 +205,13 @@ class AwsBackend:
             before = step.before
             if before is None:  # adopted: start from what AWS has
                 before = canonical("Service", step.name, shapes.spec_from_service(current))
-            self.call("ecs", "UpdateService", step.address, **shapes.request_update_service(step.name, spec, before))
-            did.append(f"updated service {step.name}")
+            request = shapes.request_update_service(step.name, spec, before)
+            redeploy = shapes.failed_deployment_of(current, str(spec.get("taskDefinition") or ""))
+            if redeploy:
+                request["forceNewDeployment"] = True
+            self.call("ecs", "UpdateService", step.address, **request)
+            did.append(f"updated service {step.name}" + (" (a new deployment of the revision whose deployment failed)"
+                                                          if redeploy else ""))
             did += self._sync_tags(current.get("serviceArn", ""), current.get("tags") or [], spec.get("tags") or [], step.address)
             before_auto = (before or {}).get("autoScaling") if step.before is not None else self._live_auto_scaling(cluster, step.name, step.address)
         did += self._sync_auto_scaling(cluster, step.name, before_auto, spec.get("autoScaling"), step.address)

@@ -156,6 +156,18 @@ def request_update_service(name: str, spec: dict, before: dict | None) -> dict:
     return req
 
 
+def failed_deployment_of(described: dict, task_definition: str) -> bool:
+    """Whether the DescribeServices ``services[]`` item ``described`` shows a PRIMARY deployment
+    of ``task_definition`` (ARN or ``family:N``) whose rollout FAILED without a rollback: the
+    circuit breaker stopped it and the older tasks still run.  UpdateService with that same
+    revision starts no deployment then, so the update that deploys it again must send
+    ``forceNewDeployment`` (what ``app.plan.revision_changes`` plans and the local backend does)."""
+    wanted = taskdef_ref(task_definition)
+    return any(d.get("status") == "PRIMARY" and d.get("rolloutState") == "FAILED"
+               and taskdef_ref(str(d.get("taskDefinition") or "")) == wanted
+               for d in described.get("deployments") or ())
+
+
 def spec_from_service(described: dict, tags: list | None = None) -> dict:
     """A DescribeServices ``services[]`` item as the Service spec that would create it."""
     spec: dict[str, Any] = {}
