@@ -46,15 +46,18 @@ def file_digest(content: bytes) -> str:
 
 
 def save_plan(plan: Plan, path: str, manifests: Mapping[str, bytes] | Iterable[str] = (),
-              paths: Iterable[str] = ()) -> None:
+              paths: Iterable[str] = (), state: str | None = None) -> None:
     """Write ``plan`` to ``path`` (mode 0600) without its sensitive values. ``manifests`` are the
     files it was made from (their bytes, by name), ``paths`` what ``plan -f`` was given: ``load_plan``
-    checks them again and takes the values left out from them."""
+    checks them again and takes the values left out from them. ``state``: the ``--state`` the plan
+    was made with, if one was given (the hint to make it again names it)."""
     data = plan_to_json(plan_for_file(plan))
     data["manifests"] = sorted(manifests)
     if isinstance(manifests, Mapping):
         data["manifest_digests"] = {name: file_digest(manifests[name]) for name in sorted(manifests)}
     data["manifest_paths"] = list(paths)
+    if state:
+        data["state_option"] = state
     _write_private(Path(path), json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
@@ -194,4 +197,6 @@ def _again(data: dict, path: str) -> str:
     import shlex
 
     files = " ".join(f"-f {shlex.quote(r)}" for r in roots)
+    state = data.get("state_option")
+    files += f" --state {shlex.quote(state)}" if isinstance(state, str) and state else ""
     return f"run plan again (ecsctl plan {files} --out {shlex.quote(path)})"

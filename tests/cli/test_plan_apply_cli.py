@@ -164,7 +164,7 @@ def test_a_saved_plan_whose_manifests_changed_is_refused_naming_the_file(runner,
         assert refused.exit_code == 1 and refused.stdout == ""  # no document claims anything was applied
         assert refused.stderr.splitlines() == [
             f"error: {plan_file}: the manifests changed since the plan was made ({web} changed); "
-            f"run plan again (ecsctl plan -f {stack} --out {plan_file})"]
+            f"run plan again (ecsctl plan -f {stack} --state {state} --out {plan_file})"]
     assert _desired(runner, state)["web"] == 3  # nothing applied
 
 

@@ -82,6 +82,8 @@ def test_warnings_fail_only_with_strict(runner, minimal_taskdef: Path, with_test
     assert result.exit_code == code, result.output
     assert f"{minimal_taskdef}:12:7: warning W9999 a test warning" in result.stdout
     assert result.stdout.endswith("0 errors, 1 warning in 1 document (1 file)\n")
+    # the report reads the same under either policy; stderr says why the run failed
+    assert result.stderr == ("--strict: 1 warning fails the run\n" if strict else "")
 
 
 @pytest.mark.parametrize(

@@ -44,4 +44,7 @@ def validate(
     write_notes(notes)
     sys.stdout.write(render.RENDERERS[fmt](report, color=opts.color()))
     failed = report.errors > 0 or (strict and report.warnings > 0)
+    if strict and not report.errors and report.warnings:  # the report reads the same under any policy
+        n = report.warnings
+        sys.stderr.write(f"--strict: {n} warning{'s' if n != 1 else ''} fail{'' if n != 1 else 's'} the run\n")
     raise typer.Exit(1 if failed else 0)
