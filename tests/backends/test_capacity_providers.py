@@ -200,6 +200,10 @@ def test_termination_protection_keeps_instances_with_tasks(sim, protection, surv
     sim.apply(stack, code=None)
     stopped = [t for t in sim.get("tasks") if t["stopReason"] == TERMINATED]
     assert len(sim.instances()) == survivors
+    gone = [i for i in sim.get("instances", "--status", "INACTIVE")]
+    assert len(gone) == 5 - survivors
+    assert all(not i["agentConnected"] for i in gone)                  # the group terminated their EC2 instances
+    assert [i["ec2State"] for i in gone] == ["terminated"] * (5 - survivors)
     if protection == "ENABLED":
         assert stopped == []                                        # never an instance with running tasks
     else:

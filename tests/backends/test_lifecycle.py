@@ -277,6 +277,23 @@ def test_terminating_a_stopped_instance_leaves_a_ghost_until_deregistered(store)
     assert invariants(store) == []
 
 
+def test_a_group_scaled_down_or_removed_terminates_its_ec2_instances(store):
+    # a Cluster group's count is the number of EC2 instances it runs: the instances it no longer
+    # needs are terminated, not left running outside the cluster (a user's own deregister is)
+    backend = world_with(store, service(2))
+    two = {"containerInstances": [group("a", count=2), group("b")]}
+    do(backend, step("update", "Cluster", "prod", two, {"containerInstances": [group("a"), group("b")]}))
+    a2 = ids.container_instance_id("prod", "a", 2)
+    assert ec2_states(store) == {A: "running", a2: "running", B: "running"}
+    do(backend, step("update", "Cluster", "prod", {"containerInstances": [group("a")]}, two))  # b removed, a down to 1
+    gone = [inst(store, a2), inst(store, B)]
+    assert [(i.status, i.agent_connected) for i in gone] == [("INACTIVE", False)] * 2
+    assert ec2_states(store) == {A: "running", a2: "terminated", B: "terminated"}
+    assert len(on(store, A)) == 2 and invariants(store) == []
+    act(store, "deregister", A)  # deregistering a container instance leaves its EC2 instance running
+    assert inst(store, A).status == "INACTIVE" and ec2_states(store)[A] == "running"
+
+
 def test_deregister_stops_its_tasks_and_services_replace_them(store):
     world_with(store, service(4, loadBalancers=[{"targetGroupArn": "app-tg", "containerName": "app",
                                                   "containerPort": 8080}]))

@@ -23,7 +23,7 @@
 from __future__ import annotations
 
 from ecsctl.backends.local import capacity_providers as cp
-from ecsctl.backends.local.instances import deregister, mark_ec2
+from ecsctl.backends.local.instances import terminate_ec2
 from ecsctl.backends.local.world import RUNNING, ClusterState, World
 from ecsctl.core.controller import ids
 from ecsctl.core.controller import service as model
@@ -101,8 +101,7 @@ def register(world: World, cs: ClusterState, provider: str, spec: dict | None, n
 
 def terminate(world: World, cs: ClusterState, inst: ContainerInstance) -> None:
     """The group terminates the EC2 instance: deregistered (its tasks stop), EC2 state terminated."""
-    deregister(world, cs, inst, TERMINATED)
-    mark_ec2(world, cs.instances[inst.id], "terminated")
+    terminate_ec2(world, cs, inst, TERMINATED)
 
 
 def non_daemon_tasks(cs: ClusterState, inst: ContainerInstance) -> int:

@@ -75,6 +75,18 @@ def deregister(world: World, cs: ClusterState, inst: ContainerInstance, reason: 
                             remaining_memory=inst.registered_memory))
 
 
+def terminate_ec2(world: World, cs: ClusterState, inst: ContainerInstance, reason: str = DEREGISTERED) -> None:
+    """The EC2 instance goes away with the group that owns it (a Cluster group scaled down or
+    removed, an Auto Scaling group's scale-in): deregistered, its tasks stopped, the agent gone
+    and the EC2 state ``terminated``."""
+    if cs.instances.get(inst.id, inst).status != "INACTIVE":
+        deregister(world, cs, inst, reason)
+    current = cs.instances.get(inst.id, inst)
+    if current.agent_connected:
+        cs.put_instance(replace(current, agent_connected=False))
+    mark_ec2(world, current, "terminated")
+
+
 def apply_cluster(world: World, name: str, spec: dict) -> None:
     existing = world.cluster(name)
     created = existing.created_at if existing and existing.status == "ACTIVE" else world.now()
@@ -91,13 +103,13 @@ def apply_cluster(world: World, name: str, spec: dict) -> None:
         if inst.group_name in groups:
             records.setdefault(inst.group_name, []).append(inst)
         elif inst.status != "INACTIVE":
-            deregister(world, cs, inst)  # its group left the spec
+            terminate_ec2(world, cs, inst)  # its group left the spec
     for group_name, group in groups.items():
         members = records.get(group_name, [])
         terminated = {i.id for i in members if i.status != "INACTIVE" and ec2_state(world, i) == "terminated"}
         changes = reconcile_group(group, members, terminated)
         for inst in changes.deregister:
-            deregister(world, cs, inst)  # a ghost keeps its EC2 instance's terminated mark
+            terminate_ec2(world, cs, inst)  # scaled down (a ghost's EC2 instance is terminated already)
         for inst in changes.update:
             cs.put_instance(inst)
         for fresh in changes.register:
@@ -115,10 +127,14 @@ def delete_cluster(world: World, name: str) -> None:
     for task in list(cs.tasks.values()):
         launch.stop(world, cs, task, "UserInitiated", "Cluster deleted")
     for inst in cs.sorted_instances():
-        if inst.status != "INACTIVE":
-            deregister(world, cs, inst)
+        if inst.status == "INACTIVE":
+            continue
+        if capacity_providers.provider_of_group(inst.group_name):
+            deregister(world, cs, inst)  # its Auto Scaling group goes with the capacity provider
+        else:
+            terminate_ec2(world, cs, inst)  # the cluster's own groups go with it
     world.put_cluster(replace(cluster, status="INACTIVE"))
 
 
 __all__ = ["DEREGISTERED", "EC2_KIND", "apply_cluster", "delete_cluster", "deregister", "ec2_state", "ec2_states",
-           "mark_ec2", "stop_tasks_on"]
+           "mark_ec2", "stop_tasks_on", "terminate_ec2"]
