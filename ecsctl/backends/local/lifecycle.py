@@ -30,7 +30,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ecsctl.backends.local.controller import DRAINING_REASON
-from ecsctl.backends.local.instances import DEREGISTERED, deregister as _deregister, ec2_state, mark_ec2, stop_tasks_on
+from ecsctl.backends.local.instances import (DEREGISTERED, deregister as _deregister, ec2_state, mark_ec2,
+                                             stop_tasks_on, terminate_ec2)
 from ecsctl.backends.local.world import World
 from ecsctl.core.controller import ids
 from ecsctl.core.state.ports import ContainerInstance, StateStore
@@ -118,15 +119,12 @@ def terminate(world: World, inst: ContainerInstance) -> None:
     if ec2_state(world, inst) == "terminated":
         raise InputError(f"EC2 instance {ec2} is already terminated (container instance {inst.id})")
     cs = world.state(inst.cluster)
-    if inst.agent_connected and inst.status != "INACTIVE":
-        # a connected agent deregisters the instance as the host goes away
+    if not inst.agent_connected:  # a stopped instance is NOT deregistered: it stays, a ghost
+        mark_ec2(world, inst, "terminated")
+        return
+    if inst.status != "INACTIVE":  # a connected agent deregisters the instance as the host goes away
         stop_tasks_on(world, cs, inst, HOST_STOP_CODE, host_stopped_reason(inst))
-        _deregister(world, cs, cs.instances[inst.id], host_stopped_reason(inst))
-        cs.put_instance(replace(cs.instances[inst.id], agent_connected=False))
-    elif inst.agent_connected:  # deregistered earlier, the host was still running
-        cs.put_instance(replace(inst, agent_connected=False))
-    # a stopped instance (agent disconnected) is NOT deregistered: it stays, a ghost
-    mark_ec2(world, inst, "terminated")
+    terminate_ec2(world, cs, cs.instances.get(inst.id, inst), host_stopped_reason(inst))
 
 
 def deregister(world: World, inst: ContainerInstance) -> None:
