@@ -176,8 +176,10 @@ def revision_changes(changes: list[Change], services, revisions: dict[str, int],
 def instance_repairs(changes: list[Change], applied: dict[str, tuple[str, str, dict]], instances,
                      terminated: set[str]) -> list[Change]:
     """A Cluster group's ``count`` is a desired count: container instances that went away
-    (deregistered, or terminated) are replaced by new registrations when the cluster is applied.
-    The count is the backend's own (``reconcile_group``), so the plan names what apply registers."""
+    (deregistered, or terminated) are replaced by new registrations when the cluster is applied,
+    and the instances a group no longer needs (scaled down, removed, other hardware) are
+    terminated, their tasks placed again.  The counts are the backend's own (``reconcile_group``),
+    so the plan names what apply registers and terminates."""
     from ecsctl.core.controller.cluster import desired_groups, reconcile_group
 
     records: dict[tuple[str, str], list] = {}
@@ -185,21 +187,39 @@ def instance_repairs(changes: list[Change], applied: dict[str, tuple[str, str, d
         records.setdefault((inst.cluster, inst.group_name), []).append(inst)
     out = []
     for c in changes:
-        if c.kind == "Cluster" and c.action == "no-op" and c.address in applied:
+        if c.kind == "Cluster" and c.action in ("no-op", "update") and c.address in applied:
             try:
                 groups = desired_groups(c.name, c.after or {}, "")
+                before = desired_groups(c.name, c.before or {}, "") if c.action == "update" else {}
             except KeyError:
-                groups = {}  # an unknown instance type: validate reports it (E4005)
-            missing = []
+                groups, before = {}, {}  # an unknown instance type: validate reports it (E4005)
+            missing, gone = [], []
             for name, group in sorted(groups.items()):
-                gone = len(reconcile_group(group, records.get((c.name, name), ()), terminated).register)
-                if gone:
-                    missing.append(f"{gone} of group {name}")
+                changes_of = reconcile_group(group, records.get((c.name, name), ()), terminated)
+                if c.action == "no-op" and changes_of.register:
+                    missing.append(f"{len(changes_of.register)} of group {name}")
+                leaving = [i for i in changes_of.deregister if i.id not in terminated]  # not ghosts: gone already
+                if leaving:
+                    gone.append(_terminates(name, leaving))
+            for name in sorted(before.keys() - groups.keys()):  # a group the manifest dropped
+                leaving = [i for i in records.get((c.name, name), ()) if i.status != "INACTIVE" and i.id not in terminated]
+                if leaving:
+                    gone.append(_terminates(name, leaving))
             if missing:
                 c = replace(c, action="update", reason="container instances went away ("
                             + ", ".join(missing) + "): apply registers replacements")
+            if gone and c.action == "update":
+                c = replace(c, reason=f"{c.reason}; terminates {', '.join(gone)}")
         out.append(c)
     return out
+
+
+def _terminates(group: str, leaving: list) -> str:
+    """``2 container instances of group b (3115b155…, 9a0c…; 3 tasks on them are placed again)``."""
+    n, tasks = len(leaving), sum(i.running_tasks_count for i in leaving)
+    shown = ", ".join(i.id[:8] + "…" for i in leaving[:3]) + (f" and {n - 3} more" if n > 3 else "")
+    moved = f"; {tasks} task{'s' if tasks != 1 else ''} on {'them' if n != 1 else 'it'} placed again" if tasks else ""
+    return f"{n} container instance{'s' if n != 1 else ''} of group {group} ({shown}{moved})"
 
 
 def backend_for(store, name: str = "local", *, aws=None, **options):

@@ -196,3 +196,33 @@ def test_apply_registers_a_new_instance_in_place_of_one_that_went_away(runner, s
                           catch_exceptions=False)
     assert again.exit_code == 0, again.output
     assert "No changes" in again.stdout
+
+
+def _set_groups(stack: Path, edit) -> None:
+    path = stack / "cluster.yaml"
+    cluster = yaml.safe_load(path.read_text())
+    edit(cluster["spec"]["containerInstances"])
+    path.write_text(yaml.safe_dump(cluster, sort_keys=False))
+
+
+@pytest.mark.parametrize("dropped", [False, True], ids=["scaled-down", "group-dropped"])
+def test_the_plan_names_the_instances_a_group_change_terminates(runner, state, stack, dropped):
+    second = yaml.safe_load((stack / "cluster.yaml").read_text())["spec"]["containerInstances"][1]
+    name, count = second["name"], second["count"]
+    if dropped:  # all of the group goes
+        gone = [i["id"] for i in instances(runner, state) if i["group"] == name]
+        _set_groups(stack, lambda groups: groups.pop(1))
+    else:  # one fewer: the highest-numbered registration goes
+        gone = [ids.container_instance_id("prod", name, count)]
+        _set_groups(stack, lambda groups: groups[1].update(count=count - 1))
+    plan = runner.invoke(root, ["plan", "-f", str(stack), "--state", state, "-o", "json"], catch_exceptions=False)
+    assert plan.exit_code == 0, plan.output
+    [change] = [c for c in json.loads(plan.stdout)["changes"] if c["address"] == "cluster/prod"]
+    n = len(gone)
+    assert f"terminates {n} container instance{'s' if n != 1 else ''} of group {name} (" in change["reason"]
+    assert all(cid[:8] in change["reason"] for cid in gone)
+    applied = runner.invoke(root, ["apply", "-f", str(stack), "--state", state, "--auto-approve"], catch_exceptions=False)
+    assert applied.exit_code == 0, applied.output
+    after = {i["id"]: i for i in instances(runner, state, "--all")}
+    assert [(after[cid]["status"], after[cid]["ec2State"]) for cid in gone] == [("INACTIVE", "terminated")] * n
+    consistent(state)
