@@ -215,7 +215,7 @@ def instance_repairs(changes: list[Change], applied: dict[str, tuple[str, str, d
 
 
 def _terminates(group: str, leaving: list) -> str:
-    """``2 container instances of group b (3115b155…, 9a0c…; 3 tasks on them are placed again)``."""
+    """``2 container instances of group b (3115b155…, 9a0c2d1e…; 3 tasks on them placed again)``."""
     n, tasks = len(leaving), sum(i.running_tasks_count for i in leaving)
     shown = ", ".join(i.id[:8] + "…" for i in leaving[:3]) + (f" and {n - 3} more" if n > 3 else "")
     moved = f"; {tasks} task{'s' if tasks != 1 else ''} on {'them' if n != 1 else 'it'} placed again" if tasks else ""
