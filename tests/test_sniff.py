@@ -31,6 +31,9 @@ def test_ours(text) -> None:
     (b"", "no apiVersion, kind or family in it"),
     (b"- hosts: all\n  tasks: []\n", "no apiVersion, kind or family in it"),
     (b"jobs:\n  x:\n    steps:\n      - with: {family: not-top-level}\n", "a GitHub Actions workflow"),
+    # ecsctl plan --out: every kind and field is in it, the marker it starts with tells it apart
+    (b'{\n  "$comment": "ecsctl saved plan: apply it with ecsctl apply FILE",\n  "changes": [{"kind": "TaskDefinition",'
+     b' "after": {"family": "web", "containerDefinitions": []}}]', "an ecsctl saved plan"),
 ])
 def test_foreign(text, what) -> None:
     assert foreign(text) == what

@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
+from ecsctl.core.manifest.sniff import SAVED_PLAN_MARKER
 from ecsctl.core.plan.codec import manifests_hash, plan_for_file, plan_from_json, plan_has_masked, plan_to_json, restore_masked
 from ecsctl.core.plan.model import Plan
 from ecsctl.errors import InputError
@@ -52,6 +53,8 @@ def save_plan(plan: Plan, path: str, manifests: Mapping[str, bytes] | Iterable[s
     checks them again and takes the values left out from them. ``state``: the ``--state`` the plan
     was made with, if one was given (the hint to make it again names it)."""
     data = plan_to_json(plan_for_file(plan))
+    # first in the file (keys sorted): a folder of manifests it is saved in skips it (core.manifest.sniff)
+    data["$comment"] = f"{SAVED_PLAN_MARKER}: apply it with ecsctl apply FILE"
     data["manifests"] = sorted(manifests)
     if isinstance(manifests, Mapping):
         data["manifest_digests"] = {name: file_digest(manifests[name]) for name in sorted(manifests)}

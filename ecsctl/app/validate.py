@@ -86,7 +86,20 @@ def discover(paths: list[str], exclude: tuple[str, ...] | list[str] = (), notes:
                 files.append(raw)
         else:
             raise UsageError(f"{raw}: no such file or directory")
-    return files
+    return _once(files)
+
+
+def _once(files: list[str]) -> list[str]:
+    """``files`` without a second name for one file (``m`` and ``./m``, or ``m`` and ``m/web.yaml``
+    given together: each document is read once, not reported as defined twice)."""
+    seen: set[str] = set()
+    out = []
+    for name in files:
+        key = name if name == "-" else os.path.realpath(name)
+        if key not in seen:
+            seen.add(key)
+            out.append(name)
+    return out
 
 
 def is_manifest_file(name: str) -> bool:

@@ -370,3 +370,18 @@ def test_a_deployment_failed_without_rollback_is_deployed_again_once_its_image_i
     assert services["web"]["taskDefinition"] == "web:2" and services["web"]["runningCount"] == services["web"]["desiredCount"]
     final = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
     assert not [c for c in final["changes"] if c["action"] != "no-op"] and final["deployments"] == []
+
+
+def test_a_plan_saved_in_its_manifest_folder_is_skipped_there_and_applies(runner, stack, state):
+    plan_file = str(stack / "plan.json")  # inside the folder plan -f reads
+    saved = run(runner, "plan", "-f", str(stack), "--state", state, "--out", plan_file)
+    assert saved.exit_code == 0, saved.output
+    # the hint it prints is a command that works: the state it was made against is named
+    assert saved.stderr.splitlines()[-1] == f"Saved the plan to {plan_file}; apply it with: ecsctl apply {plan_file} --state {state}"
+    checked = run(runner, "validate", str(stack))
+    assert checked.exit_code == 0, checked.output
+    assert f"note: {plan_file}: skipped, not an ecsctl manifest or an ECS task definition (an ecsctl saved plan)" in checked.stderr
+    done = run(runner, "apply", plan_file, "--state", state, "--auto-approve")
+    assert done.exit_code == 0, done.output
+    again = run(runner, "plan", "-f", str(stack), "--state", state, "--detailed-exitcode")
+    assert again.exit_code == 0 and "No changes" in again.stdout, again.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -406,3 +407,16 @@ def test_validate_yaml_output_is_the_json_document(runner, write, taskdef_text) 
     path = write("web.yaml", taskdef_text)
     as_json = json.loads(_run(runner, "-o", "json", str(path)).stdout)
     assert yaml.safe_load(_run(runner, "-o", "yaml", str(path)).stdout) == as_json
+
+
+def test_a_file_named_twice_is_read_once(runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a folder and a file in it, or the folder under two spellings (a pre-commit hook names both)
+    target = tmp_path / "m"
+    shutil.copytree(REPO / "manifests", target)
+    monkeypatch.chdir(tmp_path)
+    alone = _run(runner, "m")
+    assert alone.exit_code == 0, alone.output
+    for args in (["m", "./m"], ["m", "m/web.yaml"], ["m/web.yaml", "m"]):
+        both = _run(runner, *args)
+        assert both.exit_code == 0 and "E0016" not in both.stdout, both.output
+        assert both.stdout.splitlines()[-1] == alone.stdout.splitlines()[-1]  # the same documents and files

@@ -36,6 +36,11 @@ _ANY_API = re.compile(_key("apiVersion") + r"""\s*["']?([^\s"',}]+)""")
 _KIND = re.compile(_key("kind"))
 _TASKDEF = re.compile(_key("family|containerDefinitions|taskDefinition"))
 
+# A plan saved by ``ecsctl plan --out`` (``app.planfile``): its JSON holds every manifest kind and
+# field, so it is told apart by the marker it starts with (keys are written sorted, "$" first).
+SAVED_PLAN_MARKER = "ecsctl saved plan"
+_SAVED_PLAN = re.compile(r'\A\s*\{\s*"\$comment"\s*:\s*"' + SAVED_PLAN_MARKER)
+
 # What the commonest other YAML files are, by their top-level keys, for the note.
 _KNOWN = (
     ("a GitHub Actions workflow", re.compile(r"(?m)^jobs\s*:")),
@@ -50,6 +55,8 @@ def foreign(head: bytes) -> str | None:
     otherwise what the file seems to be instead, for the note that skips it."""
     encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8"
     text = head.decode(encoding, errors="replace")
+    if _SAVED_PLAN.match(text):
+        return "an ecsctl saved plan"
     if _ECSCTL_API.search(text) or _TASKDEF.search(text):
         return None
     other = _ANY_API.search(text)
