@@ -178,7 +178,7 @@ def instance_repairs(changes: list[Change], applied: dict[str, tuple[str, str, d
     """A Cluster group's ``count`` is a desired count: container instances that went away
     (deregistered, or terminated) are replaced by new registrations when the cluster is applied,
     and the instances a group no longer needs (scaled down, removed, other hardware) are
-    terminated, their tasks placed again.  The counts are the backend's own (``reconcile_group``),
+    terminated and their tasks stopped.  The counts are the backend's own (``reconcile_group``),
     so the plan names what apply registers and terminates."""
     from ecsctl.core.controller.cluster import desired_groups, reconcile_group
 
@@ -215,10 +215,12 @@ def instance_repairs(changes: list[Change], applied: dict[str, tuple[str, str, d
 
 
 def _terminates(group: str, leaving: list) -> str:
-    """``2 container instances of group b (3115b155…, 9a0c2d1e…; 3 tasks on them placed again)``."""
+    """``2 container instances of group b (3115b155…, 9a0c2d1e…; the 3 tasks on them stop: the
+    placement forecast shows where their services run them)``."""
     n, tasks = len(leaving), sum(i.running_tasks_count for i in leaving)
     shown = ", ".join(i.id[:8] + "…" for i in leaving[:3]) + (f" and {n - 3} more" if n > 3 else "")
-    moved = f"; {tasks} task{'s' if tasks != 1 else ''} on {'them' if n != 1 else 'it'} placed again" if tasks else ""
+    moved = (f"; the {tasks} task{'s' if tasks != 1 else ''} on {'them' if n != 1 else 'it'} stop: the placement "
+             "forecast shows where their services run them") if tasks else ""
     return f"{n} container instance{'s' if n != 1 else ''} of group {group} ({shown}{moved})"
 
 

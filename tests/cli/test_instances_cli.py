@@ -221,6 +221,9 @@ def test_the_plan_names_the_instances_a_group_change_terminates(runner, state, s
     n = len(gone)
     assert f"terminates {n} container instance{'s' if n != 1 else ''} of group {name} (" in change["reason"]
     assert all(cid[:8] in change["reason"] for cid in gone)
+    tasks = sum(i["runningTasksCount"] for i in instances(runner, state) if i["id"] in gone)
+    if tasks:
+        assert f"the {tasks} task{'s' if tasks != 1 else ''} on {'them' if n != 1 else 'it'} stop" in change["reason"]
     applied = runner.invoke(root, ["apply", "-f", str(stack), "--state", state, "--auto-approve"], catch_exceptions=False)
     assert applied.exit_code == 0, applied.output
     after = {i["id"]: i for i in instances(runner, state, "--all")}
