@@ -297,12 +297,13 @@ def deployment_outcomes(plan: Plan, store) -> list[dict]:
     return out
 
 
-def save_plan(plan: Plan, path: str, manifests=(), paths=(), state: str | None = None) -> None:
+def save_plan(plan: Plan, path: str, manifests=(), paths=(), state: str | None = None) -> str:
     """``ecsctl.app.planfile.save_plan``: a private plan file without sensitive values, bound to the
-    manifests (by name and bytes) read from ``paths``."""
+    manifests (by name and bytes) read from ``paths``; returns the command that applies it."""
     from ecsctl.app import planfile
 
     planfile.save_plan(plan, path, manifests, paths, state)
+    return planfile.apply_command(path, state)
 
 
 def load_plan(path: str, restore: bool = True, check_manifests: bool = True) -> Plan:

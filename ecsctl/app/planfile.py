@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import uuid
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
@@ -197,9 +198,15 @@ def _again(data: dict, path: str) -> str:
     roots = _strings(data.get("manifest_paths"))
     if not roots:
         return "run plan again"
-    import shlex
-
-    files = " ".join(f"-f {shlex.quote(r)}" for r in roots)
     state = data.get("state_option")
-    files += f" --state {shlex.quote(state)}" if isinstance(state, str) and state else ""
+    files = " ".join(f"-f {shlex.quote(r)}" for r in roots) + _state_flag(state if isinstance(state, str) else None)
     return f"run plan again (ecsctl plan {files} --out {shlex.quote(path)})"
+
+
+def apply_command(path: str, state: str | None) -> str:
+    """The command that applies the plan saved at ``path`` (to the ``--state`` it was made with)."""
+    return f"ecsctl apply {shlex.quote(path)}{_state_flag(state)}"
+
+
+def _state_flag(state: str | None) -> str:
+    return f" --state {shlex.quote(state)}" if state else ""

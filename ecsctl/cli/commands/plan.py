@@ -117,11 +117,8 @@ def plan(
             store.close()
     sys.stdout.write(_render(the_plan, fmt, full=full, show_sensitive=show_sensitive))
     if out:
-        save_plan(the_plan, out, manifests=inputs.files, paths=files, state=opts.state)
-        import shlex
-
-        again = shlex.quote(out) + (f" --state {shlex.quote(opts.state)}" if opts.state else "")
-        sys.stderr.write(f"Saved the plan to {out}; apply it with: ecsctl apply {again}\n")
+        apply_it = save_plan(the_plan, out, manifests=inputs.files, paths=files, state=opts.state)
+        sys.stderr.write(f"Saved the plan to {out}; apply it with: {apply_it}\n")
     if detailed_exitcode and the_plan.has_changes:
         raise typer.Exit(2)
 
