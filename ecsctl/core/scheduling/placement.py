@@ -393,7 +393,7 @@ class Placer:
         self._ephemeral: dict[tuple[int, str], list] = {}
         self._min_cpu = self._min_mem = _INF  # the smallest demand seen (see _alive)
         self._dead: set[int] = set()
-        self._version = 0  # bumped by every placement and release
+        self._version = getattr(self, "_version", -1) + 1  # bumped by every placement, release and refresh
         self._diagnosed: dict[tuple, tuple[int, Unplaced]] = {}  # (node, protocol) -> [high-water mark, freed heap]
 
     def refresh(self, instance_id: str | None = None) -> None:
@@ -863,8 +863,7 @@ class Placer:
         split = self._split(chain)
         attrs, rest = split
         if len(attrs) == 1 and len(rest) == 1 and rest[0].kind == "inst":  # the default chain, written out
-            attr = attrs[0]
-            return lambda: self._place_spread(demand, group, fits, constraints, attr)
+            return self._spread_run(demand, group, fits, constraints, attrs[0])
         return lambda: self._place(demand, group, fits, constraints, chain, split)
 
     def place_many(self, demand: TaskDemand, count: int, *, group: str, constraints: Sequence[dict] = (),
@@ -942,13 +941,34 @@ class Placer:
                 return self._commit(chosen, demand, group)
         return self.diagnose(demand, group=group, constraints=constraints)
 
-    def _place_spread(self, demand, group, fits, constraints, attr: str) -> Placed | Unplaced:
+    def _spread_run(self, demand, group, fits, constraints, attr: str) -> Callable[[], Placed | Unplaced]:
+        """:meth:`_place_spread` for one task after another: a partition's candidate (what
+        :meth:`_search` found in it) is kept until that partition changes.  Between two calls
+        of the run, only the run's own placement changed the placer (its version moved by
+        one), and only in the partition it went to; anything else (a release, another run's
+        placement) and every candidate is searched again."""
+        found: dict[int, int] = {}  # id(partition) -> its candidate, -1 for none
+        after: list = [None]  # the placer's version, revivals and index after the run's last call
+
+        def place() -> Placed | Unplaced:
+            if (self._version, self._loosened, self._indexes.get((attr,))) != after[0]:
+                found.clear()
+            result = self._place_spread(demand, group, fits, constraints, attr, found)
+            after[0] = (self._version, self._loosened, self._indexes.get((attr,)))
+            return result
+
+        return place
+
+    def _place_spread(self, demand, group, fits, constraints, attr: str,
+                      found: dict[int, int] | None = None) -> Placed | Unplaced:
         """:meth:`_place` for the chain ``spread(attribute:attr), spread(instanceId)`` (the
         default one, a service's usual), written out: the same tiers of partitions by the
         group's count of their value (ties in index order), each partition searched by
         :meth:`_search`, and the same narrowing of the tier's candidates (:meth:`_narrow`: the
         fewest tasks of the group, then the lowest index), without the general path's lists and
-        tuples per placement (tested against it)."""
+        tuples per placement (tested against it).  ``found``: candidates of partitions that did
+        not change since they were searched (see :meth:`_spread_run`); the one placed in is
+        dropped from it."""
         self._need = demand
         index = self._index((attr,))
         parts = [p for p in index.parts.values() if p.ids]
@@ -968,13 +988,21 @@ class Placer:
                 if tier_level != level:
                     break
                 k += 1
-                hit = self._search(index, part, _INST_ONLY, fits, group)
-                if hit:
-                    found = hit[0]
-                    c = nodes[found].groups.get(group, 0)
-                    if best < 0 or c < best_count or (c == best_count and found < best):
-                        best, best_count = found, c
+                if found is None:
+                    hit = self._search(index, part, _INST_ONLY, fits, group)
+                    cand = hit[0] if hit else -1
+                else:
+                    cand = found.get(id(part), -2)
+                    if cand == -2:
+                        hit = self._search(index, part, _INST_ONLY, fits, group)
+                        cand = found[id(part)] = hit[0] if hit else -1
+                if cand >= 0:
+                    c = nodes[cand].groups.get(group, 0)
+                    if best < 0 or c < best_count or (c == best_count and cand < best):
+                        best, best_count = cand, c
             if best >= 0:
+                if found is not None:
+                    found.pop(id(index.part_of[best]), None)
                 return self._commit(best, demand, group)
         return self.diagnose(demand, group=group, constraints=constraints)
 
