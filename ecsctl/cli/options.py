@@ -170,6 +170,10 @@ def usage_line(exc) -> str:
     if name in TAKES_FILES and stray:
         return f"error: {manifests_hint(name, stray.group(1).split())}\n"
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    if re.fullmatch(r"-\d.*", str(getattr(exc, "option_name", "") or "")):  # `tick -1m`: a negative value
+        if name == "tick":
+            return f"error: the simulated clock only moves forward: give tick a positive DURATION such as 15m{hint}\n"
+        message += " (a value that starts with '-' is read as an option: put '--' before it)"
     return f"error: {message}{hint}\n"
 
 

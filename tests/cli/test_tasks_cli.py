@@ -148,6 +148,16 @@ def test_tick_refuses_bad_durations(runner, state, bad):
     assert "invalid duration" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_negative_tick_says_the_clock_only_moves_forward(runner, state):
+    """``tick -1m`` reaches the parser as an option ``-1``; the user meant a duration."""
+    result = runner.invoke(main_app, ["tick", "-1m", "--state", state], catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == ("error: the simulated clock only moves forward: give tick a positive DURATION such as "
+                             "15m (see 'ecsctl tick --help')\n")
+    other = runner.invoke(main_app, ["get", "-5", "--state", state], catch_exceptions=False)
+    assert other.exit_code == 2 and "put '--' before it" in other.stderr
+
+
 def test_tick_json(runner, state):
     result = run(runner, "tick", "1d", "--state", state, "-o", "json")
     assert result.exit_code == 0, result.output
