@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Mapping
 from ecsctl.core.manifest.sniff import SAVED_PLAN_MARKER
 from ecsctl.core.plan.codec import manifests_hash, plan_for_file, plan_from_json, plan_has_masked, plan_to_json, restore_masked
 from ecsctl.core.plan.model import Plan
-from ecsctl.errors import InputError
+from ecsctl.errors import InputError, UsageError
 
 PLAN_FILE_MODE = 0o600
 SKIP_FLAG = "--skip-manifest-check"
@@ -123,9 +123,12 @@ class SavedPlan:
 
 
 def read_saved(path: str) -> SavedPlan:
-    """The plan file at ``path``, parsed; a file that is no saved plan is an ``InputError``."""
+    """The plan file at ``path``, parsed; a file that is no saved plan is an ``InputError``, a path
+    that is not there a ``UsageError`` (exit 2, as for a missing manifest)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError):  # a path that is not there: usage, as validate says it
+        raise UsageError(f"{path}: no such file or directory") from None
     except OSError as exc:
         raise InputError(f"{path}: {exc.strerror or exc}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -202,7 +202,7 @@ def _broken(tmp_path: Path) -> Path:
     lambda tmp: (["plan", "-f", str(_broken(tmp)), "-o", "json"], 1),
     lambda tmp: (["apply", "-f", str(_broken(tmp)), "--auto-approve"], 1),
     lambda tmp: (["apply", "-f", str(MANIFESTS)], 2),  # no terminal to confirm on
-    lambda tmp: (["apply", str(tmp / "no-such-plan.json"), "--auto-approve"], 1),
+    lambda tmp: (["apply", str(tmp / "no-such-plan.json"), "--auto-approve"], 2),
 ], ids=["plan-invalid", "plan-json-invalid", "apply-invalid", "apply-no-terminal", "apply-missing-planfile"])
 @pytest.mark.parametrize("where", ["new/deeper/state.db", "state.db"], ids=["new-folders", "existing-folder"])
 def test_a_refused_command_leaves_no_file_behind(runner, tmp_path: Path, refused, where) -> None:
