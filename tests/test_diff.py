@@ -403,3 +403,35 @@ def test_a_sealed_state_shows_the_manifest_value_of_a_field_only_sealing_changes
     changes = diff_fields("TaskDefinition", spec, spec, seal)
     assert [(c.path, c.after) for c in changes] == [
         (("containerDefinitions", "web", "environment", "DB_PASSWORD", "value"), "hunter2")]
+
+
+_leaf = st.one_of(st.integers(-2, 2), st.sampled_from([0.0, 1.0, 60.0, 60, True, False, None, "a", "b"]))
+_json = st.recursive(_leaf, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                    st.dictionaries(st.sampled_from("pqrs"), inner, max_size=4)),
+                     max_leaves=12)
+
+
+def _differing_reference(a, b, path):
+    """The literal rule: two dicts are compared whole as JSON values, and descended when unequal."""
+    from ecsctl.core.plan.diff import MISSING, _equal
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(a.keys() | b.keys(), key=str):
+            x, y = a.get(key, MISSING), b.get(key, MISSING)
+            if x is MISSING or y is MISSING:
+                yield path + (key,)
+            elif not _equal(x, y):
+                yield from _differing_reference(x, y, path + (key,))
+    else:
+        yield path
+
+
+@settings(max_examples=400, deadline=None)
+@given(a=st.dictionaries(st.sampled_from("pqrs"), _json, max_size=4), b=st.dictionaries(st.sampled_from("pqrs"), _json, max_size=4))
+def test_differing_paths_match_comparing_each_dict_whole(a, b):
+    """``_differing`` descends two dicts without comparing them whole first; the paths it finds
+    are those of comparing whole (60 and 60.0 equal, a bool never a number)."""
+    from ecsctl.core.plan.diff import _differing
+    assert list(_differing(a, b, ())) == list(_differing_reference(a, b, ()))
+    tweaked = copy.deepcopy(a)
+    tweaked.setdefault("p", {})
+    assert list(_differing(a, tweaked, ())) == list(_differing_reference(a, tweaked, ()))
