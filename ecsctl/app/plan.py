@@ -238,18 +238,19 @@ def backend_for(store, name: str = "local", *, aws=None, **options):
     return LocalBackend(store)
 
 
-def check_fresh(plan: Plan, store) -> None:
-    """A saved plan applies only to the state it was made against."""
+def check_fresh(plan: Plan, store, again: str = "run plan again") -> None:
+    """A saved plan applies only to the state it was made against; ``again`` ends the refusal
+    (a saved plan's own: the command that makes it again, ``SavedPlan.again``)."""
     meta = store.meta()
     if plan.lineage is None:
         if meta.serial != 0:
             raise StalePlan(f"the plan was made against an empty state, but the state has since been applied "
-                            f"(serial {meta.serial}); run plan again")
+                            f"(serial {meta.serial}); {again}")
         return
     if meta.lineage != plan.lineage:
-        raise StalePlan(f"the plan belongs to another state (lineage {plan.lineage}, this state is {meta.lineage}); run plan again")
+        raise StalePlan(f"the plan belongs to another state (lineage {plan.lineage}, this state is {meta.lineage}); {again}")
     if meta.serial != plan.serial:
-        raise StalePlan(f"the state moved on since the plan was made (serial {plan.serial} -> {meta.serial}); run plan again")
+        raise StalePlan(f"the state moved on since the plan was made (serial {plan.serial} -> {meta.serial}); {again}")
 
 
 def clusters_to_reconcile(plan: Plan) -> list[str]:

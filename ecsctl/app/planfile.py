@@ -90,6 +90,11 @@ class SavedPlan:
     def __init__(self, path: str, data: dict, plan: Plan) -> None:
         self.path, self.data, self.plan = path, data, plan
 
+    def again(self) -> str:
+        """How to make this plan again: ``run plan again (ecsctl plan -f … --out FILE)`` when the
+        file names the paths it was made from."""
+        return _again(self.data, self.path)
+
     def check_manifests(self) -> None:
         """Refuse (``ManifestsChanged``) unless the manifests are here, as they were when the plan was made."""
         path, data, masked = self.path, self.data, plan_has_masked(self.plan)

@@ -125,7 +125,8 @@ def test_a_saved_plan_applies_once_and_is_then_stale(runner, stack, state, tmp_p
     assert run(runner, "apply", plan_file, "--state", state, "--auto-approve").exit_code == 0
     stale = run(runner, "apply", plan_file, "--state", state, "--auto-approve")
     assert stale.exit_code == 1
-    assert "empty state" in stale.stderr and "run plan again" in stale.stderr
+    assert "empty state" in stale.stderr
+    assert stale.stderr.rstrip().endswith(f"run plan again (ecsctl plan -f {stack} --state {state} --out {plan_file})")
 
 
 def test_a_plan_against_an_older_serial_is_refused(runner, stack, state, tmp_path):
@@ -138,6 +139,9 @@ def test_a_plan_against_an_older_serial_is_refused(runner, stack, state, tmp_pat
     applied(runner, stack, state)
     stale = run(runner, "apply", plan_file, "--state", state, "--auto-approve")
     assert stale.exit_code == 1 and "state moved on" in stale.stderr
+    assert stale.stderr.rstrip().endswith(f"run plan again (ecsctl plan -f {stack} --state {state} --out {plan_file})")
+    shown = run(runner, "show", plan_file, "--state", state)
+    assert "note: apply would refuse this plan: the state moved on" in shown.stderr and "--out " in shown.stderr
 
 
 def _desired(runner, state) -> dict:

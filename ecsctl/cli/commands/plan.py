@@ -197,7 +197,7 @@ def apply(
             else:
                 the_plan = make_plan(inputs, store)
         else:
-            check_fresh(saved.plan, store)  # a state moved on first, then manifests that changed since the plan
+            check_fresh(saved.plan, store, saved.again())  # a state moved on first, then manifests that changed since the plan
             the_plan = checked_plan(saved, check_manifests=not skip_manifest_check)
         if aws is not None:
             sys.stdout.write(_render(the_plan, fmt, show_sensitive=show_sensitive))
@@ -253,7 +253,7 @@ def show(
     if store is not None:
         with store:
             try:
-                check_fresh(the_plan, store)
+                check_fresh(the_plan, store, saved.again())
             except StalePlan as exc:
                 sys.stderr.write(f"note: apply would refuse this plan: {exc}\n")
     try:
