@@ -7,6 +7,7 @@ from typing import Callable
 
 from ecsctl.app.state import open_required
 from ecsctl.app.task_rows import role_lookup, task_order, task_providers, task_row
+from ecsctl.core.controller.ids import PREFIX_MIN
 from ecsctl.errors import InputError, UsageError
 
 
@@ -219,7 +220,7 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
     if kind == "events" and name:  # a rule, a task id (or prefix), or a service
         rows = [r for r in rows if _event_of(r, name)]
         if not rows:
-            raise InputError(f"no events of {name!r} in the state (NAME: a rule, a task id or a prefix of 6+ "
+            raise InputError(f"no events of {name!r} in the state (NAME: a rule, a task id or a prefix of {PREFIX_MIN}+ "
                              "characters, or a service as NAME, CLUSTER/NAME or service/CLUSTER/NAME)")
     if kind == "queues" and name:
         rows = [r for r in rows if r["name"] == name]
@@ -248,7 +249,7 @@ def _event_of(row: dict, name: str) -> bool:
         return True
     if "/" not in text and row.get("type") == "service" and source.endswith("/" + text):
         return True
-    return len(text) >= 6 and "/" not in text and (source.startswith(text) or any(t.startswith(text) for t in tasks))
+    return len(text) >= PREFIX_MIN and "/" not in text and (source.startswith(text) or any(t.startswith(text) for t in tasks))
 
 
 def _row_key(kind: str, row: dict) -> tuple:

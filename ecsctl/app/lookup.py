@@ -3,10 +3,10 @@
 The identifiers are the ones the acting commands take, and the ones ECS prints:
 
     clusters   name, cluster ARN (``arn:aws:ecs:…:cluster/prod``)
-    instances  container-instance id, its ARN, its EC2 id (``i-…``), a unique id prefix (6+)
+    instances  container-instance id, its ARN, its EC2 id (``i-…``), a unique id prefix (6+, ``ids.PREFIX_MIN``)
     taskdefs   family (every revision), ``family:revision``, task-definition ARN
     services   name, ``cluster/name``, service ARN (``…:service/prod/web`` or ``…:service/web``)
-    tasks      task id, its ARN, a unique id prefix (8+)
+    tasks      task id, its ARN, a unique id prefix (6+)
     targets    target group name or ARN (``…:targetgroup/web/6d0e…``)
 
 An identifier that matches nothing is an ``InputError`` (exit 1) naming the kind, as
@@ -15,12 +15,11 @@ An identifier that matches nothing is an ``InputError`` (exit 1) naming the kind
 
 from __future__ import annotations
 
+from ecsctl.core.controller.ids import PREFIX_MIN
 from ecsctl.errors import InputError
 
 SINGULAR = {"clusters": "cluster", "instances": "container instance", "taskdefs": "task definition",
             "services": "service", "tasks": "task", "targets": "target group"}
-INSTANCE_PREFIX_MIN = 6  # as ``ecsctl instances ACTION ID``
-TASK_PREFIX_MIN = 8  # as ``ecsctl stop-task ID``
 
 
 def _resource(ident: str) -> str:
@@ -40,7 +39,9 @@ def _after(resource: str, *types: str) -> str:
 
 def not_found(kind: str, ident: str, cluster: str | None = None) -> InputError:
     where = f" in cluster {cluster}" if cluster else ""
-    return InputError(f'{SINGULAR[kind]} "{ident}" not found{where} (`ecsctl get {kind}` lists them)')
+    short = kind in ("tasks", "instances") and 0 < len(str(ident).strip()) < PREFIX_MIN
+    hint = f"an id prefix needs {PREFIX_MIN} characters or more" if short else f"`ecsctl get {kind}` lists them"
+    return InputError(f'{SINGULAR[kind]} "{ident}" not found{where} ({hint})')
 
 
 def select(store, kind: str, ident: str, *, cluster: str | None = None) -> list:
@@ -96,7 +97,7 @@ def _instances(store, ident: str, cluster: str | None) -> list:
         extras = instance_extras(store)
         return [i for i in every if extras.get(i.id, {}).get("ec2InstanceId") == text
                 or i.attributes.get("ec2InstanceId") == text]
-    matches = [i for i in every if len(text) >= INSTANCE_PREFIX_MIN and i.id.startswith(text)]
+    matches = [i for i in every if len(text) >= PREFIX_MIN and i.id.startswith(text)]
     if len(matches) > 1:
         raise InputError(f"container instance id prefix {text!r} is ambiguous: it matches {len(matches)} instances")
     return matches
@@ -133,7 +134,7 @@ def _tasks(store, ident: str, cluster: str | None) -> list:
 
     text = _resource(ident).rsplit("/", 1)[-1]  # task/[cluster/]id
     found = store.get(Task, text) if text else None
-    if found is None and len(text) >= TASK_PREFIX_MIN:
+    if found is None and len(text) >= PREFIX_MIN:
         matches = [t for t in store.find(Task, **({"cluster": cluster} if cluster else {})) if t.id.startswith(text)]
         if len(matches) > 1:
             raise InputError(f"task id prefix {text!r} is ambiguous: it matches {len(matches)} tasks")

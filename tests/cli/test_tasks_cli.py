@@ -205,3 +205,22 @@ def test_tick_text_is_in_the_clocks_order_with_rule_firings(runner, state):
     started = next(i for i, line in enumerate(lines) if line.startswith("started ") and "family:report" in line)
     stopped = next(i for i, line in enumerate(lines) if line.startswith("stopped ") and "family:report" in line)
     assert fired < started < stopped
+
+
+def test_task_and_instance_ids_are_named_by_a_prefix_of_6_characters(runner, state):
+    """One rule for both kinds of id (README, ``get`` NAME): 6 characters or more name a task or
+    an instance; fewer say so instead of a bare "not found"."""
+    task = next(t for t in get(runner, state, "tasks") if t["lastStatus"] == "RUNNING")
+    inst = get(runner, state, "instances")[0]
+    for args in (["get", "tasks", task["id"][:6]], ["describe", "task", task["id"][:6]]):
+        found = runner.invoke(main_app, [*args, "--state", state], catch_exceptions=False)
+        assert found.exit_code == 0 and task["id"] in found.stdout, found.output
+    got = runner.invoke(main_app, ["get", "instances", inst["id"][:6], "--state", state, "-o", "json"], catch_exceptions=False)
+    assert got.exit_code == 0 and json.loads(got.stdout)[0]["id"] == inst["id"]
+    short = runner.invoke(main_app, ["get", "tasks", task["id"][:5], "--state", state], catch_exceptions=False)
+    assert short.exit_code == 1
+    assert short.stderr == f'error: task "{task["id"][:5]}" not found (an id prefix needs 6 characters or more)\n'
+    stop = run(runner, "stop-task", task["id"][:5], "--state", state)
+    assert stop.exit_code == 1 and "an id prefix needs 6 characters or more" in stop.stderr
+    stopped = run(runner, "stop-task", task["id"][:6], "--state", state)
+    assert stopped.exit_code == 0 and task["id"] in stopped.stdout

@@ -60,12 +60,14 @@ def find_instance(store: StateStore, ref: str) -> ContainerInstance:
         matches = [i for i in every
                    if ids.ec2_instance_id(i.id) == text or i.attributes.get("ec2InstanceId") == text]
     else:
-        matches = [i for i in every if len(text) >= 6 and i.id.startswith(text)]
+        matches = [i for i in every if len(text) >= ids.PREFIX_MIN and i.id.startswith(text)]
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
         raise InputError(f"container instance {text!r} is ambiguous: it matches {len(matches)} instances")
-    raise InputError(f"container instance {text} not found in the state (see `ecsctl get instances`)")
+    short = 0 < len(text) < ids.PREFIX_MIN and not text.startswith("i-")
+    hint = f"an id prefix needs {ids.PREFIX_MIN} characters or more" if short else "see `ecsctl get instances`"
+    raise InputError(f"container instance {text} not found in the state ({hint})")
 
 
 def _updatable(inst: ContainerInstance) -> None:

@@ -43,6 +43,7 @@ from typing import Callable, Sequence
 from ecsctl.backends.local import capacity_providers, controller, launch
 from ecsctl.backends.local.launch import Launch
 from ecsctl.backends.local.world import STOPPED, World
+from ecsctl.core.controller import ids
 from ecsctl.core.controller import service as model
 from ecsctl.core.deploy import failures
 from ecsctl.core.events import batch
@@ -261,11 +262,11 @@ def catalogue_of(world: World) -> dict[str, dict]:
 
 
 def find_task(world: World, task_id: str, cluster: str | None = None) -> Task:
-    """A task by id, or by a unique prefix of at least 8 characters."""
+    """A task by id, or by a unique prefix of it (``ids.PREFIX_MIN`` characters or more)."""
     store = world.store
     text = str(task_id or "").rsplit("/", 1)[-1]  # an ARN's last part is the id
     found = store.get(Task, text) if text and store is not None else None
-    if found is None and len(text) >= 8 and store is not None:
+    if found is None and len(text) >= ids.PREFIX_MIN and store is not None:
         matches = [t for t in store.find(Task, **({"cluster": cluster} if cluster else {}))
                    if t.id.startswith(text)]
         if len(matches) > 1:
@@ -273,7 +274,8 @@ def find_task(world: World, task_id: str, cluster: str | None = None) -> Task:
         found = matches[0] if matches else None
     if found is None or (cluster and found.cluster != cluster):
         where = f" in cluster {cluster}" if cluster else ""
-        raise InputError(f"task {text or task_id!r}{where}: The referenced task was not found.")
+        short = f" (an id prefix needs {ids.PREFIX_MIN} characters or more)" if 0 < len(text) < ids.PREFIX_MIN else ""
+        raise InputError(f"task {text or task_id!r}{where}: The referenced task was not found.{short}")
     return world.state(found.cluster).tasks.get(found.id, found)
 
 

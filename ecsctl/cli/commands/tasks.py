@@ -53,7 +53,7 @@ def run_task(
 
 @boundary
 def stop_task(
-    task_id: str = typer.Argument(..., help="Task id (or a unique prefix of at least 8 characters)."),
+    task_id: str = typer.Argument(..., help="Task id (or a unique prefix of at least 6 characters)."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Stop reason (default 'Task stopped by user')."),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Only look in this cluster."),
 ) -> None:

@@ -8,6 +8,9 @@
   ever created in the cluster;
 * deployment: ``ecs-svc/`` + 19 digits hashed from ``"{cluster}/{service}/{n}"``.
 
+Commands take a unique prefix of a task or container-instance id, of ``PREFIX_MIN``
+characters or more.
+
 awsvpc private IPs are not derived from ids: they are allocated from the task's subnet
 (``network``) and stored on the task.
 """
@@ -18,6 +21,7 @@ import hashlib
 import uuid
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "ecsctl.local")
+PREFIX_MIN = 6  # a task or container-instance id is named by a unique prefix of it from this length on
 DEFAULT_CLOCK = "2026-01-01T00:00:00Z"
 
 
