@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from ecsctl.app.collector import collector_paused
@@ -29,6 +29,11 @@ class StalePlan(StateError):
 class Inputs:
     desired: list[Desired]
     files: dict[str, bytes]
+    documents: dict[str, object] = field(default_factory=dict)  # address -> its Document (where it is written)
+
+
+class ClusterInUse(InputError):
+    """The plan deletes a cluster that a service of the manifests runs in."""
 
 
 class NoManifests(InputError):
@@ -52,16 +57,18 @@ def read_manifests(paths: list[str], notes: list[str] | None = None) -> Inputs:
     if report.errors:
         raise ManifestErrors(report)
     desired = []
+    documents = {}
     for doc in loaded.documents:
         if not doc.kind or not doc.name:
             continue
         spec = canonical(doc.kind, doc.name, doc.spec)
         desired.append(Desired(address(doc.kind, doc.name, spec), doc.kind, doc.name, spec))
+        documents[desired[-1].address] = doc
     if not desired:
         where = ", ".join(paths) or "(no paths)"
         raise NoManifests(f"no manifests in {where}: refusing to plan the deletion of everything the state holds "
                           "(to delete on purpose: ecsctl destroy -f DIR)")
-    return Inputs(desired, files)
+    return Inputs(desired, files, documents)
 
 
 @collector_paused
@@ -96,6 +103,7 @@ def make_plan(inputs: Inputs, store) -> Plan:
                 running[(cluster, service)] = n
         revisions = store.latest_revisions()
     changes = diff(inputs.desired, applied)
+    refuse_deleting_used_clusters(changes, inputs)
     changes = revision_changes(changes, services, revisions, deployments)
     changes = instance_repairs(changes, applied, instances, _terminated(store, instances))
     steps = build_steps(changes, existing=set(applied))
@@ -105,6 +113,32 @@ def make_plan(inputs: Inputs, store) -> Plan:
                 changes=changes, steps=steps, drift=drift, deployments=ahead.deployments,
                 predictions=ahead.services, reconcile=ahead.reconcile, capacity=ahead.capacity,
                 recording=ahead.recording)
+
+
+def refuse_deleting_used_clusters(changes: list[Change], inputs: Inputs) -> None:
+    """ECS refuses to delete a cluster that contains services (``ClusterContainsServicesException``):
+    a plan that deletes a cluster (its manifest gone) while the manifests keep or add a service in
+    it is refused, naming the service's ``cluster`` field, instead of the services going down with
+    it and the next plan finding nothing to do."""
+    leaving = {c.name for c in changes if c.kind == "Cluster" and c.action == "delete"}
+    if not leaving:
+        return
+    kept = [d for d in inputs.desired if d.kind == "Service" and d.spec.get("cluster") in leaving]
+    if not kept:
+        return
+    first = kept[0]
+    others = f" (and {len(kept) - 1} more service{'s' if len(kept) > 2 else ''} of the manifests)" if len(kept) > 1 else ""
+    doc = inputs.documents.get(first.address)
+    where = ""
+    if doc is not None:
+        pos = doc.locator.locate(tuple(doc.spec_path) + ("cluster",))
+        where = f"{doc.file}:{pos.line}:{pos.column}: spec.cluster: "
+    cluster = first.spec.get("cluster")
+    raise ClusterInUse(
+        f"{where}service {first.name}{others} runs in cluster {cluster}, which this plan deletes (no Cluster "
+        f"manifest names it any more); ECS refuses to delete a cluster that contains services "
+        f"(ClusterContainsServicesException): keep the Cluster manifest of {cluster}, or remove its services' "
+        "manifests too")
 
 
 def _terminated(store, instances: list) -> set[str]:

@@ -389,3 +389,32 @@ def test_a_plan_saved_in_its_manifest_folder_is_skipped_there_and_applies(runner
     assert done.exit_code == 0, done.output
     again = run(runner, "plan", "-f", str(stack), "--state", state, "--detailed-exitcode")
     assert again.exit_code == 0 and "No changes" in again.stdout, again.output
+
+
+def test_a_plan_that_deletes_the_cluster_its_services_run_in_is_refused(runner, stack, state, tmp_path):
+    """ECS refuses DeleteCluster while the cluster contains services (ClusterContainsServicesException).
+    Removing cluster.yaml but keeping the services, or applying a folder that holds only a new
+    service of that cluster, is refused at plan time, naming the service's cluster field; the state
+    does not move and the services keep running."""
+    applied(runner, stack, state)
+    before = json.loads(run(runner, "get", "services", "--state", state, "-o", "json").stdout)
+    (stack / "cluster.yaml").unlink()
+    web_line = next(k for k, line in enumerate((stack / "web.yaml").read_text().splitlines(), 1)
+                    if line.strip() == "cluster: prod")
+    for argv in (["plan", "-f", str(stack)], ["apply", "-f", str(stack), "--auto-approve"]):
+        refused = run(runner, *argv, "--state", state)
+        assert refused.exit_code == 1, refused.output
+        assert refused.stderr.startswith(f"error: {stack / 'web.yaml'}:{web_line}:3: spec.cluster: service web (and 1 more "
+                                         "service of the manifests) runs in cluster prod, which this plan deletes")
+        assert "ClusterContainsServicesException" in refused.stderr and len(refused.stderr.splitlines()) == 1
+    lonely = tmp_path / "lonely"
+    lonely.mkdir()
+    (lonely / "svc.yaml").write_text("apiVersion: ecsctl/v1\nkind: Service\nmetadata: {name: lonely}\n"
+                                     "spec: {cluster: prod, taskDefinition: worker, desiredCount: 2, launchType: EC2}\n")
+    refused = run(runner, "apply", "-f", str(lonely), "--state", state, "--auto-approve")
+    assert refused.exit_code == 1 and f"{lonely / 'svc.yaml'}:4:" in refused.stderr and "service lonely runs in" in refused.stderr
+    assert json.loads(run(runner, "get", "services", "--state", state, "-o", "json").stdout) == before
+    # removing the services with their cluster is a plan like any other
+    for name in ("web.yaml", "worker.yaml"):
+        (stack / name).unlink()
+    assert run(runner, "plan", "-f", str(stack), "--state", state).exit_code == 0
