@@ -20,6 +20,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ecsctl.app.outcome import apply_outcome
 from ecsctl.app.plan import apply_plan, backend_for, make_plan, read_manifests
 from ecsctl.backends.local import LocalBackend, check_invariants, lifecycle
 from ecsctl.backends.local.tasks import stop_task
@@ -124,6 +125,11 @@ def test_the_plans_forecast_is_what_apply_does(seed, groups, per_group, services
                     last = d["steps"][-1]
                     if not last.get("rollback"):
                         assert live.get(d["to"], 0) == last["newRunning"], d
+            # each deployment ends as the plan said (the words of app.outcome for the same ends)
+            judged = {d["service"]: d["result"] for d in apply_outcome(plan, store)["deployments"]}
+            for d in plan.deployments:
+                said = "rolled-back" if d.get("rolledBackTo") else {"complete": "completed"}.get(d["outcome"], d["outcome"])
+                assert judged.get(d["service"]) == said, (d, judged)
             # and apply then plan is empty, with nothing left for the scheduler to do
             again = make_plan(read_manifests([str(directory)]), store)
             assert not again.has_changes and again.reconcile == []

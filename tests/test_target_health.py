@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from ecsctl.app.outcome import apply_outcome
 from ecsctl.app.plan import apply_plan, backend_for, make_plan, read_manifests
 from ecsctl.backends.local import check_invariants
 from ecsctl.cli.render.plan import render_plan_text
@@ -111,12 +112,14 @@ def test_without_breaker_never_steady(tmp_path: Path, store) -> None:
     apply(tmp_path, stack(8080, breaker=False), store, "a")
     plan = plan_of(tmp_path, stack(0, breaker=False), store, "b")
     (dep,) = plan.deployments
-    assert dep["outcome"] == "failed"
+    assert dep["outcome"] == "stalled"  # as apply judges it: the deployment stays IN_PROGRESS
     assert "no deployment circuit breaker: ECS would keep starting tasks that fail" in dep["reason"]
     apply_plan(plan, store, backend_for(store))
     assert running(store) == {"web:1": 4}
     (new,) = [d for d in store.find(Deployment, service="web") if d.task_definition == "web:2"]
     assert new.rollout_state == "IN_PROGRESS"
+    [after] = apply_outcome(plan, store)["deployments"]
+    assert after["result"] == dep["outcome"]
 
 
 def test_the_fixed_security_group_lets_the_deployment_finish(tmp_path: Path, store) -> None:

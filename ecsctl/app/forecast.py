@@ -183,14 +183,19 @@ def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[di
         elif failure or dep.rollout_state == "FAILED":
             threshold = breaker_threshold(entry["desiredCount"])
             if not enable:
-                tail = "no deployment circuit breaker: ECS would keep starting tasks that fail"
+                tail = ("no deployment circuit breaker: ECS would keep starting tasks that fail, and the deployment "
+                        "stays IN_PROGRESS")
             elif rollback is not None:
                 tail = f"the circuit breaker would stop it after {threshold} failed tasks and rollback to {rollback.task_definition}"
             else:
                 tail = (f"the circuit breaker would stop it after {threshold} failed tasks"
                         + (" (no rollback: the old tasks keep running)" if not back else
                            " (no earlier completed deployment to roll back to: the old tasks keep running)"))
-            entry.update(outcome="failed", reason=f"{failure or dep.rollout_state_reason}; {tail}", fix=(failed_move.fix if failed_move is not None and failed_move.fix else failure_fix(failure)))
+            # FAILED only when the breaker fails it; a deployment whose tasks keep failing without
+            # one is still IN_PROGRESS after apply: stalled, as apply then judges it (app.outcome)
+            entry.update(outcome="failed" if dep.rollout_state == "FAILED" else "stalled",
+                         reason=f"{failure or dep.rollout_state_reason}; {tail}",
+                         fix=(failed_move.fix if failed_move is not None and failed_move.fix else failure_fix(failure)))
         else:
             stall = next((m for m in reversed(mine) if m.phase == "stall"), None)
             reason, fix = (stall.reason, stall.fix) if stall is not None else ("the deployment did not finish", "")
