@@ -186,3 +186,16 @@ def test_cli_shows_a_stalled_deployment_in_text_and_json(tmp_path: Path, store, 
     assert list(d) == ["service", "from", "to", "desiredCount", "minimumHealthyPercent", "maximumPercent",
                        "outcome", "reason", "fix", "steps"]
     assert (d["outcome"], d["steps"]) == ("stalled", [])
+
+
+def test_a_task_larger_than_any_instance_is_not_told_to_wait_for_room(tmp_path: Path, store) -> None:
+    """A revision needing more memory than an m5.large registers cannot be placed on any instance
+    of the cluster, however many there are or however many old tasks stop: the fix says so
+    (and that ECS accepts the task definition: it is the placement that fails, RESOURCE:MEMORY)."""
+    deployed(tmp_path, store, [cluster(2), taskdef("web"), service("web", 2, min_pct=50)])
+    plan = plan_of(tmp_path, [cluster(2), taskdef("web", memory=16384), service("web", 2, min_pct=50)], store)
+    [d] = plan.deployments
+    assert d["outcome"] == "stalled" and d["reason"] == "new tasks cannot be placed (RESOURCE:MEMORY)"
+    assert d["fix"].startswith("no container instance of the cluster can hold one task (128 CPU units, 16384 MiB; "
+                               "the largest registers 2048 CPU units, ")
+    assert "minimumHealthyPercent" not in d["fix"] and d["fix"].endswith("of a larger instance type")

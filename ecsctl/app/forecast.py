@@ -200,7 +200,8 @@ def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[di
             stall = next((m for m in reversed(mine) if m.phase == "stall"), None)
             reason, fix = (stall.reason, stall.fix) if stall is not None else ("the deployment did not finish", "")
             if stall is not None and stall.unplaced is not None and reason.startswith("new tasks cannot be placed"):
-                fix = unplaced_fix(stall.unplaced.reason, world.demand(dep.task_definition), fix)
+                sizes = [(i.registered_cpu, i.registered_memory) for i in cs.instances.values() if i.status != "INACTIVE"]
+                fix = unplaced_fix(stall.unplaced.reason, world.demand(dep.task_definition), fix, sizes)
             entry.update(outcome="stalled", reason=reason, fix=fix)
         if rollback is not None:
             entry["rolledBackTo"] = rollback.task_definition
@@ -291,13 +292,20 @@ def _scheduled_task_entries(world, steps: list[Step]) -> list[dict]:
     return out
 
 
-def unplaced_fix(reason: str, demand, fix: str) -> str:
+def unplaced_fix(reason: str, demand, fix: str, sizes: list[tuple[int, int]] = ()) -> str:
     """What lets a deployment's unplaceable tasks start, by the scheduler's ``reason`` (ECS's
     placement failure); ``fix`` is the stall's own, whose alternative after ", or " (an old task
-    stopping first) is kept where stopping one frees what the new task lacks."""
+    stopping first) is kept where stopping one frees what the new task lacks.  ``sizes``: the
+    registered CPU and memory of the cluster's instances; when none of them could hold one task
+    even empty, neither more instances like them nor an old task's stop helps."""
     from ecsctl.backends.local.launch import SUBNET_FULL
 
     alternative = fix.split(", or ", 1)[1] if ", or " in fix else ""
+    if reason.startswith("RESOURCE") and sizes and not any(c >= demand.cpu and m >= demand.memory for c, m in sizes):
+        cpu, memory = max(sizes)
+        return (f"no container instance of the cluster can hold one task ({demand.cpu} CPU units, {demand.memory} MiB; "
+                f"the largest registers {cpu} CPU units, {memory} MiB): give the task definition less cpu or memory, "
+                "or add container instances of a larger instance type")
     if reason.startswith("RESOURCE"):
         first = f"add a container instance with room for one more task ({_needs(demand)})"
     elif reason == "DISTINCT_INSTANCE":
