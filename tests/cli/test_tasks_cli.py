@@ -80,12 +80,13 @@ def test_run_task_text_on_fargate_with_subnets(runner, state):
     assert any(task["id"] in row and task["privateIp"] in row for row in rows)
 
 
-def test_run_task_failures_are_printed_and_exit_zero(runner, state):
-    # distinctInstance on the six instances: 6 start, 4 fail
+def test_run_task_failures_are_printed_and_exit_one(runner, state):
+    # distinctInstance on the six instances: 6 start, 4 fail; fewer run than asked: exit 1
     result = run(runner, "run-task", "--cluster", "prod", "--task-definition", "worker", "--launch-type", "EC2",
                  "--count", "10", "--group", "one-each", "--placement-constraint", "distinctInstance",
                  "--state", state)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
+    assert result.stderr == "run-task: 4 of 10 tasks were not started (DISTINCT_INSTANCE)\n"
     lines = result.stdout.splitlines()
     assert sum(line.startswith("started ") for line in lines) == 6
     failed = [line for line in lines if line.startswith("failed ")]

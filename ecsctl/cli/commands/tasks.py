@@ -33,8 +33,9 @@ def run_task(
 ) -> None:
     """Run standalone tasks, placed like service tasks (ECS RunTask).
 
-    Tasks that cannot be placed are reported as failures and not started; as with the AWS
-    CLI the command still exits 0.
+    Tasks that cannot be placed are reported as failures and not started; the others run. The
+    command then exits 1 (the AWS CLI exits 0 and leaves the failures to the reader): fewer
+    tasks run than were asked for.
     """
     from ecsctl.app.tasks import run_task as run
 
@@ -45,10 +46,16 @@ def run_task(
                  constraints=placement_constraint or (), subnets=subnets or (), run_for=run_for, exit_code=exit_code)
     if fmt != "text":
         emit(result, fmt)
-        return
-    lines = [f"started {_task_line(t)}" for t in result["tasks"]]
-    lines += [f"failed  {f['reason']}  {f['arn']}  {f['detail']}" for f in result["failures"]]
-    sys.stdout.write("".join(line + "\n" for line in lines))
+    else:
+        lines = [f"started {_task_line(t)}" for t in result["tasks"]]
+        lines += [f"failed  {f['reason']}  {f['arn']}  {f['detail']}" for f in result["failures"]]
+        sys.stdout.write("".join(line + "\n" for line in lines))
+    failures = result["failures"]
+    if failures:
+        reasons = ", ".join(sorted({f["reason"] for f in failures}))
+        sys.stderr.write(f"run-task: {len(failures)} of {len(failures) + len(result['tasks'])} tasks were not "
+                         f"started ({reasons})\n")
+        raise typer.Exit(1)
 
 
 @boundary
