@@ -199,3 +199,15 @@ def test_a_task_larger_than_any_instance_is_not_told_to_wait_for_room(tmp_path: 
     assert d["fix"].startswith("no container instance of the cluster can hold one task (128 CPU units, 16384 MiB; "
                                "the largest registers 2048 CPU units, ")
     assert "minimumHealthyPercent" not in d["fix"] and d["fix"].endswith("of a larger instance type")
+
+
+def test_rolling_forward_over_a_stalled_revision_deploys_from_what_runs(tmp_path: Path, store) -> None:
+    """web:2 stalled (too large to place: its old web:1 tasks keep running); the fix, web:3, is
+    planned from web:1, the revision of the tasks it replaces, not from web:2, which never ran."""
+    deployed(tmp_path, store, [cluster(2), taskdef("web"), service("web", 2, min_pct=100)])
+    stalled = plan_of(tmp_path, [cluster(2), taskdef("web", memory=16384), service("web", 2, min_pct=100)], store)
+    apply_plan(stalled, store, backend_for(store))
+    plan = plan_of(tmp_path, [cluster(2), taskdef("web", memory=512), service("web", 2, min_pct=100)], store)
+    [d] = plan.deployments
+    assert (d["from"], d["to"], d["outcome"]) == ("web:1", "web:3", "complete")
+    assert "deployment of service/prod/web: web:1 -> web:3" in render_plan_text(plan)

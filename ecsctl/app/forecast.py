@@ -140,9 +140,13 @@ def _deployments_started(world, store, service_steps: dict) -> dict[str, dict]:
                 continue
             older = [d for d in deps if d.id != primary.id and d.status != "INACTIVE"]
             if new and was is not None:
-                origin = was.task_definition
-                if origin == primary.task_definition:  # its deployment failed without a rollback: deployed again
-                    origin = next((d.task_definition for d in reversed(older) if d.running_count), origin)
+                # from what runs: the newest deployment that had tasks before the plan (not the
+                # revision of one that stalled or failed without running any, nor the new one
+                # itself when a deployment that failed is deployed again)
+                ran = sorted((d for d in known.values() if d.cluster == name and d.service == svc.name
+                              and d.status != "INACTIVE" and d.running_count and d.id != primary.id),
+                             key=lambda d: (d.created_at, d.id))
+                origin = ran[-1].task_definition if ran else was.task_definition
             else:
                 origin = older[-1].task_definition if older else None
             out[primary.id] = {"service": address("Service", svc.name, {"cluster": name}), "from": origin}
