@@ -420,3 +420,11 @@ def test_a_file_named_twice_is_read_once(runner, tmp_path: Path, monkeypatch: py
         both = _run(runner, *args)
         assert both.exit_code == 0 and "E0016" not in both.stdout, both.output
         assert both.stdout.splitlines()[-1] == alone.stdout.splitlines()[-1]  # the same documents and files
+
+
+def test_an_empty_folder_says_nothing_was_checked(runner, tmp_path: Path) -> None:
+    """0 documents is a pass (as kubeconform's), but a CI log shows that nothing was checked."""
+    (tmp_path / "deploy").mkdir()
+    result = _run(runner, str(tmp_path / "deploy"))
+    assert result.exit_code == 0
+    assert result.stderr == f"note: no manifests in {tmp_path / 'deploy'}: nothing was checked\n"
