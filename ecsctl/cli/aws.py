@@ -17,7 +17,7 @@ BACKENDS = ("local", "aws")
 
 
 def backend_option():
-    return typer.Option("local", "--backend", help="local (the simulation in the state file) or aws (real ECS through boto3; pip install 'ecsctl[aws]').")
+    return typer.Option("local", "--backend", help="local (the simulation in the state file) or aws (real ECS through boto3; pip install 'ecsctl\\[aws]').")
 
 
 def region_option():
