@@ -71,6 +71,14 @@ def test_broken_input_becomes_findings(raw: bytes, file: str, expected: list) ->
     assert all(f.file == file and f.message for f in result.findings)
 
 
+def test_a_tab_that_breaks_the_yaml_is_named() -> None:
+    """PyYAML's C scanner says only "found character that cannot start any token"; the finding
+    says the character is a tab."""
+    [finding] = load_bytes(b"kind: Service\nmetadata:\n\tname: x\n", "m.yaml").findings
+    assert (finding.rule, finding.line, finding.column) == ("E0002", 3, 1)
+    assert finding.message.endswith("(a tab: YAML indents with spaces only)")
+
+
 # (id, raw bytes, file name, the documents' data)
 FINE = [
     ("utf8-bom", "\ufeffa: 1\n".encode(), "m.yaml", [{"a": 1}]),

@@ -41,7 +41,7 @@ def validate(
         raise UsageError("validate needs files or directories: ecsctl validate PATH...")
     notes: list[str] = []
     report = validate_paths(every, exclude or (), notes, skip_named=skip_non_manifests)
-    if not report.documents and not notes:  # an empty folder (a skipped file says so itself)
+    if not report.files and not notes:  # an empty folder (a skipped file says so itself)
         notes.append(f"no manifests in {', '.join(every)}: nothing was checked")
     write_notes(notes)
     sys.stdout.write(render.RENDERERS[fmt](report, color=opts.color()))

@@ -451,7 +451,10 @@ def _load_yaml(text: str, file: str) -> LoadResult:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        findings.append(_error(_yaml_rule(exc), _yaml_message(exc), file, line, column, index=index))
+        message = _yaml_message(exc)
+        if mark and "tab" not in message and _char_at(text, mark.line, mark.column) == "\t":
+            message += " (a tab: YAML indents with spaces only)"
+        findings.append(_error(_yaml_rule(exc), message, file, line, column, index=index))
     except yaml.YAMLError as exc:
         findings.append(_error("E0002", f"invalid YAML: {exc}".splitlines()[0], file, index=index))
     except RecursionError:
@@ -473,6 +476,12 @@ _MISSING = object()
 
 def _node_getter(nodes: _Nodes, index: int):
     return lambda: nodes.get(index)
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    """The character at 0-based ``line`` and ``column`` of ``text`` ('' past its end)."""
+    lines = text.split("\n", line + 1)
+    return lines[line][column:column + 1] if line < len(lines) else ""
 
 
 def _yaml_rule(exc: yaml.MarkedYAMLError) -> str:
