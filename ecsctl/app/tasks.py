@@ -160,7 +160,11 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
     with open_required(state_path) as store:
         with store.locked(f"ecsctl tick {duration}"):
             backend = LocalBackend(store)
-            result = backend.tick(delta, handlers=handlers)
+            try:
+                result = backend.tick(delta, handlers=handlers)
+            except KeyboardInterrupt:  # every minute before it is committed: say where the clock stands
+                raise KeyboardInterrupt(f"the clock stands at {store.clock()}; every minute up to it is "
+                                        f"committed (ecsctl tick again moves on from there)") from None
             scaling = recorded_activities(backend.world)
             firings = [h.data for h in store.find(HistoryEntry, kind=RULE_FIRING)
                        if result.from_time < h.at <= result.to_time]

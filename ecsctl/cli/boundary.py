@@ -30,8 +30,8 @@ def boundary(fn):
         except EcsctlError as exc:
             sys.stderr.write(f"error: {exc}\n")
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            sys.stderr.write("interrupted\n")
+        except KeyboardInterrupt as exc:  # a command may say where it stopped (tick: the clock)
+            sys.stderr.write(f"interrupted: {exc}\n" if str(exc) else "interrupted\n")
             raise typer.Exit(130) from None
         except BrokenPipeError:
             raise typer.Exit(1) from None

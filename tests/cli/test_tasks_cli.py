@@ -225,3 +225,29 @@ def test_task_and_instance_ids_are_named_by_a_prefix_of_6_characters(runner, sta
     assert stop.exit_code == 1 and "an id prefix needs 6 characters or more" in stop.stderr
     stopped = run(runner, "stop-task", task["id"][:6], "--state", state)
     assert stopped.exit_code == 0 and task["id"] in stopped.stdout
+
+
+def test_an_interrupted_tick_says_where_the_clock_stands(runner, state, monkeypatch):
+    """Ctrl-C in the middle of a long tick: exit 130, one line with the clock as committed, and a
+    tick again moves on from there (a handler raises KeyboardInterrupt at the 4th minute: no timing)."""
+    from ecsctl.backends.local import tasks as sim
+    from ecsctl.storage.sqlite_store import SqliteStateStore
+
+    with SqliteStateStore(state, create=False) as store:
+        start = store.clock()
+    calls = []
+
+    def ctrl_c(world, a, b):
+        calls.append(b)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim, "TICK_HANDLERS", [*sim.TICK_HANDLERS, ctrl_c])
+    result = run(runner, "tick", "1h", "--state", state)
+    assert result.exit_code == 130, result.output
+    with SqliteStateStore(state, create=False) as store:
+        clock = store.clock()
+        assert check_invariants(store) == []
+    assert start <= clock < sim.format_clock(calls[-1])  # minutes that changed nothing commit with the next
+    assert result.stderr == (f"interrupted: the clock stands at {clock}; every minute up to it is committed "
+                             "(ecsctl tick again moves on from there)\n")
