@@ -1208,6 +1208,13 @@ class SqliteStateStore:
                 with self._sql(f"save to {table.name}"):
                     self._db().executemany(table.upsert, [table.to_row(r, self._seal) for r in group])
 
+    def prune_history(self, kind: str, before: str) -> int:
+        """Delete the history entries of ``kind`` from before ``before`` (an ISO time); how many
+        went.  The simulation's metric datapoints are kept as long as CloudWatch keeps 1-minute
+        data, so that a long tick does not grow the state without end."""
+        with self.transaction(), self._sql("prune the history"):
+            return self._db().execute("DELETE FROM history WHERE kind = ? AND at < ?", (kind, before)).rowcount
+
     def delete(self, record_type: type[WorldRecord], *key: object) -> bool:
         """Delete by primary key; True if a record was there."""
         table = self._table(record_type)

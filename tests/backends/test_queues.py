@@ -122,3 +122,18 @@ def test_get_queues_shows_the_metrics(make):
     assert rows == [{"name": "jobs", "time": "2026-01-01T00:10:00Z", "ApproximateNumberOfMessagesVisible": 2200,
                      "ApproximateNumberOfMessagesNotVisible": 6, "RunningTaskCount": 6,
                      "BacklogPerTask": pytest.approx(2200 / 6), "consumers": ["prod/worker"]}]
+
+
+def test_datapoints_are_kept_as_long_as_cloudwatch_keeps_them(make, monkeypatch):
+    """CloudWatch keeps 1-minute datapoints for 15 days: once a simulated hour, the older ones go,
+    so a long tick's state stops growing (here the retention is 2 hours, to tick 5 of them)."""
+    from ecsctl.backends.local import tasks
+
+    monkeypatch.setattr(tasks, "METRIC_RETENTION", timedelta(hours=2))
+    store = make(6, queue(initial=1000))  # the queue grows: a datapoint every minute
+    LocalBackend(store).tick(timedelta(hours=5))
+    points = sorted(h.at for h in store.find(HistoryEntry, kind=queues.QUEUE_METRIC, name="jobs"))
+    clock = tasks.parse_clock(store.clock())
+    # pruned at the last full hour, 5:00, of everything before 3:00; kept from then to 5:00
+    assert tasks.parse_clock(points[0]) == clock - timedelta(hours=2) and points[-1] == store.clock()
+    assert len(points) == 2 * 60 + 1

@@ -46,7 +46,8 @@ def _running(world: World, cluster: str, service: str) -> int:
 
 
 def advance_queues(world: World, a: datetime, b: datetime) -> None:
-    """The tick handler: one window of every queue."""
+    """The tick handler: one window of every queue (datapoints kept 15 days, as CloudWatch's)."""
+    tasks.expire_datapoints(world, QUEUE_METRIC, b)
     fraction = (b - a) / MINUTE
     for name, entry in world.catalogue("Queue").items():
         spec = entry.spec or {}

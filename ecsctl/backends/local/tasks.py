@@ -309,6 +309,19 @@ TickHandler = Callable[[World, datetime, datetime], None]
 TICK_HANDLERS: list[TickHandler] = []
 
 
+# CloudWatch keeps datapoints of a 60-second period for 15 days (then only 5-minute and hourly
+# aggregates): the simulation's per-minute datapoints older than that are dropped, so that the
+# state of a long tick does not grow without end.
+METRIC_RETENTION = timedelta(days=15)
+
+
+def expire_datapoints(world: World, kind: str, b: datetime) -> None:
+    """Once a simulated hour (at ``b`` on the hour): the history entries of ``kind`` older than
+    :data:`METRIC_RETENTION` go with the next write."""
+    if b.minute == 0 and b.second == 0:
+        world.expire_history(kind, format_clock(b - METRIC_RETENTION))
+
+
 def register_tick_handler(handler: TickHandler) -> TickHandler:
     """Add ``handler`` to :data:`TICK_HANDLERS` (once); usable as a decorator."""
     if handler not in TICK_HANDLERS:

@@ -435,6 +435,7 @@ class Changes:
     records: tuple[tuple[type, tuple, object], ...]
     events: tuple[ServiceEvent, ...]
     clock: str | None
+    expired: tuple[tuple[str, str], ...] = ()  # (history kind, before): entries older than that go
 
     def write(self, store: StateStore) -> None:
         """Into ``store``, inside the caller's transaction."""
@@ -452,6 +453,9 @@ class Changes:
             store.add_service_event(event)
         if self.clock is not None and store.clock() != self.clock:
             store.set_clock(self.clock)
+        prune = getattr(store, "prune_history", None)
+        for kind, before in self.expired if prune is not None else ():
+            prune(kind, before)
 
 
 def deployment_order(cluster: str, service: str, n: int):
@@ -488,6 +492,7 @@ class World:
         self._sim: dict[tuple[str, str], SimState | None] = {}
         self._history_counts: dict[tuple[str, str, str], int] = {}
         self.journal: dict[tuple[type, tuple], object] = {}
+        self._expired: dict[str, str] = {}  # history kind -> entries before this time go (see expire_history)
         self.events: list[ServiceEvent] = []  # not yet flushed
         self.history: list[ServiceEvent] = []  # every event this world recorded
         self._watchers: list = []
@@ -509,13 +514,20 @@ class World:
     def forget(self, record_type: type, key: tuple) -> None:
         self.journal[(record_type, key)] = _DELETED
 
+    def expire_history(self, kind: str, before: str) -> None:
+        """Drop the stored history entries of ``kind`` older than ``before`` with the next write
+        (the journal holds none that old: entries are appended at the clock's time or later)."""
+        self._expired[kind] = before
+
     def take_changes(self) -> "Changes":
         """Every change since the last take (instance records and counts brought up to date first)."""
         for cs in self._clusters.values():
             cs.refresh_dirty()
-        changes = Changes(tuple((t, k, r) for (t, k), r in self.journal.items()), tuple(self.events), self._clock)
+        changes = Changes(tuple((t, k, r) for (t, k), r in self.journal.items()), tuple(self.events), self._clock,
+                          tuple(sorted(self._expired.items())))
         self.journal.clear()
         self.events.clear()
+        self._expired.clear()
         return changes
 
     def flush(self) -> None:
