@@ -211,3 +211,15 @@ def test_rolling_forward_over_a_stalled_revision_deploys_from_what_runs(tmp_path
     [d] = plan.deployments
     assert (d["from"], d["to"], d["outcome"]) == ("web:1", "web:3", "complete")
     assert "deployment of service/prod/web: web:1 -> web:3" in render_plan_text(plan)
+
+
+def test_from_is_the_newest_deployment_with_tasks_in_sequence_not_by_hash(tmp_path: Path, store) -> None:
+    """api:2 stalled half-way (one api:1 and one api:2 task running): api:3 deploys from api:2,
+    the newer of the two. Deployments made in one apply share their createdAt and their ids are
+    hashes, so only their sequence orders them (for 'api' the hashes sort the other way round)."""
+    deployed(tmp_path, store, [cluster(1), taskdef("api"), service("api", 2, min_pct=100, max_pct=150)])
+    half = plan_of(tmp_path, [cluster(1), taskdef("api", memory=5000), service("api", 2, min_pct=100, max_pct=150)], store)
+    apply_plan(half, store, backend_for(store))
+    plan = plan_of(tmp_path, [cluster(1), taskdef("api", memory=512), service("api", 2, min_pct=100, max_pct=150)], store)
+    [d] = plan.deployments
+    assert (d["from"], d["to"]) == ("api:2", "api:3")

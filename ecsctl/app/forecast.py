@@ -119,6 +119,7 @@ def _cluster_of_address(addr: str) -> dict:
 def _deployments_started(world, store, service_steps: dict) -> dict[str, dict]:
     """Deployment id -> ``{service, from}`` for every deployment a Service update step started,
     and every deployment already in progress in the state."""
+    from ecsctl.core.controller import ids
     from ecsctl.core.state.ports import Deployment, Service
 
     known = {d.id: d for d in store.find(Deployment)} if store is not None else {}
@@ -143,9 +144,9 @@ def _deployments_started(world, store, service_steps: dict) -> dict[str, dict]:
                 # from what runs: the newest deployment that had tasks before the plan (not the
                 # revision of one that stalled or failed without running any, nor the new one
                 # itself when a deployment that failed is deployed again)
-                ran = sorted((d for d in known.values() if d.cluster == name and d.service == svc.name
-                              and d.status != "INACTIVE" and d.running_count and d.id != primary.id),
-                             key=lambda d: (d.created_at, d.id))
+                mine = [d for d in known.values() if d.cluster == name and d.service == svc.name]
+                ran = sorted((d for d in mine if d.status != "INACTIVE" and d.running_count and d.id != primary.id),
+                             key=ids.deployment_order(name, svc.name, len(mine)))
                 origin = ran[-1].task_definition if ran else was.task_definition
             else:
                 origin = older[-1].task_definition if older else None

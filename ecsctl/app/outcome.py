@@ -56,11 +56,12 @@ def _problem(d: dict) -> str:
 
 def _reason_of(store, service: str, revision: str) -> str:
     """The rollout reason of the newest deployment of ``revision`` (the one that failed)."""
+    from ecsctl.core.controller import ids
     from ecsctl.core.state.ports import Deployment
 
     cluster, name = service_key(service)
-    found = [d for d in store.find(Deployment, cluster=cluster, service=name) if d.task_definition == revision]
-    found.sort(key=lambda d: (d.created_at, d.id))
+    every = store.find(Deployment, cluster=cluster, service=name)
+    found = sorted((d for d in every if d.task_definition == revision), key=ids.deployment_order(cluster, name, len(every)))
     return found[-1].rollout_state_reason if found else ""
 
 

@@ -12,6 +12,7 @@ scale-out; a scheduled action sets min/max and pulls the desired count into the 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 import textwrap
 
 import pytest
@@ -360,3 +361,21 @@ def test_a_bad_time_is_a_usage_error(tmp_path, time) -> None:
     sim = Sim(tmp_path, TARGET_TRACKING)
     result = sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "5", f"--time={time}", code=2)
     assert "is not a timestamp" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_metric_put_once_holds_past_the_datapoint_retention(tmp_path, monkeypatch) -> None:
+    """A `metrics put` value holds until the next one: the retention that drops a queue's
+    per-minute datapoints after 15 days (shortened to 1 hour here) leaves it, so a later tick,
+    in another process, still reads it."""
+    from ecsctl.backends.local import tasks
+    from ecsctl.backends.local.scaling import METRIC_KIND
+    from ecsctl.core.state.ports import HistoryEntry
+    from ecsctl.storage.sqlite_store import SqliteStateStore
+
+    monkeypatch.setattr(tasks, "METRIC_RETENTION", timedelta(hours=1))
+    sim = Sim(tmp_path, TARGET_TRACKING)
+    sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "90")
+    sim("tick", "3h")
+    with SqliteStateStore(sim.state, create=False) as store:
+        assert len(store.find(HistoryEntry, kind=METRIC_KIND)) == 1
+    assert sim.desired() == 10  # 90 % against a target of 60: out to maxCapacity, and it holds

@@ -251,3 +251,21 @@ def test_an_interrupted_tick_says_where_the_clock_stands(runner, state, monkeypa
     assert start <= clock < sim.format_clock(calls[-1])  # minutes that changed nothing commit with the next
     assert result.stderr == (f"interrupted: the clock stands at {clock}; every minute up to it is committed "
                              "(ecsctl tick again moves on from there)\n")
+
+
+def test_run_task_of_a_task_that_cannot_start_exits_one(runner, state, tmp_path):
+    """An image tag its repository does not hold: ECS creates the tasks and stops them at once
+    (TaskFailedToStart, CannotPullContainerError); none of them runs, so the command fails."""
+    stack = tmp_path / "manifests"
+    (stack / "broken.yaml").write_text(
+        "apiVersion: ecsctl/v1\nkind: TaskDefinition\nmetadata: {name: broken}\nspec:\n"
+        "  requiresCompatibilities: [EC2]\n  networkMode: bridge\n  containerDefinitions:\n"
+        "    - {name: app, image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:9.9.9, essential: true,"
+        " cpu: 128, memory: 256}\n")
+    applied = runner.invoke(main_app, ["apply", "-f", str(stack), "--state", state, "--auto-approve"], catch_exceptions=False)
+    assert applied.exit_code == 0, applied.output
+    result = run(runner, "run-task", "--cluster", "prod", "--task-definition", "broken", "--launch-type", "EC2",
+                 "--count", "2", "--state", state, "-o", "json")
+    assert result.exit_code == 1, result.output
+    assert {t["stopCode"] for t in json.loads(result.stdout)["tasks"]} == {"TaskFailedToStart"}
+    assert result.stderr == "run-task: 2 of 2 tasks were not started (TaskFailedToStart)\n"

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ecsctl.backends.local import queues
-from ecsctl.backends.local.tasks import expire_datapoints, register_tick_handler
+from ecsctl.backends.local.tasks import register_tick_handler
 from ecsctl.backends.local.world import RUNNING, ClusterState, World
 from ecsctl.core.controller import service as model
 from ecsctl.core.events.schedule import ScheduleError
@@ -148,9 +148,8 @@ def recorded_activities(world: World) -> list[dict]:
 
 @register_tick_handler
 def scale_services(world: World, a: datetime, b: datetime) -> None:
-    """One simulated minute of Service Auto Scaling for every scalable service (see the module doc);
-    the metric datapoints are kept 15 days, as CloudWatch keeps them."""
-    expire_datapoints(world, METRIC_KIND, b)
+    """One simulated minute of Service Auto Scaling for every scalable service (see the module doc).
+    Its open-loop datapoints (``metrics put``) are not expired: each holds until the next one."""
     minute = epoch_minute(b)
     mine = _of(world)
     for cluster in world.active_clusters():

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 
 from ecsctl.backends.local import launch
-from ecsctl.backends.local.world import ClusterState, World, deployment_order
+from ecsctl.backends.local.world import ClusterState, World
 from ecsctl.core.controller import ids
 from ecsctl.core.controller import service as model
 from ecsctl.core.state.ports import Deployment, Service, StateStore, replace
@@ -32,7 +32,7 @@ BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
 def ordered(store: StateStore, cluster: str, service: str) -> list[Deployment]:
     """A service's deployments in the state, oldest first (without loading its cluster)."""
     found = store.find(Deployment, cluster=cluster, service=service)
-    return sorted(found, key=deployment_order(cluster, service, len(found)))
+    return sorted(found, key=ids.deployment_order(cluster, service, len(found)))
 
 
 def primary(cs: ClusterState, service: str) -> Deployment | None:

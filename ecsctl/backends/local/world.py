@@ -167,7 +167,7 @@ class ClusterState:
         for dep in store.find(Deployment, cluster=name):
             self.deployments.setdefault(dep.service, []).append(dep)
         for service, deps in self.deployments.items():
-            deps.sort(key=deployment_order(name, service, len(deps)))
+            deps.sort(key=ids.deployment_order(name, service, len(deps)))
         self.task_count = _count(store, Task, cluster=name)
 
     # -- tasks ---------------------------------------------------------------------------
@@ -456,12 +456,6 @@ class Changes:
         prune = getattr(store, "prune_history", None)
         for kind, before in self.expired if prune is not None else ():
             prune(kind, before)
-
-
-def deployment_order(cluster: str, service: str, n: int):
-    """Sort key of a service's ``n`` deployments: oldest first (by their sequence number)."""
-    seq = {ids.deployment_id(cluster, service, k): k for k in range(1, n + 1)}
-    return lambda d: (seq.get(d.id, n + 1), d.created_at, d.id)
 
 
 def _count(store: StateStore, record_type: type, **where: object) -> int:
@@ -861,4 +855,4 @@ def _key(record) -> tuple:
     raise TypeError(f"{type(record).__name__} is not a world record")
 
 
-__all__ = ["HOLDING_STATUSES", "LIVE_STATUSES", "RUNNING", "STOPPED", "Changes", "ClusterState", "World", "deployment_order", "subnet_block"]
+__all__ = ["HOLDING_STATUSES", "LIVE_STATUSES", "RUNNING", "STOPPED", "Changes", "ClusterState", "World", "subnet_block"]

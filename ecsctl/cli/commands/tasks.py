@@ -33,9 +33,10 @@ def run_task(
 ) -> None:
     """Run standalone tasks, placed like service tasks (ECS RunTask).
 
-    Tasks that cannot be placed are reported as failures and not started; the others run. The
-    command then exits 1 (the AWS CLI exits 0 and leaves the failures to the reader): fewer
-    tasks run than were asked for.
+    Tasks that cannot be placed are reported as failures and not started; tasks that cannot
+    start (an image or secret that is not there) are STOPPED at once with TaskFailedToStart; the
+    others run. Either way the command then exits 1 (the AWS CLI exits 0 and leaves the failures
+    to the reader): fewer tasks run than were asked for.
     """
     from ecsctl.app.tasks import run_task as run
 
@@ -50,11 +51,13 @@ def run_task(
         lines = [f"started {_task_line(t)}" for t in result["tasks"]]
         lines += [f"failed  {f['reason']}  {f['arn']}  {f['detail']}" for f in result["failures"]]
         sys.stdout.write("".join(line + "\n" for line in lines))
-    failures = result["failures"]
-    if failures:
-        reasons = ", ".join(sorted({f["reason"] for f in failures}))
-        sys.stderr.write(f"run-task: {len(failures)} of {len(failures) + len(result['tasks'])} tasks were not "
-                         f"started ({reasons})\n")
+    # not placed (failures), or created and stopped at once because they cannot start (an image
+    # or a secret that is not there: ECS returns those as tasks, STOPPED with TaskFailedToStart)
+    reasons = [f["reason"] for f in result["failures"]]
+    reasons += [t["stopCode"] for t in result["tasks"] if t.get("stopCode") == "TaskFailedToStart"]
+    if reasons:
+        asked = len(result["failures"]) + len(result["tasks"])
+        sys.stderr.write(f"run-task: {len(reasons)} of {asked} tasks were not started ({', '.join(sorted(set(reasons)))})\n")
         raise typer.Exit(1)
 
 

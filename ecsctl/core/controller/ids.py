@@ -54,3 +54,11 @@ def task_id(cluster: str, group: str, k: int) -> str:
 
 def deployment_id(cluster: str, service: str, n: int) -> str:
     return "ecs-svc/" + str(int(_sha(f"{cluster}/{service}/{n}"), 16) % 10**19).zfill(19)
+
+
+def deployment_order(cluster: str, service: str, n: int):
+    """Sort key of a service's ``n`` deployments: oldest first, by their sequence number (their
+    ``createdAt`` ties within one apply and their ids are hashes); others (made elsewhere, as
+    real ECS's) after them by ``createdAt`` and id."""
+    seq = {deployment_id(cluster, service, k): k for k in range(1, n + 1)}
+    return lambda d: (seq.get(d.id, n + 1), d.created_at, d.id)
