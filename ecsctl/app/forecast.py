@@ -123,6 +123,9 @@ def _deployments_started(world, store, service_steps: dict) -> dict[str, dict]:
     from ecsctl.core.state.ports import Deployment, Service
 
     known = {d.id: d for d in store.find(Deployment)} if store is not None else {}
+    known_of: dict[tuple[str, str], list] = {}  # (cluster, service) -> its deployments before the plan
+    for d in known.values():
+        known_of.setdefault((d.cluster, d.service), []).append(d)
     before = {(s.cluster, s.name): s for s in store.find(Service)} if store is not None else {}
     out: dict[str, dict] = {}
     for name in world.loaded_clusters():
@@ -144,7 +147,7 @@ def _deployments_started(world, store, service_steps: dict) -> dict[str, dict]:
                 # from what runs: the newest deployment that had tasks before the plan (not the
                 # revision of one that stalled or failed without running any, nor the new one
                 # itself when a deployment that failed is deployed again)
-                mine = [d for d in known.values() if d.cluster == name and d.service == svc.name]
+                mine = known_of.get((name, svc.name), [])
                 ran = sorted((d for d in mine if d.status != "INACTIVE" and d.running_count and d.id != primary.id),
                              key=ids.deployment_order(name, svc.name, len(mine)))
                 origin = ran[-1].task_definition if ran else was.task_definition

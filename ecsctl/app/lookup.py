@@ -15,7 +15,7 @@ An identifier that matches nothing is an ``InputError`` (exit 1) naming the kind
 
 from __future__ import annotations
 
-from ecsctl.core.controller.ids import PREFIX_MIN
+from ecsctl.core.controller.ids import PREFIX_MIN, short_prefix
 from ecsctl.errors import InputError
 
 SINGULAR = {"clusters": "cluster", "instances": "container instance", "taskdefs": "task definition",
@@ -39,9 +39,8 @@ def _after(resource: str, *types: str) -> str:
 
 def not_found(kind: str, ident: str, cluster: str | None = None) -> InputError:
     where = f" in cluster {cluster}" if cluster else ""
-    short = kind in ("tasks", "instances") and 0 < len(str(ident).strip()) < PREFIX_MIN
-    hint = f"an id prefix needs {PREFIX_MIN} characters or more" if short else f"`ecsctl get {kind}` lists them"
-    return InputError(f'{SINGULAR[kind]} "{ident}" not found{where} ({hint})')
+    short = short_prefix(str(ident).strip()) if kind in ("tasks", "instances") else ""
+    return InputError(f'{SINGULAR[kind]} "{ident}" not found{where}' + (short or f" (`ecsctl get {kind}` lists them)"))
 
 
 def select(store, kind: str, ident: str, *, cluster: str | None = None) -> list:

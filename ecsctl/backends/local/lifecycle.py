@@ -65,9 +65,8 @@ def find_instance(store: StateStore, ref: str) -> ContainerInstance:
         return matches[0]
     if len(matches) > 1:
         raise InputError(f"container instance {text!r} is ambiguous: it matches {len(matches)} instances")
-    short = 0 < len(text) < ids.PREFIX_MIN and not text.startswith("i-")
-    hint = f"an id prefix needs {ids.PREFIX_MIN} characters or more" if short else "see `ecsctl get instances`"
-    raise InputError(f"container instance {text} not found in the state ({hint})")
+    short = "" if text.startswith("i-") else ids.short_prefix(text)
+    raise InputError(f"container instance {text} not found in the state" + (short or " (see `ecsctl get instances`)"))
 
 
 def _updatable(inst: ContainerInstance) -> None:

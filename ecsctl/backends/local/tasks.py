@@ -274,8 +274,7 @@ def find_task(world: World, task_id: str, cluster: str | None = None) -> Task:
         found = matches[0] if matches else None
     if found is None or (cluster and found.cluster != cluster):
         where = f" in cluster {cluster}" if cluster else ""
-        short = f" (an id prefix needs {ids.PREFIX_MIN} characters or more)" if 0 < len(text) < ids.PREFIX_MIN else ""
-        raise InputError(f"task {text or task_id!r}{where}: The referenced task was not found.{short}")
+        raise InputError(f"task {text or task_id!r}{where}: The referenced task was not found.{ids.short_prefix(text)}")
     return world.state(found.cluster).tasks.get(found.id, found)
 
 

@@ -25,6 +25,12 @@ PREFIX_MIN = 6  # a task or container-instance id is named by a unique prefix of
 DEFAULT_CLOCK = "2026-01-01T00:00:00Z"
 
 
+def short_prefix(text: str) -> str:
+    """`` (an id prefix needs 6 characters or more)`` for a text too short to name an id by its
+    prefix, else ``""``: what a lookup that found nothing adds."""
+    return f" (an id prefix needs {PREFIX_MIN} characters or more)" if 0 < len(text) < PREFIX_MIN else ""
+
+
 def _uuid5_hex(name: str) -> str:
     """``uuid.uuid5(NAMESPACE, name).hex``, without building a UUID (tasks are made by the thousand)."""
     h = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).digest()[:16])
