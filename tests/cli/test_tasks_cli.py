@@ -269,3 +269,7 @@ def test_run_task_of_a_task_that_cannot_start_exits_one(runner, state, tmp_path)
     assert result.exit_code == 1, result.output
     assert {t["stopCode"] for t in json.loads(result.stdout)["tasks"]} == {"TaskFailedToStart"}
     assert result.stderr == "run-task: 2 of 2 tasks were not started (TaskFailedToStart)\n"
+    text = run(runner, "run-task", "--cluster", "prod", "--task-definition", "broken", "--launch-type", "EC2",
+               "--state", state)
+    assert text.exit_code == 1 and text.stdout.startswith("stopped ")
+    assert ": TaskFailedToStart: CannotPullContainerError" in text.stdout and "started" not in text.stdout

@@ -48,7 +48,8 @@ def run_task(
     if fmt != "text":
         emit(result, fmt)
     else:
-        lines = [f"started {_task_line(t)}" for t in result["tasks"]]
+        lines = [f"stopped {_task_line(t)}: {t['stopCode']}: {t['stopReason']}" if t.get("stopCode") == "TaskFailedToStart"
+                 else f"started {_task_line(t)}" for t in result["tasks"]]
         lines += [f"failed  {f['reason']}  {f['arn']}  {f['detail']}" for f in result["failures"]]
         sys.stdout.write("".join(line + "\n" for line in lines))
     # not placed (failures), or created and stopped at once because they cannot start (an image
