@@ -959,8 +959,7 @@ class Placer:
 
         return place
 
-    def _place_spread(self, demand, group, fits, constraints, attr: str,
-                      found: dict[int, int] | None = None) -> Placed | Unplaced:
+    def _place_spread(self, demand, group, fits, constraints, attr: str, found: dict[int, int]) -> Placed | Unplaced:
         """:meth:`_place` for the chain ``spread(attribute:attr), spread(instanceId)`` (the
         default one, a service's usual), written out: the same tiers of partitions by the
         group's count of their value (ties in index order), each partition searched by
@@ -988,21 +987,16 @@ class Placer:
                 if tier_level != level:
                     break
                 k += 1
-                if found is None:
+                cand = found.get(id(part), -2)
+                if cand == -2:
                     hit = self._search(index, part, _INST_ONLY, fits, group)
-                    cand = hit[0] if hit else -1
-                else:
-                    cand = found.get(id(part), -2)
-                    if cand == -2:
-                        hit = self._search(index, part, _INST_ONLY, fits, group)
-                        cand = found[id(part)] = hit[0] if hit else -1
+                    cand = found[id(part)] = hit[0] if hit else -1
                 if cand >= 0:
                     c = nodes[cand].groups.get(group, 0)
                     if best < 0 or c < best_count or (c == best_count and cand < best):
                         best, best_count = cand, c
             if best >= 0:
-                if found is not None:
-                    found.pop(id(index.part_of[best]), None)
+                found.pop(id(index.part_of[best]), None)
                 return self._commit(best, demand, group)
         return self.diagnose(demand, group=group, constraints=constraints)
 
