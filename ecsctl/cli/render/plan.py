@@ -253,7 +253,7 @@ def render_change(c: Change, *, color: bool = False, full: bool = False, show_se
 
 def _drift(plan: Plan, color: bool, show_sensitive: bool) -> list[str]:
     mask = (lambda v: v) if show_sensitive else mask_value
-    lines = ["Drift (changed outside ecsctl since the last apply):", ""]
+    lines = ["Drift (the state differs from what was last applied):", ""]
     for d in sorted(plan.drift, key=lambda d: (d.address, d.field)):
         line = f"  {_paint('~', color)} {d.address} {d.field}: {_inline(mask(d.expected))} -> {_inline(mask(d.actual))}"
         lines.append(line + (f"  # {d.reason}" if d.reason else ""))
