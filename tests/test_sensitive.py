@@ -7,7 +7,7 @@ import json
 import pickle
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ecsctl.app.validate import Validator
@@ -170,6 +170,7 @@ secret_values = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=1
 def test_diff_against_digests_agrees_with_diff_of_plain_values(old, new) -> None:
     """Whatever the values, a sealed state plans exactly what a plain one would."""
     spec_of = lambda v: taskdef(command=["serve", "--api-token", v], dockerLabels={"password": v})  # noqa: E731
+    assume(json.dumps(old) not in json.dumps(spec_of("\x00")))  # a value that is also a key or another value ("image")
     change = _diff_against_state(spec_of(old), spec_of(new))
     assert change.action == ("no-op" if old == new else "update")
     assert json.dumps(old) not in json.dumps(change.before) and json.dumps(old) not in json.dumps(mask_value(change.after))

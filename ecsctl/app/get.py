@@ -203,7 +203,9 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
     """The rows of ``ecsctl get KIND [NAME]``.
 
     Instances that were deregistered (INACTIVE) are left out, as ListContainerInstances leaves
-    them out without a status filter, unless ``everything``, a ``status`` or a ``name`` asks for them.
+    them out without a status filter, and so are tasks whose desired status is STOPPED, as
+    ListTasks lists ``desiredStatus`` RUNNING by default; ``everything``, a ``status`` or a
+    ``name`` asks for them.
 
     ``name`` is any identifier the acting commands take (see :mod:`ecsctl.app.lookup`); one
     that matches nothing is an ``InputError`` (exit 1), as ``kubectl get`` does.
@@ -232,6 +234,8 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
         rows = [r for r in rows if r.get("cluster") == cluster]
     if kind == "instances" and not (everything or status or name):
         rows = [r for r in rows if r.get("status") != "INACTIVE"]
+    if kind == "tasks" and not (everything or status or name):
+        rows = [r for r in rows if r.get("desiredStatus") != "STOPPED"]
     if status:
         key = {"tasks": "lastStatus", "scaling": "statusCode"}.get(kind, "status")
         rows = [r for r in rows if str(r.get(key, "")).upper() == status.upper()]

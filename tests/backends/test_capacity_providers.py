@@ -198,7 +198,7 @@ def test_termination_protection_keeps_instances_with_tasks(sim, protection, surv
     sim.apply(ec2_stack(10, desired=5, protection=protection))      # 5 instances, all full
     stack = ec2_stack(10, desired=2, protection=protection)         # the group asked to shrink to 2
     sim.apply(stack, code=None)
-    stopped = [t for t in sim.get("tasks") if t["stopReason"] == TERMINATED]
+    stopped = [t for t in sim.get("tasks", "--all") if t["stopReason"] == TERMINATED]
     assert len(sim.instances()) == survivors
     gone = [i for i in sim.get("instances", "--status", "INACTIVE")]
     assert len(gone) == 5 - survivors

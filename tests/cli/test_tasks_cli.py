@@ -41,8 +41,8 @@ def run(runner, *args):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
-def get(runner, state: str, kind: str) -> list[dict]:
-    result = runner.invoke(main_app, ["get", kind, "--state", state, "-o", "json"], catch_exceptions=False)
+def get(runner, state: str, kind: str, *extra: str) -> list[dict]:
+    result = runner.invoke(main_app, ["get", kind, *extra, "--state", state, "-o", "json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -126,8 +126,12 @@ def test_stop_task_then_tick_replaces_the_service_task(runner, state):
     assert any("service (worker) has started 1 tasks" in line for line in lines)
     services = {s["name"]: s for s in get(runner, state, "services")}
     assert services["worker"]["runningCount"] == 6
-    tasks_now = {t["id"]: t for t in get(runner, state, "tasks")}
+    tasks_now = {t["id"]: t for t in get(runner, state, "tasks", "--all")}
     assert tasks_now[victim]["lastStatus"] == "STOPPED"
+    # as ListTasks (desiredStatus RUNNING by default): the stopped task only with --all, --status or its id
+    assert victim not in {t["id"] for t in get(runner, state, "tasks")}
+    assert victim in {t["id"] for t in get(runner, state, "tasks", "--status", "STOPPED")}
+    assert [t["id"] for t in get(runner, state, "tasks", victim)] == [victim]
 
 
 def test_stop_task_text_and_again(runner, state):
@@ -191,7 +195,7 @@ def test_run_task_run_for_and_exit_code_finish_the_task_on_tick(runner, state):
                              "--run-for", "5m", "--exit-code", "2", "--state", state, "-o", "json").stdout)
     (task,) = started["tasks"]
     assert run(runner, "tick", "10m", "--state", state).exit_code == 0
-    rows = [t for t in get(runner, state, "tasks") if t["id"] == task["id"]]
+    rows = [t for t in get(runner, state, "tasks", "--all") if t["id"] == task["id"]]
     assert [(t["lastStatus"], t["stopCode"], t["exitCode"]) for t in rows] == [("STOPPED", "EssentialContainerExited", 2)]
     bad = run(runner, "run-task", "--cluster", "prod", "--task-definition", "worker", "--run-for", "soon", "--state", state)
     assert bad.exit_code == 2 and "runFor 'soon' is not a duration" in bad.stderr
