@@ -21,13 +21,14 @@ def instance_action(state_path: str, action: str, instance_id: str, *, seed: int
     """
     if action not in ACTIONS:
         raise UsageError(f"unknown action '{action}'; one of: {', '.join(ACTIONS)}")
+    from ecsctl.app import lookup
     from ecsctl.backends.local import LocalBackend, instances, lifecycle
     from ecsctl.core.controller import ids
     from ecsctl.core.state.ports import ContainerInstance, Task
 
     with open_required(state_path) as store:
         with store.locked(f"ecsctl instances {action} {instance_id}"):
-            before = lifecycle.find_instance(store, instance_id)
+            before = lookup.one(store, "instances", instance_id)
             cluster = before.cluster
             running_before = {t.id for t in store.find(Task, cluster=cluster, last_status="RUNNING")}
             backend = LocalBackend(store, seed=seed)

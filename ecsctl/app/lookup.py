@@ -84,7 +84,7 @@ def _clusters(store, ident: str, cluster: str | None) -> list:
 
 
 def _instances(store, ident: str, cluster: str | None) -> list:
-    from ecsctl.app.instances import instance_extras
+    from ecsctl.core.controller.ids import ec2_instance_id
     from ecsctl.core.state.ports import ContainerInstance
 
     text = _resource(ident).rsplit("/", 1)[-1]  # container-instance/[cluster/]id
@@ -93,9 +93,7 @@ def _instances(store, ident: str, cluster: str | None) -> list:
     if exact or not text:
         return exact
     if text.startswith("i-"):
-        extras = instance_extras(store)
-        return [i for i in every if extras.get(i.id, {}).get("ec2InstanceId") == text
-                or i.attributes.get("ec2InstanceId") == text]
+        return [i for i in every if ec2_instance_id(i.id) == text or i.attributes.get("ec2InstanceId") == text]
     matches = [i for i in every if len(text) >= PREFIX_MIN and i.id.startswith(text)]
     if len(matches) > 1:
         raise InputError(f"container instance id prefix {text!r} is ambiguous: it matches {len(matches)} instances")

@@ -125,13 +125,15 @@ def run_task(state_path: str, *, cluster: str, task_definition: str, count: int 
 def stop_task(state_path: str, task_id: str, reason: str | None = None, *,
               cluster: str | None = None) -> dict:
     """StopTask: ``{"task": {...}, "changed": bool}``."""
+    from ecsctl.app.lookup import one
     from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.tasks import stop_task as stop
 
     with open_required(state_path) as store:
         with store.locked(f"ecsctl stop-task {task_id}"):
+            found = one(store, "tasks", task_id, cluster=cluster)
             backend = LocalBackend(store)
-            task, changed = stop(backend.world, task_id, reason, cluster)
+            task, changed = stop(backend.world, found.id, reason)
             backend.commit()
             return {"task": task_rows(store, [task.id])[0], "changed": changed}
 

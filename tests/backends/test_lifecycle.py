@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ecsctl.app import lookup
 from ecsctl.backends.local import LocalBackend, check_invariants, lifecycle
 from ecsctl.backends.local.instances import DEREGISTERED, ec2_states
 from ecsctl.core.controller import ids
@@ -103,7 +104,7 @@ def act(store, action: str, ref: str) -> list[str]:
     backend = LocalBackend(store)
     world = backend.world
     mark = len(world.history)
-    instance = lifecycle.find_instance(store, ref)
+    instance = lookup.one(store, "instances", ref)
     lifecycle.run(world, action, instance)
     backend.commit()
     backend.settle([instance.cluster])
@@ -347,13 +348,13 @@ def test_activate_on_active_and_drain_on_draining_are_harmless(store):
     assert invariants(store) == []
 
 
-def test_find_instance_by_ec2_id_arn_and_prefix(store):
+def test_an_instance_is_found_by_ec2_id_arn_and_prefix(store):
     world_with(store)
-    assert lifecycle.find_instance(store, ids.ec2_instance_id(B)).id == B
-    assert lifecycle.find_instance(store, f"arn:aws:ecs:eu-west-1:1:container-instance/prod/{A}").id == A
-    assert lifecycle.find_instance(store, A[:10]).id == A
+    assert lookup.one(store, "instances", ids.ec2_instance_id(B)).id == B
+    assert lookup.one(store, "instances", f"arn:aws:ecs:eu-west-1:1:container-instance/prod/{A}").id == A
+    assert lookup.one(store, "instances", A[:10]).id == A
     with pytest.raises(InputError, match="not found"):
-        lifecycle.find_instance(store, "i-00000000000000000")
+        lookup.one(store, "instances", "i-00000000000000000")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -255,7 +255,7 @@ def test_stop_task_releases_resources_and_targets(store):
     assert store.find(TargetRegistration, task_id=task.id) == []
     assert store.get(Service, "prod", "worker").running_count == 2
     assert store.get(ContainerInstance, task.instance_id).running_tasks_count == 0
-    again, changed = stop(store, task.id[:10], "other")  # again: nothing changes
+    again, changed = stop(store, task.id, "other")  # again: nothing changes
     assert not changed and again.stop_reason == "Task stopped by user"
     assert check_invariants(store) == []
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ecsctl.app import lookup
 from ecsctl.app.get import get
 from ecsctl.backends.local import LocalBackend, check_invariants, lifecycle
 from ecsctl.backends.local.tasks import stop_task
@@ -105,7 +106,7 @@ def short_of_capacity(backend, desired: int = 6) -> None:
 
 def act(store, action: str, ref: str) -> None:
     backend = LocalBackend(store)
-    instance = lifecycle.find_instance(store, ref)
+    instance = lookup.one(store, "instances", ref)
     lifecycle.run(backend.world, action, instance)
     backend.commit()
     backend.settle([instance.cluster])

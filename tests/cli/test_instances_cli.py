@@ -111,7 +111,7 @@ def test_unknown_id_is_one_line_exit_1(runner, state):
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [
-        "error: container instance i-0123456789abcdef0 not found in the state (see `ecsctl get instances`)"]
+        'error: container instance "i-0123456789abcdef0" not found (`ecsctl get instances` lists them)']  # as get/describe
 
 
 def test_bad_transition_is_one_line(runner, state):

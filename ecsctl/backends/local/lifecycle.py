@@ -34,7 +34,7 @@ from ecsctl.backends.local.instances import (DEREGISTERED, deregister as _deregi
                                              stop_tasks_on, terminate_ec2)
 from ecsctl.backends.local.world import World
 from ecsctl.core.controller import ids
-from ecsctl.core.state.ports import ContainerInstance, StateStore
+from ecsctl.core.state.ports import ContainerInstance
 from ecsctl.errors import InputError
 
 HOST_STOP_CODE = "TerminationNotice"
@@ -43,30 +43,6 @@ ACTIONS = ("drain", "activate", "stop", "start", "terminate", "deregister")
 
 def host_stopped_reason(inst: ContainerInstance) -> str:
     return f"Host EC2 (instance {ids.ec2_instance_id(inst.id)}) stopped/terminated"
-
-
-def find_instance(store: StateStore, ref: str) -> ContainerInstance:
-    """By container-instance id, its ARN, its EC2 instance id (``i-…``) or a unique id prefix."""
-    text = str(ref or "").strip()
-    if text.startswith("arn:"):
-        text = text.rsplit("/", 1)[-1]
-    if not text:
-        raise InputError("no container instance id given")
-    found = store.get(ContainerInstance, text)
-    if found is not None:
-        return found
-    every = store.find(ContainerInstance)
-    if text.startswith("i-"):
-        matches = [i for i in every
-                   if ids.ec2_instance_id(i.id) == text or i.attributes.get("ec2InstanceId") == text]
-    else:
-        matches = [i for i in every if len(text) >= ids.PREFIX_MIN and i.id.startswith(text)]
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        raise InputError(f"container instance {text!r} is ambiguous: it matches {len(matches)} instances")
-    short = "" if text.startswith("i-") else ids.short_prefix(text)
-    raise InputError(f"container instance {text} not found in the state" + (short or " (see `ecsctl get instances`)"))
 
 
 def _updatable(inst: ContainerInstance) -> None:
@@ -145,5 +121,5 @@ def run(world: World, action: str, inst: ContainerInstance) -> None:
     handler(world, current)
 
 
-__all__ = ["ACTIONS", "DRAINING_REASON", "HOST_STOP_CODE", "activate", "deregister", "drain", "find_instance",
+__all__ = ["ACTIONS", "DRAINING_REASON", "HOST_STOP_CODE", "activate", "deregister", "drain",
            "host_stopped_reason", "run", "start", "stop", "terminate"]

@@ -43,7 +43,6 @@ from typing import Callable, Sequence
 from ecsctl.backends.local import capacity_providers, controller, launch
 from ecsctl.backends.local.launch import Launch
 from ecsctl.backends.local.world import STOPPED, World
-from ecsctl.core.controller import ids
 from ecsctl.core.controller import service as model
 from ecsctl.core.deploy import failures
 from ecsctl.core.events import batch
@@ -261,29 +260,15 @@ def catalogue_of(world: World) -> dict[str, dict]:
 # StopTask
 
 
-def find_task(world: World, task_id: str, cluster: str | None = None) -> Task:
-    """A task by id, or by a unique prefix of it (``ids.PREFIX_MIN`` characters or more)."""
-    store = world.store
-    text = str(task_id or "").rsplit("/", 1)[-1]  # an ARN's last part is the id
-    found = store.get(Task, text) if text and store is not None else None
-    if found is None and len(text) >= ids.PREFIX_MIN and store is not None:
-        matches = [t for t in store.find(Task, **({"cluster": cluster} if cluster else {}))
-                   if t.id.startswith(text)]
-        if len(matches) > 1:
-            raise UsageError(f"task id prefix {text!r} is ambiguous ({len(matches)} tasks)")
-        found = matches[0] if matches else None
-    if found is None or (cluster and found.cluster != cluster):
-        where = f" in cluster {cluster}" if cluster else ""
-        raise InputError(f"task {text or task_id!r}{where}: The referenced task was not found.{ids.short_prefix(text)}")
-    return world.state(found.cluster).tasks.get(found.id, found)
-
-
-def stop_task(world: World, task_id: str, reason: str | None = None,
-              cluster: str | None = None) -> tuple[Task, bool]:
-    """Stop a task (user-initiated); returns the task as it is now and whether it changed.
+def stop_task(world: World, task_id: str, reason: str | None = None) -> tuple[Task, bool]:
+    """Stop the task ``task_id`` (user-initiated); returns the task as it is now and whether it changed.
+    (``app.lookup`` finds the task a user names by an ARN or an id prefix.)
 
     A service task stopped this way is replaced at the next ``apply`` or ``tick``, not at once."""
-    task = find_task(world, task_id, cluster)
+    found = world.store.get(Task, task_id) if world.store is not None else None
+    if found is None:
+        raise InputError(f"task {task_id!r}: The referenced task was not found.")
+    task = world.state(found.cluster).tasks.get(found.id, found)
     if task.last_status == STOPPED:
         return task, False
     cs = world.state(task.cluster)
