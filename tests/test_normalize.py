@@ -224,6 +224,9 @@ CASES = [
     sv(f"{ST}:target.capacityProviderStrategy[]", {"capacityProvider": "FARGATE"}, {"capacityProvider": "FARGATE", "base": 0, "weight": 0}),
     sv(f"{ST}:eventPattern", {"source": ["aws.s3"], "detail": {"object": {"key": [{"prefix": "b/"}, {"prefix": "a/"}]}, "reason": ["PutObject", "CopyObject"]}},
        {"source": ["aws.s3"], "detail": {"object": {"key": [{"prefix": "a/"}, {"prefix": "b/"}]}, "reason": ["CopyObject", "PutObject"]}}),
+    # null is a match value in a pattern ("Matching events on null values"), kept and sorted first
+    sv(f"{ST}:eventPattern", {"source": ["aws.ec2"], "detail": {"errorCode": [None], "state": ["stopped", None]}},
+       {"source": ["aws.ec2"], "detail": {"errorCode": [None], "state": [None, "stopped"]}}),
     sv(f"{ST}:sort:target.networkConfiguration.awsvpcConfiguration.subnets", ["subnet-2", "subnet-1"], ["subnet-1", "subnet-2"]),
     sv(f"{ST}:sort:target.networkConfiguration.awsvpcConfiguration.securityGroups", ["sg-2", "sg-1"], ["sg-1", "sg-2"]),
     sv(f"{ST}:sort:target.placementConstraints", [{"type": "memberOf", "expression": "b"}, {"type": "memberOf", "expression": "a"}], [{"type": "memberOf", "expression": "a"}, {"type": "memberOf", "expression": "b"}]),
@@ -516,3 +519,12 @@ def test_environment_files_keep_their_order():
     spec = {"containerDefinitions": [{"name": "web", "image": "nginx", "environmentFiles": files}]}
     out = canonical("TaskDefinition", "web", spec)
     assert [f["value"] for f in out["containerDefinitions"][0]["environmentFiles"]] == [f["value"] for f in files]
+
+
+def test_canonical_keeps_the_nulls_of_an_event_pattern_and_prunes_the_rest():
+    spec = {"description": None, "eventPattern": {"source": ["t"], "detail": {"n": [None], "s": ["x", None]}},
+            "target": {"cluster": "prod", "taskDefinition": "job", "group": None}}
+    out = canonical("ScheduledTask", "job", spec)
+    assert out["eventPattern"] == {"source": ["t"], "detail": {"n": [None], "s": [None, "x"]}}
+    assert "description" not in out and "group" not in out["target"]
+    assert spec["eventPattern"]["detail"]["s"] == ["x", None]  # the input is not mutated

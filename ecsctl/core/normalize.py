@@ -607,11 +607,25 @@ def apply_rule(rule: Rule, name: str, spec: dict) -> dict:
     return _walker(rule.parts, rule.fn)(spec, Ctx(rule.kind, name, spec))
 
 
+# Fields whose ``null`` is a value, not an absence: an EventBridge pattern's ``[null]`` matches
+# a field that is null, and ``{"n": [null]}`` pruned to ``{}`` would match every event of the source.
+VERBATIM = {"ScheduledTask": "eventPattern"}
+
+
 def canonical(kind: str, name: str, spec: dict | None) -> dict:
     """The canonical form of ``spec`` (see the module docstring); the input is not mutated."""
-    out = prune(spec if isinstance(spec, dict) else {})  # prune rebuilds every dict and list: a deep copy
+    spec = spec if isinstance(spec, dict) else {}
+    verbatim = VERBATIM.get(kind)
+    held = spec.get(verbatim) if verbatim else None
+    out = prune(spec)  # prune rebuilds every dict and list: a deep copy
+    if held is not None:
+        out[verbatim] = copy.deepcopy(held)
     ctx = Ctx(kind, name, out)
     for rule in rules_for(kind):
         ctx.root = out  # the spec so far
         out = _walker(rule.parts, rule.fn)(out, ctx)
-    return prune(out)
+    kept = out.get(verbatim) if held is not None else None
+    out = prune(out)
+    if kept is not None:
+        out[verbatim] = kept
+    return out

@@ -180,3 +180,24 @@ def test_a_parameter_value_in_a_manifest_is_refused_without_echoing_it(tmp_path:
                                   "spec: {type: SecureString, value: canary-hunter2-value}\n")
     result = run("validate", str(stack), "-o", "json")
     assert result.exit_code == 1 and "canary-hunter2-value" not in result.stdout + result.stderr
+
+
+def test_a_null_in_the_pattern_matches_only_a_null_field(tmp_path: Path) -> None:
+    """"Matching events on null values": ``[null]`` matches a field whose value is null, not a
+    missing field nor any other value; the plan and the state keep it (pruned, the rule would
+    match every upload)."""
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    for name in ("cluster", "network", "catalogue", "batch"):
+        shutil.copy(MANIFESTS / f"{name}.yaml", stack)
+    batch = stack / "batch.yaml"
+    text = batch.read_text()
+    assert text.count("        key: [{prefix: incoming/}]\n") == 1
+    batch.write_text(text.replace("        key: [{prefix: incoming/}]\n",
+                                  "        key: [{prefix: incoming/}]\n        version-id: [null]\n"))
+    state = str(tmp_path / "state.db")
+    assert run("apply", "-f", str(stack), "--state", state, "--auto-approve").exit_code == 0
+    assert run("plan", "-f", str(stack), "--state", state, "--detailed-exitcode").exit_code == 0  # no changes
+    assert put(state, UPLOAD)["matched"] == []                                      # no version-id
+    assert put(state, {**UPLOAD, "object": {**UPLOAD["object"], "version-id": "3HL4kqtJ"}})["matched"] == []
+    assert put(state, {**UPLOAD, "object": {**UPLOAD["object"], "version-id": None}})["matched"] == ["ingest-on-upload"]
