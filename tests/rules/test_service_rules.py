@@ -221,6 +221,23 @@ def test_associated_provider_missing_from_cluster(validator, tmp_path):
     assert "not associated with the cluster" in got[0].message
 
 
+@pytest.mark.parametrize("status, refused", [("ENABLED", True), ("DISABLED", False)])
+def test_a_managed_scaling_provider_belongs_to_one_cluster(validator, tmp_path, status, refused):
+    """Reference §7.1: with managed scaling on, a provider can be attached to only one cluster."""
+    world = mutate(WORLD, "Cluster", "prod2", {"capacityProviders": ["asg"]})
+    asg = copy.deepcopy(world[("CapacityProvider", "asg")])
+    asg["autoScalingGroupProvider"]["managedScaling"]["status"] = status
+    asg["autoScalingGroupProvider"].pop("managedTerminationProtection")
+    world = mutate(world, "CapacityProvider", "asg", asg)
+    got = [f for f in findings(validator, tmp_path, world) if f.rule == "E4002"]
+    if not refused:
+        assert got == []
+        return
+    (hit,) = got
+    assert hit.pointer == "/spec/capacityProviders/0"  # of prod2: the first cluster keeps it
+    assert "already associated with cluster 'prod'" in hit.message
+
+
 @pytest.mark.parametrize("case, kind, name, changes, rule, fragment", CASES, ids=[c[0] for c in CASES])
 def test_rule(validator, tmp_path, case, kind, name, changes, rule, fragment):
     assert_case(validator, tmp_path, mutate(WORLD, kind, name, changes), kind, name, rule, fragment)

@@ -49,7 +49,9 @@ class ClusterCapacityProviders(Rule):
     ``CapacityProvider`` documents; its ``defaultCapacityProviderStrategy``
     follows the strategy rules (≤ 6 items, one base, a weight > 0, no mixing of
     Fargate and ASG providers) and may name only associated providers
-    (``PutClusterCapacityProviders``).
+    (``PutClusterCapacityProviders``). A provider with managed scaling ENABLED belongs to one
+    cluster: ECS refuses to associate it with a second (its scaling is sized for one cluster's
+    tasks), so a second Cluster document listing it is an error.
 
     Bad::
 
@@ -75,9 +77,22 @@ class ClusterCapacityProviders(Rule):
             if name in seen:
                 yield ("capacityProviders", i), f"capacity provider '{name}' is listed twice"
             seen.add(name)
-            if name not in FARGATE_PROVIDERS and ctx.get("CapacityProvider", name) is None:
+            provider = ctx.get("CapacityProvider", name) if name not in FARGATE_PROVIDERS else None
+            if name not in FARGATE_PROVIDERS and provider is None:
                 yield ("capacityProviders", i), f"capacity provider '{name}' is neither FARGATE, FARGATE_SPOT nor a CapacityProvider among the validated documents{ctx.suggest('CapacityProvider', name, FARGATE_PROVIDERS)}"
+            elif provider is not None and _managed_scaling(provider.spec):
+                first = next((c for c in ctx.all("Cluster") if name in as_list(as_dict(c.spec).get("capacityProviders"))), doc)
+                if first is not doc:
+                    yield ("capacityProviders", i), (
+                        f"capacity provider '{name}' has managed scaling and is already associated with cluster "
+                        f"'{first.name}': such a provider belongs to one cluster (give this cluster its own provider "
+                        "and Auto Scaling group)")
         yield from check_strategy(spec.get("defaultCapacityProviderStrategy"), "defaultCapacityProviderStrategy", ctx, seen)
+
+
+def _managed_scaling(spec) -> bool:
+    provider = as_dict(as_dict(spec).get("autoScalingGroupProvider"))
+    return as_dict(provider.get("managedScaling")).get("status") == "ENABLED"
 
 
 @register
