@@ -97,6 +97,9 @@ def make_plan(inputs: Inputs, store) -> Plan:
         services = store.find(Service)
         instances = store.find(ContainerInstance)
         deployments = store.find(Deployment, status="PRIMARY") + store.find(Deployment, rollout_state="FAILED")
+        # every deployment of a service that had one fail: whether a later one to the revision completed
+        for cluster, service in sorted({(d.cluster, d.service) for d in deployments if d.rollout_state == "FAILED"}):
+            deployments += store.find(Deployment, cluster=cluster, service=service)
         # counted in SQL: a plan must not read 50,000 task records to learn 2,000 numbers
         for (cluster, service), n in store.tally(Task, ("cluster", "service"), last_status="RUNNING").items():
             if service:
@@ -159,6 +162,21 @@ def _resolve(ref: str, latest: dict[str, int]) -> str:
     return f"{text}:{latest[text]}" if text in latest else text
 
 
+def _last_failed(deployments) -> dict[tuple[str, str, str], object]:
+    """(cluster, service, revision) -> the service's last deployment to that revision, where it
+    FAILED (a later one to the same revision that completed, as after ``rollout undo``, clears it)."""
+    from ecsctl.core.controller.ids import deployment_order
+
+    by_service: dict[tuple[str, str], dict] = {}
+    for d in deployments:
+        by_service.setdefault((d.cluster, d.service), {})[d.id] = d
+    last: dict[tuple[str, str, str], object] = {}
+    for (cluster, service), mine in by_service.items():
+        for d in sorted(mine.values(), key=deployment_order(cluster, service, len(mine))):
+            last[(cluster, service, d.task_definition)] = d
+    return {key: d for key, d in last.items() if d.rollout_state == "FAILED"}
+
+
 def revision_changes(changes: list[Change], services, revisions: dict[str, int], deployments=()) -> list[Change]:
     """The revision each service must run after the plan, against the one it runs.
 
@@ -175,7 +193,7 @@ def revision_changes(changes: list[Change], services, revisions: dict[str, int],
         if c.kind == "TaskDefinition" and c.action in ("create", "update", "replace"):
             latest[c.name] = revisions.get(c.name, 0) + 1
     current = {(s.cluster, s.name): s for s in services if s.status == "ACTIVE"}
-    failed = {(d.cluster, d.service, d.task_definition): d for d in deployments if d.rollout_state == "FAILED"}
+    failed = _last_failed(deployments)
     stopped = {(d.cluster, d.service): d for d in deployments if d.status == "PRIMARY" and d.rollout_state == "FAILED"}
     out = []
     for c in changes:

@@ -131,3 +131,18 @@ def test_a_missing_image_shows_the_breaker_and_the_rollback(runner, stack, state
     assert "ECS deployment circuit breaker: tasks failed to start." in text
     s = as_json(runner, "status", "web", "--state", state)
     assert any("rolling back to web:1" in e["message"] for e in s["events"])
+
+
+def test_after_undo_the_plan_quotes_no_failure_that_a_later_deployment_cleared(runner, stack, state):
+    """web:2 failed (a missing tag), then completed once the tag was pushed; undone to web:1,
+    the plan deploys web:2 again without saying its last deployment failed."""
+    set_image(stack, "1.4.3")
+    apply(runner, stack, state, code=1)  # rolled back
+    catalogue = stack / "catalogue.yaml"
+    catalogue.write_text(catalogue.read_text().replace('images: ["1.4.1", "1.4.2"]', 'images: ["1.4.1", "1.4.2", "1.4.3"]'))
+    apply(runner, stack, state)  # web:2 completes
+    assert run(runner, "undo", "web", "--state", state).exit_code == 0
+    plan = json.loads(runner.invoke(root, ["plan", "-f", str(stack), "--state", state, "-o", "json"],
+                                    catch_exceptions=False).stdout)
+    [change] = [c for c in plan["changes"] if c["address"] == "service/prod/web"]
+    assert change["reason"] == "the service runs web:1, the manifests ask for web:2: a new deployment"
