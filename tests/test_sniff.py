@@ -22,11 +22,17 @@ def test_ours(text) -> None:
     assert foreign(text) is None
 
 
+@pytest.mark.parametrize("api", ["ecsctl.io/v1", "ecsctI/v1", "ecsclt/v1", "Ecsctl/v1"])
+def test_a_mistyped_api_version_of_ours_is_read_not_skipped(api) -> None:
+    assert foreign(f"apiVersion: {api}\nkind: Service\nmetadata: {{name: web}}\n".encode()) is None
+
+
 @pytest.mark.parametrize("text, what", [
     (b"name: ci\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n", "a GitHub Actions workflow"),
     (b"repos:\n  - repo: https://github.com/psf/black\n    rev: 24.1.0\n", "a pre-commit configuration"),
     (b"services:\n  web:\n    image: nginx\n", "a docker-compose file"),
     (b"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n", "a manifest of apiVersion apps/v1"),
+    (b"apiVersion: ecs.services.k8s.aws/v1alpha1\nkind: Service\n", "a manifest of apiVersion ecs.services.k8s.aws/v1alpha1"),
     (b"stages: [build]\n", "a GitLab CI configuration"),
     (b"", "no apiVersion, kind or family in it"),
     (b"- hosts: all\n  tasks: []\n", "no apiVersion, kind or family in it"),

@@ -55,16 +55,20 @@ def discover(paths: list[str], exclude: tuple[str, ...] | list[str] = (), notes:
         if path.is_dir():
             # patterns match paths relative to the folder searched, and (``here``) to the current one
             scoped = [*_ignore_lines(path / IGNORE_FILE), *exclude]
-            for root, dirs, names in os.walk(path):
+            visited = {os.path.realpath(path)}  # a linked folder is searched once: no loop
+            for root, dirs, names in os.walk(path, followlinks=True):
                 rel_root = os.path.relpath(root, path)
                 keep = []
                 for d in sorted(dirs):
                     rel = _rel(os.path.join(rel_root, d))
                     if not d.startswith(".") and not _match(rel, scoped) and not (here and _match(_rel(os.path.join(root, d)), here)):
-                        keep.append(d)
+                        real = os.path.realpath(os.path.join(root, d))
+                        if real not in visited:
+                            visited.add(real)
+                            keep.append(d)
                 dirs[:] = keep
                 for n in sorted(names):
-                    if not n.endswith(MANIFEST_SUFFIXES):
+                    if not n.lower().endswith(MANIFEST_SUFFIXES):
                         continue
                     name = os.path.join(root, n)
                     if (scoped and _match(_rel(os.path.join(rel_root, n)), scoped)) or (here and _match(_rel(name), here)):

@@ -428,3 +428,23 @@ def test_an_empty_folder_says_nothing_was_checked(runner, tmp_path: Path) -> Non
     result = _run(runner, str(tmp_path / "deploy"))
     assert result.exit_code == 0
     assert result.stderr == f"note: no manifests in {tmp_path / 'deploy'}: nothing was checked\n"
+
+
+def test_a_mistyped_api_version_is_an_error_not_a_skipped_file(runner, write, tmp_path, taskdef_text) -> None:
+    """Skipped as someone else's, the file's resources would be planned for deletion."""
+    write("stack/web.yaml", taskdef_text.replace("apiVersion: ecsctl/v1", "apiVersion: ecsctl.io/v1"))
+    write("stack/k8s.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n")  # someone else's: skipped
+    result = _run(runner, str(tmp_path / "stack"))
+    assert result.exit_code == 1
+    assert "E0012" in result.stdout and "unsupported apiVersion 'ecsctl.io/v1'" in result.stdout
+    assert "k8s.yaml: skipped, not an ecsctl manifest" in result.stderr
+
+
+def test_linked_folders_and_upper_case_suffixes_are_searched(runner, write, tmp_path, taskdef_text) -> None:
+    write("shared/web.yaml", taskdef_text)
+    write("stack/worker.YAML", taskdef_text.replace("{name: web}", "{name: worker}").replace("family: web", "family: worker"))
+    (tmp_path / "stack" / "shared").symlink_to(tmp_path / "shared", target_is_directory=True)
+    (tmp_path / "shared" / "loop").symlink_to(tmp_path / "stack", target_is_directory=True)  # searched once
+    result = _run(runner, "-o", "json", str(tmp_path / "stack"))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["files"] == 2

@@ -13,13 +13,16 @@ A file is ours when its text has a marker of a manifest or of a task definition:
   RegisterTaskDefinition request or describe-task-definition output), in YAML or JSON.
 
 Anything else cannot be a valid manifest, so skipping it loses nothing.  A file with an
-``apiVersion`` that is not ecsctl's (``v1``, ``apps/v1``) is someone else's manifest.  Broken
+``apiVersion`` that is not ecsctl's (``v1``, ``apps/v1``) is someone else's manifest, unless
+it is ecsctl's mistyped (``ecsctl.io/v1``, ``ecsctI/v1``): that one is read, and validate
+reports the apiVersion, rather than skipping the file and planning its resources' deletion.  Broken
 text (not UTF-8, a tab in the indentation) is judged by the markers it still shows; UTF-16
 with a byte-order mark is read as such.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 
 HEAD_BYTES = 64 * 1024  # markers sit in the first lines of a document
@@ -50,6 +53,13 @@ _KNOWN = (
 )
 
 
+def _near_ours(api: str) -> bool:
+    """``ecsctl.io/v1``, ``ecsctI/v1``, ``ecsclt/v1``: an apiVersion that means ecsctl's, mistyped
+    (skipped as someone else's, its file's resources would be planned for deletion)."""
+    group = api.split("/", 1)[0].lower()
+    return group.startswith("ecsctl") or difflib.SequenceMatcher(None, group, "ecsctl").ratio() >= 0.75
+
+
 def foreign(head: bytes) -> str | None:
     """``None`` when ``head`` (the start of a file) may be an ecsctl manifest or task definition;
     otherwise what the file seems to be instead, for the note that skips it."""
@@ -60,8 +70,10 @@ def foreign(head: bytes) -> str | None:
     if _ECSCTL_API.search(text) or _TASKDEF.search(text):
         return None
     other = _ANY_API.search(text)
-    if other:
+    if other and not _near_ours(other.group(1)):
         return f"a manifest of apiVersion {other.group(1)}"
+    if other:
+        return None  # a mistyped apiVersion of ours: validate reports it (E0012), nothing is skipped
     if _KIND.search(text):
         return None
     for what, pattern in _KNOWN:
