@@ -62,7 +62,7 @@ def for_aws(inputs: Inputs) -> Inputs:
         if drop and any(k in d.spec for k in drop):
             d = Desired(d.address, d.kind, d.name, {k: v for k, v in d.spec.items() if k not in drop})
         desired.append(d)
-    return Inputs(desired, inputs.files)
+    return Inputs(desired, inputs.files, inputs.documents, inputs.left_out)
 
 
 def _applied(store) -> dict[str, tuple[str, str, dict]]:

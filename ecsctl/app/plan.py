@@ -30,10 +30,17 @@ class Inputs:
     desired: list[Desired]
     files: dict[str, bytes]
     documents: dict[str, object] = field(default_factory=dict)  # address -> its Document (where it is written)
+    # address -> why its manifest is not among the inputs though it is there: a file beside the
+    # files named with -f, or one an exclude glob left out (see refuse_deleting_left_out)
+    left_out: dict[str, str] = field(default_factory=dict)
 
 
 class ClusterInUse(InputError):
     """The plan deletes a cluster that a service of the manifests runs in."""
+
+
+class LeftOut(InputError):
+    """The plan deletes what a manifest left out of the inputs still declares."""
 
 
 class NoManifests(InputError):
@@ -52,7 +59,9 @@ def read_manifests(paths: list[str], notes: list[str] | None = None) -> Inputs:
         return files[name]
 
     validator = Validator()
-    loaded: Loaded = validator.load(discover(paths, notes=notes), read)
+    excluded: list[tuple[str, str]] = []
+    found = discover(paths, notes=notes, excluded=excluded)
+    loaded: Loaded = validator.load(found, read)
     report = validator.check(loaded)
     if report.errors:
         raise ManifestErrors(report)
@@ -68,7 +77,44 @@ def read_manifests(paths: list[str], notes: list[str] | None = None) -> Inputs:
         where = ", ".join(paths) or "(no paths)"
         raise NoManifests(f"no manifests in {where}: refusing to plan the deletion of everything the state holds "
                           "(to delete on purpose: ecsctl destroy -f DIR)")
-    return Inputs(desired, files, documents)
+    return Inputs(desired, files, documents, _left_out(paths, found, excluded))
+
+
+def _left_out(paths: list[str], found: list[str], excluded: list[tuple[str, str]]) -> dict[str, str]:
+    """What the manifests left out of the inputs declare: address -> the file and why."""
+    import os
+
+    from ecsctl.core.normalize import canonical
+
+    why: dict[str, str] = {name: f"excluded by {pattern!r}" for name, pattern in excluded}
+    named = [p for p in paths if p != "-" and os.path.isfile(p)]
+    if named:
+        taken = {os.path.realpath(f) for f in found}
+        folders = sorted({os.path.dirname(p) or "." for p in named})
+        for name in discover(folders, notes=[]):
+            if os.path.realpath(name) not in taken:
+                why.setdefault(name, f"beside {named[0]}, which -f names instead of the folder")
+    if not why:
+        return {}
+    out: dict[str, str] = {}
+    for doc in Validator().load(sorted(why)).documents:
+        if doc.kind and doc.name and isinstance(doc.spec, dict):
+            spec = canonical(doc.kind, doc.name, doc.spec)
+            out.setdefault(address(doc.kind, doc.name, spec), f"{doc.file} ({why.get(doc.file, 'left out')})")
+    return out
+
+
+def refuse_deleting_left_out(changes: list[Change], inputs: Inputs) -> None:
+    """A plan does not delete what a manifest beside the inputs still declares: ``-f web.yaml``
+    in a folder of manifests, or a file an exclude glob or ``.ecsctlignore`` left out, would
+    otherwise destroy every resource of the other files (Terraform reads the whole folder;
+    kubectl apply -f never deletes). Delete on purpose by removing the manifest."""
+    gone = [c.address for c in changes if c.action == "delete" and c.address in inputs.left_out]
+    if not gone:
+        return
+    more = f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""
+    raise LeftOut(f"the plan would destroy {gone[0]}{more}, which {inputs.left_out[gone[0]]} still declares: "
+                  "give every manifest of the stack (its folder) to -f, or remove the manifest to delete it")
 
 
 @collector_paused
@@ -107,6 +153,7 @@ def make_plan(inputs: Inputs, store) -> Plan:
         revisions = store.latest_revisions()
     changes = diff(inputs.desired, applied)
     refuse_deleting_used_clusters(changes, inputs)
+    refuse_deleting_left_out(changes, inputs)
     changes = revision_changes(changes, services, revisions, deployments)
     changes = instance_repairs(changes, applied, instances, _terminated(store, instances))
     steps = build_steps(changes, existing=set(applied))

@@ -25,7 +25,7 @@ IGNORE_FILE = ".ecsctlignore"
 
 
 def discover(paths: list[str], exclude: tuple[str, ...] | list[str] = (), notes: list[str] | None = None, *,
-             skip_named: bool = False) -> list[str]:
+             skip_named: bool = False, excluded: list[tuple[str, str]] | None = None) -> list[str]:
     """Files named directly, and manifest files found recursively under directories, in a stable order.
 
     Under a directory, hidden entries are not searched; files are left out that match an
@@ -35,7 +35,8 @@ def discover(paths: list[str], exclude: tuple[str, ...] | list[str] = (), notes:
     GitHub workflow, ``.pre-commit-config.yaml``, a docker-compose file: ``core.manifest.sniff``)
     is skipped with a note appended to ``notes``.  A file named directly is checked unless an
     exclude glob matches it (noted too) or ``skip_named`` (the pre-commit hook, which names
-    every staged file) lets it be skipped like a found one.
+    every staged file) lets it be skipped like a found one.  ``excluded`` receives ``(file,
+    pattern)`` for every manifest file a glob left out (a folder left out: its files).
     """
     from ecsctl.core.manifest.sniff import foreign
 
@@ -61,17 +62,26 @@ def discover(paths: list[str], exclude: tuple[str, ...] | list[str] = (), notes:
                 keep = []
                 for d in sorted(dirs):
                     rel = _rel(os.path.join(rel_root, d))
-                    if not d.startswith(".") and not _match(rel, scoped) and not (here and _match(_rel(os.path.join(root, d)), here)):
-                        real = os.path.realpath(os.path.join(root, d))
-                        if real not in visited:
-                            visited.add(real)
-                            keep.append(d)
+                    if d.startswith("."):
+                        continue
+                    pattern = _match(rel, scoped) or (here and _match(_rel(os.path.join(root, d)), here))
+                    if pattern:
+                        if excluded is not None:
+                            excluded.extend((f, pattern) for f in discover([os.path.join(root, d)], notes=[]))
+                        continue
+                    real = os.path.realpath(os.path.join(root, d))
+                    if real not in visited:
+                        visited.add(real)
+                        keep.append(d)
                 dirs[:] = keep
                 for n in sorted(names):
                     if not n.lower().endswith(MANIFEST_SUFFIXES):
                         continue
                     name = os.path.join(root, n)
-                    if (scoped and _match(_rel(os.path.join(rel_root, n)), scoped)) or (here and _match(_rel(name), here)):
+                    pattern = (scoped and _match(_rel(os.path.join(rel_root, n)), scoped)) or (here and _match(_rel(name), here))
+                    if pattern:
+                        if excluded is not None and not unknown(name):
+                            excluded.append((name, pattern))
                         continue
                     why = unknown(name)
                     if why:
@@ -84,6 +94,8 @@ def discover(paths: list[str], exclude: tuple[str, ...] | list[str] = (), notes:
             pattern = _match(_rel(raw), here)
             if pattern:
                 skipped(raw, f"excluded by {pattern!r}")
+                if excluded is not None:
+                    excluded.append((raw, pattern))
             elif skip_named and (why := unknown(raw)):
                 skipped(raw, why)
             else:

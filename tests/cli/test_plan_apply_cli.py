@@ -418,3 +418,28 @@ def test_a_plan_that_deletes_the_cluster_its_services_run_in_is_refused(runner, 
     for name in ("web.yaml", "worker.yaml"):
         (stack / name).unlink()
     assert run(runner, "plan", "-f", str(stack), "--state", state).exit_code == 0
+
+
+def test_a_file_named_instead_of_its_folder_destroys_nothing_its_neighbours_declare(runner, stack, state, monkeypatch):
+    """``-f catalogue.yaml`` in a folder of manifests: the plan would destroy every resource of
+    the other files; it is refused, naming one, as is a file an .ecsctlignore leaves out."""
+    applied(runner, stack, state)
+    one = run(runner, "plan", "-f", str(stack / "catalogue.yaml"), "--state", state)
+    assert one.exit_code == 1 and one.stdout == ""
+    (line,) = one.stderr.splitlines()
+    assert line.startswith("error: the plan would destroy ") and "beside " in line and "still declares" in line
+    monkeypatch.chdir(stack.parent)
+    (stack.parent / ".ecsctlignore").write_text("worker.yaml\n")
+    ignored = run(runner, "plan", "-f", str(stack), "--state", state)
+    assert ignored.exit_code == 1
+    assert "worker.yaml (excluded by 'worker.yaml') still declares" in ignored.stderr
+    (stack.parent / ".ecsctlignore").unlink()
+    # removing the manifest is how to delete on purpose; a stack kept in one file deletes as before
+    (stack / "batch.yaml").unlink()
+    gone = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
+    assert gone["summary"]["delete"] > 0
+    single = stack.parent / "single"
+    single.mkdir()
+    (single / "stack.yaml").write_text("\n---\n".join(p.read_text() for p in sorted(stack.glob("*.yaml"))))
+    alone = json.loads(run(runner, "plan", "-f", str(single / "stack.yaml"), "--state", state, "-o", "json").stdout)
+    assert alone["summary"]["delete"] == gone["summary"]["delete"]
