@@ -18,4 +18,12 @@ def main() -> None:
         return
     from ecsctl.cli.app import app
 
-    app(prog_name="ecsctl")
+    try:
+        app(prog_name="ecsctl")
+    except SystemExit as exc:
+        if exc.code == 2 and "--detailed-exitcode" in argv:
+            from ecsctl.cli.commands.plan import CHANGES_EXIT
+
+            if not CHANGES_EXIT:  # 2 means "changes" there: a usage error must not read as one
+                raise SystemExit(1) from None
+        raise

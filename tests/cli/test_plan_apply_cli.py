@@ -443,3 +443,21 @@ def test_a_file_named_instead_of_its_folder_destroys_nothing_its_neighbours_decl
     (single / "stack.yaml").write_text("\n---\n".join(p.read_text() for p in sorted(stack.glob("*.yaml"))))
     alone = json.loads(run(runner, "plan", "-f", str(single / "stack.yaml"), "--state", state, "-o", "json").stdout)
     assert alone["summary"]["delete"] == gone["summary"]["delete"]
+
+
+def test_detailed_exitcode_keeps_2_for_changes_and_gives_1_for_every_error(stack, tmp_path):
+    """Terraform's -detailed-exitcode: 0 no changes, 1 error, 2 changes; a usage error (a
+    mistyped folder, an unknown option) must not exit 2, or CI would act on "changes"."""
+    import subprocess
+    import sys
+
+    state = str(tmp_path / "s.db")
+
+    def code(*args: str) -> int:
+        return subprocess.run([sys.executable, "-m", "ecsctl", *args, "--state", state], capture_output=True,
+                              text=True, timeout=120).returncode
+
+    assert code("plan", "-f", str(stack), "--detailed-exitcode") == 2                   # changes
+    assert code("plan", "-f", str(tmp_path / "manifestz"), "--detailed-exitcode") == 1  # no such folder
+    assert code("plan", "-f", str(stack), "--detailed-exitcode", "--bogus") == 1        # unknown option
+    assert code("plan", "-f", str(stack), "--bogus") == 2                               # without it: usage, 2

@@ -77,6 +77,9 @@ def _render(the_plan, fmt: str, *, full: bool = False, show_sensitive: bool = Fa
     return dump(plan_json_view(the_plan, show_sensitive=show_sensitive), fmt)
 
 
+CHANGES_EXIT: list[bool] = []  # set when plan --detailed-exitcode exits 2 because the plan has changes
+
+
 @boundary
 def plan(
     files: Optional[List[str]] = _files_option(),
@@ -120,6 +123,7 @@ def plan(
         apply_it = save_plan(the_plan, out, manifests=inputs.files, paths=files, state=opts.state)
         sys.stderr.write(f"Saved the plan to {out}; apply it with: {apply_it}\n")
     if detailed_exitcode and the_plan.has_changes:
+        CHANGES_EXIT.append(True)  # exit 2 for changes, not for an error (see cli.main)
         raise typer.Exit(2)
 
 
