@@ -50,8 +50,10 @@ def _problem(d: dict) -> str:
         return f"deployment of {d['service']} to {d['to']} was rolled back to {d['taskDefinition']}{why}"
     if d["result"] == "failed":
         return f"deployment of {d['service']} to {d['to']} failed{why}"
+    older = d.get("olderRunning") or 0
+    still = f"; {older} of {d.get('from') or 'the older revisions'} still running" if older else ""
     return (f"deployment of {d['service']} to {d['to']} is stalled, {d['runningCount']} of its "
-            f"{d['desiredCount']} tasks running{why}")
+            f"{d['desiredCount']} tasks running{still}{why}")
 
 
 def _reason_of(store, service: str, revision: str) -> str:
@@ -82,8 +84,13 @@ def apply_outcome(plan: Plan, store) -> dict:
         result = _judge(to, d)
         if result == "rolled-back":  # why: the planned revision's own deployment says it
             d = {**d, "reason": _reason_of(store, d["service"], to) or d["reason"]}
-        elif result == "stalled" and not d.get("reason"):  # ECS gives no reason; the plan foresaw one
-            d = {**d, "reason": planned.get(d["service"], {}).get("reason") or ""}
+        elif result == "stalled":
+            if not d.get("reason"):  # ECS gives no reason; the plan foresaw one
+                d = {**d, "reason": planned.get(d["service"], {}).get("reason") or ""}
+            cluster, name = service_key(d["service"])  # the tasks of older revisions that still serve
+            running = store.count(Task, cluster=cluster, service=name, last_status="RUNNING")
+            d = {**d, "olderRunning": max(0, running - d["runningCount"]),
+                 "from": planned.get(d["service"], {}).get("from")}
         deployments.append({**d, "to": to, "result": result})
     below = []
     for addr in touched_services(plan):

@@ -263,8 +263,8 @@ def test_apply_exits_1_when_a_deployment_is_left_stalled(runner, world, tmp_path
     result = run(runner, ["apply", "-f", stack, "--state", world["state"], "--auto-approve"])
     assert result.exit_code == 1
     assert result.stdout.strip().splitlines()[-1] == (
-        "Apply incomplete: deployment of service/prod/worker to worker:2 is stalled, 0 of its 36 tasks running "
-        "(new tasks cannot be placed (RESOURCE:CPU)).")
+        "Apply incomplete: deployment of service/prod/worker to worker:2 is stalled, 0 of its 36 tasks running; "
+        "36 of worker:1 still running (new tasks cannot be placed (RESOURCE:CPU)).")
     # run again: nothing left to apply, but the deployment is still stalled, and the exit code says so
     again = run(runner, ["apply", "-f", stack, "--state", world["state"], "--auto-approve"])
     assert again.exit_code == 1, again.stdout
