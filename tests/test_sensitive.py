@@ -50,6 +50,12 @@ MISSED = [
     ("splunk-token", taskdef(logConfiguration={"logDriver": "splunk", "options": {"splunk-token": "hunter2", "splunk-url": "https://splunk:8088"}}), "hunter2"),
     ("tag", {"tags": [{"key": "api-token", "value": "hunter2"}]}, "hunter2"),
     ("access key anywhere", {"description": "uses AKIAIOSFODNN7EXAMPLE"}, "AKIAIOSFODNN7EXAMPLE"),
+    # a scheduled task's target: EventBridge's input template (JSON in a string, with placeholders)
+    ("inputTemplate", {"target": {"inputTransformer": {"inputPathsMap": {"key": "$.detail.object.key"}, "inputTemplate":
+        '{"containerOverrides": [{"name": "job", "environment": [{"name": "S3_KEY", "value": <key>}, '
+        '{"name": "API_TOKEN", "value": "hunter2-template"}]}]}'}}}, "hunter2-template"),
+    ("inputTemplate value first", {"target": {"inputTransformer": {"inputTemplate":
+        '{"containerOverrides": [{"environment": [{"value": "hunter2", "name": "DB_PASSWORD"}]}]}'}}}, "hunter2"),
 ]
 
 
@@ -174,3 +180,26 @@ def test_diff_against_digests_agrees_with_diff_of_plain_values(old, new) -> None
     change = _diff_against_state(spec_of(old), spec_of(new))
     assert change.action == ("no-op" if old == new else "update")
     assert json.dumps(old) not in json.dumps(change.before) and json.dumps(old) not in json.dumps(mask_value(change.after))
+
+
+def test_an_input_template_keeps_its_shape_and_placeholders_when_masked() -> None:
+    template = ('{"containerOverrides": [{"name": "job", "environment": [{"name": "S3_KEY", "value": <key>}, '
+                '{"name": "API_TOKEN", "value": "hunter2-template"}]}]}')
+    masked = mask({"inputTemplate": template})["inputTemplate"]
+    assert masked == template.replace("hunter2-template", SENSITIVE)
+    sealed = SEALER.seal({"inputTemplate": template})["inputTemplate"]
+    assert is_digest(sealed.split('"API_TOKEN", "value": "')[1].split('"')[0])
+
+
+def test_w7001_warns_on_a_scheduled_tasks_template_and_overrides(tmp_path) -> None:
+    template = '{"containerOverrides": [{"name": "job", "environment": [{"name": "API_TOKEN", "value": "hunter2-template"}]}]}'
+    doc = {"apiVersion": "ecsctl/v1", "kind": "ScheduledTask", "metadata": {"name": "job"}, "spec": {
+        "scheduleExpression": "rate(1 hour)",
+        "target": {"cluster": "prod", "taskDefinition": "job", "inputTransformer": {"inputTemplate": template},
+                   "overrides": {"containerOverrides": [{"name": "job", "environment": [{"name": "DB_PASSWORD", "value": "hunter2"}]}]}}}}
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    hits = [f for f in Validator().validate([str(path)]).findings if f.rule == "W7001"]
+    assert sorted(f.path for f in hits) == [("spec", "target", "inputTransformer", "inputTemplate"),
+                                            ("spec", "target", "overrides", "containerOverrides", 0, "environment", 0, "value")]
+    assert all("hunter2" not in f.message for f in hits)

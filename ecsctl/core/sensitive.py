@@ -165,6 +165,37 @@ def _argument_reasons(args: list) -> Iterator[tuple[int, str]]:
                     break
 
 
+# -- templates ----------------------------------------------------------------------------------
+
+# strings holding JSON that becomes a request at run time: an EventBridge input transformer's
+# ``inputTemplate`` (``{"containerOverrides": [{"environment": [{"name": …, "value": …}]}]}``,
+# with ``<placeholders>``, so not always valid JSON): its ``name``/``value`` pairs are read as
+# the environment they become
+TEMPLATE_KEYS = frozenset({"inputTemplate"})
+_JSON_STRING = r'"((?:[^"\\]|\\.)*)"'
+_PAIR = re.compile(r'"name"\s*:\s*' + _JSON_STRING + r'\s*,\s*"value"\s*:\s*' + _JSON_STRING
+                   + r'|"value"\s*:\s*' + _JSON_STRING + r'\s*,\s*"name"\s*:\s*' + _JSON_STRING)
+
+
+def _template(text: str, path: tuple, replace: Callable[[Hit], Any] | None, hits: list[Hit]) -> str:
+    """Each ``"name": N, "value": V`` of a template whose V looks secret is a hit (its ``value``
+    the text between the quotes); with ``replace`` the text comes back with each replaced."""
+    out, last = [], 0
+    for m in _PAIR.finditer(text):
+        name, value, start = (m.group(1), m.group(2), m.start(2)) if m.group(1) is not None else (m.group(4), m.group(3), m.start(3))
+        reason = secret_reason(name, value)
+        if not reason:
+            continue
+        hit = Hit(path, reason, "environment", name, value)
+        hits.append(hit)
+        if replace is not None:
+            out += [text[last:start], str(replace(hit))]
+            last = start + len(value)
+    if replace is None or not out:
+        return text
+    return "".join(out) + text[last:]
+
+
 # -- the walk -----------------------------------------------------------------------------------
 
 
@@ -210,6 +241,8 @@ def _walk(node: Any, path: tuple, parent: Any, replace: Callable[[Hit], Any] | N
                 new = replace(hit) if replace is not None else value
             elif key in ARGUMENT_KEYS and isinstance(value, list):
                 new = _arguments(value, path + (key,), replace, hits)
+            elif key in TEMPLATE_KEYS and isinstance(value, str):
+                new = _template(value, path + (key,), replace, hits)
             elif _plain(value):
                 new = value
             else:

@@ -1,4 +1,4 @@
-"""Secrets written in plain text into a task definition (W7xxx).
+"""Secrets written in plain text into a task definition or a scheduled task's target (W7xxx).
 
 What looks like a secret is decided by ``ecsctl.core.sensitive``, the one list that the plan's
 masking and the state file use too; this rule only leaves out values that are obviously
@@ -38,6 +38,15 @@ def _message(hit: Hit) -> str:
     return f"'{hit.name}' {what}; task definitions are shown in plain text to anyone who can describe them"
 
 
+def _scheduled_message(hit: Hit) -> str:
+    """A scheduled task's overrides and input template are the rule's target, stored and shown
+    in plain text by EventBridge (DescribeRule, ListTargetsByRule)."""
+    where = "its input template" if hit.path[-1:] == ("inputTemplate",) else "its overrides"
+    return (f"environment variable '{hit.name}' in {where} looks like a plain-text secret ({hit.reason}); "
+            "EventBridge shows a rule's targets in plain text: put it in the task definition's 'secrets' "
+            "(valueFrom) instead")
+
+
 @register
 class PlainTextSecret(Rule):
     """Secrets belong in ``secrets`` (SSM Parameter Store or Secrets Manager), not in the task definition.
@@ -71,11 +80,11 @@ class PlainTextSecret(Rule):
 
     id = "W7001"
     title = "Plain-text secret in a task definition"
-    kinds = ("TaskDefinition",)
+    kinds = ("TaskDefinition", "ScheduledTask")
     severity = Severity.WARNING
 
     def check(self, spec, doc, ctx):
         for hit in find_sensitive(spec):
             if hit.reason.startswith("its value is the digest") or _placeholder(hit):
                 continue
-            yield hit.path, _message(hit)
+            yield hit.path, (_scheduled_message(hit) if doc.kind == "ScheduledTask" else _message(hit))
