@@ -123,6 +123,7 @@ def plan_live(inputs: Inputs, store, aws, *, adopt: bool = False) -> Plan:
     meta = store.meta() if store is not None else None
     plan.lineage, plan.serial = (meta.lineage, meta.serial) if meta is not None else (None, 0)
     plan.drift = live_drift(applied, snap.resources, snap.checked)
+    plan.reconcile = []  # ECS's own scheduler does that work in AWS; apply_live runs no local rounds
     return plan
 
 

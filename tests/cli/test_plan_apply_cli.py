@@ -461,3 +461,19 @@ def test_detailed_exitcode_keeps_2_for_changes_and_gives_1_for_every_error(stack
     assert code("plan", "-f", str(tmp_path / "manifestz"), "--detailed-exitcode") == 1  # no such folder
     assert code("plan", "-f", str(stack), "--detailed-exitcode", "--bogus") == 1        # unknown option
     assert code("plan", "-f", str(stack), "--bogus") == 2                               # without it: usage, 2
+
+
+def test_a_plan_whose_apply_would_replace_lost_tasks_is_not_no_changes(runner, stack, state):
+    """No manifest changed, but a service task stopped: apply's scheduler starts a replacement,
+    so the plan does not say "No changes" and --detailed-exitcode exits 2, as Terraform's does
+    for any diff apply would act on."""
+    applied(runner, stack, state)
+    tasks = json.loads(run(runner, "get", "tasks", "--state", state, "-o", "json").stdout)
+    victim = next(t["id"] for t in tasks if t.get("group") == "service:worker")
+    assert run(runner, "stop-task", victim, "--state", state).exit_code == 0
+    text = run(runner, "plan", "-f", str(stack), "--state", state, "--no-color").stdout
+    assert text.splitlines()[-1].startswith("No changes to the manifests' resources; apply would start or stop tasks "
+                                            "in cluster prod")
+    assert run(runner, "plan", "-f", str(stack), "--state", state, "--detailed-exitcode").exit_code == 2
+    applied(runner, stack, state)
+    assert run(runner, "plan", "-f", str(stack), "--state", state, "--detailed-exitcode").exit_code == 0

@@ -122,7 +122,7 @@ def plan(
     if out:
         apply_it = save_plan(the_plan, out, manifests=inputs.files, paths=files, state=opts.state)
         sys.stderr.write(f"Saved the plan to {out}; apply it with: {apply_it}\n")
-    if detailed_exitcode and the_plan.has_changes:
+    if detailed_exitcode and (the_plan.has_changes or the_plan.reconcile):  # apply would change something
         CHANGES_EXIT.append(True)  # exit 2 for changes, not for an error (see cli.main)
         raise typer.Exit(2)
 
