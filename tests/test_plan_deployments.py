@@ -122,6 +122,8 @@ def test_create_service_accepts_bounds_that_leave_no_room(tmp_path: Path) -> Non
     report = validate_paths([str(directory)])
     assert report.errors == 0
     assert [f.rule for f in report.findings] == ["W3017"]
+    strict = validate_paths([str(directory)], strict=True)
+    assert (strict.errors, strict.warnings, [f.rule for f in strict.findings]) == (1, 0, ["W3017"])
 
 
 def test_an_ecr_tag_missing_from_its_repository_fails(tmp_path: Path, store) -> None:

@@ -30,3 +30,34 @@ def test_a_wrong_type_stops_the_rules_for_that_document(write):
     report = Validator().validate([str(write("a.yaml", text))])
     assert [f.rule for f in report.findings] == ["E1003"]
     assert "essential must be a boolean" in report.findings[0].message
+
+
+PLAIN_SECRET = """\
+apiVersion: ecsctl/v1
+kind: TaskDefinition
+metadata: {name: web}
+spec:
+  family: web
+  containerDefinitions:
+    - name: web
+      image: nginx:1.27
+      memory: 512
+      essential: true
+      environment: [{name: DB_PASSWORD, value: hunter2}, {name: X, value: "1"}]
+      memoryReservaton: 256
+"""
+
+
+def test_strict_makes_each_warning_an_error_with_its_rule_id(write):
+    from ecsctl.app.validate import validate_paths
+    from ecsctl.core.findings import Severity
+
+    path = str(write("a.yaml", PLAIN_SECRET))
+    plain = validate_paths([path])
+    assert (plain.errors, plain.warnings, plain.promoted, plain.strict) == (1, 1, 0, False)
+    strict = validate_paths([path], strict=True)
+    assert (strict.errors, strict.warnings, strict.promoted, strict.strict) == (2, 0, 1, True)
+    by_rule = {f.rule: f for f in strict.findings}
+    assert (by_rule["W7001"].severity, by_rule["W7001"].promoted) == (Severity.ERROR, True)
+    assert (by_rule["E1003"].severity, by_rule["E1003"].promoted) == (Severity.ERROR, False)  # an error stays unmarked
+    assert [f.at(severity=Severity.WARNING, promoted=False) if f.promoted else f for f in strict.findings] == plain.findings

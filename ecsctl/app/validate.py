@@ -338,5 +338,7 @@ def read_manifest(name: str, limit: int | None = None) -> bytes:
 
 
 def validate_paths(paths: list[str], exclude: tuple[str, ...] | list[str] = (), notes: list[str] | None = None, *,
-                   skip_named: bool = False) -> ValidationReport:
-    return Validator().validate(discover(paths, exclude, notes, skip_named=skip_named))
+                   skip_named: bool = False, strict: bool = False) -> ValidationReport:
+    """The report on ``paths``; with ``strict`` its warnings are errors (``ValidationReport.under_strict``)."""
+    report = Validator().validate(discover(paths, exclude, notes, skip_named=skip_named))
+    return report.under_strict() if strict else report

@@ -37,6 +37,7 @@ class Finding:
     line: int = 1
     column: int = 1
     document: int = 0
+    promoted: bool = False  # a warning that ``--strict`` counts as an error (its rule ID unchanged)
 
     @property
     def pointer(self) -> str:
@@ -56,6 +57,7 @@ class ValidationReport:
     files: int = 0
     documents: int = 0
     findings: list[Finding] = field(default_factory=list)
+    strict: bool = False  # checked under ``--strict``: every warning is an error (``under_strict``)
 
     def extend(self, findings: Iterable[Finding]) -> None:
         self.findings.extend(findings)
@@ -67,6 +69,18 @@ class ValidationReport:
     @property
     def warnings(self) -> int:
         return sum(1 for f in self.findings if f.severity is Severity.WARNING)
+
+    @property
+    def promoted(self) -> int:
+        """Errors that are warnings promoted by ``--strict``."""
+        return sum(1 for f in self.findings if f.promoted)
+
+    def under_strict(self) -> "ValidationReport":
+        """The report under ``--strict``: each warning becomes an error marked ``promoted``, so that
+        every format counts and shows it as one (what ECS accepts but will misbehave on fails)."""
+        findings = [f.at(severity=Severity.ERROR, promoted=True) if f.severity is Severity.WARNING else f
+                    for f in self.findings]
+        return ValidationReport(self.files, self.documents, findings, strict=True)
 
     def sorted(self) -> list[Finding]:
         return sorted(self.findings, key=Finding.sort_key)

@@ -165,6 +165,8 @@ def test_warnings_point_at_the_load_balancer_entry_and_fail_under_strict(validat
     (finding,) = [f for f in report.findings if f.rule == "W8012"]
     assert finding.pointer.endswith("/spec/loadBalancers/0")
     assert finding.severity.value == "warning" and report.errors == 0
+    strict = report.under_strict()
+    assert strict.errors == strict.promoted == len(report.findings) and strict.warnings == 0
 
 
 def test_memberof_limits_the_instance_groups_checked(validator, tmp_path):
