@@ -77,14 +77,20 @@ def test_errors_exit_1(runner, write) -> None:
     assert f"{path}:6:3: error E0008 duplicate key 'family'" in result.stdout
 
 
-@pytest.mark.parametrize("strict, code", [(False, 0), (True, 1)], ids=["default", "strict"])
-def test_warnings_fail_only_with_strict(runner, minimal_taskdef: Path, with_test_warning, strict: bool, code: int) -> None:
-    result = _run(runner, str(minimal_taskdef), *(["--strict"] if strict else []))
-    assert result.exit_code == code, result.output
-    assert f"{minimal_taskdef}:12:7: warning W9999 a test warning" in result.stdout
+def test_warnings_do_not_fail_without_strict(runner, minimal_taskdef: Path, with_test_warning) -> None:
+    result = _run(runner, str(minimal_taskdef))
+    assert result.exit_code == 0, result.output
+    assert f"{minimal_taskdef}:12:7: warning W9999 a test warning\n" in result.stdout
     assert result.stdout.endswith("0 errors, 1 warning in 1 document (1 file)\n")
-    # the report reads the same under either policy; stderr says why the run failed
-    assert result.stderr == ("--strict: 1 warning fails the run\n" if strict else "")
+    assert result.stderr == ""
+
+
+def test_strict_reports_the_warnings_it_fails_on_as_errors(runner, minimal_taskdef: Path, with_test_warning) -> None:
+    result = _run(runner, "--strict", str(minimal_taskdef))
+    assert result.exit_code == 1, result.output
+    assert f"{minimal_taskdef}:12:7: error W9999 a test warning (a warning, an error under --strict)\n" in result.stdout
+    assert result.stdout.endswith("1 error, 0 warnings in 1 document (1 file); --strict counted 1 warning as an error\n")
+    assert result.stderr == ""  # the report itself says why the run failed
 
 
 @pytest.mark.parametrize(
@@ -235,6 +241,100 @@ def test_github_output(runner, write, tmp_path: Path, monkeypatch: pytest.Monkey
     ]
 
 
+# --- --strict in every format: what fails the run is reported as an error ---------------------
+
+
+def _strict_text(out: str, path: Path) -> None:
+    assert f"{path}:12:7: error W9999 a test warning (a warning, an error under --strict)" in out
+    assert out.endswith("1 error, 0 warnings in 1 document (1 file); --strict counted 1 warning as an error\n")
+
+
+def _strict_data(payload: dict, path: Path) -> None:
+    assert list(payload) == [*REPORT_KEYS, "strict"] and payload["strict"] is True
+    assert (payload["errors"], payload["warnings"]) == (1, 0)
+    [finding] = payload["findings"]
+    assert list(finding) == [*FINDING_KEYS, "promoted"]
+    assert (finding["rule"], finding["severity"], finding["promoted"], finding["message"]) == ("W9999", "error", True, "a test warning")
+
+
+def _strict_json(out: str, path: Path) -> None:
+    _strict_data(json.loads(out), path)
+
+
+def _strict_yaml(out: str, path: Path) -> None:
+    import yaml
+
+    _strict_data(yaml.safe_load(out), path)
+
+
+def _strict_junit(out: str, path: Path) -> None:
+    suites = ET.fromstring(out.encode())
+    [suite] = suites.iter("testsuite")
+    for element in (suites, suite):
+        assert (element.get("tests"), element.get("failures"), element.get("errors")) == ("1", "1", "0")
+    assert [(p.get("name"), p.get("value")) for p in suite.iter("property")] == [("strict", "true")]
+    [case] = suite.findall("testcase")
+    [failure] = case.findall("failure")
+    assert (failure.get("type"), failure.get("message")) == ("W9999", "W9999 a test warning (a warning, an error under --strict)")
+    assert failure.text == f"{path}:12:7" and case.find("system-out") is None
+
+
+def _strict_sarif(out: str, path: Path) -> None:
+    [run] = json.loads(out)["runs"]
+    [rule] = run["tool"]["driver"]["rules"]
+    assert (rule["id"], rule["defaultConfiguration"]["level"]) == ("W9999", "warning")  # the rule's own level
+    [result] = run["results"]
+    assert (result["ruleId"], result["level"], result["properties"]) == ("W9999", "error", {"promoted": True})
+    [invocation] = run["invocations"]
+    assert invocation["executionSuccessful"] is True and invocation["properties"] == {"strict": True}
+    assert invocation["ruleConfigurationOverrides"] == [{"descriptor": {"id": "W9999", "index": 0}, "configuration": {"level": "error"}}]
+
+
+def _strict_github(out: str, path: Path) -> None:
+    assert out.splitlines() == [
+        f"::error file={path.as_posix()},line=12,col=7,title=W9999::a test warning (a warning, an error under --strict)",
+        "1 error, 0 warnings in 1 document (1 file); --strict counted 1 warning as an error",
+    ]
+
+
+STRICT = {"text": _strict_text, "json": _strict_json, "yaml": _strict_yaml, "junit": _strict_junit,
+          "sarif": _strict_sarif, "github": _strict_github}
+
+
+def test_strict_is_checked_for_every_format() -> None:
+    assert sorted(STRICT) == sorted(RENDERERS)
+
+
+@pytest.mark.parametrize("fmt", sorted(STRICT))
+def test_strict_warnings_are_errors_in_every_format(runner, minimal_taskdef: Path, with_test_warning, fmt: str) -> None:
+    result = _run(runner, "--strict", "-o", fmt, str(minimal_taskdef))
+    assert result.exit_code == 1, result.output
+    assert result.stderr == ""
+    STRICT[fmt](result.stdout, minimal_taskdef)
+
+
+@pytest.mark.parametrize("fmt", sorted(STRICT))
+def test_a_clean_run_under_strict_differs_only_in_saying_so(runner, minimal_taskdef: Path, fmt: str) -> None:
+    plain, strict = (_run(runner, *extra, "-o", fmt, str(minimal_taskdef)) for extra in ((), ("--strict",)))
+    assert (plain.exit_code, strict.exit_code) == (0, 0), strict.output
+    if fmt in ("text", "github"):
+        assert strict.stdout == plain.stdout
+    elif fmt in ("json", "yaml"):
+        import yaml
+
+        assert yaml.safe_load(strict.stdout) == {**yaml.safe_load(plain.stdout), "strict": True}
+    elif fmt == "sarif":
+        log = json.loads(strict.stdout)
+        assert log["runs"][0].pop("invocations") == [{"executionSuccessful": True, "properties": {"strict": True}}]
+        assert log == json.loads(plain.stdout)
+    else:
+        marked = ET.fromstring(strict.stdout.encode())
+        properties = marked.find("testsuite/properties")
+        assert [(p.get("name"), p.get("value")) for p in properties] == [("strict", "true")]
+        marked.find("testsuite").remove(properties)
+        assert ET.tostring(marked) == ET.tostring(ET.fromstring(plain.stdout.encode()))
+
+
 # --- the real entry point -------------------------------------------------------------------
 
 
@@ -294,6 +394,17 @@ GOLDEN = [("text", False, "report.txt"), ("text", True, "report.color.txt"), ("j
 def test_golden(golden, monkeypatch: pytest.MonkeyPatch, fmt: str, color: bool, name: str) -> None:
     monkeypatch.setattr(ecsctl, "__version__", "0.0.0-golden")
     golden(name, RENDERERS[fmt](golden_report(), color=color))
+
+
+GOLDEN_STRICT = [("text", "report.strict.txt"), ("json", "report.strict.json"), ("sarif", "report.strict.sarif"),
+                 ("junit", "report.strict.junit.xml"), ("github", "report.strict.github.txt")]
+
+
+@pytest.mark.parametrize("fmt, name", GOLDEN_STRICT, ids=[g[1] for g in GOLDEN_STRICT])
+def test_golden_strict(golden, monkeypatch: pytest.MonkeyPatch, fmt: str, name: str) -> None:
+    """The same report under --strict: its warning (W9999) is an error, marked as promoted."""
+    monkeypatch.setattr(ecsctl, "__version__", "0.0.0-golden")
+    golden(name, RENDERERS[fmt](golden_report().under_strict(), color=False))
 
 
 def test_every_format_has_a_renderer() -> None:

@@ -5,9 +5,10 @@ One ``<testsuite name="ecsctl validate">``; each file with findings is a
 error, ``message="RULE message"``, text ``file:line:col``.
 
 Warnings are not failures: they are listed as ``file:line:col: warning RULE
-message`` lines in the test case's ``<system-out>``.  That stays so under
-``--strict``, which changes only the exit code, so a report reads the same
-whatever the policy of the pipeline.
+message`` lines in the test case's ``<system-out>``.  Under ``--strict`` they are
+errors, so failures like the others (the message ends ``(a warning, an error
+under --strict)``), and the suite has a property ``strict`` = ``true``: the
+report fails where the run does.
 
 The report knows how many files were checked but only names those with
 findings; the clean ones share one passing test case ("N files without
@@ -20,6 +21,7 @@ import re
 import xml.etree.ElementTree as ET
 from itertools import groupby
 
+from ecsctl.cli.render.words import message, plural
 from ecsctl.core.findings import Severity, ValidationReport
 
 SUITE = "ecsctl validate"
@@ -32,13 +34,11 @@ def _clean(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def build_junit(report: ValidationReport) -> ET.Element:
     suites = ET.Element("testsuites", name="ecsctl")
     suite = ET.SubElement(suites, "testsuite", name=SUITE)
+    if report.strict:
+        ET.SubElement(ET.SubElement(suite, "properties"), "property", name="strict", value="true")
     cases = failed = 0
     for file, group in groupby(report.sorted(), key=lambda f: f.file):
         findings = list(group)
@@ -47,7 +47,7 @@ def build_junit(report: ValidationReport) -> ET.Element:
         cases += 1
         errors = [f for f in findings if f.severity is Severity.ERROR]
         for f in errors:
-            failure = ET.SubElement(case, "failure", message=_clean(f"{f.rule} {f.message}"), type=f.rule)
+            failure = ET.SubElement(case, "failure", message=_clean(f"{f.rule} {message(f)}"), type=f.rule)
             failure.text = _clean(f"{f.file}:{f.line}:{f.column}")
         failed += bool(errors)
         warnings = [f for f in findings if f.severity is not Severity.ERROR]
@@ -56,7 +56,7 @@ def build_junit(report: ValidationReport) -> ET.Element:
             out.text = _clean("".join(f"{f.file}:{f.line}:{f.column}: warning {f.rule} {f.message}\n" for f in warnings))
     clean = report.files - cases
     if clean > 0:
-        ET.SubElement(suite, "testcase", classname=SUITE, name=f"{_plural(clean, 'file')} without findings")
+        ET.SubElement(suite, "testcase", classname=SUITE, name=f"{plural(clean, 'file')} without findings")
         cases += 1
     totals = {"tests": str(cases), "failures": str(failed), "errors": "0", "skipped": "0"}
     suite.attrib.update(totals)

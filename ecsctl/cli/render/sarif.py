@@ -3,6 +3,11 @@
 One run; ``tool.driver.rules`` holds an entry for each rule ID that occurs,
 documented from the rule catalogue, and every finding becomes a result with a
 physical location (file, line, column) and a logical one (the JSON Pointer).
+
+Under ``--strict`` a warning's result has ``"level": "error"`` (its rule keeps
+``defaultConfiguration.level`` ``warning``, what the catalogue says) and
+``"properties": {"promoted": true}``; the run's invocation lists the promoted
+rules in ``ruleConfigurationOverrides``, SARIF's record of a level changed for a run.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ def _rule(rule_id: str, entry: Mapping | None, first: Finding) -> dict:
     """A reportingDescriptor; a rule missing from the catalogue is described by its first finding."""
     title = entry["title"] if entry else rule_id
     explanation = entry["explanation"] if entry else first.message
-    level = _level(entry["severity"] if entry else first.severity)
+    level = _level(entry["severity"] if entry else Severity.WARNING if first.promoted else first.severity)
     rule = {
         "id": rule_id,
         "name": rule_id,
@@ -41,7 +46,7 @@ def _rule(rule_id: str, entry: Mapping | None, first: Finding) -> dict:
 
 
 def _result(f: Finding, rule_index: int) -> dict:
-    return {
+    result = {
         "ruleId": f.rule,
         "ruleIndex": rule_index,
         "level": _level(f.severity),
@@ -59,6 +64,19 @@ def _result(f: Finding, rule_index: int) -> dict:
             }
         ],
     }
+    if f.promoted:
+        result["properties"] = {"promoted": True}
+    return result
+
+
+def _strict_invocation(findings: list[Finding], index: dict[str, int]) -> dict:
+    """The run under ``--strict``: each rule with promoted warnings reconfigured to ``error``."""
+    promoted = sorted({f.rule for f in findings if f.promoted})
+    invocation: dict = {"executionSuccessful": True, "properties": {"strict": True}}
+    if promoted:
+        invocation["ruleConfigurationOverrides"] = [
+            {"descriptor": {"id": rid, "index": index[rid]}, "configuration": {"level": "error"}} for rid in promoted]
+    return invocation
 
 
 def build_sarif(report: ValidationReport, catalogue: Mapping[str, Mapping], version: str) -> dict:
@@ -75,17 +93,14 @@ def build_sarif(report: ValidationReport, catalogue: Mapping[str, Mapping], vers
         "informationUri": INFORMATION_URI,
         "rules": [_rule(rid, catalogue.get(rid), first[rid]) for rid in rule_ids],
     }
-    return {
-        "$schema": SARIF_SCHEMA,
-        "version": SARIF_VERSION,
-        "runs": [
-            {
-                "tool": {"driver": driver},
-                "columnKind": "unicodeCodePoints",
-                "results": [_result(f, index[f.rule]) for f in findings],
-            }
-        ],
+    run = {
+        "tool": {"driver": driver},
+        "columnKind": "unicodeCodePoints",
+        "results": [_result(f, index[f.rule]) for f in findings],
     }
+    if report.strict:
+        run["invocations"] = [_strict_invocation(findings, index)]
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 
 def render_sarif(report: ValidationReport, color: bool = False) -> str:
