@@ -107,7 +107,7 @@ class ReferencesNotChecked(Rule):
     changed ``web.yaml``, say), there is nothing to check against: ecsctl says so
     with this warning instead of reporting an error for a reference that may be
     fine.  Validate the whole stack (``ecsctl validate manifests/``) to check
-    every reference; ``--strict`` turns this warning into a failure.
+    every reference; ``--strict`` turns this warning into an error.
 
     Bad (``ecsctl validate web.yaml``, the cluster lives in ``cluster.yaml``)::
 
