@@ -136,7 +136,7 @@ def floor_find(path: Path) -> int:
 
 def staged_plan(paths: list[str], path: Path) -> dict[str, float]:
     """The no-op plan phase by phase (the same calls as ``read_manifests`` / ``make_plan``)."""
-    from ecsctl.app.plan import Inputs, _cascade_revisions
+    from ecsctl.app.plan import Inputs, revision_changes
     from ecsctl.app.validate import Validator, discover
     from ecsctl.core.normalize import canonical
     from ecsctl.core.plan import diff as diff_mod
@@ -201,7 +201,7 @@ def staged_plan(paths: list[str], path: Path) -> dict[str, float]:
     try:
         s = clock()
         changes = diff_mod.diff(inputs.desired, applied)
-        changes = _cascade_revisions(changes, services, revisions)
+        changes = revision_changes(changes, services, revisions)
         whole = clock() - s
     finally:
         diff_mod.canonical = real
