@@ -115,6 +115,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Union
 from urllib.parse import quote
 
 from ecsctl.core.sensitive import DIGEST_PREFIX, Sealer, SealedSpec
+from ecsctl.core.state.fields import record_problem
 
 from ecsctl.core.state.ports import (
     EVENTS_KEPT,
@@ -361,6 +362,13 @@ class _Column:
         return tuple(value) if self.codec == "tuple" and isinstance(value, list) else value
 
 
+class _WrongType(ValueError):
+    """A value that does not have its field's type (``ecsctl.core.state.fields``)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"field {field}: {problem}")
+
+
 _TUPLES: dict[str, tuple] = {}  # column text -> its tuple: a few thousand distinct port lists among 100,000 rows
 
 
@@ -449,9 +457,13 @@ class _Table:
             raise ValueError(f"unknown field {unknown[0]!r}")
         values = {k: self.by_name[k].from_json(v) for k, v in data.items()}
         try:
-            return self.record_type(**values)
+            record = self.record_type(**values)
         except TypeError as exc:
             raise ValueError(str(exc)) from None
+        wrong = record_problem(record)
+        if wrong is not None:
+            raise _WrongType(*wrong)
+        return record
 
 
 _RESOURCES = _Table(Resource, "resources", ("address",), compare=("kind", "name", "spec"))
@@ -1389,7 +1401,8 @@ class SqliteStateStore:
                 try:
                     records.append(table.from_json(row))
                 except ValueError as exc:
-                    raise bad(f"{table.name}[{index}]: {exc}") from None
+                    key = f" ({'/'.join(str(row.get(c.name)) for c in table.key)})" if isinstance(row, dict) else ""
+                    raise bad(f"{table.name}[{index}]{key}: {exc}; nothing was changed") from None
             tables.append((table, records))
         return lineage, serial, tables
 

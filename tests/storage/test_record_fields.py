@@ -10,7 +10,7 @@ import pytest
 
 from ecsctl.core.state.fields import field_types, record_problem, wrong_field
 from ecsctl.core.state.ports import ContainerInstance, Resource, Service, Task
-from ecsctl.storage.sqlite_store import _EVENTS, _EXPORT_TABLES
+from ecsctl.storage.sqlite_store import _EVENTS, _EXPORT_TABLES, _WORLD
 
 
 def test_every_stored_record_type_has_a_rule_for_every_field() -> None:
@@ -62,3 +62,16 @@ def test_an_annotation_the_rule_cannot_check_is_refused_when_the_rule_is_made() 
 
     with pytest.raises(TypeError, match="field values: cannot check values of type"):
         field_types(Odd)
+
+
+# -- the store's mapping: a row of the file, an exported row -----------------------------------
+
+
+def test_an_exported_row_with_a_wrong_type_is_refused_naming_the_field() -> None:
+    table = _WORLD[Service]
+    exported = table.to_json(SERVICE)
+    assert table.from_json(exported) == SERVICE
+    with pytest.raises(ValueError, match="^field desired_count: expected an integer, got the text 'abc'$"):
+        table.from_json({**exported, "desired_count": "abc"})
+    with pytest.raises(ValueError, match="^field spec: expected an object, got null$"):
+        table.from_json({**exported, "spec": None})
