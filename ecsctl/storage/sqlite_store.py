@@ -115,7 +115,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Union
 from urllib.parse import quote
 
 from ecsctl.core.sensitive import DIGEST_PREFIX, Sealer, SealedSpec
-from ecsctl.core.state.fields import record_problem
+from ecsctl.core.state.fields import FieldType, field_types, record_problem, wrong_field
 
 from ecsctl.core.state.ports import (
     EVENTS_KEPT,
@@ -369,17 +369,29 @@ class _WrongType(ValueError):
         super().__init__(f"field {field}: {problem}")
 
 
-_TUPLES: dict[str, tuple] = {}  # column text -> its tuple: a few thousand distinct port lists among 100,000 rows
+def _why(exc: Exception) -> str:
+    """What a row that cannot be read has wrong, for the one-line messages that name it."""
+    return str(exc) if isinstance(exc, _WrongType) else f"{type(exc).__name__}: {exc}"
 
 
-def _decode_tuple(value: Any) -> tuple:
-    found = _TUPLES.get(value) if isinstance(value, str) else None
+# item type -> column text -> its tuple, checked against the field's rule: a few thousand
+# distinct port lists among 100,000 rows
+_TUPLES: dict[type | None, dict[Any, tuple]] = {}
+_BOOLS = {0: False, 1: True}  # a bool column holds 0 or 1; anything else stays as it is (and is refused)
+
+
+def _decode_tuple(value: Any, rule: FieldType, cache: dict[Any, tuple]) -> tuple:
+    found = cache.get(value)
     if found is None:
-        found = tuple(json.loads(value))
-        if isinstance(value, str) and len(value) < 64 and all(isinstance(v, (int, str)) for v in found):
-            if len(_TUPLES) >= 50_000:
-                _TUPLES.clear()
-            _TUPLES[value] = found
+        loaded = json.loads(value)
+        found = tuple(loaded) if isinstance(loaded, list) else loaded
+        problem = rule.problem(found)
+        if problem is not None:
+            raise _WrongType(rule.name, problem)
+        if isinstance(value, str) and len(value) < 64:
+            if len(cache) >= 50_000:
+                cache.clear()
+            cache[value] = found
     return found
 
 
@@ -395,7 +407,8 @@ def _column(name: str, annotation: str) -> _Column:
 
 class _Table:
     """How one record type is stored: table name, key columns, and the columns whose change
-    makes a write count (all non-key columns unless told otherwise)."""
+    makes a write count (all non-key columns unless told otherwise). A row is read back only
+    if its values have the types of the record's fields (``ecsctl.core.state.fields``)."""
 
     def __init__(self, record_type: type, name: str, key: tuple[str, ...],
                  compare: tuple[str, ...] | None = None) -> None:
@@ -408,7 +421,13 @@ class _Table:
         self.rest = rest
         self.compare = rest if compare is None else tuple(by_name[c] for c in compare)
         self.by_name = by_name
-        self._decoders = tuple((i, c.codec) for i, c in enumerate(self.columns) if c.codec != "plain")
+        self.fields = field_types(record_type)
+        self._types = tuple(rule.types for rule in self.fields)  # what isinstance accepts, per column
+        self._decoders = tuple(
+            (i, c.codec, rule, _TUPLES.setdefault(rule.items, {}) if c.codec == "tuple" else None)
+            for i, (c, rule) in enumerate(zip(self.columns, self.fields)) if c.codec != "plain"
+        )
+        self._key_at = tuple(self.columns.index(c) for c in self.key)
         cols = ", ".join(c.sql for c in self.columns)
         marks = ", ".join("?" for _ in self.columns)
         key_where = " AND ".join(f"{c.sql} = ?" for c in self.key)
@@ -429,15 +448,26 @@ class _Table:
         return tuple(c.encode(getattr(record, c.name), seal) for c in self.columns)
 
     def from_row(self, row: tuple, load_json: Callable[[str], Any] = json.loads) -> Any:
-        """The record of ``row``; a ValueError or TypeError if a column cannot be decoded."""
+        """The record of ``row``; a ValueError or TypeError if a column cannot be decoded or a
+        value does not have its field's type."""
         # Only the non-plain columns need decoding: patch those in place (hot: every find()).
         decoders = self._decoders
         if decoders:
             row = list(row)
-            for i, codec in decoders:
+            for i, codec, rule, cache in decoders:
                 value = row[i]
-                row[i] = load_json(value) if codec == "json" else _decode_tuple(value) if codec == "tuple" else bool(value)
+                row[i] = (load_json(value) if codec == "json" else _decode_tuple(value, rule, cache)
+                          if codec == "tuple" else _BOOLS.get(value, value))
+        # one C-level pass over the row (hot); tuple items were checked as they were decoded
+        if not all(map(isinstance, row, self._types)):
+            wrong = wrong_field(self.record_type, row)
+            if wrong is not None:
+                raise _WrongType(*wrong)
         return self.record_type(*row)
+
+    def row_key(self, row: tuple) -> str:
+        """The primary key of a row as messages name it (``prod/web``)."""
+        return "/".join(str(row[i]) for i in self._key_at)
 
     def key_of(self, record: Any) -> tuple:
         return tuple(getattr(record, c.name) for c in self.key)
@@ -732,11 +762,21 @@ class SqliteStateStore:
     def _decode(self, table: _Table, rows: list) -> list:
         try:
             return [table.from_row(r, self._load_json) for r in rows]
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError) as exc:  # name the row: look for it again (off the hot path)
+            row, why = next(self._unreadable(table, rows), ((), _why(exc)))
+            where = f" ({table.row_key(row)})" if row else ""
             raise self._fail(
-                f"a row of table {table.name} cannot be read ({type(exc).__name__}: {exc}); the state file is "
+                f"a row of table {table.name}{where} cannot be read ({why}); the state file is "
                 f"damaged: {_CORRUPT_ADVICE}"
             ) from None
+
+    def _unreadable(self, table: _Table, rows) -> Iterator[tuple[tuple, str]]:
+        """The rows that cannot be read, each with what it has wrong (one line)."""
+        for row in rows:
+            try:
+                table.from_row(row, self._load_json)
+            except (ValueError, TypeError) as exc:
+                yield row, " ".join(_why(exc).split())
 
     # -- writing for the first time ---------------------------------------------------------
 
@@ -1022,7 +1062,7 @@ class SqliteStateStore:
         full ``integrity_check`` (indexes against their tables too, which the ``quick_check`` of
         opening skips), the application id, every table and column of the schema, and the serial
         (a whole number no resource was applied after), and that every row can be read (its JSON
-        columns decode). Empty for a sound file."""
+        columns decode and each value has the type of its record's field). Empty for a sound file."""
         if self._mode == "new":
             return []
         problems: list[str] = []
@@ -1041,17 +1081,12 @@ class SqliteStateStore:
                 missing = [c.name for c in table.columns if c.name not in present]
                 if missing:
                     problems.append(f"schema: table {table.name} lacks column(s) {', '.join(missing)}")
-            for table in _EXPORT_TABLES if not problems else ():
+            for table in (*_EXPORT_TABLES, _EVENTS) if not problems else ():
                 bad = 0
-                for row in conn.execute(table.select):
-                    try:
-                        table.from_row(row, self._load_json)
-                    except (ValueError, TypeError) as exc:
-                        bad += 1
-                        if bad <= 10:
-                            key = "/".join(str(row[table.columns.index(c)]) for c in table.key)
-                            problems.append(f"table {table.name}: row {key} cannot be read ({type(exc).__name__}: "
-                                            + " ".join(str(exc).split()) + ")")
+                for row, why in self._unreadable(table, conn.execute(table.select)):
+                    bad += 1
+                    if bad <= 10:
+                        problems.append(f"table {table.name}: row {table.row_key(row)} cannot be read ({why})")
                 if bad > 10:
                     problems.append(f"table {table.name}: {bad - 10} more rows cannot be read")
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
@@ -1268,7 +1303,7 @@ class SqliteStateStore:
             "WHERE cluster = ? AND service = ? ORDER BY seq",
             (cluster, service),
         )
-        return [ServiceEvent(*r) for r in rows]
+        return self._decode(_EVENTS, rows)
 
     def clock(self) -> str | None:
         """The simulation's current time, or None before it was first set."""
@@ -1307,7 +1342,7 @@ class SqliteStateStore:
                 "SELECT cluster, service, at, message FROM service_events "
                 "ORDER BY cluster, service, seq"
             ).fetchall()
-            data[_EVENTS.name] = [_EVENTS.to_json(ServiceEvent(*r)) for r in events]
+            data[_EVENTS.name] = [_EVENTS.to_json(e) for e in self._decode(_EVENTS, events)]
         return data
 
     def import_(self, data: JSON, force: bool = False) -> StateMeta:

@@ -67,6 +67,33 @@ def test_an_annotation_the_rule_cannot_check_is_refused_when_the_rule_is_made() 
 # -- the store's mapping: a row of the file, an exported row -----------------------------------
 
 
+def test_a_row_with_a_wrong_type_cannot_be_read_and_says_which_field() -> None:
+    table = _WORLD[Service]
+    good = table.to_row(SERVICE)
+    assert table.from_row(good) == SERVICE
+    column = [c.name for c in table.columns].index("desired_count")
+    with pytest.raises(ValueError, match="^field desired_count: expected an integer, got the text 'abc'$"):
+        table.from_row(good[:column] + ("abc",) + good[column + 1:])
+    spec = [c.name for c in table.columns].index("spec")
+    with pytest.raises(ValueError, match="^field spec: expected an object, got null$"):
+        table.from_row(good[:spec] + ("null",) + good[spec + 1:])
+
+
+def test_a_bool_column_holds_0_or_1_and_a_tuple_column_a_list_of_integers() -> None:
+    table = _WORLD[ContainerInstance]
+    record = ContainerInstance("i-1", "prod", "g", "m5.large", "eu-west-1a", 1, 1, 1, 1, reserved_ports=(22,))
+    row = table.to_row(record)
+    names = [c.name for c in table.columns]
+    agent, ports = names.index("agent_connected"), names.index("reserved_ports")
+    assert table.from_row(row) == record
+    with pytest.raises(ValueError, match="field agent_connected: expected true or false, got the text 'yes'"):
+        table.from_row(row[:agent] + ("yes",) + row[agent + 1:])
+    for text, got in (('["22"]', "a list holding the text '22'"), ("7", "7"), ("[true]", "a list holding true")):
+        with pytest.raises(ValueError, match=f"field reserved_ports: expected a list of integers, got {got}"):
+            table.from_row(row[:ports] + (text,) + row[ports + 1:])
+    assert table.from_row(row) == record  # a refused text is not remembered as a good one
+
+
 def test_an_exported_row_with_a_wrong_type_is_refused_naming_the_field() -> None:
     table = _WORLD[Service]
     exported = table.to_json(SERVICE)

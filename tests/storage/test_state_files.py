@@ -147,6 +147,13 @@ DAMAGED = [
     ("invalid-json-tuple", _sql("UPDATE tasks SET host_ports = '7' WHERE rowid = 1"), "cannot be read", [GET_TASKS, PULL, VERIFY]),
     ("invalid-json-world", _sql("UPDATE services SET spec = '[' WHERE name = 'web'"), "cannot be read",
      [PLAN, GET_SERVICES, PULL, VERIFY, TICK, APPLY]),
+    # a value of another type than its record's field: the row cannot be read either, and says which field
+    ("wrong-type-count", _sql("UPDATE services SET desired_count = 'abc' WHERE name = 'web'"),
+     "cannot be read (field desired_count: expected an integer", [PLAN, GET_SERVICES, PULL, VERIFY, TICK, APPLY]),
+    ("wrong-type-spec", _sql("UPDATE resources SET spec = 'null' WHERE address = 'taskdef/web'"),
+     "cannot be read (field spec: expected an object, got null)", [PLAN, PULL, VERIFY, APPLY]),
+    ("wrong-type-ports", _sql("UPDATE tasks SET host_ports = '[\"80\"]' WHERE rowid = 1"),
+     "cannot be read (field host_ports: expected a list of integers", [GET_TASKS, PULL, VERIFY]),
 ]
 
 

@@ -52,6 +52,10 @@ ONE_RUNNING_SERVICE_TASK = "(SELECT id FROM tasks WHERE last_status = 'RUNNING' 
 DAMAGE = [
     ("index-out-of-step", _index_out_of_step, "integrity check: row"),
     ("invalid-json", _sql("UPDATE services SET spec = '[' WHERE name = 'web'"), "table services: row prod/web cannot be read"),
+    ("wrong-type", _sql("UPDATE services SET desired_count = 'abc' WHERE name = 'web'"),
+     "table services: row prod/web cannot be read (field desired_count: expected an integer, got the text 'abc')"),
+    ("wrong-type-event", _sql("UPDATE service_events SET message = X'00' WHERE rowid = 1"),
+     "table service_events: row prod/"),
     ("not-a-list", _sql(f"UPDATE tasks SET host_ports = '7' WHERE id = {ONE_RUNNING_EC2_TASK}"), "table tasks: row"),
     ("table-dropped", _sql("DROP TABLE sim_state"), "schema: table sim_state is missing"),
     ("serial-behind", _sql("UPDATE meta SET value = 1 WHERE key = 'serial'"), "serial 1 is behind resource"),
