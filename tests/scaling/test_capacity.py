@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ecsctl.core.scaling.capacity import (
-    Instance, ManagedScaling, assign_tasks, instances_needed, instances_to_terminate, managed_desired,
-    remove_tasks, reservation, split_tasks,
+    Instance, ManagedScaling, assign_tasks, beyond_max_size_text, instances_needed, instances_to_terminate,
+    managed_desired, remove_tasks, reservation, split_tasks, tasks_beyond,
 )
 
 
@@ -97,6 +97,27 @@ def test_instances_needed_bin_packs_the_provisioning_tasks():
     assert instances_needed([(1024, 2048)] * 5, (2048, 8192)) == 3
     assert instances_needed([(1024, 2048)] * 5 + [(4096, 512)], (2048, 8192)) == 3
     assert instances_needed([(512, 6144), (512, 6144), (1024, 1024)], (2048, 8192)) == 2
+
+
+@pytest.mark.parametrize("tasks, room, left", [
+    ([(1024, 2048)] * 6, 2, 2),     # the trial: maxSize 3, 1 instance busy, 8 tasks of 1024 CPU on m5.large
+    ([(1024, 2048)] * 2, 0, 2),     # the group at (or above) its maxSize: every waiting task stays
+    ([(1024, 2048)] * 2, -2, 2),
+    ([(1024, 2048)] * 5, 3, 0),     # room enough
+    ([(1024, 2048)] * 3 + [(4096, 512)], 1, 1),   # the task no m5.large can run is not the group's
+])
+def test_tasks_beyond_max_size(tasks, room, left):
+    # ECS never changes the group's min/max (cluster-auto-scaling.html): what does not fit on the
+    # instances left below maxSize stays PROVISIONING
+    assert tasks_beyond(tasks, (2048, 8192), room) == left
+    assert tasks_beyond(tasks, (2048, 8192), instances_needed(tasks, (2048, 8192))) == 0
+
+
+def test_beyond_max_size_text_is_one_line_with_the_fix():
+    text = beyond_max_size_text(1, 3, "the Auto Scaling group of capacity provider general")
+    assert text == ("1 task stays PROVISIONING: the Auto Scaling group of capacity provider general cannot grow past "
+                    "maxSize 3 (raise maxSize or use a larger instance type)")
+    assert "\n" not in text
 
 
 def test_managed_scaling_warm_up_and_fifteen_minutes_to_scale_in():

@@ -101,6 +101,24 @@ def remove_tasks(count: int, strategy: Sequence[Mapping[str, Any]], current: Map
 # --- managed scaling --------------------------------------------------------------
 
 
+def _pack(tasks: Sequence[tuple[int, int]], instance: tuple[int, int]) -> list[list[int]]:
+    """First fit, largest memory first: per instance opened, ``[cpu left, MiB left, tasks]``."""
+    cpu_cap, mem_cap = instance
+    free: list[list[int]] = []
+    for cpu, mem in sorted(tasks, key=lambda t: (t[1], t[0]), reverse=True):
+        if cpu > cpu_cap or mem > mem_cap:
+            continue
+        for slot in free:
+            if slot[0] >= cpu and slot[1] >= mem:
+                slot[0] -= cpu
+                slot[1] -= mem
+                slot[2] += 1
+                break
+        else:
+            free.append([cpu_cap - cpu, mem_cap - mem, 1])
+    return free
+
+
 def instances_needed(tasks: Sequence[tuple[int, int]], instance: tuple[int, int]) -> int:
     """Instances of one type (cpu units, MiB) that ``tasks`` (cpu, MiB) need, bin-packed.
 
@@ -114,19 +132,22 @@ def instances_needed(tasks: Sequence[tuple[int, int]], instance: tuple[int, int]
         >>> instances_needed([(4096, 1024)], (2048, 8192))          # never fits
         0
     """
-    cpu_cap, mem_cap = instance
-    free: list[list[int]] = []
-    for cpu, mem in sorted(tasks, key=lambda t: (t[1], t[0]), reverse=True):
-        if cpu > cpu_cap or mem > mem_cap:
-            continue
-        for slot in free:
-            if slot[0] >= cpu and slot[1] >= mem:
-                slot[0] -= cpu
-                slot[1] -= mem
-                break
-        else:
-            free.append([cpu_cap - cpu, mem_cap - mem])
-    return len(free)
+    return len(_pack(tasks, instance))
+
+
+def tasks_beyond(tasks: Sequence[tuple[int, int]], instance: tuple[int, int], instances: int) -> int:
+    """How many of ``tasks`` do not fit on ``instances`` empty instances of the type, packed as
+    :func:`instances_needed` packs them (tasks that fit no instance are not counted: they are
+    not the group's to run).  With first fit, the first n instances opened hold what n
+    instances can: the rest is what an Auto Scaling group stopped at its ``maxSize`` leaves
+    PROVISIONING.
+
+        >>> tasks_beyond([(1024, 2048)] * 6, (2048, 8192), 2)       # 6 waiting, room for 2 more m5.large
+        2
+        >>> tasks_beyond([(1024, 2048)] * 3, (2048, 8192), 0), tasks_beyond([(1024, 2048)] * 3, (2048, 8192), 2)
+        (3, 0)
+    """
+    return sum(slot[2] for slot in _pack(tasks, instance)[max(0, instances):])
 
 
 def reservation(*, needed: int, running: int) -> float:
@@ -219,6 +240,17 @@ def scale_out_text(count: int, instance_type: str, zones: Sequence[str]) -> str:
     """
     where = zones_text(zones)
     return f"{count} more {instance_type}" + (f" in {where}" if where else "")
+
+
+def beyond_max_size_text(tasks: int, max_size: int, group: str = "the Auto Scaling group") -> str:
+    """What an Auto Scaling group stopped at its ``maxSize`` means for the tasks it cannot run.
+
+        >>> beyond_max_size_text(2, 3)
+        '2 tasks stay PROVISIONING: the Auto Scaling group cannot grow past maxSize 3 (raise maxSize or use a larger instance type)'
+    """
+    noun = "task stays" if tasks == 1 else "tasks stay"
+    return (f"{tasks} {noun} PROVISIONING: {group} cannot grow past maxSize {max_size} "
+            "(raise maxSize or use a larger instance type)")
 
 
 @dataclass(frozen=True)
