@@ -22,7 +22,8 @@ It returns, for the plan:
   be placed with ECS's reason and the closest instance (``placement`` in ``plan -o json``).
 * ``capacity`` — per capacity provider with managed scaling, the scale-out its next evaluation
   on the clock starts for the tasks the run left PROVISIONING (``managed_scaling.forecast``:
-  the tick handler's own decision, on the world the run left);
+  the tick handler's own decision, on the world the run left), and how many of them stay
+  PROVISIONING because the Auto Scaling group cannot grow past its ``maxSize``;
 * ``reconcile`` — the clusters in which the scheduler has work even without a step (lost tasks
   to replace, a deployment to continue);
 * ``recording`` — the run itself, unit of work by unit of work: ``apply_plan`` commits these

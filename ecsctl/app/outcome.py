@@ -17,12 +17,15 @@ Each planned deployment is judged by the service's PRIMARY deployment
     stalled      still IN_PROGRESS when apply finished (tasks cannot be placed or started)
 
 and every service the plan touched (created, updated, replaced, or topped up because tasks
-were lost) is checked for RUNNING tasks below its desired count.
+were lost), or whose tasks stay PROVISIONING because a capacity provider's Auto Scaling group
+cannot grow past its maxSize (the plan's capacity forecast), is checked for RUNNING tasks below
+its desired count.
 """
 
 from __future__ import annotations
 
 from ecsctl.core.plan.model import Plan, service_key
+from ecsctl.core.scaling.capacity import beyond_max_size_text
 
 TOUCHING = ("create", "update", "replace")
 
@@ -67,6 +70,21 @@ def _reason_of(store, service: str, revision: str) -> str:
     return found[-1].rollout_state_reason if found else ""
 
 
+def _waiting(plan: Plan, below: dict) -> str:
+    """Why a service's PROVISIONING tasks wait: instances managed scaling launches on the clock,
+    and those an Auto Scaling group at its maxSize will never launch (the plan's capacity forecast)."""
+    n = below["provisioningCount"]
+    if not n:
+        return ""
+    capped = [c for c in plan.capacity if below["service"] in (c.get("services") or ())]
+    stuck = [beyond_max_size_text(int(c["staysProvisioning"]), int(c["maxSize"]),
+                                  f"the Auto Scaling group of capacityprovider/{c['capacityProvider']}") for c in capped]
+    if stuck and sum(int(c["staysProvisioning"]) for c in capped) >= n:
+        return f" ({n} PROVISIONING: " + "; ".join(stuck) + ")"
+    clock = "managed scaling launches " + ("instances for the others" if stuck else "their instances") + " on the clock, ecsctl tick"
+    return f" ({n} PROVISIONING: " + "; ".join([*stuck, clock]) + ")"
+
+
 def apply_outcome(plan: Plan, store) -> dict:
     """``{"ok", "deployments": [...], "belowDesired": [...], "problems": [str]}`` after an apply.
 
@@ -93,7 +111,8 @@ def apply_outcome(plan: Plan, store) -> dict:
                  "from": planned.get(d["service"], {}).get("from")}
         deployments.append({**d, "to": to, "result": result})
     below = []
-    for addr in touched_services(plan):
+    capped = {s for c in plan.capacity if c.get("staysProvisioning") for s in c.get("services") or ()}
+    for addr in sorted(set(touched_services(plan)) | capped):
         cluster, name = service_key(addr)
         svc = store.get(Service, cluster, name)
         if svc is None or svc.status != "ACTIVE":
@@ -106,7 +125,5 @@ def apply_outcome(plan: Plan, store) -> dict:
     problems = [_problem(d) for d in deployments if d["result"] != "completed"]
     reported = {d["service"] for d in deployments if d["result"] == "stalled"}
     problems += [f"{b['service']} runs {b['runningCount']} of its {b['desiredCount']} desired tasks"
-                 + (f" ({b['provisioningCount']} PROVISIONING: managed scaling launches their instances on the clock, "
-                    "ecsctl tick)" if b["provisioningCount"] else "")
-                 for b in below if b["service"] not in reported]
+                 + _waiting(plan, b) for b in below if b["service"] not in reported]
     return {"ok": not problems, "deployments": deployments, "belowDesired": below, "problems": problems}

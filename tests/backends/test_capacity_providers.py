@@ -378,3 +378,43 @@ def test_a_type_outside_the_table_is_sized_by_the_group_when_launched_and_scaled
     out = sim.runner.invoke(app, ["validate", str(sim.dir)]).output
     assert "E4005" in out and "give the Auto Scaling group's cpu and memory" in out
     sim.check()
+
+
+# -- the Auto Scaling group's maxSize ---------------------------------------------------------
+# EC2 Auto Scaling never grows a group past its maxSize and ECS never changes it
+# (cluster-auto-scaling.html: managed scaling only sets the desired capacity); tasks it cannot
+# run stay PROVISIONING.
+
+
+def test_a_group_at_its_max_size_leaves_tasks_provisioning_and_the_plan_says_so(sim):
+    stack = ec2_stack(8, desired=1, high=3)                     # 8 tasks of 1024 CPU, 2 per m5.large: 4 needed
+    plan = sim.plan(stack)
+    [entry] = plan["capacity"]
+    assert (entry["count"], entry["to"], entry["maxSize"], entry["staysProvisioning"]) == (2, 3, 3, 2)
+    assert entry["services"] == ["service/prod/api"]
+    text = sim.run("plan", "-f", str(sim.dir)).stdout
+    assert ("  ! capacityprovider/general (prod): 2 more m5.large in eu-west-1a/b (desired capacity 1 -> 3, "
+            "CapacityProviderReservation 400 %, 6 tasks PROVISIONING); 2 tasks stay PROVISIONING: the Auto Scaling "
+            "group cannot grow past maxSize 3 (raise maxSize or use a larger instance type)") in text
+    assert "! service/prod/api: 6 of 8 tasks wait in PROVISIONING" in text
+    assert "Capacity: 2 tasks stay PROVISIONING, 1 capacity provider cannot grow past its maxSize." in text
+
+    result = sim.apply(stack, code=1)
+    assert ("6 PROVISIONING: 2 tasks stay PROVISIONING: the Auto Scaling group of capacityprovider/general cannot "
+            "grow past maxSize 3 (raise maxSize or use a larger instance type); managed scaling launches instances "
+            "for the others on the clock, ecsctl tick") in result.output
+    assert "managed scaling launches their instances" not in result.output
+
+    ticked = sim.tick("10m")
+    assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 6, "PROVISIONING": 2}
+    told = [e["message"] for e in ticked["events"] if "cannot place all of its tasks" in e["message"]]
+    assert told == ["service (api) cannot place all of its tasks: 2 tasks stay PROVISIONING: the Auto Scaling group "
+                    "of capacity provider general cannot grow past maxSize 3 (raise maxSize or use a larger instance type)."]
+    assert len(sim.instances()) == 3
+
+    [entry] = sim.plan(ec2_stack(8, desired=1, high=3))["capacity"]   # nothing to do: still said
+    assert (entry["count"], entry["staysProvisioning"], entry["message"]) == (0, 2, "no instance to launch")
+    sim.apply(ec2_stack(8, desired=1, high=4), code=1)                 # the fix: room for one more instance
+    sim.tick(f"{1 + STARTUP_MINUTES}m")
+    assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 8}
+    sim.check()

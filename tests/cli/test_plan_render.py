@@ -196,6 +196,36 @@ def with_deployments() -> Plan:
     )
 
 
+def with_capacity() -> Plan:
+    """A group that grows but not enough (maxSize 3), and one already at its maxSize, as
+    ``managed_scaling.forecast`` reports them."""
+    api = {"cluster": "prod", "taskDefinition": "api", "desiredCount": 8}
+    jobs = {"cluster": "batch", "taskDefinition": "jobs", "desiredCount": 12}
+    return plan_of(
+        [change("update", "Service", "api", {**api, "desiredCount": 2}, api, fields=(FieldChange(("desiredCount",), "change", 2, 8),)),
+         change("update", "Service", "jobs", {**jobs, "desiredCount": 10}, jobs,
+                fields=(FieldChange(("desiredCount",), "change", 10, 12),))],
+        predictions=[
+            {"address": "service/batch/jobs", "wanted": 12, "placeable": 10, "unplaceable": 0, "provisioning": 2,
+             "reason": "", "message": "", "closestInstance": None, "tasks": {"jobs:1": 10}},
+            {"address": "service/prod/api", "wanted": 8, "placeable": 2, "unplaceable": 0, "provisioning": 6,
+             "reason": "", "message": "", "closestInstance": None, "tasks": {"api:1": 2}},
+        ],
+        capacity=[
+            {"capacityProvider": "general", "cluster": "prod", "instanceType": "m5.large", "count": 2,
+             "zones": ["eu-west-1a", "eu-west-1b"], "from": 1, "to": 3, "reservation": 400.0, "provisioningTasks": 6,
+             "message": "2 more m5.large in eu-west-1a/b", "maxSize": 3, "staysProvisioning": 2,
+             "services": ["service/prod/api"]},
+            {"capacityProvider": "batch", "cluster": "batch", "instanceType": "m5.large", "count": 0, "zones": [],
+             "from": 5, "to": 5, "reservation": 120.0, "provisioningTasks": 2, "message": "no instance to launch",
+             "maxSize": 3, "staysProvisioning": 2, "services": ["service/batch/jobs"]},
+            {"capacityProvider": "spare", "cluster": "prod", "instanceType": "m5.large", "count": 1,
+             "zones": ["eu-west-1c"], "from": 2, "to": 3, "reservation": 150.0, "provisioningTasks": 2,
+             "message": "1 more m5.large in eu-west-1c", "maxSize": 10, "staysProvisioning": 0, "services": []},
+        ],
+    )
+
+
 def no_changes() -> Plan:
     return plan_of([change("no-op", "Cluster", "prod", CLUSTER, CLUSTER)])
 
@@ -209,6 +239,7 @@ PLANS = {
     "no_changes": no_changes,
     "placement": with_placement,
     "deployments": with_deployments,
+    "capacity": with_capacity,
 }
 
 

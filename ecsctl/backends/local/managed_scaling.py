@@ -14,10 +14,14 @@ Every whole simulated minute, for each Auto Scaling group provider registered in
    a scale-in after 15 minutes below the target, a step a minute, terminating only empty
    instances under managed termination protection;
 4. each change is an activity in the provider's history (``HistoryEntry`` kind
-   ``CapacityProvider``), in EC2 Auto Scaling's words.
+   ``CapacityProvider``), in EC2 Auto Scaling's words;
+5. the group never grows past ``maxSize``: the PROVISIONING tasks that would need more
+   instances (:func:`beyond_max_size`) stay, and each service concerned gets an event saying so
+   whenever their number changes.
 
 :func:`forecast` is the same decision taken on the world a plan's run left, without changing it:
-the scale-out the change needs ("3 more m5.large in eu-west-1a/b").
+the scale-out the change needs ("3 more m5.large in eu-west-1a/b"), and the tasks that stay
+PROVISIONING because the group cannot grow past its ``maxSize``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from ecsctl.backends.local import asg
 from ecsctl.backends.local import capacity_providers as cp
 from ecsctl.backends.local.tasks import parse_clock, register_tick_handler
 from ecsctl.backends.local.world import ClusterState, World
-from ecsctl.core.scaling.capacity import ManagedScaling, balance_zones, instances_needed, reservation, scale_out_text
+from ecsctl.core.plan.model import address
+from ecsctl.core.scaling.capacity import (ManagedScaling, balance_zones, beyond_max_size_text, instances_needed,
+                                          reservation, scale_out_text, tasks_beyond)
 
 
 def epoch_minute(value: datetime) -> int:
@@ -51,15 +57,34 @@ def _scaling(spec: dict | None, data: dict) -> ManagedScaling:
     )
 
 
+def _demand(world: World, cs: ClusterState, provider: str) -> tuple[int, list[tuple[int, int]], list[str]]:
+    """(the group's ACTIVE instances that run a non-daemon task, the (cpu, MiB) of the provider's
+    PROVISIONING tasks, their services)."""
+    busy = sum(1 for inst in asg.members(cs, provider) if inst.status == "ACTIVE" and asg.non_daemon_tasks(cs, inst) > 0)
+    waiting = [t for t in cs.tasks.values() if t.last_status == cp.PROVISIONING and cp.provider_of(world, t) == provider]
+    return busy, [(t.cpu, t.memory) for t in waiting], sorted({t.service for t in waiting if t.service})
+
+
 def measure(world: World, cs: ClusterState, provider: str, spec: dict | None, data: dict) -> tuple[int, int, int]:
     """(M, N, PROVISIONING tasks) of ``provider`` in ``cs``."""
-    live = asg.members(cs, provider)
-    busy = sum(1 for inst in live if inst.status == "ACTIVE" and asg.non_daemon_tasks(cs, inst) > 0)
-    waiting = [(t.cpu, t.memory) for t in cs.tasks.values()
-               if t.last_status == cp.PROVISIONING and cp.provider_of(world, t) == provider]
+    busy, waiting, _ = _demand(world, cs, provider)
     size = cp.instance_size(spec)
     extra = instances_needed(waiting, size) if size is not None and waiting else 0
-    return busy + extra, len(live) + len(data.get("booting") or ()), len(waiting)
+    return busy + extra, len(asg.members(cs, provider)) + len(data.get("booting") or ()), len(waiting)
+
+
+def beyond_max_size(world: World, cs: ClusterState, provider: str, spec: dict | None) -> tuple[int, list[str]]:
+    """(the provider's PROVISIONING tasks that the group cannot run even at its ``maxSize``, the
+    services they belong to).  The instances left for them are ``maxSize`` less those busy with
+    tasks already; ECS leaves the rest PROVISIONING (ecs-semantics §7.3: "ECS never changes ASG
+    min/max")."""
+    busy, waiting, services = _demand(world, cs, provider)
+    size = cp.instance_size(spec)
+    if size is None or not waiting:
+        return 0, []
+    _, high = asg.bounds(spec)
+    stuck = tasks_beyond(waiting, size, high - busy)
+    return stuck, (services if stuck else [])
 
 
 def decide(world: World, cs: ClusterState, provider: str, spec: dict | None, data: dict, minute: int
@@ -93,8 +118,24 @@ def scale_capacity_providers(world: World, a: datetime, b: datetime) -> None:
             if wanted != size:
                 _activity(world, cs, provider, spec, data, size, wanted, reservation(needed=needed, running=size),
                           minute)
+            _tell_beyond_max_size(world, cs, provider, spec, data)
         if data != before:
             asg.save(world, provider, data)
+
+
+def _tell_beyond_max_size(world: World, cs: ClusterState, provider: str, spec: dict | None, data: dict) -> None:
+    """A service event, each time their number changes, for the tasks that stay PROVISIONING
+    because the group is at its maxSize (ECS leaves them PROVISIONING; ecsctl says why)."""
+    stuck, services = beyond_max_size(world, cs, provider, spec)
+    if stuck == int(data.get("beyondMaxSize") or 0):
+        return
+    if stuck:
+        data["beyondMaxSize"] = stuck
+    else:
+        data.pop("beyondMaxSize", None)
+    text = beyond_max_size_text(stuck, asg.bounds(spec)[1], f"the Auto Scaling group of capacity provider {provider}")
+    for name in services:
+        world.event(cs.name, name, f"service ({name}) cannot place all of its tasks: {text}.")
 
 
 def _activity(world: World, cs: ClusterState, provider: str, spec: dict | None, data: dict, size: int, wanted: int,
@@ -121,9 +162,12 @@ def _activity(world: World, cs: ClusterState, provider: str, spec: dict | None, 
 
 
 def forecast(world: World) -> list[dict]:
-    """The scale-out each managed provider's next evaluation starts, on ``world`` as it is (unchanged):
+    """What each managed provider's next evaluation does, on ``world`` as it is (unchanged): the
+    scale-out it starts, and the PROVISIONING tasks the group cannot run even at its ``maxSize``
+    (an entry with ``count`` 0 when the group cannot grow at all):
     ``[{"capacityProvider", "cluster", "instanceType", "count", "zones", "from", "to", "reservation",
-    "provisioningTasks", "message"}]``."""
+    "provisioningTasks", "message", "maxSize", "staysProvisioning", "services"}]`` (``services``: the
+    addresses of the services whose tasks stay PROVISIONING)."""
     out = []
     minute = epoch_minute(parse_clock(world.now())) + 1
     for provider in asg.providers(world):
@@ -136,18 +180,22 @@ def forecast(world: World) -> list[dict]:
             continue
         cs = world.state(cluster)
         wanted, _, needed, size, waiting = decide(world, cs, provider, spec, data, minute)
-        if wanted <= size:
+        stuck, services = beyond_max_size(world, cs, provider, spec)
+        if wanted <= size and not stuck:
             continue
+        count = max(0, wanted - size)
         existing = [i.availability_zone for i in asg.members(cs, provider)] + [b["zone"] for b in data.get("booting") or ()]
-        zones = balance_zones(wanted - size, asg.zones_of(spec), existing)
+        zones = balance_zones(count, asg.zones_of(spec), existing)
         instance_type = str(cp.asg_of(spec).get("instanceType") or "")
         out.append({
             "capacityProvider": provider, "cluster": cluster, "instanceType": instance_type,
-            "count": wanted - size, "zones": zones, "from": size, "to": wanted,
+            "count": count, "zones": zones, "from": size, "to": size + count,
             "reservation": reservation(needed=needed, running=size), "provisioningTasks": waiting,
-            "message": scale_out_text(wanted - size, instance_type, zones),
+            "message": scale_out_text(count, instance_type, zones) if count else "no instance to launch",
+            "maxSize": asg.bounds(spec)[1], "staysProvisioning": stuck,
+            "services": [address("Service", name, {"cluster": cluster}) for name in services],
         })
     return out
 
 
-__all__ = ["decide", "epoch_minute", "forecast", "measure", "scale_capacity_providers"]
+__all__ = ["beyond_max_size", "decide", "epoch_minute", "forecast", "measure", "scale_capacity_providers"]

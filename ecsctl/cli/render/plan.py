@@ -23,6 +23,7 @@ from typing import Any
 from ecsctl.cli.render.words import plural
 from ecsctl.core.plan.codec import SENSITIVE, mask_field_value, mask_value, plan_json_view
 from ecsctl.core.plan.model import Change, FieldChange, Plan
+from ecsctl.core.scaling.capacity import beyond_max_size_text
 
 _GREEN, _YELLOW, _RED, _MAGENTA, _BOLD, _RESET = "\x1b[32m", "\x1b[33m", "\x1b[31m", "\x1b[35m", "\x1b[1m", "\x1b[0m"
 
@@ -337,8 +338,11 @@ def _placement(plan: Plan, color: bool) -> list[str]:
                 lines.append(f"      fix: {p['fix']}")
             continue
         if p.get("provisioning") and not bad:
-            lines.append(f"    {p['address']}: {p['provisioning']} of {wanted} {noun} wait in PROVISIONING "
-                         f"for capacity provider instances{_after_apply(p)}")
+            capped = [c for c in plan.capacity if p["address"] in (c.get("services") or ())]
+            where = "".join(f" (capacityprovider/{c['capacityProvider']} cannot grow past maxSize {c['maxSize']})"
+                            for c in capped)
+            lines.append(f"  {mark if capped else ' '} {p['address']}: {p['provisioning']} of {wanted} {noun} wait in "
+                         f"PROVISIONING for capacity provider instances{where}{_after_apply(p)}")
             continue
         if not bad:
             lines.append(f"    {p['address']}: {'the task' if wanted == 1 else f'all {wanted} tasks'} can be placed{_after_apply(p)}")
@@ -352,14 +356,20 @@ def _placement(plan: Plan, color: bool) -> list[str]:
     return lines
 
 
-def _capacity(plan: Plan) -> list[str]:
-    """One line per capacity provider whose managed scaling must grow its group for the change."""
+def _capacity(plan: Plan, color: bool) -> list[str]:
+    """One line per capacity provider whose managed scaling must grow its group for the change,
+    or whose group cannot grow enough (``!``: tasks that stay PROVISIONING at its maxSize)."""
     lines = ["Capacity (forecast: what managed scaling launches at the next tick for tasks left PROVISIONING):", ""]
+    mark = f"{_RED}!{_RESET}" if color else "!"
     for c in plan.capacity:
         n = int(c.get("provisioningTasks") or 0)
-        lines.append(f"  capacityprovider/{c['capacityProvider']} ({c['cluster']}): {c['message']} "
-                     f"(desired capacity {c['from']} -> {c['to']}, CapacityProviderReservation {c['reservation']:g} %, "
-                     f"{plural(n, 'task')} PROVISIONING)")
+        stuck = int(c.get("staysProvisioning") or 0)
+        size = (f"desired capacity {c['from']} -> {c['to']}" if c["to"] != c["from"]
+                else f"at maxSize {c.get('maxSize')} with {plural(int(c['to']), 'instance')}")
+        line = (f"capacityprovider/{c['capacityProvider']} ({c['cluster']}): {c['message']} "
+                f"({size}, CapacityProviderReservation {c['reservation']:g} %, "
+                f"{plural(n, 'task')} PROVISIONING)")
+        lines.append(f"  {mark} {line}; {beyond_max_size_text(stuck, int(c['maxSize']))}" if stuck else f"    {line}")
     return lines
 
 
@@ -370,6 +380,17 @@ def placement_line(plan: Plan) -> str:
         return ""
     tasks = sum(int(p["unplaceable"]) for p in blocked)
     return f"Placement: {plural(tasks, 'task')} of {plural(len(blocked), 'service')} cannot be placed."
+
+
+def capacity_line(plan: Plan) -> str:
+    """``Capacity: 2 tasks stay PROVISIONING, 1 capacity provider cannot grow past its maxSize.`` (or empty)."""
+    capped = [c for c in plan.capacity if c.get("staysProvisioning")]
+    if not capped:
+        return ""
+    tasks = sum(int(c["staysProvisioning"]) for c in capped)
+    verb = "stays" if tasks == 1 else "stay"
+    return (f"Capacity: {plural(tasks, 'task')} {verb} PROVISIONING, {plural(len(capped), 'capacity provider')} "
+            f"cannot grow past {'its' if len(capped) == 1 else 'their'} maxSize.")
 
 
 def summary_line(plan: Plan) -> str:
@@ -401,7 +422,7 @@ def render_plan_text(plan: Plan, *, color: bool = False, full: bool = False, sho
     if plan.predictions:
         lines += [""] + _placement(plan, color)
     if plan.capacity:
-        lines += [""] + _capacity(plan)
+        lines += [""] + _capacity(plan, color)
     if plan.deployments:
         lines += [""] + _deployments(plan, color)
     summary = summary_line(plan)
@@ -410,6 +431,8 @@ def render_plan_text(plan: Plan, *, color: bool = False, full: bool = False, sho
     lines += ["", f"{_BOLD}{summary}{_RESET}" if color else summary]
     if placement_line(plan):
         lines.append(placement_line(plan))
+    if capacity_line(plan):
+        lines.append(capacity_line(plan))
     return "\n".join(lines) + "\n"
 
 

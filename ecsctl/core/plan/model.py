@@ -190,7 +190,8 @@ class Plan:
     # clusters where apply's scheduler has work even without a step
     reconcile: list[str] = field(default_factory=list)
     # per capacity provider with managed scaling: the scale-out the change needs (``app.forecast``):
-    # capacityProvider, cluster, instanceType, count, zones, from, to, reservation, provisioningTasks, message
+    # capacityProvider, cluster, instanceType, count, zones, from, to, reservation, provisioningTasks, message,
+    # maxSize, staysProvisioning (tasks the group cannot run even at maxSize), services (their addresses)
     capacity: list[dict] = field(default_factory=list)
     # the backend's record of the run that made the forecast (what apply would commit, unit by
     # unit); held in memory only, never saved in a plan file
