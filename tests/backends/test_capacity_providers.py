@@ -383,7 +383,11 @@ def test_a_type_outside_the_table_is_sized_by_the_group_when_launched_and_scaled
 # -- the Auto Scaling group's maxSize ---------------------------------------------------------
 # EC2 Auto Scaling never grows a group past its maxSize and ECS never changes it
 # (cluster-auto-scaling.html: managed scaling only sets the desired capacity); tasks it cannot
-# run stay PROVISIONING.
+# run stay PROVISIONING.  UpdateAutoScalingGroup with a MaxSize below the group's size sets the
+# desired capacity to the new MaxSize (API_UpdateAutoScalingGroup.html), and instances protected
+# from scale-in stay until the protection is lifted ("its desired capacity is decremented.
+# However, the Auto Scaling group can't terminate the required number of instances until their
+# instance scale in protection settings are disabled": ec2-auto-scaling-instance-protection.html).
 
 
 def test_a_group_at_its_max_size_leaves_tasks_provisioning_and_the_plan_says_so(sim):
@@ -418,3 +422,43 @@ def test_a_group_at_its_max_size_leaves_tasks_provisioning_and_the_plan_says_so(
     sim.tick(f"{1 + STARTUP_MINUTES}m")
     assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 8}
     sim.check()
+
+
+def test_lowering_max_size_below_the_group_sets_the_desired_capacity_to_it(sim):
+    sim.apply(ec2_stack(10, desired=5, high=10))                # 5 instances, all full
+    [entry] = sim.plan(ec2_stack(10, desired=3, high=3))["capacity"]   # maxSize 10 -> 3 (desiredCapacity with it)
+    assert (entry["count"], entry["desired"], entry["to"], entry["protectedAbove"]) == (0, 3, 5, 2)
+    assert ("capacityprovider/general (prod): no instance to launch (desired capacity 3 with 5 instances, "
+            "CapacityProviderReservation 100 %, 0 tasks PROVISIONING); 2 instances above the desired capacity run "
+            "tasks and stay until empty (managed termination protection)") in sim.run("plan", "-f", str(sim.dir)).stdout
+    sim.apply(ec2_stack(10, desired=3, high=3))
+    [group] = json.loads(sim.run("describe", "cluster", "prod", "-o", "json").stdout)["autoScalingGroups"]
+    assert (group["desiredCapacity"], group["registered"]) == (3, 5)   # protected instances with tasks stay
+    assert group["activities"][-1]["description"] == ("Could not scale to desired capacity because all remaining "
+                                                      "instances are protected from scale-in.")
+    assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 10}
+
+    plan = sim.plan(ec2_stack(12, desired=3, high=3))           # no room: the forecast says why
+    [entry] = plan["capacity"]
+    assert (entry["count"], entry["staysProvisioning"], entry["maxSize"]) == (0, 2, 3)
+    sim.apply(ec2_stack(12, desired=3, high=3), code=1)
+    sim.tick("5m")
+    assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 10, "PROVISIONING": 2}
+    assert len(sim.instances()) == 5
+
+    sim.apply(ec2_stack(2, desired=3, high=3))                  # tasks leave: the group drops to its desired 3
+    sim.tick("1m")
+    assert len(sim.instances()) == 3
+    [group] = json.loads(sim.run("describe", "cluster", "prod", "-o", "json").stdout)["autoScalingGroups"]
+    assert (group["desiredCapacity"], group["registered"]) == (3, 3)
+    assert "in response to a difference between desired and actual capacity, shrinking the capacity from 5 to 3" in (
+        group["activities"][-1]["cause"])
+    sim.check()
+
+
+def test_lowering_max_size_without_protection_terminates_down_to_it(sim):
+    sim.apply(ec2_stack(10, desired=5, high=10, protection="DISABLED"))
+    sim.apply(ec2_stack(10, desired=3, high=3, protection="DISABLED"), code=1)   # 4 of their tasks wait
+    [group] = json.loads(sim.run("describe", "cluster", "prod", "-o", "json").stdout)["autoScalingGroups"]
+    assert (group["desiredCapacity"], group["registered"]) == (3, 3)
+    assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 6, "PROVISIONING": 4}

@@ -10,14 +10,19 @@
 * Applying the provider (or the cluster) brings the group to its desired capacity at once:
   ``desiredCapacity`` (default ``minSize``) when created or when the manifest's value changed,
   otherwise the size managed scaling left it at (drift, as a service's desired count), always
-  within ``minSize``..``maxSize``.  A smaller size terminates instances as a scale-in does
-  (``instances_to_terminate``: with managed termination protection only empty ones).
+  within ``minSize``..``maxSize`` (a lower ``maxSize`` lowers the desired capacity to it, as
+  UpdateAutoScalingGroup does).  A smaller size terminates instances as a scale-in does
+  (:func:`shrink`, ``instances_to_terminate``: with managed termination protection only empty
+  ones; the protected ones stay above the desired capacity and go, minute by minute on the
+  clock, as they become empty).
 * On the clock (``managed_scaling``) launched instances *boot*: they register
   :data:`STARTUP_MINUTES` simulated minutes after the launch.
 * What the group knows between ticks is a ``SimState`` of kind :data:`KIND` named after the
   provider: ``cluster``, ``desired``, ``launched`` (the instance counter), ``booting``
-  (``[{"n", "zone", "ready"}]``, ``ready`` an epoch minute) and managed scaling's memory
-  (``lowMinutes``, ``warmUntil``).
+  (``[{"n", "zone", "ready"}]``, ``ready`` an epoch minute), managed scaling's memory
+  (``lowMinutes``, ``warmUntil``, ``beyondMaxSize``: the PROVISIONING tasks last said to stay
+  for want of room below ``maxSize``) and ``protectedAbove`` (the group's size when it last
+  recorded that protected instances keep it above its desired capacity).
 """
 
 from __future__ import annotations
@@ -210,16 +215,63 @@ def sync(world: World, provider: str) -> None:
     cs = world.state(cluster)
     low, high = bounds(spec)
     desired = min(high, max(low, _whole(data.get("desired"), low)))
-    have = len(members(cs, provider)) + len(data.get("booting") or ())
+    have = size(cs, provider, data)
+    data["desired"] = desired
     if have < desired:
         launch(world, cs, provider, spec, data, desired - have, None)
     elif have > desired:
-        scale_in(world, cs, provider, spec, data, have - desired)
-        desired = len(members(cs, provider)) + len(data.get("booting") or ())
-    data["desired"] = desired
+        shrink(world, cs, provider, spec, data)
     save(world, provider, data)
+
+
+def size(cs: ClusterState, provider: str, data: dict) -> int:
+    """The group's instances: registered (not INACTIVE) and booting."""
+    return len(members(cs, provider)) + len(data.get("booting") or ())
+
+
+def terminating_text(gone: list[str]) -> str:
+    """``Terminating EC2 instances: i-…, i-…`` (an activity's description)."""
+    return "Terminating EC2 instance" + ("s" if len(gone) != 1 else "") + (": " + ", ".join(gone) if gone else "")
+
+
+def shrink(world: World, cs: ClusterState, provider: str, spec: dict | None, data: dict) -> None:
+    """Terminate what the group holds beyond its desired capacity, as EC2 Auto Scaling does after
+    UpdateAutoScalingGroup lowers ``MaxSize`` (or ``DesiredCapacity``) below the group's size: the
+    desired capacity is the new value at once, and instances protected from scale-in (managed
+    termination protection: those running tasks) stay until ECS lifts the protection from the
+    empty ones ("If all instances in an Auto Scaling group are protected from scale in, and a scale
+    in event occurs, its desired capacity is decremented. However, the Auto Scaling group can't
+    terminate the required number of instances until their instance scale in protection settings
+    are disabled": https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-instance-protection.html).
+    Each step is an activity in the provider's history, in EC2 Auto Scaling's words; the clock
+    (``managed_scaling``) calls this every minute, so the group shrinks as instances empty."""
+    desired = int(data.get("desired") or 0)
+    have = size(cs, provider, data)
+    if have <= desired:
+        data.pop("protectedAbove", None)
+        return
+    gone = scale_in(world, cs, provider, spec, data, have - desired)
+    after = size(cs, provider, data)
+    if after < have:
+        world.append_history("CapacityProvider", provider, {
+            "cluster": cs.name, "from": have, "to": after,
+            "description": terminating_text(gone),
+            "cause": (f"At {world.now()} an instance was taken out of service in response to a difference between "
+                      f"desired and actual capacity, shrinking the capacity from {have} to {after}."),
+        })
+    if after > desired and data.get("protectedAbove") != after:
+        world.append_history("CapacityProvider", provider, {
+            "cluster": cs.name, "from": after, "to": after,
+            "description": "Could not scale to desired capacity because all remaining instances are protected from scale-in.",
+            "cause": (f"At {world.now()} the desired capacity is {desired} and {after - desired} of the group's "
+                      f"{after} instances run tasks under managed termination protection."),
+        })
+    if after > desired:
+        data["protectedAbove"] = after
+    else:
+        data.pop("protectedAbove", None)
 
 
 __all__ = ["KIND", "STARTUP_MINUTES", "TERMINATED", "apply_provider", "bounds", "cluster_for", "delete_provider",
            "launch", "load", "members", "non_daemon_tasks", "providers", "register", "register_due", "save",
-           "scale_in", "sync", "sync_cluster", "zones_of"]
+           "scale_in", "shrink", "size", "sync", "sync_cluster", "terminating_text", "zones_of"]

@@ -3,7 +3,9 @@
 Every whole simulated minute, for each Auto Scaling group provider registered in a cluster
 (``asg``), before the clusters settle:
 
-1. booting instances whose start-up delay (``asg.STARTUP_MINUTES``) is over register;
+1. booting instances whose start-up delay (``asg.STARTUP_MINUTES``) is over register, and the
+   group terminates what it holds beyond its desired capacity that is no longer protected
+   (``asg.shrink``);
 2. with managed scaling ENABLED, ``CapacityProviderReservation = M ÷ N × 100`` is measured:
    N = the group's instances (registered and booting), M = the instances that run a non-daemon
    task plus the instances the provider's PROVISIONING tasks need, bin-packed onto the group's
@@ -70,7 +72,7 @@ def measure(world: World, cs: ClusterState, provider: str, spec: dict | None, da
     busy, waiting, _ = _demand(world, cs, provider)
     size = cp.instance_size(spec)
     extra = instances_needed(waiting, size) if size is not None and waiting else 0
-    return busy + extra, len(asg.members(cs, provider)) + len(data.get("booting") or ()), len(waiting)
+    return busy + extra, asg.size(cs, provider, data), len(waiting)
 
 
 def beyond_max_size(world: World, cs: ClusterState, provider: str, spec: dict | None) -> tuple[int, list[str]]:
@@ -112,6 +114,7 @@ def scale_capacity_providers(world: World, a: datetime, b: datetime) -> None:
         cs = world.state(cluster)
         before = dict(data)
         asg.register_due(world, cs, provider, spec, data, minute)
+        asg.shrink(world, cs, provider, spec, data)
         if cp.managed(spec):
             wanted, scaling, needed, size, _ = decide(world, cs, provider, spec, data, minute)
             data["lowMinutes"], data["warmUntil"] = scaling.low_minutes, scaling.warm_until
@@ -147,10 +150,11 @@ def _activity(world: World, cs: ClusterState, provider: str, spec: dict | None, 
         done = wanted
     else:
         gone = asg.scale_in(world, cs, provider, spec, data, size - wanted)
-        done = asg.members(cs, provider).__len__() + len(data.get("booting") or ())
+        done = asg.size(cs, provider, data)
         if done == size:
             return  # every candidate is protected: nothing changes
-        what = "Terminating EC2 instance" + ("s" if len(gone) != 1 else "") + (": " + ", ".join(gone) if gone else "")
+        done = min(done, asg.bounds(spec)[1])
+        what = asg.terminating_text(gone)
     data["desired"] = done
     world.append_history("CapacityProvider", provider, {
         "cluster": cs.name, "description": what,
@@ -163,11 +167,13 @@ def _activity(world: World, cs: ClusterState, provider: str, spec: dict | None, 
 
 def forecast(world: World) -> list[dict]:
     """What each managed provider's next evaluation does, on ``world`` as it is (unchanged): the
-    scale-out it starts, and the PROVISIONING tasks the group cannot run even at its ``maxSize``
-    (an entry with ``count`` 0 when the group cannot grow at all):
+    scale-out it starts, the PROVISIONING tasks the group cannot run even at its ``maxSize``, and
+    the instances it keeps above its desired capacity because they run tasks under managed
+    termination protection (an entry with ``count`` 0 when it launches nothing):
     ``[{"capacityProvider", "cluster", "instanceType", "count", "zones", "from", "to", "reservation",
-    "provisioningTasks", "message", "maxSize", "staysProvisioning", "services"}]`` (``services``: the
-    addresses of the services whose tasks stay PROVISIONING)."""
+    "provisioningTasks", "message", "maxSize", "staysProvisioning", "services", "desired", "protectedAbove"}]``
+    (``services``: the addresses of the services whose tasks stay PROVISIONING; ``desired``: the
+    group's desired capacity, ``protectedAbove``: its instances beyond it)."""
     out = []
     minute = epoch_minute(parse_clock(world.now())) + 1
     for provider in asg.providers(world):
@@ -181,7 +187,8 @@ def forecast(world: World) -> list[dict]:
         cs = world.state(cluster)
         wanted, _, needed, size, waiting = decide(world, cs, provider, spec, data, minute)
         stuck, services = beyond_max_size(world, cs, provider, spec)
-        if wanted <= size and not stuck:
+        desired = int(data.get("desired") or 0)
+        if wanted <= size and not stuck and size <= desired:
             continue
         count = max(0, wanted - size)
         existing = [i.availability_zone for i in asg.members(cs, provider)] + [b["zone"] for b in data.get("booting") or ()]
@@ -192,7 +199,8 @@ def forecast(world: World) -> list[dict]:
             "count": count, "zones": zones, "from": size, "to": size + count,
             "reservation": reservation(needed=needed, running=size), "provisioningTasks": waiting,
             "message": scale_out_text(count, instance_type, zones) if count else "no instance to launch",
-            "maxSize": asg.bounds(spec)[1], "staysProvisioning": stuck,
+            "maxSize": asg.bounds(spec)[1], "staysProvisioning": stuck, "desired": desired,
+            "protectedAbove": max(0, size - desired),
             "services": [address("Service", name, {"cluster": cluster}) for name in services],
         })
     return out

@@ -358,17 +358,24 @@ def _placement(plan: Plan, color: bool) -> list[str]:
 
 def _capacity(plan: Plan, color: bool) -> list[str]:
     """One line per capacity provider whose managed scaling must grow its group for the change,
-    or whose group cannot grow enough (``!``: tasks that stay PROVISIONING at its maxSize)."""
-    lines = ["Capacity (forecast: what managed scaling launches at the next tick for tasks left PROVISIONING):", ""]
+    whose group cannot grow enough (``!``: tasks that stay PROVISIONING at its maxSize), or that
+    keeps instances above its desired capacity (protected from scale-in while they run tasks)."""
+    lines = ["Capacity (forecast: what each Auto Scaling group does at the next tick, managed scaling included):", ""]
     mark = f"{_RED}!{_RESET}" if color else "!"
     for c in plan.capacity:
         n = int(c.get("provisioningTasks") or 0)
-        stuck = int(c.get("staysProvisioning") or 0)
-        size = (f"desired capacity {c['from']} -> {c['to']}" if c["to"] != c["from"]
-                else f"at maxSize {c.get('maxSize')} with {plural(int(c['to']), 'instance')}")
-        line = (f"capacityprovider/{c['capacityProvider']} ({c['cluster']}): {c['message']} "
-                f"({size}, CapacityProviderReservation {c['reservation']:g} %, "
-                f"{plural(n, 'task')} PROVISIONING)")
+        stuck, kept = int(c.get("staysProvisioning") or 0), int(c.get("protectedAbove") or 0)
+        head = f"capacityprovider/{c['capacityProvider']} ({c['cluster']}): {c['message']}"
+        if c["count"]:
+            line = f"{head} (desired capacity {c['from']} -> {c['to']}, "
+        elif stuck:
+            line = f"{head} (at maxSize {c.get('maxSize')} with {plural(int(c['to']), 'instance')}, "
+        else:
+            line = f"{head} (desired capacity {c.get('desired')} with {plural(int(c['to']), 'instance')}, "
+        line += f"CapacityProviderReservation {c['reservation']:g} %, {plural(n, 'task')} PROVISIONING)"
+        if kept:
+            line += (f"; {plural(kept, 'instance')} above the desired capacity {'runs' if kept == 1 else 'run'} tasks "
+                     "and stay until empty (managed termination protection)")
         lines.append(f"  {mark} {line}; {beyond_max_size_text(stuck, int(c['maxSize']))}" if stuck else f"    {line}")
     return lines
 
