@@ -18,6 +18,7 @@ from typing import Callable
 
 from ecsctl.core.scaling.compiled import replay_best as replay
 from ecsctl.core.scaling.demand import DemandModel, demand_values, series_points
+from ecsctl.core.scaling.engine import within
 from ecsctl.core.scaling.model import ScalingConfig, compile_scaling, parse_time
 from ecsctl.core.scaling.schedules import epoch_minute
 from ecsctl.core.scaling.whatif import DEFAULT_STARTUP_MINUTES, Timeline
@@ -52,7 +53,7 @@ def simulate(paths: list[str], service: str, *, cluster: str | None = None, metr
         raise InputError(f"{doc.file}: service '{doc.name}' has no autoScaling to simulate")
     cluster_name = _cluster(spec)
     config = compile_scaling(scaling, cluster=cluster_name, service=doc.name)
-    desired = min(max(int(spec.get("desiredCount", config.min_capacity)), config.min_capacity), config.max_capacity)
+    desired = within(int(spec.get("desiredCount", config.min_capacity)), config.min_capacity, config.max_capacity)
     startup_minutes = _minutes(startup) if startup else DEFAULT_STARTUP_MINUTES
     if capacity is not None and capacity < 0:
         raise UsageError("--capacity must be 0 or more")

@@ -328,13 +328,16 @@ def test_several_policies_scale_out_if_any_wants_more(tmp_path) -> None:
     assert [(a["desiredCount"], a["cause"].endswith("triggered policy mem50")) for a in sim.activities()] == [(4, True)]
 
 
+FLOOR_AT_00_10 = """\
+minCapacity: 2
+maxCapacity: 10
+scheduled:
+  - {scheduledActionName: floor, schedule: "at(2026-01-01T00:10:00)", scalableTargetAction: {minCapacity: 6}}
+"""
+
+
 def test_an_applied_change_of_the_target_resets_the_scheduled_bounds(tmp_path) -> None:
-    sim = Sim(tmp_path, """\
-        minCapacity: 2
-        maxCapacity: 10
-        scheduled:
-          - {scheduledActionName: floor, schedule: "at(2026-01-01T00:10:00)", scalableTargetAction: {minCapacity: 6}}
-        """)
+    sim = Sim(tmp_path, FLOOR_AT_00_10)
     sim("tick", "15m")
     assert sim.json("describe", "service", "web")["scaling"]["minCapacity"] == 6 and sim.desired() == 6
     sim.manifest.write_text(sim.manifest.read_text().replace("maxCapacity: 10", "maxCapacity: 8"))
@@ -379,3 +382,57 @@ def test_a_metric_put_once_holds_past_the_datapoint_retention(tmp_path, monkeypa
     with SqliteStateStore(sim.state, create=False) as store:
         assert len(store.find(HistoryEntry, kind=METRIC_KIND)) == 1
     assert sim.desired() == 10  # 90 % against a target of 60: out to maxCapacity, and it holds
+
+
+# --- RegisterScalableTarget at apply: the current capacity moves into the new bounds ---------
+# "If the specified resource is not active in the target service, this operation does not change
+# the resource's current capacity. Otherwise, it changes the resource's current capacity to a
+# value that is inside of this range." (API_RegisterScalableTarget; ecs-semantics §6.1)
+
+SCALE_OUT_TO_8 = """\
+minCapacity: 1
+maxCapacity: 10
+targetTracking:
+  - policyName: cpu50
+    targetValue: 50
+    predefinedMetricSpecification: {predefinedMetricType: ECSServiceAverageCPUUtilization}
+"""
+
+
+def test_lowering_max_capacity_below_the_desired_count_scales_in_to_it_at_apply(tmp_path) -> None:
+    sim = Sim(tmp_path, SCALE_OUT_TO_8)
+    sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "100")
+    sim("tick", "10m")
+    # 100 % against 50: ceil(2 × 100 / 50) = 4 at 00:03, the 300 s cooldown, then ceil(4 × 2) = 8.
+    assert sim.desired() == 8
+    sim.manifest.write_text(sim.manifest.read_text().replace("maxCapacity: 10", "maxCapacity: 3"))
+    plan = sim("plan", "-f", sim.manifest).stdout
+    assert "autoScaling.maxCapacity: 10 -> 3" in plan
+    assert "after apply: web:1 ×3" in plan  # the plan runs apply's controller (DESIGN §5)
+    sim("apply", "-f", sim.manifest, "--auto-approve")
+    described = sim.json("describe", "service", "web")
+    assert (described["scaling"]["minCapacity"], described["scaling"]["maxCapacity"]) == (1, 3)
+    assert sim.desired() == sim.running() == 3
+    sim("tick", "30m")  # the CPU still asks for more: the new maximum holds it
+    assert sim.desired() == 3
+
+
+def test_raising_min_capacity_above_the_desired_count_scales_out_to_it_at_apply(tmp_path) -> None:
+    sim = Sim(tmp_path, TARGET_TRACKING)  # min 2, desired 2
+    sim.manifest.write_text(sim.manifest.read_text().replace("minCapacity: 2", "minCapacity: 5"))
+    plan = sim.json("plan", "-f", sim.manifest)
+    forecast = next(p for p in plan["placement"] if p["address"] == "service/prod/web")
+    assert forecast["tasks"] == {"web:1": 5}
+    sim("apply", "-f", sim.manifest, "--auto-approve")
+    assert sim.desired() == sim.running() == 5
+    assert sim.json("describe", "service", "web")["scaling"]["minCapacity"] == 5
+
+
+def test_an_apply_that_leaves_auto_scaling_alone_keeps_the_scheduled_bounds(tmp_path) -> None:
+    """Only a changed ``autoScaling`` registers the target again: a new image is an UpdateService,
+    no RegisterScalableTarget, so the minimum a scheduled action set stays."""
+    sim = Sim(tmp_path, FLOOR_AT_00_10)
+    sim("tick", "15m")
+    sim.manifest.write_text(sim.manifest.read_text().replace("nginx:1.27", "nginx:1.28"))
+    sim("apply", "-f", sim.manifest, "--auto-approve")
+    assert sim.json("describe", "service", "web")["scaling"]["minCapacity"] == 6 and sim.desired() == 6

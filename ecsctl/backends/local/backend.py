@@ -210,10 +210,13 @@ class LocalBackend:
             else:
                 _register_revision(world, family, step.spec or {})
         elif kind == "Service":
-            if action == "create":
-                services.create_service(world, name, step.spec or {})
-            elif action == "update":
-                services.update_service(world, name, step.spec or {}, step.before)
+            if action in ("create", "update"):
+                spec = step.spec or {}
+                if action == "create":
+                    services.create_service(world, name, spec)
+                else:
+                    services.update_service(world, name, spec, step.before)
+                scaling.register_target(world, name, spec, step.before if action == "update" else None)
             else:
                 services.delete_service(world, name, step.before or _service_spec_from(step))
         elif kind in CATALOGUE_KINDS:

@@ -58,7 +58,7 @@ from ecsctl.core.controller import service as model
 from ecsctl.core.events.schedule import ScheduleError
 from ecsctl.core.scaling.activities import ScalingActivity, minute_iso
 from ecsctl.core.scaling.demand import DemandModel, demand_values
-from ecsctl.core.scaling.engine import MinuteInputs, ScalingState, read_schedules, set_desired, start, step
+from ecsctl.core.scaling.engine import MinuteInputs, ScalingState, read_schedules, set_desired, start, step, within
 from ecsctl.core.scaling.model import ScalingConfig, compile_scaling
 from ecsctl.core.scaling.schedules import epoch_minute, fire_times
 from ecsctl.core.scaling.snapshot import restore, snapshot
@@ -224,8 +224,9 @@ def _load(world: World, svc: Service, scaling: dict, minute: int) -> _Scaler:
     until = minute + HORIZON
     try:
         if record and record.get("serviceCreatedAt") == svc.created_at and int(record.get("minute", minute)) < minute:
-            if record.get("specDigest") != digest:  # RegisterScalableTarget again: the manifest's bounds
-                record = {**record, "minCapacity": config.min_capacity, "maxCapacity": config.max_capacity}
+            if record.get("specDigest") != digest:  # a state saved before apply registered the target itself
+                svc = _register(world, svc, config, digest)
+                record = world.sim_state(STATE_KIND, key).data
             state = restore(config, record, until=until)
             if int(record["minute"]) + 1 < minute:  # minutes it did not see (autoScaling was removed a while):
                 read_schedules(state, fire_times, minute, until)  # what was due then does not fire now
@@ -245,6 +246,44 @@ def _load(world: World, svc: Service, scaling: dict, minute: int) -> _Scaler:
             scaler.derive = demand.deriver(config.metrics)
             scaler.chunk_start = minute
     return scaler
+
+
+def register_target(world: World, name: str, spec: dict, before: dict | None) -> None:
+    """RegisterScalableTarget, as an apply that creates a service with ``autoScaling``, or
+    changes its ``autoScaling``, makes it: the scalable target takes the manifest's
+    ``minCapacity``/``maxCapacity`` (also over bounds a scheduled action set) and the
+    service's desired count moves into them at once (``engine.within``); the engine's saved
+    state keeps its policies' alarms and cooldowns.  An apply that leaves ``autoScaling`` as
+    it was registers nothing, so the bounds a scheduled action set stay."""
+    cluster = model.cluster_of(spec)
+    svc = world.state(cluster).services.get(name)
+    scaling = spec.get("autoScaling")
+    if svc is None or not isinstance(scaling, dict) or model.is_daemon(spec):
+        return
+    digest = _digest(scaling)
+    was = (before or {}).get("autoScaling")
+    if before is not None and isinstance(was, dict) and _digest(was) == digest:
+        return
+    _register(world, svc, compile_scaling(scaling, cluster=cluster, service=name), digest)
+
+
+def _register(world: World, svc: Service, config: ScalingConfig, digest: str) -> Service:
+    """The service with its desired count in the new bounds, and the saved engine state with them."""
+    low, high = config.min_capacity, config.max_capacity
+    desired = within(svc.desired_count, low, high)
+    cs = world.state(svc.cluster)
+    if desired != svc.desired_count:
+        svc = replace(svc, desired_count=desired, updated_at=world.now())
+        cs.put_service(svc)
+    key = service_key(svc.cluster, svc.name)
+    mine = _of(world)
+    mine.scalers.pop(key, None)  # the next minute restores from what is saved here
+    mine.pending.pop(key, None)
+    saved = world.sim_state(STATE_KIND, key)
+    if saved is not None and saved.data.get("serviceCreatedAt") == svc.created_at:
+        world.put_sim_state(SimState(STATE_KIND, key, {**saved.data, "minCapacity": low, "maxCapacity": high,
+                                                       "desiredCount": desired, "specDigest": digest}))
+    return svc
 
 
 def _demand_at(scaler: _Scaler, minute: int) -> float:
@@ -304,4 +343,4 @@ def metrics_read(svc: Service) -> tuple[str, ...]:
 
 
 __all__ = ["ACTIVITY_KIND", "METRIC_KIND", "STATE_KIND", "flush", "metrics_read", "put_metrics",
-           "recorded_activities", "scale_services", "service_key"]
+           "recorded_activities", "register_target", "scale_services", "service_key"]

@@ -266,7 +266,7 @@ def step(state: ScalingState, inputs: MinuteInputs) -> tuple[ScalingState, tuple
         elif wanted < desired and can_in and (ins is None or wanted > ins[0]):
             ins = (wanted, pol.name, alarm.name, "StepScaling", measured, pol.cooldown)
     if out is not None:
-        new = min(max(out[0], state.minimum), state.maximum)
+        new = within(out[0], state.minimum, state.maximum)
         if new > desired:
             if not cooling:
                 state.out_anchor = desired
@@ -274,7 +274,7 @@ def step(state: ScalingState, inputs: MinuteInputs) -> tuple[ScalingState, tuple
             state.in_until = 0
             return state, _record(state, acts, minute, desired, new, out)
     elif ins is not None:
-        new = min(max(ins[0], state.minimum), state.maximum)
+        new = within(ins[0], state.minimum, state.maximum)
         if new < desired:
             state.in_until = now + ins[5]
             return state, _record(state, acts, minute, desired, new, ins)
@@ -318,12 +318,26 @@ def _apply(state: ScalingState, action, minute: int) -> list[ScalingActivity]:
         return [act]
     previous = state.desired
     state.minimum, state.maximum = lo, hi
-    state.desired = min(max(previous, lo), hi)
+    state.desired = within(previous, lo, hi)
     acts = scheduled_activities(resource, minute, action=action.name, set_min=action.min_capacity,
                                 set_max=action.max_capacity, previous=previous, desired=state.desired,
                                 minimum=lo, maximum=hi, seq=state.seq)
     state.seq += len(acts)
     return acts
+
+
+def within(capacity: int, minimum: int, maximum: int) -> int:
+    """``capacity`` moved into ``[minimum, maximum]``.
+
+    What RegisterScalableTarget does to an active resource ("it changes the resource's
+    current capacity to a value that is inside of this range",
+    https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html),
+    what a scheduled action does at its time, and how every policy's result is bounded.
+
+        >>> within(8, 1, 3), within(1, 4, 10), within(5, 1, 10)
+        (3, 4, 5)
+    """
+    return min(max(capacity, minimum), maximum)
 
 
 def set_desired(state: ScalingState, desired: int) -> None:
