@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecsctl.core.events.recurrence import fire_times
+from ecsctl.core.events.recurrence import fire_times, firings_start
 from ecsctl.core.events.schedule import ScheduleError, parse_schedule
 
 UTC = timezone.utc
@@ -95,6 +95,27 @@ def test_rate_from_a_start_time_fires_at_the_start_first() -> None:
     times = fire_times("rate(10 minutes)", after=z("2026-01-01 00:00"), until=z("2026-01-01 00:30"),
                        start=z("2026-01-01 00:07"))
     assert fmt(times) == ["Thu 2026-01-01 00:07", "Thu 2026-01-01 00:17", "Thu 2026-01-01 00:27"]
+
+
+# Where a schedule that exists since 10:00 starts.  EventBridge: "A rate expression starts when
+# you create the scheduled event rule, and then it runs on a defined schedule" (eb-rate-expressions);
+# Application Auto Scaling: "If you specify a start time, Application Auto Scaling performs the
+# action at this time, and then performs the action based on the specified recurrence"
+# (scheduled-scaling-using-cron-expressions).
+@pytest.mark.parametrize("expr, start, first_two", [
+    ("rate(1 hour)", None, ["11:00", "12:00"]),
+    ("rate(2 hours)", None, ["12:00", "14:00"]),
+    ("rate(5 minutes)", None, ["10:05", "10:10"]),
+    ("rate(2 hours)", datetime(2026, 1, 1, 10, 0, tzinfo=UTC), ["10:00", "12:00"]),
+    ("rate(2 hours)", datetime(2026, 1, 1, 10, 30, tzinfo=UTC), ["10:30", "12:30"]),
+    ("cron(0 18 * * ? *)", None, ["18:00", "18:00"]),
+])
+def test_firings_start_from_the_creation_or_the_start_time(expr, start, first_two) -> None:
+    created = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    begin = firings_start(expr, created=created, start=start)
+    # the window opens just before the creation, as a clock that first sees the schedule at 10:00
+    times = fire_times(expr, after=created - timedelta(seconds=1), until=created + timedelta(days=2), start=begin)
+    assert [t.strftime("%H:%M") for t in (next(times), next(times))] == first_two
 
 
 def test_rate_days_are_24_hours_across_a_dst_change() -> None:

@@ -436,3 +436,23 @@ def test_an_apply_that_leaves_auto_scaling_alone_keeps_the_scheduled_bounds(tmp_
     sim.manifest.write_text(sim.manifest.read_text().replace("nginx:1.27", "nginx:1.28"))
     sim("apply", "-f", sim.manifest, "--auto-approve")
     assert sim.json("describe", "service", "web")["scaling"]["minCapacity"] == 6 and sim.desired() == 6
+
+
+def test_tick_and_scale_simulate_fire_a_rate_action_at_the_same_times(tmp_path) -> None:
+    """``rate(2 hours)`` without a start time, applied at 00:00, counts from then: 02:00 and
+    04:00 (EventBridge's rate syntax "starts when you create the scheduled event rule"), on
+    the clock and in the what-if alike."""
+    sim = Sim(tmp_path, """\
+        minCapacity: 1
+        maxCapacity: 10
+        scheduled:
+          - {scheduledActionName: pulse, schedule: rate(2 hours), scalableTargetAction: {minCapacity: 3}}
+        """)
+    sim("tick", "5h")
+    ticked = [a["time"] for a in sim.activities() if a["cause"] == "scheduled action name pulse was triggered"]
+    series = tmp_path / "quiet.csv"
+    series.write_text("timestamp,metric,value\n2026-01-01T00:00:00Z,Nothing,0\n")
+    what_if = sim.json("scale", "simulate", "-f", sim.manifest, "--service", "web", "--metrics", series,
+                       "--to", "2026-01-01T05:00:00Z")
+    simulated = [p["time"] for p in what_if if p["reason"] == "scheduled action name pulse was triggered"]
+    assert ticked == simulated == ["2026-01-01T02:00:00Z", "2026-01-01T04:00:00Z"]

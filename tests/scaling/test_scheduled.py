@@ -110,3 +110,21 @@ def test_cron_across_the_autumn_change():
         if any(a.cause.startswith("scheduled action") for a in acts):
             fired.append(datetime.fromtimestamp(minute * 60, timezone.utc).strftime("%m-%d %H:%M"))
     assert fired == ["11-01 22:00", "11-04 23:00", "11-05 23:00"]  # EDT (UTC-4), then EST (UTC-5)
+
+
+def test_rate_without_a_start_time_first_fires_one_period_after_the_target_exists():
+    """EventBridge's rate syntax, which Application Auto Scaling's schedules share: "A rate
+    expression starts when you create the scheduled event rule" (eb-rate-expressions); with a
+    start time, "Application Auto Scaling performs the action at this time, and then ... based
+    on the specified recurrence" (scheduled-scaling-using-cron-expressions)."""
+    def fired(**extra):
+        cfg = config(1, 10, scheduled=[action("pulse", "rate(2 hours)", 2, 10, **extra)])
+        state = start(cfg, desired=1, minute=M0, until=M0 + 300, fire_times_fn=fire_times)
+        minutes = []
+        for minute in range(M0, M0 + 300):
+            minutes += [minute - M0 for a in step(state, MinuteInputs(minute, {}))[1]
+                        if a.cause.startswith("scheduled action")]
+        return minutes
+    assert fired() == [120, 240]
+    assert fired(startTime="2024-01-01T00:00:00Z") == [0, 120, 240]
+    assert fired(startTime="2024-01-01T00:30:00Z") == [30, 150, 270]

@@ -157,14 +157,15 @@ def scale_services(world: World, a: datetime, b: datetime) -> None:
         for svc in cs.active_services():
             scaling = svc.spec.get("autoScaling")
             if isinstance(scaling, dict) and not model.is_daemon(svc.spec):
-                _scale(world, mine, cs, svc, scaling, minute)
+                _scale(world, mine, cs, svc, scaling, minute, epoch_minute(a))
 
 
-def _scale(world: World, mine: _WorldScaling, cs: ClusterState, svc: Service, scaling: dict, minute: int) -> None:
+def _scale(world: World, mine: _WorldScaling, cs: ClusterState, svc: Service, scaling: dict, minute: int,
+           seen: int) -> None:
     key = service_key(cs.name, svc.name)
     scaler = mine.scalers.get(key)
     if scaler is None or scaler.spec is not scaling:
-        scaler = mine.scalers[key] = _load(world, svc, scaling, minute)
+        scaler = mine.scalers[key] = _load(world, svc, scaling, minute, seen)
     state = scaler.state
     if minute <= state.minute:
         return  # this minute was stepped already (a tick that ended between two minute boundaries)
@@ -214,8 +215,10 @@ def flush(world: World) -> None:
         _save(world, mine, key)
 
 
-def _load(world: World, svc: Service, scaling: dict, minute: int) -> _Scaler:
-    """The engine of one service: restored from ``sim_state``, or fresh at ``minute``."""
+def _load(world: World, svc: Service, scaling: dict, minute: int, seen: int) -> _Scaler:
+    """The engine of one service: restored from ``sim_state``, or fresh at ``minute``, its
+    scalable target registered at ``seen``, the clock when the tick first saw it (an apply
+    leaves the clock where the next tick starts), as a scheduled task's ``rate()`` counts."""
     key = service_key(svc.cluster, svc.name)
     config = compile_scaling(scaling, cluster=svc.cluster, service=svc.name)
     digest = _digest(scaling)
@@ -231,7 +234,7 @@ def _load(world: World, svc: Service, scaling: dict, minute: int) -> _Scaler:
             if int(record["minute"]) + 1 < minute:  # minutes it did not see (autoScaling was removed a while):
                 read_schedules(state, fire_times, minute, until)  # what was due then does not fire now
         else:
-            state = start(config, desired=svc.desired_count, minute=minute, until=until)
+            state = start(config, desired=svc.desired_count, minute=minute, until=until, created=seen)
     except ScheduleError as exc:
         raise InputError(f"service/{key}: autoScaling.scheduled: {exc}") from None
     scaler = _Scaler(scaling, config, state, digest, until)

@@ -7,7 +7,7 @@ for the firings in the window, in the rule's ``scheduleExpressionTimezone`` (``c
 and fires the target once per firing (``firing.fire``).
 
 ``rate()`` counts from the rule's creation, as EventBridge does ("the rate expression starts
-when you create the scheduled event rule"): the rule's ``RuleState`` sim state keeps the
+when you create the scheduled event rule"; ``recurrence.firings_start``): the rule's ``RuleState`` sim state keeps the
 moment the clock first saw it (``anchor``) and its last firing (``last``); windows never
 overlap (the clock only moves forward), so a rule never fires twice for one moment, and a
 rule applied at 10:00 with
@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from ecsctl.backends.local import firing, tasks
 from ecsctl.backends.local.world import World
-from ecsctl.core.events.recurrence import fire_times
+from ecsctl.core.events.recurrence import fire_times, firings_start
 from ecsctl.core.events.schedule import ScheduleError
 from ecsctl.core.state.ports import SimState
 
@@ -43,7 +43,8 @@ def _next_firing(world: World, name: str, key: tuple, a: datetime) -> datetime |
             return known[1]
     expression, timezone, anchor = key
     try:
-        found = next(fire_times(expression, timezone=timezone, after=a, until=a + HORIZON, start=anchor), None)
+        start = firings_start(expression, created=anchor)
+        found = next(fire_times(expression, timezone=timezone, after=a, until=a + HORIZON, start=start), None)
     except ScheduleError:  # validation refuses it; a hand-made state gets no firing
         found = None
     cache[name] = (key, found, a)

@@ -24,10 +24,9 @@ rely on it, keep it stable):
 The forms (parsing and validation live in :mod:`ecsctl.core.events.schedule`):
 
 * ``rate(N unit)`` fires every N minutes/hours/days of *elapsed* time, ``start + k × period``
-  (k ≥ 0).  EventBridge Scheduler starts a rate schedule at its ``StartDate``, or when it is
-  created when there is none; a caller that models that passes the creation time as
-  ``start``.  Without ``start`` the anchor is the Unix epoch, so ``rate(1 hour)`` fires on
-  the hour.  The timezone does not matter: a day is 24 hours, even across a
+  (k ≥ 0).  Where a schedule that exists since ``created`` starts is :func:`firings_start`'s
+  one rule, for scheduled tasks and scheduled scaling alike.  Without ``start`` the anchor
+  is the Unix epoch, so ``rate(1 hour)`` fires on the hour.  The timezone does not matter: a day is 24 hours, even across a
   daylight-saving change ("days represents a 24-hour duration").
 * ``cron(min hour day-of-month month day-of-week year)``: AWS's six fields, evaluated in
   wall-clock time of ``timezone``.  The calendar walk is croniter's; this module is the
@@ -76,7 +75,7 @@ from ecsctl.core.events.schedule import (
     valid_timezone,
 )
 
-__all__ = ["EPOCH", "fire_times", "croniter_expressions"]
+__all__ = ["EPOCH", "fire_times", "firings_start", "croniter_expressions"]
 
 UTC = _tz.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -105,6 +104,36 @@ def fire_times(
     if end is not None:
         high = min(high, _utc(end))
     return _bounded(_candidates(schedule, zone, low, high, first), low, high, first)
+
+
+def firings_start(expression: str, *, created: datetime, start: datetime | None = None) -> datetime | None:
+    """The ``start`` to give :func:`fire_times` for a schedule that exists since ``created``.
+
+    * a start time given: the first firing is at it ("If you specify a start time,
+      Application Auto Scaling performs the action at this time, and then performs the action
+      based on the specified recurrence", Application Auto Scaling User Guide,
+      scheduled-scaling-using-cron-expressions.html; EventBridge Scheduler's ``StartDate``);
+    * ``rate()`` without one counts from the creation: "A rate expression starts when you
+      create the scheduled event rule, and then it runs on a defined schedule" (EventBridge
+      User Guide, eb-rate-expressions.html, the syntax Application Auto Scaling's schedules
+      share), so the first firing is one period after ``created``, never at it;
+    * ``cron()`` and ``at()`` keep their wall-clock times (None: no bound).
+
+        >>> from datetime import timezone as tz
+        >>> t0 = datetime(2026, 1, 1, tzinfo=tz.utc)
+        >>> firings_start("rate(2 hours)", created=t0).isoformat()
+        '2026-01-01T02:00:00+00:00'
+        >>> firings_start("rate(2 hours)", created=t0, start=datetime(2026, 1, 1, 0, 30, tzinfo=tz.utc)).isoformat()
+        '2026-01-01T00:30:00+00:00'
+        >>> firings_start("cron(0 8 * * ? *)", created=t0) is None
+        True
+
+    Raises :class:`ScheduleError` for a bad expression, as :func:`fire_times` does.
+    """
+    schedule = parse_schedule(expression)
+    if start is not None or not isinstance(schedule, RateSchedule):
+        return start
+    return _utc(created) + schedule.period
 
 
 def _bounded(moments: Iterable[datetime], low: datetime, high: datetime, start: datetime | None) -> Iterator[datetime]:

@@ -45,7 +45,7 @@ from typing import Mapping
 from ecsctl.core.scaling.activities import ScalingActivity, failed_schedule, policy_activity, scheduled_activities
 from ecsctl.core.scaling.adjustments import aggregate, find_step, new_capacity
 from ecsctl.core.scaling.model import HIGH_DATAPOINTS, LOW_DATAPOINTS, LOW_THRESHOLD_FACTOR, ScalingConfig
-from ecsctl.core.scaling.schedules import FireTimesFn, epoch_minute, fire_times, minute_datetime
+from ecsctl.core.scaling.schedules import FireTimesFn, epoch_minute, fire_times, firings_start, minute_datetime
 from ecsctl.core.scaling.target_tracking import scale_in_capacity, scale_out_capacity
 
 NEVER = 1 << 62  # a minute no schedule reaches
@@ -117,7 +117,7 @@ class ScalingState:
     __slots__ = ("config", "desired", "minimum", "maximum", "out_until", "out_anchor", "in_until",
                  "tracking", "steps", "schedules", "next_fire", "minute", "seq", "created", "hold_in", "hold_out")
 
-    def __init__(self, config: ScalingConfig, desired: int, minute: int) -> None:
+    def __init__(self, config: ScalingConfig, desired: int, minute: int, created: int | None = None) -> None:
         self.config = config
         self.desired = desired
         self.minimum = config.min_capacity
@@ -133,19 +133,22 @@ class ScalingState:
         self.next_fire = NEVER
         self.minute = minute - 1  # the last minute stepped
         self.seq = 0
-        self.created = minute  # rate() schedules without a start time count from here
+        # the epoch minute the scalable target was registered: rate() without a start time
+        # first fires one period after it (recurrence.firings_start)
+        self.created = minute if created is None else created
         self.hold_in = config.suspended.scale_in  # dynamicScalingInSuspended
         self.hold_out = config.suspended.scale_out
 
 
 def start(config: ScalingConfig, *, desired: int, minute: int, until: int,
-          fire_times_fn: FireTimesFn = fire_times) -> ScalingState:
+          fire_times_fn: FireTimesFn = fire_times, created: int | None = None) -> ScalingState:
     """A fresh state at ``minute`` (nothing stepped yet), the schedules read up to ``until``.
 
-    ``desired`` is the service's desired count now.  ``fire_times_fn`` has the signature of
-    :func:`ecsctl.core.scaling.schedules.fire_times`.
+    ``desired`` is the service's desired count now; ``created`` the epoch minute the
+    scalable target was registered (default ``minute``).  ``fire_times_fn`` has the
+    signature of :func:`ecsctl.core.scaling.schedules.fire_times`.
     """
-    state = ScalingState(config, desired, minute)
+    state = ScalingState(config, desired, minute, created)
     read_schedules(state, fire_times_fn, minute, until)
     return state
 
@@ -155,10 +158,10 @@ def read_schedules(state: ScalingState, fire_times_fn: FireTimesFn, minute: int,
     after, horizon = minute_datetime(minute) - _SECOND, minute_datetime(until)
     state.schedules = []
     for action in state.config.scheduled:
-        # rate() without a start time counts from when the action exists (state.created).
-        anchor = action.start or (minute_datetime(state.created) if action.schedule.startswith("rate(") else None)
+        # rate() without a start time counts from when the scalable target exists (state.created)
+        begin = firings_start(action.schedule, created=minute_datetime(state.created), start=action.start)
         times = iter(fire_times_fn(action.schedule, timezone=action.timezone, after=after, until=horizon,
-                                   start=anchor, end=action.end))
+                                   start=begin, end=action.end))
         state.schedules.append(_Schedule(action, times))
     state.next_fire = min((s.next for s in state.schedules), default=NEVER)
 

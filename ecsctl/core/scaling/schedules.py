@@ -18,9 +18,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable, Iterator
 
-from ecsctl.core.events.recurrence import fire_times
+from ecsctl.core.events.recurrence import fire_times, firings_start
 
-__all__ = ["FireTimesFn", "epoch_minute", "fire_times", "minute_datetime"]
+__all__ = ["FireTimesFn", "epoch_minute", "fire_times", "firings_start", "minute_datetime"]
 
 FireTimesFn = Callable[..., Iterator[datetime]]
 
