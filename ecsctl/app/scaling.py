@@ -1,7 +1,9 @@
 """Use case: ``ecsctl scale simulate``, a what-if of one service's scaling policies.
 
 It reads the manifests (validated as ``plan`` reads them), picks the service, reads the
-series (a metrics CSV for the open loop, demand for the closed loop) and replays it
+series (a metrics CSV for the open loop, each row a level held until the next row of its
+metric, ``core.scaling.levels``, as ``tick`` reads ``metrics put``; demand for the closed
+loop) and replays it
 minute by minute through ``ecsctl.core.scaling``: the compiled walk
 (``compiled.replay_best``) where it covers the policies, else the engine; both give the
 same result.  Nothing touches the state file.
@@ -19,6 +21,7 @@ from typing import Callable
 from ecsctl.core.scaling.compiled import replay_best as replay
 from ecsctl.core.scaling.demand import DemandModel, demand_values, series_points
 from ecsctl.core.scaling.engine import within
+from ecsctl.core.scaling.levels import MetricLevels
 from ecsctl.core.scaling.model import ScalingConfig, compile_scaling, parse_time
 from ecsctl.core.scaling.schedules import epoch_minute
 from ecsctl.core.scaling.whatif import DEFAULT_STARTUP_MINUTES, Timeline
@@ -61,7 +64,7 @@ def simulate(paths: list[str], service: str, *, cluster: str | None = None, metr
     if metrics_file:
         rows = read_metric_rows(metrics_file)
         first, last = _window(start, end, rows[0][0], rows[-1][0] + 1, today)
-        timeline = replay(config, start=first, end=last, desired=desired, metrics=bucket(rows),
+        timeline = replay(config, start=first, end=last, desired=desired, metrics=MetricLevels(rows),
                           startup_minutes=startup_minutes, capacity=capacity, record=record)
         given = {metric for _, metric, _ in rows}
         missing = [m for m in config.metrics if m not in given]
@@ -196,15 +199,6 @@ def read_demand_points(path: str) -> list[tuple[int, float]]:
         points.append((_parse_timestamp(row[0], where), value))
     points.sort()
     return points
-
-
-def bucket(rows: list[tuple[int, str, float]]) -> dict[int, dict[str, float]]:
-    """Rows as minute → {metric: value}, several rows of one metric in a minute averaged
-    (CloudWatch's Average over the one-minute period)."""
-    sums: dict[int, dict[str, list[float]]] = {}
-    for minute, metric, value in rows:
-        sums.setdefault(minute, {}).setdefault(metric, []).append(value)
-    return {m: {k: sum(v) / len(v) for k, v in per.items()} for m, per in sums.items()}
 
 
 def _window(start: str | None, end: str | None, default_start: int, default_end: int,

@@ -456,3 +456,35 @@ def test_tick_and_scale_simulate_fire_a_rate_action_at_the_same_times(tmp_path) 
                        "--to", "2026-01-01T05:00:00Z")
     simulated = [p["time"] for p in what_if if p["reason"] == "scheduled action name pulse was triggered"]
     assert ticked == simulated == ["2026-01-01T02:00:00Z", "2026-01-01T04:00:00Z"]
+
+
+def test_scale_simulate_and_tick_read_the_same_csv_the_same_way(tmp_path) -> None:
+    """A row is the service's level until the next row of its metric (ECS publishes its service
+    metrics every minute), for ``scale simulate --metrics`` and ``metrics put --file`` alike.
+    CPU 60 against a step policy at threshold 50 (+10 % from 0 above it) keeps the alarm in
+    ALARM; Auto Scaling actions repeat once a minute in ALARM, and the 60 s cooldown lets each
+    one act.  PercentChangeInCapacity rounds a result above 1 down (the guide's 12.7 → 12) and
+    one between 0 and 1 up to 1, so 10 → 11 → … → 20 → 22 …, up to maxCapacity 100."""
+    sim = Sim(tmp_path, """\
+        minCapacity: 1
+        maxCapacity: 100
+        stepScaling:
+          - policyName: cpu-out
+            adjustmentType: PercentChangeInCapacity
+            cooldown: 60
+            alarm: {metricName: CPUUtilization, threshold: 50, comparisonOperator: GreaterThanOrEqualToThreshold}
+            stepAdjustments:
+              - {metricIntervalLowerBound: 0, scalingAdjustment: 10}
+        """, desired=10)
+    series = tmp_path / "cpu.csv"
+    series.write_text("timestamp,metric,value\n2026-01-01T00:00:00Z,CPUUtilization,60\n"
+                      "2026-01-01T00:30:00Z,CPUUtilization,60\n")
+    expected, count = [], 10
+    while count < 100:
+        count = min(100, count + max(1, count * 10 // 100))
+        expected.append(count)
+    simulated = [p["desiredCount"] for p in sim.json("scale", "simulate", "-f", sim.manifest, "--service", "web",
+                                                     "--metrics", series)]
+    sim("metrics", "put", "--service", "web", "--file", series)
+    ticked = [a["desiredCount"] for a in sim.json("tick", "31m")["scaling"]]
+    assert simulated == ticked == expected and len(expected) == 29

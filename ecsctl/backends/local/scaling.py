@@ -15,9 +15,10 @@ What the engine sees each minute (the minute that ends at the window's end ``b``
 minutes since the epoch; a window that crosses no minute boundary steps nothing):
 
 * **open loop** — datapoints put with ``ecsctl metrics put`` (history kind
-  :data:`METRIC_KIND`, name ``cluster/service``).  A value put at ``T`` is the service's
-  metric from the minute of ``T`` on, until the next value of that metric (the service keeps
-  publishing its level; several values in one minute are averaged, CloudWatch's Average);
+  :data:`METRIC_KIND`, name ``cluster/service``), read by ``core.scaling.levels``'s rule,
+  the one ``scale simulate --metrics`` reads its rows by: a value put at ``T`` is the
+  service's metric from the minute of ``T`` on, until the next value of that metric (the
+  service keeps publishing its level; several values in one minute are averaged);
 * **closed loop** — ``autoScaling.demand`` (``core.scaling.demand``): demand ``L`` of the
   minute and ``r`` RUNNING tasks of the service give ECSServiceAverageCPUUtilization,
   ECSServiceAverageMemoryUtilization, ALBRequestCountPerTarget and the declared custom
@@ -47,7 +48,6 @@ from __future__ import annotations
 import hashlib
 import json
 import weakref
-from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -59,6 +59,7 @@ from ecsctl.core.events.schedule import ScheduleError
 from ecsctl.core.scaling.activities import ScalingActivity, minute_iso
 from ecsctl.core.scaling.demand import DemandModel, demand_values
 from ecsctl.core.scaling.engine import MinuteInputs, ScalingState, read_schedules, set_desired, start, step, within
+from ecsctl.core.scaling.levels import MetricLevels
 from ecsctl.core.scaling.model import ScalingConfig, compile_scaling
 from ecsctl.core.scaling.schedules import epoch_minute, fire_times
 from ecsctl.core.scaling.snapshot import restore, snapshot
@@ -82,29 +83,6 @@ def _digest(scaling: dict) -> str:
 
 
 @dataclass
-class _Points:
-    """One service's open-loop datapoints: per metric, minutes ascending and their mean values."""
-
-    raw: dict[str, dict[int, list[float]]] = field(default_factory=dict)
-    series: dict[str, tuple[list[int], list[float]]] | None = None
-
-    def add(self, minute: int, metric: str, value: float) -> None:
-        self.raw.setdefault(metric, {}).setdefault(minute, []).append(float(value))
-        self.series = None
-
-    def at(self, minute: int, out: dict) -> None:
-        if self.series is None:
-            self.series = {}
-            for metric, per in self.raw.items():
-                minutes = sorted(per)
-                self.series[metric] = (minutes, [sum(per[m]) / len(per[m]) for m in minutes])
-        for metric, (minutes, values) in self.series.items():
-            i = bisect_right(minutes, minute)
-            if i:
-                out[metric] = values[i - 1]
-
-
-@dataclass
 class _Scaler:
     """What one world remembers of one service's scaling between minutes."""
 
@@ -122,7 +100,7 @@ class _Scaler:
 @dataclass
 class _WorldScaling:
     scalers: dict[str, _Scaler] = field(default_factory=dict)
-    points: dict[str, _Points] = field(default_factory=dict)
+    points: dict[str, MetricLevels] = field(default_factory=dict)
     activities: list[dict] = field(default_factory=list)  # recorded by this world, in order
     pending: dict[str, tuple] = field(default_factory=dict)  # key -> (scaler, service created_at) not yet saved
 
@@ -307,10 +285,10 @@ def _record(world: World, mine: _WorldScaling, cluster: str, service: str, act: 
 # Open-loop metrics
 
 
-def _points(world: World, mine: _WorldScaling, key: str) -> _Points:
+def _points(world: World, mine: _WorldScaling, key: str) -> MetricLevels:
     found = mine.points.get(key)
     if found is None:
-        found = mine.points[key] = _Points()
+        found = mine.points[key] = MetricLevels()
         store = world.store
         for entry in store.find(HistoryEntry, kind=METRIC_KIND, name=key) if store is not None else ():
             try:

@@ -2,8 +2,9 @@
 
 Two ways to feed it (issue 10):
 
-* open loop: metric datapoints per minute (a CSV of ``timestamp,metric,value``), the same
-  whatever the policies do;
+* open loop: metric datapoints per minute (minute → {metric: value}, absent minutes
+  without datapoints; a CSV of ``timestamp,metric,value`` is read as held levels,
+  :class:`~ecsctl.core.scaling.levels.MetricLevels`), the same whatever the policies do;
 * closed loop: demand per minute and a :class:`~ecsctl.core.scaling.demand.DemandModel`;
   the metrics are derived from demand ÷ running tasks, so a scale-out lowers them.
 
