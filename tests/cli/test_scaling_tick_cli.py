@@ -488,3 +488,21 @@ def test_scale_simulate_and_tick_read_the_same_csv_the_same_way(tmp_path) -> Non
     sim("metrics", "put", "--service", "web", "--file", series)
     ticked = [a["desiredCount"] for a in sim.json("tick", "31m")["scaling"]]
     assert simulated == ticked == expected and len(expected) == 29
+
+
+def test_a_state_applied_without_the_registration_gets_it_on_the_next_tick(tmp_path, monkeypatch) -> None:
+    """A state whose last apply did not register the target (an older ecsctl) is registered
+    by the next tick: the saved engine state's spec digest differs from the manifest's."""
+    from ecsctl.backends.local import scaling
+
+    sim = Sim(tmp_path, SCALE_OUT_TO_8)
+    sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "100")
+    sim("tick", "10m")
+    sim.manifest.write_text(sim.manifest.read_text().replace("maxCapacity: 10", "maxCapacity: 3"))
+    with monkeypatch.context() as patched:
+        patched.setattr(scaling, "register_target", lambda *args: None)
+        sim("apply", "-f", sim.manifest, "--auto-approve")
+    assert sim.desired() == 8
+    sim("tick", "1m")
+    assert sim.desired() == 3
+    assert sim.json("describe", "service", "web")["scaling"]["maxCapacity"] == 3

@@ -144,6 +144,7 @@ def _scale(world: World, mine: _WorldScaling, cs: ClusterState, svc: Service, sc
     scaler = mine.scalers.get(key)
     if scaler is None or scaler.spec is not scaling:
         scaler = mine.scalers[key] = _load(world, svc, scaling, minute, seen)
+        svc = cs.services[svc.name]  # a registration in _load may have moved its desired count
     state = scaler.state
     if minute <= state.minute:
         return  # this minute was stepped already (a tick that ended between two minute boundaries)

@@ -7,8 +7,9 @@ for the firings in the window, in the rule's ``scheduleExpressionTimezone`` (``c
 and fires the target once per firing (``firing.fire``).
 
 ``rate()`` counts from the rule's creation, as EventBridge does ("the rate expression starts
-when you create the scheduled event rule"; ``recurrence.firings_start``): the rule's ``RuleState`` sim state keeps the
-moment the clock first saw it (``anchor``) and its last firing (``last``); windows never
+when you create the scheduled event rule"; ``recurrence.firings_start``): the rule's
+``RuleState`` sim state keeps the moment the clock first saw it (``anchor``) and its last
+firing (``last``); windows never
 overlap (the clock only moves forward), so a rule never fires twice for one moment, and a
 rule applied at 10:00 with
 ``rate(1 hour)`` fires at 11:00, 12:00, 13:00 — three tasks over a three-hour tick.  A rule
