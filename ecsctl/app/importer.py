@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from ecsctl.core.aws import shapes
-from ecsctl.core.normalize import canonical, prune
+from ecsctl.core.normalize import canonical, prune_spec
 from ecsctl.core.plan.model import address as address_of
 from ecsctl.errors import InputError
 
@@ -46,7 +46,7 @@ class Imported:
 
 
 def _item(kind: str, name: str, spec: dict) -> Imported:
-    spec = prune(spec)
+    spec = prune_spec(kind, spec)
     return Imported(address_of(kind, name, spec), kind, name, spec)
 
 

@@ -42,7 +42,7 @@ from typing import Any, Callable
 
 from ecsctl.core.units import try_cpu, try_memory
 
-__all__ = ["MISSING", "RULES", "Ctx", "Rule", "apply_rule", "canonical", "prune", "rules_for", "sort_key"]
+__all__ = ["MISSING", "RULES", "Ctx", "Rule", "apply_rule", "canonical", "prune", "prune_spec", "rules_for", "sort_key"]
 
 
 class _Missing:
@@ -612,20 +612,21 @@ def apply_rule(rule: Rule, name: str, spec: dict) -> dict:
 VERBATIM = {"ScheduledTask": "eventPattern"}
 
 
-def canonical(kind: str, name: str, spec: dict | None) -> dict:
-    """The canonical form of ``spec`` (see the module docstring); the input is not mutated."""
-    spec = spec if isinstance(spec, dict) else {}
+def prune_spec(kind: str, spec: dict) -> dict:
+    """``prune(spec)`` (a deep copy) but for the kind's :data:`VERBATIM` field, copied as written."""
     verbatim = VERBATIM.get(kind)
     held = spec.get(verbatim) if verbatim else None
     out = prune(spec)  # prune rebuilds every dict and list: a deep copy
     if held is not None:
         out[verbatim] = copy.deepcopy(held)
+    return out
+
+
+def canonical(kind: str, name: str, spec: dict | None) -> dict:
+    """The canonical form of ``spec`` (see the module docstring); the input is not mutated."""
+    out = prune_spec(kind, spec if isinstance(spec, dict) else {})
     ctx = Ctx(kind, name, out)
     for rule in rules_for(kind):
         ctx.root = out  # the spec so far
         out = _walker(rule.parts, rule.fn)(out, ctx)
-    kept = out.get(verbatim) if held is not None else None
-    out = prune(out)
-    if kept is not None:
-        out[verbatim] = kept
-    return out
+    return prune_spec(kind, out)
