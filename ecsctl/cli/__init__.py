@@ -21,9 +21,15 @@ def main() -> None:
     try:
         app(prog_name="ecsctl")
     except SystemExit as exc:
-        if exc.code == 2 and "--detailed-exitcode" in argv:
-            from ecsctl.cli.commands.plan import CHANGES_EXIT
+        from ecsctl.cli.commands.plan import PlanChanges
 
-            if not CHANGES_EXIT:  # 2 means "changes" there: a usage error must not read as one
-                raise SystemExit(1) from None
+        if exc.code == 2 and not isinstance(exc, PlanChanges) and _detailed_plan(argv):
+            raise SystemExit(1) from None  # 2 means "changes" there: a usage error must not read as one
         raise
+
+
+def _detailed_plan(argv: list[str]) -> bool:
+    """Whether the command line is ``plan … --detailed-exitcode`` (the root takes flags only, so the
+    command is the first word that is not one)."""
+    words = [a for a in argv if not a.startswith("-")]
+    return bool(words) and words[0] == "plan" and "--detailed-exitcode" in argv[argv.index("plan"):]

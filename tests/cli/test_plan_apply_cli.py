@@ -461,6 +461,9 @@ def test_detailed_exitcode_keeps_2_for_changes_and_gives_1_for_every_error(stack
     assert code("plan", "-f", str(tmp_path / "manifestz"), "--detailed-exitcode") == 1  # no such folder
     assert code("plan", "-f", str(stack), "--detailed-exitcode", "--bogus") == 1        # unknown option
     assert code("plan", "-f", str(stack), "--bogus") == 2                               # without it: usage, 2
+    # only plan has the flag: on another command it is an unknown option, a usage error (2)
+    assert code("apply", "-f", str(stack), "--detailed-exitcode") == 2
+    assert code("validate", str(stack), "--detailed-exitcode") == 2
 
 
 def test_a_plan_whose_apply_would_replace_lost_tasks_is_not_no_changes(runner, stack, state):
@@ -475,5 +478,7 @@ def test_a_plan_whose_apply_would_replace_lost_tasks_is_not_no_changes(runner, s
     assert text.splitlines()[-1].startswith("No changes to the manifests' resources; apply would start or stop tasks "
                                             "in cluster prod")
     assert run(runner, "plan", "-f", str(stack), "--state", state, "--detailed-exitcode").exit_code == 2
+    data = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
+    assert (data["reconcile"], data["summary"]["reconcile"]) == (["prod"], 1)  # JSON says what the exit code does
     applied(runner, stack, state)
     assert run(runner, "plan", "-f", str(stack), "--state", state, "--detailed-exitcode").exit_code == 0

@@ -77,7 +77,12 @@ def _render(the_plan, fmt: str, *, full: bool = False, show_sensitive: bool = Fa
     return dump(plan_json_view(the_plan, show_sensitive=show_sensitive), fmt)
 
 
-CHANGES_EXIT: list[bool] = []  # set when plan --detailed-exitcode exits 2 because the plan has changes
+class PlanChanges(SystemExit):
+    """``plan --detailed-exitcode`` exiting 2 because apply would change something; ``cli.main``
+    tells it from a usage error, which exits 2 too and there becomes 1."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
 
 
 @boundary
@@ -123,8 +128,7 @@ def plan(
         apply_it = save_plan(the_plan, out, manifests=inputs.files, paths=files, state=opts.state)
         sys.stderr.write(f"Saved the plan to {out}; apply it with: {apply_it}\n")
     if detailed_exitcode and (the_plan.has_changes or the_plan.reconcile):  # apply would change something
-        CHANGES_EXIT.append(True)  # exit 2 for changes, not for an error (see cli.main)
-        raise typer.Exit(2)
+        raise PlanChanges()
 
 
 def _load_plan_file(plan_file: str, command: str):
