@@ -171,7 +171,7 @@ def test_manifests_hash_of_nothing_is_sha256_of_nothing() -> None:
 
 def test_json_view_shape() -> None:
     view = plan_json_view(sample_plan())
-    assert list(view) == ["format_version", "lineage", "serial", "changes", "steps", "drift", "deployments", "placement", "capacity", "summary"]
+    assert list(view) == ["format_version", "lineage", "serial", "changes", "steps", "drift", "deployments", "placement", "capacity", "reconcile", "summary"]
     assert [list(c) for c in view["changes"]] == [["address", "kind", "name", "action", "reason", "fields", "replace_paths"]] * 3
     assert view["changes"][0]["fields"] == [
         {"path": "/cpu", "op": "add", "before": None, "after": "512"},
@@ -184,7 +184,7 @@ def test_json_view_shape() -> None:
     ]
     assert view["drift"] == [{"address": "service/prod/web", "field": "desiredCount", "expected": 3, "actual": 5, "reason": "auto scaling"}]
     assert view["deployments"] == sample_plan().deployments
-    assert view["summary"] == {"create": 0, "update": 1, "replace": 1, "delete": 0, "no_op": 1}
+    assert view["summary"] == {"create": 0, "update": 1, "replace": 1, "delete": 0, "no_op": 1, "reconcile": 0}
     json.dumps(view)  # plain JSON data
 
 

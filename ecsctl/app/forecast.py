@@ -25,7 +25,10 @@ It returns, for the plan:
   the tick handler's own decision, on the world the run left), and how many of them stay
   PROVISIONING because the Auto Scaling group cannot grow past its ``maxSize``;
 * ``reconcile`` — the clusters in which the scheduler has work even without a step (lost tasks
-  to replace, a deployment to continue);
+  to replace, a deployment to continue, a rollback): tasks it would start or stop. Starts that
+  fail are not work: without a circuit breaker ECS retries them forever, and counting them
+  would make every plan report a change (``plan --detailed-exitcode`` exit 2) while nothing
+  apply could do converges; the deployment entry shows the failure instead;
 * ``recording`` — the run itself, unit of work by unit of work: ``apply_plan`` commits these
   units when the plan is applied in the same process to the state it was made against, instead
   of running the same simulation a second time.
@@ -74,7 +77,7 @@ def forecast(steps: list[Step], store, read: dict[type, list] | None = None) -> 
     return Forecast(
         deployments=_deployment_entries(world, started, moves),
         services=_service_entries(world, service_steps, moves) + _scheduled_task_entries(world, steps),
-        reconcile=sorted({m.cluster for m in moves if m.stopped or m.started or m.failed or m.phase == "rollback"}),
+        reconcile=sorted({m.cluster for m in moves if m.stopped or m.started or m.phase == "rollback"}),
         capacity=capacity_forecast(world),
         recording=backend.recording,
     )

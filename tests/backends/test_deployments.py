@@ -228,6 +228,21 @@ def test_breaker_without_rollback_fails_and_keeps_the_old_tasks(store):
     assert len(running(store, "app:1")) == 2
 
 
+def test_failing_starts_without_the_breaker_are_not_work_for_the_plan(store):
+    """ECS retries such a deployment forever: counting its failed attempts as scheduler work
+    would make every plan report a change (--detailed-exitcode 2) that no apply converges; the
+    plan's deployment entry says it is stalled, with the failure, instead."""
+    from ecsctl.app.forecast import forecast
+
+    backend, spec = _repo_setup(store)
+    redeploy(backend, spec, app(f"{ECR}:2"), app(f"{ECR}:1"))
+    ahead = forecast([], store)
+    assert ahead.reconcile == []
+    [entry] = ahead.deployments
+    assert (entry["to"], entry["outcome"]) == ("app:2", "stalled") and "CannotPullContainerError" in entry["reason"]
+    # (a lost task to replace is work: tests/cli/test_plan_apply_cli.py)
+
+
 def test_without_the_breaker_one_round_per_apply(store):
     backend, spec = _repo_setup(store)
     redeploy(backend, spec, app(f"{ECR}:2"), app(f"{ECR}:1"))

@@ -318,7 +318,7 @@ def test_secret_references_are_shown_as_references() -> None:
         (an_update(), "Plan: 0 to create, 2 to update, 0 to replace, 0 to destroy.\n"),
         (a_replace(), "Plan: 0 to create, 0 to update, 1 to replace, 0 to destroy.\n"),
         (a_delete(), "Plan: 0 to create, 0 to update, 0 to replace, 2 to destroy.\n"),
-        (drift_only(), "No changes. The state matches the manifests.\n"),
+        (drift_only(), "No changes to apply. The drift above stays as it is.\n"),
         (Plan(None, 0, "h"), "No changes. The state matches the manifests.\n"),
     ],
 )
@@ -328,7 +328,7 @@ def test_summary_line(plan: Plan, summary: str) -> None:
 
 def test_json_is_the_view() -> None:
     data = json.loads(render_plan_json(an_update()))
-    assert data["summary"] == {"create": 0, "update": 2, "replace": 0, "delete": 0, "no_op": 2}
+    assert data["summary"] == {"create": 0, "update": 2, "replace": 0, "delete": 0, "no_op": 2, "reconcile": 0}
     assert [c["action"] for c in data["changes"]] == ["update", "update", "no-op", "no-op"]
 
 

@@ -404,6 +404,8 @@ def summary_line(plan: Plan) -> str:
     if not plan.has_changes and plan.reconcile:
         return (f"No changes to the manifests' resources; apply would start or stop tasks in cluster "
                 f"{', '.join(plan.reconcile)} (the scheduler's work: tasks lost or not yet started, a deployment to continue).")
+    if not plan.has_changes and plan.drift:  # the state is not what was applied: it does not "match"
+        return "No changes to apply. The drift above stays as it is."
     if not plan.has_changes:
         return "No changes. The state matches the manifests."
     s = plan.summary

@@ -388,6 +388,7 @@ def plan_json_view(plan: Plan, show_sensitive: bool = False) -> dict:
     """The stable ``plan -o json`` shape; values that look sensitive are masked unless ``show_sensitive``."""
     summary = dict(plan.summary)
     summary["no_op"] = sum(1 for c in plan.changes if c.action == "no-op")
+    summary["reconcile"] = len(plan.reconcile)  # clusters where apply's scheduler acts without a change
     mask = (lambda v: v) if show_sensitive else mask_value
     return {
         "format_version": plan.format_version,
@@ -413,5 +414,6 @@ def plan_json_view(plan: Plan, show_sensitive: bool = False) -> dict:
         "deployments": [_plain(d) for d in plan.deployments],
         "placement": [_plain(p) for p in plan.predictions],
         "capacity": [_plain(c) for c in plan.capacity],
+        "reconcile": list(plan.reconcile),
         "summary": summary,
     }
