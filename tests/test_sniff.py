@@ -22,9 +22,17 @@ def test_ours(text) -> None:
     assert foreign(text) is None
 
 
-@pytest.mark.parametrize("api", ["ecsctl.io/v1", "ecsctI/v1", "ecsclt/v1", "Ecsctl/v1"])
+@pytest.mark.parametrize("api", ["ecsctl.io/v1", "ecsctI/v1", "ecsclt/v1", "Ecsctl/v1", "ecctl/v1", "ecsctll/v1",
+                                 "ecsct/v1", "ecsctl1/v1", "ecsxtl/v1"])
 def test_a_mistyped_api_version_of_ours_is_read_not_skipped(api) -> None:
     assert foreign(f"apiVersion: {api}\nkind: Service\nmetadata: {{name: web}}\n".encode()) is None
+
+
+@pytest.mark.parametrize("api", ["ecsctl.acme.io/v1", "eksctl.io/v1alpha5", "ecs-cli/v1", "ecscli/v1", "ecs/v1",
+                                 "cdk8s/v1", "ecsctl.io.example/v1"])
+def test_someone_elses_api_version_near_ours_is_skipped(api) -> None:
+    """A domain group is its owner's (only ecsctl.io is ours); a dot-free one two typos away is another tool's."""
+    assert foreign(f"apiVersion: {api}\nkind: Service\n".encode()) == f"a manifest of apiVersion {api}"
 
 
 @pytest.mark.parametrize("text, what", [

@@ -22,7 +22,6 @@ with a byte-order mark is read as such.
 
 from __future__ import annotations
 
-import difflib
 import re
 
 HEAD_BYTES = 64 * 1024  # markers sit in the first lines of a document
@@ -55,9 +54,24 @@ _KNOWN = (
 
 def _near_ours(api: str) -> bool:
     """``ecsctl.io/v1``, ``ecsctI/v1``, ``ecsclt/v1``: an apiVersion that means ecsctl's, mistyped
-    (skipped as someone else's, its file's resources would be planned for deletion)."""
+    (skipped as someone else's, its file's resources would be planned for deletion). A group with
+    a dot is a domain, someone else's (``ecsctl.acme.io``, ``eksctl.io``), unless it is
+    ``ecsctl.io``; a dot-free one is ours when it starts with ``ecsctl`` or is one typo away
+    (``ecs-cli`` and ``ecscli``, two away, are other tools')."""
     group = api.split("/", 1)[0].lower()
-    return group.startswith("ecsctl") or difflib.SequenceMatcher(None, group, "ecsctl").ratio() >= 0.75
+    if "." in group:
+        return group == "ecsctl.io"
+    return group.startswith("ecsctl") or _one_typo("ecsctl", group)
+
+
+def _one_typo(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with at most one letter added, dropped, changed, or two neighbours swapped."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    start = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    tail_a, tail_b = a[start:], b[start:]
+    return (tail_a[1:] == tail_b[1:] or tail_a == tail_b[1:] or tail_a[1:] == tail_b
+            or (len(tail_a) > 1 and tail_a[:2] == tail_b[1::-1] and tail_a[2:] == tail_b[2:]))
 
 
 def foreign(head: bytes) -> str | None:
