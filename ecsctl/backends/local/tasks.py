@@ -44,6 +44,7 @@ from ecsctl.backends.local import capacity_providers, controller, launch
 from ecsctl.backends.local.launch import Launch
 from ecsctl.backends.local.world import STOPPED, World
 from ecsctl.core.controller import service as model
+from ecsctl.core.controller.ids import short_prefix
 from ecsctl.core.deploy import failures
 from ecsctl.core.events import batch
 from ecsctl.core.extensions import EXTENSION
@@ -267,7 +268,7 @@ def stop_task(world: World, task_id: str, reason: str | None = None) -> tuple[Ta
     A service task stopped this way is replaced at the next ``apply`` or ``tick``, not at once."""
     found = world.store.get(Task, task_id) if world.store is not None else None
     if found is None:
-        raise InputError(f"task {task_id!r}: The referenced task was not found.")
+        raise InputError(f"task {task_id!r}: The referenced task was not found.{short_prefix(task_id)}")
     task = world.state(found.cluster).tasks.get(found.id, found)
     if task.last_status == STOPPED:
         return task, False
