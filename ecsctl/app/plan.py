@@ -47,9 +47,11 @@ class NoManifests(InputError):
     """No manifest among the paths: planning would delete everything the state holds."""
 
 
-def read_manifests(paths: list[str], notes: list[str] | None = None) -> Inputs:
+def read_manifests(paths: list[str], notes: list[str] | None = None, *, guard_left_out: bool = True) -> Inputs:
     """Load and validate manifests; refuse them if any error is found, or if there is none
-    (``notes`` receives the files skipped as not being manifests)."""
+    (``notes`` receives the files skipped as not being manifests). Without ``guard_left_out``
+    (``--delete-left-out``) the manifests left out of the inputs protect nothing
+    (``refuse_deleting_left_out``)."""
     from ecsctl.core.normalize import canonical
 
     files: dict[str, bytes] = {}
@@ -77,23 +79,28 @@ def read_manifests(paths: list[str], notes: list[str] | None = None) -> Inputs:
         where = ", ".join(paths) or "(no paths)"
         raise NoManifests(f"no manifests in {where}: refusing to plan the deletion of everything the state holds "
                           "(to delete on purpose: ecsctl destroy -f DIR)")
-    return Inputs(desired, files, documents, _left_out(paths, found, excluded))
+    return Inputs(desired, files, documents, _left_out(paths, found, excluded) if guard_left_out else {})
 
 
 def _left_out(paths: list[str], found: list[str], excluded: list[tuple[str, str]]) -> dict[str, str]:
-    """What the manifests left out of the inputs declare: address -> the file and why."""
+    """What the manifests left out of the inputs declare: address -> the file and why. Left out
+    are the files an exclude glob took, and the manifests in the folder of a file named with
+    ``-f`` (that folder only, not its subfolders: they may hold other stacks) that ``-f`` did not
+    name."""
     import os
 
     from ecsctl.core.normalize import canonical
 
     why: dict[str, str] = {name: f"excluded by {pattern!r}" for name, pattern in excluded}
-    named = [p for p in paths if p != "-" and os.path.isfile(p)]
-    if named:
-        taken = {os.path.realpath(f) for f in found}
-        folders = sorted({os.path.dirname(p) or "." for p in named})
-        for name in discover(folders, notes=[]):
+    taken = {os.path.realpath(f) for f in found}
+    beside: dict[str, str] = {}  # folder -> the first file named in it
+    for p in paths:
+        if p != "-" and os.path.isfile(p):
+            beside.setdefault(os.path.dirname(p) or ".", p)
+    for folder, named in sorted(beside.items()):
+        for name in discover([folder], notes=[], recursive=False):
             if os.path.realpath(name) not in taken:
-                why.setdefault(name, f"beside {named[0]}, which -f names instead of the folder")
+                why.setdefault(name, f"beside {named}, which -f names instead of the folder")
     if not why:
         return {}
     out: dict[str, str] = {}
@@ -108,13 +115,17 @@ def refuse_deleting_left_out(changes: list[Change], inputs: Inputs) -> None:
     """A plan does not delete what a manifest beside the inputs still declares: ``-f web.yaml``
     in a folder of manifests, or a file an exclude glob or ``.ecsctlignore`` left out, would
     otherwise destroy every resource of the other files (Terraform reads the whole folder;
-    kubectl apply -f never deletes). Delete on purpose by removing the manifest."""
+    kubectl apply -f never deletes). Delete on purpose by removing the manifest, or, when the
+    named files are a stack of their own beside another (``dev.yaml``, ``prod.yaml``), with
+    ``--delete-left-out`` (``read_manifests(guard_left_out=False)``)."""
     gone = [c.address for c in changes if c.action == "delete" and c.address in inputs.left_out]
     if not gone:
         return
     more = f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""
     raise LeftOut(f"the plan would destroy {gone[0]}{more}, which {inputs.left_out[gone[0]]} still declares: "
-                  "give every manifest of the stack (its folder) to -f, or remove the manifest to delete it")
+                  "give every manifest of the stack (its folder) to -f, or remove the manifest to delete it, or, "
+                  "when the named files are the whole stack (dev.yaml and prod.yaml in one folder), pass "
+                  "--delete-left-out")
 
 
 @collector_paused

@@ -25,8 +25,10 @@ IGNORE_FILE = ".ecsctlignore"
 
 
 def discover(paths: list[str], exclude: tuple[str, ...] | list[str] = (), notes: list[str] | None = None, *,
-             skip_named: bool = False, excluded: list[tuple[str, str]] | None = None) -> list[str]:
-    """Files named directly, and manifest files found recursively under directories, in a stable order.
+             skip_named: bool = False, excluded: list[tuple[str, str]] | None = None,
+             recursive: bool = True) -> list[str]:
+    """Files named directly, and manifest files found recursively under directories (only in
+    the directory itself when not ``recursive``), in a stable order.
 
     Under a directory, hidden entries are not searched; files are left out that match an
     ``exclude`` glob or a line of an ``.ecsctlignore`` (globs match a path relative to the
@@ -73,7 +75,7 @@ def discover(paths: list[str], exclude: tuple[str, ...] | list[str] = (), notes:
                     if real not in visited:
                         visited.add(real)
                         keep.append(d)
-                dirs[:] = keep
+                dirs[:] = keep if recursive else []
                 for n in sorted(names):
                     if not n.lower().endswith(MANIFEST_SUFFIXES):
                         continue

@@ -445,6 +445,62 @@ def test_a_file_named_instead_of_its_folder_destroys_nothing_its_neighbours_decl
     assert alone["summary"]["delete"] == gone["summary"]["delete"]
 
 
+PARAMETERS = "apiVersion: ecsctl/v1\nkind: Parameter\nmetadata: {{name: {}}}\nspec: {{type: String}}\n"
+
+
+def _parameters(*names: str) -> str:
+    return "---\n".join(PARAMETERS.format(n) for n in names)
+
+
+def test_two_stacks_in_one_folder_delete_with_delete_left_out(runner, tmp_path):
+    """dev.yaml and prod.yaml, each applied to its own state: a parameter leaving dev.yaml is still in
+    prod.yaml. The guard cannot tell that from -f web.yaml in a folder of one stack; it refuses,
+    naming the file beside and the flag that says the named file is the whole stack."""
+    envs = tmp_path / "envs"
+    envs.mkdir()
+    (envs / "dev.yaml").write_text(_parameters("jobs", "extra"))
+    (envs / "prod.yaml").write_text(_parameters("jobs", "extra"))
+    dev = str(tmp_path / "dev.db")
+    assert run(runner, "apply", "-f", str(envs / "dev.yaml"), "--state", dev, "--auto-approve").exit_code == 0
+    (envs / "dev.yaml").write_text(_parameters("jobs"))
+    refused = run(runner, "plan", "-f", str(envs / "dev.yaml"), "--state", dev)
+    assert refused.exit_code == 1
+    (line,) = refused.stderr.splitlines()
+    assert f"parameter/extra, which {envs / 'prod.yaml'} (beside {envs / 'dev.yaml'}," in line and "--delete-left-out" in line
+    allowed = run(runner, "plan", "-f", str(envs / "dev.yaml"), "--state", dev, "--delete-left-out", "-o", "json")
+    assert allowed.exit_code == 0 and json.loads(allowed.stdout)["summary"]["delete"] == 1
+    done = run(runner, "apply", "-f", str(envs / "dev.yaml"), "--state", dev, "--delete-left-out", "--auto-approve")
+    assert done.exit_code == 0
+    assert run(runner, "plan", "-f", str(envs / "dev.yaml"), "--state", dev, "--detailed-exitcode").exit_code == 0
+    saved = tmp_path / "p.json"
+    assert run(runner, "plan", "-f", str(envs / "dev.yaml"), "--state", dev, "--out", str(saved)).exit_code == 0
+    misuse = run(runner, "apply", str(saved), "--state", dev, "--delete-left-out", "--auto-approve")
+    assert misuse.exit_code == 2 and "--delete-left-out is for manifests" in misuse.stderr
+
+
+def test_the_left_out_guard_reads_the_named_files_own_folders_and_names_the_right_file(runner, tmp_path):
+    """Subfolders of a named file's folder are other stacks (envs/dev/, envs/prod/), not its
+    neighbours; with files named in two folders, the refusal names the one beside the file left out."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    (one / "nested").mkdir(parents=True)
+    two.mkdir()
+    (one / "a.yaml").write_text(_parameters("a"))
+    (two / "b.yaml").write_text(_parameters("b"))
+    (two / "other.yaml").write_text(_parameters("gone"))
+    (one / "nested" / "deep.yaml").write_text(_parameters("deep"))
+    state = str(tmp_path / "s.db")
+    both = ["-f", str(one), "-f", str(two)]
+    assert run(runner, "apply", *both, "--state", state, "--auto-approve").exit_code == 0
+    named = ["-f", str(one / "a.yaml"), "-f", str(two / "b.yaml")]
+    refused = run(runner, "plan", *named, "--state", state)
+    assert refused.exit_code == 1
+    assert f"parameter/gone, which {two / 'other.yaml'} (beside {two / 'b.yaml'}," in refused.stderr
+    assert "parameter/deep" not in refused.stderr and "(and 1 more)" not in refused.stderr
+    (two / "other.yaml").unlink()  # gone on purpose; deep.yaml, in a subfolder, protects nothing
+    plan = json.loads(run(runner, "plan", *named, "--state", state, "-o", "json").stdout)
+    assert sorted(c["address"] for c in plan["changes"] if c["action"] == "delete") == ["parameter/deep", "parameter/gone"]
+
+
 def test_detailed_exitcode_keeps_2_for_changes_and_gives_1_for_every_error(stack, tmp_path):
     """Terraform's -detailed-exitcode: 0 no changes, 1 error, 2 changes; a usage error (a
     mistyped folder, an unknown option) must not exit 2, or CI would act on "changes"."""

@@ -27,6 +27,14 @@ def _files_option():
     return typer.Option(None, "-f", "--file", help=_FILES_HELP)
 
 
+def _delete_left_out_option():
+    return typer.Option(
+        False, "--delete-left-out",
+        help="The files given to -f are the whole stack: delete what they no longer declare even when a manifest "
+             "beside them (or one an exclude glob left out) still declares it, as with dev.yaml and prod.yaml, two "
+             "stacks in one folder. Without it such a plan is refused.")
+
+
 def _need_files(command: str, files) -> list[str]:
     """(``ecsctl plan DIR``, without ``-f``, gets its hint from ``options.usage_line``.)"""
     if not files:
@@ -34,7 +42,7 @@ def _need_files(command: str, files) -> list[str]:
     return list(files)
 
 
-def _read(files: list[str], fmt: str):
+def _read(files: list[str], fmt: str, delete_left_out: bool = False):
     """Load the manifests; invalid ones are shown (as JSON/YAML on stdout with ``-o``) and refused."""
     from ecsctl.app.plan import ManifestErrors, read_manifests
     from ecsctl.cli.commands.validate import write_notes
@@ -42,7 +50,7 @@ def _read(files: list[str], fmt: str):
 
     notes: list[str] = []
     try:
-        inputs = read_manifests(files, notes)
+        inputs = read_manifests(files, notes, guard_left_out=not delete_left_out)
     except ManifestErrors as exc:
         write_notes(notes)
         if fmt == "text":
@@ -93,6 +101,7 @@ def plan(
     full: bool = typer.Option(False, "--full", help="Print unchanged fields too."),
     show_sensitive: bool = typer.Option(False, "--show-sensitive", help=_SENSITIVE_HELP),
     destroy: bool = typer.Option(False, "--destroy", help="Plan the deletion of what the manifests describe (as `ecsctl destroy`)."),
+    delete_left_out: bool = _delete_left_out_option(),
     backend: str = aws_cli.backend_option(),
     region: Optional[str] = aws_cli.region_option(),
     profile: Optional[str] = aws_cli.profile_option(),
@@ -109,7 +118,7 @@ def plan(
     files = _need_files("plan", files)
     _check_out(out)
     aws = aws_cli.connect(backend, region, profile, endpoint_url)
-    inputs = _read(files, fmt)
+    inputs = _read(files, fmt, delete_left_out)
     store = open_existing(opts.state_path)
     try:
         if destroy:
@@ -158,6 +167,7 @@ def apply(
     files: Optional[List[str]] = _files_option(),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation (for CI)."),
     show_sensitive: bool = typer.Option(False, "--show-sensitive", help=_SENSITIVE_HELP),
+    delete_left_out: bool = _delete_left_out_option(),
     skip_manifest_check: bool = typer.Option(
         False, "--skip-manifest-check",
         help="Apply a saved PLANFILE as saved, without checking that its manifests are unchanged (they are not "
@@ -186,6 +196,8 @@ def apply(
         raise UsageError("give either -f DIR (plan and apply the manifests) or a saved PLANFILE, not both")
     if not plan_file and not files:
         raise UsageError("apply needs manifests or a saved plan: ecsctl apply -f DIR, or ecsctl apply PLANFILE")
+    if delete_left_out and plan_file:
+        raise UsageError("--delete-left-out is for manifests: the saved plan's deletions were decided when it was made")
     if skip_manifest_check and not plan_file:
         raise UsageError("--skip-manifest-check is for a saved plan: ecsctl apply PLANFILE --skip-manifest-check")
     aws = aws_cli.connect(backend, region, profile, endpoint_url)
@@ -195,7 +207,7 @@ def apply(
     _need_terminal(auto_approve)
     # the lock first: a second writer is refused at once, before any manifest is read
     with open_store(opts.state_path) as store, store.locked("ecsctl apply"):
-        inputs = _read(list(files), fmt) if files else None
+        inputs = _read(list(files), fmt, delete_left_out) if files else None
         if inputs is not None:
             upgrade_addresses(store)
             if aws is not None:
