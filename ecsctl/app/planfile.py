@@ -4,7 +4,9 @@ A plan file is private (mode 0600, written to a temporary file and renamed into 
 holds no sensitive-looking value: ``ecsctl.core.plan.codec.plan_for_file`` leaves each out
 (``{"$sensitive": null}``). The file records the manifests the plan was made from: the paths
 given to ``plan -f`` (``manifest_paths``), the files read under them (``manifests``), each
-file's digest (``manifest_digests``) and, as every plan does, the hash of them all.
+file's digest (``manifest_digests``) and, as every plan does, the hash of them all; and a
+digest of everything else in it (``plan_digest``): a file edited after it was saved (a step's
+spec changed by hand) is refused, as Terraform's binary plan files cannot be edited at all.
 
 ``load_plan`` for apply re-reads them and refuses the plan, naming the file, when one changed,
 was added or was removed since (``ManifestsChanged``), or when they are not here at all: the plan
@@ -37,6 +39,14 @@ SKIP_FLAG = "--skip-manifest-check"
 ReadManifests = Callable[[list[str]], object]
 
 
+DIGEST = "plan_digest"  # sha256 of the rest of the file: a step edited by hand is refused, not applied
+
+
+def _digest(data: dict) -> str:
+    rest = {k: v for k, v in data.items() if k not in (DIGEST, "$comment")}
+    return "sha256:" + hashlib.sha256(json.dumps(rest, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
 class ManifestsChanged(InputError):
     """A saved plan's manifests changed since it was made, or are not here to check it against."""
 
@@ -62,6 +72,7 @@ def save_plan(plan: Plan, path: str, manifests: Mapping[str, bytes] | Iterable[s
     data["manifest_paths"] = list(paths)
     if state:
         data["state_option"] = state
+    data[DIGEST] = _digest(data)
     _write_private(Path(path), json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
@@ -138,7 +149,12 @@ def read_saved(path: str) -> SavedPlan:
         raise InputError(f"{path}: {exc.strerror or exc}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a saved plan ({exc})") from None
-    return SavedPlan(path, data, plan_from_json(data))
+    plan = plan_from_json(data)
+    # (a plan saved before the digest was has none: it is read as it is)
+    if DIGEST in data and data[DIGEST] != _digest(data):
+        raise InputError(f"{path}: the plan file was changed after it was saved (its {DIGEST} does not match its "
+                         f"contents): it is not applied or shown; {_again(data, path)}")
+    return SavedPlan(path, data, plan)
 
 
 def load_plan(path: str, read_manifests: ReadManifests | None = None, *, check_manifests: bool = True) -> Plan:

@@ -129,6 +129,27 @@ def test_a_saved_plan_applies_once_and_is_then_stale(runner, stack, state, tmp_p
     assert stale.stderr.rstrip().endswith(f"run plan again (ecsctl plan -f {stack} --state {state} --out {plan_file})")
 
 
+def test_a_saved_plan_edited_by_hand_is_refused_not_applied(runner, stack, state, tmp_path):
+    """The manifests are checked again at apply; the steps, which apply executes, are covered
+    by the file's plan_digest: a step's spec changed by hand is refused, the state untouched."""
+    plan_file = tmp_path / "plan.json"
+    assert run(runner, "plan", "-f", str(stack), "--state", state, "--out", str(plan_file)).exit_code == 0
+    data = json.loads(plan_file.read_text())
+    service = next(s for s in data["steps"] if s["kind"] == "Service")
+    service["spec"]["desiredCount"] = 40
+    plan_file.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    for command in ("apply", "show"):
+        refused = run(runner, command, str(plan_file), "--state", state, *(["--auto-approve"] if command == "apply" else []))
+        assert refused.exit_code == 1
+        (line,) = refused.stderr.splitlines()
+        assert line.startswith(f"error: {plan_file}: the plan file was changed after it was saved")
+    assert not Path(state).exists()  # nothing applied, no state made
+    del data["plan_digest"]  # a plan file from before the digest: read as it is
+    service["spec"]["desiredCount"] = 3
+    plan_file.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    assert run(runner, "show", str(plan_file)).exit_code == 0
+
+
 def test_a_plan_against_an_older_serial_is_refused(runner, stack, state, tmp_path):
     applied(runner, stack, state)
     web = stack / "web.yaml"
