@@ -40,7 +40,6 @@ A :class:`Session` carries what one settle remembers across rounds, and tells an
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -327,9 +326,10 @@ def _replica(ctx: _Ctx) -> bool:
     svc, dep, cs = ctx.svc, ctx.dep, ctx.cs
     old: list[Task] = []
     new: list[Task] = []
+    mine, draining = dep.id, ctx.draining
     for t in cs.service_tasks(svc.name):  # RUNNING ones: to replace (older deployment, draining instance), or not
         if t.last_status == RUNNING:
-            (old if t.started_by != dep.id or t.instance_id in ctx.draining else new).append(t)
+            (old if t.started_by != mine or (draining and t.instance_id in draining) else new).append(t)
     # tasks waiting for capacity provider instances hold their place among the new ones
     waiting = [t for t in capacity_providers.waiting_tasks(cs, svc.name) if t.started_by == dep.id]
     desired = svc.desired_count
@@ -626,17 +626,21 @@ def _finish(ctx: _Ctx) -> bool:
     svc = cs.services[ctx.name]
     name = svc.name
     # one pass over the tasks: RUNNING and waiting ones per deployment, RUNNING ones on draining instances
-    running_of: Counter = Counter()
-    waiting_of: Counter = Counter()
-    draining_of: Counter = Counter()
+    running_of: dict[str, int] = {}
+    waiting_of: dict[str, int] = {}
+    draining_of: dict[str, int] = {}
+    draining = ctx.draining
+    n_running = 0
     for t in cs.service_tasks(name):
+        by = t.started_by
         if t.last_status == RUNNING:
-            running_of[t.started_by] += 1
-            if t.instance_id in ctx.draining:
-                draining_of[t.started_by] += 1
+            n_running += 1
+            running_of[by] = running_of.get(by, 0) + 1
+            if draining and t.instance_id in draining:
+                draining_of[by] = draining_of.get(by, 0) + 1
         else:
-            waiting_of[t.started_by] += 1
-    n_running, n_pending = sum(running_of.values()), sum(waiting_of.values())
+            waiting_of[by] = waiting_of.get(by, 0) + 1
+    n_pending = sum(waiting_of.values())
     if (svc.running_count, svc.pending_count) != (n_running, n_pending):
         svc = replace(svc, running_count=n_running, pending_count=n_pending)
         cs.put_service(svc)

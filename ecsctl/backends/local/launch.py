@@ -155,8 +155,9 @@ def stop(world: World, cs: ClusterState, task: Task, code: str, reason: str) -> 
     """Stop a live task now: resources, ports and IP back, targets deregistered."""
     cs.release_placement(task)
     world.deregister_task(task.id)
-    world.release_ip(task.subnet, task.private_ip)
-    stopped = _copy(task)  # replace() walks the fields anew each call; tasks stop by the thousand
+    if task.subnet:
+        world.release_ip(task.subnet, task.private_ip)
+    stopped = Task(*_TASK_VALUES(task))  # replace() walks the fields anew each call; tasks stop by the thousand
     stopped.last_status = stopped.desired_status = STOPPED
     stopped.stop_code, stopped.stop_reason, stopped.stopped_at = code, reason, world.now()
     cs.put_task(stopped)
@@ -164,11 +165,6 @@ def stop(world: World, cs: ClusterState, task: Task, code: str, reason: str) -> 
 
 
 _TASK_VALUES = attrgetter(*(f.name for f in fields(Task)))  # a task's field values, in order, in one call
-
-
-def _copy(task: Task) -> Task:
-    """A new record equal to ``task`` (changed before anyone else sees it)."""
-    return Task(*_TASK_VALUES(task))
 
 
 def register_targets(world: World, svc: Service, started: Sequence[Task]) -> list[tuple[str, int]]:

@@ -203,7 +203,11 @@ class ClusterState:
         if task.instance_id is not None:
             self.dirty.add(task.instance_id)
         self.generation += 1
-        self.world.saw_task(old, task)
+        world = self.world
+        if world._watchers:
+            world.saw_task(old, task)
+        else:
+            world.journal[(Task, (task.id,))] = task  # (saw_task without watchers: tasks change by the thousand)
         if task.service:
             self.counts_changed.add(task.service)
 
@@ -361,7 +365,9 @@ class ClusterState:
     def release_placement(self, task: Task) -> None:
         """Give a task's resources back to the placer (before it stops; RUNNING until STOPPED)."""
         if self._placer is not None and task.instance_id is not None and task.last_status in HOLDING_STATUSES:
-            self._placer.release(task.instance_id, self.world.task_demand(task), task.host_ports, task.group)
+            world = self.world
+            demand = world._demands.get(task.task_definition) or world.task_demand(task)  # (tasks stop by the thousand)
+            self._placer.release(task.instance_id, demand, task.host_ports, task.group)
 
     def _nodes(self) -> list[Node]:
         out = []

@@ -32,14 +32,18 @@ def short_prefix(text: str) -> str:
 
 
 def _uuid5_hex(name: str) -> str:
-    """``uuid.uuid5(NAMESPACE, name).hex``, without building a UUID (tasks are made by the thousand)."""
-    h = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).digest()[:16])
+    """``uuid.uuid5(NAMESPACE, name).hex``, without building a UUID (tasks are made by the
+    thousand): the SHA-1 of the namespace is taken once and copied for each name."""
+    sha = _NAMESPACE_SHA1.copy()
+    sha.update(name.encode("utf-8"))
+    h = bytearray(sha.digest()[:16])
     h[6] = (h[6] & 0x0F) | 0x50  # version 5
     h[8] = (h[8] & 0x3F) | 0x80  # RFC 4122 variant
     return h.hex()
 
 
 _NAMESPACE_BYTES = NAMESPACE.bytes
+_NAMESPACE_SHA1 = hashlib.sha1(_NAMESPACE_BYTES)
 
 
 def _sha(text: str) -> str:

@@ -573,15 +573,15 @@ class Placer:
                 self._bury(i, old_cpu, old_mem)
             else:
                 self._revive(i)
-        room = (cpu, mem) if up else (-1, -1)  # (_room)
+        room_cpu, room_mem = (cpu, mem) if up else (-1, -1)  # (_room)
         count = n.groups.get(group, 0)
         for idx in self._indexes.values():
             part = idx.part_of[i]
             if part.tree is not None:
-                part.tree.set(idx.slot_of[i], *room)
+                part.tree.set(idx.slot_of[i], room_cpu, room_mem)
             if not alive:
                 continue
-            if was_alive:
+            if was_alive and part.bp:
                 for fld, lst in part.bp.items():
                     if fld == "cpu":
                         if old_cpu != cpu:
@@ -593,8 +593,14 @@ class Placer:
                     else:
                         lst.set_other((mem, i), cpu)
             buckets = part.buckets.get(group)
-            if buckets is not None:
-                self._bucket_add(buckets, count, i)
+            if buckets is not None:  # (_bucket_add, inline)
+                lst = buckets.get(count)
+                if lst is None:
+                    buckets[count] = [i]
+                else:
+                    k = bisect_left(lst, i)
+                    if k == len(lst) or lst[k] != i:
+                        lst.insert(k, i)
         counted = self._counted.get(group)
         if counted:
             for counts, column in counted:
@@ -758,10 +764,17 @@ class Placer:
                 if count == 0 and second is not None and second.kind == "binpack":
                     continue  # walked above, in binpack order
                 lst = buckets[count]
-                if second is None:
-                    for i in self._bucket_members(lst, count, group):
+                if second is None:  # (_bucket_members, inline: the first member that fits)
+                    dead = self._dead
+                    k = 0
+                    while k < len(lst):
+                        i = lst[k]
+                        if i in dead or nodes[i].groups.get(group, 0) != count:
+                            del lst[k]
+                            continue
                         if fits(i):
                             return [i]
+                        k += 1
                     continue
                 cands = [i for i in self._bucket_members(lst, count, group) if fits(i)]
                 if cands:
@@ -1005,12 +1018,14 @@ class Placer:
         old_cpu, old_mem = n.remaining_cpu, n.remaining_memory
         n.remaining_cpu -= demand.cpu
         n.remaining_memory -= demand.memory
-        n.remaining_gpu -= demand.gpu
-        plan = self._plan(demand)
+        if demand.gpu:
+            n.remaining_gpu -= demand.gpu
+        seen = self._plan_of.get(id(demand))  # (_plan, inline: tasks start by the thousand)
+        plan = seen[1] if seen is not None and seen[0] is demand else self._plan(demand)
         host_ports: list[int] = []
         if plan.awsvpc:
             host_ports = [p for p, _ in plan.layout]
-        else:
+        elif plan.layout:
             used, dyn = n.used_ports, n.dynamic_ports
             for port, proto in plan.layout:
                 if port:
@@ -1019,7 +1034,8 @@ class Placer:
                     port = self._dynamic_port(i, proto)
                     dyn.add((port, proto))
                 host_ports.append(port)
-        n.groups[group] += 1
+        groups = n.groups
+        groups[group] = groups.get(group, 0) + 1
         n.running_tasks += 1
         self._changed(i, old_cpu, old_mem, group, +1)
         return Placed(n.id, tuple(host_ports))
@@ -1063,21 +1079,27 @@ class Placer:
         old_cpu, old_mem = n.remaining_cpu, n.remaining_memory
         n.remaining_cpu += demand.cpu
         n.remaining_memory += demand.memory
-        n.remaining_gpu += demand.gpu
-        plan = self._plan(demand)
-        if not plan.awsvpc:
-            reserved = _RESERVED_TCP
+        if demand.gpu:
+            n.remaining_gpu += demand.gpu
+        seen = self._plan_of.get(id(demand))  # (_plan, inline: tasks stop by the thousand)
+        plan = seen[1] if seen is not None and seen[0] is demand else self._plan(demand)
+        if not plan.awsvpc and host_ports:
             for (static, proto), port in zip(plan.layout, host_ports):
+                taken = (port, proto)
                 if static:
-                    if (port, proto) not in reserved and (port, proto) in n.used_ports:
-                        n.used_ports.discard((port, proto))
+                    if taken not in _RESERVED_TCP and taken in n.used_ports:
+                        n.used_ports.discard(taken)
                         self._freed_port(i, port, proto)
-                elif (port, proto) in n.dynamic_ports:
-                    n.dynamic_ports.discard((port, proto))
-                    self._freed_port(i, port, proto)
-        if n.groups.get(group, 0) > 0:
-            n.groups[group] -= 1
-        n.running_tasks = max(0, n.running_tasks - 1)
+                elif taken in n.dynamic_ports:
+                    n.dynamic_ports.discard(taken)
+                    state = self._ephemeral.get((i, proto))  # (_freed_port, inline)
+                    if state is not None and port < state[0]:
+                        heappush(state[1], port)
+        groups = n.groups
+        if groups.get(group, 0) > 0:
+            groups[group] -= 1
+        if n.running_tasks > 0:
+            n.running_tasks -= 1
         self._changed(i, old_cpu, old_mem, group, -1)
 
     # -- why nothing fits ---------------------------------------------------------------
@@ -1422,10 +1444,16 @@ class _StopChooser:
 
     def _top(self, key: tuple):
         heap = self.parts[key]
+        candidates, by_count = self.candidates, self.by_count
         while heap:
-            _, _, rest, k = heap[0]
-            if self.candidates.get(k) and rest == self._rest_key(k):
-                return heap[0]
+            top = heap[0]
+            _, _, rest, k = top
+            if candidates.get(k):
+                if by_count is not None:  # (_rest_key, inline: spread(instanceId) only)
+                    if rest == (self.counts.get(k, 0),) * by_count:
+                        return top
+                elif rest == self._rest_key(k):
+                    return top
             heappop(heap)
         return None
 
@@ -1435,7 +1463,10 @@ class _StopChooser:
         top = self._top(key)
         if top is None:
             return None
-        return tuple(vc[v] for vc, v in zip(self.value_counts, key)) + top[2] + (top[3],), top[3]
+        value_counts = self.value_counts
+        if len(value_counts) == 1:  # one leading attribute (the usual chain): without a generator
+            return (value_counts[0][key[0]],) + top[2] + (top[3],), top[3]
+        return tuple(vc[v] for vc, v in zip(value_counts, key)) + top[2] + (top[3],), top[3]
 
     def pick(self, count: int) -> list[str]:
         chosen: list[str] = []
