@@ -393,6 +393,7 @@ class Placer:
         self._ephemeral: dict[tuple[int, str], list] = {}
         self._min_cpu = self._min_mem = _INF  # the smallest demand seen (see _alive)
         self._dead: set[int] = set()
+        self._pending: dict[int, tuple[int, int, set[str]]] = {}  # releases the indexes have not seen yet (see _changed)
         self._version = getattr(self, "_version", -1) + 1  # bumped by every placement, release and refresh
         self._diagnosed: dict[tuple, tuple[int, Unplaced]] = {}  # (node, protocol) -> [high-water mark, freed heap]
 
@@ -439,6 +440,8 @@ class Placer:
                 and n.remaining_cpu >= self._min_cpu and n.remaining_memory >= self._min_mem)
 
     def _lower_floor(self, demand: TaskDemand) -> None:
+        if self._pending:
+            self._flush()
         if demand.cpu >= self._min_cpu and demand.memory >= self._min_mem:
             return
         first = self._min_cpu == _INF
@@ -559,48 +562,25 @@ class Placer:
             self._counted.setdefault(group, []).append((counts, self._column(attr)))
         return counts
 
-    def _changed(self, i: int, old_cpu: int, old_mem: int, group: str, delta: int) -> None:
+    def _changed(self, i: int, old_cpu: int, old_mem: int, group: str, delta: int, *, defer: bool = False) -> None:
         """Keep indexes, counts and caches in step after node ``i`` changed (one placement or
-        release: hot, so written out in one pass over the indexes)."""
+        release: hot, so written out).  The counts, the group's members and the caches follow
+        at once; the indexes (partition lists, fit trees, binpack lists, count buckets and the
+        dead set) follow at once after a placement, and after a release (``defer``) only when
+        the indexes are next read (:meth:`_flush`): a round that only stops tasks, as a
+        deployment's last step does, then never pays for them, and several releases of one
+        instance are one update.  ``old_cpu``/``old_mem``: what the indexes hold for ``i``."""
         self._version += 1
         n = self.nodes[i]
-        cpu, mem = n.remaining_cpu, n.remaining_memory
-        up = n.status == "ACTIVE" and n.agent_connected
-        was_alive = i not in self._dead
-        alive = up and cpu >= self._min_cpu and mem >= self._min_mem  # _alive and _room written out (hot)
-        if alive != was_alive:
-            if was_alive:
-                self._bury(i, old_cpu, old_mem)
-            else:
-                self._revive(i)
-        room_cpu, room_mem = (cpu, mem) if up else (-1, -1)  # (_room)
         count = n.groups.get(group, 0)
-        for idx in self._indexes.values():
-            part = idx.part_of[i]
-            if part.tree is not None:
-                part.tree.set(idx.slot_of[i], room_cpu, room_mem)
-            if not alive:
-                continue
-            if was_alive and part.bp:
-                for fld, lst in part.bp.items():
-                    if fld == "cpu":
-                        if old_cpu != cpu:
-                            lst.move((old_cpu, i), (cpu, i), mem)
-                        else:
-                            lst.set_other((cpu, i), mem)
-                    elif old_mem != mem:
-                        lst.move((old_mem, i), (mem, i), cpu)
-                    else:
-                        lst.set_other((mem, i), cpu)
-            buckets = part.buckets.get(group)
-            if buckets is not None:  # (_bucket_add, inline)
-                lst = buckets.get(count)
-                if lst is None:
-                    buckets[count] = [i]
-                else:
-                    k = bisect_left(lst, i)
-                    if k == len(lst) or lst[k] != i:
-                        lst.insert(k, i)
+        if defer:
+            seen = self._pending.get(i)
+            if seen is None:
+                self._pending[i] = (old_cpu, old_mem, {group})
+            else:
+                seen[2].add(group)
+        else:
+            self._reindex(i, old_cpu, old_mem, (group,))
         counted = self._counted.get(group)
         if counted:
             for counts, column in counted:
@@ -623,6 +603,59 @@ class Placer:
         if self._dynamic_cql:
             for cache in self._dynamic_cql:
                 cache.pop(i, None)
+
+    def _flush(self) -> None:
+        """Bring the indexes up to date with the releases :meth:`_changed` deferred (before
+        anything reads them or a placement changes a node): each instance once, from what the
+        indexes hold for it to what it has now (the indexes' answers depend on those alone)."""
+        pending, self._pending = self._pending, {}
+        for i, (old_cpu, old_mem, groups) in pending.items():
+            self._reindex(i, old_cpu, old_mem, groups)
+
+    def _reindex(self, i: int, old_cpu: int, old_mem: int, groups) -> None:
+        """The indexes' part of :meth:`_changed`: node ``i`` had ``old_cpu``/``old_mem`` left
+        (as the indexes hold it) and the counts of ``groups`` on it may have moved."""
+        n = self.nodes[i]
+        cpu, mem = n.remaining_cpu, n.remaining_memory
+        up = n.status == "ACTIVE" and n.agent_connected
+        was_alive = i not in self._dead
+        alive = up and cpu >= self._min_cpu and mem >= self._min_mem  # _alive and _room written out (hot)
+        if alive != was_alive:
+            if was_alive:
+                self._bury(i, old_cpu, old_mem)
+            else:
+                self._revive(i)
+        room_cpu, room_mem = (cpu, mem) if up else (-1, -1)  # (_room)
+        node_groups = n.groups
+        for idx in self._indexes.values():
+            part = idx.part_of[i]
+            if part.tree is not None:
+                part.tree.set(idx.slot_of[i], room_cpu, room_mem)
+            if not alive:
+                continue
+            if was_alive and part.bp:
+                for fld, lst in part.bp.items():
+                    if fld == "cpu":
+                        if old_cpu != cpu:
+                            lst.move((old_cpu, i), (cpu, i), mem)
+                        else:
+                            lst.set_other((cpu, i), mem)
+                    elif old_mem != mem:
+                        lst.move((old_mem, i), (mem, i), cpu)
+                    else:
+                        lst.set_other((mem, i), cpu)
+            if part.buckets:
+                for group in groups:
+                    buckets = part.buckets.get(group)
+                    if buckets is not None:  # (_bucket_add, inline)
+                        count = node_groups.get(group, 0)
+                        lst = buckets.get(count)
+                        if lst is None:
+                            buckets[count] = [i]
+                        else:
+                            k = bisect_left(lst, i)
+                            if k == len(lst) or lst[k] != i:
+                                lst.insert(k, i)
 
     # -- filtering ----------------------------------------------------------------------
 
@@ -912,6 +945,8 @@ class Placer:
         return tuple(s.field for s in chain[:k]), tuple(chain[k:])
 
     def _place(self, demand, group, fits, constraints, chain, split=None) -> Placed | Unplaced:
+        if self._pending:
+            self._flush()
         self._need = demand
         attrs, rest = split or self._split(chain)
         index = self._index(attrs)
@@ -981,6 +1016,8 @@ class Placer:
         tuples per placement (tested against it).  ``found``: candidates of partitions that did
         not change since they were searched (see :meth:`_spread_run`); the one placed in is
         dropped from it."""
+        if self._pending:
+            self._flush()
         self._need = demand
         index = self._index((attr,))
         parts = [p for p in index.parts.values() if p.ids]
@@ -1014,6 +1051,8 @@ class Placer:
         return self.diagnose(demand, group=group, constraints=constraints)
 
     def _commit(self, i: int, demand: TaskDemand, group: str) -> Placed:
+        if self._pending:  # the indexes see the releases before this placement changes a node
+            self._flush()
         n = self.nodes[i]
         old_cpu, old_mem = n.remaining_cpu, n.remaining_memory
         n.remaining_cpu -= demand.cpu
@@ -1100,7 +1139,7 @@ class Placer:
             groups[group] -= 1
         if n.running_tasks > 0:
             n.running_tasks -= 1
-        self._changed(i, old_cpu, old_mem, group, -1)
+        self._changed(i, old_cpu, old_mem, group, -1, defer=True)
 
     # -- why nothing fits ---------------------------------------------------------------
 
