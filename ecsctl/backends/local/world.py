@@ -173,14 +173,23 @@ class ClusterState:
     # -- tasks ---------------------------------------------------------------------------
 
     def _index(self, task: Task) -> None:
-        self.tasks[task.id] = task
+        task_id = task.id
+        self.tasks[task_id] = task
         if task.last_status == "PROVISIONING":
             self.provisioning += 1
-        if task.service:
-            self.by_service.setdefault(task.service, {})[task.id] = task
-            self._in_order.pop(task.service, None)
-        if task.instance_id is not None:
-            self.by_instance.setdefault(task.instance_id, {})[task.id] = task
+        service = task.service
+        if service:
+            found = self.by_service.get(service)  # (not setdefault: no empty dict made per task)
+            if found is None:
+                found = self.by_service[service] = {}
+            found[task_id] = task
+            self._in_order.pop(service, None)
+        instance_id = task.instance_id
+        if instance_id is not None:
+            found = self.by_instance.get(instance_id)
+            if found is None:
+                found = self.by_instance[instance_id] = {}
+            found[task_id] = task
 
     def _unindex(self, task: Task) -> None:
         if self.tasks.pop(task.id, None) is not None and task.last_status == "PROVISIONING":
@@ -287,7 +296,7 @@ class ClusterState:
         for every instance a round touched)."""
         cpu = memory = running = 0
         ports: set[int] | None = None
-        port_usage = self.world.port_usage
+        static_ports = self.world.static_ports
         for t in tasks:
             status = t.last_status
             if status not in HOLDING_STATUSES:
@@ -296,7 +305,7 @@ class ClusterState:
             memory += t.memory
             if status == RUNNING:
                 running += 1
-            static = port_usage(t)[0]
+            static = static_ports(t)
             for p, proto in static:
                 if proto == "tcp":
                     if ports is None:
@@ -484,6 +493,7 @@ class World:
         self._latest: dict[str, int] | None = None
         self._demands: dict[str, TaskDemand] = {}
         self._port_usage: dict[tuple, tuple] = {}  # (revision, host ports) -> port_usage
+        self._no_static: dict[str, bool] = {}  # revision -> its tasks hold no static port (see static_ports)
         self._catalogue: dict[tuple[str, str], CatalogueEntry] | None = None
         self._registrations: dict[tuple[str, str, int], TargetRegistration] | None = None
         self._by_task: dict[str, set[tuple[str, str, int]]] = {}
@@ -673,6 +683,24 @@ class World:
                 return tuple((p, "tcp") for p in task.host_ports), ()
             found = self._port_usage[key] = self._ports_of(demand, task.host_ports)
         return found
+
+    def static_ports(self, task: Task) -> tuple[tuple[int, str], ...]:
+        """``port_usage(task)[0]``: the static ``(host port, protocol)`` pairs a task holds on
+        its instance; none, without looking at its host ports, for a revision whose every port
+        is dynamic or on the task's own ENI (instance records are recomputed by the thousand)."""
+        if task.instance_id is None:
+            return ()
+        none = self._no_static.get(task.task_definition)
+        if none is None:
+            try:
+                demand = self.demand(task.task_definition)
+            except InputError:
+                none = False
+            else:
+                mode = demand.network_mode
+                none = mode in ("awsvpc", "none") or (mode == "bridge" and not any(p.host_port for p in demand.ports))
+            self._no_static[task.task_definition] = none
+        return () if none else self.port_usage(task)[0]
 
     @staticmethod
     def _ports_of(demand: TaskDemand, host_ports: tuple[int, ...]) -> tuple[tuple, tuple]:
