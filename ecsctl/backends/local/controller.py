@@ -630,17 +630,26 @@ def _finish(ctx: _Ctx) -> bool:
     waiting_of: dict[str, int] = {}
     draining_of: dict[str, int] = {}
     draining = ctx.draining
-    n_running = 0
-    for t in cs.service_tasks(name):
-        by = t.started_by
-        if t.last_status == RUNNING:
-            n_running += 1
-            running_of[by] = running_of.get(by, 0) + 1
-            if draining and t.instance_id in draining:
-                draining_of[by] = draining_of.get(by, 0) + 1
-        else:
-            waiting_of[by] = waiting_of.get(by, 0) + 1
-    n_pending = sum(waiting_of.values())
+    n_running = n_pending = 0
+    if not draining:  # the counts the cluster keeps as tasks are indexed (no pass over the tasks)
+        for by, (running, waiting) in cs.service_counts(name).items():
+            if running:
+                running_of[by] = running
+                n_running += running
+            if waiting:
+                waiting_of[by] = waiting
+                n_pending += waiting
+    else:
+        for t in cs.service_tasks(name):
+            by = t.started_by
+            if t.last_status == RUNNING:
+                n_running += 1
+                running_of[by] = running_of.get(by, 0) + 1
+                if t.instance_id in draining:
+                    draining_of[by] = draining_of.get(by, 0) + 1
+            else:
+                waiting_of[by] = waiting_of.get(by, 0) + 1
+                n_pending += 1
     if (svc.running_count, svc.pending_count) != (n_running, n_pending):
         svc = replace(svc, running_count=n_running, pending_count=n_pending)
         cs.put_service(svc)

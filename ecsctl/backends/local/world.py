@@ -143,6 +143,8 @@ class ClusterState:
         self.by_service: dict[str, dict[str, Task]] = {}
         self.by_instance: dict[str, dict[str, Task]] = {}
         self._in_order: dict[str, tuple[Task, ...]] = {}  # service -> its live tasks in id order (see service_tasks)
+        # service -> started_by -> [RUNNING, other] counts of its live tasks (see service_counts)
+        self._live_counts: dict[str, dict[str, list[int]]] = {}
         self.provisioning = 0  # live tasks PROVISIONING (waiting for capacity provider instances)
         self.services: dict[str, Service] = {}
         self.deployments: dict[str, list[Deployment]] = {}
@@ -184,6 +186,13 @@ class ClusterState:
                 found = self.by_service[service] = {}
             found[task_id] = task
             self._in_order.pop(service, None)
+            per = self._live_counts.get(service)
+            if per is None:
+                per = self._live_counts[service] = {}
+            counts = per.get(task.started_by)
+            if counts is None:
+                counts = per[task.started_by] = [0, 0]
+            counts[task.last_status != RUNNING] += 1
         instance_id = task.instance_id
         if instance_id is not None:
             found = self.by_instance.get(instance_id)
@@ -195,7 +204,8 @@ class ClusterState:
         if self.tasks.pop(task.id, None) is not None and task.last_status == "PROVISIONING":
             self.provisioning -= 1
         if task.service:
-            self.by_service.get(task.service, {}).pop(task.id, None)
+            if self.by_service.get(task.service, {}).pop(task.id, None) is not None:
+                self._live_counts[task.service][task.started_by][task.last_status != RUNNING] -= 1
             self._in_order.pop(task.service, None)
         if task.instance_id is not None:
             self.by_instance.get(task.instance_id, {}).pop(task.id, None)
@@ -227,6 +237,12 @@ class ClusterState:
             tasks = self.by_service.get(service, {})
             found = self._in_order[service] = tuple(map(tasks.__getitem__, sorted(tasks)))
         return found
+
+    def service_counts(self, service: str) -> dict[str, list[int]]:
+        """``started_by -> [RUNNING, not RUNNING]`` counts of the service's live tasks, kept as
+        they are indexed (entries may be zero): a service's turn reads them instead of a pass
+        over a big service's tasks."""
+        return self._live_counts.get(service, {})
 
     def instance_tasks(self, instance_id: str) -> list[Task]:
         found = self.by_instance.get(instance_id, {})

@@ -393,7 +393,7 @@ class Placer:
         self._ephemeral: dict[tuple[int, str], list] = {}
         self._min_cpu = self._min_mem = _INF  # the smallest demand seen (see _alive)
         self._dead: set[int] = set()
-        self._pending: dict[int, tuple[int, int, set[str]]] = {}  # releases the indexes have not seen yet (see _changed)
+        self._pending: dict[int, tuple[int, int, tuple[str, ...]]] = {}  # releases the indexes have not seen yet (see _changed)
         self._version = getattr(self, "_version", -1) + 1  # bumped by every placement, release and refresh
         self._diagnosed: dict[tuple, tuple[int, Unplaced]] = {}  # (node, protocol) -> [high-water mark, freed heap]
 
@@ -576,9 +576,9 @@ class Placer:
         if defer:
             seen = self._pending.get(i)
             if seen is None:
-                self._pending[i] = (old_cpu, old_mem, {group})
-            else:
-                seen[2].add(group)
+                self._pending[i] = (old_cpu, old_mem, (group,))
+            elif group not in seen[2]:
+                self._pending[i] = (seen[0], seen[1], seen[2] + (group,))
         else:
             self._reindex(i, old_cpu, old_mem, (group,))
         counted = self._counted.get(group)
