@@ -1019,24 +1019,28 @@ class Placer:
         if self._pending:
             self._flush()
         self._need = demand
-        index = self._index((attr,))
-        parts = [p for p in index.parts.values() if p.ids]
-        if len(parts) > 1:
-            count = self._group_counts(group, attr)
-            keyed = sorted([(count[p.key[0]], p) for p in parts], key=_first)
+        key = (attr,)
+        index = self._indexes.get(key) or self._index(key)
+        todo: list = [p for p in index.parts.values() if p.ids]
+        if len(todo) > 1:
+            count = self._counts.get((group, attr))
+            if count is None:
+                count = self._group_counts(group, attr)
+            level_of = count.get
+            todo = [(level_of(p.key[0], 0), p) for p in todo]
         else:
-            keyed = [(0, p) for p in parts]
+            todo = [(0, p) for p in todo]
         nodes = self.nodes
-        k, n_parts = 0, len(keyed)
-        while k < n_parts:
-            level = keyed[k][0]
+        while todo:  # the tiers, fewest tasks of the group first (a few zones: no sort)
+            level = todo[0][0]
+            for entry in todo:
+                if entry[0] < level:
+                    level = entry[0]
             best = -1
             best_count = 0
-            while k < n_parts:
-                tier_level, part = keyed[k]
+            for tier_level, part in todo:
                 if tier_level != level:
-                    break
-                k += 1
+                    continue
                 cand = found.get(id(part), -2)
                 if cand == -2:
                     hit = self._search(index, part, _INST_ONLY, fits, group)
@@ -1048,6 +1052,7 @@ class Placer:
             if best >= 0:
                 found.pop(id(index.part_of[best]), None)
                 return self._commit(best, demand, group)
+            todo = [entry for entry in todo if entry[0] != level]
         return self.diagnose(demand, group=group, constraints=constraints)
 
     def _commit(self, i: int, demand: TaskDemand, group: str) -> Placed:
