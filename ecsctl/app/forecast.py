@@ -77,10 +77,21 @@ def forecast(steps: list[Step], store, read: dict[type, list] | None = None) -> 
     return Forecast(
         deployments=_deployment_entries(world, started, moves),
         services=_service_entries(world, service_steps, moves) + _scheduled_task_entries(world, steps),
-        reconcile=sorted({m.cluster for m in moves if m.stopped or m.started or m.phase == "rollback"}),
+        reconcile=_scheduler_work(moves, steps, service_steps),
         capacity=capacity_forecast(world),
         recording=backend.recording,
     )
+
+
+def _scheduler_work(moves: list, steps: list[Step], service_steps: dict) -> list[str]:
+    """The clusters in which the scheduler moves a service that no step of the plan moves: a
+    Service step's own deployment or scaling, and the moves in a cluster whose Cluster step
+    changes its instances, are the steps' work, not the scheduler's (README: work "without a
+    manifest change")."""
+    stepped = {s.name for s in steps if s.kind == "Cluster"}
+    return sorted({m.cluster for m in moves
+                   if (m.stopped or m.started or m.phase == "rollback")
+                   and (m.cluster, m.service) not in service_steps and m.cluster not in stepped})
 
 
 def _families(steps: list[Step]):

@@ -559,3 +559,18 @@ def test_a_plan_whose_apply_would_replace_lost_tasks_is_not_no_changes(runner, s
     assert (data["reconcile"], data["summary"]["reconcile"]) == (["prod"], 1)  # JSON says what the exit code does
     applied(runner, stack, state)
     assert run(runner, "plan", "-f", str(stack), "--state", state, "--detailed-exitcode").exit_code == 0
+
+
+def test_reconcile_lists_only_the_work_no_step_causes(runner, stack, state):
+    """`reconcile` is the scheduler's work without a manifest change: an image bump's rollout is
+    the Service step's, so it is not listed; a lost task of another service in the same plan is."""
+    applied(runner, stack, state)
+    web = stack / "web.yaml"
+    web.write_text(web.read_text().replace("web:1.4.2", "web:1.4.1"))
+    data = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
+    assert data["deployments"] and (data["reconcile"], data["summary"]["reconcile"]) == ([], 0)
+    tasks = json.loads(run(runner, "get", "tasks", "--state", state, "-o", "json").stdout)
+    victim = next(t["id"] for t in tasks if t.get("group") == "service:worker")
+    assert run(runner, "stop-task", victim, "--state", state).exit_code == 0
+    data = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
+    assert (data["reconcile"], data["summary"]["reconcile"]) == (["prod"], 1)
