@@ -51,9 +51,14 @@ def select(store, kind: str, ident: str, *, cluster: str | None = None) -> list:
     return found
 
 
-def one(store, kind: str, ident: str, *, cluster: str | None = None):
-    """Exactly one record: a service name in two clusters needs ``cluster``; a family is its latest revision."""
+def one(store, kind: str, ident: str, *, cluster: str | None = None, active: bool = False):
+    """Exactly one record: a service name in two clusters needs ``cluster``; a family is its latest
+    revision.  ``active``: leave out INACTIVE records (a deleted service the state still lists)."""
     found = select(store, kind, ident, cluster=cluster)
+    if active:
+        found = [r for r in found if getattr(r, "status", "") != "INACTIVE"]
+        if not found:
+            raise not_found(kind, ident, cluster)
     if kind == "taskdefs":
         return max(found, key=lambda r: r.revision)
     if len(found) > 1:

@@ -36,17 +36,11 @@ def deployment_json(dep) -> dict:
 
 
 def _find_service(store, name: str, cluster: str | None):
-    from ecsctl.core.state.ports import Service
+    """The ACTIVE service ``name`` names: a name, ``cluster/name``, ``service/cluster/name`` or an
+    ARN, as ``get`` and ``describe`` take them (``app.lookup``)."""
+    from ecsctl.app import lookup
 
-    where = {"name": name} if cluster is None else {"name": name, "cluster": cluster}
-    found = [s for s in store.find(Service, **where) if s.status != "INACTIVE"]
-    if not found:
-        where_text = f" in cluster {cluster}" if cluster else ""
-        raise InputError(f"service {name} not found{where_text} (see `ecsctl get services`)")
-    if len(found) > 1:
-        clusters = ", ".join(sorted(s.cluster for s in found))
-        raise InputError(f"service {name} exists in clusters {clusters}: choose one with --cluster")
-    return found[0]
+    return lookup.one(store, "services", name, cluster=cluster, active=True)
 
 
 def _reader(path: str):

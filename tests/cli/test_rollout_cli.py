@@ -113,9 +113,19 @@ def test_undo_refuses_with_one_line_when_there_is_nothing_to_undo(runner, state)
 
 def test_unknown_service_and_bad_output(runner, state):
     result = runner.invoke(app, ["status", "nope", "--state", state])
-    assert result.exit_code == 1 and "service nope not found" in result.stderr
+    assert result.exit_code == 1 and 'service "nope" not found' in result.stderr
     result = runner.invoke(app, ["history", "web", "--state", state, "-o", "xml"])
     assert result.exit_code == 2
+
+
+def test_a_service_is_named_as_get_and_describe_name_it(runner, state):
+    """README "Identifiers": a name, cluster/name, KIND/NAME and the service ARN all find prod/web;
+    a cluster that does not hold it does not."""
+    arn = "arn:aws:ecs:eu-west-1:123456789012:service/prod/web"
+    for ident in ("web", "prod/web", "service/prod/web", arn):
+        assert as_json(runner, "status", ident, "--state", state)["service"] == "web", ident
+    result = run(runner, "history", "staging/web", "--state", state)
+    assert result.exit_code == 1 and 'service "staging/web" not found' in result.stderr
 
 
 def test_a_missing_image_shows_the_breaker_and_the_rollback(runner, stack, state):

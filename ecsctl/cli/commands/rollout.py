@@ -14,7 +14,7 @@ from ecsctl.cli.render.machine import emit
 app = EcsctlTyper(help="Deployments of a service: their state, history, and going back one revision.",
                   no_args_is_help=True)
 
-_SERVICE = typer.Argument(..., help="Service name.")
+_SERVICE = typer.Argument(..., help="The service: its name, cluster/name, service/cluster/name or ARN.")
 
 
 def _cluster_option():
