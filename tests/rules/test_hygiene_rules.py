@@ -84,3 +84,25 @@ def test_secrets_with_value_from_are_fine(validator, tmp_path):
 ])
 def test_secret_reason(name, value, expected):
     assert secret_reason(name, value) == expected
+
+
+def test_an_argument_is_named_by_its_list_and_index_in_a_task_definition_and_a_scheduled_task(validator, tmp_path):
+    """The message names what holds the value as the path does (``command[1]``), never as an
+    environment variable named after the index."""
+    doc = json.loads(taskdef([]))
+    doc["spec"]["containerDefinitions"][0]["command"] = ["--db-password", "hunter2xyz"]
+    scheduled = {"apiVersion": "ecsctl/v1", "kind": "ScheduledTask", "metadata": {"name": "nightly"},
+                 "spec": {"scheduleExpression": "rate(1 day)", "target": {
+                     "cluster": "prod", "taskDefinition": "web", "launchType": "FARGATE",
+                     "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-0a3f5e1c2b4d6e701"]}},
+                     "overrides": {"containerOverrides": [
+                         {"name": "web", "command": ["report", "--api-token", "q8Zr4Tn1Vb7Xy2Lm"]}]}}}}
+    path = tmp_path / "docs.json"
+    path.write_text(json.dumps(doc) + "\n", encoding="utf-8")
+    (tmp_path / "sched.json").write_text(json.dumps(scheduled), encoding="utf-8")
+    report = validator.validate([str(path), str(tmp_path / "sched.json")])
+    messages = sorted(f.message for f in report.findings if f.rule == "W7001")
+    assert len(messages) == 2, report.findings
+    assert messages[0].startswith("argument command[1] looks like a plain-text secret")
+    assert messages[1].startswith("argument command[2] in its overrides looks like a plain-text secret")
+    assert not any(m.startswith("environment variable") for m in messages)

@@ -22,27 +22,37 @@ def _placeholder(hit: Hit) -> bool:
     return not isinstance(hit.value, str) or bool(PLACEHOLDER_RE.match(hit.value.strip()))
 
 
-def _message(hit: Hit) -> str:
-    what = f"looks like a plain-text secret ({hit.reason})"
-    if hit.where == "environment":
-        return (f"environment variable '{hit.name}' {what}; move it to 'secrets' with valueFrom "
-                f"(an SSM parameter or Secrets Manager ARN)")
-    if hit.where == "option":
-        return (f"log option '{hit.name}' {what}; move it to 'secretOptions' with valueFrom "
-                f"(an SSM parameter or Secrets Manager ARN)")
+_HOLDERS = {"environment": "environment variable '{name}'", "option": "log option '{name}'",
+            "label": "Docker label '{name}'"}
+
+
+def _holder(hit: Hit) -> str:
+    """What holds the value, as a reader finds it: ``environment variable 'DB_PASSWORD'``, or
+    for an argument ``command[2]`` (its list and index, as the finding's path writes it)."""
     if hit.where == "argument":
-        return (f"command argument {hit.name} {what}; read it from an environment variable set from "
-                f"'secrets' instead")
-    if hit.where == "label":
-        return f"Docker label '{hit.name}' {what}; labels are shown to anyone who can describe the task"
-    return f"'{hit.name}' {what}; task definitions are shown in plain text to anyone who can describe them"
+        listed = next((p for p in reversed(hit.path) if isinstance(p, str)), "command")
+        return f"argument {listed}[{hit.name}]"
+    return _HOLDERS.get(hit.where, "'{name}'").format(name=hit.name)
+
+
+_ADVICE = {
+    "environment": "move it to 'secrets' with valueFrom (an SSM parameter or Secrets Manager ARN)",
+    "option": "move it to 'secretOptions' with valueFrom (an SSM parameter or Secrets Manager ARN)",
+    "argument": "read it from an environment variable set from 'secrets' instead",
+    "label": "labels are shown to anyone who can describe the task",
+}
+
+
+def _message(hit: Hit) -> str:
+    advice = _ADVICE.get(hit.where, "task definitions are shown in plain text to anyone who can describe them")
+    return f"{_holder(hit)} looks like a plain-text secret ({hit.reason}); {advice}"
 
 
 def _scheduled_message(hit: Hit) -> str:
     """A scheduled task's overrides and input template are the rule's target, stored and shown
     in plain text by EventBridge (DescribeRule, ListTargetsByRule)."""
-    where = "its input template" if hit.path[-1:] == ("inputTemplate",) else "its overrides"
-    return (f"environment variable '{hit.name}' in {where} looks like a plain-text secret ({hit.reason}); "
+    where = "its input template" if "inputTemplate" in hit.path else "its overrides"
+    return (f"{_holder(hit)} in {where} looks like a plain-text secret ({hit.reason}); "
             "EventBridge shows a rule's targets in plain text: put it in the task definition's 'secrets' "
             "(valueFrom) instead")
 
