@@ -127,6 +127,30 @@ def test_secrets_are_references_by_name_never_values():
     assert "Secret 'prod-app-db' key 'username': Secrets Manager secret prod/app/db, JSON key username" in r.files[0].needs
 
 
+def test_secret_looking_arguments_and_labels_are_never_written():
+    """W7001's other holders: a ``command``/``entryPoint`` argument that follows a password
+    option becomes ``$(VAR)``, which the kubelet expands from an environment variable set from a
+    Secret (Kubernetes "Define a command and arguments": ``$(VAR_NAME)``); a Docker label that
+    looks secret is left out of the pod's annotations.  Other arguments and labels stay as given."""
+    r = render(
+        td({"name": "app", "image": "x", "memory": 256,
+            "entryPoint": ["sh", "-c", f"exec app --password={SECRET_VALUE}"],
+            "command": ["serve", "--db-password", SECRET_VALUE, "--port", "8080"],
+            "dockerLabels": {"team": "core", "api_token": SECRET_VALUE}}),
+        svc())
+    c = container(pod_of(r), "app")
+    assert c["command"] == ["sh", "-c", "$(ECS_ENTRYPOINT_2)"]
+    assert c["args"] == ["serve", "--db-password", "$(ECS_COMMAND_2)", "--port", "8080"]
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"]}
+    assert env == {"ECS_ENTRYPOINT_2": {"name": "app-env", "key": "app-entryPoint-2"},
+                   "ECS_COMMAND_2": {"name": "app-env", "key": "app-command-2"}}
+    (deployment,) = objects(r, "Deployment")
+    annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+    assert annotations.get("team") == "core" and "api_token" not in annotations
+    assert "Docker label 'api_token' of app looks like a plain-text secret (W7001)" in text(r)
+    assert "Secret 'app-env' key 'app-command-2': argument command[2] of app (plain text in the ECS task definition)" in r.files[0].needs
+
+
 def test_environment_files_become_named_configmaps_or_secrets():
     r = render(
         td({"name": "app", "image": "x", "memory": 256, "environmentFiles": [

@@ -24,12 +24,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from ecsctl.core.render.kubernetes.names import Namer, config_key, dns_label, dns_subdomain, is_label_key, port_name
 from ecsctl.core.render.kubernetes.stack import Stack
 from ecsctl.core.render.kubernetes.yaml_text import Items, Node
-from ecsctl.core.sensitive import secret_reason, sensitive_name
+from ecsctl.core.sensitive import find_sensitive, secret_reason, sensitive_name
 from ecsctl.core.rules.service.refs import as_dict, as_list, network_mode
 from ecsctl.core.units import parse_cpu, parse_memory
 
@@ -275,18 +274,42 @@ class PodBuilder:
 
     # -- environment ------------------------------------------------------------------------
 
-    def _env(self, c: dict, node: Node) -> None:
+    def _secret_env(self, name: str, key: str, what: str) -> Node:
+        """An environment variable set from the workload's Secret, for a plain-text value of the
+        task definition that looks like a secret (W7001): the value itself is never written."""
+        secret = dns_subdomain(f"{self.given.workload}-env")
+        self._need(f"Secret '{secret}' key '{key}': {what} (plain text in the ECS task definition)")
+        return Node(name=name, valueFrom=Node(secretKeyRef=Node(name=secret, key=key)))
+
+    def _arguments(self, c: dict, field: str, hidden: list[Node]) -> Items:
+        """``command``/``entryPoint`` as Kubernetes arguments.  An argument that looks like a
+        secret (W7001) becomes ``$(VAR)``, which the kubelet expands from the container's
+        environment variable ``VAR``, set from the workload's Secret (appended to ``hidden``)."""
+        args = [str(x) for x in c[field]]
+        secretish = {h.path[1] for h in find_sensitive({field: args}) if h.where == "argument"}
+        out = Items()
+        for i, arg in enumerate(args):
+            if i not in secretish:
+                out.append(arg)
+                continue
+            var = f"ECS_{field.upper()}_{i}"
+            hidden.append(self._secret_env(var, config_key(f"{c.get('name')}-{field}-{i}"), f"argument {field}[{i}] of {c.get('name')}"))
+            out.append(f"$({var})")
+            out.note(len(out) - 1, f"{field}[{i}] looks like a plain-text secret (W7001): read from the environment "
+                                   f"variable {var}, set from a Secret; the value is not written here")
+        return out
+
+    def _env(self, c: dict, node: Node, hidden: list[Node] = ()) -> None:
         env = Items()
         stack = self.given.stack
         for item in as_list(c.get("environment")):
             item = as_dict(item)
             name, value = str(item.get("name", "")), item.get("value")
             if value is not None and secret_reason(name, str(value)):
-                secret = dns_subdomain(f"{self.given.workload}-env")
-                env.append(Node(name=name, valueFrom=Node(secretKeyRef=Node(name=secret, key=config_key(name)))))
+                env.append(self._secret_env(name, config_key(name), f"the value of {name}"))
                 env.note(len(env) - 1, f"a plain-text value in the task definition that looks like a secret (W7001): "
-                                       f"referenced from Secret '{secret}' instead; the value is not written here")
-                self._need(f"Secret '{secret}' key '{config_key(name)}': the value of {name} (plain text in the ECS task definition)")
+                                       f"referenced from Secret '{env[-1]['valueFrom']['secretKeyRef']['name']}' instead; "
+                                       "the value is not written here")
             else:
                 env.append(Node(name=name, value="" if value is None else str(value)))
         for item in as_list(c.get("secrets")):
@@ -297,6 +320,9 @@ class PodBuilder:
             if extra:
                 env.note(len(env) - 1, extra)
             self._need(f"Secret '{secret}' key '{key}': {what}")
+        for item in hidden:
+            env.append(item)
+            env.note(len(env) - 1, "an argument that looks like a secret, expanded by the kubelet as $(" + item["name"] + ")")
         if env:
             node["env"] = env
         sources = Items()
@@ -470,14 +496,15 @@ class PodBuilder:
         elif role == "init":
             notes.append("others wait for it to complete (dependsOn SUCCESS/COMPLETE): an init container, run to completion "
                          "before every main container (ECS starts unrelated containers meanwhile)")
+        hidden: list[Node] = []
         if c.get("entryPoint"):
-            node["command"] = [str(x) for x in c["entryPoint"]]
+            node["command"] = self._arguments(c, "entryPoint", hidden)
         if c.get("command"):
-            node["args"] = [str(x) for x in c["command"]]
+            node["args"] = self._arguments(c, "command", hidden)
         if c.get("workingDirectory"):
             node["workingDir"] = str(c["workingDirectory"])
         self._ports(c, node)
-        self._env(c, node)
+        self._env(c, node, hidden)
         self._resources(c, node, shares)
         mounts = self._mounts(c)
         for ref in as_list(c.get("volumesFrom")):
@@ -710,8 +737,12 @@ class PodBuilder:
                 self._need(f"Secret '{n}' (kubernetes.io/dockerconfigjson): the registry credentials of repositoryCredentials")
         for c in self.containers:
             labels = as_dict(c.get("dockerLabels"))
+            secretish = {h.path[1] for h in find_sensitive({"dockerLabels": labels})}
             for key, value in labels.items():
-                if is_label_key(key) and key not in self.annotations:
+                if key in secretish:
+                    spec.note("containers", f"Docker label '{key}' of {c.get('name')} looks like a plain-text secret "
+                                            "(W7001): not written as an annotation")
+                elif is_label_key(key) and key not in self.annotations:
                     self.annotations[str(key)] = str(value)
         for key, value in td.items():
             if key not in TASK_FIELDS_DONE:
