@@ -424,6 +424,27 @@ def test_a_group_at_its_max_size_leaves_tasks_provisioning_and_the_plan_says_so(
     sim.check()
 
 
+def test_a_scale_out_blocked_by_the_warm_up_is_forecast_for_when_it_ends(sim):
+    """30 tasks of 1024 CPU need 15 m5.large; maxSize 10, maximumScalingStepSize 4: the first
+    evaluation launches 4 (5 instances), and "the scale-out is blocked for instances that are
+    within the instanceWarmupPeriod" (300 s): the next minute launches nothing, the one at
+    the end of the warm-up launches 4 more.  The plan says so instead of "at maxSize"."""
+    stack = ec2_stack(30, desired=1, high=10, maximumScalingStepSize=4)
+    sim.apply(stack, code=1)
+    sim.tick("1m")
+    [entry] = sim.plan(stack)["capacity"]
+    assert (entry["count"], entry["from"], entry["maxSize"], entry["staysProvisioning"]) == (0, 5, 10, 10)
+    assert (entry["afterWarmup"]["count"], entry["afterWarmup"]["to"]) == (4, 9)
+    text = sim.run("plan", "-f", str(sim.dir)).stdout
+    assert f"no instance to launch until the instance warm-up ends at {entry['afterWarmup']['at']}, then 4 more m5.large" in text
+    assert "(desired capacity 5 now, 9 after the warm-up," in text and "at maxSize" not in text
+    sim.tick("4m")                             # a minute before the warm-up ends: the next tick is the one
+    [entry] = sim.plan(stack)["capacity"]
+    assert (entry["count"], entry["to"], "afterWarmup" in entry) == (4, 9, False)
+    sim.tick("1m")                             # the clock launches what was forecast
+    assert sim.plan(stack)["capacity"][0]["from"] == 9
+
+
 def test_lowering_max_size_below_the_group_sets_the_desired_capacity_to_it(sim):
     sim.apply(ec2_stack(10, desired=5, high=10))                # 5 instances, all full
     [entry] = sim.plan(ec2_stack(10, desired=3, high=3))["capacity"]   # maxSize 10 -> 3 (desiredCapacity with it)

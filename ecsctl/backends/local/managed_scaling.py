@@ -29,11 +29,11 @@ PROVISIONING because the group cannot grow past its ``maxSize``.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timezone
 
 from ecsctl.backends.local import asg
 from ecsctl.backends.local import capacity_providers as cp
-from ecsctl.backends.local.tasks import parse_clock, register_tick_handler
+from ecsctl.backends.local.tasks import format_clock, parse_clock, register_tick_handler
 from ecsctl.backends.local.world import ClusterState, World
 from ecsctl.core.plan.model import address
 from ecsctl.core.scaling.capacity import (ManagedScaling, balance_zones, beyond_max_size_text, instances_needed,
@@ -173,7 +173,9 @@ def forecast(world: World) -> list[dict]:
     ``[{"capacityProvider", "cluster", "instanceType", "count", "zones", "from", "to", "reservation",
     "provisioningTasks", "message", "maxSize", "staysProvisioning", "services", "desired", "protectedAbove"}]``
     (``services``: the addresses of the services whose tasks stay PROVISIONING; ``desired``: the
-    group's desired capacity, ``protectedAbove``: its instances beyond it)."""
+    group's desired capacity, ``protectedAbove``: its instances beyond it).  When the next
+    evaluation launches nothing only because an instance launched within ``instanceWarmupPeriod``,
+    ``afterWarmup`` (``{at, count, zones, to}``) is the scale-out of the evaluation when it ends."""
     out = []
     minute = epoch_minute(parse_clock(world.now())) + 1
     for provider in asg.providers(world):
@@ -186,15 +188,17 @@ def forecast(world: World) -> list[dict]:
             continue
         cs = world.state(cluster)
         wanted, _, needed, size, waiting = decide(world, cs, provider, spec, data, minute)
+        warm = int(data.get("warmUntil", -1))
+        later = decide(world, cs, provider, spec, data, warm)[0] if wanted == size and warm > minute else size
         stuck, services = beyond_max_size(world, cs, provider, spec)
         desired = int(data.get("desired") or 0)
-        if wanted <= size and not stuck and size <= desired:
+        if wanted <= size and later <= size and not stuck and size <= desired:
             continue
         count = max(0, wanted - size)
         existing = [i.availability_zone for i in asg.members(cs, provider)] + [b["zone"] for b in data.get("booting") or ()]
         zones = balance_zones(count, asg.zones_of(spec), existing)
         instance_type = str(cp.asg_of(spec).get("instanceType") or "")
-        out.append({
+        entry = {
             "capacityProvider": provider, "cluster": cluster, "instanceType": instance_type,
             "count": count, "zones": zones, "from": size, "to": size + count,
             "reservation": reservation(needed=needed, running=size), "provisioningTasks": waiting,
@@ -202,7 +206,14 @@ def forecast(world: World) -> list[dict]:
             "maxSize": asg.bounds(spec)[1], "staysProvisioning": stuck, "desired": desired,
             "protectedAbove": max(0, size - desired),
             "services": [address("Service", name, {"cluster": cluster}) for name in services],
-        })
+        }
+        if later > size:  # the next evaluation waits for the warm-up; the one at its end scales out
+            at = format_clock(datetime.fromtimestamp(warm * 60, tz=timezone.utc))
+            later_zones = balance_zones(later - size, asg.zones_of(spec), existing)
+            entry["afterWarmup"] = {"at": at, "count": later - size, "zones": later_zones, "to": later}
+            entry["message"] = (f"no instance to launch until the instance warm-up ends at {at}, then "
+                                f"{scale_out_text(later - size, instance_type, later_zones)}")
+        out.append(entry)
     return out
 
 

@@ -368,8 +368,10 @@ def _capacity(plan: Plan, color: bool) -> list[str]:
         head = f"capacityprovider/{c['capacityProvider']} ({c['cluster']}): {c['message']}"
         if c["count"]:
             line = f"{head} (desired capacity {c['from']} -> {c['to']}, "
-        elif stuck:
+        elif stuck and int(c["to"]) >= int(c["maxSize"]):
             line = f"{head} (at maxSize {c.get('maxSize')} with {plural(int(c['to']), 'instance')}, "
+        elif c.get("afterWarmup"):
+            line = f"{head} (desired capacity {c['from']} now, {c['afterWarmup']['to']} after the warm-up, "
         else:
             line = f"{head} (desired capacity {c.get('desired')} with {plural(int(c['to']), 'instance')}, "
         line += f"CapacityProviderReservation {c['reservation']:g} %, {plural(n, 'task')} PROVISIONING)"
