@@ -221,7 +221,7 @@ def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[di
                          fix=(failed_move.fix if failed_move is not None and failed_move.fix else failure_fix(failure)))
         else:
             stall = next((m for m in reversed(mine) if m.phase == "stall"), None)
-            reason, fix = (stall.reason, stall.fix) if stall is not None else ("the deployment did not finish", "")
+            reason, fix = (stall.reason, stall.fix) if stall is not None else (_unfinished(cs, name), "")
             if stall is not None and stall.unplaced is not None and reason.startswith("new tasks cannot be placed"):
                 sizes = [(i.registered_cpu, i.registered_memory) for i in cs.instances.values() if i.status != "INACTIVE"]
                 fix = unplaced_fix(stall.unplaced.reason, world.demand(dep.task_definition), fix, sizes)
@@ -235,6 +235,15 @@ def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[di
         entry["steps"] = steps
         out.append(entry)
     return sorted(out, key=lambda d: d["service"])
+
+
+def _unfinished(cs, service: str) -> str:
+    """Why a deployment that nothing stalls has not finished after apply's run."""
+    waiting = sum(1 for t in cs.tasks.values() if t.service == service and t.last_status == "PROVISIONING")
+    if waiting:
+        return (f"{waiting} task{'s' if waiting != 1 else ''} wait in PROVISIONING for capacity provider instances; "
+                "managed scaling launches them on the clock (ecsctl tick)")
+    return "the deployment did not finish"
 
 
 def _rolled_back_from(cs, service: str, rollback_id: str) -> str | None:
