@@ -16,7 +16,7 @@ from ecsctl.errors import UsageError
 
 
 def put(state_path: str, service: str, *, cluster: str | None = None, metric: str | None = None,
-        value: float | None = None, time: str | None = None, file: str | None = None) -> dict:
+        value: str | float | None = None, time: str | None = None, file: str | None = None) -> dict:
     """Record datapoints; ``{"service", "points", "from", "to", "metrics", "warnings"}``."""
     from ecsctl.app.lookup import one
     from ecsctl.app.scaling import read_metric_rows
@@ -34,8 +34,7 @@ def put(state_path: str, service: str, *, cluster: str | None = None, metric: st
         name = metric.strip()
         if not name:
             raise UsageError("--metric must not be empty")
-        if not math.isfinite(value):
-            raise UsageError(f"--value {value} is not a finite number")
+        value = _option_value(value)
     with open_required(state_path) as store:
         svc = one(store, "services", service, cluster=cluster)
         with store.locked(f"ecsctl metrics put --service {svc.cluster}/{svc.name}"):
@@ -53,9 +52,33 @@ def put(state_path: str, service: str, *, cluster: str | None = None, metric: st
     warnings = [f"no scaling policy of service/{svc.cluster}/{svc.name} reads {m}"
                 + (f" (they read {', '.join(read)})" if read else " (it has no autoScaling policies)")
                 for m in given if m not in read]
+    warnings += [f"{m} is never negative in CloudWatch, but {len(values)} datapoint(s) are (lowest {min(values):g}); "
+                 "the policies read them as given"
+                 for m in given if m in NEVER_NEGATIVE
+                 for values in [[v for _, name, v in rows if name == m and v < 0]] if values]
     return {"service": f"service/{svc.cluster}/{svc.name}", "points": len(rows),
             "from": minute_iso(min(r[0] for r in rows)), "to": minute_iso(max(r[0] for r in rows)),
             "metrics": given, "warnings": warnings}
+
+
+# the predefined metrics of ECS service auto scaling: utilizations and a request count
+NEVER_NEGATIVE = frozenset({"ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization",
+                            "ALBRequestCountPerTarget"})
+
+
+def _option_value(value: str | float) -> float:
+    """``--value`` as given on the command line: ``1e400`` is refused quoting what was typed."""
+    from ecsctl.app.scaling import _number
+    from ecsctl.errors import InputError
+
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise UsageError(f"--value {value} is not a finite number")
+        return float(value)
+    try:
+        return _number(str(value), "--value")
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _option_time(text: str) -> int:

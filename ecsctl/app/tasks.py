@@ -16,19 +16,24 @@ from ecsctl.app.task_rows import task_rows
 from ecsctl.errors import UsageError
 
 # whole numbers with units, largest first, each at most once: 90s, 15m, 1h30m, 2d12h, 1d2h3m4s
-_DURATION = re.compile(r"(?:([0-9]{1,9})d)?(?:([0-9]{1,9})h)?(?:([0-9]{1,9})m)?(?:([0-9]{1,9})s)?")
+_DURATION = re.compile(r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
 _UNITS = (86400, 3600, 60, 1)
 MAX_TICK = timedelta(days=3660)
 
 
 def parse_duration(text: str) -> timedelta:
-    """``90s``, ``15m``, ``2h``, ``1d`` and their sums written largest unit first (``1h30m``, ``2d12h``)."""
+    """``90s``, ``15m``, ``2h``, ``1d`` and their sums written largest unit first (``1h30m``,
+    ``2d12h``); ``0`` needs no unit."""
     raw = str(text)
+    if raw == "0":
+        return timedelta(0)
     m = _DURATION.fullmatch(raw)
     if m is None or not raw:
         raise UsageError(f"invalid duration {raw!r}: use whole numbers with units d, h, m, s, largest first "
                          "(e.g. 90s, 15m, 2h, 1h30m, 2d12h)")
-    value = timedelta(seconds=sum(int(n) * unit for n, unit in zip(m.groups(), _UNITS) if n))
+    digits = [n.lstrip("0") for n in m.groups() if n]
+    too_long = any(len(n) > 9 for n in digits)  # beyond MAX_TICK in any unit, and int() stays small
+    value = MAX_TICK * 2 if too_long else timedelta(seconds=sum(int(n) * unit for n, unit in zip(m.groups(), _UNITS) if n))
     if value > MAX_TICK:
         raise UsageError(f"duration {raw!r} is too long (at most {MAX_TICK.days}d)")
     return value

@@ -306,7 +306,8 @@ def test_tick_handlers_are_called_minute_by_minute(store):
 
 @pytest.mark.parametrize("text, seconds", [
     ("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("0s", 0),
-    ("1h30m", 5400), ("2d12h", 216000), ("1d2h3m4s", 93784), ("1h90m", 9000),
+    ("1h30m", 5400), ("2d12h", 216000), ("1d2h3m4s", 93784), ("1h90m", 9000), ("0", 0), ("0m", 0),
+    ("0000000000001s", 1),
 ])
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == timedelta(seconds=seconds)
@@ -317,6 +318,12 @@ def test_parse_duration_refuses(text):
     with pytest.raises(UsageError) as info:
         parse_duration(text)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["99999d", "99999999999d", "1" + "0" * 5000 + "s"])
+def test_a_duration_too_long_says_so_not_that_the_number_is_malformed(text):
+    with pytest.raises(UsageError, match="is too long"):
+        parse_duration(text)
 
 
 @pytest.mark.parametrize("text, want", [

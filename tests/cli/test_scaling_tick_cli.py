@@ -282,12 +282,24 @@ def test_a_metric_no_policy_reads_is_a_warning(tmp_path) -> None:
     (["--service", "web", "--metric", CPU, "--value", "1", "--file", "x.csv"], 2),
     (["--service", "web", "--metric", CPU, "--value", "1", "--time", "yesterday"], 2),  # a bad option value, as a bad --value
     (["--service", "web", "--file", "missing.csv"], 1),
+    (["--service", "web", "--metric", CPU, "--value", "1e400"], 2),
+    (["--service", "web", "--metric", CPU, "--value", "ninety"], 2),
 ])
 def test_metrics_put_errors_are_one_line(tmp_path, args, code) -> None:
     sim = Sim(tmp_path, TARGET_TRACKING)
     result = sim("metrics", "put", *args, code=code)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    if "--value" in args and args[args.index("--value") + 1] != "1":
+        assert repr(args[args.index("--value") + 1]) in lines[0]  # what was typed, not "inf"
+
+
+def test_a_negative_utilization_is_a_warning_and_is_kept(tmp_path) -> None:
+    """CloudWatch's ECSServiceAverageCPUUtilization is a percentage of the reserved CPU, never
+    below 0; a negative datapoint is kept as given (open loop) and warned about."""
+    sim = Sim(tmp_path, TARGET_TRACKING)
+    result = sim("metrics", "put", "--service", "web", "--metric", CPU, "--value", "-5")
+    assert f"warning: {CPU} is never negative in CloudWatch" in result.stderr and "1 datapoint(s)" in result.stdout
 
 
 def test_the_view_draws_the_activities_tick_recorded(tmp_path) -> None:

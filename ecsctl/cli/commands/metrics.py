@@ -21,7 +21,7 @@ def put(
     cluster: Optional[str] = typer.Option(None, "--cluster", help="The service's cluster (when the name is in several)."),
     metric: Optional[str] = typer.Option(None, "--metric", help="Metric name: ECSServiceAverageCPUUtilization, "
                                                                 "ALBRequestCountPerTarget, a custom metricName …"),
-    value: Optional[float] = typer.Option(None, "--value", help="The datapoint's value."),
+    value: Optional[str] = typer.Option(None, "--value", help="The datapoint's value (a finite number)."),
     time: Optional[str] = typer.Option(None, "--time", help="When (ISO 8601 or epoch seconds); default: the simulation's clock."),
     file: Optional[str] = typer.Option(None, "--file", help="A CSV of timestamp,metric,value rows instead of one datapoint."),
 ) -> None:
