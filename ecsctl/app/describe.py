@@ -246,7 +246,7 @@ ACTIVITIES_SHOWN = 10
 def _groups(store, cluster: str, instances) -> list[dict]:
     """The Auto Scaling groups of the cluster's capacity providers: size, booting instances and
     the last managed scaling activities (``backends.local.asg``, ``managed_scaling``)."""
-    from ecsctl.backends.local.asg import KIND
+    from ecsctl.backends.local.asg import GROUP_ACTIVITY_KIND, KIND
     from ecsctl.backends.local.capacity_providers import group_name
     from ecsctl.core.state.ports import HistoryEntry, SimState
 
@@ -255,7 +255,7 @@ def _groups(store, cluster: str, instances) -> list[dict]:
         if (state.data or {}).get("cluster") != cluster:
             continue
         mine = [i for i in instances if i.group_name == group_name(state.name) and i.status != "INACTIVE"]
-        history = sorted(store.find(HistoryEntry, kind="CapacityProvider", name=state.name), key=lambda h: h.id)
+        history = sorted(store.find(HistoryEntry, kind=GROUP_ACTIVITY_KIND, name=state.name), key=lambda h: h.id)
         out.append({
             "capacityProvider": state.name, "desiredCapacity": state.data.get("desired"),
             "registered": len(mine), "booting": len(state.data.get("booting") or ()),

@@ -153,6 +153,7 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
     from ecsctl.backends.local.scaling import recorded_activities
     from ecsctl.backends.local.firing import RULE_FIRING
     from ecsctl.backends.local.tasks import TICK_HANDLERS
+    from ecsctl.backends.local.asg import GROUP_ACTIVITY_KIND
     from ecsctl.core.state.ports import HistoryEntry
 
     delta = parse_duration(duration)
@@ -175,6 +176,8 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
             scaling = recorded_activities(backend.world)
             firings = [h.data for h in store.find(HistoryEntry, kind=RULE_FIRING)
                        if result.from_time < h.at <= result.to_time]
+            capacity = sorted((h for h in store.find(HistoryEntry, kind=GROUP_ACTIVITY_KIND)
+                               if result.from_time < h.at <= result.to_time), key=lambda h: h.id)
             return {
                 "from": result.from_time,
                 "to": result.to_time,
@@ -188,4 +191,8 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
                             for a in scaling],
                 "firings": [{"rule": f.get("rule"), "time": f.get("time"), "trigger": f.get("trigger"),
                              "tasks": f.get("tasks") or [], "message": f.get("message")} for f in firings],
+                "capacity": [{"capacityProvider": h.name, "cluster": h.data.get("cluster"), "time": h.at,
+                              "previousDesiredCapacity": h.data.get("from"), "desiredCapacity": h.data.get("to"),
+                              "description": h.data.get("description"), "cause": h.data.get("cause")}
+                             for h in capacity],
             }

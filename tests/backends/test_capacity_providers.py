@@ -173,8 +173,11 @@ def test_scale_out_through_provisioning_then_back_in(sim):
     assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 4, "PROVISIONING": 6}
     assert sim.get("services")[0]["pendingCount"] == 6
 
-    sim.tick("1m")                                           # the scale-out starts; instances boot
+    ticked = sim.tick("1m")                                  # the scale-out starts; instances boot
     assert len(sim.instances()) == 2
+    [launch] = ticked["capacity"]                            # tick says what the group did
+    assert (launch["capacityProvider"], launch["previousDesiredCapacity"], launch["desiredCapacity"]) == ("general", 2, 5)
+    assert launch["description"].startswith("Launching 3 new EC2 instances")
     sim.tick(f"{STARTUP_MINUTES}m")                          # registered, the waiting tasks placed
     assert len(sim.instances()) == 5
     assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 10}

@@ -38,6 +38,8 @@ from ecsctl.core.scheduling.instance_types import builtin_attributes
 from ecsctl.core.state.ports import ContainerInstance, SimState
 
 KIND = "AutoScalingGroup"
+# the history kind of an Auto Scaling group's activity (``describe cluster``, ``tick``)
+GROUP_ACTIVITY_KIND = "CapacityProvider"
 STARTUP_MINUTES = 3  # launch to registration: EC2 boot and the ECS agent (a modelling choice)
 TERMINATED = "Container instance deregistered (terminated by its Auto Scaling group)"
 
@@ -253,14 +255,14 @@ def shrink(world: World, cs: ClusterState, provider: str, spec: dict | None, dat
     gone = scale_in(world, cs, provider, spec, data, have - desired)
     after = size(cs, provider, data)
     if after < have:
-        world.append_history("CapacityProvider", provider, {
+        world.append_history(GROUP_ACTIVITY_KIND, provider, {
             "cluster": cs.name, "from": have, "to": after,
             "description": terminating_text(gone),
             "cause": (f"At {world.now()} an instance was taken out of service in response to a difference between "
                       f"desired and actual capacity, shrinking the capacity from {have} to {after}."),
         })
     if after > desired and data.get("protectedAbove") != after:
-        world.append_history("CapacityProvider", provider, {
+        world.append_history(GROUP_ACTIVITY_KIND, provider, {
             "cluster": cs.name, "from": after, "to": after,
             "description": "Could not scale to desired capacity because all remaining instances are protected from scale-in.",
             "cause": (f"At {world.now()} the desired capacity is {desired} and {after - desired} of the group's "
@@ -272,6 +274,6 @@ def shrink(world: World, cs: ClusterState, provider: str, spec: dict | None, dat
         data.pop("protectedAbove", None)
 
 
-__all__ = ["KIND", "STARTUP_MINUTES", "TERMINATED", "apply_provider", "bounds", "cluster_for", "delete_provider",
+__all__ = ["GROUP_ACTIVITY_KIND", "KIND", "STARTUP_MINUTES", "TERMINATED", "apply_provider", "bounds", "cluster_for", "delete_provider",
            "launch", "load", "members", "non_daemon_tasks", "providers", "register", "register_due", "save",
            "scale_in", "shrink", "size", "sync", "sync_cluster", "terminating_text", "zones_of"]

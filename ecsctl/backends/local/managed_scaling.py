@@ -156,7 +156,7 @@ def _activity(world: World, cs: ClusterState, provider: str, spec: dict | None, 
         done = min(done, asg.bounds(spec)[1])
         what = asg.terminating_text(gone)
     data["desired"] = done
-    world.append_history("CapacityProvider", provider, {
+    world.append_history(asg.GROUP_ACTIVITY_KIND, provider, {
         "cluster": cs.name, "description": what,
         "cause": (f"At {world.now()} a monitor alarm of the target tracking policy of capacity provider {provider} "
                   f"(CapacityProviderReservation {round(cpr, 1):g} %, target {_scaling(spec, data).target_capacity}) "

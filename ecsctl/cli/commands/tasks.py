@@ -109,6 +109,9 @@ def tick(
     timed += [(f["time"] or "", -1, f"rule    {f['time']}  {f['message']}") for f in result.get("firings", ())]
     timed += [(a["time"], -1, f"scaling {a['time']}  {a['cluster']}/{a['service']}: {a['previousDesiredCount']} -> "
                              f"{a['desiredCount']}  {a['description']}  cause: {a['cause']}") for a in result.get("scaling", ())]
+    timed += [(a["time"], -1, f"capacity {a['time']}  capacityprovider/{a['capacityProvider']} ({a['cluster']}): "
+                             f"{a['previousDesiredCapacity']} -> {a['desiredCapacity']}  {a['description']}")
+              for a in result.get("capacity", ())]
     timed += [(e["time"], 2, f"event   {e['time']}  {e['cluster']}/{e['service']}: {e['message']}") for e in result["events"]]
     lines = [f"clock {result['from']} -> {result['to']}"] + [line for _, _, line in sorted(timed, key=lambda x: (x[0], x[1]))]
     sys.stdout.write("".join(line + "\n" for line in lines))
