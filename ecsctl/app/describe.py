@@ -246,9 +246,9 @@ ACTIVITIES_SHOWN = 10
 def _groups(store, cluster: str, instances) -> list[dict]:
     """The Auto Scaling groups of the cluster's capacity providers: size, booting instances and
     the last managed scaling activities (``backends.local.asg``, ``managed_scaling``)."""
-    from ecsctl.backends.local.asg import GROUP_ACTIVITY_KIND, KIND
+    from ecsctl.backends.local.asg import GROUP_ACTIVITY_KIND, KIND, bounds
     from ecsctl.backends.local.capacity_providers import group_name
-    from ecsctl.core.state.ports import HistoryEntry, SimState
+    from ecsctl.core.state.ports import CatalogueEntry, HistoryEntry, SimState
 
     out = []
     for state in sorted(store.find(SimState, kind=KIND), key=lambda s: s.name):
@@ -256,8 +256,10 @@ def _groups(store, cluster: str, instances) -> list[dict]:
             continue
         mine = [i for i in instances if i.group_name == group_name(state.name) and i.status != "INACTIVE"]
         history = sorted(store.find(HistoryEntry, kind=GROUP_ACTIVITY_KIND, name=state.name), key=lambda h: h.id)
+        entry = store.get(CatalogueEntry, "CapacityProvider", state.name)
+        low, high = bounds(entry.spec if entry is not None else None)
         out.append({
-            "capacityProvider": state.name, "desiredCapacity": state.data.get("desired"),
+            "capacityProvider": state.name, "minSize": low, "maxSize": high, "desiredCapacity": state.data.get("desired"),
             "registered": len(mine), "booting": len(state.data.get("booting") or ()),
             "activities": [{"time": h.at, "description": h.data.get("description"), "cause": h.data.get("cause")}
                            for h in history[-ACTIVITIES_SHOWN:]],

@@ -183,6 +183,7 @@ def test_scale_out_through_provisioning_then_back_in(sim):
     assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 10}
     [group] = json.loads(sim.run("describe", "cluster", "prod", "-o", "json").stdout)["autoScalingGroups"]
     assert (group["desiredCapacity"], group["registered"], group["booting"]) == (5, 5, 0)
+    assert (group["minSize"], group["maxSize"]) == (1, 10)   # the group's bounds, as the provider gives them
     assert group["activities"][0]["description"].startswith("Launching 3 new EC2 instances")
     assert "changed the desired capacity from 2 to 5" in group["activities"][0]["cause"]
 
