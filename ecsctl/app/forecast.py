@@ -24,8 +24,10 @@ It returns, for the plan:
   on the clock starts for the tasks the run left PROVISIONING (``managed_scaling.forecast``:
   the tick handler's own decision, on the world the run left), and how many of them stay
   PROVISIONING because the Auto Scaling group cannot grow past its ``maxSize``;
-* ``reconcile`` — the clusters in which the scheduler has work even without a step (lost tasks
-  to replace, a deployment to continue, a rollback): tasks it would start or stop. Starts that
+* ``reconcile`` — the clusters in which the scheduler has work that no step causes (lost tasks
+  to replace, a deployment to continue, a rollback): tasks it would start or stop.  A step's own
+  moves (of a deployment it started, of a service whose desired count it changed, in a cluster
+  whose instances or capacity providers it changed: ``_StepEffects``) are not listed.  Starts that
   fail are not work: without a circuit breaker ECS retries them forever, and counting them
   would make every plan report a change (``plan --detailed-exitcode`` exit 2) while nothing
   apply could do converges; the deployment entry shows the failure instead;
@@ -72,26 +74,59 @@ def forecast(steps: list[Step], store, read: dict[type, list] | None = None) -> 
     clusters = backend.clusters_with_work()
     for name in clusters:
         world.state(name)
-    started = _deployments_started(world, store, service_steps)
+    from ecsctl.core.state.ports import Deployment, Service
+
+    known = {d.id: d for d in store.find(Deployment)} if store is not None else {}
+    before = {(s.cluster, s.name): s for s in store.find(Service)} if store is not None else {}
+    started = _deployments_started(world, known, before, service_steps)
+    effects = _StepEffects.after_steps(world, known, before, steps)
     backend.settle(clusters, session=Session(observer=moves.append))
     return Forecast(
         deployments=_deployment_entries(world, started, moves),
         services=_service_entries(world, service_steps, moves) + _scheduled_task_entries(world, steps),
-        reconcile=_scheduler_work(moves, steps, service_steps),
+        reconcile=sorted({m.cluster for m in moves
+                          if (m.stopped or m.started or m.phase == "rollback") and not effects.caused(world, m)}),
         capacity=capacity_forecast(world),
         recording=backend.recording,
     )
 
 
-def _scheduler_work(moves: list, steps: list[Step], service_steps: dict) -> list[str]:
-    """The clusters in which the scheduler moves a service that no step of the plan moves: a
-    Service step's own deployment or scaling, and the moves in a cluster whose Cluster step
-    changes its instances, are the steps' work, not the scheduler's (README: work "without a
-    manifest change")."""
-    stepped = {s.name for s in steps if s.kind == "Cluster"}
-    return sorted({m.cluster for m in moves
-                   if (m.stopped or m.started or m.phase == "rollback")
-                   and (m.cluster, m.service) not in service_steps and m.cluster not in stepped})
+# the Cluster fields whose change moves tasks: its instances and where tasks may be launched
+_MOVING_CLUSTER_FIELDS = ("containerInstances", "capacityProviders", "defaultCapacityProviderStrategy")
+
+
+@dataclass
+class _StepEffects:
+    """What the plan's steps did to the world before the scheduler runs, to tell the moves they
+    cause from the scheduler's own work (``reconcile``: work "without a manifest change")."""
+
+    deployments: set[str]      # deployments the steps started
+    resized: set[tuple]        # (cluster, service) whose desired count the steps set or changed
+    clusters: set[str]         # clusters whose instances or capacity providers the steps changed
+
+    @classmethod
+    def after_steps(cls, world, known: dict, before: dict, steps: list[Step]) -> "_StepEffects":
+        deployments, resized = set(), set()
+        for name in world.loaded_clusters():
+            cs = world.state(name)
+            for svc in cs.active_services():
+                was = before.get((name, svc.name))
+                if was is None or was.status == "INACTIVE" or was.desired_count != svc.desired_count:
+                    resized.add((name, svc.name))
+                deployments.update(d.id for d in cs.service_deployments(svc.name) if d.id not in known)
+        clusters = {s.name for s in steps if s.kind == "Cluster" and (
+            s.action != "update" or any((s.before or {}).get(f) != (s.spec or {}).get(f) for f in _MOVING_CLUSTER_FIELDS))}
+        return cls(deployments, resized, clusters)
+
+    def caused(self, world, move) -> bool:
+        """Whether a step caused ``move``: it belongs to a deployment a step started (or to the
+        rollback of one), scales a service a step resized, or is in a cluster a step regrouped."""
+        if move.cluster in self.clusters or (move.phase == "scale" and (move.cluster, move.service) in self.resized):
+            return True
+        dep = move.deployment
+        if dep in self.deployments:
+            return True
+        return _rolled_back_from(world.state(move.cluster), move.service, dep) in self.deployments
 
 
 def _families(steps: list[Step]):
@@ -131,17 +166,15 @@ def _cluster_of_address(addr: str) -> dict:
     return {"cluster": parts[1]} if len(parts) >= 3 else {}
 
 
-def _deployments_started(world, store, service_steps: dict) -> dict[str, dict]:
+def _deployments_started(world, known: dict, before: dict, service_steps: dict) -> dict[str, dict]:
     """Deployment id -> ``{service, from}`` for every deployment a Service update step started,
-    and every deployment already in progress in the state."""
+    and every deployment already in progress in the state (``known``: the deployments by id, and
+    ``before``: the services by (cluster, name), before the plan)."""
     from ecsctl.core.controller import ids
-    from ecsctl.core.state.ports import Deployment, Service
 
-    known = {d.id: d for d in store.find(Deployment)} if store is not None else {}
     known_of: dict[tuple[str, str], list] = {}  # (cluster, service) -> its deployments before the plan
     for d in known.values():
         known_of.setdefault((d.cluster, d.service), []).append(d)
-    before = {(s.cluster, s.name): s for s in store.find(Service)} if store is not None else {}
     out: dict[str, dict] = {}
     for name in world.loaded_clusters():
         cs = world.state(name)

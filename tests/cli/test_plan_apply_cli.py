@@ -574,3 +574,24 @@ def test_reconcile_lists_only_the_work_no_step_causes(runner, stack, state):
     assert run(runner, "stop-task", victim, "--state", state).exit_code == 0
     data = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
     assert (data["reconcile"], data["summary"]["reconcile"]) == (["prod"], 1)
+
+
+@pytest.mark.parametrize("edit", [
+    ("cluster.yaml", "{name: containerInsights, value: enabled}", "{name: containerInsights, value: disabled}"),
+    ("worker.yaml", "maxCapacity: 18", "maxCapacity: 17"),
+], ids=["cluster-setting", "service-scaling-bound"])
+def test_a_step_that_moves_no_task_leaves_the_lost_task_to_reconcile(runner, stack, state, edit):
+    """A Cluster step that changes a setting, or a Service step that changes a field that starts
+    no deployment and keeps the desired count, does not replace the lost task: the scheduler does,
+    so the cluster is still listed under reconcile."""
+    applied(runner, stack, state)
+    tasks = json.loads(run(runner, "get", "tasks", "--state", state, "-o", "json").stdout)
+    victim = next(t["id"] for t in tasks if t.get("group") == "service:worker")
+    assert run(runner, "stop-task", victim, "--state", state).exit_code == 0
+    name, old, new = edit
+    path = stack / name
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
+    data = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
+    assert [c for c in data["changes"] if c["action"] != "no-op"] and not data["deployments"]
+    assert (data["reconcile"], data["summary"]["reconcile"]) == (["prod"], 1)
