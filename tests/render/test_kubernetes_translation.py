@@ -151,6 +151,40 @@ def test_secret_looking_arguments_and_labels_are_never_written():
     assert "Secret 'app-env' key 'app-command-2': argument command[2] of app (plain text in the ECS task definition)" in r.files[0].needs
 
 
+def test_a_secret_in_a_health_check_is_read_from_the_environment_through_the_shell():
+    """A probe's ``exec.command`` takes no ``$(VAR)`` (only a container's command and args do),
+    so a health check holding what looks like a secret runs through ``/bin/sh``, which reads
+    it from an environment variable set from a Secret; the value is never written."""
+    r = render(
+        td({"name": "app", "image": "x", "memory": 256, "essential": True,
+            "healthCheck": {"command": ["CMD", "check", "--password", SECRET_VALUE, "--url", "http://x/a b"]}},
+           {"name": "db", "image": "y", "memory": 256, "essential": True,
+            "healthCheck": {"command": ["CMD-SHELL", f"pg_isready --password={SECRET_VALUE} || exit 1"]}}),
+        svc())
+    app_c, db_c = container(pod_of(r), "app"), container(pod_of(r), "db")
+    assert app_c["livenessProbe"]["exec"]["command"] == [
+        "/bin/sh", "-c", "exec check --password \"$ECS_HEALTHCHECK_3\" --url 'http://x/a b'"]
+    assert {e["name"]: e["valueFrom"]["secretKeyRef"] for e in app_c["env"]} == {
+        "ECS_HEALTHCHECK_3": {"name": "app-env", "key": "app-healthCheck-3"}}
+    assert db_c["livenessProbe"]["exec"]["command"] == ["/bin/sh", "-c", 'eval "$ECS_HEALTHCHECK"']
+    assert [e["name"] for e in db_c["env"]] == ["ECS_HEALTHCHECK"]
+
+
+def test_dollar_parentheses_stay_literal_and_a_generated_name_never_takes_the_users():
+    """Kubernetes expands ``$(NAME)`` in command and args ("$$ escapes it"); ECS passes it as
+    written.  A user variable named like a generated one keeps its name and value."""
+    r = render(
+        td({"name": "app", "image": "x", "memory": 256,
+            "environment": [{"name": "GREETING", "value": "hi"}, {"name": "ECS_COMMAND_3", "value": "mine"}],
+            "command": ["echo", "$(GREETING)", "--db-password", SECRET_VALUE]}),
+        svc())
+    c = container(pod_of(r), "app")
+    assert c["args"] == ["echo", "$$(GREETING)", "--db-password", "$(ECS_COMMAND_3_1)"]
+    env = {e["name"]: e for e in c["env"]}
+    assert env["ECS_COMMAND_3"] == {"name": "ECS_COMMAND_3", "value": "mine"}
+    assert env["ECS_COMMAND_3_1"]["valueFrom"]["secretKeyRef"] == {"name": "app-env", "key": "app-command-3"}
+
+
 def test_environment_files_become_named_configmaps_or_secrets():
     r = render(
         td({"name": "app", "image": "x", "memory": 256, "environmentFiles": [

@@ -91,6 +91,7 @@ def test_an_argument_is_named_by_its_list_and_index_in_a_task_definition_and_a_s
     environment variable named after the index."""
     doc = json.loads(taskdef([]))
     doc["spec"]["containerDefinitions"][0]["command"] = ["--db-password", "hunter2xyz"]
+    doc["spec"]["containerDefinitions"][0]["healthCheck"] = {"command": ["CMD", "check", "--password", "hunter2xyz"]}
     scheduled = {"apiVersion": "ecsctl/v1", "kind": "ScheduledTask", "metadata": {"name": "nightly"},
                  "spec": {"scheduleExpression": "rate(1 day)", "target": {
                      "cluster": "prod", "taskDefinition": "web", "launchType": "FARGATE",
@@ -102,7 +103,8 @@ def test_an_argument_is_named_by_its_list_and_index_in_a_task_definition_and_a_s
     (tmp_path / "sched.json").write_text(json.dumps(scheduled), encoding="utf-8")
     report = validator.validate([str(path), str(tmp_path / "sched.json")])
     messages = sorted(f.message for f in report.findings if f.rule == "W7001")
-    assert len(messages) == 2, report.findings
+    assert len(messages) == 3, report.findings
     assert messages[0].startswith("argument command[1] looks like a plain-text secret")
     assert messages[1].startswith("argument command[2] in its overrides looks like a plain-text secret")
+    assert messages[2].startswith("argument healthCheck.command[3] looks like a plain-text secret")
     assert not any(m.startswith("environment variable") for m in messages)

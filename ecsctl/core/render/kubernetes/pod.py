@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 from dataclasses import dataclass, field
 
 from ecsctl.core.render.kubernetes.names import Namer, config_key, dns_label, dns_subdomain, is_label_key, port_name
@@ -281,23 +282,66 @@ class PodBuilder:
         self._need(f"Secret '{secret}' key '{key}': {what} (plain text in the ECS task definition)")
         return Node(name=name, valueFrom=Node(secretKeyRef=Node(name=secret, key=key)))
 
-    def _arguments(self, c: dict, field: str, hidden: list[Node]) -> Items:
+    @staticmethod
+    def _free_name(base: str, taken: set[str]) -> str:
+        """``base``, or ``base_1``, ``base_2`` … when the container has a variable of that name."""
+        name, n = base, 0
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        return name
+
+    def _arguments(self, c: dict, field: str, hidden: list[Node], taken: set[str]) -> Items:
         """``command``/``entryPoint`` as Kubernetes arguments.  An argument that looks like a
         secret (W7001) becomes ``$(VAR)``, which the kubelet expands from the container's
-        environment variable ``VAR``, set from the workload's Secret (appended to ``hidden``)."""
+        environment variable ``VAR``, set from the workload's Secret (appended to ``hidden``;
+        ``taken``: the container's variable names).  Every other ``$(`` is written ``$$(``: ECS
+        passes ``$(NAME)`` as it is, the kubelet would expand it."""
         args = [str(x) for x in c[field]]
         secretish = {h.path[1] for h in find_sensitive({field: args}) if h.where == "argument"}
         out = Items()
         for i, arg in enumerate(args):
             if i not in secretish:
-                out.append(arg)
+                out.append(arg.replace("$(", "$$("))
+                if "$(" in arg:
+                    out.note(len(out) - 1, "ECS passes $(…) as written; $$( keeps the kubelet from expanding it")
                 continue
-            var = f"ECS_{field.upper()}_{i}"
+            var = self._free_name(f"ECS_{field.upper()}_{i}", taken)
             hidden.append(self._secret_env(var, config_key(f"{c.get('name')}-{field}-{i}"), f"argument {field}[{i}] of {c.get('name')}"))
             out.append(f"$({var})")
             out.note(len(out) - 1, f"{field}[{i}] looks like a plain-text secret (W7001): read from the environment "
                                    f"variable {var}, set from a Secret; the value is not written here")
         return out
+
+    def _probe_command(self, c: dict, command: list, node: Node) -> tuple[list[str], str]:
+        """The probe's ``exec.command`` and a note.  A probe's command takes no ``$(VAR)``, so a
+        health check with an argument that looks like a secret (W7001) runs through ``/bin/sh``,
+        reading it from an environment variable set from the workload's Secret."""
+        args = [str(x) for x in command]
+        secretish = sorted(h.path[1] for h in find_sensitive({"command": args}) if h.where == "argument")
+        if not secretish:
+            return _shell(command)
+        env = node.get("env")
+        if env is None:
+            env = node["env"] = Items()
+        taken = {str(e.get("name")) for e in env}
+        name = c.get("name")
+        shell = bool(args) and args[0] == "CMD-SHELL"
+        refs = {}
+        for i in ([1] if shell else secretish):
+            var = self._free_name(f"ECS_HEALTHCHECK_{i}" if not shell else "ECS_HEALTHCHECK", taken)
+            what = f"the health check's shell command of {name}" if shell else f"argument healthCheck.command[{i}] of {name}"
+            env.append(self._secret_env(var, config_key(f"{name}-healthCheck" + ("" if shell else f"-{i}")), what))
+            env.note(len(env) - 1, f"{what} looks like a plain-text secret (W7001): the probe reads it from here")
+            refs[i] = var
+        if shell:
+            return ["/bin/sh", "-c", f'eval "${refs[1]}"'], ("the health check's shell command holds what looks like a "
+                                                              f"secret: it is read from ${refs[1]}, never written here")
+        start = 1 if args and args[0] == "CMD" else 0
+        script = " ".join(f'"${refs[i]}"' if i in refs else shlex.quote(a) for i, a in enumerate(args) if i >= start)
+        return ["/bin/sh", "-c", f"exec {script}"], ("the health check has an argument that looks like a secret: run "
+                                                     "through /bin/sh (the image needs one) to read it from the environment")
 
     def _env(self, c: dict, node: Node, hidden: list[Node] = ()) -> None:
         env = Items()
@@ -497,10 +541,11 @@ class PodBuilder:
             notes.append("others wait for it to complete (dependsOn SUCCESS/COMPLETE): an init container, run to completion "
                          "before every main container (ECS starts unrelated containers meanwhile)")
         hidden: list[Node] = []
+        taken = {str(as_dict(e).get("name")) for e in as_list(c.get("environment")) + as_list(c.get("secrets"))}
         if c.get("entryPoint"):
-            node["command"] = self._arguments(c, "entryPoint", hidden)
+            node["command"] = self._arguments(c, "entryPoint", hidden, taken)
         if c.get("command"):
-            node["args"] = self._arguments(c, "command", hidden)
+            node["args"] = self._arguments(c, "command", hidden, taken)
         if c.get("workingDirectory"):
             node["workingDir"] = str(c["workingDirectory"])
         self._ports(c, node)
@@ -569,7 +614,6 @@ class PodBuilder:
         command = as_list(check.get("command"))
         if not command:
             return
-        exe, why = _shell(command)
         h = {k: _int(check.get(k)) if _int(check.get(k)) is not None else d for k, d in HEALTH_DEFAULTS.items()}
         essential = c.get("essential", True) is not False
         if role == "init":
@@ -578,6 +622,8 @@ class PodBuilder:
         if self.given.job and not needed_healthy:
             node.note("name", "healthCheck: ECS does not act on the health of a standalone task; no probe")
             return
+
+        exe, why = self._probe_command(c, command, node)
 
         def probe(failures: int) -> Node:
             return Node(exec=Node(command=list(exe)), periodSeconds=h["interval"], timeoutSeconds=h["timeout"],

@@ -28,10 +28,15 @@ _HOLDERS = {"environment": "environment variable '{name}'", "option": "log optio
 
 def _holder(hit: Hit) -> str:
     """What holds the value, as a reader finds it: ``environment variable 'DB_PASSWORD'``, or
-    for an argument ``command[2]`` (its list and index, as the finding's path writes it)."""
-    if hit.where == "argument":
-        listed = next((p for p in reversed(hit.path) if isinstance(p, str)), "command")
-        return f"argument {listed}[{hit.name}]"
+    for an argument ``command[2]``, ``healthCheck.command[3]`` (its list and index, as the
+    finding's path writes it)."""
+    if hit.where == "argument":  # the field names after the container's index: healthCheck.command
+        fields = []
+        for part in reversed(hit.path[:-1]):
+            if not isinstance(part, str):
+                break
+            fields.insert(0, part)
+        return f"argument {'.'.join(fields) or 'command'}[{hit.name}]"
     return _HOLDERS.get(hit.where, "'{name}'").format(name=hit.name)
 
 
