@@ -272,11 +272,10 @@ def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[di
 
 def _unfinished(cs, service: str) -> str:
     """Why a deployment that nothing stalls has not finished after apply's run."""
+    from ecsctl.backends.local.controller import waiting_reason
+
     waiting = sum(1 for t in cs.tasks.values() if t.service == service and t.last_status == "PROVISIONING")
-    if waiting:
-        return (f"{waiting} task{'s' if waiting != 1 else ''} wait in PROVISIONING for capacity provider instances; "
-                "managed scaling launches them on the clock (ecsctl tick)")
-    return "the deployment did not finish"
+    return waiting_reason(waiting) if waiting else "the deployment did not finish"
 
 
 def _rolled_back_from(cs, service: str, rollback_id: str) -> str | None:

@@ -68,7 +68,7 @@ NEVER_NEGATIVE = frozenset({"ECSServiceAverageCPUUtilization", "ECSServiceAverag
 
 def _option_value(value: str | float) -> float:
     """``--value`` as given on the command line: ``1e400`` is refused quoting what was typed."""
-    from ecsctl.app.scaling import _number
+    from ecsctl.app.scaling import parse_number
     from ecsctl.errors import InputError
 
     if isinstance(value, (int, float)):
@@ -76,7 +76,7 @@ def _option_value(value: str | float) -> float:
             raise UsageError(f"--value {value} is not a finite number")
         return float(value)
     try:
-        return _number(str(value), "--value")
+        return parse_number(str(value), "--value")
     except InputError as exc:
         raise UsageError(str(exc)) from None
 

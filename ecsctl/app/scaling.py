@@ -141,8 +141,10 @@ def _parse_timestamp(text: str, where: str) -> int:
                          f"seconds, from 1970 on)") from None
 
 
-def _number(text: str, where: str) -> float:
+def parse_number(text: str, where: str) -> float:
     try:
+        if "_" in text:  # float() takes 1_000; a metric datapoint is written plainly
+            raise ValueError(text)
         value = float(text)
     except ValueError:
         raise InputError(f"{where}: value '{text.strip()}' is not a number") from None
@@ -181,7 +183,7 @@ def read_metric_rows(path: str) -> list[tuple[int, str, float]]:
         metric = row[1].strip()
         if not metric:
             raise InputError(f"{where}: the metric name is empty")
-        rows.append((_parse_timestamp(row[0], where), metric, _number(row[2], where)))
+        rows.append((_parse_timestamp(row[0], where), metric, parse_number(row[2], where)))
     rows.sort(key=lambda r: r[0])
     return rows
 
@@ -193,7 +195,7 @@ def read_demand_points(path: str) -> list[tuple[int, float]]:
         where = f"{path}:{number}"
         if len(row) not in (2, 3):
             raise InputError(f"{where}: expected timestamp,value (or timestamp,metric,value), got {len(row)} columns")
-        value = _number(row[-1], where)
+        value = parse_number(row[-1], where)
         if value < 0:
             raise InputError(f"{where}: demand cannot be negative ({value})")
         points.append((_parse_timestamp(row[0], where), value))

@@ -25,7 +25,7 @@ def parse_duration(text: str) -> timedelta:
     """``90s``, ``15m``, ``2h``, ``1d`` and their sums written largest unit first (``1h30m``,
     ``2d12h``); ``0`` needs no unit."""
     raw = str(text)
-    if raw == "0":
+    if raw and not raw.strip("0"):  # 0, 00: no unit needed
         return timedelta(0)
     m = _DURATION.fullmatch(raw)
     if m is None or not raw:

@@ -442,7 +442,7 @@ def test_a_scale_out_blocked_by_the_warm_up_is_forecast_for_when_it_ends(sim):
     text = sim.run("plan", "-f", str(sim.dir)).stdout
     assert f"no instance to launch until the instance warm-up ends at {entry['afterWarmup']['at']}, then 4 more m5.large" in text
     assert "(desired capacity 5 now, 9 after the warm-up," in text and "at maxSize" not in text
-    assert "STALLED: 28 tasks wait in PROVISIONING for capacity provider instances" in text  # 2 run on the first instance
+    assert "STALLED: 28 new tasks wait in PROVISIONING for capacity provider instances" in text  # 2 run on the first instance
     sim.tick("4m")                             # a minute before the warm-up ends: the next tick is the one
     [entry] = sim.plan(stack)["capacity"]
     assert (entry["count"], entry["to"], "afterWarmup" in entry) == (4, 9, False)

@@ -306,7 +306,7 @@ def test_tick_handlers_are_called_minute_by_minute(store):
 
 @pytest.mark.parametrize("text, seconds", [
     ("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("0s", 0),
-    ("1h30m", 5400), ("2d12h", 216000), ("1d2h3m4s", 93784), ("1h90m", 9000), ("0", 0), ("0m", 0),
+    ("1h30m", 5400), ("2d12h", 216000), ("1d2h3m4s", 93784), ("1h90m", 9000), ("0", 0), ("00", 0), ("0m", 0),
     ("0000000000001s", 1),
 ])
 def test_parse_duration(text, seconds):

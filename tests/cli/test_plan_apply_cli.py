@@ -144,6 +144,12 @@ def test_a_saved_plan_edited_by_hand_is_refused_not_applied(runner, stack, state
         (line,) = refused.stderr.splitlines()
         assert line.startswith(f"error: {plan_file}: the plan file was changed after it was saved")
     assert not Path(state).exists()  # nothing applied, no state made
+    service["spec"]["desiredCount"] = 3
+    data["zz"] = "\ud800"  # a lone surrogate, written as the escape JSON allows: refused the same way
+    plan_file.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    refused = run(runner, "show", str(plan_file))
+    assert refused.exit_code == 1 and "the plan file was changed after it was saved" in refused.stderr
+    del data["zz"]
     del data["plan_digest"]  # a plan file from before the digest: read as it is
     service["spec"]["desiredCount"] = 3
     plan_file.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -284,6 +284,7 @@ def test_a_metric_no_policy_reads_is_a_warning(tmp_path) -> None:
     (["--service", "web", "--file", "missing.csv"], 1),
     (["--service", "web", "--metric", CPU, "--value", "1e400"], 2),
     (["--service", "web", "--metric", CPU, "--value", "ninety"], 2),
+    (["--service", "web", "--metric", CPU, "--value", "1_0"], 2),
 ])
 def test_metrics_put_errors_are_one_line(tmp_path, args, code) -> None:
     sim = Sim(tmp_path, TARGET_TRACKING)

@@ -362,7 +362,7 @@ def _replica(ctx: _Ctx) -> bool:
         why = unplaced.reason if unplaced is not None else _why(ctx)[0]
         reason, fix = stall(desired, min_pct, max_pct, old_after, new_after, upper, want, why)
         if waiting and unplaced is None:
-            reason, fix = _waiting_reason(len(waiting)), ""
+            reason, fix = waiting_reason(len(waiting)), ""
         ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0,
                                     old_after, new_after, reason=reason, fix=fix, unplaced=unplaced))
         if unplaced is not None:
@@ -397,16 +397,18 @@ def _replica(ctx: _Ctx) -> bool:
                                         unplaced=unplaced))
         if ctx.provisioned and not started and unplaced is None:
             ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0, 0,
-                                        len(new), reason=_waiting_reason(len(waiting) + len(ctx.provisioned))))
+                                        len(new), reason=waiting_reason(len(waiting) + len(ctx.provisioned))))
         if unplaced is not None:
             ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {unplaced.message}")
         return bool(started or ctx.provisioned)
     return False
 
 
-def _waiting_reason(count: int) -> str:
+def waiting_reason(count: int) -> str:
+    """Why a deployment waits: its tasks in PROVISIONING (the plan's Capacity section says
+    whether the group can grow enough for them)."""
     return (f"{count} new task{'s' if count != 1 else ''} wait in PROVISIONING for capacity provider instances "
-            "(managed scaling launches them on the clock: ecsctl tick)")
+            "(managed scaling launches them on the clock, up to the group's maxSize: ecsctl tick)")
 
 
 def _counts_toward_breaker(ctx: _Ctx) -> bool:
@@ -703,4 +705,4 @@ def _finish(ctx: _Ctx) -> bool:
     return changed
 
 
-__all__ = ["DRAINING_REASON", "THROTTLE_EVENT", "MoveRecord", "Session", "reconcile", "settle"]
+__all__ = ["DRAINING_REASON", "THROTTLE_EVENT", "MoveRecord", "Session", "reconcile", "settle", "waiting_reason"]
