@@ -152,10 +152,13 @@ def read_saved(path: str) -> SavedPlan:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a saved plan ({exc})") from None
     plan = plan_from_json(data)
-    # (a plan saved before the digest was has none: it is read as it is)
-    if DIGEST in data and data[DIGEST] != _digest(data):
-        raise InputError(f"{path}: the plan file was changed after it was saved (its {DIGEST} does not match its "
-                         f"contents): it is not applied or shown; {_again(data, path)}")
+    # every saved plan has one: a file without it was edited (the digest taken out with the
+    # change) or saved before ecsctl wrote it, and is made again rather than trusted
+    if not isinstance(data, dict) or DIGEST not in data or data[DIGEST] != _digest(data):
+        what = (f"its {DIGEST} does not match its contents" if isinstance(data, dict) and DIGEST in data
+                else f"it has no {DIGEST}: edited, or saved by an older ecsctl")
+        raise InputError(f"{path}: the plan file was changed after it was saved ({what}): it is not applied or "
+                         f"shown; {_again(data, path)}")
     return SavedPlan(path, data, plan)
 
 

@@ -150,10 +150,14 @@ def test_a_saved_plan_edited_by_hand_is_refused_not_applied(runner, stack, state
     refused = run(runner, "show", str(plan_file))
     assert refused.exit_code == 1 and "the plan file was changed after it was saved" in refused.stderr
     del data["zz"]
-    del data["plan_digest"]  # a plan file from before the digest: read as it is
-    service["spec"]["desiredCount"] = 3
-    plan_file.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    assert run(runner, "show", str(plan_file)).exit_code == 0
+    service["spec"]["desiredCount"] = 60
+    for key in ("plan_digest", "manifest_digests"):  # the digests taken out with the edit: refused too
+        del data[key]
+        plan_file.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        for command in ("apply", "show"):
+            refused = run(runner, command, str(plan_file), "--state", state, *(["--auto-approve"] if command == "apply" else []))
+            assert refused.exit_code == 1 and "it has no plan_digest" in refused.stderr, refused.stderr
+    assert not Path(state).exists()
 
 
 def test_a_plan_against_an_older_serial_is_refused(runner, stack, state, tmp_path):
