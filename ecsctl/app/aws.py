@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import tempfile
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -62,7 +63,7 @@ def for_aws(inputs: Inputs) -> Inputs:
         if drop and any(k in d.spec for k in drop):
             d = Desired(d.address, d.kind, d.name, {k: v for k, v in d.spec.items() if k not in drop})
         desired.append(d)
-    return Inputs(desired, inputs.files, inputs.documents, inputs.left_out)
+    return replace(inputs, desired=desired)
 
 
 def _applied(store) -> dict[str, tuple[str, str, dict]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Callable, Iterator, Mapping
 
 from ecsctl.app.collector import collector_paused
 from ecsctl.app.validate import Loaded, Validator, discover, read_manifest
@@ -31,8 +31,11 @@ class Inputs:
     files: dict[str, bytes]
     documents: dict[str, object] = field(default_factory=dict)  # address -> its Document (where it is written)
     # address -> why its manifest is not among the inputs though it is there: a file beside the
-    # files named with -f, or one an exclude glob left out (see refuse_deleting_left_out)
-    left_out: dict[str, str] = field(default_factory=dict)
+    # files named with -f, or one an exclude glob left out (see refuse_deleting_left_out); read
+    # only when the plan deletes something (``LeftOutFiles``)
+    left_out: Mapping[str, str] = field(default_factory=dict)
+    from_stdin: bool = False  # a manifest came from ``-f -``: no folder to compare a deletion with
+    exclude: tuple[str, ...] = ()  # the --exclude globs the manifests were read with
 
 
 class ClusterInUse(InputError):
@@ -47,11 +50,12 @@ class NoManifests(InputError):
     """No manifest among the paths: planning would delete everything the state holds."""
 
 
-def read_manifests(paths: list[str], notes: list[str] | None = None, *, guard_left_out: bool = True) -> Inputs:
+def read_manifests(paths: list[str], notes: list[str] | None = None, *, guard_left_out: bool = True,
+                   exclude: tuple[str, ...] | list[str] = ()) -> Inputs:
     """Load and validate manifests; refuse them if any error is found, or if there is none
-    (``notes`` receives the files skipped as not being manifests). Without ``guard_left_out``
-    (``--delete-left-out``) the manifests left out of the inputs protect nothing
-    (``refuse_deleting_left_out``)."""
+    (``notes`` receives the files skipped as not being manifests; ``exclude``: globs that leave
+    files out, as validate's ``--exclude``). Without ``guard_left_out`` (``--delete-left-out``)
+    the manifests left out of the inputs protect nothing (``refuse_deleting_left_out``)."""
     from ecsctl.core.normalize import canonical
 
     files: dict[str, bytes] = {}
@@ -62,7 +66,8 @@ def read_manifests(paths: list[str], notes: list[str] | None = None, *, guard_le
 
     validator = Validator()
     excluded: list[tuple[str, str]] = []
-    found = discover(paths, notes=notes, excluded=excluded)
+    exclude = tuple(exclude)
+    found = discover(paths, exclude, notes=notes, excluded=excluded)
     loaded: Loaded = validator.load(found, read)
     report = validator.check(loaded)
     if report.errors:
@@ -79,14 +84,60 @@ def read_manifests(paths: list[str], notes: list[str] | None = None, *, guard_le
         where = ", ".join(paths) or "(no paths)"
         raise NoManifests(f"no manifests in {where}: refusing to plan the deletion of everything the state holds "
                           "(to delete on purpose: ecsctl destroy -f DIR)")
-    return Inputs(desired, files, documents, _left_out(paths, found, excluded) if guard_left_out else {})
+    left_out = LeftOutFiles(paths, found, excluded, exclude) if guard_left_out else {}
+    return Inputs(desired, files, documents, left_out, from_stdin=guard_left_out and "-" in paths, exclude=exclude)
 
 
-def _left_out(paths: list[str], found: list[str], excluded: list[tuple[str, str]]) -> dict[str, str]:
-    """What the manifests left out of the inputs declare: address -> the file and why. Left out
-    are the files an exclude glob took, and the manifests in the folder of a file named with
-    ``-f`` (that folder only, not its subfolders: they may hold other stacks) that ``-f`` did not
-    name."""
+class LeftOutFiles(Mapping):
+    """What the manifests left out of the inputs declare: address -> the file and why, read on
+    first use (only a plan that deletes something asks).  Left out are:
+
+    * the files an exclude glob (``--exclude``, ``.ecsctlignore``) took;
+    * the manifests in the folder of a file named with ``-f`` that ``-f`` did not name (that
+      folder only, not its subfolders: they may hold other stacks);
+    * the manifests under each folder above a named path, up to the current directory (not it):
+      ``-f m/batch`` after ``apply -f m`` would otherwise delete all of ``m``.
+    """
+
+    def __init__(self, paths: list[str], found: list[str], excluded: list[tuple[str, str]],
+                 exclude: tuple[str, ...] = ()) -> None:
+        self._args = (paths, found, excluded, exclude)
+        self._read: dict[str, str] | None = None
+
+    def _all(self) -> dict[str, str]:
+        if self._read is None:
+            self._read = _left_out(*self._args)
+        return self._read
+
+    def __getitem__(self, key: str) -> str:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def _above(path: str) -> list[str]:
+    """The folders above ``path`` inside the current directory, nearest first (not the current
+    directory itself: a repository's root holds more than one stack's business)."""
+    import os
+
+    here = os.path.realpath(os.getcwd())
+    folder = os.path.realpath(path)
+    if os.path.isfile(path):  # its own folder is read without subfolders ("beside")
+        folder = os.path.dirname(folder)
+    folder = os.path.dirname(folder)
+    out = []
+    while folder.startswith(here + os.sep) and folder != here:
+        out.append(folder)
+        folder = os.path.dirname(folder)
+    return out
+
+
+def _left_out(paths: list[str], found: list[str], excluded: list[tuple[str, str]],
+              exclude: tuple[str, ...] = ()) -> dict[str, str]:
     import os
 
     from ecsctl.core.normalize import canonical
@@ -94,13 +145,22 @@ def _left_out(paths: list[str], found: list[str], excluded: list[tuple[str, str]
     why: dict[str, str] = {name: f"excluded by {pattern!r}" for name, pattern in excluded}
     taken = {os.path.realpath(f) for f in found}
     beside: dict[str, str] = {}  # folder -> the first file named in it
+    above: dict[str, str] = {}   # folder above a named path -> that path
     for p in paths:
-        if p != "-" and os.path.isfile(p):
+        if p == "-":
+            continue
+        if os.path.isfile(p):
             beside.setdefault(os.path.dirname(p) or ".", p)
+        for folder in _above(p):
+            above.setdefault(folder, p)
     for folder, named in sorted(beside.items()):
-        for name in discover([folder], notes=[], recursive=False):
+        for name in discover([folder], exclude, notes=[], recursive=False):
             if os.path.realpath(name) not in taken:
                 why.setdefault(name, f"beside {named}, which -f names instead of the folder")
+    for folder, named in sorted(above.items()):
+        for name in discover([os.path.relpath(folder)], exclude, notes=[]):
+            if os.path.realpath(name) not in taken:
+                why.setdefault(name, f"in {os.path.relpath(folder)}, a folder above {named}, which -f names instead")
     if not why:
         return {}
     out: dict[str, str] = {}
@@ -118,11 +178,23 @@ def refuse_deleting_left_out(changes: list[Change], inputs: Inputs) -> None:
     kubectl apply -f never deletes). Delete on purpose by removing the manifest, or, when the
     named files are a stack of their own beside another (``dev.yaml``, ``prod.yaml``), with
     ``--delete-left-out`` (``read_manifests(guard_left_out=False)``)."""
-    gone = [c.address for c in changes if c.action == "delete" and c.address in inputs.left_out]
+    deletes = [c.address for c in changes if c.action == "delete"]
+    if deletes and inputs.from_stdin:
+        more = f" (and {len(deletes) - 1} more)" if len(deletes) > 1 else ""
+        raise LeftOut(f"the plan would destroy {deletes[0]}{more}, which standard input (-f -) does not declare: "
+                      "standard input names no folder to check what else still declares it; give the manifests "
+                      "as files, or pass --delete-left-out when standard input holds the whole stack")
+    if not deletes or not inputs.left_out:
+        return
+    gone = [a for a in deletes if a in inputs.left_out]
     if not gone:
         return
     more = f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""
-    raise LeftOut(f"the plan would destroy {gone[0]}{more}, which {inputs.left_out[gone[0]]} still declares: "
+    first = inputs.left_out[gone[0]]  # "m/queue.yaml (excluded by 'queue.yaml')"
+    others = sorted({inputs.left_out[a].split(" (", 1)[0] for a in gone} - {first.split(" (", 1)[0]})
+    where = first if not others else (f"{first} and {others[0]}" if len(others) == 1 else
+                                       f"{first} and {len(others)} more files")
+    raise LeftOut(f"the plan would destroy {gone[0]}{more}, which {where} still declare{'' if others else 's'}: "
                   "give every manifest of the stack (its folder) to -f, or remove the manifest to delete it, or, "
                   "when the named files are the whole stack (dev.yaml and prod.yaml in one folder), pass "
                   "--delete-left-out")
@@ -163,8 +235,8 @@ def make_plan(inputs: Inputs, store) -> Plan:
                 running[(cluster, service)] = n
         revisions = store.latest_revisions()
     changes = diff(inputs.desired, applied)
+    refuse_deleting_left_out(changes, inputs)  # first: a left-out file explains a deleted cluster too
     refuse_deleting_used_clusters(changes, inputs)
-    refuse_deleting_left_out(changes, inputs)
     changes = revision_changes(changes, services, revisions, deployments)
     changes = instance_repairs(changes, applied, instances, _terminated(store, instances))
     steps = build_steps(changes, existing=set(applied))
@@ -408,12 +480,13 @@ def deployment_outcomes(plan: Plan, store) -> list[dict]:
     return out
 
 
-def save_plan(plan: Plan, path: str, manifests=(), paths=(), state: str | None = None) -> str:
+def save_plan(plan: Plan, path: str, manifests=(), paths=(), state: str | None = None, exclude=()) -> str:
     """``ecsctl.app.planfile.save_plan``: a private plan file without sensitive values, bound to the
-    manifests (by name and bytes) read from ``paths``; returns the command that applies it."""
+    manifests (by name and bytes) read from ``paths`` (less what ``exclude`` left out); returns the
+    command that applies it."""
     from ecsctl.app import planfile
 
-    planfile.save_plan(plan, path, manifests, paths, state)
+    planfile.save_plan(plan, path, manifests, paths, state, exclude)
     return planfile.apply_command(path, state)
 
 

@@ -60,11 +60,12 @@ def file_digest(content: bytes) -> str:
 
 
 def save_plan(plan: Plan, path: str, manifests: Mapping[str, bytes] | Iterable[str] = (),
-              paths: Iterable[str] = (), state: str | None = None) -> None:
+              paths: Iterable[str] = (), state: str | None = None, exclude: Iterable[str] = ()) -> None:
     """Write ``plan`` to ``path`` (mode 0600) without its sensitive values. ``manifests`` are the
-    files it was made from (their bytes, by name), ``paths`` what ``plan -f`` was given: ``load_plan``
-    checks them again and takes the values left out from them. ``state``: the ``--state`` the plan
-    was made with, if one was given (the hint to make it again names it)."""
+    files it was made from (their bytes, by name), ``paths`` what ``plan -f`` was given and
+    ``exclude`` its ``--exclude`` globs: ``load_plan`` checks them again and takes the values left
+    out from them. ``state``: the ``--state`` the plan was made with, if one was given (the hint
+    to make it again names it)."""
     data = plan_to_json(plan_for_file(plan))
     # first in the file (keys sorted): a folder of manifests it is saved in skips it (core.manifest.sniff)
     data["$comment"] = f"{SAVED_PLAN_MARKER}: apply it with ecsctl apply FILE"
@@ -72,6 +73,8 @@ def save_plan(plan: Plan, path: str, manifests: Mapping[str, bytes] | Iterable[s
     if isinstance(manifests, Mapping):
         data["manifest_digests"] = {name: file_digest(manifests[name]) for name in sorted(manifests)}
     data["manifest_paths"] = list(paths)
+    if exclude:
+        data["manifest_exclude"] = list(exclude)
     if state:
         data["state_option"] = state
     data[DIGEST] = _digest(data)
@@ -200,7 +203,8 @@ def check_saved_manifests(plan: Plan, data: dict, path: str, *, masked: bool) ->
                                f"folder where the plan was made, with the same files{skip_hint}")
     added: list[str] = []
     if roots:
-        found = set(discover([r for r in roots if Path(r).exists()]))  # as plan found them (.ecsctlignore too)
+        exclude = _strings(data.get("manifest_exclude")) or []
+        found = set(discover([r for r in roots if Path(r).exists()], exclude))  # as plan found them (.ecsctlignore too)
         added = sorted(found - set(names))
     changed = [n for n in names if n in present and n in digests and digests[n] != file_digest(present[n])]
     if not (removed or added or changed) and manifests_hash(present) == plan.manifests_hash:
@@ -228,7 +232,9 @@ def _again(data: dict, path: str) -> str:
     if not roots:
         return "run plan again"
     state = data.get("state_option")
-    files = " ".join(f"-f {shlex.quote(r)}" for r in roots) + _state_flag(state if isinstance(state, str) else None)
+    files = " ".join(f"-f {shlex.quote(r)}" for r in roots)
+    files += "".join(f" --exclude {shlex.quote(g)}" for g in _strings(data.get("manifest_exclude")) or ())
+    files += _state_flag(state if isinstance(state, str) else None)
     return f"run plan again (ecsctl plan {files} --out {shlex.quote(path)})"
 
 

@@ -458,7 +458,7 @@ def test_a_file_named_instead_of_its_folder_destroys_nothing_its_neighbours_decl
     one = run(runner, "plan", "-f", str(stack / "catalogue.yaml"), "--state", state)
     assert one.exit_code == 1 and one.stdout == ""
     (line,) = one.stderr.splitlines()
-    assert line.startswith("error: the plan would destroy ") and "beside " in line and "still declares" in line
+    assert line.startswith("error: the plan would destroy ") and "beside " in line and "still declare" in line
     monkeypatch.chdir(stack.parent)
     (stack.parent / ".ecsctlignore").write_text("worker.yaml\n")
     ignored = run(runner, "plan", "-f", str(stack), "--state", state)
@@ -530,6 +530,57 @@ def test_the_left_out_guard_reads_the_named_files_own_folders_and_names_the_righ
     (two / "other.yaml").unlink()  # gone on purpose; deep.yaml, in a subfolder, protects nothing
     plan = json.loads(run(runner, "plan", *named, "--state", state, "-o", "json").stdout)
     assert sorted(c["address"] for c in plan["changes"] if c["action"] == "delete") == ["parameter/deep", "parameter/gone"]
+
+
+def test_a_subfolder_or_standard_input_destroys_nothing_the_rest_of_the_stack_declares(runner, tmp_path, monkeypatch):
+    """After ``apply -f m``, ``plan -f m/batch`` (a folder of the stack) would destroy all of ``m``'s
+    other files: refused, as the folders above a named path (inside the current directory) are
+    read too. Standard input names no folder at all: a plan from it deletes nothing unless
+    --delete-left-out says it holds the whole stack."""
+    monkeypatch.chdir(tmp_path)
+    m = Path("m")
+    (m / "batch").mkdir(parents=True)
+    (m / "top.yaml").write_text(_parameters("top"))
+    (m / "batch" / "jobs.yaml").write_text(_parameters("jobs"))
+    state = "s.db"
+    assert run(runner, "apply", "-f", "m", "--state", state, "--auto-approve").exit_code == 0
+    for named in ("m/batch", "m/batch/jobs.yaml"):
+        refused = run(runner, "plan", "-f", named, "--state", state)
+        assert refused.exit_code == 1, refused.output
+        (line,) = refused.stderr.splitlines()
+        assert f"parameter/top, which m/top.yaml (in m, a folder above {named}, which -f names instead) still declares" in line
+    piped = run(runner, "apply", "-f", "-", "--state", state, "--auto-approve", input=_parameters("jobs"))
+    assert piped.exit_code == 1 and "which standard input (-f -) does not declare" in piped.stderr
+    allowed = run(runner, "plan", "-f", "-", "--state", state, "--delete-left-out", "-o", "json", input=_parameters("jobs", "top"))
+    assert allowed.exit_code == 0 and json.loads(allowed.stdout)["summary"]["delete"] == 0
+    gone = run(runner, "plan", "-f", "-", "--state", state, "--delete-left-out", "-o", "json", input=_parameters("jobs"))
+    assert gone.exit_code == 0 and json.loads(gone.stdout)["summary"]["delete"] == 1
+
+
+def test_exclude_leaves_files_out_of_plan_apply_and_a_saved_plan(runner, stack, state, tmp_path):
+    """README: ``--exclude GLOB``: plan, apply and destroy read directories as validate does. A
+    plan saved with one records it: applying it does not see the excluded file as added."""
+    applied(runner, stack, state)
+    refused = run(runner, "plan", "-f", str(stack), "--exclude", "queue.yaml", "--state", state)
+    assert refused.exit_code == 1 and "queue.yaml (excluded by 'queue.yaml') still declares" in refused.stderr
+    extra = stack / "notes.yaml"
+    extra.write_text(_parameters("scratch"))
+    saved = tmp_path / "p.json"
+    made = run(runner, "plan", "-f", str(stack), "--exclude", "notes.yaml", "--state", state, "--out", str(saved))
+    assert made.exit_code == 0 and "No changes" in made.stdout
+    assert json.loads(saved.read_text())["manifest_exclude"] == ["notes.yaml"]
+    assert run(runner, "apply", str(saved), "--state", state, "--auto-approve").exit_code == 0
+    misuse = run(runner, "apply", str(saved), "--exclude", "x", "--state", state, "--auto-approve")
+    assert misuse.exit_code == 2 and "--exclude is for manifests" in misuse.stderr
+
+
+def test_a_left_out_file_is_named_before_a_cluster_it_still_declares(runner, stack, state):
+    """``-f web.yaml -f catalogue.yaml``: the cluster's deletion comes from leaving cluster.yaml
+    out; the refusal says that, not that no Cluster manifest names it any more."""
+    applied(runner, stack, state)
+    refused = run(runner, "plan", "-f", str(stack / "web.yaml"), "-f", str(stack / "catalogue.yaml"), "--state", state)
+    assert refused.exit_code == 1 and "still declare" in refused.stderr and "beside" in refused.stderr
+    assert "which this plan deletes" not in refused.stderr
 
 
 def test_detailed_exitcode_keeps_2_for_changes_and_gives_1_for_every_error(stack, tmp_path):

@@ -35,6 +35,12 @@ def _delete_left_out_option():
              "stacks in one folder. Without it such a plan is refused.")
 
 
+def _exclude_option():
+    return typer.Option(None, "--exclude", metavar="GLOB",
+                        help="Leave out paths matching GLOB under the folders given to -f (repeatable; also lines of "
+                             ".ecsctlignore), as validate does.")
+
+
 def _need_files(command: str, files) -> list[str]:
     """(``ecsctl plan DIR``, without ``-f``, gets its hint from ``options.usage_line``.)"""
     if not files:
@@ -42,7 +48,7 @@ def _need_files(command: str, files) -> list[str]:
     return list(files)
 
 
-def _read(files: list[str], fmt: str, delete_left_out: bool = False):
+def _read(files: list[str], fmt: str, delete_left_out: bool = False, exclude=None):
     """Load the manifests; invalid ones are shown (as JSON/YAML on stdout with ``-o``) and refused."""
     from ecsctl.app.plan import ManifestErrors, read_manifests
     from ecsctl.cli.commands.validate import write_notes
@@ -50,7 +56,7 @@ def _read(files: list[str], fmt: str, delete_left_out: bool = False):
 
     notes: list[str] = []
     try:
-        inputs = read_manifests(files, notes, guard_left_out=not delete_left_out)
+        inputs = read_manifests(files, notes, guard_left_out=not delete_left_out, exclude=tuple(exclude or ()))
     except ManifestErrors as exc:
         write_notes(notes)
         if fmt == "text":
@@ -102,6 +108,7 @@ def plan(
     show_sensitive: bool = typer.Option(False, "--show-sensitive", help=_SENSITIVE_HELP),
     destroy: bool = typer.Option(False, "--destroy", help="Plan the deletion of what the manifests describe (as `ecsctl destroy`)."),
     delete_left_out: bool = _delete_left_out_option(),
+    exclude: Optional[List[str]] = _exclude_option(),
     backend: str = aws_cli.backend_option(),
     region: Optional[str] = aws_cli.region_option(),
     profile: Optional[str] = aws_cli.profile_option(),
@@ -118,7 +125,7 @@ def plan(
     files = _need_files("plan", files)
     _check_out(out)
     aws = aws_cli.connect(backend, region, profile, endpoint_url)
-    inputs = _read(files, fmt, delete_left_out)
+    inputs = _read(files, fmt, delete_left_out, exclude)
     store = open_existing(opts.state_path)
     try:
         if destroy:
@@ -134,7 +141,7 @@ def plan(
             store.close()
     sys.stdout.write(_render(the_plan, fmt, full=full, show_sensitive=show_sensitive))
     if out:
-        apply_it = save_plan(the_plan, out, manifests=inputs.files, paths=files, state=opts.state)
+        apply_it = save_plan(the_plan, out, manifests=inputs.files, paths=files, state=opts.state, exclude=inputs.exclude)
         sys.stderr.write(f"Saved the plan to {out}; apply it with: {apply_it}\n")
     if detailed_exitcode and (the_plan.has_changes or the_plan.reconcile):  # apply would change something
         raise PlanChanges()
@@ -168,6 +175,7 @@ def apply(
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation (for CI)."),
     show_sensitive: bool = typer.Option(False, "--show-sensitive", help=_SENSITIVE_HELP),
     delete_left_out: bool = _delete_left_out_option(),
+    exclude: Optional[List[str]] = _exclude_option(),
     skip_manifest_check: bool = typer.Option(
         False, "--skip-manifest-check",
         help="Apply a saved PLANFILE as saved, without checking that its manifests are unchanged (they are not "
@@ -198,6 +206,8 @@ def apply(
         raise UsageError("apply needs manifests or a saved plan: ecsctl apply -f DIR, or ecsctl apply PLANFILE")
     if delete_left_out and plan_file:
         raise UsageError("--delete-left-out is for manifests: the saved plan's deletions were decided when it was made")
+    if exclude and plan_file:
+        raise UsageError("--exclude is for manifests: the saved plan records the globs it was made with")
     if skip_manifest_check and not plan_file:
         raise UsageError("--skip-manifest-check is for a saved plan: ecsctl apply PLANFILE --skip-manifest-check")
     aws = aws_cli.connect(backend, region, profile, endpoint_url)
@@ -207,7 +217,7 @@ def apply(
     _need_terminal(auto_approve)
     # the lock first: a second writer is refused at once, before any manifest is read
     with open_store(opts.state_path) as store, store.locked("ecsctl apply"):
-        inputs = _read(list(files), fmt, delete_left_out) if files else None
+        inputs = _read(list(files), fmt, delete_left_out, exclude) if files else None
         if inputs is not None:
             upgrade_addresses(store)
             if aws is not None:
@@ -236,6 +246,7 @@ def destroy(
     files: Optional[List[str]] = _files_option(),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask for confirmation (for CI)."),
     show_sensitive: bool = typer.Option(False, "--show-sensitive", help=_SENSITIVE_HELP),
+    exclude: Optional[List[str]] = _exclude_option(),
 ) -> None:
     """Delete what the manifests describe, and what in the state refers to it; asks like apply."""
     from ecsctl.app.destroy import make_destroy_plan
@@ -247,7 +258,7 @@ def destroy(
     _need_terminal(auto_approve)
     # the lock first, as apply: a second writer is refused at once, before any manifest is read
     with open_required(opts.state_path) as store, store.locked("ecsctl destroy"):
-        inputs = _read(files, fmt)
+        inputs = _read(files, fmt, exclude=exclude)
         upgrade_addresses(store)
         the_plan = make_destroy_plan(inputs, store)
         _execute(the_plan, store, fmt, auto_approve=auto_approve, show_sensitive=show_sensitive, verb="destroy")
