@@ -429,6 +429,11 @@ def check_fresh(plan: Plan, store, again: str = "run plan again") -> None:
             raise StalePlan(f"the plan was made against an empty state, but the state has since been applied "
                             f"(serial {meta.serial}); {again}")
         return
+    # nothing applied here (a mistyped --state: no state file yet, its lineage made just now)
+    if meta.serial == 0 and plan.serial > 0 and meta.lineage != plan.lineage:
+        raise StalePlan(f"the plan was made against a state that has been applied (lineage {plan.lineage}, serial "
+                        f"{plan.serial}), but this state is empty: give apply the --state the plan was made with, or "
+                        f"{again}")
     if meta.lineage != plan.lineage:
         raise StalePlan(f"the plan belongs to another state (lineage {plan.lineage}, this state is {meta.lineage}); {again}")
     if meta.serial != plan.serial:

@@ -160,6 +160,18 @@ def test_a_saved_plan_edited_by_hand_is_refused_not_applied(runner, stack, state
     assert not Path(state).exists()
 
 
+def test_a_saved_plan_given_a_state_that_does_not_exist_says_so(runner, stack, state, tmp_path):
+    """A mistyped --state is an empty state, not "another state" with a lineage made up on the spot."""
+    applied(runner, stack, state)
+    (stack / "web.yaml").write_text((stack / "web.yaml").read_text().replace("desiredCount: 3", "desiredCount: 4"))
+    saved = tmp_path / "p.json"
+    assert run(runner, "plan", "-f", str(stack), "--state", state, "--out", str(saved)).exit_code == 0
+    other = tmp_path / "other.db"
+    refused = run(runner, "apply", str(saved), "--state", str(other), "--auto-approve")
+    assert refused.exit_code == 1 and "but this state is empty: give apply the --state the plan was made with" in refused.stderr
+    assert "another state" not in refused.stderr and not other.exists()
+
+
 def test_a_plan_against_an_older_serial_is_refused(runner, stack, state, tmp_path):
     applied(runner, stack, state)
     web = stack / "web.yaml"
