@@ -55,12 +55,15 @@ def _tasks_of(store, **where) -> list[dict]:
 
 def _service(store, svc) -> dict:
     from ecsctl.app.rollout import deployment_json
+    from ecsctl.core.controller.service import strategy_providers
     from ecsctl.core.plan.references import target_group_name
-    from ecsctl.core.state.ports import Deployment, TargetRegistration
+    from ecsctl.core.state.ports import Cluster, Deployment, TargetRegistration
 
     tasks = _tasks_of(store, cluster=svc.cluster, service=svc.name)
     statuses = Counter(t["lastStatus"] for t in tasks)
     spec = svc.spec or {}
+    cluster = store.get(Cluster, svc.cluster)
+    cluster_spec = cluster.spec if cluster is not None else None
     deployments = sorted(store.find(Deployment, cluster=svc.cluster, service=svc.name),
                          key=lambda d: (d.status != "PRIMARY", d.status != "ACTIVE", d.created_at, d.id))
     task_ids = {t["id"] for t in tasks}
@@ -75,9 +78,9 @@ def _service(store, svc) -> dict:
     config = spec.get("deploymentConfiguration") or {}
     return {
         "kind": "Service",
-        **service_row(svc, statuses["RUNNING"], statuses["PENDING"] + statuses["PROVISIONING"]),
+        **service_row(svc, statuses["RUNNING"], statuses["PENDING"] + statuses["PROVISIONING"], cluster_spec),
         "schedulingStrategy": spec.get("schedulingStrategy", "REPLICA"),
-        "capacityProviderStrategy": spec.get("capacityProviderStrategy") or [],
+        "capacityProviderStrategy": strategy_providers(spec, cluster_spec) if not spec.get("launchType") else [],
         "createdAt": svc.created_at, "updatedAt": svc.updated_at,
         "deploymentConfiguration": {
             "minimumHealthyPercent": config.get("minimumHealthyPercent", 100),

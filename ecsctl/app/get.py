@@ -60,7 +60,7 @@ def _taskdefs(store) -> list[dict]:
 
 
 def _services(store) -> list[dict]:
-    from ecsctl.core.state.ports import Service, Task
+    from ecsctl.core.state.ports import Cluster, Service, Task
 
     running: Counter = Counter()
     pending: Counter = Counter()
@@ -69,15 +69,21 @@ def _services(store) -> list[dict]:
             running[(t.cluster, t.service)] += 1
         elif t.service and t.last_status in ("PENDING", "PROVISIONING"):
             pending[(t.cluster, t.service)] += 1
-    return [service_row(s, running[(s.cluster, s.name)], pending[(s.cluster, s.name)])
+    clusters = {c.name: c.spec for c in store.find(Cluster)}
+    return [service_row(s, running[(s.cluster, s.name)], pending[(s.cluster, s.name)], clusters.get(s.cluster))
             for s in sorted(store.find(Service), key=lambda s: (s.cluster, s.name))]
 
 
-def service_row(s, running: int, pending: int) -> dict:
-    """One service as ``get services -o json`` shows it (counts from its tasks)."""
+def service_row(s, running: int, pending: int, cluster_spec: dict | None = None) -> dict:
+    """One service as ``get services -o json`` shows it (counts from its tasks).  As
+    DescribeServices, a service placed by a capacity provider strategy (its own, or the
+    cluster's default, ``cluster_spec``) has no ``launchType``."""
+    from ecsctl.core.controller.service import strategy_providers
+
+    launch = s.spec.get("launchType") or (None if strategy_providers(s.spec, cluster_spec) else "EC2")
     return {"name": s.name, "cluster": s.cluster, "status": s.status, "taskDefinition": s.task_definition,
             "desiredCount": s.desired_count, "runningCount": running, "pendingCount": pending,
-            "launchType": s.spec.get("launchType") or ("EC2" if not s.spec.get("capacityProviderStrategy") else None)}
+            "launchType": launch}
 
 
 def _tasks(store) -> list[dict]:
@@ -203,7 +209,8 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
     """The rows of ``ecsctl get KIND [NAME]``.
 
     Instances that were deregistered (INACTIVE) are left out, as ListContainerInstances leaves
-    them out without a status filter, and so are tasks whose desired status is STOPPED, as
+    them out without a status filter, services that were deleted (DRAINING, INACTIVE), as
+    ListServices does, and tasks whose desired status is STOPPED, as
     ListTasks lists ``desiredStatus`` RUNNING by default; ``everything``, a ``status`` or a
     ``name`` asks for them.
 
@@ -234,6 +241,8 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
         rows = [r for r in rows if r.get("cluster") == cluster]
     if kind == "instances" and not (everything or status or name):
         rows = [r for r in rows if r.get("status") != "INACTIVE"]
+    if kind == "services" and not (everything or status or name):  # ListServices: deleted ones are not listed
+        rows = [r for r in rows if r.get("status") == "ACTIVE"]
     if kind == "tasks" and not (everything or status or name):
         rows = [r for r in rows if r.get("desiredStatus") != "STOPPED"]
     if status:

@@ -488,3 +488,17 @@ def test_lowering_max_size_without_protection_terminates_down_to_it(sim):
     [group] = json.loads(sim.run("describe", "cluster", "prod", "-o", "json").stdout)["autoScalingGroups"]
     assert (group["desiredCapacity"], group["registered"]) == (3, 3)
     assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 6, "PROVISIONING": 4}
+
+
+def test_a_service_on_the_clusters_default_strategy_has_no_launch_type(sim):
+    """DescribeServices returns a capacityProviderStrategy and no launchType for a service that
+    uses one, the cluster's default included (CreateService: "If a capacityProviderStrategy is
+    specified, the launchType parameter must be omitted"; without either, the default is used)."""
+    stack = fargate_stack(2, [cp("FARGATE", 1, 1)])
+    stack[0]["spec"]["defaultCapacityProviderStrategy"] = [cp("FARGATE", 1, 1)]
+    del stack[2]["spec"]["capacityProviderStrategy"]
+    sim.apply(stack)
+    [row] = sim.get("services")
+    assert row["launchType"] is None
+    described = json.loads(sim.run("describe", "service", "web", "-o", "json").stdout)
+    assert described["capacityProviderStrategy"] == [{"base": 1, "capacityProvider": "FARGATE", "weight": 1}]

@@ -105,6 +105,21 @@ def test_reordering_environment_variables_is_no_change(runner, stack, state):
     assert result.exit_code == 0, result.stdout
 
 
+def test_a_deleted_service_is_not_listed_but_can_be_asked_for(runner, stack, state):
+    """ListServices does not list deleted services (DRAINING, then INACTIVE); DescribeServices
+    still describes them for a while: ``get services`` leaves them out, ``--all``,
+    ``--status INACTIVE`` and the name show them."""
+    applied(runner, stack, state)
+    (stack / "worker.yaml").write_text("\n---\n".join(
+        d for d in (stack / "worker.yaml").read_text().split("\n---\n") if "kind: Service" not in d))
+    applied(runner, stack, state)
+    listed = lambda *extra: {s["name"]: s["status"] for s in json.loads(  # noqa: E731
+        run(runner, "get", "services", *extra, "--state", state, "-o", "json").stdout)}
+    assert listed() == {"web": "ACTIVE"}
+    assert listed("--all") == listed("--status", "INACTIVE") | {"web": "ACTIVE"} == {"web": "ACTIVE", "worker": "INACTIVE"}
+    assert listed("worker") == {"worker": "INACTIVE"}
+
+
 def test_removing_a_service_destroys_it_and_stops_its_tasks(runner, stack, state):
     applied(runner, stack, state)
     worker = stack / "worker.yaml"
