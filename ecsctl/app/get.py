@@ -234,7 +234,7 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
     if kind == "queues" and name:
         rows = [r for r in rows if r["name"] == name]
         if not rows:
-            raise InputError(f"queue {name!r} is not in the state")
+            raise InputError(f'queue "{name}" not found (`ecsctl get queues` lists them)')
     if keys is not None:
         rows = [r for r in rows if _row_key(kind, r) in keys]
     if cluster:

@@ -122,6 +122,9 @@ def test_get_queues_shows_the_metrics(make):
     assert rows == [{"name": "jobs", "time": "2026-01-01T00:10:00Z", "ApproximateNumberOfMessagesVisible": 2200,
                      "ApproximateNumberOfMessagesNotVisible": 6, "RunningTaskCount": 6,
                      "BacklogPerTask": pytest.approx(2200 / 6), "consumers": ["prod/worker"]}]
+    missing = CliRunner().invoke(app, ["get", "queues", "nope", "--state", str(store.path)])
+    assert missing.exit_code == 1
+    assert missing.stderr.strip() == 'error: queue "nope" not found (`ecsctl get queues` lists them)'
 
 
 def test_datapoints_are_kept_as_long_as_cloudwatch_keeps_them(make, monkeypatch):
