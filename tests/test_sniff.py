@@ -35,6 +35,19 @@ def test_someone_elses_api_version_near_ours_is_skipped(api) -> None:
     assert foreign(f"apiVersion: {api}\nkind: Service\n".encode()) == f"a manifest of apiVersion {api}"
 
 
+@pytest.mark.parametrize("api, kind, ours", [
+    ("ecs/v1", "TaskDefinition", True), ("v1", "ScheduledTask", True), ("apps/v1", "CapacityProvider", True),
+    ("v1", "Service", False), ("v1", "Secret", False),         # Kubernetes core kinds: theirs
+    ("apps/v1", "Deployment", False),                             # not a kind of ours
+    ("ecs.services.k8s.aws/v1alpha1", "TaskDefinition", False),   # a custom resource (ACK): a domain group
+])
+def test_a_kind_only_ecsctl_has_under_a_builtin_api_group_is_ours_mistyped(api, kind, ours) -> None:
+    """Kubernetes' built-in groups are dot-free and custom resources' groups are domains, so
+    ``ecs/v1`` on a TaskDefinition is ours with a typo: read (validate says E0012), not skipped."""
+    text = f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: web}}\n".encode()
+    assert (foreign(text) is None) is ours
+
+
 @pytest.mark.parametrize("text, what", [
     (b"name: ci\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n", "a GitHub Actions workflow"),
     (b"repos:\n  - repo: https://github.com/psf/black\n    rev: 24.1.0\n", "a pre-commit configuration"),

@@ -14,8 +14,9 @@ A file is ours when its text has a marker of a manifest or of a task definition:
 
 Anything else cannot be a valid manifest, so skipping it loses nothing.  A file with an
 ``apiVersion`` that is not ecsctl's (``v1``, ``apps/v1``) is someone else's manifest, unless
-it is ecsctl's mistyped (``ecsctl.io/v1``, ``ecsctI/v1``): that one is read, and validate
-reports the apiVersion, rather than skipping the file and planning its resources' deletion.  Broken
+it is ecsctl's mistyped (``ecsctl.io/v1``, ``ecsctI/v1``, or ``ecs/v1`` on a kind only ecsctl
+has, such as ``TaskDefinition``): that one is read, and validate reports the apiVersion, rather
+than skipping the file and planning its resources' deletion.  Broken
 text (not UTF-8, a tab in the indentation) is judged by the markers it still shows; UTF-16
 with a byte-order mark is read as such.
 """
@@ -23,6 +24,8 @@ with a byte-order mark is read as such.
 from __future__ import annotations
 
 import re
+
+from ecsctl.core.manifest.envelope import KINDS
 
 HEAD_BYTES = 64 * 1024  # markers sit in the first lines of a document
 
@@ -36,6 +39,9 @@ def _key(names: str) -> str:
 _ECSCTL_API = re.compile(_key("apiVersion") + r"""\s*["']?ecsctl/""")
 _ANY_API = re.compile(_key("apiVersion") + r"""\s*["']?([^\s"',}]+)""")
 _KIND = re.compile(_key("kind"))
+_KIND_VALUE = re.compile(_key("kind") + r"""\s*["']?([A-Za-z]+)""")
+# ecsctl's kinds that no built-in Kubernetes API group has (a ``v1`` Service or Secret is theirs)
+_OURS_ONLY = frozenset(KINDS) - {"Service", "Secret"}
 _TASKDEF = re.compile(_key("family|containerDefinitions|taskDefinition"))
 
 # A plan saved by ``ecsctl plan --out`` (``app.planfile``): its JSON holds every manifest kind and
@@ -64,6 +70,14 @@ def _near_ours(api: str) -> bool:
     return group.startswith("ecsctl") or _one_typo("ecsctl", group)
 
 
+def _our_kind(api: str, text: str) -> bool:
+    """``apiVersion: ecs/v1`` (or ``v1``, ``apps/v1``) on ``kind: TaskDefinition``: a built-in
+    Kubernetes group (dot-free, or none) has no such kind, and a custom resource's group is a
+    domain (``ecs.services.k8s.aws``), so it is ecsctl's manifest with the apiVersion mistyped."""
+    group = api.split("/", 1)[0] if "/" in api else ""
+    return "." not in group and any(m.group(1) in _OURS_ONLY for m in _KIND_VALUE.finditer(text))
+
+
 def _one_typo(a: str, b: str) -> bool:
     """Whether ``b`` is ``a`` with at most one letter added, dropped, changed, or two neighbours swapped."""
     if abs(len(a) - len(b)) > 1:
@@ -84,7 +98,7 @@ def foreign(head: bytes) -> str | None:
     if _ECSCTL_API.search(text) or _TASKDEF.search(text):
         return None
     other = _ANY_API.search(text)
-    if other and not _near_ours(other.group(1)):
+    if other and not _near_ours(other.group(1)) and not _our_kind(other.group(1), text):
         return f"a manifest of apiVersion {other.group(1)}"
     if other:
         return None  # a mistyped apiVersion of ours: validate reports it (E0012), nothing is skipped
