@@ -29,6 +29,8 @@ BAD = [
      [("E0013", 2, 1, "/kind")], "known kinds: Cluster, CapacityProvider, TaskDefinition"),
     ("missing-kind", "apiVersion: ecsctl/v1\nmetadata: {name: web}\nspec: {}\n",
      [("E0013", 1, 1, "")], "missing 'kind'"),
+    ("empty-kind", "apiVersion: ecsctl/v1\nkind:\nmetadata: {name: web}\nspec: {}\n",
+     [("E0013", 2, 1, "/kind")], "'kind' has no value"),
     ("missing-metadata", HEAD + "spec: {}\n",
      [("E0014", 1, 1, "")], "'metadata' must be a mapping with a 'name'"),
     ("missing-name", HEAD + "metadata:\n  labels: {team: a}\nspec: {}\n",

@@ -92,8 +92,9 @@ def classify(doc: Document) -> list[Finding]:
             findings.append(err("E0012", f"unsupported apiVersion '{api}' (expected '{API_VERSION}')", ("apiVersion",)))
     kind = data.get("kind")
     if kind not in KINDS:
-        if kind is None:
-            findings.append(err("E0013", "missing 'kind'"))
+        if kind is None:  # absent, or written with no value (``kind:``): that line, when it is there
+            findings.append(err("E0013", "missing 'kind'" if "kind" not in data else "'kind' has no value",
+                                ("kind",) if "kind" in data else ()))
         else:
             findings.append(err("E0013", f"unknown kind '{kind}'{did_you_mean(kind, KINDS)}; known kinds: {', '.join(KINDS)}", ("kind",)))
         doc.valid = False
