@@ -135,7 +135,10 @@ def _classify_bare(doc: Document, err) -> list[Finding]:
     if isinstance(inner, dict) and "containerDefinitions" in inner:
         # describe-task-definition output: {"taskDefinition": {...}, "tags": [...]}
         spec = {k: v for k, v in inner.items() if k not in DESCRIBE_READ_ONLY}
-        if "tags" in data and "tags" not in spec:
+        # AWS prints "tags": [] for an untagged task definition (--include TAGS): that is no tags,
+        # not the empty list RegisterTaskDefinition refuses (Tags is the only output list the
+        # request schema requires non-empty, minItems 1; botocore's model has no minimum on it)
+        if "tags" in data and "tags" not in spec and data["tags"] != []:
             spec["tags"] = data["tags"]
         doc.kind, doc.form = "TaskDefinition", "describe"
         doc.spec, doc.spec_path = spec, ("taskDefinition",)

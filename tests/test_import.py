@@ -1,0 +1,115 @@
+"""``ecsctl import`` of AWS's own describe-* output into a state of the local simulation.
+
+The inputs are shaped as ``aws ecs describe-task-definition --include TAGS`` and ``aws ecs
+describe-services --include TAGS`` print them (the DescribeTaskDefinition / DescribeServices
+output shapes of botocore's ECS model); what is asserted comes from those documents — their
+revision, desired count, cluster — not from ecsctl's own output.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from ecsctl.cli.app import app
+
+ACCOUNT, REGION = "123456789012", "eu-west-1"
+
+# aws ecs describe-task-definition --task-definition api:7 --include TAGS, for an untagged one
+DESCRIBED_TASK_DEFINITION = {
+    "taskDefinition": {
+        "taskDefinitionArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/api:7",
+        "containerDefinitions": [{
+            "name": "api", "image": "nginx:1.27", "cpu": 256, "memory": 512,
+            "portMappings": [{"containerPort": 80, "hostPort": 80, "protocol": "tcp"}],
+            "essential": True, "environment": [], "mountPoints": [], "volumesFrom": [], "systemControls": [],
+        }],
+        "family": "api",
+        "executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole",
+        "networkMode": "awsvpc", "revision": 7, "volumes": [], "status": "ACTIVE",
+        "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.docker-remote-api.1.18"},
+                               {"name": "ecs.capability.task-eni"}],
+        "placementConstraints": [], "compatibilities": ["EC2", "FARGATE"], "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256", "memory": "512",
+        "registeredAt": "2024-05-02T10:11:12.345000+00:00", "registeredBy": f"arn:aws:iam::{ACCOUNT}:root",
+    },
+    "tags": [],
+}
+
+# aws ecs describe-services --cluster prod --services api --include TAGS
+DESCRIBED_SERVICES = {"services": [{
+    "serviceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/prod/api", "serviceName": "api",
+    "clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/prod", "loadBalancers": [], "serviceRegistries": [],
+    "status": "ACTIVE", "desiredCount": 2, "runningCount": 2, "pendingCount": 0, "launchType": "FARGATE",
+    "platformVersion": "LATEST", "platformFamily": "Linux",
+    "taskDefinition": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/api:7",
+    "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": False, "rollback": False},
+                                "maximumPercent": 200, "minimumHealthyPercent": 100},
+    "deployments": [], "roleArn": f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
+    "events": [], "createdAt": "2024-05-02T10:12:00.000000+00:00", "placementConstraints": [], "placementStrategy": [],
+    "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c3d"], "securityGroups": ["sg-0a1b2c3d"],
+                                                     "assignPublicIp": "DISABLED"}},
+    "healthCheckGracePeriodSeconds": 0, "schedulingStrategy": "REPLICA", "deploymentController": {"type": "ECS"},
+    "createdBy": f"arn:aws:iam::{ACCOUNT}:root", "enableECSManagedTags": False, "propagateTags": "NONE",
+    "enableExecuteCommand": False, "tags": [],
+}], "failures": []}
+
+SERVICE = DESCRIBED_SERVICES["services"][0]
+CLUSTER = "apiVersion: ecsctl/v1\nkind: Cluster\nmetadata:\n  name: prod\nspec: {}\n"
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict:
+    (tmp_path / "td.json").write_text(json.dumps(DESCRIBED_TASK_DEFINITION, indent=1))
+    (tmp_path / "svc.json").write_text(json.dumps(DESCRIBED_SERVICES, indent=1))
+    return {"td": str(tmp_path / "td.json"), "svc": str(tmp_path / "svc.json"), "state": str(tmp_path / "s.db"),
+            "out": tmp_path / "k"}
+
+
+def cli(runner, *args, state):
+    return runner.invoke(app, [*map(str, args), "--state", state])
+
+
+def as_json(runner, state, *args):
+    result = cli(runner, *args, "-o", "json", state=state)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+# -- AWS's empty lists ---------------------------------------------------------------------------
+
+
+def test_untagged_describe_task_definition_output_imports_without_tags(runner, files, tmp_path):
+    """``"tags": []`` is how DescribeTaskDefinition says "no tags" (botocore's Tags shape has no
+    minimum); only a RegisterTaskDefinition request must not send an empty list."""
+    assert DESCRIBED_TASK_DEFINITION["tags"] == []
+    result = cli(runner, "import", files["td"], "--out", files["out"], state=files["state"])
+    assert result.exit_code == 0, result.output
+    assert "tags" not in (files["out"] / "taskdef-api.yaml").read_text()
+    assert cli(runner, "validate", files["td"], state=files["state"]).exit_code == 0
+    assert cli(runner, "plan", "-f", files["out"], "--detailed-exitcode", state=files["state"]).exit_code == 0
+
+
+def test_tagged_describe_output_keeps_its_tags(runner, files, tmp_path):
+    tagged = {**DESCRIBED_TASK_DEFINITION, "tags": [{"key": "team", "value": "payments"}]}
+    (tmp_path / "tagged.json").write_text(json.dumps(tagged))
+    result = cli(runner, "import", tmp_path / "tagged.json", "--no-state", state=files["state"])
+    assert result.exit_code == 0, result.output
+    assert "key: team" in result.stdout
+
+
+def test_an_empty_tags_list_in_a_register_request_is_still_refused(runner, tmp_path):
+    request = {"family": "api", "containerDefinitions": [{"name": "api", "image": "nginx:1.27", "memory": 128}],
+               "tags": []}
+    (tmp_path / "register.json").write_text(json.dumps(request))
+    result = cli(runner, "import", tmp_path / "register.json", "--no-state", state=str(tmp_path / "s.db"))
+    assert result.exit_code == 1 and "tags must not be empty" in result.stderr
+
+
+def test_untagged_describe_services_output_imports_without_tags(runner, files):
+    result = cli(runner, "import", files["svc"], "--no-state", state=files["state"])
+    assert result.exit_code == 0, result.output
+    assert "tags" not in result.stdout
