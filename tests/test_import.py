@@ -113,3 +113,22 @@ def test_untagged_describe_services_output_imports_without_tags(runner, files):
     result = cli(runner, "import", files["svc"], "--no-state", state=files["state"])
     assert result.exit_code == 0, result.output
     assert "tags" not in result.stdout
+
+
+# -- nothing to import ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("described, says", [
+    ({"services": [], "failures": []}, "nothing to import"),
+    # what describe-services prints for a service it does not know
+    ({"services": [], "failures": [{"arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/prod/gone", "reason": "MISSING"}]},
+     "failures: gone MISSING"),
+])
+def test_describe_services_output_with_no_services_is_a_data_error(runner, tmp_path, described, says):
+    path = tmp_path / "none.json"
+    path.write_text(json.dumps(described))
+    result = runner.invoke(app, ["import", str(path), "--out", str(tmp_path / "k"), "--state", str(tmp_path / "s.db")])
+    assert result.exit_code == 1, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {path}: ") and says in line, line
+    assert not (tmp_path / "k").exists() and not (tmp_path / "s.db").exists()

@@ -76,6 +76,11 @@ def from_files(paths: list[str]) -> list[Imported]:
     for name in discover(paths):
         data = _read(name)
         if isinstance(data, dict) and isinstance(data.get("services"), list):
+            if not data["services"]:  # a data problem (exit 1), as describe-services prints it for a name it does not know
+                failed = [f"{shapes.last_segment(str(f.get('arn', '')))} {f.get('reason', '')}".strip()
+                          for f in data.get("failures") or [] if isinstance(f, dict)]
+                raise InputError(f"{name}: describe-services output with no services: nothing to import"
+                                 + (f" (failures: {', '.join(failed)})" if failed else ""))
             for s in data["services"]:
                 if not isinstance(s, dict) or not s.get("serviceName"):
                     raise InputError(f"{name}: a services[] item without serviceName is not describe-services output")

@@ -10,7 +10,7 @@ import typer
 from ecsctl.cli import aws as aws_cli
 from ecsctl.cli.boundary import boundary
 from ecsctl.cli.options import current
-from ecsctl.errors import UsageError
+from ecsctl.errors import InputError, UsageError
 
 
 @boundary
@@ -42,8 +42,9 @@ def import_(
         if not cluster and not family:
             raise UsageError("--backend aws: name a --cluster (its services) or a --family")
         items = importer.from_live(aws, cluster=cluster or "default", services=service or [], families=family or [])
-    if not items:
-        raise UsageError("nothing to import")
+    if not items:  # what was asked for exists but holds nothing: a data problem, not a usage one
+        raise InputError(f"cluster {cluster or 'default'}: no ACTIVE services to import" if aws is not None
+                         else "nothing to import")
     fmt = current().format()
     if fmt != "text" and out is None:  # one document: the manifests
         from ecsctl.cli.render.machine import emit
