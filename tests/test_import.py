@@ -115,6 +115,16 @@ def test_untagged_describe_services_output_imports_without_tags(runner, files):
     assert "tags" not in result.stdout
 
 
+def test_a_null_grace_period_without_a_load_balancer_is_dropped(runner, files, tmp_path):
+    """DescribeServices prints healthCheckGracePeriodSeconds 0 for a service without a load
+    balancer; a manifest that says so is refused (E3015), so the import leaves the default out."""
+    assert SERVICE["healthCheckGracePeriodSeconds"] == 0 and SERVICE["loadBalancers"] == []
+    result = cli(runner, "import", files["svc"], "--out", files["out"], "--no-state", state=files["state"])
+    assert result.exit_code == 0, result.output
+    assert "healthCheckGracePeriodSeconds" not in (files["out"] / "service-prod-api.yaml").read_text()
+    assert cli(runner, "validate", files["out"], state=files["state"]).exit_code == 0
+
+
 # -- nothing to import ---------------------------------------------------------------------------
 
 

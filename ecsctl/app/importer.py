@@ -84,7 +84,7 @@ def from_files(paths: list[str]) -> list[Imported]:
             for s in data["services"]:
                 if not isinstance(s, dict) or not s.get("serviceName"):
                     raise InputError(f"{name}: a services[] item without serviceName is not describe-services output")
-                out.append(_item("Service", s["serviceName"], shapes.spec_from_service(s)))
+                out.append(_item("Service", s["serviceName"], _without_null_grace(shapes.spec_from_service(s))))
         else:
             taskdef_files.append(name)
     if taskdef_files:
@@ -136,13 +136,21 @@ def from_live(aws, *, cluster: str, services: list[str] = (), families: list[str
             if latest is not None and str(latest["revision"]) == revision:
                 spec["taskDefinition"] = family  # follows the family, as manifests usually do
             wanted.add(family)
-            out.append(_item("Service", s["serviceName"], spec))
+            out.append(_item("Service", s["serviceName"], _without_null_grace(spec)))
     for family in sorted(wanted):
         latest = _latest(aws, family)
         if latest is None:
             raise AwsError(f"taskdef/{family}: no ACTIVE revision of task definition family {family!r} in {aws.region}")
         out.insert(0, _item("TaskDefinition", family, shapes.spec_from_task_definition(latest, latest.get("_tags"))))
     return out
+
+
+def _without_null_grace(spec: dict) -> dict:
+    """DescribeServices prints ``healthCheckGracePeriodSeconds: 0`` for a service without a load
+    balancer too; a manifest may not say it there (E3015, as CreateService refuses it): 0 is the default."""
+    if spec.get("healthCheckGracePeriodSeconds") == 0 and not (spec.get("loadBalancers") or spec.get("serviceRegistries")):
+        spec = {k: v for k, v in spec.items() if k != "healthCheckGracePeriodSeconds"}
+    return spec
 
 
 def _latest(aws, family: str) -> dict | None:
