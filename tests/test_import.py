@@ -79,6 +79,96 @@ def as_json(runner, state, *args):
     return json.loads(result.stdout)
 
 
+def test_import_into_a_state_with_the_cluster_runs_the_service(runner, files, tmp_path):
+    """As after ``terraform import``: the imported service exists (in the simulation) with its
+    described revision and desired count, and plan shows no changes and no drift."""
+    state, out = files["state"], files["out"]
+    out.mkdir()
+    (out / "cluster.yaml").write_text(CLUSTER)
+    assert cli(runner, "apply", "-f", out, "--auto-approve", state=state).exit_code == 0
+    imported = cli(runner, "import", files["td"], files["svc"], "--out", out, state=state)
+    assert imported.exit_code == 0, imported.output
+    family, revision = SERVICE["taskDefinition"].rsplit("/", 1)[-1].split(":")
+    taskdefs = as_json(runner, state, "get", "taskdefs")
+    assert [(t["family"], t["revision"], t["status"]) for t in taskdefs] == [(family, int(revision), "ACTIVE")]
+    (svc,) = as_json(runner, state, "get", "services")
+    assert (svc["cluster"], svc["name"], svc["taskDefinition"]) == ("prod", SERVICE["serviceName"], f"{family}:{revision}")
+    assert svc["desiredCount"] == svc["runningCount"] == SERVICE["desiredCount"]
+    plan = as_json(runner, state, "plan", "-f", out)
+    assert plan["drift"] == [] and all(c["action"] == "no-op" for c in plan["changes"]), plan
+    assert cli(runner, "plan", "-f", out, "--detailed-exitcode", state=state).exit_code == 0
+    again = cli(runner, "import", files["td"], files["svc"], "--out", out, state=state)  # converges: nothing new
+    assert again.exit_code == 0, again.output
+    assert len(as_json(runner, state, "get", "tasks", "--status", "RUNNING")) == SERVICE["desiredCount"]
+
+
+def test_import_before_its_cluster_exists_then_apply_creates_the_service(runner, files):
+    """The service of a cluster the simulation does not hold is not recorded (it says so): once a
+    Cluster manifest declares the cluster, apply creates it and its tasks run; no drift stays."""
+    state, out = files["state"], files["out"]
+    imported = cli(runner, "import", files["td"], files["svc"], "--out", out, state=state)
+    assert imported.exit_code == 0, imported.output
+    assert "service/prod/api: cluster prod is not in the simulation" in imported.stderr
+    listed = cli(runner, "state", "list", state=state)
+    assert listed.stdout.split() == ["taskdef/api"]
+    (out / "cluster.yaml").write_text(CLUSTER)
+    plan = as_json(runner, state, "plan", "-f", out)
+    assert {(c["address"], c["action"]) for c in plan["changes"] if c["action"] != "no-op"} == {
+        ("cluster/prod", "create"), ("service/prod/api", "create")}
+    assert plan["drift"] == []
+    applied = cli(runner, "apply", "-f", out, "--auto-approve", state=state)
+    assert applied.exit_code == 0, applied.output
+    (svc,) = as_json(runner, state, "get", "services")
+    assert svc["runningCount"] == SERVICE["desiredCount"] and svc["taskDefinition"] == "api:7"
+    after = as_json(runner, state, "plan", "-f", out)
+    assert after["drift"] == [] and all(c["action"] == "no-op" for c in after["changes"])
+
+
+def test_a_service_without_its_task_definition_is_not_recorded(runner, files, tmp_path):
+    state = files["state"]
+    cluster = tmp_path / "cluster.yaml"
+    cluster.write_text(CLUSTER)
+    assert cli(runner, "apply", "-f", cluster, "--auto-approve", state=state).exit_code == 0
+    imported = cli(runner, "import", files["svc"], "--no-state", state=state)
+    assert imported.exit_code == 0 and "Imported" not in imported.stderr
+    imported = cli(runner, "import", files["svc"], state=state)
+    assert imported.exit_code == 0, imported.output
+    assert "task definition api:7 is not registered" in imported.stderr
+    assert cli(runner, "state", "list", state=state).stdout.split() == ["cluster/prod"]
+    assert as_json(runner, state, "get", "services") == []
+
+
+def test_a_register_request_imported_twice_registers_one_revision(runner, tmp_path):
+    request = copy.deepcopy(DESCRIBED_TASK_DEFINITION["taskDefinition"])
+    for key in ("taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
+                "registeredAt", "registeredBy"):
+        request.pop(key)
+    path = tmp_path / "register.json"
+    path.write_text(json.dumps(request))
+    state = str(tmp_path / "s.db")
+    for _ in range(2):
+        assert cli(runner, "import", path, "--out", tmp_path / "k", state=state).exit_code == 0
+    assert [(t["family"], t["revision"]) for t in as_json(runner, state, "get", "taskdefs")] == [("api", 1)]
+
+
+def test_force_replaces_the_simulated_service_too(runner, files, tmp_path):
+    state, out = files["state"], files["out"]
+    out.mkdir()
+    (out / "cluster.yaml").write_text(CLUSTER)
+    assert cli(runner, "apply", "-f", out, "--auto-approve", state=state).exit_code == 0
+    assert cli(runner, "import", files["td"], files["svc"], "--out", out, state=state).exit_code == 0
+    scaled = copy.deepcopy(DESCRIBED_SERVICES)
+    scaled["services"][0]["desiredCount"] = 3
+    (tmp_path / "svc3.json").write_text(json.dumps(scaled))
+    refused = cli(runner, "import", tmp_path / "svc3.json", "--out", out, state=state)
+    assert refused.exit_code == 1 and "service/prod/api already in the state" in refused.stderr
+    forced = cli(runner, "import", tmp_path / "svc3.json", "--out", out, "--force", state=state)
+    assert forced.exit_code == 0, forced.output
+    (svc,) = as_json(runner, state, "get", "services")
+    assert svc["desiredCount"] == svc["runningCount"] == 3
+    assert cli(runner, "plan", "-f", out, "--detailed-exitcode", state=state).exit_code == 0
+
+
 # -- AWS's empty lists ---------------------------------------------------------------------------
 
 

@@ -10,10 +10,13 @@ Sources:
 
 Each resource becomes one manifest document (its spec as the API states it: read-only fields
 dropped, empty values pruned; a service that runs its family's latest ACTIVE revision names the
-family only, so it follows new revisions) and, unless ``record=False``, the canonical form of that
-spec is recorded in the state as last applied — exactly what ``plan`` will derive from the
-written manifest, so that importing and then planning shows zero changes (Terraform's
-``import``). A state record that already exists with another spec is refused unless ``force``.
+family only, so it follows new revisions) and the canonical form of that spec is recorded in the
+state as last applied — exactly what ``plan`` will derive from the written manifest, so that
+importing and then planning shows zero changes (Terraform's ``import``). From live AWS that is
+all (``record``); from files the state is the local simulation's, and ``record_local`` also
+makes the simulated objects apply would have left (a record alone would be a resource plan calls
+unchanged and apply never creates). A state record that already exists with another spec is
+refused unless ``force``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class Imported:
     kind: str
     name: str
     spec: dict  # as written in the manifest
+    revision: int | None = None  # a task definition's revision, as described (None: a register request)
 
     @property
     def filename(self) -> str:
@@ -45,9 +49,10 @@ class Imported:
         return {"apiVersion": "ecsctl/v1", "kind": self.kind, "metadata": {"name": self.name}, "spec": self.spec}
 
 
-def _item(kind: str, name: str, spec: dict) -> Imported:
+def _item(kind: str, name: str, spec: dict, revision: object = None) -> Imported:
     spec = prune_spec(kind, spec)
-    return Imported(address_of(kind, name, spec), kind, name, spec)
+    number = revision if isinstance(revision, int) and not isinstance(revision, bool) and revision > 0 else None
+    return Imported(address_of(kind, name, spec), kind, name, spec, number)
 
 
 def _read(name: str):
@@ -99,7 +104,9 @@ def from_files(paths: list[str]) -> list[Imported]:
             if doc.kind != "TaskDefinition" or getattr(doc, "form", "") not in ("describe", "register"):
                 raise InputError(f"{doc.file}: only describe-task-definition / describe-services output or a "
                                  "RegisterTaskDefinition request can be imported")
-            out.append(_item("TaskDefinition", doc.name, shapes.spec_from_task_definition(doc.spec)))
+            described = doc.data.get("taskDefinition") if doc.form == "describe" else None
+            out.append(_item("TaskDefinition", doc.name, shapes.spec_from_task_definition(doc.spec),
+                             described.get("revision") if isinstance(described, dict) else None))
     return out
 
 
@@ -141,7 +148,8 @@ def from_live(aws, *, cluster: str, services: list[str] = (), families: list[str
         latest = _latest(aws, family)
         if latest is None:
             raise AwsError(f"taskdef/{family}: no ACTIVE revision of task definition family {family!r} in {aws.region}")
-        out.insert(0, _item("TaskDefinition", family, shapes.spec_from_task_definition(latest, latest.get("_tags"))))
+        out.insert(0, _item("TaskDefinition", family, shapes.spec_from_task_definition(latest, latest.get("_tags")),
+                            latest.get("revision")))
     return out
 
 
@@ -197,6 +205,90 @@ def record(items: list[Imported], store, *, force: bool = False) -> list[str]:
             store.put_resource(i.address, i.kind, i.name, canonical(i.kind, i.name, i.spec))
             written.append(i.address)
     return written
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    written: list[str]  # addresses recorded as last applied
+    skipped: list[str]  # one line each: a resource the simulation cannot hold yet, so not recorded
+
+
+def record_local(items: list[Imported], store, *, force: bool = False) -> Recorded:
+    """Into a state of the local simulation: every item also becomes the simulated object that
+    apply would have left — the task definition registered under its described revision (so a
+    service naming ``api:7`` finds it), the service created and its tasks started — and its spec
+    is recorded as last applied, in one transaction.  A last-applied record with nothing in the
+    simulation would be a resource that plan calls unchanged, drift reports missing and apply
+    never creates.  A service whose cluster (or task definition) the simulation does not hold is
+    not recorded at all: plan then creates it, once a Cluster manifest declares its cluster."""
+    from ecsctl.backends.local import LocalBackend
+    from ecsctl.core.controller.service import cluster_of
+    from ecsctl.core.plan.model import Step
+    from ecsctl.core.state.ports import TaskDefinitionRevision
+
+    backend = LocalBackend(store)
+    world = backend.world
+    specs = {i.address: canonical(i.kind, i.name, i.spec) for i in items}
+    clashes = []
+    for i in items:
+        have = store.get_resource(i.address)
+        if have is not None and have.spec != specs[i.address]:
+            clashes.append(i.address)
+        if i.kind == "TaskDefinition" and i.revision is not None:
+            held = world.revision(f"{_family(i)}:{i.revision}")
+            if held is not None and held.spec != specs[i.address]:
+                clashes.append(f"{i.address} (revision {i.revision} in the simulation)")
+    if clashes and not force:
+        raise InputError(f"{', '.join(dict.fromkeys(clashes))} already in the state with other settings; "
+                         "pass --force to replace what the state holds")
+    written, skipped, clusters = [], [], set()
+    with store.transaction():  # the steps' own commits join it: all or nothing
+        world.now()  # start the clock on first use, as apply does
+        for i in sorted(items, key=lambda i: i.kind != "TaskDefinition"):  # revisions before the services naming them
+            spec = specs[i.address]
+            if i.kind == "TaskDefinition":
+                family = _family(i)
+                number = i.revision
+                if number is None:  # a register request: the next revision unless the latest is identical
+                    latest = world.revision(f"{family}:{world.latest_revision(family)}")
+                    number = latest.revision if latest is not None and latest.status == "ACTIVE" and latest.spec == spec \
+                        else world.latest_revision(family) + 1
+                held = world.revision(f"{family}:{number}")
+                if held is None or held.spec != spec or held.status != "ACTIVE":
+                    world.put_revision(TaskDefinitionRevision(family=family, revision=number, spec=spec,
+                                                              status="ACTIVE", registered_at=world.now()))
+                backend.commit(("put", i.address, i.kind, i.name, spec))
+            else:
+                cluster = cluster_of(spec)
+                record = world.cluster(cluster)
+                if record is None or record.status != "ACTIVE":
+                    skipped.append(f"{i.address}: cluster {cluster} is not in the simulation; add a Cluster manifest "
+                                   f"for it and `ecsctl apply` creates the service")
+                    continue
+                try:
+                    world.resolve_task_definition(spec.get("taskDefinition"), i.address)
+                except InputError as exc:
+                    skipped.append(f"{exc}; import its describe-task-definition output too, and `ecsctl apply` "
+                                   "creates the service")
+                    continue
+                have = store.get_resource(i.address)
+                running = world.state(cluster).services.get(i.name)
+                if have is not None and have.spec == spec and running is not None and running.status == "ACTIVE":
+                    written.append(i.address)  # already imported, and there
+                    continue
+                before = have.spec if have is not None else (running.spec if running is not None else None)
+                action = "update" if running is not None and running.status == "ACTIVE" else "create"
+                backend.apply_step(Step(id=f"import:{i.address}", action=action, address=i.address, kind=i.kind,
+                                        name=i.name, spec=spec, before=before if action == "update" else None))
+                clusters.add(cluster)
+            written.append(i.address)
+        if clusters:
+            backend.settle(sorted(clusters))  # its tasks start, as after apply
+    return Recorded(written, skipped)
+
+
+def _family(item: Imported) -> str:
+    return str(item.spec.get("family") or item.name)
 
 
 def as_json(items: list[Imported]) -> str:

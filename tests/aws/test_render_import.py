@@ -119,9 +119,17 @@ def test_import_of_describe_services_output(runner, tmp_path):
         "enableECSManagedTags": False, "propagateTags": "NONE", "enableExecuteCommand": False}]}
     source = tmp_path / "services.json"
     source.write_text(json.dumps(described))
+    taskdef = tmp_path / "taskdef.json"  # the revision the service runs, as describe-task-definition prints it
+    taskdef.write_text(json.dumps({"taskDefinition": {
+        "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/api:7", "family": "api", "revision": 7,
+        "status": "ACTIVE", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+        "containerDefinitions": [{"name": "api", "image": "nginx:1.27", "essential": True}]}}))
     state = str(tmp_path / "state.db")
     out = tmp_path / "imported"
-    imported = runner.invoke(app, ["import", str(source), "--out", str(out), "--state", state])
+    out.mkdir()
+    (out / "cluster.yaml").write_text("apiVersion: ecsctl/v1\nkind: Cluster\nmetadata: {name: prod}\nspec: {}\n")
+    assert runner.invoke(app, ["apply", "-f", str(out), "--auto-approve", "--state", state]).exit_code == 0
+    imported = runner.invoke(app, ["import", str(taskdef), str(source), "--out", str(out), "--state", state])
     assert imported.exit_code == 0, imported.output
     manifest = (out / "service-prod-api.yaml").read_text()
     assert "taskDefinition: api:7" in manifest and "runningCount" not in manifest

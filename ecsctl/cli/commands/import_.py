@@ -54,10 +54,20 @@ def import_(
         text = importer.write_manifests(items, out)
         if text:
             sys.stdout.write(text)
+    skipped: list[str] = []
     if not no_state:
         path = current().state_path
         with open_store(path) as store, store.locked("ecsctl import"):
-            importer.record(items, store, force=force)
-        sys.stderr.write(f"Imported {len(items)} resource(s) into the state {path}: {', '.join(i.address for i in items)}\n")
+            if aws is None:  # files: the local simulation's state, which must hold the objects too
+                done = importer.record_local(items, store, force=force)
+                written, skipped = done.written, done.skipped
+            else:
+                written = importer.record(items, store, force=force)
+        where = "the state" if aws is not None else "the state and its simulation"
+        sys.stderr.write(f"Imported {len(written)} resource(s) into {where} {path}: {', '.join(written) or 'none'}\n")
+        for line in skipped:
+            sys.stderr.write(f"Not recorded: {line}.\n")
     if out:
-        sys.stderr.write(f"Wrote {len(items)} manifest(s) to {out}; `ecsctl plan -f {out}` should show no changes.\n")
+        after = f"`ecsctl plan -f {out}` should show no changes" if not skipped else \
+            f"`ecsctl plan -f {out}` creates what was not recorded"
+        sys.stderr.write(f"Wrote {len(items)} manifest(s) to {out}; {after}.\n")
