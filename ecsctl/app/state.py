@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-from ecsctl.errors import StateError, UsageError
+from ecsctl.errors import InputError, StateError
 
 DEFAULT_STATE = ".ecsctl/state.db"
 
@@ -70,17 +71,70 @@ def pull(path: str) -> dict:
         return store.export()
 
 
-def push(path: str, source: str, *, force: bool = False):
-    try:
-        text = Path(source).read_text(encoding="utf-8") if source != "-" else _stdin()
-        data = json.loads(text)
-    except OSError as exc:
-        raise UsageError(f"{source}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{source}:{exc.lineno}:{exc.colno}: not a state export: {exc.msg}") from None
+@dataclass(frozen=True)
+class Pushed:
+    """What ``state push`` did: the state's meta afterwards, and whether it changed (an export
+    that is the state as it is changes nothing)."""
+
+    meta: Any
+    changed: bool
+    source: str  # the pushed file, as errors name it (``<stdin>`` for ``-``)
+
+
+def push(path: str, source: str, *, force: bool = False) -> Pushed:
+    """``ecsctl state push``: replace the state at ``path`` with the export in ``source`` (a file,
+    ``-`` for stdin). Whatever is wrong with the export is an InputError or StateError naming
+    ``source``; what the state refuses (another lineage, an older serial, the same serial with
+    other content) names ``path``."""
+    label = "<stdin>" if source == "-" else source
+    data = _read_export(source, label)
     with open_store(path) as store:
         with store.locked("ecsctl state push"):
-            return store.import_(data, force=force)
+            before = store.meta()
+            meta = store.import_(data, force=force, source=label)
+            changed = (meta.serial, meta.lineage) != (before.serial, before.lineage) or before.serial == 0
+            return Pushed(meta, changed, label)
+
+
+def _read_export(source: str, label: str) -> Any:
+    """The JSON an export file holds; anything else is one line naming the file."""
+    try:
+        raw = Path(source).read_bytes() if source != "-" else _stdin_bytes()
+    except OSError as exc:
+        raise InputError(f"{label}: {exc.strerror or exc}") from None
+    sqlite = sqlite_file_kind(raw[:100])
+    if sqlite is not None:
+        hint = f"; export one with `ecsctl --state {label} state pull > FILE.json`" if sqlite == "state" else ""
+        what = "an ecsctl state file (SQLite)" if sqlite == "state" else "a SQLite database"
+        raise InputError(f"{label}: not an ecsctl state export (it is {what}, not JSON{hint})")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{label}: not an ecsctl state export (not UTF-8 text: byte {exc.start + 1} "
+                         f"is {raw[exc.start]:#04x})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{label}:{exc.lineno}:{exc.colno}: not an ecsctl state export (invalid JSON: {exc.msg})") from None
+    except RecursionError:
+        raise InputError(f"{label}: not an ecsctl state export (JSON nested too deeply)") from None
+
+
+def sqlite_file_kind(head: bytes) -> str | None:
+    """``"state"`` when ``head`` (a file's first 100 bytes) starts an ecsctl state file,
+    ``"sqlite"`` for another SQLite database, ``None`` for anything else."""
+    from ecsctl.storage.sqlite_store import sqlite_header_kind
+
+    return sqlite_header_kind(head)
+
+
+def file_is_sqlite(path: str) -> str | None:
+    """:func:`sqlite_file_kind` of the file at ``path`` (``None`` when it cannot be read)."""
+    try:
+        with open(path, "rb") as fh:
+            return sqlite_file_kind(fh.read(100))
+    except OSError:
+        return None
 
 
 def list_resources(path: str) -> list[dict]:
@@ -120,10 +174,11 @@ def unlock(path: str, lock_id: str):
         return store.force_unlock(lock_id)
 
 
-def _stdin() -> str:
+def _stdin_bytes() -> bytes:
     import sys
 
-    return sys.stdin.read()
+    stream = getattr(sys.stdin, "buffer", None)
+    return stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
 
 
 def upgrade_addresses(store) -> int:

@@ -1345,16 +1345,30 @@ class SqliteStateStore:
             data[_EVENTS.name] = [_EVENTS.to_json(e) for e in self._decode(_EVENTS, events)]
         return data
 
-    def import_(self, data: JSON, force: bool = False) -> StateMeta:
+    def import_(self, data: JSON, force: bool = False, source: str | None = None) -> StateMeta:
         """Replace the whole content with an export (``state push``); return the new meta.
 
         Refused, unless ``force``, when the export belongs to another lineage (a different state;
         a state with serial 0, never written, adopts any lineage) or, in the same lineage, has an
-        older serial than this state. The new serial is above both, so saved plans go stale.
+        older serial than this state, or the same serial with other content (the two were
+        changed apart since that serial, as Terraform refuses "a different state that has the
+        same serial"). An export that is this state as it is (same lineage, serial and content)
+        changes nothing, not even the serial. Otherwise the new serial is above both, so saved
+        plans go stale. ``source`` names where the data came from (the pushed file), for the
+        errors about the data itself.
         """
-        lineage, serial, tables = self._check_export(data)
+        lineage, serial, tables = self._check_export(data, source)
         with self.transaction():
             current = self.meta()
+            if lineage == current.lineage and serial == current.serial and current.serial > 0:
+                if _comparable(data, tables) == _comparable(self.export(), None):
+                    return current  # the state as it is: nothing to write
+                if not force:
+                    raise self._fail(
+                        f"refusing to push: {source or 'the pushed state'} has serial {serial}, the same as "
+                        f"this state's, but different content (each was changed apart from the other since); "
+                        f"pull the current state and reconcile the two, or use --force to replace it"
+                    )
             if lineage != current.lineage and current.serial > 0 and not force:
                 raise self._fail(
                     f"refusing to push: the pushed state has lineage {lineage}, this state has "
@@ -1396,12 +1410,19 @@ class SqliteStateStore:
                 ],
             )
 
-    def _check_export(self, data: Any) -> tuple[str, int, list[tuple[_Table, list[Any]]]]:
+    def _check_export(self, data: Any, source: str | None = None) -> tuple[str, int, list[tuple[_Table, list[Any]]]]:
+        """The export's lineage, serial and records; a StateError naming ``source`` (the pushed
+        file; else this state) when the data cannot be pushed."""
         def bad(what: str) -> StateError:
-            return self._fail(f"cannot push: {what}")
+            if source is None:
+                return self._fail(f"cannot push: {what}")
+            return StateError(f"{source}: cannot push: " + " ".join(str(what).split()))
 
         if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
-            raise bad(f"the data is not an ecsctl state export (no \"format\": \"{EXPORT_FORMAT}\")")
+            what = f"not an ecsctl state export (no \"format\": \"{EXPORT_FORMAT}\")"
+            if source is not None:
+                raise StateError(f"{source}: {what}")
+            raise bad(f"the data is {what}")
         version, serial, lineage = data.get("version"), data.get("serial"), data.get("lineage")
         if not isinstance(version, int) or version < 1:
             raise bad("the export has no valid \"version\"")
@@ -1440,6 +1461,27 @@ class SqliteStateStore:
                     raise bad(f"{table.name}[{index}]{key}: {exc}; nothing was changed") from None
             tables.append((table, records))
         return lineage, serial, tables
+
+
+def sqlite_header_kind(head: bytes) -> str | None:
+    """What the first 100 bytes of a file say it is: ``"state"`` for a SQLite database with
+    ecsctl's application id (an ecsctl state file), ``"sqlite"`` for another SQLite database
+    (or a state of an ecsctl that set no id), ``None`` for anything else."""
+    if not head.startswith(_SQLITE_HEADER):
+        return None
+    return "state" if head[68:72] == APPLICATION_ID.to_bytes(4, "big") else "sqlite"
+
+
+def _comparable(data: JSON, tables: list[tuple["_Table", list[Any]]] | None) -> Any:
+    """An export reduced to what it says, for comparing two (``tables``: its records as
+    ``_check_export`` read them; ``None`` for an export this store made, read as it is)."""
+    if tables is None:
+        rows = {t.name: data.get(t.name, []) for t in (*_EXPORT_TABLES, _EVENTS)}
+    else:
+        rows = {table.name: [table.to_json(r) for r in records] for table, records in tables}
+    head = {key: data.get(key) for key in ("version", "lineage", "serial", "clock", "digest_key")}
+    head["created_at"] = data.get("created_at") or ""
+    return json.loads(json.dumps({**head, **rows}, sort_keys=True, default=str))
 
 
 if TYPE_CHECKING:  # static conformance check: SqliteStateStore must satisfy the core's port

@@ -270,6 +270,27 @@ def test_import_refuses_an_older_serial_unless_forced(store: SqliteStateStore) -
     assert store.get(Task, "t-1") is not None
 
 
+def test_import_of_the_same_serial_needs_the_same_content(store: SqliteStateStore) -> None:
+    populate(store)
+    same = store.export()
+    serial = store.meta().serial
+    assert store.import_(same).serial == serial  # the state as it is: nothing written
+    apart = json.loads(json.dumps(same))
+    apart["tasks"] = [t for t in apart["tasks"] if t["id"] != "t-1"]
+    with pytest.raises(StateError, match=f"x.json has serial {serial}, the same as this state's, but different content"):
+        store.import_(apart, source="x.json")
+    assert store.get(Task, "t-1") is not None and store.meta().serial == serial
+    assert store.import_(apart, force=True).serial == serial + 1
+    assert store.get(Task, "t-1") is None
+
+
+def test_import_names_the_source_of_bad_data(store: SqliteStateStore) -> None:
+    with pytest.raises(StateError, match=r'^x\.json: not an ecsctl state export \(no "format": "ecsctl-state"\)$'):
+        store.import_({"hello": 1}, source="x.json")
+    with pytest.raises(StateError, match=r"^x\.json: cannot push: unknown key 'surprise'"):
+        store.import_({**store.export(), "surprise": []}, source="x.json")
+
+
 def test_import_refuses_malformed_data(store: SqliteStateStore) -> None:
     good = store.export()
     for bad, message in [

@@ -53,7 +53,7 @@ def test_push_refuses_a_row_of_the_wrong_type_and_writes_nothing(applied: Path, 
     assert result.exit_code == 1, result.output
     (message,) = result.stderr.strip().splitlines()
     expected = line.format(i=changed[1], **{k: v for k, v in changed[2].items() if isinstance(v, str)})
-    assert message.startswith(f"error: {path}: cannot push: ") and expected in message, message
+    assert message.startswith(f"error: {export}: cannot push: ") and expected in message, message  # the file at fault
     assert "internal error" not in result.output and path.read_bytes() == file_before
     assert cli("plan", "-f", str(MANIFESTS), "--state", str(path)).exit_code == 0  # the state is as it was
 

@@ -28,18 +28,23 @@ def pull() -> None:
 @boundary
 def push(
     source: str = typer.Argument(..., help="A JSON file written by `ecsctl state pull` ('-' for stdin)."),
-    force: bool = typer.Option(False, "--force", help="Replace a state of another lineage or a newer serial."),
+    force: bool = typer.Option(False, "--force", help="Replace a state of another lineage, a newer serial, or the same serial with other content."),
 ) -> None:
-    """Replace the state with a pulled copy (refuses another lineage or an older serial unless --force)."""
+    """Replace the state with a pulled copy (refuses another lineage, an older serial, or the same
+    serial with other content unless --force; the state as it is changes nothing)."""
     from ecsctl.app.state import push as do_push
 
     opts = current()
     fmt = opts.format()
-    meta = do_push(opts.state_path, source, force=force)
+    pushed = do_push(opts.state_path, source, force=force)
+    meta = pushed.meta
     if fmt == "text":
-        sys.stdout.write(f"State replaced: lineage {meta.lineage}, serial {meta.serial}.\n")
+        if pushed.changed:
+            sys.stdout.write(f"State replaced: lineage {meta.lineage}, serial {meta.serial}.\n")
+        else:
+            sys.stdout.write(f"State unchanged: {pushed.source} is the state as it is (lineage {meta.lineage}, serial {meta.serial}).\n")
     else:
-        emit({"lineage": meta.lineage, "serial": meta.serial, "version": meta.version}, fmt)
+        emit({"lineage": meta.lineage, "serial": meta.serial, "version": meta.version, "changed": pushed.changed}, fmt)
 
 
 @app.command("list")
