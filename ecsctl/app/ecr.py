@@ -115,10 +115,11 @@ def login(state_path: str, registries: Iterable[str] = (), tokens: TokenSource |
 
     Returns ``{"clock", "simulated", "logins": [Authorization, …]}``.
     """
-    from ecsctl.app.state import open_existing
+    from ecsctl.app.state import open_existing, open_required
 
     wanted = [normalize_registry(r) for r in registries]
-    store = open_existing(state_path)
+    # the registries come from the state unless given: without either, say what is missing
+    store = open_existing(state_path) if wanted else open_required(state_path)
     clock, lineage, known = DEFAULT_CLOCK, "", []
     if store is not None:
         with store:

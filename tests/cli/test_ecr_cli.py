@@ -63,9 +63,22 @@ def test_registries_come_from_the_state_and_expiry_follows_the_clock(runner, app
     assert later["authorizationData"][0]["authorizationToken"] != first["authorizationData"][0]["authorizationToken"]
 
 
+def test_no_state_and_no_registry_is_the_read_commands_missing_state(runner, tmp_path: Path) -> None:
+    missing = tmp_path / "nosuch.db"
+    result = runner.invoke(app, ["ecr", "login", "--state", str(missing)])
+    assert (result.exit_code, result.stderr) == (1, f"error: no state at {missing}; run apply first\n")
+    assert result.stdout == "" and not missing.exists()
+
+
+def test_a_state_that_knows_no_registry_asks_for_one(runner, tmp_path: Path, minimal_taskdef: Path) -> None:
+    state = tmp_path / "nginx.db"  # a task definition of a Docker Hub image: no ECR registry in it
+    assert invoke(runner, "apply", "-f", str(minimal_taskdef), "--state", str(state), "--auto-approve").exit_code == 0
+    result = runner.invoke(app, ["ecr", "login", "--state", str(state)])
+    assert result.exit_code == 2 and result.stderr.startswith("error: no ECR registry is known to the state")
+
+
 @pytest.mark.parametrize(("args", "fragment"), [
     (("--registry", "docker.io"), "is not an ECR registry"),
-    ((), "no ECR registry is known to the state"),
     (("--registry", REGISTRY, "-o", "xml"), "unknown output format"),
 ])
 def test_usage_errors(runner, tmp_path: Path, args, fragment) -> None:
