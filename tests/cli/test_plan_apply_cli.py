@@ -683,3 +683,22 @@ def test_a_step_that_moves_no_task_leaves_the_lost_task_to_reconcile(runner, sta
     data = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
     assert [c for c in data["changes"] if c["action"] != "no-op"] and not data["deployments"]
     assert (data["reconcile"], data["summary"]["reconcile"]) == (["prod"], 1)
+
+
+def test_show_or_apply_of_the_state_file_says_it_is_a_state(runner, stack, state, tmp_path):
+    applied(runner, stack, state)
+    before = Path(state).read_bytes()
+    shown = runner.invoke(app, ["show", state, "--state", state])
+    assert (shown.exit_code, shown.stderr) == (2, (
+        f"error: {state} is an ecsctl state file (SQLite), not a saved plan: to read it use "
+        f"`ecsctl --state {state} get KIND`, `describe KIND NAME` or `state pull`\n"))
+    applying = runner.invoke(app, ["apply", state, "--state", state, "--auto-approve"])
+    assert (applying.exit_code, applying.stderr) == (2, (
+        f"error: {state} is an ecsctl state file (SQLite), not a saved plan: "
+        f"did you mean `ecsctl --state {state} apply -f DIR`?\n"))
+    other = tmp_path / "other.sqlite"
+    other.write_bytes(b"SQLite format 3\x00" + b"\x00" * 84)
+    shown = runner.invoke(app, ["show", str(other), "--state", state])
+    assert (shown.exit_code, shown.stderr) == (2, f"error: {other} is a SQLite database, not a saved plan "
+                                                  "(`ecsctl plan --out FILE` saves one)\n")
+    assert Path(state).read_bytes() == before

@@ -151,6 +151,7 @@ def _load_plan_file(plan_file: str, command: str):
     """A saved plan, parsed (``SavedPlan``: apply checks its manifests later, under the lock, after the
     state); ``ecsctl apply manifests/`` or ``apply web.yaml`` get a hint: manifests go after ``-f``."""
     from ecsctl.app.plan import read_saved_plan
+    from ecsctl.app.state import file_is_sqlite
     from ecsctl.app.validate import is_manifest_file
     from ecsctl.errors import InputError
 
@@ -159,6 +160,13 @@ def _load_plan_file(plan_file: str, command: str):
     if path.is_dir() or path.suffix.lower() in (".yaml", ".yml"):
         what = "a folder" if path.is_dir() else "a manifest file"
         raise UsageError(f"{plan_file} is {what}, not a saved plan: did you mean `ecsctl {meant} {plan_file}`?")
+    sqlite = file_is_sqlite(plan_file)
+    if sqlite == "state":
+        hint = (f"to read it use `ecsctl --state {plan_file} get KIND`, `describe KIND NAME` or `state pull`"
+                if command == "show" else f"did you mean `ecsctl --state {plan_file} {command} -f DIR`?")
+        raise UsageError(f"{plan_file} is an ecsctl state file (SQLite), not a saved plan: {hint}")
+    if sqlite is not None:
+        raise UsageError(f"{plan_file} is a SQLite database, not a saved plan (`ecsctl plan --out FILE` saves one)")
     try:
         return read_saved_plan(plan_file)
     except InputError as exc:
