@@ -87,6 +87,50 @@ def test_serves_the_page_and_follows_the_serial(tmp_path: Path, example_state: P
             assert exc.code == 404
 
 
+def request_as(url: str, host: str | None, path: str = "/view.json") -> tuple[int, str]:
+    """GET ``path`` from the server at ``url`` with this ``Host`` header (``None``: none at all)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=DEADLINE)
+    try:
+        conn.putrequest("GET", path, skip_host=True)
+        if host is not None:
+            conn.putheader("Host", host)
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, response.read().decode("utf-8")
+    finally:
+        conn.close()
+
+
+def test_only_requests_addressed_to_the_loopback_are_answered(tmp_path: Path, example_state: Path) -> None:
+    """DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 sends
+    ``Host: evil.example:PORT``; the server refuses it rather than hand over the state."""
+    state = tmp_path / "state.db"
+    shutil.copy(example_state, state)
+    with serving(state) as url:  # bound before serve_forever starts: a request waits in the backlog
+        port = int(url.rsplit(":", 1)[1].rstrip("/"))
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LocalHost:{port}", f"[::1]:{port}"):
+            status, body = request_as(url, host)
+            assert status == 200 and json.loads(body)["state"]["serial"] > 0, host
+        refused = f"forbidden: this server answers only as http://127.0.0.1:{port}/ (Host header refused)\n"
+        for host in ("evil.example", f"evil.example:{port}", f"127.0.0.1:{port + 1}", "127.0.0.1", "localhost",
+                     f"127.0.0.1.evil.example:{port}", "", None):
+            for path in ("/", "/serial", "/view.json"):
+                assert request_as(url, host, path) == (403, refused), (host, path)
+
+
+def test_host_allowed_wants_a_loopback_name_and_the_port() -> None:
+    from ecsctl.cli.render.view.server import host_allowed
+
+    assert host_allowed("127.0.0.1:8080", 8080) and host_allowed("[::1]:8080", 8080)
+    assert host_allowed("localhost", 80) and host_allowed("[::1]", 80)  # a browser leaves out port 80
+    assert not host_allowed("localhost", 8080) and not host_allowed("[::1]x:8080", 8080)
+    assert not host_allowed("localhost:8080:8080", 8080) and not host_allowed(None, 8080)
+
+
 def test_a_manifest_edit_replans(tmp_path: Path, example_state: Path) -> None:
     state = tmp_path / "state.db"
     shutil.copy(example_state, state)

@@ -10,7 +10,10 @@ Three routes, all GET:
 
 The view is built once per version (under a lock, whatever the number of open pages) and a
 failure to build it (manifests with errors, a state being replaced) is shown on the page as a
-banner instead of stopping the server.  Only the loopback address is bound.
+banner instead of stopping the server.  Only the loopback address is bound, and only requests
+addressed to it are answered: a ``Host`` other than ``127.0.0.1``, ``localhost`` or ``[::1]``
+with the server's port (a page of another site whose name was rebound to 127.0.0.1: DNS
+rebinding) gets 403.
 """
 
 from __future__ import annotations
@@ -65,6 +68,26 @@ class LiveView:
         return payload
 
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def host_allowed(host: str | None, port: int) -> bool:
+    """Whether a request's ``Host`` header names this server: a loopback name with its port
+    (without one only on port 80, as a browser sends it)."""
+    host = (host or "").strip().lower()
+    if host.startswith("["):  # an IPv6 literal: [::1] or [::1]:PORT
+        name, _, rest = host.partition("]")
+        name += "]"
+        if rest and not rest.startswith(":"):
+            return False
+        given = rest[1:] if rest else "80"
+    else:
+        name, sep, given = host.rpartition(":")
+        if not sep:
+            name, given = host, "80"
+    return name in LOOPBACK_NAMES and given == str(port)
+
+
 def make_server(live: LiveView, port: int = 0) -> ThreadingHTTPServer:
     """A server bound to 127.0.0.1:``port`` (0: an ephemeral port); ``server_address`` says which."""
 
@@ -72,6 +95,11 @@ def make_server(live: LiveView, port: int = 0) -> ThreadingHTTPServer:
         server_version = "ecsctl-view"
 
         def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            served = self.server.server_address[1]
+            if not host_allowed(self.headers.get("Host"), served):
+                self._send(403, "text/plain; charset=utf-8",
+                           f"forbidden: this server answers only as http://{HOST}:{served}/ (Host header refused)\n")
+                return
             path = self.path.split("?", 1)[0]
             if path in ("/", "/index.html"):
                 self._send(200, "text/html; charset=utf-8", page_html(live.payload_json(), title=live.title))
