@@ -532,7 +532,7 @@ BAD = [
     (["view", "--port", "8080"], 2),
     (["view", "-f", "does-not-exist"], 2),
     (["view", "--state", "{garbage}"], 1),
-    (["view", "--out", "{tmp}"], 2),
+    (["view", "--out", "{tmp}"], 1),
     (["import", "{garbage}", "--no-state"], 1),
     (["ecr", "login", "--registry", "docker.io"], 2),
     (["events", "put", "--source", "aws.s3", "--detail-type", "Object Created", "--detail", "{{not json"], 2),

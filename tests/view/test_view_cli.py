@@ -63,13 +63,34 @@ def test_usage_errors_are_one_line_exit_2(tmp_path: Path, example_state: Path) -
     for args, message in (
         (["--port", "8080"], "error: --port applies to --serve only"),
         (["--serve", "--out", "x.html"], "error: --out writes a file and --serve serves the page: give one of them"),
-        (["--out", str(tmp_path)], f"error: {tmp_path}: Is a directory"),
         (["-f", str(tmp_path / "missing")], f"error: {tmp_path / 'missing'}: no such file or directory"),
         (["-o", "xml"], "error: unknown output format 'xml' (one of: text, json, yaml)"),
         (["-o", "json", "--out", "x.html"], "error: -o json prints the view model on stdout; --out and --serve are for the page"),
     ):
         result = run("view", "--state", str(example_state), *args)
         assert (result.exit_code, result.output.strip().splitlines()[-1]) == (2, message), result.output
+
+
+def test_an_out_path_that_cannot_be_written_is_one_line_exit_1(tmp_path: Path, example_state: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    for out, message in (
+        (tmp_path, f"error: {tmp_path}: is a directory; give a file name (e.g. {tmp_path / 'ecsctl-view.html'})"),
+        (Path("/nonexistent/dir/p.html"), "error: /nonexistent/dir/p.html: cannot write the page: /nonexistent/dir does not exist"),
+        (blocker / "p.html", f"error: {blocker / 'p.html'}: cannot write the page: {blocker} is not a folder"),
+    ):
+        result = run("view", "--state", str(example_state), "--out", str(out))
+        assert (result.exit_code, result.output) == (1, message + "\n")
+
+
+def test_an_out_file_the_os_refuses_is_one_line_exit_1(tmp_path: Path, example_state: Path, monkeypatch) -> None:
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "write_text", refuse)
+    out = tmp_path / "p.html"
+    result = run("view", "--state", str(example_state), "--out", str(out))
+    assert (result.exit_code, result.output) == (1, f"error: {out}: cannot write the page: Permission denied\n")
 
 
 def test_a_file_that_is_not_a_state_is_one_line(tmp_path: Path) -> None:
@@ -87,6 +108,19 @@ def test_no_state_and_no_manifests_is_nothing_to_draw(tmp_path: Path) -> None:
         assert result.exit_code == 1
         assert result.output == f"error: no state at {missing}; run apply first\n"
     assert not (tmp_path / "v.html").exists() and not missing.parent.exists()
+
+
+def test_serve_on_a_missing_state_is_refused_as_out_is(tmp_path: Path, monkeypatch) -> None:
+    import ecsctl.cli.render.view.server as server
+
+    def never(*args, **kwargs):  # a regression fails here instead of serving forever
+        raise AssertionError("view --serve listened on a missing state")
+
+    monkeypatch.setattr(server, "make_server", never)
+    missing = tmp_path / "none" / "state.db"
+    result = run("view", "--serve", "--state", str(missing))
+    assert (result.exit_code, result.output) == (1, f"error: no state at {missing}; run apply first\n")
+    assert not missing.parent.exists()
 
 
 def test_serve_refuses_bad_manifests_before_listening(tmp_path: Path) -> None:

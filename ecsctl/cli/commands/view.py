@@ -10,7 +10,7 @@ import typer
 
 from ecsctl.cli.boundary import boundary
 from ecsctl.cli.options import current
-from ecsctl.errors import UsageError
+from ecsctl.errors import InputError, UsageError
 
 DEFAULT_OUT = "ecsctl-view.html"
 
@@ -27,7 +27,7 @@ def view(
     opts = current()
     fmt = opts.format()
     path = opts.state_path
-    if not files and not serve:  # nothing applied and no manifests: nothing to draw (--serve waits for it)
+    if not files:  # nothing applied and no manifests: nothing to draw (nor to serve)
         from ecsctl.app.state import open_required
 
         open_required(path).close()
@@ -45,7 +45,22 @@ def view(
         return
     if port is not None:
         raise UsageError("--port applies to --serve only")
-    _write(path, files or None, out or DEFAULT_OUT)
+    out = out or DEFAULT_OUT
+    _check_out(out)  # before building: a big view takes seconds
+    _write(path, files or None, out)
+
+
+def _check_out(out: str) -> None:
+    """Refuse a page path that cannot be written, naming it (a data/IO error: exit 1)."""
+    if out == "-":
+        return
+    target = Path(out)
+    if target.is_dir():
+        raise InputError(f"{out}: is a directory; give a file name (e.g. {target / DEFAULT_OUT})")
+    parent = target.parent
+    if not parent.is_dir():
+        why = "is not a folder" if parent.exists() else "does not exist"
+        raise InputError(f"{out}: cannot write the page: {parent} {why}")
 
 
 def _build(path: str, files: list[str] | None) -> dict:
@@ -73,7 +88,7 @@ def _write(path: str, files: list[str] | None, out: str) -> None:
     try:
         Path(out).write_text(page, encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"{out}: {exc.strerror or exc}") from None
+        raise InputError(f"{out}: cannot write the page: {exc.strerror or exc}") from None
     sys.stderr.write(f"Wrote {out} ({len(page.encode('utf-8')) / 1024:,.0f} KiB): open it in a browser.\n")
 
 
