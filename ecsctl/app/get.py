@@ -74,16 +74,19 @@ def _services(store) -> list[dict]:
             for s in sorted(store.find(Service), key=lambda s: (s.cluster, s.name))]
 
 
-def service_row(s, running: int, pending: int, cluster_spec: dict | None = None) -> dict:
-    """One service as ``get services -o json`` shows it (counts from its tasks).  As
-    DescribeServices, a service placed by a capacity provider strategy (its own, or the
-    cluster's default, ``cluster_spec``) has no ``launchType``."""
+def service_launch_type(spec: dict, cluster_spec: dict | None) -> str | None:
+    """A service's ``launchType`` as DescribeServices returns it: none (``None``) for a service
+    placed by a capacity provider strategy, its own or the cluster's default (``cluster_spec``)."""
     from ecsctl.core.controller.service import strategy_providers
 
-    launch = s.spec.get("launchType") or (None if strategy_providers(s.spec, cluster_spec) else "EC2")
+    return spec.get("launchType") or (None if strategy_providers(spec, cluster_spec) else "EC2")
+
+
+def service_row(s, running: int, pending: int, cluster_spec: dict | None = None) -> dict:
+    """One service as ``get services -o json`` shows it (counts from its tasks)."""
     return {"name": s.name, "cluster": s.cluster, "status": s.status, "taskDefinition": s.task_definition,
             "desiredCount": s.desired_count, "runningCount": running, "pendingCount": pending,
-            "launchType": launch}
+            "launchType": service_launch_type(s.spec, cluster_spec)}
 
 
 def _tasks(store) -> list[dict]:

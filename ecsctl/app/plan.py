@@ -95,8 +95,9 @@ class LeftOutFiles(Mapping):
     * the files an exclude glob (``--exclude``, ``.ecsctlignore``) took;
     * the manifests in the folder of a file named with ``-f`` that ``-f`` did not name (that
       folder only, not its subfolders: they may hold other stacks);
-    * the manifests under each folder above a named path, up to the current directory (not it):
-      ``-f m/batch`` after ``apply -f m`` would otherwise delete all of ``m``.
+    * the manifests in each folder above a named path, up to the current directory (not it),
+      without their subfolders: ``-f m/batch`` after ``apply -f m`` would otherwise delete all of
+      ``m``'s files, while ``envs/dev`` and ``envs/prod`` stay stacks of their own.
     """
 
     def __init__(self, paths: list[str], found: list[str], excluded: list[tuple[str, str]],
@@ -121,18 +122,21 @@ class LeftOutFiles(Mapping):
 
 def _above(path: str) -> list[str]:
     """The folders above ``path`` inside the current directory, nearest first (not the current
-    directory itself: a repository's root holds more than one stack's business)."""
+    directory itself: a repository's root holds more than one stack's business).  Both the path
+    as written and as resolved are walked: ``m/batch`` may be a link to ``../shared/batch``, or
+    ``m`` one to a folder elsewhere, and ``apply -f m`` read it through ``m`` all the same."""
     import os
 
-    here = os.path.realpath(os.getcwd())
-    folder = os.path.realpath(path)
-    if os.path.isfile(path):  # its own folder is read without subfolders ("beside")
+    out: list[str] = []
+    heres = {os.path.abspath(os.getcwd()), os.path.realpath(os.getcwd())}
+    for folder in dict.fromkeys((os.path.abspath(path), os.path.realpath(path))):
+        if os.path.isfile(path):  # its own folder is read without subfolders ("beside")
+            folder = os.path.dirname(folder)
         folder = os.path.dirname(folder)
-    folder = os.path.dirname(folder)
-    out = []
-    while folder.startswith(here + os.sep) and folder != here:
-        out.append(folder)
-        folder = os.path.dirname(folder)
+        while any(folder.startswith(here + os.sep) for here in heres) and folder not in heres:
+            if folder not in out:
+                out.append(folder)
+            folder = os.path.dirname(folder)
     return out
 
 
@@ -153,14 +157,17 @@ def _left_out(paths: list[str], found: list[str], excluded: list[tuple[str, str]
             beside.setdefault(os.path.dirname(p) or ".", p)
         for folder in _above(p):
             above.setdefault(folder, p)
-    for folder, named in sorted(beside.items()):
-        for name in discover([folder], exclude, notes=[], recursive=False):
+    near = [(folder, f"beside {named}, which -f names instead of the folder") for folder, named in sorted(beside.items())]
+    near += [(os.path.relpath(folder), f"in {os.path.relpath(folder)}, a folder above {named}, which -f names instead")
+             for folder, named in sorted(above.items())]
+    for folder, reason in near:
+        left: list[tuple[str, str]] = []  # files an exclude glob leaves out there are protected too
+        for name in discover([folder], exclude, notes=[], recursive=False, excluded=left):
             if os.path.realpath(name) not in taken:
-                why.setdefault(name, f"beside {named}, which -f names instead of the folder")
-    for folder, named in sorted(above.items()):
-        for name in discover([os.path.relpath(folder)], exclude, notes=[]):
+                why.setdefault(name, reason)
+        for name, pattern in left:
             if os.path.realpath(name) not in taken:
-                why.setdefault(name, f"in {os.path.relpath(folder)}, a folder above {named}, which -f names instead")
+                why.setdefault(name, f"excluded by {pattern!r}")
     if not why:
         return {}
     out: dict[str, str] = {}

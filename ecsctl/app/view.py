@@ -241,6 +241,7 @@ def _clusters(world: dict) -> list[dict]:
 
 
 def _services(world: dict) -> list[dict]:
+    from ecsctl.app.get import service_launch_type
     from ecsctl.core.plan.references import target_group_name
 
     revisions: dict[tuple[str, str], Counter] = defaultdict(Counter)
@@ -272,6 +273,7 @@ def _services(world: dict) -> list[dict]:
             "id": d.id, "status": d.status, "taskDefinition": d.task_definition, "rolloutState": d.rollout_state,
             "rolloutStateReason": d.rollout_state_reason, "desiredCount": d.desired_count,
             "runningCount": d.running_count, "pendingCount": d.pending_count, "failedTasks": d.failed_tasks})
+    cluster_specs = {c.name: c.spec for c in world["clusters"]}
     out = []
     for s in sorted(world["services"], key=lambda s: (s.cluster, s.name)):
         key = (s.cluster, s.name)
@@ -279,7 +281,7 @@ def _services(world: dict) -> list[dict]:
         gone = sorted(stopped.get(key, ()), key=lambda t: (t.stopped_at, t.id))
         out.append({
             "cluster": s.cluster, "name": s.name, "status": s.status,
-            "launchType": s.spec.get("launchType") or ("CAPACITY_PROVIDER" if s.spec.get("capacityProviderStrategy") else "EC2"),
+            "launchType": service_launch_type(s.spec, cluster_specs.get(s.cluster)) or "CAPACITY_PROVIDER",
             "schedulingStrategy": s.spec.get("schedulingStrategy") or "REPLICA",
             "taskDefinition": s.task_definition, "desiredCount": s.desired_count,
             "runningCount": running[key], "pendingCount": pending[key],

@@ -584,6 +584,32 @@ def test_a_subfolder_or_standard_input_destroys_nothing_the_rest_of_the_stack_de
     assert gone.exit_code == 0 and json.loads(gone.stdout)["summary"]["delete"] == 1
 
 
+def test_the_folders_above_are_read_through_links_and_without_their_other_subfolders(runner, tmp_path, monkeypatch):
+    """``m/batch`` a link to ``../shared/batch``: the folder above it is ``m`` as written, not
+    where the link points. A file an exclude glob leaves out up there is protected as in a
+    named folder. Sibling folders (``envs/dev``, ``envs/prod``, one state each) are not read:
+    deleting from dev what prod still declares is dev's own business."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "shared" / "batch").mkdir(parents=True)
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "batch").symlink_to(tmp_path / "shared" / "batch", target_is_directory=True)
+    Path("m/top.yaml").write_text(_parameters("top"))
+    Path("m/notes.yaml").write_text(_parameters("noted"))
+    Path("shared/batch/jobs.yaml").write_text(_parameters("jobs"))
+    assert run(runner, "apply", "-f", "m", "--state", "m.db", "--auto-approve").exit_code == 0
+    linked = run(runner, "plan", "-f", "m/batch", "--state", "m.db")
+    assert linked.exit_code == 1 and "which m/notes.yaml (in m, a folder above m/batch" in linked.stderr
+    excluded = run(runner, "plan", "-f", "m/batch", "-f", "m/top.yaml", "--exclude", "notes.yaml", "--state", "m.db")
+    assert excluded.exit_code == 1 and "m/notes.yaml (excluded by 'notes.yaml') still declares" in excluded.stderr
+    for env in ("dev", "prod"):
+        Path("envs", env).mkdir(parents=True)
+        Path("envs", env, "p.yaml").write_text(_parameters("jobs", "extra"))
+    assert run(runner, "apply", "-f", "envs/dev", "--state", "dev.db", "--auto-approve").exit_code == 0
+    Path("envs/dev/p.yaml").write_text(_parameters("jobs"))
+    plan = run(runner, "plan", "-f", "envs/dev", "--state", "dev.db", "-o", "json")
+    assert plan.exit_code == 0 and json.loads(plan.stdout)["summary"]["delete"] == 1
+
+
 def test_exclude_leaves_files_out_of_plan_apply_and_a_saved_plan(runner, stack, state, tmp_path):
     """README: ``--exclude GLOB``: plan, apply and destroy read directories as validate does. A
     plan saved with one records it: applying it does not see the excluded file as added."""
