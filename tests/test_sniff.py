@@ -36,9 +36,10 @@ def test_someone_elses_api_version_near_ours_is_skipped(api) -> None:
 
 
 @pytest.mark.parametrize("api, kind, ours", [
-    ("ecs/v1", "TaskDefinition", True), ("v1", "ScheduledTask", True), ("apps/v1", "CapacityProvider", True),
+    ("ecs/v1", "TaskDefinition", True), ("v1", "ScheduledTask", True), ("ECS/v1", "CapacityProvider", True),
     ("v1", "Service", False), ("v1", "Secret", False),         # Kubernetes core kinds: theirs
     ("apps/v1", "Deployment", False),                             # not a kind of ours
+    ("apps/v1", "CapacityProvider", False),                       # only ecs/ and a bare version are read as ours
     ("ecs.services.k8s.aws/v1alpha1", "TaskDefinition", False),   # a custom resource (ACK): a domain group
 ])
 def test_a_kind_only_ecsctl_has_under_a_builtin_api_group_is_ours_mistyped(api, kind, ours) -> None:
@@ -46,6 +47,17 @@ def test_a_kind_only_ecsctl_has_under_a_builtin_api_group_is_ours_mistyped(api, 
     ``ecs/v1`` on a TaskDefinition is ours with a typo: read (validate says E0012), not skipped."""
     text = f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: web}}\n".encode()
     assert (foreign(text) is None) is ours
+
+
+@pytest.mark.parametrize("text", [
+    "apiVersion: v1\nkind: Namespace\nmetadata: {name: db}\n---\napiVersion: postgresql.cnpg.io/v1\nkind: Cluster\n",
+    "apiVersion: v1\nkind: ConfigMap\n---\napiVersion: ecs.services.k8s.aws/v1alpha1\nkind: TaskDefinition\n",
+    '{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "sqs.services.k8s.aws/v1", "kind": "Queue"}]}',
+])
+def test_a_later_or_nested_kind_of_another_api_is_not_read_as_ours(text) -> None:
+    """Kubernetes files that start with a ``v1`` document: their later or nested kinds named like
+    ours (CloudNativePG's Cluster, ACK's TaskDefinition and Queue) are someone else's."""
+    assert foreign(text.encode()) == "a manifest of apiVersion v1"
 
 
 @pytest.mark.parametrize("text, what", [

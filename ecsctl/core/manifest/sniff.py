@@ -14,8 +14,8 @@ A file is ours when its text has a marker of a manifest or of a task definition:
 
 Anything else cannot be a valid manifest, so skipping it loses nothing.  A file with an
 ``apiVersion`` that is not ecsctl's (``v1``, ``apps/v1``) is someone else's manifest, unless
-it is ecsctl's mistyped (``ecsctl.io/v1``, ``ecsctI/v1``, or ``ecs/v1`` on a kind only ecsctl
-has, such as ``TaskDefinition``): that one is read, and validate reports the apiVersion, rather
+it is ecsctl's mistyped (``ecsctl.io/v1``, ``ecsctI/v1``, or ``ecs/v1`` and ``v1`` on a kind
+only ecsctl has, such as ``TaskDefinition``): that one is read, and validate reports the apiVersion, rather
 than skipping the file and planning its resources' deletion.  Broken
 text (not UTF-8, a tab in the indentation) is judged by the markers it still shows; UTF-16
 with a byte-order mark is read as such.
@@ -70,12 +70,20 @@ def _near_ours(api: str) -> bool:
     return group.startswith("ecsctl") or _one_typo("ecsctl", group)
 
 
+_BARE_VERSION = re.compile(r"v\d+\w*")
+
+
 def _our_kind(api: str, text: str) -> bool:
-    """``apiVersion: ecs/v1`` (or ``v1``, ``apps/v1``) on ``kind: TaskDefinition``: a built-in
-    Kubernetes group (dot-free, or none) has no such kind, and a custom resource's group is a
-    domain (``ecs.services.k8s.aws``), so it is ecsctl's manifest with the apiVersion mistyped."""
-    group = api.split("/", 1)[0] if "/" in api else ""
-    return "." not in group and any(m.group(1) in _OURS_ONLY for m in _KIND_VALUE.finditer(text))
+    """``apiVersion: ecs/v1`` or ``v1`` on ``kind: TaskDefinition`` (the file's first apiVersion and
+    its first kind, one document's): no built-in Kubernetes API has such a kind, and a custom
+    resource's group is a domain (``ecs.services.k8s.aws``), so it is ecsctl's manifest with the
+    apiVersion mistyped.  A later document's kind (a ``v1`` Namespace, then a CloudNativePG
+    ``Cluster``) or a nested one (a ``kubectl get -o json`` List) says nothing about the first."""
+    group, _, version = api.rpartition("/")
+    if group.lower() not in ("", "ecs") or not _BARE_VERSION.fullmatch(version):
+        return False
+    kind = _KIND_VALUE.search(text)
+    return kind is not None and kind.group(1) in _OURS_ONLY
 
 
 def _one_typo(a: str, b: str) -> bool:
