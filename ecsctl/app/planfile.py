@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
+from ecsctl.app.out_path import out_problem
 from ecsctl.core.manifest.sniff import SAVED_PLAN_MARKER
 from ecsctl.core.plan.codec import manifests_hash, plan_for_file, plan_from_json, plan_has_masked, plan_to_json, restore_masked
 from ecsctl.core.plan.model import Plan
@@ -82,10 +83,11 @@ def save_plan(plan: Plan, path: str, manifests: Mapping[str, bytes] | Iterable[s
 
 
 def _write_private(target: Path, text: str) -> None:
-    if target.is_dir():
-        raise InputError(f"{target}: is a directory; --out needs a file name")
-    if not target.parent.is_dir():
-        raise InputError(f"{target}: the folder {target.parent} does not exist")
+    problem = out_problem(target)
+    if problem is not None:
+        why, where = problem
+        raise InputError(f"{target}: is a directory; --out needs a file name" if why == "folder"
+                         else f"{target}: the folder {where} does not exist")
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PLAN_FILE_MODE)

@@ -70,15 +70,15 @@ def _read(files: list[str], fmt: str, delete_left_out: bool = False, exclude=Non
 
 def _check_out(out: str | None) -> None:
     """``--out FILE`` must be a file in an existing folder: refused before any planning."""
-    if not out:
+    from ecsctl.app.out_path import out_problem
+
+    problem = out_problem(out) if out else None
+    if problem is None:
         return
-    path = Path(out)
-    if path.is_dir():
-        raise UsageError(f"--out {out}: is a folder; give the plan a file name, e.g. --out {path / 'plan.json'}")
-    parent = path.parent
-    if not parent.is_dir():
-        what = "is not a folder" if parent.exists() else "does not exist"
-        raise UsageError(f"--out {out}: folder {parent} {what}")
+    why, where = problem
+    if why == "folder":
+        raise UsageError(f"--out {out}: is a folder; give the plan a file name, e.g. --out {where / 'plan.json'}")
+    raise UsageError(f"--out {out}: folder {where} {why}")
 
 
 def _render(the_plan, fmt: str, *, full: bool = False, show_sensitive: bool = False, stream=None) -> str:

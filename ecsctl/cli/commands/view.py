@@ -52,15 +52,15 @@ def view(
 
 def _check_out(out: str) -> None:
     """Refuse a page path that cannot be written, naming it (a data/IO error: exit 1)."""
-    if out == "-":
+    from ecsctl.app.out_path import out_problem
+
+    problem = None if out == "-" else out_problem(out)
+    if problem is None:
         return
-    target = Path(out)
-    if target.is_dir():
-        raise InputError(f"{out}: is a directory; give a file name (e.g. {target / DEFAULT_OUT})")
-    parent = target.parent
-    if not parent.is_dir():
-        why = "is not a folder" if parent.exists() else "does not exist"
-        raise InputError(f"{out}: cannot write the page: {parent} {why}")
+    why, where = problem
+    if why == "folder":
+        raise InputError(f"{out}: is a directory; give a file name (e.g. {where / DEFAULT_OUT})")
+    raise InputError(f"{out}: cannot write the page: {where} {why}")
 
 
 def _build(path: str, files: list[str] | None) -> dict:
