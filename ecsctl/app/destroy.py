@@ -52,7 +52,8 @@ def make_destroy_plan(inputs: Inputs, store) -> Plan:
     """The plan that deletes the doomed resources and keeps the rest of the state as it is."""
     gone = doomed(inputs, store)
     kept = [Desired(a, r.kind, r.name, r.spec) for a, r in _resources(store).items() if a not in gone]
-    plan = make_plan(Inputs(kept, inputs.files), store)
+    # deletes on purpose: what the manifests name, and what refers to it, wherever it was read from
+    plan = make_plan(Inputs(kept, inputs.files, guard_left_out=False), store)
     plan.changes = [replace(c, reason=f"destroy: {gone[c.address]}") if c.action == "delete" and c.address in gone else c
                     for c in plan.changes]
     return plan

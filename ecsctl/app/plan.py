@@ -36,6 +36,7 @@ class Inputs:
     left_out: Mapping[str, str] = field(default_factory=dict)
     from_stdin: bool = False  # a manifest came from ``-f -``: no folder to compare a deletion with
     exclude: tuple[str, ...] = ()  # the --exclude globs the manifests were read with
+    guard_left_out: bool = True  # False with --delete-left-out: what the inputs leave out protects nothing
 
 
 class ClusterInUse(InputError):
@@ -85,7 +86,8 @@ def read_manifests(paths: list[str], notes: list[str] | None = None, *, guard_le
         raise NoManifests(f"no manifests in {where}: refusing to plan the deletion of everything the state holds "
                           "(to delete on purpose: ecsctl destroy -f DIR)")
     left_out = LeftOutFiles(paths, found, excluded, exclude) if guard_left_out else {}
-    return Inputs(desired, files, documents, left_out, from_stdin=guard_left_out and "-" in paths, exclude=exclude)
+    return Inputs(desired, files, documents, left_out, from_stdin=guard_left_out and "-" in paths, exclude=exclude,
+                  guard_left_out=guard_left_out)
 
 
 class LeftOutFiles(Mapping):
@@ -178,11 +180,13 @@ def _left_out(paths: list[str], found: list[str], excluded: list[tuple[str, str]
     return out
 
 
-def refuse_deleting_left_out(changes: list[Change], inputs: Inputs) -> None:
+def refuse_deleting_left_out(changes: list[Change], inputs: Inputs, recorded: Mapping[str, str] | None = None) -> None:
     """A plan does not delete what a manifest beside the inputs still declares: ``-f web.yaml``
     in a folder of manifests, or a file an exclude glob or ``.ecsctlignore`` left out, would
     otherwise destroy every resource of the other files (Terraform reads the whole folder;
-    kubectl apply -f never deletes). Delete on purpose by removing the manifest, or, when the
+    kubectl apply -f never deletes); nor what the file the last apply read it from still
+    declares (``recorded``: ``StateStore.sources()``, see ``app.sources``), wherever that file is
+    (``envs/prod`` beside ``envs/dev`` after ``apply -f envs``). Delete on purpose by removing the manifest, or, when the
     named files are a stack of their own beside another (``dev.yaml``, ``prod.yaml``), with
     ``--delete-left-out`` (``read_manifests(guard_left_out=False)``)."""
     deletes = [c.address for c in changes if c.action == "delete"]
@@ -191,14 +195,20 @@ def refuse_deleting_left_out(changes: list[Change], inputs: Inputs) -> None:
         raise LeftOut(f"the plan would destroy {deletes[0]}{more}, which standard input (-f -) does not declare: "
                       "standard input names no folder to check what else still declares it; give the manifests "
                       "as files, or pass --delete-left-out when standard input holds the whole stack")
-    if not deletes or not inputs.left_out:
+    if not deletes or not inputs.guard_left_out:
         return
-    gone = [a for a in deletes if a in inputs.left_out]
+    left_out: dict[str, str] = {a: inputs.left_out[a] for a in deletes if a in inputs.left_out}
+    if recorded:
+        from ecsctl.app.sources import still_declared
+
+        rest = [a for a in deletes if a not in left_out]
+        left_out.update(still_declared(rest, recorded, inputs.files))
+    gone = [a for a in deletes if a in left_out]
     if not gone:
         return
     more = f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""
-    first = inputs.left_out[gone[0]]  # "m/queue.yaml (excluded by 'queue.yaml')"
-    others = sorted({inputs.left_out[a].split(" (", 1)[0] for a in gone} - {first.split(" (", 1)[0]})
+    first = left_out[gone[0]]  # "m/queue.yaml (excluded by 'queue.yaml')"
+    others = sorted({left_out[a].split(" (", 1)[0] for a in gone} - {first.split(" (", 1)[0]})
     where = first if not others else (f"{first} and {others[0]}" if len(others) == 1 else
                                        f"{first} and {len(others)} more files")
     raise LeftOut(f"the plan would destroy {gone[0]}{more}, which {where} still declare{'' if others else 's'}: "
@@ -219,6 +229,7 @@ def make_plan(inputs: Inputs, store) -> Plan:
     from ecsctl.core.state.ports import ContainerInstance, Deployment, Service, Task
 
     applied: dict[str, tuple[str, str, dict]] = {}
+    recorded: dict[str, str] = {}
     lineage, serial = None, 0
     services: list = []
     instances: list = []
@@ -241,8 +252,9 @@ def make_plan(inputs: Inputs, store) -> Plan:
             if service:
                 running[(cluster, service)] = n
         revisions = store.latest_revisions()
+        recorded = store.sources()
     changes = diff(inputs.desired, applied)
-    refuse_deleting_left_out(changes, inputs)  # first: a left-out file explains a deleted cluster too
+    refuse_deleting_left_out(changes, inputs, recorded)  # first: a left-out file explains a deleted cluster too
     refuse_deleting_used_clusters(changes, inputs)
     changes = revision_changes(changes, services, revisions, deployments)
     changes = instance_repairs(changes, applied, instances, _terminated(store, instances))
@@ -252,7 +264,15 @@ def make_plan(inputs: Inputs, store) -> Plan:
     return Plan(lineage=lineage, serial=serial, manifests_hash=manifests_hash(inputs.files),
                 changes=changes, steps=steps, drift=drift, deployments=ahead.deployments,
                 predictions=ahead.services, reconcile=ahead.reconcile, capacity=ahead.capacity,
-                recording=ahead.recording)
+                recording=ahead.recording, sources=_changed_sources(inputs, recorded))
+
+
+def _changed_sources(inputs: Inputs, recorded: Mapping[str, str]) -> dict[str, str]:
+    """Where the inputs' resources were read from, for apply to record (``app.sources``): the
+    ones the state does not hold so already."""
+    from ecsctl.app.sources import sources_of
+
+    return {a: p for a, p in sources_of(inputs.documents).items() if recorded.get(a) != p}
 
 
 def refuse_deleting_used_clusters(changes: list[Change], inputs: Inputs) -> None:
@@ -457,7 +477,8 @@ def apply_plan(plan: Plan, store, backend, on_step: Callable[[Step, int, int], N
                on_round: Callable[[], None] | None = None) -> int:
     """Execute every step in order, each committing on its own, then let the service scheduler
     work until it settles (rolling deployments, lost tasks, desired counts), each round committing
-    on its own: what ``make_plan`` forecast. Returns the number of steps applied."""
+    on its own: what ``make_plan`` forecast; last, where the manifests were read from
+    (``Plan.sources``, one transaction). Returns the number of steps applied."""
     check_fresh(plan, store)
     total = len(plan.steps)
     if plan.recording is not None and getattr(backend, "replay", None) is not None:
@@ -465,14 +486,17 @@ def apply_plan(plan: Plan, store, backend, on_step: Callable[[Step, int, int], N
         done = iter(range(1, total + 1))
         backend.replay(plan.recording, on_step=lambda step: on_step and on_step(step, next(done), total),
                        on_round=on_round)
-        return total
-    for n, step in enumerate(plan.steps, start=1):
-        backend.apply_step(step)
-        if on_step:
-            on_step(step, n, total)
-    settle = getattr(backend, "settle", None)
-    if settle is not None:
-        settle(after_round=on_round)
+    else:
+        for n, step in enumerate(plan.steps, start=1):
+            backend.apply_step(step)
+            if on_step:
+                on_step(step, n, total)
+        settle = getattr(backend, "settle", None)
+        if settle is not None:
+            settle(after_round=on_round)
+    if plan.sources:
+        held = {r.address for r in store.resources()}
+        store.put_sources({a: p for a, p in plan.sources.items() if a in held})
     return total
 
 

@@ -78,6 +78,8 @@ def save_plan(plan: Plan, path: str, manifests: Mapping[str, bytes] | Iterable[s
         data["manifest_exclude"] = list(exclude)
     if state:
         data["state_option"] = state
+    if plan.sources:  # where apply records the manifests were read from (app.sources)
+        data["manifest_sources"] = dict(sorted(plan.sources.items()))
     data[DIGEST] = _digest(data)
     _write_private(Path(path), json.dumps(data, indent=2, sort_keys=True) + "\n")
 
@@ -157,6 +159,9 @@ def read_saved(path: str) -> SavedPlan:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a saved plan ({exc})") from None
     plan = plan_from_json(data)
+    sources = data.get("manifest_sources") if isinstance(data, dict) else None
+    if isinstance(sources, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
+        plan.sources = dict(sources)
     # every saved plan has one: a file without it was edited (the digest taken out with the
     # change) or saved before ecsctl wrote it, and is made again rather than trusted
     if not isinstance(data, dict) or DIGEST not in data or data[DIGEST] != _digest(data):

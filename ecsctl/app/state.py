@@ -190,8 +190,10 @@ def upgrade_addresses(store) -> int:
     moved = [(r, address(r.kind, r.name, r.spec)) for r in store.resources()]
     moved = [(r, new) for r, new in moved if new != r.address]
     if moved:
+        recorded = store.sources()
         with store.transaction():
             for r, new in moved:
-                store.delete_resource(r.address)
+                store.delete_resource(r.address)  # and where it was read from: that moves too
                 store.put_resource(new, r.kind, r.name, r.spec)
+            store.put_sources({new: recorded[r.address] for r, new in moved if r.address in recorded})
     return len(moved)

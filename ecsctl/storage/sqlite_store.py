@@ -55,7 +55,7 @@ Lock
     releasing the lock does not write to the database. ``busy_timeout`` (5 s) only covers
     SQLite's own per-transaction write lock, which is held for milliseconds.
 
-Schema version 4 (JSON text for flexible fields, real columns for what is queried or indexed)
+Schema version 5 (JSON text for flexible fields, real columns for what is queried or indexed)
 
     meta                 key TEXT PK, value — rows: version, serial, lineage (UUID4), created_at,
                          digest_key (hex, version 3)
@@ -63,6 +63,8 @@ Schema version 4 (JSON text for flexible fields, real columns for what is querie
     clock                slot=1 PK, now — the simulation's current time (ISO 8601 UTC)
     resources            address PK (taskdef/web, service/prod/web), kind, name,
                          spec JSON (last-applied canonical spec), applied_serial
+    resource_sources     address PK, path — the manifest file the last apply read each resource
+                         from (``ResourceSource``; version 5)
     clusters             name PK, status, spec JSON, created_at
     container_instances  id PK, cluster, group_name, instance_type, availability_zone,
                          attributes JSON, status, agent_connected 0/1, agent_version,
@@ -92,7 +94,7 @@ Version history: 1 — the tables above but for the last two task columns; 2 —
 and ``tasks.private_ip`` (both ``''`` for tasks written by version 1) and the index
 ``tasks_subnet (subnet, last_status)``; 3 — ``meta.digest_key``, every stored sensitive-looking
 value sealed, the application id set, the ``lock`` table emptied (the lock moved to a file);
-4 — ``tasks.exit_code`` and the ``sim_state`` and ``history`` tables.
+4 — ``tasks.exit_code`` and the ``sim_state`` and ``history`` tables; 5 — ``resource_sources``.
 An export of any version up to ``SCHEMA_VERSION`` can be pushed: fields it lacks take the
 record's defaults.
 
@@ -128,6 +130,7 @@ from ecsctl.core.state.ports import (
     LockInfo,
     R,
     Resource,
+    ResourceSource,
     Service,
     ServiceEvent,
     SimState,
@@ -141,7 +144,7 @@ from ecsctl.core.state.ports import (
 from ecsctl.errors import StateError
 from ecsctl.storage.lock import StateLock
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 READABLE_FROM = 2  # versions 2.. can be read as they are: a reader need not upgrade them (see _present_as_current)
 APPLICATION_ID = 0x45435343  # "ECSC" in the SQLite header: a database of ours, set on creation
 EXPORT_FORMAT = "ecsctl-state"
@@ -258,6 +261,9 @@ MIGRATIONS: dict[int, tuple[Migration, ...]] = {
             at TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (kind, name, id))""",
         "CREATE INDEX history_at ON history (kind, at)",
     ),
+    5: (  # where each resource's manifest was read from, for the plan's left-out guard
+        "CREATE TABLE resource_sources (address TEXT PRIMARY KEY, path TEXT NOT NULL)",
+    ),
 }
 assert sorted(MIGRATIONS) == list(range(1, SCHEMA_VERSION + 1))
 
@@ -293,6 +299,8 @@ def _present_as_current(conn: sqlite3.Connection, version: int) -> None:
                         "PRIMARY KEY (kind, name))")
             cur.execute("CREATE TEMP TABLE history (kind TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL, "
                         "at TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (kind, name, id))")
+        if version < 5:  # resource_sources
+            cur.execute("CREATE TEMP TABLE resource_sources (address TEXT PRIMARY KEY, path TEXT NOT NULL)")
     if query_only:
         conn.execute("PRAGMA query_only = ON")
 
@@ -497,6 +505,7 @@ class _Table:
 
 
 _RESOURCES = _Table(Resource, "resources", ("address",), compare=("kind", "name", "spec"))
+_SOURCES = _Table(ResourceSource, "resource_sources", ("address",))
 _WORLD: dict[type, _Table] = {
     t.record_type: t
     for t in (
@@ -513,7 +522,7 @@ _WORLD: dict[type, _Table] = {
     )
 }
 _EVENTS = _Table(ServiceEvent, "service_events", ("cluster", "service"))  # seq is implicit
-_EXPORT_TABLES: tuple[_Table, ...] = (_RESOURCES, *_WORLD.values())
+_EXPORT_TABLES: tuple[_Table, ...] = (_RESOURCES, _SOURCES, *_WORLD.values())
 _SEALED_TABLES = tuple(t for t in _EXPORT_TABLES if any(c.codec == "json" for c in t.columns))
 
 
@@ -1159,7 +1168,10 @@ class SqliteStateStore:
         return self._decode(_RESOURCES, rows[:1])[0] if rows else None
 
     def delete_resource(self, address: str) -> bool:
-        return self._write(f"delete {address}", _RESOURCES.delete, (address,)).rowcount > 0
+        """Forget ``address`` (and where its manifest was read from); True if it was there."""
+        with self.transaction():
+            self._write(f"delete {address}", _SOURCES.delete, (address,))
+            return self._write(f"delete {address}", _RESOURCES.delete, (address,)).rowcount > 0
 
     def resources(self, kind: str | None = None) -> list[Resource]:
         """Last-applied resources (of one ``kind`` if given), by address."""
@@ -1168,6 +1180,20 @@ class SqliteStateStore:
             sql, params = f"{sql} WHERE kind = ?", (kind,)
         rows = self._read("list resources", f"{sql} ORDER BY address", params)
         return self._decode(_RESOURCES, rows)
+
+    def put_sources(self, sources: dict[str, str]) -> None:
+        """Record, in one transaction, where the manifest of each address was read from (a
+        path as ``app.sources`` writes it); an unchanged path is not a change."""
+        rows = [_SOURCES.to_row(ResourceSource(a, p)) for a, p in sorted(sources.items())]
+        if not rows:
+            return
+        with self.transaction(), self._sql("store where the manifests were read from"):
+            self._db().executemany(_SOURCES.upsert, rows)
+
+    def sources(self) -> dict[str, str]:
+        """address -> the manifest file the last apply read it from (``put_sources``)."""
+        rows = self._read("list resource sources", f"{_SOURCES.select} ORDER BY address")
+        return {r.address: r.path for r in self._decode(_SOURCES, rows)}
 
     # -- the simulated world ---------------------------------------------------------------
 

@@ -95,7 +95,7 @@ def content(export: dict) -> dict:
 
 def test_creates_a_private_wal_database_at_the_current_version_on_the_first_write(store: SqliteStateStore, path: Path) -> None:
     meta = store.meta()
-    assert (meta.version, meta.serial) == (SCHEMA_VERSION, 0) == (4, 0)
+    assert (meta.version, meta.serial) == (SCHEMA_VERSION, 0) == (5, 0)
     assert uuid.UUID(meta.lineage).version == 4
     assert meta.created_at.endswith("Z")
     assert not path.parent.exists()  # nothing on disk until a change is committed

@@ -196,6 +196,9 @@ class Plan:
     # the backend's record of the run that made the forecast (what apply would commit, unit by
     # unit); held in memory only, never saved in a plan file
     recording: Any = field(default=None, repr=False, compare=False)
+    # address -> the manifest file it was read from, for apply to record where the state does not
+    # hold it so yet (``app.sources``); saved in a plan file beside the manifests' names
+    sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     format_version: int = FORMAT_VERSION
 
     @property

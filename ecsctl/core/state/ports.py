@@ -111,6 +111,17 @@ class Resource:
 
 
 @dataclass(frozen=True, slots=True)
+class ResourceSource:
+    """Where the manifest of a resource was read from by the last apply that wrote it: a path
+    relative to the project folder (``app.sources``).  A
+    plan that deletes the resource while that file still declares it is refused (the file was
+    left out of the inputs, not emptied)."""
+
+    address: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
 class Cluster:
     name: str
     status: str = "ACTIVE"
@@ -307,6 +318,8 @@ class StateStore(Protocol):
     def get_resource(self, address: str) -> Resource | None: ...
     def delete_resource(self, address: str) -> bool: ...
     def resources(self, kind: str | None = None) -> list[Resource]: ...
+    def put_sources(self, sources: dict[str, str]) -> None: ...  # address -> path, in one transaction
+    def sources(self) -> dict[str, str]: ...
 
     # the simulated world, one record type per table, keyed as the dataclass says
     def get(self, record_type: type[R], *key: object) -> R | None: ...
@@ -338,6 +351,7 @@ __all__ = [
     "LockInfo",
     "R",
     "Resource",
+    "ResourceSource",
     "Service",
     "ServiceEvent",
     "StateMeta",
