@@ -21,7 +21,16 @@ class UsageError(EcsctlError):
 
 
 class InputError(EcsctlError):
-    pass
+    """``field``: the spec path of the manifest field the error is about, and ``address`` the
+    resource whose manifest it is, when known: the plan then names the file, line and field."""
+
+    field: tuple[str, ...] | None = None
+    address: str | None = None
+
+    def __init__(self, message: str = "", *, field: tuple[str, ...] | None = None) -> None:
+        super().__init__(message)
+        if field is not None:
+            self.field = field
 
 
 class StateError(EcsctlError):

@@ -42,6 +42,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ecsctl.core.plan.model import Step, address
+from ecsctl.errors import InputError
 
 
 @dataclass
@@ -68,7 +69,12 @@ def forecast(steps: list[Step], store, read: dict[type, list] | None = None) -> 
     world.prefetch_families(_families(steps))
     moves: list = []
     for step in steps:
-        backend.apply_step(step)
+        try:
+            backend.apply_step(step)
+        except InputError as exc:  # the step's manifest asks what the state cannot give: make_plan says where
+            if exc.address is None:
+                exc.address = step.address
+            raise
     service_steps = {(model.cluster_of(s.spec or s.before or _cluster_of_address(s.address)), s.name): s
                      for s in steps if s.kind == "Service"}
     clusters = backend.clusters_with_work()

@@ -16,8 +16,8 @@ Each planned deployment is judged by the service's PRIMARY deployment
                  rollback, or another deployment that replaced it)
     stalled      still IN_PROGRESS when apply finished (tasks cannot be placed or started)
 
-and every service the plan touched (created, updated, replaced, or topped up because tasks
-were lost), or whose tasks stay PROVISIONING because a capacity provider's Auto Scaling group
+and every service the plan touched (created, updated, replaced, topped up because tasks were
+lost, or moved by the scheduler after another change, as the plan's forecast lists it), or whose tasks stay PROVISIONING because a capacity provider's Auto Scaling group
 cannot grow past its maxSize (the plan's capacity forecast), is checked for RUNNING tasks below
 its desired count.
 """
@@ -41,10 +41,13 @@ def _judge(planned_to: str | None, d: dict) -> str:
 
 
 def touched_services(plan: Plan) -> list[str]:
-    """Service addresses the apply acted on: changed ones, and those it topped up (lost tasks)."""
+    """Service addresses the apply acted on: changed ones, those it topped up (lost tasks), and
+    every one its scheduler moves or leaves short, as the plan's forecast lists them (a Cluster
+    with fewer instances, a security group that fails the health checks: no Service step)."""
     changed = {c.address for c in plan.changes if c.kind == "Service" and c.action in TOUCHING}
     topped_up = {d.address for d in plan.drift if d.field == "runningCount" and d.address.startswith("service/")}
-    return sorted(changed | topped_up)
+    moved = {str(p.get("address")) for p in plan.predictions if str(p.get("address", "")).startswith("service/")}
+    return sorted(changed | topped_up | moved)
 
 
 def _problem(d: dict) -> str:

@@ -260,7 +260,10 @@ def make_plan(inputs: Inputs, store) -> Plan:
     changes = instance_repairs(changes, applied, instances, _terminated(store, instances))
     steps = build_steps(changes, existing=set(applied))
     drift = detect_drift(applied, services, running, instances)
-    ahead = forecast(steps, store, {ContainerInstance: instances, Service: services} if store is not None else None)
+    try:
+        ahead = forecast(steps, store, {ContainerInstance: instances, Service: services} if store is not None else None)
+    except InputError as exc:
+        raise located(exc, inputs) from None
     return Plan(lineage=lineage, serial=serial, manifests_hash=manifests_hash(inputs.files),
                 changes=changes, steps=steps, drift=drift, deployments=ahead.deployments,
                 predictions=ahead.services, reconcile=ahead.reconcile, capacity=ahead.capacity,
@@ -273,6 +276,17 @@ def _changed_sources(inputs: Inputs, recorded: Mapping[str, str]) -> dict[str, s
     from ecsctl.app.sources import sources_of
 
     return {a: p for a, p in sources_of(inputs.documents).items() if recorded.get(a) != p}
+
+
+def located(exc: InputError, inputs: Inputs) -> InputError:
+    """``exc`` naming the file, line and field it is about (``InputError.address``/``field``),
+    where the inputs say where that manifest is; else ``exc`` as it is."""
+    doc = inputs.documents.get(exc.address) if exc.address and exc.field else None
+    if doc is None:
+        return exc
+    path = tuple(doc.spec_path) + tuple(exc.field)
+    pos = doc.locator.locate(path)
+    return InputError(f"{doc.file}:{pos.line}:{pos.column}: spec.{'.'.join(map(str, exc.field))}: {exc}")
 
 
 def refuse_deleting_used_clusters(changes: list[Change], inputs: Inputs) -> None:

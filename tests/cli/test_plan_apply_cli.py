@@ -371,7 +371,7 @@ def test_drift_is_listed_apart_and_apply_replaces_lost_tasks(runner, stack, stat
     text = run(runner, "plan", "-f", str(stack), "--state", state, "--no-color").stdout
     assert "Drift" in text and "No changes" in text
     result = applied(runner, stack, state)
-    assert "lost tasks replaced in cluster prod" in result.stdout
+    assert "services short of tasks brought to their desired count in cluster prod" in result.stdout
     services = {s["name"]: s for s in json.loads(run(runner, "get", "services", "--state", state, "-o", "json").stdout)}
     assert services["worker"]["runningCount"] == 6
     assert services["web"]["desiredCount"] == 4 and services["web"]["runningCount"] == 4  # scaling is kept, not undone

@@ -131,6 +131,9 @@ class _Addresses:
                 heappush(self.freed, offset)
 
 
+_TASK_DEFINITION = ("taskDefinition",)  # the field a task-definition reference is read from
+
+
 class ClusterState:
     """One cluster's container instances, live tasks, services and deployments."""
 
@@ -677,13 +680,13 @@ class World:
         if rev.isdigit() and family:
             found = self._family(family).get(int(rev))
             if found is None:
-                raise InputError(f"{what}: task definition {text} is not registered")
+                raise InputError(f"{what}: task definition {text} is not registered", field=_TASK_DEFINITION)
             if found.status != "ACTIVE":
-                raise InputError(f"{what}: task definition {text} is INACTIVE (deregistered)")
+                raise InputError(f"{what}: task definition {text} is INACTIVE (deregistered)", field=_TASK_DEFINITION)
             return found
         active = self.active_revisions(text)
         if not active:
-            raise InputError(f"{what}: task definition family {text!r} has no ACTIVE revision")
+            raise InputError(f"{what}: task definition family {text!r} has no ACTIVE revision", field=_TASK_DEFINITION)
         return active[-1]
 
     def port_usage(self, task: Task) -> tuple[tuple[tuple[int, str], ...], tuple[tuple[int, str], ...]]:

@@ -422,9 +422,12 @@ def _message(the_plan, outcome: dict | None, results: list[dict], verb: str, err
         return "Nothing to destroy." if verb == "destroy" else "No changes."
     from ecsctl.core.plan.model import service_key
 
-    lost = sorted({service_key(d.address)[0] for d in the_plan.drift
-                   if d.field == "runningCount" and d.address.startswith("service/")})
-    extra = f"; lost tasks replaced in cluster {', '.join(lost)}" if lost else ""
+    gone = {c.address for c in the_plan.changes if c.action == "delete"}
+    short = sorted({service_key(d.address)[0] for d in the_plan.drift
+                    if d.field == "runningCount" and d.address.startswith("service/") and d.address not in gone
+                    and f"cluster/{service_key(d.address)[0]}" not in gone})
+    # tasks lost, or never placed before: started now (the outcome above found every service at its count)
+    extra = f"; services short of tasks brought to their desired count in cluster {', '.join(short)}" if short else ""
     return f"{verb.capitalize()} complete! {_counts(the_plan, results)}{extra}."
 
 
