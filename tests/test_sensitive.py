@@ -46,6 +46,11 @@ MISSED = [
     ("--db-password X", taskdef(command=["serve", "--db-password", "hunter2"]), "hunter2"),
     ("--db-password=X", taskdef(command=["serve", "--db-password=hunter2"]), "hunter2"),
     ("shell", taskdef(command=["sh", "-c", "mysql --password=hunter2 -h db"]), "hunter2"),
+    # curl's -u/--user (wget's --user) take user:password; the commonest form in a health check
+    ("curl -u in a shell", taskdef(healthCheck={"command": ["CMD-SHELL", "curl -u admin:hunter2 http://localhost/ || exit 1"]}),
+     "admin:hunter2"),
+    ("curl -u X", taskdef(command=["curl", "-u", "admin:hunter2", "http://localhost/"]), "admin:hunter2"),
+    ("curl --user=X", taskdef(command=["curl", "--user=admin:hunter2", "http://localhost/"]), "--user=admin:hunter2"),
     ("dockerLabels.password", taskdef(dockerLabels={"password": "hunter2", "team": "web"}), "hunter2"),
     ("splunk-token", taskdef(logConfiguration={"logDriver": "splunk", "options": {"splunk-token": "hunter2", "splunk-url": "https://splunk:8088"}}), "hunter2"),
     ("tag", {"tags": [{"key": "api-token", "value": "hunter2"}]}, "hunter2"),
@@ -90,6 +95,9 @@ def test_references_and_plain_values_are_not_sensitive() -> None:
         repositoryCredentials={"credentialsParameter": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hub"},
         command=["python", "-m", "report", "--period", "yesterday"],
         dockerLabels={"ECS_PROMETHEUS_EXPORTER_PORT": "9102"},
+        # a uid:gid, a password by reference, a user alone: no password written out
+        entryPoint=["sh", "-c", "docker run -u 1000:1000 img && curl -u admin:$API_PASSWORD http://x && curl -u admin http://y"],
+        healthCheck={"command": ["gosu", "-u", "1000:1000", "check"]},
     )
     assert find_sensitive(spec) == []
     assert mask(spec) == spec
@@ -113,12 +121,25 @@ def test_w7001_warns_where_the_plan_masks(tmp_path, case, spec, secret) -> None:
 
 def test_schema_errors_do_not_echo_a_sensitive_value(tmp_path) -> None:
     doc = {"apiVersion": "ecsctl/v1", "kind": "TaskDefinition", "metadata": {"name": "web"},
-           "spec": taskdef(environment=[{"name": "API_KEY", "value": 987654321}], dockerLabels={"password": 31337})}
+           "spec": taskdef(environment=[{"name": "API_KEY", "value": 987654321}], dockerLabels={"password": 31337},
+                           command=["serve", "--db-password", 48151623])}
     path = tmp_path / "td.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     messages = [f.message for f in Validator().validate([str(path)]).findings]
-    assert len(messages) == 2 and all("not shown: it looks sensitive" in m for m in messages), messages
-    assert not any("987654321" in m or "31337" in m for m in messages)
+    assert len(messages) == 3 and all("not shown: it looks sensitive" in m for m in messages), messages
+    assert not any("987654321" in m or "31337" in m or "48151623" in m for m in messages)
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_a_number_out_of_range_is_not_echoed(tmp_path, suffix) -> None:
+    """A 30-digit value may be a password: E0017 counts its digits, the position says which it is."""
+    path = tmp_path / f"td{suffix}"
+    path.write_text('{"apiVersion": "ecsctl/v1", "kind": "TaskDefinition", "metadata": {"name": "web"}, "spec": {"family": "web", '
+                    '"containerDefinitions": [{"name": "web", "image": "nginx", "memory": 512, "environment": '
+                    '[{"name": "DB_PASSWORD", "value": 123456789012345678901234567890}]}]}}')
+    (finding,) = Validator().validate([str(path)]).findings
+    assert finding.rule == "E0017" and "123456789" not in finding.message
+    assert finding.message.startswith("a number of 30 digits is out of range")
 
 
 # -- digests ------------------------------------------------------------------------------------

@@ -51,6 +51,31 @@ def rendered(inputs: Inputs) -> list[Rendered]:
     return out
 
 
+def plain_text_secrets(inputs: Inputs, items: list[Rendered]) -> list[str]:
+    """One line per rendered request that would hold a sensitive-looking value in plain text
+    (``core.sensitive``, what W7001 warns of and the plan masks): ``FILE:LINE:COL: what holds it``.
+    Such a request is not printed unless asked (``render --show-sensitive``): it would put the
+    secret into a file, a terminal log or a CI artefact."""
+    from ecsctl.core.rules.hygiene.secrets import plain_text_message
+    from ecsctl.core.sensitive import find_sensitive
+
+    out = []
+    for item in items:
+        hits = [h for h in find_sensitive(item.request) if not h.reason.startswith("its value is the digest")]
+        if not hits:
+            continue
+        doc = inputs.documents.get(item.address)
+        written = find_sensitive(doc.spec) if doc is not None and isinstance(doc.spec, dict) else []
+        hit = written[0] if written else hits[0]
+        where = item.address
+        if doc is not None and written:
+            pos = doc.locator.locate(tuple(doc.spec_path) + tuple(hit.path))
+            where = f"{doc.file}:{pos.line}:{pos.column}"
+        more = f" (and {len(hits) - 1} more in this request)" if len(hits) > 1 else ""
+        out.append(f"{where}: {plain_text_message(hit)}{more}")
+    return out
+
+
 def render(inputs: Inputs) -> list[dict]:
     """The request JSON of every cluster, task definition and service, in plan order."""
     return [r.request for r in rendered(inputs)]

@@ -135,6 +135,13 @@ def secret_reason(name: Any, value: Any, tokens: bool = True) -> str | None:
 ARGUMENT_KEYS = frozenset({"command", "entryPoint"})
 _FLAG = re.compile(r"^--?([A-Za-z][\w.-]*)$")
 _FLAG_VALUE = re.compile(r"^--?([A-Za-z][\w.-]*)=(.+)$", re.DOTALL)
+# ``curl -u user:password``, ``--user``, ``--proxy-user`` / ``-U``: the option's value is a
+# user and a password; a ``$VAR`` password is a reference, and ``-u 1000:1000`` (docker's
+# uid:gid) holds none
+_CREDENTIAL_FLAGS = frozenset({"-u", "--user", "-U", "--proxy-user"})
+_CREDENTIALS = re.compile(r"^(?!\d+:\d+$)[^\s:]*:(?![$\s])\S+$")
+_SHELL_CREDENTIALS = re.compile(r"(?:^|[\s;&|(])(?:-u|-U|--user|--proxy-user)(?:=|\s+)['\"]?(?!\d+:\d+(?:[\s'\"]|$))"
+                                r"[^\s:'\"]*:(?![$\s'\"])\S")
 # inside a shell string: ``--name value``, ``--name=value`` or ``NAME=value``; ``$VAR`` is a reference
 _SHELL_SETTING = re.compile(r"(?:^|[\s;&|(])(?:--?([A-Za-z][\w.-]*)(?:=|\s+)|([A-Za-z_]\w*)=)(?![-$\s'\"])\S")
 
@@ -143,6 +150,8 @@ def _argument_reasons(args: list) -> Iterator[tuple[int, str]]:
     follows: str | None = None
     for i, arg in enumerate(args):
         if not isinstance(arg, str):
+            if follows is not None and _scalar(arg):  # ["--db-password", 48151623]: ECS refuses the type, not the secret
+                yield i, f"it follows the option '{follows}'"
             follows = None
             continue
         if follows is not None and not arg.startswith("-"):
@@ -153,11 +162,18 @@ def _argument_reasons(args: list) -> Iterator[tuple[int, str]]:
         flag, setting = _FLAG.match(arg), _FLAG_VALUE.match(arg)
         if flag and sensitive_name(flag.group(1)):
             follows = arg
+        elif i and isinstance(args[i - 1], str) and args[i - 1] in _CREDENTIAL_FLAGS and _CREDENTIALS.match(arg):
+            yield i, f"it follows the option '{args[i - 1]}' (a user and a password)"
+        elif setting and arg.split("=", 1)[0] in _CREDENTIAL_FLAGS and _CREDENTIALS.match(arg.split("=", 1)[1]):
+            yield i, f"it sets the option '{arg.split('=', 1)[0]}' (a user and a password)"
         elif setting and sensitive_name(setting.group(1)):
             yield i, f"it sets the option '{arg.split('=', 1)[0]}'"
         elif reason := text_reason(arg):
             yield i, reason
         elif any(ch.isspace() for ch in arg):
+            if _SHELL_CREDENTIALS.search(arg):
+                yield i, "it passes a user and a password (-u user:password) in a shell command"
+                continue
             for m in _SHELL_SETTING.finditer(arg):
                 name = m.group(1) or m.group(2)
                 if sensitive_name(name):

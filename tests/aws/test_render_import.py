@@ -70,7 +70,7 @@ def test_render_passes_botocore_validation(path, register_shape, runner):
     items = rendered(read_manifests([str(path)]))
     assert [r.operation for r in items] == ["register-task-definition"]
     assert validate(items[0].request, register_shape) == ""
-    printed = runner.invoke(app, ["render", "-f", str(path), "--to", "ecs"])
+    printed = runner.invoke(app, ["render", "-f", str(path), "--to", "ecs", "--show-sensitive"])  # as registered
     assert printed.exit_code == 0, printed.output
     assert json.loads(printed.stdout) == items[0].request
 

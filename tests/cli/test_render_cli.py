@@ -76,6 +76,28 @@ def test_to_ecs_is_the_default_and_prints_the_api_requests(runner):
     assert commands["service/prod/web"] == "aws ecs create-service"
 
 
+def test_to_ecs_refuses_to_write_a_plain_text_secret_unless_asked(runner, tmp_path):
+    """A request is a file, a terminal log or a CI artefact: a value that looks secret (W7001)
+    is not written into one unless --show-sensitive says so; nothing is written then."""
+    td = tmp_path / "td.yaml"
+    td.write_text("apiVersion: ecsctl/v1\nkind: TaskDefinition\nmetadata: {name: web}\nspec:\n"
+                  "  requiresCompatibilities: [EC2]\n  containerDefinitions:\n"
+                  "    - {name: app, image: nginx, memory: 128, healthCheck: {command: "
+                  "[CMD-SHELL, 'curl -u admin:hunter2 http://localhost/ || exit 1']}}\n")
+    out = tmp_path / "out"
+    for extra in ([], ["--out", str(out)]):
+        refused = runner.invoke(app, ["render", "-f", str(td), *extra])
+        assert refused.exit_code == 1 and refused.stdout == "" and "hunter2" not in refused.stderr
+        assert refused.stderr == (
+            f"error: {td}:7:81: argument healthCheck.command[1] looks like a plain-text secret (it passes a user and a "
+            "password (-u user:password) in a shell command); read it from an environment variable set from 'secrets' "
+            "instead; render would write it out in plain text, so nothing was written: pass --show-sensitive to write "
+            "it anyway\n")
+    assert not out.exists()
+    shown = runner.invoke(app, ["render", "-f", str(td), "--show-sensitive"])
+    assert shown.exit_code == 0 and "admin:hunter2" in json.loads(shown.stdout)["containerDefinitions"][0]["healthCheck"]["command"][1]
+
+
 def test_an_unknown_target_is_a_usage_error(runner):
     result = runner.invoke(app, ["render", "--to", "nomad", "-f", str(MANIFESTS)])
     assert result.exit_code == 2

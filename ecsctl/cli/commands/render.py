@@ -11,6 +11,7 @@ import typer
 
 from ecsctl.cli.boundary import boundary
 from ecsctl.cli.options import current, use_color
+from ecsctl.errors import InputError
 
 
 class Target(str, Enum):
@@ -24,11 +25,11 @@ def _manifest_errors(exc) -> None:
     sys.stderr.write(render_text(exc.report, color=use_color(False, sys.stderr)))
 
 
-def _render_ecs(files: List[str], out: Optional[str], fmt: str) -> None:
+def _render_ecs(files: List[str], out: Optional[str], fmt: str, show_sensitive: bool) -> None:
     """The requests ``aws ecs register-task-definition|create-service|create-cluster --cli-input-json`` accept
-    (JSON unless ``-o yaml``)."""
+    (JSON unless ``-o yaml``); refused while one would hold a plain-text secret, unless ``show_sensitive``."""
     from ecsctl.app.plan import ManifestErrors, read_manifests
-    from ecsctl.app.render_ecs import rendered
+    from ecsctl.app.render_ecs import plain_text_secrets, rendered
     from ecsctl.cli.render.machine import emit
 
     try:
@@ -37,6 +38,11 @@ def _render_ecs(files: List[str], out: Optional[str], fmt: str) -> None:
         _manifest_errors(exc)
         raise
     items = rendered(inputs)
+    secrets = [] if show_sensitive else plain_text_secrets(inputs, items)
+    if secrets:
+        more = f" (and {len(secrets) - 1} more request{'s' if len(secrets) > 2 else ''})" if len(secrets) > 1 else ""
+        raise InputError(f"{secrets[0]}{more}; render would write it out in plain text, so nothing was written: "
+                         "pass --show-sensitive to write it anyway")
     if out is None:
         if len(items) == 1:
             emit(items[0].request, "yaml" if fmt == "yaml" else "json")
@@ -88,15 +94,18 @@ def render(
     files: List[str] = typer.Option(..., "-f", "--file", help="Manifest files or directories (repeatable)."),
     to: Target = typer.Option(Target.ecs, "--to", help="ecs (ECS API request JSON) or kubernetes (one YAML file per service or scheduled task)."),
     out: Optional[str] = typer.Option(None, "--out", help="Write the files into DIR instead of printing them."),
+    show_sensitive: bool = typer.Option(False, "--show-sensitive", help="--to ecs: write values that look like "
+                                        "secrets (W7001) into the requests instead of refusing."),
 ) -> None:
     """Render the manifests for another system: ECS API requests, or Kubernetes objects.
 
     --to kubernetes writes a Deployment or DaemonSet per service (with its Services, HorizontalPodAutoscaler, ServiceAccount and volumes) and a CronJob per scheduled task, with a comment on every field that has no exact equivalent.
 
-    Exit 1 when the manifests have errors or something cannot be expressed (nothing is written then).
+    Exit 1 when the manifests have errors or something cannot be expressed, or (--to ecs) when a
+    request would hold a plain-text secret without --show-sensitive; nothing is written then.
     """
     fmt = current().format()
     if to is Target.ecs:
-        _render_ecs(files, out, fmt)
+        _render_ecs(files, out, fmt, show_sensitive)
     else:
         _render_kubernetes(files, out, fmt)

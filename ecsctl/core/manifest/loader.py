@@ -62,10 +62,17 @@ def _shown(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
-def _out_of_range(node, text: str) -> _ValueError:
+def _out_of_range_text(text: str) -> str:
+    """What is wrong with the number ``text``, without its digits: a long number in a manifest may
+    be a password or a token (``value: 123456789012345678901234567890``), and the position says
+    which one it is."""
     digits = sum(c.isdigit() for c in text)
-    return _bad(node, f"number {_shown(text)} ({digits} digits) is out of range: numbers in a manifest are at most "
-                      f"{MAX_INTEGER} (a 64-bit integer), or finite decimals")
+    return (f"a number of {digits} digits is out of range: numbers in a manifest are at most {MAX_INTEGER} "
+            "(a 64-bit integer), or finite decimals")
+
+
+def _out_of_range(node, text: str) -> _ValueError:
+    return _bad(node, _out_of_range_text(text))
 
 
 _RESOLVED: dict[tuple[str, tuple], str] = {}  # (plain scalar text, implicit) -> tag, for every loader
@@ -330,8 +337,7 @@ def _load_json(text: str, file: str) -> LoadResult:
         literal = bad_numbers[0]
         line, column = _json_number_position(text, literal)
         problem = (f"{literal} is not a number JSON has, nor one ECS takes" if literal in ("NaN", "Infinity", "-Infinity")
-                   else f"number {_shown(literal)} ({sum(c.isdigit() for c in literal)} digits) is out of range: numbers in a "
-                        f"manifest are at most {MAX_INTEGER} (a 64-bit integer), or finite decimals")
+                   else _out_of_range_text(literal))
         return LoadResult([], [_error("E0017", problem, file, line, column)])
     if "\\u" in text:
         lone = _lone_surrogate(text)

@@ -11,7 +11,7 @@ from ecsctl.core.findings import Severity
 from ecsctl.core.rules.base import Rule, register
 from ecsctl.core.sensitive import PLACEHOLDER_RE, Hit, entropy, find_sensitive, secret_reason
 
-__all__ = ["PlainTextSecret", "entropy", "secret_reason"]
+__all__ = ["PlainTextSecret", "entropy", "plain_text_message", "secret_reason"]
 
 _VALUE_REASONS = ("its value ",)  # reasons from the text itself: never a placeholder
 
@@ -48,7 +48,8 @@ _ADVICE = {
 }
 
 
-def _message(hit: Hit) -> str:
+def plain_text_message(hit: Hit) -> str:
+    """W7001's words for ``hit`` in a task definition: what holds it, why it looks secret, where it belongs."""
     advice = _ADVICE.get(hit.where, "task definitions are shown in plain text to anyone who can describe them")
     return f"{_holder(hit)} looks like a plain-text secret ({hit.reason}); {advice}"
 
@@ -102,4 +103,4 @@ class PlainTextSecret(Rule):
         for hit in find_sensitive(spec):
             if hit.reason.startswith("its value is the digest") or _placeholder(hit):
                 continue
-            yield hit.path, (_scheduled_message(hit) if doc.kind == "ScheduledTask" else _message(hit))
+            yield hit.path, (_scheduled_message(hit) if doc.kind == "ScheduledTask" else plain_text_message(hit))
