@@ -212,10 +212,10 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
     """The rows of ``ecsctl get KIND [NAME]``.
 
     Instances that were deregistered (INACTIVE) are left out, as ListContainerInstances leaves
-    them out without a status filter, services that were deleted (DRAINING, INACTIVE), as
-    ListServices does, and tasks whose desired status is STOPPED, as
-    ListTasks lists ``desiredStatus`` RUNNING by default; ``everything``, a ``status`` or a
-    ``name`` asks for them.
+    them out without a status filter, and services that were deleted (DRAINING, INACTIVE), as
+    ListServices does; ``everything``, a ``status`` or a ``name`` asks for them.  Tasks are
+    listed in every state, the STOPPED ones with their ``stopReason`` (DESIGN §4: where a task
+    went is what ``get tasks`` is read for); ``status`` filters them.
 
     ``name`` is any identifier the acting commands take (see :mod:`ecsctl.app.lookup`); one
     that matches nothing is an ``InputError`` (exit 1), as ``kubectl get`` does.
@@ -246,8 +246,6 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
         rows = [r for r in rows if r.get("status") != "INACTIVE"]
     if kind == "services" and not (everything or status or name):  # ListServices: deleted ones are not listed
         rows = [r for r in rows if r.get("status") == "ACTIVE"]
-    if kind == "tasks" and not (everything or status or name):
-        rows = [r for r in rows if r.get("desiredStatus") != "STOPPED"]
     if status:
         key = {"tasks": "lastStatus", "scaling": "statusCode"}.get(kind, "status")
         rows = [r for r in rows if str(r.get(key, "")).upper() == status.upper()]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ecsctl.errors import InputError, StateError
+from ecsctl.errors import InputError, StateError, UsageError
 
 DEFAULT_STATE = ".ecsctl/state.db"
 
@@ -100,6 +100,8 @@ def _read_export(source: str, label: str) -> Any:
     """The JSON an export file holds; anything else is one line naming the file."""
     try:
         raw = Path(source).read_bytes() if source != "-" else _stdin_bytes()
+    except (FileNotFoundError, NotADirectoryError):  # a path that is not there: usage, as for a manifest or a plan
+        raise UsageError(f"{label}: no such file or directory") from None
     except OSError as exc:
         raise InputError(f"{label}: {exc.strerror or exc}") from None
     sqlite = sqlite_file_kind(raw[:100])

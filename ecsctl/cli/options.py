@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 
@@ -33,6 +34,7 @@ except ImportError:  # pragma: no cover - Typer on the Click package
     from click import get_current_context
 
 ClickException = _exceptions.ClickException
+ClickUsageError = _exceptions.UsageError
 NoArgsIsHelpError = getattr(_exceptions, "NoArgsIsHelpError", ())
 
 
@@ -118,10 +120,26 @@ def current() -> Globals:
     return found if found is not None else Globals()
 
 
+@contextmanager
+def _usage_in(ctx):
+    """Click's parser raises some usage errors (``Option '--state' requires an argument``)
+    without the context: give them this one, so that the line names the command's --help."""
+    try:
+        yield
+    except ClickUsageError as exc:
+        if exc.ctx is None:
+            exc.ctx = ctx
+        raise
+
+
 class Command(TyperCommand):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.params.extend(_global_params())
+
+    def parse_args(self, ctx, args):
+        with _usage_in(ctx):
+            return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
         _absorb(ctx)
@@ -132,6 +150,10 @@ class Group(TyperGroup):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.params.extend(_global_params())
+
+    def parse_args(self, ctx, args):
+        with _usage_in(ctx):
+            return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
         _absorb(ctx)

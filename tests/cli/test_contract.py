@@ -506,7 +506,7 @@ BAD = [
     (["tick", "99999d"], 2),
     (["state", "pull", "--state", "{tmp}/nothing.db"], 1),
     (["state", "push", "{garbage}"], 1),
-    (["state", "push", "{tmp}/nothing.json"], 1),
+    (["state", "push", "{tmp}/nothing.json"], 2),  # a missing path: usage, as for apply and show
     (["state", "list", "-o", "xml"], 2),
     (["state", "unlock", "not-the-id"], 1),
     (["state", "verify", "--state", "{tmp}/nothing.db"], 1),

@@ -68,8 +68,7 @@ def test_an_object_lands_in_the_bucket_a_task_runs_and_stops_and_the_cluster_is_
     assert run("tick", "2m", "--state", state).exit_code == 0
     assert [t["lastStatus"] for t in tasks(state)] == ["RUNNING"]  # runFor 3m
     assert run("tick", "2m", "--state", state).exit_code == 0
-    assert tasks(state) == []  # as ListTasks: stopped tasks only when asked for
-    (done,) = tasks(state, "--all")
+    (done,) = tasks(state)  # get tasks lists the stopped ones too (DESIGN §4)
     assert (done["lastStatus"], done["stopCode"], done["exitCode"]) == ("STOPPED", "EssentialContainerExited", 0)
     assert tasks(state, "--status", "RUNNING") == []
     clusters = json.loads(run("get", "clusters", "--state", state, "-o", "json").stdout)

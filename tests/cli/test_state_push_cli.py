@@ -94,11 +94,12 @@ def test_text_that_is_not_json_names_the_file_and_position_exit_1(runner, state:
     assert one_error(result) == 'error: <stdin>: not an ecsctl state export (no "format": "ecsctl-state")'
 
 
-def test_a_missing_file_is_exit_1_naming_it(runner, state: Path, tmp_path: Path) -> None:
+def test_a_missing_file_is_a_usage_error_naming_it(runner, state: Path, tmp_path: Path) -> None:
+    """As a missing manifest or plan file: exit 2, the same words."""
     missing = tmp_path / "nothing.json"
     result = run(runner, "state", "push", str(missing), "--state", str(state))
-    assert result.exit_code == 1
-    assert one_error(result) == f"error: {missing}: No such file or directory"
+    assert result.exit_code == 2
+    assert one_error(result) == f"error: {missing}: no such file or directory"
 
 
 def test_a_bad_row_names_the_pushed_file(runner, state: Path, tmp_path: Path) -> None:

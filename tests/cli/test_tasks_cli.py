@@ -128,8 +128,9 @@ def test_stop_task_then_tick_replaces_the_service_task(runner, state):
     assert services["worker"]["runningCount"] == 6
     tasks_now = {t["id"]: t for t in get(runner, state, "tasks", "--all")}
     assert tasks_now[victim]["lastStatus"] == "STOPPED"
-    # as ListTasks (desiredStatus RUNNING by default): the stopped task only with --all, --status or its id
-    assert victim not in {t["id"] for t in get(runner, state, "tasks")}
+    # every state is listed, STOPPED ones with their stopReason (DESIGN §4); --status filters
+    assert tasks_now == {t["id"]: t for t in get(runner, state, "tasks")} and tasks_now[victim]["stopReason"]
+    assert victim not in {t["id"] for t in get(runner, state, "tasks", "--status", "RUNNING")}
     assert victim in {t["id"] for t in get(runner, state, "tasks", "--status", "STOPPED")}
     assert [t["id"] for t in get(runner, state, "tasks", victim)] == [victim]
 

@@ -53,7 +53,7 @@ def get(
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Only this cluster."),
     status: Optional[str] = typer.Option(None, "--status", help="Only this status (tasks: lastStatus, e.g. RUNNING, STOPPED)."),
     filter_: Optional[str] = typer.Option(None, "--filter", help="instances: a Cluster Query Language expression, as ListContainerInstances --filter."),
-    everything: bool = typer.Option(False, "--all", help="instances: also the deregistered (INACTIVE) ones; services: also the deleted ones; tasks: also the stopped ones (desired status STOPPED)."),
+    everything: bool = typer.Option(False, "--all", help="instances: also the deregistered (INACTIVE) ones; services: also the deleted ones (tasks are listed in every state; --status filters them)."),
     backend: str = aws_cli.backend_option(),
     region: Optional[str] = aws_cli.region_option(),
     profile: Optional[str] = aws_cli.profile_option(),

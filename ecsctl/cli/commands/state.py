@@ -92,8 +92,8 @@ def verify() -> None:
     if fmt == "text":
         if report["ok"]:
             c = report["checked"]
-            sys.stdout.write(f"OK: {report['state']} (serial {report['serial']}): {c['instances']} instances, "
-                             f"{c['tasks']} tasks, {c['services']} services, {c['deployments']} deployments consistent\n")
+            counted = ", ".join(_count(c[k], k[:-1]) for k in ("instances", "tasks", "services", "deployments"))
+            sys.stdout.write(f"OK: {report['state']} (serial {report['serial']}): {counted} consistent\n")
         else:
             sys.stdout.write("".join(f"{line}\n" for line in report["problems"]))
             n = len(report["problems"])
@@ -102,3 +102,7 @@ def verify() -> None:
         emit(report, fmt)
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

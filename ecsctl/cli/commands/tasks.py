@@ -92,8 +92,10 @@ def tick(
         help="Interrupt FARGATE_SPOT tasks: the share of them interrupted per simulated hour, 0 to 1 "
              "(deterministic; 1 interrupts every Spot task in the first minute)."),
 ) -> None:
-    """Advance the simulation's clock minute by minute: scheduled scaling actions fire, scaling
-    policies evaluate, services then replace lost tasks and reach their desired count."""
+    """Advance the simulation's clock minute by minute.
+
+    Scheduled scaling actions fire, scaling policies evaluate, services then replace lost tasks
+    and reach their desired count."""
     from ecsctl.app.tasks import tick as advance
 
     opts = current()

@@ -22,8 +22,9 @@ def view(
     serve: bool = typer.Option(False, "--serve", help="Serve the page on 127.0.0.1 and redraw it when the state changes."),
     port: Optional[int] = typer.Option(None, "--port", min=0, max=65535, help="Port for --serve (default: any free one)."),
 ) -> None:
-    """A self-contained HTML page of the cluster, services, plan and scaling (-o json/yaml: the
-    data it is drawn from)."""
+    """A self-contained HTML page of the cluster, services, plan and scaling.
+
+    With -o json|yaml: the data the page is drawn from."""
     opts = current()
     fmt = opts.format()
     path = opts.state_path

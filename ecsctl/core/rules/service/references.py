@@ -141,4 +141,5 @@ class ReferencesNotChecked(Rule):
 
 
 def _unchecked(what: str, name: str, kind: str) -> str:
-    return f"{what} '{name}' not checked: no {kind} document was validated with this one (validate the whole stack)"
+    return (f"{what} '{name}' not checked: none of the files validated declares a {kind} (validate this file "
+            f"with the rest of its stack; if the stack has none, declare the {what} in a {kind} document)")
