@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping
 
@@ -10,7 +11,7 @@ from ecsctl.app.collector import collector_paused
 from ecsctl.app.validate import Loaded, Validator, discover, read_manifest
 from ecsctl.core.findings import ValidationReport
 from ecsctl.core.plan.model import Change, Desired, FieldChange, Plan, Step, address
-from ecsctl.errors import InputError, StateError
+from ecsctl.errors import EcsctlError, InputError, StateError
 
 
 class ManifestErrors(InputError):
@@ -495,23 +496,36 @@ def apply_plan(plan: Plan, store, backend, on_step: Callable[[Step, int, int], N
     (``Plan.sources``, one transaction). Returns the number of steps applied."""
     check_fresh(plan, store)
     total = len(plan.steps)
-    if plan.recording is not None and getattr(backend, "replay", None) is not None:
-        # the plan was made in this process against this very state: commit the run it recorded
-        done = iter(range(1, total + 1))
-        backend.replay(plan.recording, on_step=lambda step: on_step and on_step(step, next(done), total),
-                       on_round=on_round)
-    else:
-        for n, step in enumerate(plan.steps, start=1):
-            backend.apply_step(step)
-            if on_step:
-                on_step(step, n, total)
-        settle = getattr(backend, "settle", None)
-        if settle is not None:
-            settle(after_round=on_round)
+    try:
+        if plan.recording is not None and getattr(backend, "replay", None) is not None:
+            # the plan was made in this process against this very state: commit the run it recorded
+            done = iter(range(1, total + 1))
+            backend.replay(plan.recording, on_step=lambda step: on_step and on_step(step, next(done), total),
+                           on_round=on_round)
+        else:
+            for n, step in enumerate(plan.steps, start=1):
+                backend.apply_step(step)
+                if on_step:
+                    on_step(step, n, total)
+            settle = getattr(backend, "settle", None)
+            if settle is not None:
+                settle(after_round=on_round)
+    except Exception:
+        with suppress(EcsctlError):  # the steps that committed were read from somewhere too
+            record_sources(plan, store)
+        raise
+    record_sources(plan, store)
+    return total
+
+
+def record_sources(plan: Plan, store) -> None:
+    """Record where the manifests of the resources the state now holds were read from
+    (``Plan.sources``, ``app.sources``), in one transaction; nothing when nothing is new.  apply
+    calls it on every run, one with nothing to change included: a state written before sources
+    were recorded, or a manifest moved to another file, is brought up to date."""
     if plan.sources:
         held = {r.address for r in store.resources()}
         store.put_sources({a: p for a, p in plan.sources.items() if a in held})
-    return total
 
 
 def deployment_outcomes(plan: Plan, store) -> list[dict]:

@@ -140,6 +140,53 @@ def test_a_subfolder_of_a_named_file_is_protected_once_the_last_apply_read_it(ru
     assert [c["address"] for c in plan["changes"] if c["action"] == "delete"] == ["parameter/deep"]
 
 
+def test_an_apply_with_nothing_to_change_records_what_the_state_does_not_say(runner, tmp_path, monkeypatch):
+    """A state written before sources were recorded (or a manifest moved to another file) is
+    brought up to date by the next apply, even one with no step."""
+    monkeypatch.chdir(tmp_path)
+    _envs(tmp_path)
+    state = str(tmp_path / "one.db")
+    assert run(runner, "apply", "-f", "envs", "--state", state, "--auto-approve").exit_code == 0
+    with sqlite3.connect(state) as db:  # as an older ecsctl left it
+        db.execute("DELETE FROM resource_sources")
+    (tmp_path / "envs" / "prod" / "p.yaml").rename(tmp_path / "envs" / "prod" / "q.yaml")
+    result = run(runner, "apply", "-f", "envs", "--state", state, "--auto-approve")
+    assert result.exit_code == 0 and "No changes." in result.stdout, result.output
+    assert _recorded(state) == {"parameter/dev-db": "envs/dev/p.yaml", "parameter/prod-db": "envs/prod/q.yaml"}
+    assert run(runner, "apply", "-f", "envs/dev", "--state", state, "--auto-approve").exit_code == 1
+
+
+def test_the_work_tree_is_found_from_the_manifests_not_the_current_directory(runner, tmp_path, monkeypatch):
+    """Run from above the repository, or through a linked folder: the same records, the same refusal."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    shared = tmp_path / "shared"
+    _envs(shared)
+    (repo / "envs").symlink_to(shared / "envs")  # envs -> ../shared/envs: recorded as the inputs name it
+    monkeypatch.chdir(tmp_path)
+    state = str(tmp_path / "one.db")
+    assert run(runner, "apply", "-f", "repo/envs", "--state", state, "--auto-approve").exit_code == 0
+    assert _recorded(state) == {"parameter/dev-db": "envs/dev/p.yaml", "parameter/prod-db": "envs/prod/p.yaml"}
+    refused = run(runner, "plan", "-f", "repo/envs/dev", "--state", state)
+    assert refused.exit_code == 1 and "which repo/envs/prod/p.yaml (the last apply read it from there)" in refused.stderr
+    monkeypatch.chdir(repo)
+    refused = run(runner, "plan", "-f", "envs/dev", "--state", state)
+    assert refused.exit_code == 1 and "which envs/prod/p.yaml (the last apply read it from there)" in refused.stderr
+
+
+def test_a_recorded_file_that_no_longer_parses_still_protects(runner, tmp_path, monkeypatch):
+    """Half-edited, it may still declare what it declared: refused until it reads again."""
+    monkeypatch.chdir(tmp_path)
+    _envs(tmp_path)
+    state = str(tmp_path / "one.db")
+    assert run(runner, "apply", "-f", "envs", "--state", state, "--auto-approve").exit_code == 0
+    (tmp_path / "envs" / "prod" / "p.yaml").write_text(PARAMETER.format("prod-db") + "spec: [1\n")
+    refused = run(runner, "plan", "-f", "envs/dev", "--state", state)
+    assert refused.exit_code == 1
+    assert ("which envs/prod/p.yaml (the last apply read it from there; it cannot be read now: fix it, or pass "
+            "--delete-left-out) still declares") in refused.stderr, refused.stderr
+
+
 def test_standard_input_records_nothing(runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     state = str(tmp_path / "one.db")
