@@ -27,7 +27,9 @@ ENVFILE = {"envfile/web-env": {"bucket": "cfg", "key": "web.env"}}
 # (name, task definition, catalogue, expected prefix or None, fragment of the reason)
 CASES = [
     ("plain image, empty catalogue", td(), {}, None, ""),
-    ("ECR image, no Repository documents at all", td(image=f"{ECR}:9.9"), {}, None, ""),
+    # DESIGN §3: images in an ECR registry that no Repository holds fail to pull in the simulation
+    ("ECR image, no Repository documents at all", td(image=f"{ECR}:9.9"), {}, "CannotPullContainerError:",
+     "repository web does not exist"),
     ("ECR tag held", td(image=f"{ECR}:1.0"), REPO, None, ""),
     ("ECR tag missing", td(image=f"{ECR}:2.0"), REPO, "CannotPullContainerError:", f"{ECR}:2.0 not found"),
     ("ECR untagged means latest", td(image=ECR), REPO, "CannotPullContainerError:", "tag latest"),
@@ -58,9 +60,9 @@ CASES = [
      "ResourceInitializationError:", "task execution role"),
     ("env files without execution role", td(role=False, environmentFiles=[{"type": "s3", "value": "arn:aws:s3:::cfg/web.env"}]), {},
      "ResourceInitializationError:", "task execution role"),
-    ("ECR on Fargate without execution role", td(fargate=True, role=False, image=f"{ECR}:1.0"), {},
+    ("ECR on Fargate without execution role", td(fargate=True, role=False, image=f"{ECR}:1.0"), REPO,
      "ResourceInitializationError:", "task execution role"),
-    ("ECR on EC2 without execution role", td(role=False, image=f"{ECR}:1.0"), {}, None, ""),
+    ("ECR on EC2 without execution role", td(role=False, image=f"{ECR}:1.0"), REPO, None, ""),
     ("awslogs on Fargate without execution role", td(fargate=True, role=False, logConfiguration={"logDriver": "awslogs"}), {},
      "ResourceInitializationError:", "task execution role"),
     ("awslogs on EC2 without execution role", td(role=False, logConfiguration={"logDriver": "awslogs"}), {}, None, ""),

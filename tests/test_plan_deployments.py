@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import json
 from pathlib import Path
 
@@ -134,7 +132,11 @@ def test_an_ecr_tag_missing_from_its_repository_fails(tmp_path: Path, store) -> 
     docs[2] = taskdef("web", image=f"{ECR}:2.0")
     plan = plan_of(tmp_path, docs, store)
     [d] = plan.deployments
-    assert (d["outcome"], d["steps"]) == ("failed", [])
+    # D=2 at 100/200: no old task stops; new ones are started and fail until the breaker's 3 (the
+    # threshold is at least 3), each step ending with the old two running
+    assert d["outcome"] == "failed"
+    assert d["steps"] == [{"stopOld": 0, "startNew": 2, "oldRunning": 2, "newRunning": 0, "failedNew": 2},
+                          {"stopOld": 0, "startNew": 1, "oldRunning": 2, "newRunning": 0, "failedNew": 1}]
     assert d["reason"].startswith("CannotPullContainerError:") and f"{ECR}:2.0 not found" in d["reason"]
     assert "the circuit breaker would stop it after 3 failed tasks and rollback to web:1" in d["reason"]
     assert "FAILED: CannotPullContainerError" in render_plan_text(plan)

@@ -13,6 +13,7 @@ It returns, for the plan:
   scheduler moves: DESIGN §6's keys (``service``, ``from``, ``to``, ``desiredCount``,
   ``minimumHealthyPercent``, ``maximumPercent``, ``outcome`` ``complete`` | ``stalled`` |
   ``failed``, ``reason``, ``fix``, ``steps`` of ``{stopOld, startNew, oldRunning, newRunning}``
+  (and ``failedNew``: of startNew, the tasks that stopped at once, failing to start)
   — the last step's counts are what runs after apply; no step leaves the old tasks as they
   are).  A deployment the circuit breaker rolls back is ``failed``, with ``rolledBackTo`` and
   the rollback's own steps appended, marked ``"rollback": true`` and counted in the planned
@@ -212,6 +213,7 @@ def _deployments_started(world, known: dict, before: dict, service_steps: dict) 
 
 
 def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[dict]:
+    from ecsctl.backends.local.controller import plan_step
     from ecsctl.core.controller import service as model
     from ecsctl.core.deploy.stepper import breaker_threshold
 
@@ -230,8 +232,7 @@ def _deployment_entries(world, started: dict[str, dict], moves: list) -> list[di
         dep = deps[dep_id]
         min_pct, max_pct = model.percents(svc.spec)
         mine = by_deployment.get(dep_id, [])
-        steps = [{"stopOld": m.stopped, "startNew": m.started, "oldRunning": m.old_running, "newRunning": m.new_running}
-                 for m in mine if m.stopped or m.started]
+        steps = [plan_step(m) for m in mine if m.stopped or m.started or m.failed]
         entry = {"service": head["service"], "from": head["from"], "to": dep.task_definition,
                  "desiredCount": svc.desired_count if dep.status == "PRIMARY" else dep.desired_count,
                  "minimumHealthyPercent": min_pct, "maximumPercent": max_pct}

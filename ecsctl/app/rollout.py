@@ -1,6 +1,7 @@
 """``ecsctl rollout status|history|undo SERVICE``: a service's deployments, and going back one.
 
-``status`` and ``history`` only read the state.  ``undo`` takes the state's write lock and, in
+``status`` and ``history`` only read the state; each deployment comes with its steps, the moves
+the scheduler made for it as apply committed them (``backends.local.controller.step_record``).  ``undo`` takes the state's write lock and, in
 one transaction, starts a new deployment of the service to the revision of its previous
 COMPLETED deployment (stepped like any deployment, see ``backends.local.controller``).  The
 manifests are not touched: the next ``apply`` of an unchanged manifest deploys its revision
@@ -19,8 +20,10 @@ from ecsctl.errors import InputError
 EVENTS_SHOWN = 10
 
 
-def deployment_json(dep) -> dict:
-    return {
+def deployment_json(dep, steps: list[dict] | None = None) -> dict:
+    """A deployment as DescribeServices shows it, with ``steps`` (each move the scheduler made
+    for it: DESIGN §6's keys, its ``phase``, when, and why tasks failed) when they are given."""
+    out = {
         "id": dep.id,
         "status": dep.status,
         "taskDefinition": dep.task_definition,
@@ -33,6 +36,21 @@ def deployment_json(dep) -> dict:
         "createdAt": dep.created_at,
         "updatedAt": dep.updated_at,
     }
+    if steps is not None:
+        out["steps"] = steps
+    return out
+
+
+def _steps(store, deps: list) -> dict[str, list[dict]]:
+    """deployment id -> its steps, oldest first (``backends.local.controller.DEPLOYMENT_STEP``)."""
+    from ecsctl.backends.local.controller import DEPLOYMENT_STEP
+    from ecsctl.core.state.ports import HistoryEntry
+
+    out: dict[str, list[dict]] = {}
+    for dep in deps:
+        entries = sorted(store.find(HistoryEntry, kind=DEPLOYMENT_STEP, name=dep.id), key=lambda h: h.id)
+        out[dep.id] = [{"time": h.at, **h.data} for h in entries]
+    return out
 
 
 def _find_service(store, name: str, cluster: str | None):
@@ -47,10 +65,12 @@ def _reader(path: str):
     return open_required(path)
 
 
-def _head(svc, deps: list) -> dict:
+def _head(svc, deps: list, steps: dict[str, list[dict]] | None = None) -> dict:
+    steps = steps or {}
     return {"service": svc.name, "cluster": svc.cluster, "taskDefinition": svc.task_definition,
             "desiredCount": svc.desired_count, "runningCount": svc.running_count,
-            "pendingCount": svc.pending_count, "deployments": [deployment_json(d) for d in deps]}
+            "pendingCount": svc.pending_count,
+            "deployments": [deployment_json(d, steps.get(d.id, [])) for d in deps]}
 
 
 def _current(deps: list) -> list:
@@ -66,8 +86,8 @@ def status(path: str, service: str, *, cluster: str | None = None, events: int =
 
     with _reader(path) as store:
         svc = _find_service(store, service, cluster)
-        deps = ordered(store, svc.cluster, svc.name)
-        out = _head(svc, _current(deps))
+        deps = _current(ordered(store, svc.cluster, svc.name))
+        out = _head(svc, deps, _steps(store, deps))
         log = store.service_events(svc.cluster, svc.name)
         out["events"] = [{"time": e.at, "message": e.message} for e in log[-events:]] if events > 0 else []
         return out
@@ -79,7 +99,8 @@ def history(path: str, service: str, *, cluster: str | None = None) -> dict:
 
     with _reader(path) as store:
         svc = _find_service(store, service, cluster)
-        return _head(svc, ordered(store, svc.cluster, svc.name))
+        deps = ordered(store, svc.cluster, svc.name)
+        return _head(svc, deps, _steps(store, deps))
 
 
 def undo_target(deps: list, current: str):
@@ -117,8 +138,9 @@ def undo(path: str, service: str, *, cluster: str | None = None) -> dict:
             svc = store.get(type(svc), svc.cluster, svc.name) or svc
             deps = services.ordered(store, svc.cluster, svc.name)
             log = world.history[mark:]
-            out = _head(svc, _current(deps))
+            steps = _steps(store, deps)
+            out = _head(svc, _current(deps), steps)
             dep = next(d for d in deps if d.id == new.id)
-            out.update({"from": before, "to": revision.ref, "deployment": deployment_json(dep),
+            out.update({"from": before, "to": revision.ref, "deployment": deployment_json(dep, steps[dep.id]),
                         "events": [{"time": e.at, "message": e.message} for e in log]})
             return out

@@ -384,7 +384,10 @@ def test_a_rolled_back_deployment_is_a_change_that_deploys_again(runner, stack, 
     plan = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
     [deployment] = plan["deployments"]
     assert deployment["outcome"] == "failed" and "9.9.9" in deployment["reason"] and "rollback to web:1" in deployment["reason"]
-    assert deployment["rolledBackTo"] == "web:1" and deployment["steps"] == []  # the old tasks stay as they are
+    # the new tasks are started and stop at once (3, the breaker's threshold); the old ones stay as they are
+    assert deployment["rolledBackTo"] == "web:1"
+    assert [(st["stopOld"], st["startNew"], st.get("failedNew")) for st in deployment["steps"]] == [(0, 3, 3)]
+    assert (deployment["steps"][-1]["oldRunning"], deployment["steps"][-1]["newRunning"]) == (3, 0)
     result = run(runner, "apply", "-f", str(stack), "--state", state, "--auto-approve")
     assert result.exit_code == 1  # the circuit breaker trips and rolls back: not what was asked
     assert "Deployment of service/prod/web: web:1" in result.stdout

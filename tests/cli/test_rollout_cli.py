@@ -15,7 +15,8 @@ from ecsctl.storage.sqlite_store import SqliteStateStore
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
 KEYS = {"id", "status", "taskDefinition", "desiredCount", "pendingCount", "runningCount", "failedTasks",
-        "rolloutState", "rolloutStateReason", "createdAt", "updatedAt"}
+        "rolloutState", "rolloutStateReason", "createdAt", "updatedAt", "steps"}
+STEP = ("stopOld", "startNew", "oldRunning", "newRunning")
 
 
 @pytest.fixture
@@ -81,7 +82,8 @@ def test_history_and_undo(runner, stack, state):
     h = as_json(runner, "history", "web", "--state", state)
     assert [(d["taskDefinition"], d["status"], d["rolloutState"]) for d in h["deployments"]] == [
         ("web:1", "INACTIVE", "COMPLETED"), ("web:2", "PRIMARY", "COMPLETED")]
-    text = run(runner, "history", "web", "--state", state).stdout.splitlines()
+    text = [line for line in run(runner, "history", "web", "--state", state).stdout.splitlines()
+            if not line.lstrip().startswith("step ")]  # each deployment's steps under it
     assert text[1].split()[:4] == ["1", "web:1", "INACTIVE", "COMPLETED"]
     assert text[2].split()[:4] == ["2", "web:2", "PRIMARY", "COMPLETED"]
 
@@ -101,6 +103,27 @@ def test_history_and_undo(runner, stack, state):
     assert (again["from"], again["to"], again["deployment"]["rolloutState"]) == ("web:1", "web:2", "COMPLETED")
     assert set(again["deployment"]) == KEYS
     consistent(state)
+
+
+def test_a_deployments_steps_are_the_ones_its_plan_showed(runner, stack, state):
+    """DESIGN §4: rollout status|history show a deployment's steps; they are what the plan
+    forecast (DESIGN §5: the plan is what apply does), with when and what moved them."""
+    set_image(stack, "1.4.1")
+    planned = json.loads(runner.invoke(root, ["plan", "-f", str(stack), "--state", state, "-o", "json"]).stdout)
+    [web] = [d for d in planned["deployments"] if d["service"] == "service/prod/web"]
+    assert len(web["steps"]) >= 2
+    apply(runner, stack, state)
+    h = as_json(runner, "history", "web", "--state", state)
+    first, second = h["deployments"]
+    assert [st["phase"] for st in first["steps"]] == ["scale"]  # the service created: its tasks started
+    assert [{k: st[k] for k in STEP} for st in second["steps"]] == [{k: st[k] for k in STEP} for st in web["steps"]]
+    assert all(st["phase"] == "deploy" and st["taskDefinition"] == "web:2" and st["time"] for st in second["steps"])
+    s = as_json(runner, "status", "web", "--state", state)
+    assert s["deployments"][0]["steps"] == second["steps"]
+    text = run(runner, "history", "web", "--state", state).stdout
+    n = web["steps"][0]
+    assert (f"step 1 (deploy, {second['steps'][0]['time']}): stop {n['stopOld']} old, start {n['startNew']} new -> "
+            f"{n['oldRunning']} old, {n['newRunning']} new running") in text
 
 
 def test_undo_refuses_with_one_line_when_there_is_nothing_to_undo(runner, state):
@@ -137,6 +160,11 @@ def test_a_missing_image_shows_the_breaker_and_the_rollback(runner, stack, state
     failed = h["deployments"][1]
     assert failed["rolloutStateReason"] == "ECS deployment circuit breaker: tasks failed to start."
     assert failed["failedTasks"] == 3
+    # the tasks that failed to start were started, and stopped at once: in startNew and failedNew
+    assert sum(st.get("failedNew", 0) for st in failed["steps"]) == 3
+    assert all(st["startNew"] >= st.get("failedNew", 0) for st in failed["steps"])
+    assert any(st.get("reason", "").startswith("CannotPullContainerError") for st in failed["steps"])
+    assert h["deployments"][2]["steps"][0]["phase"] == "rollback"
     text = run(runner, "history", "web", "--state", state).stdout
     assert "ECS deployment circuit breaker: tasks failed to start." in text
     s = as_json(runner, "status", "web", "--state", state)

@@ -87,6 +87,29 @@ class MoveRecord:
     unplaced: Unplaced | None = None
 
 
+DEPLOYMENT_STEP = "DeploymentStep"  # history kind, name: the deployment id; data: step_record
+
+
+def plan_step(record: MoveRecord) -> dict:
+    """A move as a step of DESIGN §6: ``stopOld``, ``startNew``, ``oldRunning``, ``newRunning``;
+    a task that failed to start was started all the same, and stopped at once: counted in
+    ``startNew`` and in ``failedNew``."""
+    out = {"stopOld": record.stopped, "startNew": record.started + record.failed,
+           "oldRunning": record.old_running, "newRunning": record.new_running}
+    if record.failed:
+        out["failedNew"] = record.failed
+    return out
+
+
+def step_record(record: MoveRecord) -> dict:
+    """A move as a deployment's history keeps it: its ``plan_step``, what moved it (``phase``)
+    and why tasks failed or the deployment rolled back (``reason``)."""
+    out = {"phase": record.phase, "taskDefinition": record.task_definition, **plan_step(record)}
+    if record.reason and (record.failed or record.phase == "rollback"):
+        out["reason"] = record.reason
+    return out
+
+
 @dataclass
 class Session:
     """What one settle remembers between rounds; ``observer`` hears every move."""
@@ -186,6 +209,13 @@ class _Ctx:
 
     def scale_in_reason(self) -> str:
         return f"Scaling activity initiated by (deployment {self.dep.id})"
+
+    def told(self, record: MoveRecord) -> None:
+        """Tell the session of a move, and keep it in the deployment's history when it moved
+        tasks or rolled back (``rollout status|history`` show a deployment's steps from it)."""
+        self.session.tell(record)
+        if record.stopped or record.started or record.failed or record.phase == "rollback":
+            self.world.append_history(DEPLOYMENT_STEP, record.deployment, step_record(record))
 
 
 def _cluster_spec(world: World, cs: ClusterState) -> dict | None:
@@ -290,8 +320,8 @@ def _stop_unhealthy(ctx: _Ctx) -> None:
         running = [t for t in ctx.cs.service_tasks(ctx.name) if t.last_status == RUNNING]
         new = sum(t.started_by == ctx.dep.id for t in running)
         verdict = ctx.unhealthy[0][1]
-        ctx.session.tell(MoveRecord(ctx.cs.name, ctx.name, ctx.dep.id, ctx.dep.task_definition, "unhealthy",
-                                    len(ctx.unhealthy), 0, len(running) - new, new, failed, verdict.reason, verdict.fix))
+        ctx.told(MoveRecord(ctx.cs.name, ctx.name, ctx.dep.id, ctx.dep.task_definition, "unhealthy",
+                            len(ctx.unhealthy), 0, len(running) - new, new, failed, verdict.reason, verdict.fix))
 
 
 def _count_failed(ctx: _Ctx, failed: int) -> None:
@@ -350,21 +380,21 @@ def _replica(ctx: _Ctx) -> bool:
         stopped = len(ctx.stopped) + len(ctx.drained)
         old_after, new_after = len(old) - stopped, len(new) + len(started)
         if stopped or started or ctx.provisioned:
-            ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "deploy", stopped,
-                                        len(started), old_after, new_after, failed, *(_why(ctx) if failed else ("", ""))))
+            ctx.told(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "deploy", stopped,
+                                len(started), old_after, new_after, failed, *(_why(ctx) if failed else ("", ""))))
             if failed:
                 _breaker(ctx)
             return True
         if failed:
-            ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "fail", 0, 0,
-                                        old_after, new_after, failed, *_why(ctx)))
+            ctx.told(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "fail", 0, 0,
+                                old_after, new_after, failed, *_why(ctx)))
             return _breaker(ctx) or _counts_toward_breaker(ctx)
         why = unplaced.reason if unplaced is not None else _why(ctx)[0]
         reason, fix = stall(desired, min_pct, max_pct, old_after, new_after, upper, want, why)
         if waiting and unplaced is None:
             reason, fix = waiting_reason(len(waiting)), ""
-        ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0,
-                                    old_after, new_after, reason=reason, fix=fix, unplaced=unplaced))
+        ctx.told(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0,
+                            old_after, new_after, reason=reason, fix=fix, unplaced=unplaced))
         if unplaced is not None:
             ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {unplaced.message}")
         elif not _why(ctx)[0] and not waiting:
@@ -376,28 +406,28 @@ def _replica(ctx: _Ctx) -> bool:
             ctx.stop(task, ctx.scale_in_reason())
         for task in _choose_to_stop(ctx, new, surplus - min(surplus, len(waiting))):
             ctx.stop(task, ctx.scale_in_reason())
-        ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "scale", len(ctx.stopped),
-                                    0, 0, min(desired, len(new))))
+        ctx.told(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "scale", len(ctx.stopped),
+                            0, 0, min(desired, len(new))))
         return True
     if len(new) + len(waiting) < desired:
         started, unplaced, failed = _start(ctx, desired - len(new) - len(waiting))
         if started:
-            ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "scale", 0, len(started),
-                                        0, len(new) + len(started), failed, *(_why(ctx) if failed else ("", "")),
-                                        unplaced=unplaced))
+            ctx.told(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "scale", 0, len(started),
+                                0, len(new) + len(started), failed, *(_why(ctx) if failed else ("", "")),
+                                unplaced=unplaced))
             if failed:
                 _breaker(ctx)
         elif failed:
-            ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "fail", 0, 0,
-                                        0, len(new), failed, *_why(ctx)))
+            ctx.told(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "fail", 0, 0,
+                                0, len(new), failed, *_why(ctx)))
             return _breaker(ctx) or _counts_toward_breaker(ctx)
         elif unplaced is not None:
-            ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0, 0,
-                                        len(new), reason=f"new tasks cannot be placed ({unplaced.reason})",
-                                        unplaced=unplaced))
+            ctx.told(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0, 0,
+                                len(new), reason=f"new tasks cannot be placed ({unplaced.reason})",
+                                unplaced=unplaced))
         if ctx.provisioned and not started and unplaced is None:
-            ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0, 0,
-                                        len(new), reason=waiting_reason(len(waiting) + len(ctx.provisioned))))
+            ctx.told(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0, 0,
+                                len(new), reason=waiting_reason(len(waiting) + len(ctx.provisioned))))
         if unplaced is not None:
             ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {unplaced.message}")
         return bool(started or ctx.provisioned)
@@ -546,8 +576,8 @@ def _breaker(ctx: _Ctx) -> bool:
         ctx.svc = svc = replace(svc, task_definition=target.task_definition, updated_at=now)
         cs.put_service(svc)
         ctx.dep = back = services.new_deployment(world, cs, svc, rollback_from=dep)
-        ctx.session.tell(MoveRecord(cs.name, svc.name, back.id, back.task_definition, "rollback",
-                                    reason=services.BREAKER_REASON))
+        ctx.told(MoveRecord(cs.name, svc.name, back.id, back.task_definition, "rollback",
+                            reason=services.BREAKER_REASON))
     return True
 
 
@@ -612,9 +642,9 @@ def _daemon(ctx: _Ctx) -> bool:
     if unplaced is not None:
         world.event(cs.name, svc.name, f"service ({svc.name}) {unplaced.message}")
     if ctx.stopped or started_now:
-        ctx.session.tell(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "deploy" if old else "scale",
-                                    len(ctx.stopped), len(started_now), len(old) - len(ctx.stopped),
-                                    len(new) + len(started_now), unplaced=unplaced))
+        ctx.told(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "deploy" if old else "scale",
+                            len(ctx.stopped), len(started_now), len(old) - len(ctx.stopped),
+                            len(new) + len(started_now), unplaced=unplaced))
         return True
     return False
 

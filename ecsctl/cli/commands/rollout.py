@@ -29,6 +29,20 @@ def _dep_line(d: dict) -> str:
     return line + (f"\n         {d['rolloutStateReason']}" if d["rolloutStateReason"] else "")
 
 
+def _step_lines(d: dict, indent: str) -> list[str]:
+    """A deployment's steps, as the plan words them (``step 1: stop 3 old, start 3 new -> …``)."""
+    out = []
+    for n, st in enumerate(d.get("steps") or (), 1):
+        if st.get("phase") == "rollback":
+            out.append(f"{indent}step {n} (rollback to {st['taskDefinition']}): {st.get('reason', '')}".rstrip())
+            continue
+        failed = f" ({st['failedNew']} fail to start)" if st.get("failedNew") else ""
+        why = f": {st['reason']}" if st.get("reason") else ""
+        out.append(f"{indent}step {n} ({st['phase']}, {st['time']}): stop {st['stopOld']} old, start {st['startNew']} "
+                   f"new{failed} -> {st['oldRunning']} old, {st['newRunning']} new running{why}")
+    return out
+
+
 def _head(r: dict) -> str:
     return (f"service {r['cluster']}/{r['service']}: {r['taskDefinition']}, desired {r['desiredCount']}, "
             f"running {r['runningCount']}, pending {r['pendingCount']}")
@@ -47,7 +61,10 @@ def status(service: str = _SERVICE, cluster: Optional[str] = _cluster_option()) 
         emit(r, fmt)
         return
     lines = [_head(r), "deployments:"]
-    lines += [f"  {_dep_line(d)}" for d in r["deployments"]] or ["  (none)"]
+    for d in r["deployments"]:
+        lines += [f"  {_dep_line(d)}", *_step_lines(d, "           ")]
+    if not r["deployments"]:
+        lines.append("  (none)")
     lines.append("events:")
     lines += [f"  {e['time']}  {e['message']}" for e in r["events"]] or ["  (none)"]
     sys.stdout.write("".join(line + "\n" for line in lines))
@@ -70,6 +87,7 @@ def history(service: str = _SERVICE, cluster: Optional[str] = _cluster_option())
         reason = f"  {d['rolloutStateReason']}" if d["rolloutStateReason"] else ""
         lines.append(f"{n:>3}  {d['taskDefinition']:<16} {d['status']:<8} {d['rolloutState']:<11} "
                      f"created {d['createdAt']}  updated {d['updatedAt']}{reason}")
+        lines += _step_lines(d, "       ")
     sys.stdout.write("".join(line + "\n" for line in lines))
 
 

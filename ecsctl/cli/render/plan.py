@@ -275,7 +275,8 @@ def _deployments(plan: Plan, color: bool = False) -> list[str]:
                 lines.append(f"      step {n} (rollback): stop {st.get('stopNew', 0)} new, start {st.get('startOld', 0)} old"
                              f" -> {st.get('oldRunning', 0)} old, {st.get('newRunning', 0)} new running")
                 continue
-            lines.append(f"      step {n}: stop {st.get('stopOld', 0)} old, start {st.get('startNew', 0)} new"
+            failed = f" ({st['failedNew']} fail to start)" if st.get("failedNew") else ""
+            lines.append(f"      step {n}: stop {st.get('stopOld', 0)} old, start {st.get('startNew', 0)} new{failed}"
                          f" -> {st.get('oldRunning', 0)} old, {st.get('newRunning', 0)} new running")
         outcome = str(d.get("outcome", "unknown"))
         if outcome == "complete":

@@ -30,17 +30,20 @@ Checks, in this order (the first failure wins; within a check, containers in ord
    -> ``ResourceInitializationError: … task execution role …``.  This check does not
    depend on the catalogue.
 
-**A catalogue kind is only checked when the catalogue holds at least one entry of that
-kind**: a run that declares no ``Repository`` documents does not fail every ECR image
-(the repositories simply live outside what ecsctl manages), and likewise for
-parameters, secrets and environment files.  SSM references are checked only when a
-``parameter/`` entry exists, Secrets Manager references only when a ``secret/`` entry
-exists.
+**In the simulation** (``start_failure``) an ECR image is always checked: one that no
+``Repository`` holds fails to pull (DESIGN §3), as a task of a repository that does not exist
+would.  **Other catalogue kinds, and validate's warnings** (``catalogue_failures``), are only
+checked when the catalogue holds at least one entry of that kind: a run that declares no
+``Parameter`` does not fail every SSM reference, and a task definition validated alone is
+not warned of for every ECR image.  SSM references are checked only when a ``parameter/``
+entry exists, Secrets Manager references only when a ``secret/`` entry exists.
 
     >>> ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web"
     >>> td = {"containerDefinitions": [{"name": "web", "image": ecr + ":2"}]}
-    >>> start_failure(td, {}) is None                                  # no Repository known
-    True
+    >>> start_failure(td, {})[:25]                                     # no Repository holds it
+    'CannotPullContainerError:'
+    >>> catalogue_failures(td["containerDefinitions"][0], {}, set())  # validate: not declared, not warned
+    []
     >>> start_failure(td, {"repository/web": {"images": ["1", "2"]}}) is None
     True
     >>> start_failure(td, {"repository/web": {"images": ["1"]}})[:25]
@@ -60,7 +63,8 @@ def start_failure(taskdef_spec: dict, catalogue: dict[str, dict]) -> str | None:
     """The stopped reason a new task of ``taskdef_spec`` would get, or None (see the module doc)."""
     spec = taskdef_spec or {}
     containers = [c for c in spec.get("containerDefinitions") or () if isinstance(c, dict)]
-    kinds = catalogue_kinds(catalogue)
+    # ECR images always (DESIGN §3: an image no Repository holds fails to pull in the simulation)
+    kinds = catalogue_kinds(catalogue) | {PREFIX["Repository"]}
     for check, _ in _CATALOGUE_CHECKS:
         for container in containers:
             reason = check(container, catalogue, kinds)
