@@ -51,6 +51,8 @@ MISSED = [
      "admin:hunter2"),
     ("curl -u X", taskdef(command=["curl", "-u", "admin:hunter2", "http://localhost/"]), "admin:hunter2"),
     ("curl --user=X", taskdef(command=["curl", "--user=admin:hunter2", "http://localhost/"]), "--user=admin:hunter2"),
+    ("curl -fsSu X", taskdef(command=["CMD", "curl", "-fsSu", "admin:hunter2", "http://localhost/"]), "admin:hunter2"),
+    ("curl -uX", taskdef(command=["curl", "-uadmin:hunter2", "http://localhost/"]), "-uadmin:hunter2"),
     ("dockerLabels.password", taskdef(dockerLabels={"password": "hunter2", "team": "web"}), "hunter2"),
     ("splunk-token", taskdef(logConfiguration={"logDriver": "splunk", "options": {"splunk-token": "hunter2", "splunk-url": "https://splunk:8088"}}), "hunter2"),
     ("tag", {"tags": [{"key": "api-token", "value": "hunter2"}]}, "hunter2"),
@@ -95,11 +97,15 @@ def test_references_and_plain_values_are_not_sensitive() -> None:
         repositoryCredentials={"credentialsParameter": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hub"},
         command=["python", "-m", "report", "--period", "yesterday"],
         dockerLabels={"ECS_PROMETHEUS_EXPORTER_PORT": "9102"},
-        # a uid:gid, a password by reference, a user alone: no password written out
-        entryPoint=["sh", "-c", "docker run -u 1000:1000 img && curl -u admin:$API_PASSWORD http://x && curl -u admin http://y"],
-        healthCheck={"command": ["gosu", "-u", "1000:1000", "check"]},
+        # -u of other programs (a uid:gid, user:group, UTC, a URL), a password by reference, a
+        # user alone: no password written out
+        entryPoint=["sh", "-c", "docker run -u 1000:1000 img && curl -u admin:$API_PASSWORD http://x && curl -u admin "
+                    "http://y && echo started $(date -u +%H:%M) && chpst -u nobody:nogroup true; sort -u /etc/passwd:x"],
+        healthCheck={"command": ["CMD-SHELL", "redis-cli -u redis://localhost:6379 ping"]},
     )
     assert find_sensitive(spec) == []
+    for args in (["date", "-u", "+%H:%M"], ["docker", "run", "-u", "nginx:nginx", "--user=root:root", "img"]):
+        assert find_sensitive(taskdef(command=args)) == [], args
     assert mask(spec) == spec
 
 

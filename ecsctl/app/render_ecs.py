@@ -53,19 +53,18 @@ def rendered(inputs: Inputs) -> list[Rendered]:
 
 def plain_text_secrets(inputs: Inputs, items: list[Rendered]) -> list[str]:
     """One line per rendered request that would hold a sensitive-looking value in plain text
-    (``core.sensitive``, what W7001 warns of and the plan masks): ``FILE:LINE:COL: what holds it``.
+    (what W7001 warns of: ``core.rules.hygiene.secrets.warned``): ``FILE:LINE:COL: what holds it``.
     Such a request is not printed unless asked (``render --show-sensitive``): it would put the
     secret into a file, a terminal log or a CI artefact."""
-    from ecsctl.core.rules.hygiene.secrets import plain_text_message
-    from ecsctl.core.sensitive import find_sensitive
+    from ecsctl.core.rules.hygiene.secrets import plain_text_message, warned
 
     out = []
     for item in items:
-        hits = [h for h in find_sensitive(item.request) if not h.reason.startswith("its value is the digest")]
+        hits = warned(item.request)
         if not hits:
             continue
         doc = inputs.documents.get(item.address)
-        written = find_sensitive(doc.spec) if doc is not None and isinstance(doc.spec, dict) else []
+        written = warned(doc.spec) if doc is not None and isinstance(doc.spec, dict) else []
         hit = written[0] if written else hits[0]
         where = item.address
         if doc is not None and written:

@@ -135,19 +135,58 @@ def secret_reason(name: Any, value: Any, tokens: bool = True) -> str | None:
 ARGUMENT_KEYS = frozenset({"command", "entryPoint"})
 _FLAG = re.compile(r"^--?([A-Za-z][\w.-]*)$")
 _FLAG_VALUE = re.compile(r"^--?([A-Za-z][\w.-]*)=(.+)$", re.DOTALL)
-# ``curl -u user:password``, ``--user``, ``--proxy-user`` / ``-U``: the option's value is a
-# user and a password; a ``$VAR`` password is a reference, and ``-u 1000:1000`` (docker's
-# uid:gid) holds none
-_CREDENTIAL_FLAGS = frozenset({"-u", "--user", "-U", "--proxy-user"})
-_CREDENTIALS = re.compile(r"^(?!\d+:\d+$)[^\s:]*:(?![$\s])\S+$")
-_SHELL_CREDENTIALS = re.compile(r"(?:^|[\s;&|(])(?:-u|-U|--user|--proxy-user)(?:=|\s+)['\"]?(?!\d+:\d+(?:[\s'\"]|$))"
-                                r"[^\s:'\"]*:(?![$\s'\"])\S")
+# curl's -u/--user and -U/--proxy-user (wget's --user, --proxy-user) take user:password: after
+# curl or wget in the same command, such an option's value (attached, -uadmin:pw; after short
+# flags, -fsSu; or --user=) with a password written out is a secret; a $VAR password is a
+# reference, and a URL (redis://host:6379) no password
+_HTTP_CLIENTS = frozenset({"curl", "wget"})
+_USER_OPTION = re.compile(r"^(?:--(?:proxy-)?user(?:=(.*))?|-[A-Za-z]*[uU](.*))$", re.DOTALL)
+_CREDENTIALS = re.compile(r"^(?!.*://)[^\s:]*:(?![$\s]).+$", re.DOTALL)
+_SHELL_SEGMENT = re.compile(r"&&|\|\||[;&|\n]")
+
+
+def _credentials_at(words: list) -> int | None:
+    """The index of the word of one command that holds curl's or wget's user:password, if one does."""
+    client = False
+    for i, word in enumerate(words):
+        if not isinstance(word, str):
+            continue
+        if word.rsplit("/", 1)[-1] in _HTTP_CLIENTS:
+            client = True
+            continue
+        m = _USER_OPTION.match(word) if client else None
+        if m is None:
+            continue
+        attached = m.group(1) if word.startswith("--") else m.group(2)
+        if attached:
+            if _CREDENTIALS.match(attached):
+                return i
+        elif i + 1 < len(words) and isinstance(words[i + 1], str) and _CREDENTIALS.match(words[i + 1]):
+            return i + 1
+    return None
+
+
+def _shell_credentials(text: str) -> bool:
+    """Whether a shell string passes curl or wget a user:password (``curl -u admin:pw …``)."""
+    import shlex
+
+    for segment in _SHELL_SEGMENT.split(text):
+        try:
+            words = shlex.split(segment)
+        except ValueError:  # an unbalanced quote: the words as written
+            words = segment.split()
+        if _credentials_at(words) is not None:
+            return True
+    return False
+
+
 # inside a shell string: ``--name value``, ``--name=value`` or ``NAME=value``; ``$VAR`` is a reference
 _SHELL_SETTING = re.compile(r"(?:^|[\s;&|(])(?:--?([A-Za-z][\w.-]*)(?:=|\s+)|([A-Za-z_]\w*)=)(?![-$\s'\"])\S")
 
 
 def _argument_reasons(args: list) -> Iterator[tuple[int, str]]:
     follows: str | None = None
+    credentials = _credentials_at(args)
     for i, arg in enumerate(args):
         if not isinstance(arg, str):
             if follows is not None and _scalar(arg):  # ["--db-password", 48151623]: ECS refuses the type, not the secret
@@ -162,17 +201,15 @@ def _argument_reasons(args: list) -> Iterator[tuple[int, str]]:
         flag, setting = _FLAG.match(arg), _FLAG_VALUE.match(arg)
         if flag and sensitive_name(flag.group(1)):
             follows = arg
-        elif i and isinstance(args[i - 1], str) and args[i - 1] in _CREDENTIAL_FLAGS and _CREDENTIALS.match(arg):
-            yield i, f"it follows the option '{args[i - 1]}' (a user and a password)"
-        elif setting and arg.split("=", 1)[0] in _CREDENTIAL_FLAGS and _CREDENTIALS.match(arg.split("=", 1)[1]):
-            yield i, f"it sets the option '{arg.split('=', 1)[0]}' (a user and a password)"
+        elif i == credentials:
+            yield i, "it is a user and a password for curl or wget (-u user:password)"
         elif setting and sensitive_name(setting.group(1)):
             yield i, f"it sets the option '{arg.split('=', 1)[0]}'"
         elif reason := text_reason(arg):
             yield i, reason
         elif any(ch.isspace() for ch in arg):
-            if _SHELL_CREDENTIALS.search(arg):
-                yield i, "it passes a user and a password (-u user:password) in a shell command"
+            if _shell_credentials(arg):
+                yield i, "it passes curl or wget a user and a password (-u user:password) in a shell command"
                 continue
             for m in _SHELL_SETTING.finditer(arg):
                 name = m.group(1) or m.group(2)
@@ -252,6 +289,10 @@ def _walk(node: Any, path: tuple, parent: Any, replace: Callable[[Hit], Any] | N
             elif (isinstance(key, str) and key not in REFERENCE_KEYS and key not in ("name", "key") and _scalar(value)
                   and sensitive_name(key) and not (isinstance(value, str) and value.startswith("arn:"))):
                 hit = Hit(path + (key,), f"its name '{key}' suggests a secret", _WHERE_BY_PARENT.get(parent, "field"), key, value)
+            elif key in ARGUMENT_KEYS and isinstance(value, str):  # a command written as one string (a schema error)
+                reason = next((r for _, r in _argument_reasons([value])), None)
+                if reason:
+                    hit = Hit(path + (key,), reason, "argument", "0", value)
             if hit is not None:
                 hits.append(hit)
                 new = replace(hit) if replace is not None else value

@@ -89,13 +89,38 @@ def test_to_ecs_refuses_to_write_a_plain_text_secret_unless_asked(runner, tmp_pa
         refused = runner.invoke(app, ["render", "-f", str(td), *extra])
         assert refused.exit_code == 1 and refused.stdout == "" and "hunter2" not in refused.stderr
         assert refused.stderr == (
-            f"error: {td}:7:81: argument healthCheck.command[1] looks like a plain-text secret (it passes a user and a "
-            "password (-u user:password) in a shell command); read it from an environment variable set from 'secrets' "
+            f"error: {td}:7:81: argument healthCheck.command[1] looks like a plain-text secret (it passes curl or wget a "
+            "user and a password (-u user:password) in a shell command); read it from an environment variable set from 'secrets' "
             "instead; render would write it out in plain text, so nothing was written: pass --show-sensitive to write "
             "it anyway\n")
     assert not out.exists()
     shown = runner.invoke(app, ["render", "-f", str(td), "--show-sensitive"])
     assert shown.exit_code == 0 and "admin:hunter2" in json.loads(shown.stdout)["containerDefinitions"][0]["healthCheck"]["command"][1]
+
+
+def test_to_ecs_writes_placeholders_that_validate_does_not_warn_of(runner, tmp_path):
+    td = tmp_path / "td.yaml"
+    td.write_text("apiVersion: ecsctl/v1\nkind: TaskDefinition\nmetadata: {name: web}\nspec:\n"
+                  "  requiresCompatibilities: [EC2]\n  containerDefinitions:\n"
+                  "    - {name: app, image: nginx, memory: 128, environment: "
+                  "[{name: DB_PASSWORD, value: '${DB_PASSWORD}'}, {name: API_TOKEN, value: changeme}]}\n")
+    result = runner.invoke(app, ["render", "-f", str(td)])
+    assert result.exit_code == 0, result.output
+    environment = json.loads(result.stdout)["containerDefinitions"][0]["environment"]
+    assert sorted(e["value"] for e in environment) == ["${DB_PASSWORD}", "changeme"]
+
+
+def test_to_ecs_out_writes_one_request_file_per_resource(runner, tmp_path):
+    """The files aws ecs ... --cli-input-json file://… takes, each named on stderr with its command."""
+    out = tmp_path / "requests"
+    result = runner.invoke(app, ["render", "-f", str(MANIFESTS), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    printed = {r["address"]: r for r in json.loads(runner.invoke(app, ["render", "-f", str(MANIFESTS)]).stdout)}
+    written = sorted(p.name for p in out.iterdir())
+    assert written == sorted(a.replace("/", "-") + ".json" for a in printed)
+    web = json.loads((out / "taskdef-web.json").read_text())
+    assert web == printed["taskdef/web"]["request"] and web["family"] == "web"
+    assert f"aws ecs register-task-definition --cli-input-json file://{out / 'taskdef-web.json'}" in result.stderr.splitlines()
 
 
 def test_an_unknown_target_is_a_usage_error(runner):

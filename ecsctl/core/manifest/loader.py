@@ -67,7 +67,8 @@ def _out_of_range_text(text: str) -> str:
     be a password or a token (``value: 123456789012345678901234567890``), and the position says
     which one it is."""
     digits = sum(c.isdigit() for c in text)
-    return (f"a number of {digits} digits is out of range: numbers in a manifest are at most {MAX_INTEGER} "
+    what = f"a number of {digits} digits" if text.lstrip("+-").isdigit() else "a decimal number"
+    return (f"{what} is out of range: numbers in a manifest are at most {MAX_INTEGER} "
             "(a 64-bit integer), or finite decimals")
 
 

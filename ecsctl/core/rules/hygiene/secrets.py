@@ -11,12 +11,14 @@ from ecsctl.core.findings import Severity
 from ecsctl.core.rules.base import Rule, register
 from ecsctl.core.sensitive import PLACEHOLDER_RE, Hit, entropy, find_sensitive, secret_reason
 
-__all__ = ["PlainTextSecret", "entropy", "plain_text_message", "secret_reason"]
+__all__ = ["PlainTextSecret", "entropy", "is_placeholder", "plain_text_message", "secret_reason", "warned"]
 
 _VALUE_REASONS = ("its value ",)  # reasons from the text itself: never a placeholder
 
 
-def _placeholder(hit: Hit) -> bool:
+def is_placeholder(hit: Hit) -> bool:
+    """An obvious placeholder (``${DB_PASSWORD}``, ``changeme``, a number), which W7001 does not
+    warn of (the plan still masks it); never one whose text itself looks secret."""
     if hit.reason.startswith(_VALUE_REASONS):
         return False
     return not isinstance(hit.value, str) or bool(PLACEHOLDER_RE.match(hit.value.strip()))
@@ -63,6 +65,11 @@ def _scheduled_message(hit: Hit) -> str:
             "(valueFrom) instead")
 
 
+def warned(value) -> list[Hit]:
+    """The sensitive-looking values under ``value`` that W7001 warns of: not digests, not placeholders."""
+    return [h for h in find_sensitive(value) if not h.reason.startswith("its value is the digest") and not is_placeholder(h)]
+
+
 @register
 class PlainTextSecret(Rule):
     """Secrets belong in ``secrets`` (SSM Parameter Store or Secrets Manager), not in the task definition.
@@ -100,7 +107,5 @@ class PlainTextSecret(Rule):
     severity = Severity.WARNING
 
     def check(self, spec, doc, ctx):
-        for hit in find_sensitive(spec):
-            if hit.reason.startswith("its value is the digest") or _placeholder(hit):
-                continue
+        for hit in warned(spec):
             yield hit.path, (_scheduled_message(hit) if doc.kind == "ScheduledTask" else plain_text_message(hit))
