@@ -215,6 +215,29 @@ def test_a_null_grace_period_without_a_load_balancer_is_dropped(runner, files, t
     assert cli(runner, "validate", files["out"], state=files["state"]).exit_code == 0
 
 
+def test_the_disabled_alarms_block_describe_services_prints_is_no_alarms(runner, files, tmp_path):
+    """DescribeServices reports ``alarms: {alarmNames: [], enable: false, rollback: false}`` for a
+    service created without deployment alarms; kept (less its empty list) it would be refused for
+    the missing alarmNames. It is left out, and a manifest that writes it plans no change."""
+    described = json.loads(json.dumps(DESCRIBED_SERVICES))
+    described["services"][0]["deploymentConfiguration"]["alarms"] = {"alarmNames": [], "enable": False, "rollback": False}
+    (tmp_path / "svc.json").write_text(json.dumps(described))
+    state, out = files["state"], files["out"]
+    out.mkdir()
+    (out / "cluster.yaml").write_text(CLUSTER)
+    assert cli(runner, "apply", "-f", out, "--auto-approve", state=state).exit_code == 0
+    result = cli(runner, "import", files["td"], str(tmp_path / "svc.json"), "--out", out, state=state)
+    assert result.exit_code == 0, result.output
+    assert "alarms" not in (out / "service-prod-api.yaml").read_text()
+    assert cli(runner, "validate", out, state=state).exit_code == 0
+    written = out / "service-prod-api.yaml"
+    written.write_text(written.read_text().replace(
+        "  deploymentConfiguration:\n", "  deploymentConfiguration:\n    alarms: {alarmNames: [], enable: false, rollback: false}\n"))
+    assert "alarms" in written.read_text()
+    plan = as_json(runner, state, "plan", "-f", out)
+    assert all(c["action"] == "no-op" for c in plan["changes"]), plan["changes"]
+
+
 # -- nothing to import ---------------------------------------------------------------------------
 
 

@@ -151,6 +151,12 @@ CASES = [
        {"minimumHealthyPercent": 100, "maximumPercent": 150, "deploymentCircuitBreaker": {"enable": True, "rollback": False}, "strategy": "ROLLING"}),
     sv(f"{SVC}:deploymentConfiguration", MISSING, {"minimumHealthyPercent": 100, "maximumPercent": 200},
        deploymentController={"type": "CODE_DEPLOY"}),
+    # DescribeServices reports a disabled alarms block for every service created without one: none
+    sv(f"{SVC}:deploymentConfiguration", {"alarms": {"alarmNames": [], "enable": False, "rollback": False}},
+       {"minimumHealthyPercent": 100, "maximumPercent": 200, "deploymentCircuitBreaker": {"enable": False, "rollback": False}, "strategy": "ROLLING"}),
+    sv(f"{SVC}:deploymentConfiguration", {"alarms": {"alarmNames": ["cpu-high"], "enable": True, "rollback": True}},
+       {"alarms": {"alarmNames": ["cpu-high"], "enable": True, "rollback": True}, "minimumHealthyPercent": 100,
+        "maximumPercent": 200, "deploymentCircuitBreaker": {"enable": False, "rollback": False}, "strategy": "ROLLING"}),
     sv(f"{SVC}:platformVersion", MISSING, "LATEST", launchType="FARGATE"),
     sv(f"{SVC}:platformVersion", MISSING, MISSING, launchType="EC2"),
     sv(f"{SVC}:platformVersion", "1.4.0", "1.4.0", launchType="FARGATE"),
@@ -224,6 +230,9 @@ CASES = [
     sv(f"{ST}:target.capacityProviderStrategy[]", {"capacityProvider": "FARGATE"}, {"capacityProvider": "FARGATE", "base": 0, "weight": 0}),
     sv(f"{ST}:eventPattern", {"source": ["aws.s3"], "detail": {"object": {"key": [{"prefix": "b/"}, {"prefix": "a/"}]}, "reason": ["PutObject", "CopyObject"]}},
        {"source": ["aws.s3"], "detail": {"object": {"key": [{"prefix": "a/"}, {"prefix": "b/"}]}, "reason": ["CopyObject", "PutObject"]}}),
+    # a numeric filter is operator-value pairs, in order ("Numeric matching"): never sorted
+    sv(f"{ST}:eventPattern", {"detail": {"size": [{"numeric": [">=", 0, "<", 5]}, {"numeric": [">", 100]}]}},
+       {"detail": {"size": [{"numeric": [">", 100]}, {"numeric": [">=", 0, "<", 5]}]}}),
     # null is a match value in a pattern ("Matching events on null values"), kept and sorted first
     sv(f"{ST}:eventPattern", {"source": ["aws.ec2"], "detail": {"errorCode": [None], "state": ["stopped", None]}},
        {"source": ["aws.ec2"], "detail": {"errorCode": [None], "state": [None, "stopped"]}}),

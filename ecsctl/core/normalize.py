@@ -42,7 +42,8 @@ from typing import Any, Callable
 
 from ecsctl.core.units import try_cpu, try_memory
 
-__all__ = ["MISSING", "RULES", "Ctx", "Rule", "apply_rule", "canonical", "prune", "prune_spec", "rules_for", "sort_key"]
+__all__ = ["MISSING", "RULES", "Ctx", "Rule", "apply_rule", "canonical", "no_alarms", "prune", "prune_spec", "rules_for",
+           "sort_key"]
 
 
 class _Missing:
@@ -322,6 +323,14 @@ def _controller_type(root: dict) -> str:
     return (controller.get("type") if isinstance(controller, dict) else None) or "ECS"
 
 
+def no_alarms(alarms: Any) -> bool:
+    """A deployment ``alarms`` block that watches nothing: disabled, no rollback, no alarm names
+    (DescribeServices reports ``{"alarmNames": [], "enable": false, "rollback": false}`` for a
+    service created without one); the same as none."""
+    return (isinstance(alarms, dict) and not alarms.get("alarmNames") and alarms.get("enable") in (False, None)
+            and alarms.get("rollback") in (False, None))
+
+
 def _deployment_configuration(value: Any, ctx: Ctx) -> Any:
     """min/max percent 100/200 (REPLICA) or 0/100 (DAEMON); ECS controller: circuit breaker off, ROLLING."""
     if value is MISSING or value is None:
@@ -330,6 +339,8 @@ def _deployment_configuration(value: Any, ctx: Ctx) -> Any:
         return value
     daemon = _scheduling_strategy(ctx.root) == "DAEMON"
     out = dict(value)
+    if no_alarms(out.get("alarms")):
+        del out["alarms"]  # what DescribeServices reports for a service without deployment alarms
     out.setdefault("minimumHealthyPercent", 0 if daemon else 100)
     out.setdefault("maximumPercent", 100 if daemon else 200)
     if _controller_type(ctx.root) == "ECS":
@@ -404,11 +415,12 @@ def _sort_steps(value: Any, ctx: Ctx) -> Any:
 
 
 def _event_pattern(value: Any, ctx: Ctx) -> Any:
-    """EventBridge pattern arrays are "any of" sets: every array in the pattern is sorted."""
+    """EventBridge pattern arrays are "any of" sets: every array in the pattern is sorted, except
+    a ``numeric`` filter's, which is operator-value pairs in order (``[">=", 0, "<", 5]``)."""
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            return {k: walk(v) for k, v in node.items()}
+            return {k: (v if k == "numeric" and isinstance(v, list) else walk(v)) for k, v in node.items()}
         if isinstance(node, list):
             items = [walk(v) for v in node]
             return sorted(items, key=lambda v: (_rank(v), _json(v)))

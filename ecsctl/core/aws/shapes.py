@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
+from ecsctl.core.normalize import no_alarms
+
 # RegisterTaskDefinition input members (botocore ecs model).
 REGISTER_TASK_DEFINITION = (
     "family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "volumes",
@@ -181,6 +183,9 @@ def spec_from_service(described: dict, tags: list | None = None) -> dict:
         spec["taskDefinition"] = taskdef_ref(described["taskDefinition"])
     if described.get("capacityProviderStrategy"):
         spec.pop("launchType", None)  # DescribeServices leaves launchType empty then, but be sure
+    config = spec.get("deploymentConfiguration")
+    if isinstance(config, dict) and no_alarms(config.get("alarms")):  # reported for every service
+        spec["deploymentConfiguration"] = {k: v for k, v in config.items() if k != "alarms"}
     if tags or described.get("tags"):
         spec["tags"] = tags or described.get("tags")
     return spec
