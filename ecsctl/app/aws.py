@@ -56,13 +56,16 @@ def backend(store, aws, *, adopt: bool = False, events_role: str | None = None, 
 
 
 def for_aws(inputs: Inputs) -> Inputs:
-    """The manifests without what only the simulation uses."""
+    """The manifests without what only the simulation uses: a Cluster's instance groups, and
+    every ``x-ecsctl`` mapping (``core.extensions``: no ECS API has it, so a spec with one would
+    never compare equal to what AWS reports)."""
+    from ecsctl.core.extensions import strip_extensions
+
     desired = []
     for d in inputs.desired:
-        drop = SIMULATION_ONLY.get(d.kind)
-        if drop and any(k in d.spec for k in drop):
-            d = Desired(d.address, d.kind, d.name, {k: v for k, v in d.spec.items() if k not in drop})
-        desired.append(d)
+        drop = SIMULATION_ONLY.get(d.kind, ())
+        spec = strip_extensions({k: v for k, v in d.spec.items() if k not in drop})
+        desired.append(d if spec == d.spec else Desired(d.address, d.kind, d.name, spec))
     return replace(inputs, desired=desired)
 
 
@@ -73,13 +76,14 @@ def _applied(store) -> dict[str, tuple[str, str, dict]]:
 
 
 @contextmanager
-def world_of(records, resources: dict[str, tuple[str, str, dict]]) -> Iterator[object]:
-    """A throw-away state holding ``resources`` as last applied and ``records`` as its world."""
+def world_of(records, resources: dict[str, tuple[str, str, dict]], digest_key: str | None = None) -> Iterator[object]:
+    """A throw-away state holding ``resources`` as last applied and ``records`` as its world,
+    sealing with ``digest_key`` (the real state's: its digests of secrets then compare)."""
     from ecsctl.core.state.ports import ServiceEvent
     from ecsctl.storage.sqlite_store import SqliteStateStore
 
     with tempfile.TemporaryDirectory(prefix="ecsctl-live-") as tmp:
-        store = SqliteStateStore(Path(tmp) / "live.db")
+        store = SqliteStateStore(Path(tmp) / "live.db", digest_key=digest_key)
         try:
             with store.transaction():
                 for address, (kind, name, spec) in resources.items():
@@ -105,7 +109,7 @@ def read(aws, inputs: Inputs | None, applied: dict[str, tuple[str, str, dict]]):
 
 def plan_live(inputs: Inputs, store, aws, *, adopt: bool = False) -> Plan:
     """The plan of ``inputs`` against the state and live AWS (see the module docstring)."""
-    from ecsctl.core.aws.drift import live_drift
+    from ecsctl.core.aws.drift import DELETED_REASON, deleted_in_aws, live_drift
 
     inputs = for_aws(inputs)
     applied = _applied(store)
@@ -119,13 +123,34 @@ def plan_live(inputs: Inputs, store, aws, *, adopt: bool = False) -> Plan:
     for address in unmanaged:
         live = snap.resources[address]
         planned[address] = (live.kind, live.name, live.spec)
-    with world_of(snap.records, planned) as world:
+    # what AWS no longer has is no longer applied: a manifest that declares it creates it again
+    # (Terraform's refresh), rather than a drift line beside "No changes" while it is down
+    wanted = {d.address for d in inputs.desired}
+    gone = {a for a in deleted_in_aws(applied, snap.resources, snap.checked) if a in wanted and applied[a][0] not in CATALOGUE}
+    for address in gone:
+        del planned[address]
+    key = store.digest_key() if store is not None else None
+    with world_of(snap.records, planned, key) as world:
         plan = make_plan(inputs, world)
+    plan.changes = [replace(c, reason=f"{DELETED_REASON}: created again") if c.address in gone and c.action == "create"
+                    else c for c in plan.changes]
     meta = store.meta() if store is not None else None
     plan.lineage, plan.serial = (meta.lineage, meta.serial) if meta is not None else (None, 0)
-    plan.drift = live_drift(applied, snap.resources, snap.checked)
+    plan.drift = live_drift(applied, _sealed(snap.resources, key), snap.checked)
     plan.reconcile = []  # ECS's own scheduler does that work in AWS; apply_live runs no local rounds
     return plan
+
+
+def _sealed(live: dict, key: str | None) -> dict:
+    """The live specs with each sensitive-looking value replaced by its digest under the state's
+    key, as the state keeps them: AWS reports secrets in plain text, the state only their digests,
+    so only digests compare (and drift never prints the value)."""
+    if key is None:
+        return live
+    from ecsctl.core.sensitive import Sealer
+
+    sealer = Sealer(bytes.fromhex(key))
+    return {a: replace(r, spec=sealer.seal(r.spec)) for a, r in live.items()}
 
 
 def adopted(plan: Plan, store) -> list[tuple[str, str, str, dict]]:

@@ -65,9 +65,14 @@ def connect(backend: str, region, profile, endpoint_url):
     return make(region=region, profile=profile, endpoint_url=endpoint_url)
 
 
+_RESULT = {"done": "applied", "failed": "failed", "skipped": "not run", "unrecorded": "applied, not recorded"}
+
+
 def run_apply(the_plan, store, aws, *, adopt: bool, events_role, parallelism: int, wait: bool,
-              wait_timeout: float, poll: float = 15.0, sleep=None) -> None:
-    """Apply through the AWS backend, report once, optionally follow the deployments; exit 1 on failure."""
+              wait_timeout: float, poll: float = 15.0, sleep=None, fmt: str = "text", show_sensitive: bool = False) -> None:
+    """Apply through the AWS backend, optionally follow the deployments, report once (text, or
+    with ``-o json|yaml`` one document: ``ok``, ``message``, ``plan``, ``results``,
+    ``deployments``, ``problems``, as the local apply's); exit 1 unless everything went as asked."""
     from ecsctl.app import aws as use
 
     backend = use.backend(store, aws, adopt=adopt, events_role=events_role, parallelism=parallelism)
@@ -78,24 +83,41 @@ def run_apply(the_plan, store, aws, *, adopt: bool, events_role, parallelism: in
 
     execution = use.apply_live(the_plan, store, backend, on_step=on_step)
     summary = the_plan.summary
-    if not execution.ok:
-        sys.stdout.write(execution.report())
+    lines = [] if execution.ok else execution.report().splitlines()
+    problems = [f"{r.step.id}: {r.detail}" for r in execution.failed + execution.unrecorded]
+    problems += [f"{r.step.id}: not run (waits for {r.detail})" for r in execution.skipped]
+    followed = _wait(the_plan, execution, aws, wait_timeout, poll, sleep) if wait else []
+    problems += [f"deployment of {r.describe()}" for r in followed if r.outcome != "COMPLETED"]
+    lines += [f"Deployment of {r.describe()}" for r in followed]
+    counts = (f"{len(execution.done)} step(s): {summary['create']} created, {summary['update']} updated, "
+              f"{summary['replace']} replaced, {summary['delete']} destroyed")
+    message = (f"Apply incomplete: {'; '.join(problems)}." if problems else
+               f"Apply complete! {counts}." if execution.results else "No changes.")
+    if fmt == "text":
+        sys.stdout.write("".join(line + "\n" for line in [*lines, message]))
     else:
-        sys.stdout.write(f"Apply complete! {len(execution.done)} step(s): {summary['create']} created, {summary['update']} updated, "
-                         f"{summary['replace']} replaced, {summary['delete']} destroyed.\n")
-    failed = not execution.ok
-    if wait:
-        failed = _wait(the_plan, execution, aws, wait_timeout, poll, sleep) or failed
-    if failed:
+        from ecsctl.cli.render.machine import emit
+        from ecsctl.core.plan.codec import plan_json_view
+
+        emit({"ok": not problems, "message": message, "plan": plan_json_view(the_plan, show_sensitive=show_sensitive),
+              "results": [{"id": r.step.id, "action": r.step.action, "address": r.step.address,
+                           "result": _RESULT[r.status], **({"detail": r.detail} if r.detail else {})}
+                          for r in execution.results],
+              "deployments": [{"service": f"service/{r.cluster}/{r.service}", "taskDefinition": r.task_definition,
+                               "rolloutState": r.outcome, "runningCount": r.running, "desiredCount": r.desired,
+                               **({"reason": r.stall.describe()} if r.stall else {})} for r in followed],
+              "problems": problems}, fmt)
+    if problems:
         raise typer.Exit(1)
 
 
-def _wait(the_plan, execution, aws, timeout: float, poll: float, sleep) -> bool:
+def _wait(the_plan, execution, aws, timeout: float, poll: float, sleep) -> list:
+    """Follow the deployments the apply started until each settles (or ``timeout``); their results."""
     from ecsctl.app import aws as use
 
     services = use.services_to_follow(the_plan, execution)
     if not services:
-        return False
+        return []
     predicted = use.predicted_steps(the_plan)
     last: dict = {}
 
@@ -111,12 +133,7 @@ def _wait(the_plan, execution, aws, timeout: float, poll: float, sleep) -> bool:
         sys.stderr.write(f"deployment of service/{cluster}/{name}: {counts[0]} running, {counts[1]} pending of {counts[2]}"
                          f" ({primary.get('rolloutState', '?')}){plan_text}\n")
 
-    results = use.follow(aws, services, poll=poll, timeout=timeout, sleep=sleep, on_update=on_update)
-    bad = False
-    for r in results:
-        sys.stdout.write(f"Deployment of {r.describe()}\n")
-        bad = bad or r.outcome != "COMPLETED"
-    return bad
+    return use.follow(aws, services, poll=poll, timeout=timeout, sleep=sleep, on_update=on_update)
 
 
 def get_rows(aws, kind: str, *, cluster, status) -> list[dict]:

@@ -378,3 +378,5 @@ def exists(url: str, client: Any = None) -> bool:
     except (bx.NoCredentialsError, bx.PartialCredentialsError):
         raise StateError(f"{url}: no AWS credentials found for the S3 state: set AWS_PROFILE or "
                          "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from None
+    except (bx.EndpointConnectionError, bx.ConnectTimeoutError) as exc:  # as _call says it
+        raise StateError(f"{url}: cannot reach S3 ({exc})") from None

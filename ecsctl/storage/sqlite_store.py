@@ -579,12 +579,15 @@ class SqliteStateStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
-                 on_note: Callable[[str], None] | None = None) -> None:
+                 on_note: Callable[[str], None] | None = None, digest_key: str | None = None) -> None:
         """Open the state file at ``path`` for reading. A missing (or empty) file is a new, empty
         state that is written only when a change is committed; with ``create=False``, as readers
         such as ``ecsctl get`` want, it is a StateError instead. ``on_note`` receives one-line
-        notes for the user (an empty file initialised, a stale lock taken over)."""
+        notes for the user (an empty file initialised, a stale lock taken over). ``digest_key``:
+        the key a *new* state seals with (another state's ``digest_key()``, so that a throw-away
+        copy of it compares its digests); a random one by default."""
         self.path = Path(path)
+        self._new_key = digest_key
         self._note = on_note or (lambda line: None)
         self._conn: sqlite3.Connection | None = None
         self._depth = 0
@@ -742,7 +745,7 @@ class SqliteStateStore:
     def _open_new(self) -> None:
         """A new state, in memory until its first commit writes it to disk."""
         conn = sqlite3.connect(":memory:", isolation_level=None)
-        _create(conn, lineage=str(uuid.uuid4()), created_at=_utc_now(), key=secrets.token_hex(32))
+        _create(conn, lineage=str(uuid.uuid4()), created_at=_utc_now(), key=self._new_key or secrets.token_hex(32))
         self._conn, self._mode = conn, "new"
         self._load_sealer()
 
@@ -755,6 +758,10 @@ class SqliteStateStore:
             self._sealer, self._seal_on_read = Sealer(bytes.fromhex(key)), False
         except (TypeError, ValueError):
             raise self._fail("state file's meta table has no valid digest key") from None
+
+    def digest_key(self) -> str | None:
+        """The hex key the state's digests of sensitive values are made with (None before version 3)."""
+        return dict(self._db().execute("SELECT key, value FROM meta").fetchall()).get("digest_key")
 
     def _load_json(self, text: str) -> Any:
         value = json.loads(text)

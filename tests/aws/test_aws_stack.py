@@ -131,6 +131,18 @@ def test_drift_made_behind_ecsctls_back_is_reported_apart(runner, aws_env, aws_s
     ecs.delete_service(cluster="prod", service="worker", force=True)
     plan = plan_json(runner, aws_stack, state, aws_env)
     assert ("service/prod/worker", "status") in {(d["address"], d["field"]) for d in plan["drift"]}
+    # a service deleted in AWS that the manifests still declare is created again, as Terraform
+    # plans a resource its refresh found gone: a change, not only a drift line
+    changes = {c["address"]: c for c in plan["changes"] if c["action"] != "no-op"}
+    assert changes["service/prod/worker"]["action"] == "create"
+    assert changes["service/prod/worker"]["reason"] == "deleted in AWS since the last apply: created again"
+    detailed = run(runner, "plan", "-f", str(aws_stack), "--state", state, "--detailed-exitcode", *aws_args(aws_env))
+    assert detailed.exit_code == 2
+    apply(runner, aws_stack, state, aws_env)
+    (worker,) = ecs.describe_services(cluster="prod", services=["worker"])["services"]
+    assert worker["status"] == "ACTIVE"
+    assert "service/prod/worker" not in {c["address"] for c in plan_json(runner, aws_stack, state, aws_env)["changes"]
+                                          if c["action"] != "no-op"}
 
 
 def test_resource_in_aws_but_not_in_state_needs_adopt(runner, aws_env, aws_stack, clients, state, tmp_path):
@@ -226,3 +238,59 @@ def test_get_and_import_from_live(runner, aws_env, aws_stack, state, tmp_path):
     assert "taskDefinition: web\n" in (out / "service-prod-web.yaml").read_text()  # follows the family
     plan = run(runner, "plan", "-f", str(out), "--state", other, "--detailed-exitcode", *aws_args(aws_env))
     assert plan.exit_code == 0, plan.output
+
+
+def test_a_plain_text_secret_is_compared_by_its_digest_and_never_printed(runner, aws_env, aws_stack, clients, state):
+    """AWS returns a task definition's environment in plain text; the state keeps a digest of a
+    value that looks secret. The plan compares digests: an unchanged secret plans nothing, a
+    changed one is drift shown as (sensitive), and the value is in no output or plan file."""
+    web = aws_stack / "web.yaml"
+    web.write_text(web.read_text().replace("        - {name: APP_ENV, value: production}",
+                                           "        - {name: APP_ENV, value: production}\n"
+                                           "        - {name: LEGACY_API_TOKEN, value: hunter2-in-plain-text}"))
+    apply(runner, aws_stack, state, aws_env)
+    detailed = run(runner, "plan", "-f", str(aws_stack), "--state", state, "--detailed-exitcode", *aws_args(aws_env))
+    assert detailed.exit_code == 0, detailed.output
+    ecs = clients("ecs")
+    described = ecs.describe_task_definition(taskDefinition="web")["taskDefinition"]
+    for c in described["containerDefinitions"]:
+        for e in c.get("environment", []):
+            if e["name"] == "LEGACY_API_TOKEN":
+                e["value"] = "changed-behind-ecsctls-back"
+    ecs.register_task_definition(**{k: described[k] for k in ("family", "containerDefinitions", "requiresCompatibilities",
+                                                              "networkMode", "cpu", "memory", "executionRoleArn",
+                                                              "taskRoleArn") if k in described})
+    text = run(runner, "plan", "-f", str(aws_stack), "--state", state, "--out", str(aws_stack.parent / "p.plan"),
+               *aws_args(aws_env)).stdout
+    document = run(runner, "plan", "-f", str(aws_stack), "--state", state, "-o", "json", *aws_args(aws_env)).stdout
+    drift = {(d["address"], d["field"]): d for d in json.loads(document)["drift"]}
+    assert ("taskdef/web", "containerDefinitions[web].environment[LEGACY_API_TOKEN].value") in drift
+    for output in (text, document, (aws_stack.parent / "p.plan").read_text()):
+        assert "hunter2-in-plain-text" not in output and "changed-behind-ecsctls-back" not in output
+
+
+def test_apply_json_is_one_document_that_tells_the_outcome(runner, aws_env, aws_stack, state):
+    """README: apply -o json prints exactly one document, as the local apply does."""
+    result = run(runner, "apply", "-f", str(aws_stack), "--state", state, "--auto-approve", "-o", "json",
+                 *aws_args(aws_env))
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)  # one document, nothing after it
+    assert document["ok"] is True and document["message"].startswith("Apply complete! ")
+    assert document["problems"] == [] and document["plan"]["summary"]["create"] > 0
+    assert {r["result"] for r in document["results"]} == {"applied"}
+    assert len(document["results"]) == len(document["plan"]["steps"])
+    again = json.loads(run(runner, "apply", "-f", str(aws_stack), "--state", state, "--auto-approve", "-o", "json",
+                           *aws_args(aws_env)).stdout)
+    assert (again["ok"], again["message"], again["results"]) == (True, "No changes.", [])
+
+
+def test_x_ecsctl_is_the_simulations_alone_and_plans_no_drift_on_aws(runner, aws_env, aws_stack, clients, state):
+    """A task definition's x-ecsctl (runFor, exitCode: the simulation's batch settings) has no ECS
+    field: it is not sent, not recorded for AWS, and so neither re-registers nor shows as drift."""
+    assert "x-ecsctl" in (aws_stack / "batch.yaml").read_text()  # report (runFor 12m), ingest-on-upload
+    apply(runner, aws_stack, state, aws_env)
+    plan = plan_json(runner, aws_stack, state, aws_env)
+    assert not [c for c in plan["changes"] if c["action"] != "no-op"]
+    assert not [d for d in plan["drift"] if "x-ecsctl" in d["field"]], plan["drift"]
+    revisions = clients("ecs").list_task_definitions(familyPrefix="report")["taskDefinitionArns"]
+    assert [arn.rsplit(":", 1)[-1] for arn in revisions] == ["1"]

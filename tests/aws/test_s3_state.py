@@ -131,3 +131,22 @@ def test_a_missing_state_object_is_no_state_yet(runner, bucket):
     listed = runner.invoke(app, ["get", "services", "--state", URL, "-o", "json"])
     assert listed.exit_code == 1 and listed.stdout == ""
     assert f"no state at {URL}" in listed.stderr and "run apply first" in listed.stderr
+
+
+def test_an_unreachable_endpoint_is_one_line_not_an_internal_error(runner, monkeypatch):
+    """DESIGN §8: never exit 3 for a user's mistake; an S3 endpoint nobody listens on is one."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    for args in (["get", "services"], ["state", "pull"]):
+        result = runner.invoke(app, [*args, "--state", URL])
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        assert result.stderr == f'error: {URL}: cannot reach S3 (Could not connect to the endpoint URL: ' \
+                                f'"http://127.0.0.1:{port}/{BUCKET}/prod/state.db")\n'

@@ -108,3 +108,18 @@ ARN = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3"
 ])
 def test_a_failed_deployment_of_the_same_revision_is_deployed_again_with_force(deployments, revision, force):
     assert shapes.failed_deployment_of({"deployments": deployments}, revision) is force
+
+
+def test_an_input_transformer_goes_to_put_targets_and_reads_back(model):
+    """EventBridge's PutTargets takes InputTransformer {InputPathsMap, InputTemplate}; without it
+    the task of ingest-on-upload would start without the object's bucket and key."""
+    from ecsctl.app.plan import read_manifests
+
+    spec = {d.address: d for d in read_manifests([str(MANIFESTS)]).desired}["scheduledtask/ingest-on-upload"].spec
+    transformer = spec["target"]["inputTransformer"]
+    (item,) = shapes.request_put_targets("ingest-on-upload", spec, "arn:c", "arn:t", "arn:r")["Targets"]
+    assert item["InputTransformer"] == {"InputTemplate": transformer["inputTemplate"],
+                                        "InputPathsMap": transformer["inputPathsMap"]}
+    assert set(item["InputTransformer"]) <= set(model("events").shape_for("InputTransformer").members)
+    read = shapes.spec_from_rule({"State": "ENABLED", "EventPattern": "{}"}, [{**item, "EcsParameters": item["EcsParameters"]}])
+    assert read["target"]["inputTransformer"] == transformer

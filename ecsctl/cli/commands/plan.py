@@ -238,13 +238,17 @@ def apply(
             check_fresh(saved.plan, store, saved.again())  # a state moved on first, then manifests that changed since the plan
             the_plan = checked_plan(saved, check_manifests=not skip_manifest_check)
         if aws is not None:
-            sys.stdout.write(_render(the_plan, fmt, show_sensitive=show_sensitive))
-            if not the_plan.steps:
-                return
-            if not auto_approve:
-                _confirm("apply", fmt != "text")
+            machine = fmt != "text"
+            if not machine:
+                sys.stdout.write(_render(the_plan, fmt, show_sensitive=show_sensitive))
+                if not the_plan.steps:
+                    return  # the plan says "No changes to apply"
+            elif not auto_approve and the_plan.steps:  # the document goes to stdout once, at the end
+                sys.stderr.write(_render(the_plan, "text", show_sensitive=show_sensitive, stream=sys.stderr))
+            if the_plan.steps and not auto_approve:
+                _confirm("apply", machine)
             aws_cli.run_apply(the_plan, store, aws, adopt=adopt, events_role=events_role, parallelism=parallelism,
-                              wait=wait, wait_timeout=wait_timeout)
+                              wait=wait, wait_timeout=wait_timeout, fmt=fmt, show_sensitive=show_sensitive)
             return
         _execute(the_plan, store, fmt, auto_approve=auto_approve, show_sensitive=show_sensitive, verb="apply")
 

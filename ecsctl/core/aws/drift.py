@@ -7,7 +7,8 @@ from changes, as the local backend's drift is: a plan never reverts drift on its
 
 Rules:
 
-* a managed resource that AWS no longer has (deleted, INACTIVE) is drift ``status``;
+* a managed resource that AWS no longer has (deleted, INACTIVE) is drift ``status``
+  (``deleted_in_aws``; the plan creates it again when the manifests still declare it);
 * only fields that AWS reported are compared (``observed``; ``None`` means every field):
   a field missing from a Describe answer is unknown, not changed;
 * a field of a spec is compared when the last-applied spec has it, or when it is one of the
@@ -109,6 +110,23 @@ def _service_reason(path: tuple) -> str:
     return "changed in AWS since the last apply"
 
 
+GONE = ("INACTIVE", "DELETED", "MISSING")
+DELETED_REASON = "deleted in AWS since the last apply"
+
+
+def deleted_in_aws(applied: dict[str, tuple[str, str, dict]], live: dict[str, LiveResource],
+                   checked: frozenset[str] | set[str] | None = None) -> set[str]:
+    """The addresses of ``applied`` that AWS no longer has (deleted, INACTIVE), of those looked up."""
+    out = set()
+    for address in applied:
+        if checked is not None and address not in checked:
+            continue
+        resource = live.get(address)
+        if resource is None or resource.status in GONE:
+            out.add(address)
+    return out
+
+
 def live_drift(applied: dict[str, tuple[str, str, dict]], live: dict[str, LiveResource],
                checked: frozenset[str] | set[str] | None = None) -> list[Drift]:
     """Differences between ``live`` and ``applied`` (see the module docstring).
@@ -117,13 +135,14 @@ def live_drift(applied: dict[str, tuple[str, str, dict]], live: dict[str, LiveRe
     ``applied`` whose kind AWS holds); an address outside it is not reported missing.
     """
     out: list[Drift] = []
+    gone = deleted_in_aws(applied, live, checked)
     for address, (kind, name, spec) in sorted(applied.items()):
         if checked is not None and address not in checked:
             continue
         resource = live.get(address)
-        if resource is None or resource.status in ("INACTIVE", "DELETED", "MISSING"):
+        if address in gone:
             out.append(Drift(address, "status", "ACTIVE", "missing" if resource is None else resource.status,
-                             "deleted in AWS since the last apply"))
+                             DELETED_REASON))
             continue
         if kind == "Service":
             out.extend(_service_drift(address, spec, resource))

@@ -383,6 +383,10 @@ def request_put_targets(name: str, spec: dict, cluster_arn: str, taskdef_arn: st
                             "EcsParameters": ecs_parameters(target, taskdef_arn)}
     if target.get("overrides"):
         item["Input"] = json.dumps(target["overrides"], sort_keys=True)
+    transformer = target.get("inputTransformer")
+    if isinstance(transformer, dict) and transformer.get("inputTemplate"):  # EventBridge's InputTransformer
+        item["InputTransformer"] = {"InputTemplate": transformer["inputTemplate"],
+                                    **({"InputPathsMap": transformer["inputPathsMap"]} if transformer.get("inputPathsMap") else {})}
     return {"Rule": name, "Targets": [item]}
 
 
@@ -429,6 +433,11 @@ def spec_from_rule(rule: dict, targets: list[dict]) -> dict:
             spec["target"] = _target_from_ecs(t["EcsParameters"], t.get("Arn", ""))
             if t.get("Input"):
                 spec["target"]["overrides"] = json.loads(t["Input"])
+            transformer = t.get("InputTransformer") or {}
+            if transformer.get("InputTemplate"):
+                spec["target"]["inputTransformer"] = {"inputTemplate": transformer["InputTemplate"],
+                                                      **({"inputPathsMap": transformer["InputPathsMap"]}
+                                                         if transformer.get("InputPathsMap") else {})}
             break
     return spec
 
