@@ -138,6 +138,7 @@ def plan_live(inputs: Inputs, store, aws, *, adopt: bool = False) -> Plan:
     plan.lineage, plan.serial = (meta.lineage, meta.serial) if meta is not None else (None, 0)
     plan.drift = live_drift(applied, _sealed(snap.resources, key), snap.checked)
     plan.reconcile = []  # ECS's own scheduler does that work in AWS; apply_live runs no local rounds
+    plan.backend = "aws"
     return plan
 
 
@@ -166,13 +167,18 @@ def adopted(plan: Plan, store) -> list[tuple[str, str, str, dict]]:
 
 def apply_live(plan: Plan, store, aws_backend, *, on_step: Callable[[StepResult, int, int], None] | None = None) -> Execution:
     """Execute the plan's steps on AWS (see the module docstring); the caller reports the execution."""
+    from ecsctl.app.backend_of import AWS, record_backend
+
     check_fresh(plan, store)
     taken = adopted(plan, store)
     if taken:
         with store.transaction():
             for address, kind, name, spec in taken:
                 store.put_resource(address, kind, name, spec)
-    return execute(plan.steps, aws_backend, on_step=on_step)
+    execution = execute(plan.steps, aws_backend, on_step=on_step)
+    if execution.done:
+        record_backend(store, AWS)
+    return execution
 
 
 def services_to_follow(plan: Plan, execution: Execution) -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping
 
+from ecsctl.app.backend_of import LOCAL, record_backend
 from ecsctl.app.collector import collector_paused
 from ecsctl.app.validate import Loaded, Validator, discover, read_manifest
 from ecsctl.core.findings import ValidationReport
@@ -515,6 +516,7 @@ def apply_plan(plan: Plan, store, backend, on_step: Callable[[Step, int, int], N
             record_sources(plan, store)
         raise
     record_sources(plan, store)
+    record_backend(store, LOCAL)
     return total
 
 
@@ -551,7 +553,7 @@ def save_plan(plan: Plan, path: str, manifests=(), paths=(), state: str | None =
     from ecsctl.app import planfile
 
     planfile.save_plan(plan, path, manifests, paths, state, exclude)
-    return planfile.apply_command(path, state)
+    return planfile.apply_command(path, state, plan.backend)
 
 
 def load_plan(path: str, restore: bool = True, check_manifests: bool = True) -> Plan:

@@ -58,7 +58,7 @@ Lock
 Schema version 5 (JSON text for flexible fields, real columns for what is queried or indexed)
 
     meta                 key TEXT PK, value — rows: version, serial, lineage (UUID4), created_at,
-                         digest_key (hex, version 3)
+                         digest_key (hex, version 3), backend (local | aws, once applied)
     lock                 slot=1 PK, id, pid, host, command, created_at (unused since version 3)
     clock                slot=1 PK, now — the simulation's current time (ISO 8601 UTC)
     resources            address PK (taskdef/web, service/prod/web), kind, name,
@@ -758,6 +758,17 @@ class SqliteStateStore:
             self._sealer, self._seal_on_read = Sealer(bytes.fromhex(key)), False
         except (TypeError, ValueError):
             raise self._fail("state file's meta table has no valid digest key") from None
+
+    def backend(self) -> str | None:
+        """What the state's applies went to: ``local`` (the simulation) or ``aws`` (meta ``backend``;
+        None when no apply since ecsctl recorded it)."""
+        return dict(self._db().execute("SELECT key, value FROM meta").fetchall()).get("backend")
+
+    def set_backend(self, name: str) -> None:
+        """Record what the state's applies go to (``backend``); the same again is not a change."""
+        with self.transaction(), self._sql("record the backend"):
+            self._db().execute("INSERT INTO meta (key, value) VALUES ('backend', ?) ON CONFLICT (key) DO UPDATE "
+                               "SET value = excluded.value WHERE value IS NOT excluded.value", (name,))
 
     def digest_key(self) -> str | None:
         """The hex key the state's digests of sensitive values are made with (None before version 3)."""

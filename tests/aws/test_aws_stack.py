@@ -294,3 +294,30 @@ def test_x_ecsctl_is_the_simulations_alone_and_plans_no_drift_on_aws(runner, aws
     assert not [d for d in plan["drift"] if "x-ecsctl" in d["field"]], plan["drift"]
     revisions = clients("ecs").list_task_definitions(familyPrefix="report")["taskDefinitionArns"]
     assert [arn.rsplit(":", 1)[-1] for arn in revisions] == ["1"]
+
+
+def test_a_state_remembers_its_backend_and_refuses_the_other(runner, aws_env, aws_stack, state, tmp_path):
+    """An AWS state planned or applied without --backend aws would create the whole stack in the
+    simulation, into that state; a saved plan's hint names the flag it needs."""
+    apply(runner, aws_stack, state, aws_env)
+    web = aws_stack / "worker.yaml"
+    web.write_text(web.read_text().replace("desiredCount: 6", "desiredCount: 7"))
+    saved = str(tmp_path / "p.plan")
+    made = run(runner, "plan", "-f", str(aws_stack), "--state", state, "--out", saved, *aws_args(aws_env))
+    assert made.exit_code == 0 and f"apply it with: ecsctl apply {saved} --state {state} --backend aws" in made.stderr
+    said = f"error: {state} holds what ecsctl applied to real ECS (--backend aws): pass --backend aws (and --region), " \
+           "or use another --state for the simulation\n"
+    for args in (["plan", "-f", str(aws_stack)], ["apply", "-f", str(aws_stack), "--auto-approve"]):
+        refused = run(runner, *args, "--state", state)
+        assert (refused.exit_code, refused.stderr) == (2, said)
+    refused = run(runner, "apply", saved, "--state", state, "--auto-approve")
+    assert refused.exit_code == 2
+    assert refused.stderr == f"error: {saved} was planned against real ECS: apply it with --backend aws (and --region)\n"
+    assert run(runner, "apply", saved, "--state", state, "--auto-approve", *aws_args(aws_env)).exit_code == 0
+
+    local = str(tmp_path / "local.db")
+    assert run(runner, "apply", "-f", str(aws_stack), "--state", local, "--auto-approve").exit_code in (0, 1)
+    refused = run(runner, "plan", "-f", str(aws_stack), "--state", local, *aws_args(aws_env))
+    assert refused.exit_code == 2
+    assert refused.stderr == (f"error: {local} is the local simulation's state: --backend aws needs a state of its own "
+                              "(--state FILE or s3://…), not this one\n")

@@ -29,6 +29,7 @@ def import_(
 ) -> None:
     """Turn existing task definitions and services into manifests that then plan to zero changes."""
     from ecsctl.app import importer
+    from ecsctl.app.backend_of import AWS, LOCAL, check_backend, record_backend
     from ecsctl.app.state import open_store
 
     aws = aws_cli.connect(backend, region, profile, endpoint_url)
@@ -58,11 +59,15 @@ def import_(
     if not no_state:
         path = current().state_path
         with open_store(path) as store, store.locked("ecsctl import"):
+            backend = LOCAL if aws is None else AWS
+            check_backend(store, backend, path)
             if aws is None:  # files: the local simulation's state, which must hold the objects too
                 done = importer.record_local(items, store, force=force)
                 written, skipped = done.written, done.skipped
             else:
                 written = importer.record(items, store, force=force)
+            if written:
+                record_backend(store, backend)
         where = "the state" if aws is not None else "the state and its simulation"
         sys.stderr.write(f"Imported {len(written)} resource(s) into {where} {path}: {', '.join(written) or 'none'}\n")
         for line in skipped:

@@ -116,6 +116,7 @@ def plan(
     adopt: bool = aws_cli.adopt_option(),
 ) -> None:
     """Diff the manifests against the state and show what apply would do."""
+    from ecsctl.app.backend_of import AWS, LOCAL, check_backend
     from ecsctl.app.destroy import make_destroy_plan
     from ecsctl.app.plan import make_plan, save_plan
     from ecsctl.app.state import open_existing
@@ -128,6 +129,8 @@ def plan(
     inputs = _read(files, fmt, delete_left_out, exclude)
     store = open_existing(opts.state_path)
     try:
+        if store is not None:
+            check_backend(store, AWS if aws is not None else LOCAL, opts.state_path)
         if destroy:
             the_plan = make_destroy_plan(inputs, store)
         elif aws is not None:
@@ -203,6 +206,7 @@ def apply(
     Exit 0 only when the result is what was asked; 1 when a deployment failed, was rolled back
     or is stalled, or a service is left below its desired count (the last line says which).
     """
+    from ecsctl.app.backend_of import AWS, LOCAL, check_backend
     from ecsctl.app.plan import check_fresh, checked_plan, make_plan
     from ecsctl.app.state import open_store, upgrade_addresses
 
@@ -222,9 +226,14 @@ def apply(
     if wait and aws is None:
         raise UsageError("--wait follows deployments on real ECS: it needs --backend aws")
     saved = _load_plan_file(plan_file, "apply") if plan_file else None
+    wanted = AWS if aws is not None else LOCAL
+    if saved is not None and saved.plan.backend != wanted:
+        raise UsageError(f"{plan_file} was planned against " + ("real ECS: apply it with --backend aws (and --region)"
+                         if saved.plan.backend == AWS else "the local simulation: apply it without --backend aws"))
     _need_terminal(auto_approve)
     # the lock first: a second writer is refused at once, before any manifest is read
     with open_store(opts.state_path) as store, store.locked("ecsctl apply"):
+        check_backend(store, wanted, opts.state_path)
         inputs = _read(list(files), fmt, delete_left_out, exclude) if files else None
         if inputs is not None:
             upgrade_addresses(store)
@@ -325,6 +334,7 @@ def _confirm(verb: str, machine: bool) -> None:
 def _execute(the_plan, store, fmt: str, *, auto_approve: bool, show_sensitive: bool, verb: str) -> None:
     """Show the plan, confirm, apply it, judge the outcome; one document on stdout with ``-o json|yaml``."""
     from ecsctl.app.outcome import apply_outcome
+    from ecsctl.app.backend_of import LOCAL, record_backend
     from ecsctl.app.plan import backend_for, clusters_to_reconcile, record_sources
 
     machine = fmt != "text"
@@ -335,6 +345,8 @@ def _execute(the_plan, store, fmt: str, *, auto_approve: bool, show_sensitive: b
         # nothing to do, but a deployment left stalled (or a service short of tasks) is still not
         # what was asked: the exit code says so on every run, not only on the one that left it
         record_sources(the_plan, store)  # where the manifests are now, when the state does not say it yet
+        if verb == "apply":
+            record_backend(store, LOCAL)
         outcome = apply_outcome(the_plan, store)
         if machine:
             _report(the_plan, outcome, results, fmt, verb, show_sensitive=show_sensitive)

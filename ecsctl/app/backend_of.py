@@ -1,0 +1,50 @@
+"""Which backend a state belongs to: the local simulation, or real ECS (``--backend aws``).
+
+A state applied with ``--backend aws`` records what ecsctl made in AWS, and its world tables
+stay empty; planned or applied without the flag, the simulation would find nothing there and
+create everything in it, into that state. So each apply records its backend
+(``StateStore.set_backend``), and plan and apply refuse a state recorded for the other one,
+saying which flag it takes. A state applied before ecsctl recorded it is told by what it holds:
+simulated clusters make it the simulation's, Cluster resources without any simulated cluster
+real ECS's; an empty state belongs to whichever applies first.
+"""
+
+from __future__ import annotations
+
+from ecsctl.errors import UsageError
+
+LOCAL, AWS = "local", "aws"
+
+
+def state_backend(store) -> str | None:
+    """``local``, ``aws``, or None for a state no apply has written to yet."""
+    if store is None:
+        return None
+    recorded = store.backend()
+    if recorded:
+        return recorded
+    from ecsctl.core.state.ports import Cluster
+
+    if store.count(Cluster):
+        return LOCAL
+    if store.resources("Cluster"):
+        return AWS
+    return None
+
+
+def check_backend(store, backend: str, state: str) -> None:
+    """Refuse (exit 2, one line) a state that belongs to the other backend than ``backend``."""
+    found = state_backend(store)
+    if found is None or found == backend:
+        return
+    if found == AWS:
+        raise UsageError(f"{state} holds what ecsctl applied to real ECS (--backend aws): pass --backend aws "
+                         "(and --region), or use another --state for the simulation")
+    raise UsageError(f"{state} is the local simulation's state: --backend aws needs a state of its own "
+                     "(--state FILE or s3://…), not this one")
+
+
+def record_backend(store, backend: str) -> None:
+    """After an apply: the state belongs to ``backend`` (written once; nothing when it says so already)."""
+    if store.backend() != backend:
+        store.set_backend(backend)
