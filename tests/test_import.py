@@ -167,6 +167,14 @@ def test_force_replaces_the_simulated_service_too(runner, files, tmp_path):
     (svc,) = as_json(runner, state, "get", "services")
     assert svc["desiredCount"] == svc["runningCount"] == 3
     assert cli(runner, "plan", "-f", out, "--detailed-exitcode", state=state).exit_code == 0
+    # a described revision that differs from the one the simulation holds is named once, with its number
+    changed = copy.deepcopy(DESCRIBED_TASK_DEFINITION)
+    changed["taskDefinition"]["containerDefinitions"][0]["image"] += "-other"
+    (tmp_path / "td2.json").write_text(json.dumps(changed))
+    refused = cli(runner, "import", tmp_path / "td2.json", "--out", out, state=state)
+    assert refused.exit_code == 1
+    line = refused.stderr.strip()
+    assert line.count("taskdef/") == 1 and "(revision 7 in the simulation) already in the state" in line, line
 
 
 # -- AWS's empty lists ---------------------------------------------------------------------------

@@ -204,8 +204,8 @@ def follow(aws, services: list[tuple[str, str]], *, poll: float = 15.0, timeout:
 def get_live(aws, kind: str, *, cluster: str | None = None, status: str | None = None) -> list[dict]:
     """``ecsctl get KIND --backend aws``: live objects, in the JSON shape of the local ``get``."""
     from ecsctl.app.get import ALIASES, LISTERS
-    from ecsctl.backends.aws.live import LiveSnapshot, Scope, read_live, read_tasks
-    from ecsctl.core.state.ports import Task
+    from ecsctl.backends.aws.live import LiveSnapshot, Scope, read_live, read_tasks, revision_record
+    from ecsctl.core.state.ports import Task, TaskDefinitionRevision
 
     kind = ALIASES.get(kind, kind)
     if kind not in LISTERS or kind in ("targets", "scaling", "events", "queues"):
@@ -220,6 +220,15 @@ def get_live(aws, kind: str, *, cluster: str | None = None, status: str | None =
         running = {t.id for t in snap.of_type(Task)}
         for c, name in sorted(scope.services):
             snap.records += [t for t in read_tasks(aws, c, name, "STOPPED") if t.id not in running]
+    if kind == "taskdefs":  # every registered revision, as ListTaskDefinitions lists them (not only those in use)
+        which = "INACTIVE" if (status or "").upper() == "INACTIVE" else "ACTIVE"
+        have = {r.ref for r in snap.of_type(TaskDefinitionRevision)}
+        for arn in _all(aws, "ListTaskDefinitions", "taskDefinitionArns", status=which):
+            ref = arn.rsplit("/", 1)[-1]
+            record = revision_record(aws, ref) if ref not in have else None
+            if record is not None:
+                snap.records.append(record)
+                have.add(ref)
     with world_of(snap.records, {}) as world:
         rows = LISTERS[kind](world)
     if status:

@@ -229,17 +229,17 @@ def record_local(items: list[Imported], store, *, force: bool = False) -> Record
     backend = LocalBackend(store)
     world = backend.world
     specs = {i.address: canonical(i.kind, i.name, i.spec) for i in items}
-    clashes = []
+    clashes: dict[str, str] = {}  # address -> how the refusal names it (once)
     for i in items:
         have = store.get_resource(i.address)
         if have is not None and have.spec != specs[i.address]:
-            clashes.append(i.address)
+            clashes.setdefault(i.address, i.address)
         if i.kind == "TaskDefinition" and i.revision is not None:
             held = world.revision(f"{_family(i)}:{i.revision}")
             if held is not None and held.spec != specs[i.address]:
-                clashes.append(f"{i.address} (revision {i.revision} in the simulation)")
+                clashes[i.address] = f"{i.address} (revision {i.revision} in the simulation)"
     if clashes and not force:
-        raise InputError(f"{', '.join(dict.fromkeys(clashes))} already in the state with other settings; "
+        raise InputError(f"{', '.join(clashes.values())} already in the state with other settings; "
                          "pass --force to replace what the state holds")
     written, skipped, clusters = [], [], set()
     with store.transaction():  # the steps' own commits join it: all or nothing

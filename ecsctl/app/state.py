@@ -26,8 +26,10 @@ def _note(line: str) -> None:
 
 
 def state_path(option: str | None) -> str:
-    """``--state``, else ``$ECSCTL_STATE``, else ``.ecsctl/state.db``."""
-    return option or os.environ.get("ECSCTL_STATE") or DEFAULT_STATE
+    """``--state``, else ``$ECSCTL_STATE``, else ``.ecsctl/state.db`` (an ``S3://`` scheme in
+    another case is S3's, not a local folder named ``S3:``)."""
+    path = option or os.environ.get("ECSCTL_STATE") or DEFAULT_STATE
+    return "s3://" + path[5:] if path[:5].lower() == "s3://" else path
 
 
 def open_store(path: str, *, create: bool = True):

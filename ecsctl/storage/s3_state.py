@@ -331,16 +331,35 @@ class S3StateStore:
         if inner is None:
             raise AttributeError(name)
         attr = getattr(inner, name)
-        if name in _WRITES and callable(attr):
+        if not callable(attr):
+            return attr
+        if name in _WRITES:
             def write(*args, **kwargs):
-                if inner.in_transaction:
-                    return attr(*args, **kwargs)
-                self._refuse_if_locked_by_other()
-                result = attr(*args, **kwargs)
-                self._sync()
-                return result
+                with self._named():
+                    if inner.in_transaction:
+                        return attr(*args, **kwargs)
+                    self._refuse_if_locked_by_other()
+                    result = attr(*args, **kwargs)
+                    self._sync()
+                    return result
             return write
-        return attr
+
+        def call(*args, **kwargs):
+            with self._named():
+                return attr(*args, **kwargs)
+        return call
+
+    @contextmanager
+    def _named(self):
+        """The local copy's errors name the S3 object (``s3://…: refusing to push …``), not the
+        private temporary file the user never asked for."""
+        try:
+            yield
+        except StateError as exc:
+            text, head = str(exc), f"{self.path}: "
+            if not text.startswith(head):
+                raise
+            raise StateError(f"{self.url}: {text[len(head):]}") from None
 
     def close(self) -> None:
         try:

@@ -321,3 +321,16 @@ def test_a_state_remembers_its_backend_and_refuses_the_other(runner, aws_env, aw
     assert refused.exit_code == 2
     assert refused.stderr == (f"error: {local} is the local simulation's state: --backend aws needs a state of its own "
                               "(--state FILE or s3://…), not this one\n")
+
+
+def test_get_taskdefs_lists_every_registered_revision(runner, aws_env, aws_stack, clients, state):
+    """As ListTaskDefinitions: revisions no service runs (an older one, a family of its own) too."""
+    apply(runner, aws_stack, state, aws_env)
+    ecs = clients("ecs")
+    ecs.register_task_definition(family="one-off", containerDefinitions=[{"name": "x", "image": "busybox", "memory": 64}])
+    listed = run(runner, "get", "taskdefs", "--state", state, "-o", "json", *aws_args(aws_env))
+    assert listed.exit_code == 0, listed.output
+    rows = {(r["family"], r["revision"]) for r in json.loads(listed.stdout)}
+    registered = {tuple(arn.rsplit("/", 1)[-1].rsplit(":", 1)) for arn in
+                  ecs.list_task_definitions(status="ACTIVE")["taskDefinitionArns"]}
+    assert rows == {(family, int(revision)) for family, revision in registered} and ("one-off", 1) in rows

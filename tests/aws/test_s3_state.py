@@ -150,3 +150,24 @@ def test_an_unreachable_endpoint_is_one_line_not_an_internal_error(runner, monke
         assert result.exit_code == 1 and "Traceback" not in result.output, result.output
         assert result.stderr == f'error: {URL}: cannot reach S3 (Could not connect to the endpoint URL: ' \
                                 f'"http://127.0.0.1:{port}/{BUCKET}/prod/state.db")\n'
+
+
+def test_a_refused_push_names_the_s3_object_not_the_local_copy(runner, bucket, tmp_path):
+    """The S3 state is read through a private temporary copy; its errors name what the user gave."""
+    with store() as s:
+        s.put_resource("parameter/db", "Parameter", "db", {"type": "String"})
+        older = s.export()
+        s.put_resource("parameter/other", "Parameter", "other", {"type": "String"})
+    pushed = tmp_path / "older.json"
+    pushed.write_text(json.dumps(older))
+    result = runner.invoke(app, ["state", "push", str(pushed), "--state", URL])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {URL}: refusing to push: the pushed state has serial "), result.stderr
+    assert "ecsctl-s3-state" not in result.stderr and "/tmp/" not in result.stderr
+
+
+def test_the_scheme_in_capitals_is_s3_not_a_local_folder(runner, bucket, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    listed = runner.invoke(app, ["get", "services", "--state", URL.replace("s3://", "S3://")])
+    assert listed.exit_code == 1 and f"no state at {URL}" in listed.stderr
+    assert not (tmp_path / "S3:").exists()

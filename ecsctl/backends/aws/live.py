@@ -333,21 +333,27 @@ def _task_definitions(aws: Aws, families: set[str], running: set[str], snap: Liv
                                                    status="ACTIVE", registered_at=iso(definition.get("registeredAt"))))
         seen.add(f"{family}:{definition['revision']}")
     for ref in sorted({shapes.taskdef_ref(r) for r in running if r} - seen):
-        td = _describe_td(aws, ref, "")
-        if td is None:
-            continue
-        definition, tags = td
-        family = definition["family"]
-        spec = canonical("TaskDefinition", family, shapes.spec_from_task_definition(definition, tags))
-        snap.records.append(TaskDefinitionRevision(family=family, revision=int(definition["revision"]), spec=spec,
-                                                   status=definition.get("status", "ACTIVE"),
-                                                   registered_at=iso(definition.get("registeredAt"))))
+        record = revision_record(aws, ref)
+        if record is not None:
+            snap.records.append(record)
     latest = {r.family: r.revision for r in snap.of_type(TaskDefinitionRevision) if r.status == "ACTIVE"}
     for addr, res in list(snap.resources.items()):
         if res.kind == "Service":
             family = res.extra.get("family", "")
             snap.resources[addr] = LiveResource(res.kind, res.name, res.spec, res.observed, res.status, res.running_count,
                                                 res.desired_count, latest.get(family), res.extra)
+
+
+def revision_record(aws: Aws, ref: str) -> TaskDefinitionRevision | None:
+    """The revision ``ref`` (``family:revision`` or an ARN) names, as a state record; None if AWS has none."""
+    td = _describe_td(aws, ref, "")
+    if td is None:
+        return None
+    definition, tags = td
+    family = definition["family"]
+    spec = canonical("TaskDefinition", family, shapes.spec_from_task_definition(definition, tags))
+    return TaskDefinitionRevision(family=family, revision=int(definition["revision"]), spec=spec,
+                                  status=definition.get("status", "ACTIVE"), registered_at=iso(definition.get("registeredAt")))
 
 
 def _describe_td(aws: Aws, ref: str, address: str) -> tuple[dict, list] | None:
