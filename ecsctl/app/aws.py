@@ -86,6 +86,7 @@ def world_of(records, resources: dict[str, tuple[str, str, dict]], digest_key: s
         store = SqliteStateStore(Path(tmp) / "live.db", digest_key=digest_key)
         try:
             with store.transaction():
+                store.set_backend("aws")  # a copy of AWS: its registries are not the simulation's
                 for address, (kind, name, spec) in resources.items():
                     store.put_resource(address, kind, name, spec)
                 for record in records:
@@ -168,6 +169,7 @@ def adopted(plan: Plan, store) -> list[tuple[str, str, str, dict]]:
 def apply_live(plan: Plan, store, aws_backend, *, on_step: Callable[[StepResult, int, int], None] | None = None) -> Execution:
     """Execute the plan's steps on AWS (see the module docstring); the caller reports the execution."""
     from ecsctl.app.backend_of import AWS, record_backend
+    from ecsctl.app.plan import record_sources
 
     check_fresh(plan, store)
     taken = adopted(plan, store)
@@ -177,6 +179,7 @@ def apply_live(plan: Plan, store, aws_backend, *, on_step: Callable[[StepResult,
                 store.put_resource(address, kind, name, spec)
     execution = execute(plan.steps, aws_backend, on_step=on_step)
     if execution.done:
+        record_sources(plan, store)
         record_backend(store, AWS)
     return execution
 

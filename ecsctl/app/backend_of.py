@@ -4,9 +4,10 @@ A state applied with ``--backend aws`` records what ecsctl made in AWS, and its 
 stay empty; planned or applied without the flag, the simulation would find nothing there and
 create everything in it, into that state. So each apply records its backend
 (``StateStore.set_backend``), and plan and apply refuse a state recorded for the other one,
-saying which flag it takes. A state applied before ecsctl recorded it is told by what it holds:
-simulated clusters make it the simulation's, Cluster resources without any simulated cluster
-real ECS's; an empty state belongs to whichever applies first.
+saying which flag it takes (``destroy``, which only the simulation has, refuses an AWS state).
+A state applied before ecsctl recorded it is told by what it holds: simulated clusters make it
+the simulation's, Cluster resources without any simulated cluster real ECS's; a state that holds
+no resource belongs to whichever applies next.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ def state_backend(store) -> str | None:
 
 
 def check_backend(store, backend: str, state: str) -> None:
-    """Refuse (exit 2, one line) a state that belongs to the other backend than ``backend``."""
+    """Refuse (exit 2, one line) a state that belongs to the other backend than ``backend``; a
+    state that holds no resource (never applied, or emptied) belongs to whichever applies next."""
     found = state_backend(store)
-    if found is None or found == backend:
+    if found is None or found == backend or not store.resources():
         return
     if found == AWS:
         raise UsageError(f"{state} holds what ecsctl applied to real ECS (--backend aws): pass --backend aws "

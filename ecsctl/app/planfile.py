@@ -80,8 +80,7 @@ def save_plan(plan: Plan, path: str, manifests: Mapping[str, bytes] | Iterable[s
         data["state_option"] = state
     if plan.sources:  # where apply records the manifests were read from (app.sources)
         data["manifest_sources"] = dict(sorted(plan.sources.items()))
-    if plan.backend != "local":  # applied only with the same --backend
-        data["backend"] = plan.backend
+    data["backend"] = plan.backend  # applied only with the same --backend
     data[DIGEST] = _digest(data)
     _write_private(Path(path), json.dumps(data, indent=2, sort_keys=True) + "\n")
 
@@ -164,8 +163,8 @@ def read_saved(path: str) -> SavedPlan:
     sources = data.get("manifest_sources") if isinstance(data, dict) else None
     if isinstance(sources, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
         plan.sources = dict(sources)
-    if isinstance(data, dict) and data.get("backend") in ("local", "aws"):
-        plan.backend = data["backend"]
+    # "" for a plan file from before it was recorded: applied with whichever --backend is given
+    plan.backend = data.get("backend") if isinstance(data, dict) and data.get("backend") in ("local", "aws") else ""
     # every saved plan has one: a file without it was edited (the digest taken out with the
     # change) or saved before ecsctl wrote it, and is made again rather than trusted
     if not isinstance(data, dict) or DIGEST not in data or data[DIGEST] != _digest(data):

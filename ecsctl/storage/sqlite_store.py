@@ -1379,6 +1379,8 @@ class SqliteStateStore:
             }
             if meta.get("digest_key"):  # the digests below are only comparable with this key
                 data["digest_key"] = meta["digest_key"]
+            if meta.get("backend"):  # local | aws: what the state's applies went to
+                data["backend"] = meta["backend"]
             for table in _EXPORT_TABLES:
                 rows = conn.execute(f"{table.select} ORDER BY {table.order_by}").fetchall()
                 data[table.name] = [table.to_json(r) for r in self._decode(table, rows)]
@@ -1453,6 +1455,9 @@ class SqliteStateStore:
                     (data.get("created_at") or current.created_at, "created_at"),
                 ],
             )
+            conn.execute("DELETE FROM meta WHERE key = 'backend'")  # the export's, or none (told by its contents)
+            if data.get("backend") in ("local", "aws"):
+                conn.execute("INSERT INTO meta (key, value) VALUES ('backend', ?)", (data["backend"],))
 
     def _check_export(self, data: Any, source: str | None = None) -> tuple[str, int, list[tuple[_Table, list[Any]]]]:
         """The export's lineage, serial and records; a StateError naming ``source`` (the pushed
@@ -1486,7 +1491,7 @@ class SqliteStateStore:
                     raise ValueError
             except ValueError:
                 raise bad("the export has no valid \"digest_key\"") from None
-        known = {"format", "version", "serial", "lineage", "created_at", "clock", "digest_key"}
+        known = {"format", "version", "serial", "lineage", "created_at", "clock", "digest_key", "backend"}
         known |= {t.name for t in (*_EXPORT_TABLES, _EVENTS)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -1523,7 +1528,7 @@ def _comparable(data: JSON, tables: list[tuple["_Table", list[Any]]] | None) -> 
         rows = {t.name: data.get(t.name, []) for t in (*_EXPORT_TABLES, _EVENTS)}
     else:
         rows = {table.name: [table.to_json(r) for r in records] for table, records in tables}
-    head = {key: data.get(key) for key in ("version", "lineage", "serial", "clock", "digest_key")}
+    head = {key: data.get(key) for key in ("version", "lineage", "serial", "clock", "digest_key", "backend")}
     head["created_at"] = data.get("created_at") or ""
     return json.loads(json.dumps({**head, **rows}, sort_keys=True, default=str))
 

@@ -334,3 +334,28 @@ def test_get_taskdefs_lists_every_registered_revision(runner, aws_env, aws_stack
     registered = {tuple(arn.rsplit("/", 1)[-1].rsplit(":", 1)) for arn in
                   ecs.list_task_definitions(status="ACTIVE")["taskDefinitionArns"]}
     assert rows == {(family, int(revision)) for family, revision in registered} and ("one-off", 1) in rows
+
+
+def test_ecr_repositories_of_aws_are_not_the_simulations(runner, aws_env, aws_stack, state):
+    """In the simulation an ECR image no Repository manifest holds fails to pull (DESIGN §3); a
+    plan against live AWS, whose repositories live outside the manifests, forecasts no such failure."""
+    import yaml as _yaml
+
+    catalogue = aws_stack / "catalogue.yaml"
+    docs = [d for d in _yaml.safe_load_all(catalogue.read_text()) if d and d.get("kind") != "Repository"]
+    catalogue.write_text(_yaml.safe_dump_all(docs, sort_keys=False))
+    plan = plan_json(runner, aws_stack, state, aws_env)
+    failing = [p for p in plan["placement"] if p.get("failing")]
+    assert failing == [], failing
+    assert all(d["outcome"] != "failed" for d in plan["deployments"])
+
+
+def test_destroy_and_plan_destroy_are_the_simulations(runner, aws_env, aws_stack, state):
+    """destroy deletes in the simulation only: on an AWS state it is refused (it would forget what
+    AWS holds); plan --destroy --backend aws likewise, pointing at the way that works."""
+    apply(runner, aws_stack, state, aws_env)
+    refused = run(runner, "destroy", "-f", str(aws_stack), "--state", state, "--auto-approve")
+    assert refused.exit_code == 2 and "holds what ecsctl applied to real ECS" in refused.stderr
+    refused = run(runner, "plan", "--destroy", "-f", str(aws_stack), "--state", state, *aws_args(aws_env))
+    assert refused.exit_code == 2 and refused.stderr.startswith("error: --destroy plans deletions in the simulation")
+    assert not [c for c in plan_json(runner, aws_stack, state, aws_env)["changes"] if c["action"] != "no-op"]

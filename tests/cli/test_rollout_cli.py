@@ -126,6 +126,18 @@ def test_a_deployments_steps_are_the_ones_its_plan_showed(runner, stack, state):
             f"{n['oldRunning']} old, {n['newRunning']} new running") in text
 
 
+def test_scaling_after_a_deployment_completed_adds_no_step_to_it(runner, stack, state):
+    """A completed deployment's history is its rollout: the desired count moved later (auto
+    scaling on the clock, a manifest) does not grow it."""
+    before = as_json(runner, "status", "worker", "--state", state)["deployments"][0]["steps"]
+    worker = stack / "worker.yaml"
+    worker.write_text(worker.read_text().replace("desiredCount: 6", "desiredCount: 7"))
+    apply(runner, stack, state)
+    assert runner.invoke(root, ["tick", "2h", "--state", state], catch_exceptions=False).exit_code == 0
+    after = as_json(runner, "status", "worker", "--state", state)["deployments"][0]
+    assert after["rolloutState"] == "COMPLETED" and after["steps"] == before
+
+
 def test_undo_refuses_with_one_line_when_there_is_nothing_to_undo(runner, state):
     result = runner.invoke(app, ["undo", "web", "--state", state])
     assert result.exit_code == 1

@@ -57,3 +57,17 @@ def test_sources_travel_with_state_pull_and_push(tmp_path: Path) -> None:
     with SqliteStateStore(tmp_path / "c.db") as c:  # an export of version 4 has no such list
         c.import_(older)
         assert c.sources() == {} and c.get_resource("parameter/db") is not None
+
+
+def test_the_backend_travels_with_state_pull_and_push(tmp_path: Path) -> None:
+    with SqliteStateStore(tmp_path / "a.db") as a:
+        a.put_resource("cluster/prod", "Cluster", "prod", {})
+        a.set_backend("aws")
+        data = a.export()
+    assert data["backend"] == "aws"
+    with SqliteStateStore(tmp_path / "b.db") as b:
+        b.set_backend("local")
+        b.import_(data, force=True)
+        assert b.backend() == "aws"
+        b.import_({k: v for k, v in data.items() if k != "backend"}, force=True)  # an export that does not say
+        assert b.backend() is None

@@ -97,6 +97,13 @@ class AwsBackend:
             if step.action == "delete":
                 self.store.delete_resource(step.address)
             else:
+                if step.action == "create" and self.store.get_resource(step.address) is not None:
+                    # created again after it was deleted in AWS: the same spec, but the state moved
+                    # on (its serial, so a saved plan of the re-creation cannot be applied twice)
+                    source = self.store.sources().get(step.address)
+                    self.store.delete_resource(step.address)
+                    if source is not None:
+                        self.store.put_sources({step.address: source})
                 self.store.put_resource(step.address, step.kind, step.name, step.spec)
 
     def reconcile(self, cluster: str) -> None:

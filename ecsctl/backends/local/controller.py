@@ -212,9 +212,12 @@ class _Ctx:
 
     def told(self, record: MoveRecord) -> None:
         """Tell the session of a move, and keep it in the deployment's history when it moved
-        tasks or rolled back (``rollout status|history`` show a deployment's steps from it)."""
+        tasks or rolled back while the deployment was in progress (``rollout status|history``
+        show a deployment's steps from it; a completed deployment's later scaling is not one of
+        its steps, and would grow the history with every tick)."""
         self.session.tell(record)
-        if record.stopped or record.started or record.failed or record.phase == "rollback":
+        moved = record.stopped or record.started or record.failed
+        if (moved and self.dep.rollout_state == "IN_PROGRESS") or record.phase == "rollback":
             self.world.append_history(DEPLOYMENT_STEP, record.deployment, step_record(record))
 
 
@@ -345,7 +348,8 @@ def _failure(ctx: _Ctx) -> str | None:
         revision = ctx.world.revision(ref)
         catalogue = {address(kind, name): e.spec or {}
                      for kind in CATALOGUE_KINDS for name, e in ctx.world.catalogue(kind).items()}
-        ctx.session.failures[ref] = start_failure(revision.spec, catalogue) if revision is not None else None
+        ctx.session.failures[ref] = (start_failure(revision.spec, catalogue, every_image=ctx.world.simulates_registry)
+                                     if revision is not None else None)
     return ctx.session.failures[ref]
 
 

@@ -248,7 +248,7 @@ def start_failure(world: World, taskdef_spec: dict, overrides: dict | None = Non
     ``executionRoleArn`` override counts as the task definition's."""
     role = (overrides or {}).get("executionRoleArn")
     spec = {**taskdef_spec, "executionRoleArn": role} if role else taskdef_spec
-    return failures.start_failure(spec, catalogue_of(world))
+    return failures.start_failure(spec, catalogue_of(world), every_image=world.simulates_registry)
 
 
 def catalogue_of(world: World) -> dict[str, dict]:

@@ -503,6 +503,7 @@ class World:
     def __init__(self, store: StateStore | None, seed: int = 0) -> None:
         self.store = store
         self.seed = seed
+        self._registry: bool | None = None  # see simulates_registry
         self._clock: str | None = None
         self._stored_clock = ""  # the store's clock when first read: nothing in it is later
         self._clusters: dict[str, ClusterState] = {}
@@ -525,6 +526,15 @@ class World:
         self.events: list[ServiceEvent] = []  # not yet flushed
         self.history: list[ServiceEvent] = []  # every event this world recorded
         self._watchers: list = []
+
+    @property
+    def simulates_registry(self) -> bool:
+        """Whether an ECR image no Repository holds fails to pull here (DESIGN §3): in the
+        simulation, yes; not in a copy of live AWS (``app.aws.world_of``, a state recorded as
+        ``aws``), whose repositories live outside the manifests."""
+        if self._registry is None:
+            self._registry = self.store is None or self.store.backend() != "aws"
+        return self._registry
 
     def watch(self, fn) -> None:
         """Call ``fn(old, new)`` for every task this world records (old: None for a new task)."""

@@ -30,7 +30,7 @@ def import_(
     """Turn existing task definitions and services into manifests that then plan to zero changes."""
     from ecsctl.app import importer
     from ecsctl.app.backend_of import AWS, LOCAL, check_backend, record_backend
-    from ecsctl.app.state import open_store
+    from ecsctl.app.state import open_existing, open_store
 
     aws = aws_cli.connect(backend, region, profile, endpoint_url)
     if aws is None:
@@ -46,6 +46,12 @@ def import_(
     if not items:  # what was asked for exists but holds nothing: a data problem, not a usage one
         raise InputError(f"cluster {cluster or 'default'}: no ACTIVE services to import" if aws is not None
                          else "nothing to import")
+    backend = LOCAL if aws is None else AWS
+    if not no_state:  # a state of the other backend is refused before any manifest is written
+        existing = open_existing(current().state_path)
+        if existing is not None:
+            with existing:
+                check_backend(existing, backend, current().state_path)
     fmt = current().format()
     if fmt != "text" and out is None:  # one document: the manifests
         from ecsctl.cli.render.machine import emit
@@ -59,7 +65,6 @@ def import_(
     if not no_state:
         path = current().state_path
         with open_store(path) as store, store.locked("ecsctl import"):
-            backend = LOCAL if aws is None else AWS
             check_backend(store, backend, path)
             if aws is None:  # files: the local simulation's state, which must hold the objects too
                 done = importer.record_local(items, store, force=force)

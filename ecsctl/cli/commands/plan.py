@@ -126,6 +126,9 @@ def plan(
     files = _need_files("plan", files)
     _check_out(out)
     aws = aws_cli.connect(backend, region, profile, endpoint_url)
+    if destroy and aws is not None:
+        raise UsageError("--destroy plans deletions in the simulation; on real ECS remove the manifests and plan "
+                         "with --backend aws")
     inputs = _read(files, fmt, delete_left_out, exclude)
     store = open_existing(opts.state_path)
     try:
@@ -227,7 +230,7 @@ def apply(
         raise UsageError("--wait follows deployments on real ECS: it needs --backend aws")
     saved = _load_plan_file(plan_file, "apply") if plan_file else None
     wanted = AWS if aws is not None else LOCAL
-    if saved is not None and saved.plan.backend != wanted:
+    if saved is not None and saved.plan.backend and saved.plan.backend != wanted:
         raise UsageError(f"{plan_file} was planned against " + ("real ECS: apply it with --backend aws (and --region)"
                          if saved.plan.backend == AWS else "the local simulation: apply it without --backend aws"))
     _need_terminal(auto_approve)
@@ -270,6 +273,7 @@ def destroy(
     exclude: Optional[List[str]] = _exclude_option(),
 ) -> None:
     """Delete what the manifests describe, and what in the state refers to it; asks like apply."""
+    from ecsctl.app.backend_of import LOCAL, check_backend
     from ecsctl.app.destroy import make_destroy_plan
     from ecsctl.app.state import open_required, upgrade_addresses
 
@@ -279,6 +283,7 @@ def destroy(
     _need_terminal(auto_approve)
     # the lock first, as apply: a second writer is refused at once, before any manifest is read
     with open_required(opts.state_path) as store, store.locked("ecsctl destroy"):
+        check_backend(store, LOCAL, opts.state_path)  # destroy deletes in the simulation only
         inputs = _read(files, fmt, exclude=exclude)
         upgrade_addresses(store)
         the_plan = make_destroy_plan(inputs, store)

@@ -29,17 +29,25 @@ def _dep_line(d: dict) -> str:
     return line + (f"\n         {d['rolloutStateReason']}" if d["rolloutStateReason"] else "")
 
 
+STEPS_SHOWN = 10
+
+
 def _step_lines(d: dict, indent: str) -> list[str]:
-    """A deployment's steps, as the plan words them (``step 1: stop 3 old, start 3 new -> …``)."""
-    out = []
-    for n, st in enumerate(d.get("steps") or (), 1):
+    """A deployment's last steps, as the plan words them (``step 1: stop 3 old, start 3 new -> …``;
+    ``-o json`` has them all)."""
+    steps = list(d.get("steps") or ())
+    out = [f"{indent}({len(steps) - STEPS_SHOWN} earlier steps; -o json lists them)"] if len(steps) > STEPS_SHOWN else []
+    for n, st in enumerate(steps, 1):
+        if n <= len(steps) - STEPS_SHOWN:
+            continue
         if st.get("phase") == "rollback":
-            out.append(f"{indent}step {n} (rollback to {st['taskDefinition']}): {st.get('reason', '')}".rstrip())
+            out.append(f"{indent}step {n} (rollback to {st.get('taskDefinition', '?')}): {st.get('reason', '')}".rstrip())
             continue
         failed = f" ({st['failedNew']} fail to start)" if st.get("failedNew") else ""
         why = f": {st['reason']}" if st.get("reason") else ""
-        out.append(f"{indent}step {n} ({st['phase']}, {st['time']}): stop {st['stopOld']} old, start {st['startNew']} "
-                   f"new{failed} -> {st['oldRunning']} old, {st['newRunning']} new running{why}")
+        out.append(f"{indent}step {n} ({st.get('phase', '?')}, {st.get('time', '?')}): stop {st.get('stopOld', 0)} old, "
+                   f"start {st.get('startNew', 0)} new{failed} -> {st.get('oldRunning', 0)} old, "
+                   f"{st.get('newRunning', 0)} new running{why}")
     return out
 
 

@@ -59,12 +59,13 @@ _ROLE = ("ResourceInitializationError: the task execution role is missing: "
          "container {name} needs the task definition's executionRoleArn to {what}")
 
 
-def start_failure(taskdef_spec: dict, catalogue: dict[str, dict]) -> str | None:
-    """The stopped reason a new task of ``taskdef_spec`` would get, or None (see the module doc)."""
+def start_failure(taskdef_spec: dict, catalogue: dict[str, dict], *, every_image: bool = True) -> str | None:
+    """The stopped reason a new task of ``taskdef_spec`` would get, or None (see the module doc).
+    ``every_image``: an ECR image is checked even when the catalogue holds no Repository (the
+    simulation's rule); a plan against live AWS passes False (its repositories are AWS's)."""
     spec = taskdef_spec or {}
     containers = [c for c in spec.get("containerDefinitions") or () if isinstance(c, dict)]
-    # ECR images always (DESIGN §3: an image no Repository holds fails to pull in the simulation)
-    kinds = catalogue_kinds(catalogue) | {PREFIX["Repository"]}
+    kinds = catalogue_kinds(catalogue) | ({PREFIX["Repository"]} if every_image else set())
     for check, _ in _CATALOGUE_CHECKS:
         for container in containers:
             reason = check(container, catalogue, kinds)

@@ -199,7 +199,8 @@ class Plan:
     # address -> the manifest file it was read from, for apply to record where the state does not
     # hold it so yet (``app.sources``); saved in a plan file beside the manifests' names
     sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
-    backend: str = field(default="local", repr=False, compare=False)  # what it was planned against: local | aws
+    # what it was planned against: local | aws ("" for a saved plan from before it was recorded)
+    backend: str = field(default="local", repr=False, compare=False)
     format_version: int = FORMAT_VERSION
 
     @property
