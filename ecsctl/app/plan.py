@@ -286,9 +286,7 @@ def located(exc: InputError, inputs: Inputs) -> InputError:
     doc = inputs.documents.get(exc.address) if exc.address and exc.field else None
     if doc is None:
         return exc
-    path = tuple(doc.spec_path) + tuple(exc.field)
-    pos = doc.locator.locate(path)
-    return InputError(f"{doc.file}:{pos.line}:{pos.column}: spec.{'.'.join(map(str, exc.field))}: {exc}")
+    return InputError(f"{doc.where(exc.field)}: spec.{'.'.join(map(str, exc.field))}: {exc}")
 
 
 def refuse_deleting_used_clusters(changes: list[Change], inputs: Inputs) -> None:
@@ -305,10 +303,7 @@ def refuse_deleting_used_clusters(changes: list[Change], inputs: Inputs) -> None
     first = kept[0]
     others = f" (and {len(kept) - 1} more service{'s' if len(kept) > 2 else ''} of the manifests)" if len(kept) > 1 else ""
     doc = inputs.documents.get(first.address)
-    where = ""
-    if doc is not None:
-        pos = doc.locator.locate(tuple(doc.spec_path) + ("cluster",))
-        where = f"{doc.file}:{pos.line}:{pos.column}: spec.cluster: "
+    where = f"{doc.where(('cluster',))}: spec.cluster: " if doc is not None else ""
     cluster = first.spec.get("cluster")
     raise ClusterInUse(
         f"{where}service {first.name}{others} runs in cluster {cluster}, which this plan deletes (no Cluster "

@@ -66,10 +66,7 @@ def plain_text_secrets(inputs: Inputs, items: list[Rendered]) -> list[str]:
         doc = inputs.documents.get(item.address)
         written = warned(doc.spec) if doc is not None and isinstance(doc.spec, dict) else []
         hit = written[0] if written else hits[0]
-        where = item.address
-        if doc is not None and written:
-            pos = doc.locator.locate(tuple(doc.spec_path) + tuple(hit.path))
-            where = f"{doc.file}:{pos.line}:{pos.column}"
+        where = doc.where(hit.path) if doc is not None and written else item.address
         more = f" (and {len(hits) - 1} more in this request)" if len(hits) > 1 else ""
         out.append(f"{where}: {plain_text_message(hit)}{more}")
     return out

@@ -74,6 +74,7 @@ def run_apply(the_plan, store, aws, *, adopt: bool, events_role, parallelism: in
     with ``-o json|yaml`` one document: ``ok``, ``message``, ``plan``, ``results``,
     ``deployments``, ``problems``, as the local apply's); exit 1 unless everything went as asked."""
     from ecsctl.app import aws as use
+    from ecsctl.cli.render.plan import apply_counts
 
     backend = use.backend(store, aws, adopt=adopt, events_role=events_role, parallelism=parallelism)
 
@@ -89,10 +90,8 @@ def run_apply(the_plan, store, aws, *, adopt: bool, events_role, parallelism: in
     followed = _wait(the_plan, execution, aws, wait_timeout, poll, sleep) if wait else []
     problems += [f"deployment of {r.describe()}" for r in followed if r.outcome != "COMPLETED"]
     lines += [f"Deployment of {r.describe()}" for r in followed]
-    counts = (f"{len(execution.done)} step(s): {summary['create']} created, {summary['update']} updated, "
-              f"{summary['replace']} replaced, {summary['delete']} destroyed")
     message = (f"Apply incomplete: {'; '.join(problems)}." if problems else
-               f"Apply complete! {counts}." if execution.results else "No changes.")
+               f"Apply complete! {apply_counts(summary, len(execution.done))}." if execution.results else "No changes.")
     if fmt == "text":
         sys.stdout.write("".join(line + "\n" for line in [*lines, message]))
     else:

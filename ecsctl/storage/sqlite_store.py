@@ -750,7 +750,7 @@ class SqliteStateStore:
         self._load_sealer()
 
     def _load_sealer(self) -> None:
-        key = dict(self._db().execute("SELECT key, value FROM meta").fetchall()).get("digest_key")
+        key = self.digest_key()
         if key is None:  # written before digests: seal on read with a passing key
             self._sealer, self._seal_on_read = Sealer(secrets.token_bytes(32)), True
             return
@@ -759,10 +759,14 @@ class SqliteStateStore:
         except (TypeError, ValueError):
             raise self._fail("state file's meta table has no valid digest key") from None
 
+    def _meta_value(self, key: str) -> Any:
+        row = self._db().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
     def backend(self) -> str | None:
         """What the state's applies went to: ``local`` (the simulation) or ``aws`` (meta ``backend``;
         None when no apply since ecsctl recorded it)."""
-        return dict(self._db().execute("SELECT key, value FROM meta").fetchall()).get("backend")
+        return self._meta_value("backend")
 
     def set_backend(self, name: str) -> None:
         """Record what the state's applies go to (``backend``); the same again is not a change."""
@@ -772,7 +776,7 @@ class SqliteStateStore:
 
     def digest_key(self) -> str | None:
         """The hex key the state's digests of sensitive values are made with (None before version 3)."""
-        return dict(self._db().execute("SELECT key, value FROM meta").fetchall()).get("digest_key")
+        return self._meta_value("digest_key")
 
     def _load_json(self, text: str) -> Any:
         value = json.loads(text)

@@ -426,10 +426,9 @@ def _run(the_plan, store, backend, results: list[dict]) -> None:
 
 
 def _counts(the_plan, results: list[dict]) -> str:
-    s = the_plan.summary
-    applied = sum(1 for r in results if r["result"] == "applied")
-    return (f"{applied} step(s): {s['create']} created, {s['update']} updated, "
-            f"{s['replace']} replaced, {s['delete']} destroyed")
+    from ecsctl.cli.render.plan import apply_counts
+
+    return apply_counts(the_plan.summary, sum(1 for r in results if r["result"] == "applied"))
 
 
 def _message(the_plan, outcome: dict | None, results: list[dict], verb: str, error: str | None = None) -> str:

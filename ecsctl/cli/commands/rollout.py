@@ -10,6 +10,7 @@ import typer
 from ecsctl.cli.boundary import boundary
 from ecsctl.cli.options import EcsctlTyper, current
 from ecsctl.cli.render.machine import emit
+from ecsctl.cli.render.plan import step_text
 
 app = EcsctlTyper(help="Deployments of a service: their state, history, and going back one revision.",
                   no_args_is_help=True)
@@ -43,11 +44,8 @@ def _step_lines(d: dict, indent: str) -> list[str]:
         if st.get("phase") == "rollback":
             out.append(f"{indent}step {n} (rollback to {st.get('taskDefinition', '?')}): {st.get('reason', '')}".rstrip())
             continue
-        failed = f" ({st['failedNew']} fail to start)" if st.get("failedNew") else ""
         why = f": {st['reason']}" if st.get("reason") else ""
-        out.append(f"{indent}step {n} ({st.get('phase', '?')}, {st.get('time', '?')}): stop {st.get('stopOld', 0)} old, "
-                   f"start {st.get('startNew', 0)} new{failed} -> {st.get('oldRunning', 0)} old, "
-                   f"{st.get('newRunning', 0)} new running{why}")
+        out.append(f"{indent}step {n} ({st.get('phase', '?')}, {st.get('time', '?')}): {step_text(st)}{why}")
     return out
 
 

@@ -261,6 +261,20 @@ def _drift(plan: Plan, color: bool, show_sensitive: bool) -> list[str]:
     return lines
 
 
+def step_text(st: dict) -> str:
+    """A deployment step as the plan and ``rollout`` word it: ``stop 3 old, start 3 new (3 fail to
+    start) -> 3 old, 0 new running``."""
+    failed = f" ({st['failedNew']} fail to start)" if st.get("failedNew") else ""
+    return (f"stop {st.get('stopOld', 0)} old, start {st.get('startNew', 0)} new{failed} -> "
+            f"{st.get('oldRunning', 0)} old, {st.get('newRunning', 0)} new running")
+
+
+def apply_counts(summary: dict, applied: int) -> str:
+    """``4 step(s): 1 created, 3 updated, 0 replaced, 0 destroyed``: what an apply's last line counts."""
+    return (f"{applied} step(s): {summary['create']} created, {summary['update']} updated, "
+            f"{summary['replace']} replaced, {summary['delete']} destroyed")
+
+
 def _deployments(plan: Plan, color: bool = False) -> list[str]:
     """``plan.deployments`` are dicts (DESIGN §6): a block per deployment, one line per step, the outcome."""
     lines = ["Deployments:"]
@@ -275,9 +289,7 @@ def _deployments(plan: Plan, color: bool = False) -> list[str]:
                 lines.append(f"      step {n} (rollback): stop {st.get('stopNew', 0)} new, start {st.get('startOld', 0)} old"
                              f" -> {st.get('oldRunning', 0)} old, {st.get('newRunning', 0)} new running")
                 continue
-            failed = f" ({st['failedNew']} fail to start)" if st.get("failedNew") else ""
-            lines.append(f"      step {n}: stop {st.get('stopOld', 0)} old, start {st.get('startNew', 0)} new{failed}"
-                         f" -> {st.get('oldRunning', 0)} old, {st.get('newRunning', 0)} new running")
+            lines.append(f"      step {n}: {step_text(st)}")
         outcome = str(d.get("outcome", "unknown"))
         if outcome == "complete":
             lines.append(f"      complete in {plural(len(steps), 'step')}")

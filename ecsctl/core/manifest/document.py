@@ -96,3 +96,8 @@ class Document:
 
     def position(self, path: Path) -> Position:
         return self.locator.locate(path)
+
+    def where(self, spec_path: Path) -> str:
+        """``FILE:LINE:COLUMN`` of a path inside the spec, as findings and refusals name a field."""
+        pos = self.locator.locate(tuple(self.spec_path) + tuple(spec_path))
+        return f"{self.file}:{pos.line}:{pos.column}"
