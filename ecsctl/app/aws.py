@@ -168,8 +168,8 @@ def adopted(plan: Plan, store) -> list[tuple[str, str, str, dict]]:
 
 def apply_live(plan: Plan, store, aws_backend, *, on_step: Callable[[StepResult, int, int], None] | None = None) -> Execution:
     """Execute the plan's steps on AWS (see the module docstring); the caller reports the execution."""
-    from ecsctl.app.backend_of import AWS, record_backend
-    from ecsctl.app.plan import record_sources
+    from ecsctl.app.backend_of import AWS
+    from ecsctl.app.plan import record_applied
 
     check_fresh(plan, store)
     taken = adopted(plan, store)
@@ -179,8 +179,7 @@ def apply_live(plan: Plan, store, aws_backend, *, on_step: Callable[[StepResult,
                 store.put_resource(address, kind, name, spec)
     execution = execute(plan.steps, aws_backend, on_step=on_step)
     if execution.done:
-        record_sources(plan, store)
-        record_backend(store, AWS)
+        record_applied(plan, store, AWS)
     return execution
 
 

@@ -47,6 +47,7 @@ def check_backend(store, backend: str, state: str) -> None:
 
 
 def record_backend(store, backend: str) -> None:
-    """After an apply: the state belongs to ``backend`` (written once; nothing when it says so already)."""
+    """After an apply: the state belongs to ``backend`` (nothing written when it says so already;
+    ``check_backend`` let the apply through, so another value is that of a state that held nothing)."""
     if store.backend() != backend:
         store.set_backend(backend)

@@ -17,7 +17,8 @@ Each planned deployment is judged by the service's PRIMARY deployment
     stalled      still IN_PROGRESS when apply finished (tasks cannot be placed or started)
 
 and every service the plan touched (created, updated, replaced, topped up because tasks were
-lost, or moved by the scheduler after another change, as the plan's forecast lists it), or whose tasks stay PROVISIONING because a capacity provider's Auto Scaling group
+lost, or moved by the scheduler after another change, as the plan's forecast lists it), or
+whose tasks stay PROVISIONING because a capacity provider's Auto Scaling group
 cannot grow past its maxSize (the plan's capacity forecast), is checked for RUNNING tasks below
 its desired count.
 """

@@ -187,10 +187,10 @@ def refuse_deleting_left_out(changes: list[Change], inputs: Inputs, recorded: Ma
     in a folder of manifests, or a file an exclude glob or ``.ecsctlignore`` left out, would
     otherwise destroy every resource of the other files (Terraform reads the whole folder;
     kubectl apply -f never deletes); nor what the file the last apply read it from still
-    declares (``recorded``: ``StateStore.sources()``, see ``app.sources``), wherever that file is
-    (``envs/prod`` beside ``envs/dev`` after ``apply -f envs``). Delete on purpose by removing the manifest, or, when the
-    named files are a stack of their own beside another (``dev.yaml``, ``prod.yaml``), with
-    ``--delete-left-out`` (``read_manifests(guard_left_out=False)``)."""
+    declares (``recorded``: ``StateStore.sources()``, see ``app.sources``), wherever that file
+    is (``envs/prod`` beside ``envs/dev`` after ``apply -f envs``). Delete on purpose by
+    removing the manifest, or, when the named files are a stack of their own beside another
+    (``dev.yaml``, ``prod.yaml``), with ``--delete-left-out`` (``read_manifests(guard_left_out=False)``)."""
     deletes = [c.address for c in changes if c.action == "delete"]
     if deletes and inputs.from_stdin:
         more = f" (and {len(deletes) - 1} more)" if len(deletes) > 1 else ""
@@ -510,16 +510,21 @@ def apply_plan(plan: Plan, store, backend, on_step: Callable[[Step, int, int], N
         with suppress(EcsctlError):  # the steps that committed were read from somewhere too
             record_sources(plan, store)
         raise
-    record_sources(plan, store)
-    record_backend(store, LOCAL)
+    record_applied(plan, store, LOCAL)
     return total
+
+
+def record_applied(plan: Plan, store, backend: str) -> None:
+    """What an apply to ``backend`` records once it ran (a run with nothing to change too):
+    where the manifests were read from (``record_sources``) and the state's backend."""
+    record_sources(plan, store)
+    record_backend(store, backend)
 
 
 def record_sources(plan: Plan, store) -> None:
     """Record where the manifests of the resources the state now holds were read from
-    (``Plan.sources``, ``app.sources``), in one transaction; nothing when nothing is new.  apply
-    calls it on every run, one with nothing to change included: a state written before sources
-    were recorded, or a manifest moved to another file, is brought up to date."""
+    (``Plan.sources``, ``app.sources``), in one transaction; nothing when nothing is new: a state
+    written before sources were recorded, or a manifest moved to another file, is brought up to date."""
     if plan.sources:
         held = {r.address for r in store.resources()}
         store.put_sources({a: p for a, p in plan.sources.items() if a in held})

@@ -1,7 +1,8 @@
 """``ecsctl rollout status|history|undo SERVICE``: a service's deployments, and going back one.
 
 ``status`` and ``history`` only read the state; each deployment comes with its steps, the moves
-the scheduler made for it as apply committed them (``backends.local.controller.step_record``).  ``undo`` takes the state's write lock and, in
+the scheduler made for it as apply committed them (``backends.local.controller.step_record``).
+``undo`` takes the state's write lock and, in
 one transaction, starts a new deployment of the service to the revision of its previous
 COMPLETED deployment (stepped like any deployment, see ``backends.local.controller``).  The
 manifests are not touched: the next ``apply`` of an unchanged manifest deploys its revision

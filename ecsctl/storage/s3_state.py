@@ -47,8 +47,8 @@ from ecsctl.errors import StateError
 SCHEME = "s3://"
 LOCK_SUFFIX = ".lock"
 UNVERSIONED_ENV = "ECSCTL_STATE_S3_UNVERSIONED"
-_WRITES = frozenset({"put_resource", "delete_resource", "put_sources", "set_backend", "insert", "update", "save", "delete", "add_service_event",
-                     "set_clock", "import_", "next_revision"})
+_WRITES = frozenset({"put_resource", "delete_resource", "put_sources", "set_backend", "insert", "update", "save",
+                     "delete", "add_service_event", "set_clock", "import_", "next_revision"})
 
 
 def is_s3(path: str) -> bool:

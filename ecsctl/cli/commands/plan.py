@@ -339,8 +339,8 @@ def _confirm(verb: str, machine: bool) -> None:
 def _execute(the_plan, store, fmt: str, *, auto_approve: bool, show_sensitive: bool, verb: str) -> None:
     """Show the plan, confirm, apply it, judge the outcome; one document on stdout with ``-o json|yaml``."""
     from ecsctl.app.outcome import apply_outcome
-    from ecsctl.app.backend_of import LOCAL, record_backend
-    from ecsctl.app.plan import backend_for, clusters_to_reconcile, record_sources
+    from ecsctl.app.backend_of import LOCAL
+    from ecsctl.app.plan import backend_for, clusters_to_reconcile, record_applied
 
     machine = fmt != "text"
     if not machine:
@@ -349,9 +349,8 @@ def _execute(the_plan, store, fmt: str, *, auto_approve: bool, show_sensitive: b
     if not the_plan.steps and not clusters_to_reconcile(the_plan):
         # nothing to do, but a deployment left stalled (or a service short of tasks) is still not
         # what was asked: the exit code says so on every run, not only on the one that left it
-        record_sources(the_plan, store)  # where the manifests are now, when the state does not say it yet
-        if verb == "apply":
-            record_backend(store, LOCAL)
+        if verb == "apply":  # where the manifests are now, when the state does not say it yet
+            record_applied(the_plan, store, LOCAL)
         outcome = apply_outcome(the_plan, store)
         if machine:
             _report(the_plan, outcome, results, fmt, verb, show_sensitive=show_sensitive)
