@@ -46,6 +46,15 @@ def check_backend(store, backend: str, state: str) -> None:
                      "(--state FILE or s3://…), not this one")
 
 
+def require_simulation(store, state: str, command: str) -> None:
+    """Refuse (exit 2, one line) a command that acts on the simulation (``tick``, ``run-task``,
+    ``instances``, …) on a state that records what ecsctl applied to real ECS: the simulation it
+    would advance is not there, and what it made would be mixed into the AWS state."""
+    if state_backend(store) == AWS and store.resources():
+        raise UsageError(f"{state} holds what ecsctl applied to real ECS (--backend aws); {command} acts on "
+                         "the local simulation only (use another --state for it)")
+
+
 def record_backend(store, backend: str) -> None:
     """After an apply: the state belongs to ``backend`` (nothing written when it says so already;
     ``check_backend`` let the apply through, so another value is that of a state that held nothing)."""

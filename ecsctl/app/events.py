@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from ecsctl.app.state import open_required
+from ecsctl.app.state import open_simulation
 from ecsctl.errors import UsageError
 
 MAX_DETAIL = 256 * 1024  # PutEvents: an entry is at most 256 KB
@@ -84,7 +84,7 @@ def put_event(state_path: str, *, source: str, detail_type: str, detail: str = "
     if not detail_type or len(detail_type) > 128:
         raise UsageError("--detail-type must be 1 to 128 characters")
     body = parse_detail(detail)
-    with open_required(state_path) as store:
+    with open_simulation(state_path, "events put") as store:
         with store.locked(f"ecsctl events put --source {source}"):
             backend = LocalBackend(store)
             world = backend.world

@@ -6,7 +6,7 @@ Each action runs under the state's write lock, in one transaction, on the local 
 
 from __future__ import annotations
 
-from ecsctl.app.state import open_required
+from ecsctl.app.state import open_simulation
 from ecsctl.errors import UsageError
 
 ACTIONS = ("drain", "activate", "stop", "start", "terminate", "deregister")
@@ -26,7 +26,7 @@ def instance_action(state_path: str, action: str, instance_id: str, *, seed: int
     from ecsctl.core.controller import ids
     from ecsctl.core.state.ports import ContainerInstance, Task
 
-    with open_required(state_path) as store:
+    with open_simulation(state_path, f"instances {action}") as store:
         with store.locked(f"ecsctl instances {action} {instance_id}"):
             before = lookup.one(store, "instances", instance_id)
             cluster = before.cluster

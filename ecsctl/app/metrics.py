@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from ecsctl.app.state import open_required
+from ecsctl.app.state import open_simulation
 from ecsctl.errors import UsageError
 
 
@@ -35,7 +35,7 @@ def put(state_path: str, service: str, *, cluster: str | None = None, metric: st
         if not name:
             raise UsageError("--metric must not be empty")
         value = _option_value(value)
-    with open_required(state_path) as store:
+    with open_simulation(state_path, "metrics put") as store:
         svc = one(store, "services", service, cluster=cluster)
         with store.locked(f"ecsctl metrics put --service {svc.cluster}/{svc.name}"):
             backend = LocalBackend(store)

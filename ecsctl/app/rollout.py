@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ecsctl.app.state import open_required
+from ecsctl.app.state import open_required, open_simulation
 from ecsctl.errors import InputError
 
 EVENTS_SHOWN = 10
@@ -117,7 +117,7 @@ def undo(path: str, service: str, *, cluster: str | None = None) -> dict:
     deployments, events}`` (``deployment`` is the new PRIMARY one, ``events`` those it recorded)."""
     from ecsctl.backends.local import LocalBackend, services
 
-    with open_required(path) as store:
+    with open_simulation(path, "rollout undo") as store:
         svc = _find_service(store, service, cluster)
         with store.locked(f"ecsctl rollout undo {service}"):
             backend = LocalBackend(store)

@@ -68,6 +68,20 @@ def open_required(path: str):
     return store
 
 
+def open_simulation(path: str, command: str):
+    """A store for commands that act on the local simulation (``command``: how to name it in the
+    refusal): an existing state, not one recorded for ``--backend aws``."""
+    from ecsctl.app.backend_of import require_simulation
+
+    store = open_required(path)
+    try:
+        require_simulation(store, path, command)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
 def pull(path: str) -> dict:
     with open_required(path) as store:
         return store.export()

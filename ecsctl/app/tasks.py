@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 from typing import Sequence
 
-from ecsctl.app.state import open_required
+from ecsctl.app.state import open_simulation
 from ecsctl.app.task_rows import task_rows
 from ecsctl.errors import UsageError
 
@@ -117,7 +117,7 @@ def run_task(state_path: str, *, cluster: str, task_definition: str, count: int 
         subnets=_subnets(subnets),
         batch=_batch(run_for, exit_code),
     )
-    with open_required(state_path) as store:
+    with open_simulation(state_path, "run-task") as store:
         with store.locked(f"ecsctl run-task --cluster {cluster} --task-definition {task_definition}"):
             backend = LocalBackend(store)
             result = run(backend.world, request)
@@ -134,7 +134,7 @@ def stop_task(state_path: str, task_id: str, reason: str | None = None, *,
     from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.tasks import stop_task as stop
 
-    with open_required(state_path) as store:
+    with open_simulation(state_path, "stop-task") as store:
         with store.locked(f"ecsctl stop-task {task_id}"):
             found = one(store, "tasks", task_id, cluster=cluster)
             backend = LocalBackend(store)
@@ -165,7 +165,7 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
         from ecsctl.backends.local.spot import interruptions
 
         handlers = [*TICK_HANDLERS, interruptions(spot_interruptions)]
-    with open_required(state_path) as store:
+    with open_simulation(state_path, "tick") as store:
         with store.locked(f"ecsctl tick {duration}"):
             backend = LocalBackend(store)
             try:

@@ -314,6 +314,17 @@ def test_a_state_remembers_its_backend_and_refuses_the_other(runner, aws_env, aw
     assert refused.exit_code == 2
     assert refused.stderr == f"error: {saved} was planned against real ECS: apply it with --backend aws (and --region)\n"
     assert run(runner, "apply", saved, "--state", state, "--auto-approve", *aws_args(aws_env)).exit_code == 0
+    # the simulation's own commands would advance a simulation that is not there, into the AWS state
+    for args in (["tick", "5m"], ["run-task", "--cluster", "prod", "--task-definition", "report"],
+                 ["stop-task", "x"], ["instances", "drain", "x"], ["rollout", "undo", "web", "--cluster", "prod"],
+                 ["events", "put", "--source", "a", "--detail-type", "b", "--detail", "{}"],
+                 ["metrics", "put", "--service", "web", "--cluster", "prod", "--metric", "CPUUtilization",
+                  "--value", "5"]):
+        refused = run(runner, *args, "--state", state)
+        command = " ".join(args[:2] if args[0] in ("instances", "rollout", "events", "metrics") else args[:1])
+        assert (refused.exit_code, refused.stderr) == (
+            2, f"error: {state} holds what ecsctl applied to real ECS (--backend aws); {command} acts on the "
+               "local simulation only (use another --state for it)\n"), args
 
     local = str(tmp_path / "local.db")
     assert run(runner, "apply", "-f", str(aws_stack), "--state", local, "--auto-approve").exit_code in (0, 1)
