@@ -133,8 +133,9 @@ def plan_live(inputs: Inputs, store, aws, *, adopt: bool = False) -> Plan:
     key = store.digest_key() if store is not None else None
     with world_of(snap.records, planned, key) as world:
         plan = make_plan(inputs, world)
-    plan.changes = [replace(c, reason=f"{DELETED_REASON}: created again") if c.address in gone and c.action == "create"
-                    else c for c in plan.changes]
+    plan.changes = [replace(c, reason=f"{DELETED_REASON}: created again"
+                            + (f", {c.reason}" if c.kind == "TaskDefinition" else ""))  # which number it will be
+                    if c.address in gone and c.action == "create" else c for c in plan.changes]
     meta = store.meta() if store is not None else None
     plan.lineage, plan.serial = (meta.lineage, meta.serial) if meta is not None else (None, 0)
     plan.drift = live_drift(applied, _sealed(snap.resources, key), snap.checked)
@@ -207,15 +208,17 @@ def get_live(aws, kind: str, *, cluster: str | None = None, status: str | None =
     """``ecsctl get KIND --backend aws``: live objects, in the JSON shape of the local ``get``."""
     from ecsctl.app.get import ALIASES, LISTERS
     from ecsctl.backends.aws.live import LiveSnapshot, Scope, read_live, read_tasks, revision_record
+    from ecsctl.backends.aws.session import paged
     from ecsctl.core.state.ports import Task, TaskDefinitionRevision
 
     kind = ALIASES.get(kind, kind)
     if kind not in LISTERS or kind in ("targets", "scaling", "events", "queues"):
         raise InputError(f"`get {kind} --backend aws` is not available; one of: clusters, instances, taskdefs, services, tasks")
-    clusters = [cluster] if cluster else [a.rsplit("/", 1)[-1] for a in _all(aws, "ListClusters", "clusterArns")]
+    clusters = [cluster] if cluster else [arn.rsplit("/", 1)[-1]
+                                          for arn in paged(aws, "ecs", "ListClusters", "clusterArns")]
     scope = Scope(clusters=set(clusters))
     for c in clusters:
-        for arn in _all(aws, "ListServices", "serviceArns", cluster=c):
+        for arn in paged(aws, "ecs", "ListServices", "serviceArns", cluster=c):
             scope.services.add((c, arn.rsplit("/", 1)[-1]))
     snap: LiveSnapshot = read_live(aws, scope, with_tasks=kind == "tasks")
     if kind == "tasks" and (status or "").upper() != "RUNNING":
@@ -225,7 +228,7 @@ def get_live(aws, kind: str, *, cluster: str | None = None, status: str | None =
     if kind == "taskdefs":  # every registered revision, as ListTaskDefinitions lists them (not only those in use)
         which = "INACTIVE" if (status or "").upper() == "INACTIVE" else "ACTIVE"
         have = {r.ref for r in snap.of_type(TaskDefinitionRevision)}
-        for arn in _all(aws, "ListTaskDefinitions", "taskDefinitionArns", status=which):
+        for arn in paged(aws, "ecs", "ListTaskDefinitions", "taskDefinitionArns", status=which):
             ref = arn.rsplit("/", 1)[-1]
             record = revision_record(aws, ref) if ref not in have else None
             if record is not None:
@@ -237,16 +240,6 @@ def get_live(aws, kind: str, *, cluster: str | None = None, status: str | None =
         key = "lastStatus" if kind == "tasks" else "status"
         rows = [r for r in rows if str(r.get(key, "")).upper() == status.upper()]
     return rows
-
-
-def _all(aws, operation: str, key: str, **params) -> list[str]:
-    out: list[str] = []
-    while True:
-        answer = aws.call("ecs", operation, "", **params)
-        out += answer.get(key, [])
-        if not answer.get("nextToken"):
-            return out
-        params["nextToken"] = answer["nextToken"]
 
 
 __all__ = ["Unmanaged", "adopted", "apply_live", "backend", "connect", "follow", "for_aws", "get_live", "plan_live",

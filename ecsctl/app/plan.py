@@ -365,6 +365,9 @@ def revision_changes(changes: list[Change], services, revisions: dict[str, int],
     stopped = {(d.cluster, d.service): d for d in deployments if d.status == "PRIMARY" and d.rollout_state == "FAILED"}
     out = []
     for c in changes:
+        if c.kind == "TaskDefinition" and c.action == "create":
+            n = latest[c.name]  # ECS never gives a number twice: a family deregistered before goes on from it
+            c = replace(c, reason=f"as {c.name}:{n}" + (f"; its revisions up to {n - 1} were deregistered" if n > 1 else ""))
         if c.kind == "Service" and c.action in ("no-op", "update") and c.after is not None:
             cluster = c.address.split("/")[1]
             svc = current.get((cluster, c.name))

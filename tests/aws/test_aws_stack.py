@@ -370,3 +370,20 @@ def test_destroy_and_plan_destroy_are_the_simulations(runner, aws_env, aws_stack
     refused = run(runner, "plan", "--destroy", "-f", str(aws_stack), "--state", state, *aws_args(aws_env))
     assert refused.exit_code == 2 and refused.stderr.startswith("error: --destroy plans deletions in the simulation")
     assert not [c for c in plan_json(runner, aws_stack, state, aws_env)["changes"] if c["action"] != "no-op"]
+
+
+def test_a_family_deregistered_in_aws_registers_its_next_number(runner, aws_env, aws_stack, clients, state):
+    """Every revision of a family deregistered behind ecsctl's back: the plan registers it again
+    under the next number, as ECS will, not as its first revision."""
+    apply(runner, aws_stack, state, aws_env)
+    ecs = clients("ecs")
+    for arn in ecs.list_task_definitions(familyPrefix="report", status="ACTIVE")["taskDefinitionArns"]:
+        ecs.deregister_task_definition(taskDefinition=arn)
+    plan = plan_json(runner, aws_stack, state, aws_env)
+    (change,) = [c for c in plan["changes"] if c["address"] == "taskdef/report"]
+    assert (change["action"], change["reason"]) == (
+        "create", "deleted in AWS since the last apply: created again, as report:2; its revisions up to 1 were deregistered")
+    apply(runner, aws_stack, state, aws_env)
+    assert ecs.describe_task_definition(taskDefinition="report")["taskDefinition"]["revision"] == 2
+    assert "taskdef/report" not in {c["address"] for c in plan_json(runner, aws_stack, state, aws_env)["changes"]
+                                    if c["action"] != "no-op"}

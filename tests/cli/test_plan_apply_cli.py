@@ -731,3 +731,24 @@ def test_show_or_apply_of_the_state_file_says_it_is_a_state(runner, stack, state
     assert (shown.exit_code, shown.stderr) == (2, f"error: {other} is a SQLite database, not a saved plan "
                                                   "(`ecsctl plan --out FILE` saves one)\n")
     assert Path(state).read_bytes() == before
+
+
+def test_a_family_deregistered_before_registers_its_next_number(runner, stack, state, tmp_path):
+    """ECS never gives a revision number twice: a family whose revisions were all deregistered
+    goes on from the last one ("adding a new revision of an INACTIVE task definition moves the
+    family back to the ACTIVE list"), and the plan says which number it will be."""
+    extra = stack / "oneoff.yaml"
+    extra.write_text("apiVersion: ecsctl/v1\nkind: TaskDefinition\nmetadata: {name: oneoff}\nspec:\n  family: oneoff\n"
+                     "  containerDefinitions:\n  - {name: a, image: busybox, memory: 64, essential: true}\n")
+    first = run(runner, "plan", "-f", str(stack), "--state", state)
+    assert "# taskdef/oneoff will be registered (as oneoff:1)" in first.stdout
+    applied(runner, stack, state)
+    kept = extra.read_text()
+    extra.unlink()
+    applied(runner, stack, state)
+    extra.write_text(kept)
+    again = run(runner, "plan", "-f", str(stack), "--state", state)
+    assert "# taskdef/oneoff will be registered (as oneoff:2; its revisions up to 1 were deregistered)" in again.stdout
+    applied(runner, stack, state)
+    listed = json.loads(run(runner, "get", "taskdefs", "--state", state, "-o", "json").stdout)
+    assert [(t["revision"], t["status"]) for t in listed if t["family"] == "oneoff"] == [(1, "INACTIVE"), (2, "ACTIVE")]

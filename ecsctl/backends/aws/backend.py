@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from ecsctl.backends.aws import catalogue
-from ecsctl.backends.aws.session import Aws, AwsError
+from ecsctl.backends.aws.session import Aws, AwsError, paged
 from ecsctl.core.aws import shapes
 from ecsctl.core.normalize import canonical
 from ecsctl.core.plan.model import Step
@@ -169,17 +169,9 @@ class AwsBackend:
         return did
 
     def active_revisions(self, family: str, address: str) -> list[str]:
-        arns: list[str] = []
-        token = None
-        while True:
-            params = {"familyPrefix": family, "status": "ACTIVE"}
-            if token:
-                params["nextToken"] = token
-            answer = self.call("ecs", "ListTaskDefinitions", address, **params)
-            arns += [a for a in answer.get("taskDefinitionArns", []) if shapes.taskdef_ref(a).split(":")[0] == family]
-            token = answer.get("nextToken")
-            if not token:
-                return arns
+        arns = paged(self.aws, "ecs", "ListTaskDefinitions", "taskDefinitionArns", address, familyPrefix=family,
+                     status="ACTIVE")
+        return [a for a in arns if shapes.taskdef_ref(a).split(":")[0] == family]
 
     # -- services --------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ A missing one fails its step with one line; a delete only forgets it in the stat
 
 from __future__ import annotations
 
-from ecsctl.backends.aws.session import Aws, AwsError
+from ecsctl.backends.aws.session import Aws, AwsError, paged
 
 KINDS = ("Parameter", "Secret", "EnvironmentFile", "Repository", "TargetGroup", "Queue", "SecurityGroup")
 _MISSING = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "InvalidGroup.NotFound", "ParameterNotFound", "ResourceNotFoundException", "RepositoryNotFoundException", "ImageNotFoundException",
@@ -63,19 +63,11 @@ def _repository(aws: Aws, name: str, spec: dict, address: str) -> str | None:
     aws.call("ecr", "DescribeRepositories", address, **params)
     tags = [str(t) for t in spec.get("images") or ()]
     if tags:
-        found: set[str] = set()
-        token = None
-        while True:
-            params = {"repositoryName": name, "filter": {"tagStatus": "TAGGED"}}
-            if spec.get("registryId"):
-                params["registryId"] = str(spec["registryId"])
-            if token:
-                params["nextToken"] = token
-            answer = aws.call("ecr", "DescribeImages", address, **params)
-            found |= {t for d in answer.get("imageDetails", []) for t in d.get("imageTags", [])}
-            token = answer.get("nextToken")
-            if not token:
-                break
+        params = {"repositoryName": name, "filter": {"tagStatus": "TAGGED"}}
+        if spec.get("registryId"):
+            params["registryId"] = str(spec["registryId"])
+        found = {t for d in paged(aws, "ecr", "DescribeImages", "imageDetails", address, **params)
+                 for t in d.get("imageTags", [])}
         absent = [t for t in tags if t not in found]
         if absent:
             return f"ECR repository {name!r} holds no image tagged {', '.join(absent)}"

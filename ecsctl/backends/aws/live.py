@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from ecsctl.backends.aws import catalogue
-from ecsctl.backends.aws.session import Aws, AwsError
+from ecsctl.backends.aws.session import Aws, AwsError, paged
 from ecsctl.core.aws import shapes
 from ecsctl.core.aws.drift import LiveResource
 from ecsctl.core.normalize import canonical
@@ -103,18 +103,6 @@ def _chunks(items: list, n: int) -> Iterable[list]:
         yield items[i:i + n]
 
 
-def _paged(aws: Aws, service: str, operation: str, key: str, address: str, **params) -> list:
-    out: list = []
-    token_key = "NextToken" if service in ("application-autoscaling", "cloudwatch", "events") else "nextToken"
-    while True:
-        answer = aws.call(service, operation, address, **params)
-        out += answer.get(key, [])
-        token = answer.get(token_key)
-        if not token:
-            return out
-        params[token_key] = token
-
-
 # ------------------------------------------------------------------------------- the reader
 
 
@@ -167,7 +155,7 @@ def _resource_value(resources: list, name: str) -> Any:
 
 
 def _instances(aws: Aws, cluster: str) -> list[ContainerInstance]:
-    arns = _paged(aws, "ecs", "ListContainerInstances", "containerInstanceArns", f"cluster/{cluster}", cluster=cluster)
+    arns = paged(aws, "ecs", "ListContainerInstances", "containerInstanceArns", f"cluster/{cluster}", cluster=cluster)
     out = []
     for chunk in _chunks(arns, 100):
         answer = aws.call("ecs", "DescribeContainerInstances", f"cluster/{cluster}", cluster=cluster, containerInstances=chunk)
@@ -264,7 +252,7 @@ def _service(aws: Aws, cluster: str, s: dict, snap: LiveSnapshot, with_tasks: bo
 
 def read_tasks(aws: Aws, cluster: str, service: str, desired_status: str = "RUNNING") -> list[Task]:
     addr = f"service/{cluster}/{service}"
-    arns = _paged(aws, "ecs", "ListTasks", "taskArns", addr, cluster=cluster, serviceName=service, desiredStatus=desired_status)
+    arns = paged(aws, "ecs", "ListTasks", "taskArns", addr, cluster=cluster, serviceName=service, desiredStatus=desired_status)
     out = []
     for chunk in _chunks(arns, 100):
         for t in aws.call("ecs", "DescribeTasks", addr, cluster=cluster, tasks=chunk).get("tasks", []):
@@ -303,8 +291,8 @@ def read_auto_scaling(aws: Aws, cluster: str, service: str, address: str) -> dic
     if not targets:
         return None
     one = {"ServiceNamespace": "ecs", "ResourceId": resource, "ScalableDimension": shapes.SCALABLE_DIMENSION}
-    policies = _paged(aws, aas, "DescribeScalingPolicies", "ScalingPolicies", address, **one)
-    actions = _paged(aws, aas, "DescribeScheduledActions", "ScheduledActions", address, **one)
+    policies = paged(aws, aas, "DescribeScalingPolicies", "ScalingPolicies", address, **one)
+    actions = paged(aws, aas, "DescribeScheduledActions", "ScheduledActions", address, **one)
     alarms: dict[str, dict] = {}
     steps = [p["PolicyName"] for p in policies if p.get("PolicyType") == "StepScaling"]
     if steps:
@@ -324,7 +312,15 @@ def _task_definitions(aws: Aws, families: set[str], running: set[str], snap: Liv
         addr = address_of("TaskDefinition", family)
         snap.checked.add(addr)
         td = _describe_td(aws, family, addr)
-        if td is None:
+        if td is None:  # none ACTIVE: a family deregistered before registers its next number, not 1
+            inactive = [a for a in paged(aws, "ecs", "ListTaskDefinitions", "taskDefinitionArns", addr,
+                                         familyPrefix=family, status="INACTIVE")
+                        if shapes.taskdef_ref(a).split(":")[0] == family]
+            last = max(inactive, key=lambda a: int(a.rsplit(":", 1)[-1]), default=None)
+            record = revision_record(aws, shapes.taskdef_ref(last)) if last else None
+            if record is not None:
+                snap.records.append(record)
+                seen.add(record.ref)
             continue
         definition, tags = td
         spec = canonical("TaskDefinition", family, shapes.spec_from_task_definition(definition, tags))

@@ -166,5 +166,19 @@ class Aws:
         return AwsError(f"{where}{action} failed: {code}: {message}", code)
 
 
+def paged(aws: Aws, service: str, operation: str, key: str, address: str = "", /, **params: Any) -> list:
+    """Every item under ``key`` of all the pages ``service:operation`` answers (``aws``: anything
+    with ``Aws.call``)."""
+    out: list = []
+    token_key = "NextToken" if service in ("application-autoscaling", "cloudwatch", "events") else "nextToken"
+    while True:
+        answer = aws.call(service, operation, address, **params)
+        out += answer.get(key, [])
+        token = answer.get(token_key)
+        if not token:
+            return out
+        params[token_key] = token
+
+
 def _where(address: str) -> str:
     return f"{address}: " if address else ""

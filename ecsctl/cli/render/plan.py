@@ -173,7 +173,7 @@ def _entry(key: str, value: Any, indent: int, symbol: str = "") -> list[str]:
 def _headline(c: Change) -> str:
     taskdef = c.kind == "TaskDefinition"
     what = {
-        "create": "will register its first revision" if taskdef else "will be created",
+        "create": "will be registered" if taskdef else "will be created",
         "update": "will register a new revision" if taskdef else "will be updated in-place",
         "replace": "must be replaced",
         "delete": "will be deregistered" if taskdef else "will be destroyed",
