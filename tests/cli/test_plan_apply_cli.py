@@ -658,6 +658,11 @@ def test_detailed_exitcode_keeps_2_for_changes_and_gives_1_for_every_error(stack
     # only plan has the flag: on another command it is an unknown option, a usage error (2)
     assert code("apply", "-f", str(stack), "--detailed-exitcode") == 2
     assert code("validate", str(stack), "--detailed-exitcode") == 2
+    # the root's options before the command, with their values (`ecsctl --state s.db plan …`)
+    for root in (["--state", state], [f"--state={state}"], ["-o", "json", "--no-color", "--state", state]):
+        run = subprocess.run([sys.executable, "-m", "ecsctl", *root, "plan", "-f", str(tmp_path / "manifestz"),
+                              "--detailed-exitcode"], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 1, (root, run.stderr)
 
 
 def test_a_plan_whose_apply_would_replace_lost_tasks_is_not_no_changes(runner, stack, state):
