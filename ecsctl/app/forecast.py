@@ -334,7 +334,8 @@ def _scheduled_task_entries(world, steps: list[Step]) -> list[dict]:
     """ScheduledTasks the plan creates or changes, or whose task definition or catalogue it
     changes, whose tasks would fail at start when the rule fires (the image, every secret,
     environment file and repository credential resolved against the catalogue, the execution
-    role): ``failing`` names the reference as the stopped task will."""
+    role), or whose task definition is not registered (every firing's RunTask fails):
+    ``failing`` names the reference as the stopped task, or the firing, will."""
     from ecsctl.backends.local.tasks import start_failure
     from ecsctl.errors import InputError
 
@@ -350,16 +351,20 @@ def _scheduled_task_entries(world, steps: list[Step]) -> list[dict]:
         if name not in named and family not in families and not catalogue_changed:
             continue
         try:
-            revision = world.resolve_task_definition(ref, f"scheduledtask/{name}")
-        except InputError:  # an unknown task definition is validate's finding, not a forecast
-            continue
-        why = start_failure(world, revision.spec, target.get("overrides"))
+            revision = world.resolve_task_definition(ref, "RunTask")
+        except InputError as exc:
+            # EventBridge takes any task definition in a target (PutTargets checks none); a revision
+            # the state lacks (validate cannot know) fails every firing: a forecast, not a refusal
+            why, fix, ref_text = str(exc), "name a registered revision, or the family for its latest", ref
+        else:
+            why = start_failure(world, revision.spec, target.get("overrides"))
+            fix, ref_text = failure_fix(why), revision.ref
         if why is None:
             continue
         count = target.get("taskCount", 1) if isinstance(target.get("taskCount", 1), int) else 1
-        out.append({"address": address("ScheduledTask", name), "kind": "ScheduledTask", "taskDefinition": revision.ref,
+        out.append({"address": address("ScheduledTask", name), "kind": "ScheduledTask", "taskDefinition": ref_text,
                     "wanted": count, "placeable": 0, "unplaceable": 0, "short": count, "reason": "", "message": "",
-                    "closestInstance": None, "failing": why, "fix": failure_fix(why), "tasks": {}})
+                    "closestInstance": None, "failing": why, "fix": fix, "tasks": {}})
     return out
 
 

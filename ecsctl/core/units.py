@@ -162,3 +162,45 @@ def task_demand(spec: Any) -> tuple[int, int]:
             reservation = c.get("memoryReservation")
             memory += _int(reservation) if reservation is not None else _int(c.get("memory"))
     return cpu, memory
+
+
+SIZE_OVERRIDES = ("cpu", "memory", "memoryReservation")
+
+
+def overridden(spec: dict, overrides: Any) -> dict:
+    """A task definition spec as RunTask's ``overrides`` size one task of it: the task-level
+    ``cpu``/``memory`` and each named container's ``cpu``, ``memory`` and ``memoryReservation``
+    (ContainerOverride) replace the definition's; the rest of ``overrides`` sizes nothing.
+
+    >>> td = {"containerDefinitions": [{"name": "app", "cpu": 1800, "memory": 4096}]}
+    >>> task_demand(overridden(td, {"containerOverrides": [{"name": "app", "cpu": 100, "memory": 512}]}))
+    (100, 512)
+    >>> task_demand(overridden(td, {"cpu": "512", "memory": "1024"}))
+    (512, 1024)
+    """
+    sized = isinstance(overrides, dict) and (
+        any(overrides.get(k) is not None for k in ("cpu", "memory"))
+        or any(isinstance(o, dict) and o.get(k) is not None
+               for o in overrides.get("containerOverrides") or () for k in SIZE_OVERRIDES))
+    if not sized:
+        return spec  # the same object: the definition's own demand applies
+    out = dict(spec)
+    for key in ("cpu", "memory"):
+        if overrides.get(key) is not None:
+            out[key] = str(overrides[key])
+    by_name = {o.get("name"): o for o in overrides.get("containerOverrides") or () if isinstance(o, dict)}
+    if by_name:
+        out["containerDefinitions"] = [
+            {**c, **{k: o[k] for k in SIZE_OVERRIDES if o.get(k) is not None}}
+            for c in _containers(spec) for o in [by_name.get(c.get("name"), {})]]
+    return out
+
+
+def unknown_override_containers(spec: dict, overrides: Any) -> list[str]:
+    """The names ``overrides.containerOverrides`` gives that are no container of the definition
+    (RunTask: "Override for container named X is not a container in the TaskDefinition.")."""
+    if not isinstance(overrides, dict):
+        return []
+    names = {c.get("name") for c in _containers(spec)}
+    return [str(o["name"]) for o in overrides.get("containerOverrides") or ()
+            if isinstance(o, dict) and isinstance(o.get("name"), str) and o["name"] not in names]

@@ -757,3 +757,20 @@ def test_a_family_deregistered_before_registers_its_next_number(runner, stack, s
     applied(runner, stack, state)
     listed = json.loads(run(runner, "get", "taskdefs", "--state", state, "-o", "json").stdout)
     assert [(t["revision"], t["status"]) for t in listed if t["family"] == "oneoff"] == [(1, "INACTIVE"), (2, "ACTIVE")]
+
+
+def test_a_rule_pinned_to_a_revision_the_state_lacks_is_marked_in_the_forecast(runner, stack, state):
+    """EventBridge's PutTargets takes any task definition, so apply goes through; every firing's
+    RunTask then fails. validate cannot know the state's revisions: the plan says so (a `!` line
+    with the fix), as it does for a rule whose task would fail at start."""
+    applied(runner, stack, state)
+    batch = stack / "batch.yaml"
+    batch.write_text(batch.read_text().replace("taskDefinition: report\n", "taskDefinition: report:9\n", 1))
+    text = run(runner, "plan", "-f", str(stack), "--state", state)
+    assert text.exit_code == 0, text.output
+    assert ("! scheduledtask/nightly-report: its task will not run when it fires: "
+            "RunTask: task definition report:9 is not registered") in text.stdout
+    assert "fix: name a registered revision, or the family for its latest" in text.stdout
+    plan = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
+    (entry,) = [p for p in plan["placement"] if p["address"] == "scheduledtask/nightly-report"]
+    assert (entry["taskDefinition"], entry["failing"]) == ("report:9", "RunTask: task definition report:9 is not registered")

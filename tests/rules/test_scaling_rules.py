@@ -211,6 +211,35 @@ def test_rule(validator, tmp_path, case, kind, name, changes, rule, fragment):
     assert_case(validator, tmp_path, mutate(BASE, kind, name, changes), kind, name, rule, fragment, prefixes=MINE)
 
 
+# a scheduled task's target holds RunTask's launch settings: the service rules that ECS applies
+# to them (E3006, E3007, E3010, E3019) hold it to the same
+TARGET_CASES = [
+    ("target-launch-and-strategy", target(capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}]),
+     "E3006", "Specifying both a launch type and capacity provider strategy is not supported."),
+    ("target-fargate-placement", target(placementConstraints=[{"type": "distinctInstance"}]),
+     "E3010", "placementConstraints is not supported on Fargate"),
+    ("target-strategy-mix", target(launchType=DROP, capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1},
+                                                                              {"capacityProvider": "asg", "weight": 1}]),
+     "E3019", "cannot contain a mix of capacity providers"),
+    ("target-strategy-unassociated", target(launchType=DROP, cluster="prod2",
+                                            capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}]),
+     "E3019", "not associated with the cluster"),
+    ("target-fargate-incompatible", target(taskDefinition="job", networkConfiguration=DROP),
+     "E3007", "task definition 'job' is not compatible with FARGATE"),
+    ("target-override-unknown", target(overrides={"containerOverrides": [{"name": "nope", "command": ["x"]}]}),
+     "E6004", "Override for container named nope is not a container in the TaskDefinition."),
+    ("target-override-ok", target(overrides={"containerOverrides": [{"name": "web", "cpu": 128}]}), None, None),
+    ("target-strategy-ok", target(launchType=DROP, capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}]),
+     None, None),
+]
+
+
+@pytest.mark.parametrize("case, changes, rule, fragment", TARGET_CASES, ids=[c[0] for c in TARGET_CASES])
+def test_a_targets_launch_settings_are_held_to_runtasks_rules(validator, tmp_path, case, changes, rule, fragment):
+    world = mutate(mutate(BASE, "ScheduledTask", "report", changes), "Cluster", "prod2", {"capacityProviders": ["asg"]})
+    assert_case(validator, tmp_path, world, "ScheduledTask", "report", rule, fragment, prefixes=("E3", "E6"))
+
+
 @pytest.mark.parametrize("bounds, expected", [
     ([(0, 50), (50, None)], []),
     ([(None, 0), (0, None)], []),

@@ -43,6 +43,7 @@ from typing import Callable, Sequence
 from ecsctl.backends.local import capacity_providers, controller, launch
 from ecsctl.backends.local.launch import Launch
 from ecsctl.backends.local.world import STOPPED, World
+from ecsctl.core import units
 from ecsctl.core.controller import service as model
 from ecsctl.core.controller.ids import short_prefix
 from ecsctl.core.deploy import failures
@@ -50,6 +51,7 @@ from ecsctl.core.events import batch
 from ecsctl.core.extensions import EXTENSION
 from ecsctl.core.plan.model import address
 from ecsctl.core.scheduling import cql
+from ecsctl.core.scheduling.placement import TaskDemand
 from ecsctl.core.state.ports import ServiceEvent, SimState, Task
 from ecsctl.errors import InputError, UsageError
 
@@ -179,8 +181,12 @@ def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
     if placement.strategies is not None and len(placement.strategies) > MAX_STRATEGIES:
         raise UsageError(f"at most {MAX_STRATEGIES} placement strategies are allowed ({len(placement.strategies)} given)")
 
+    unknown = units.unknown_override_containers(spec, req.overrides)
+    if unknown:
+        raise InputError(f"Override for container named {unknown[0]} is not a container in the TaskDefinition.")
     cs = world.state(cluster_name)
-    demand = world.demand(revision.ref)
+    sized = units.overridden(spec, req.overrides)  # RunTask's cpu/memory overrides size its tasks
+    demand = world.demand(revision.ref) if sized is spec else TaskDemand.from_task_definition(sized)
     how = Launch(group=group, task_definition=revision.ref, started_by=req.started_by or STARTED_BY, launch_type=lt,
                  demand=demand, network=launch.network_of(cs, run_spec, demand, lt))
     result = RunTaskResult()

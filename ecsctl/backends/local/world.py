@@ -22,6 +22,7 @@ Invariants the world keeps (``check_invariants`` verifies the store after a flus
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 from collections import Counter
@@ -395,6 +396,8 @@ class ClusterState:
         if self._placer is not None and task.instance_id is not None and task.last_status in HOLDING_STATUSES:
             world = self.world
             demand = world._demands.get(task.task_definition) or world.task_demand(task)  # (tasks stop by the thousand)
+            if (demand.cpu, demand.memory) != (task.cpu, task.memory):
+                demand = world.task_demand(task)  # sized by RunTask's overrides
             self._placer.release(task.instance_id, demand, task.host_ports, task.group)
 
     def _nodes(self) -> list[Node]:
@@ -747,11 +750,15 @@ class World:
         return tuple(static), tuple(dynamic)
 
     def task_demand(self, task: Task) -> TaskDemand:
-        """What a live task takes from its instance (its revision's demand, else its cpu/memory)."""
+        """What a live task takes from its instance: its revision's demand, with the cpu and memory
+        it was started with (RunTask's overrides may size it otherwise)."""
         try:
-            return self.demand(task.task_definition)
+            demand = self.demand(task.task_definition)
         except InputError:
             return TaskDemand(task.cpu, task.memory)
+        if (demand.cpu, demand.memory) != (task.cpu, task.memory):
+            return dataclasses.replace(demand, cpu=task.cpu, memory=task.memory)
+        return demand
 
     def task_gpu(self, task: Task) -> int:
         return int(self.task_demand(task).gpu or 0)

@@ -340,7 +340,9 @@ def _placement(plan: Plan, color: bool) -> list[str]:
         wanted, bad = int(p.get("wanted") or 0), int(p.get("unplaceable") or 0)
         noun = "task" if wanted == 1 else "tasks"
         if p.get("kind") == "ScheduledTask":
-            lines.append(f"  {mark} {p['address']}: its {noun} will fail to start when it fires: {p['failing']}")
+            lines.append(f"  {mark} {p['address']}: its {noun} will not run when it fires: {p['failing']}")
+            if p.get("fix"):
+                lines.append(f"      fix: {p['fix']}")
             continue
         if p.get("failing") and not bad:
             short = int(p.get("short") or 0)

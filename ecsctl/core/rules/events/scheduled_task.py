@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from ecsctl.core.findings import Severity
 from ecsctl.core.rules.base import Rule, register
-from ecsctl.core.rules.service.refs import DEFAULT_CLUSTER, as_dict, last_segment, network_mode, task_definition_spec
+from ecsctl.core.rules.service.refs import (DEFAULT_CLUSTER, as_dict, as_list, last_segment, network_mode,
+                                            task_definition_spec)
+from ecsctl.core.units import unknown_override_containers
 
 
 @register
@@ -202,7 +204,8 @@ class ScheduledTaskTarget(Rule):
 
     ``target.taskDefinition`` and ``target.cluster`` (default ``default``) must
     be documents of the run; ``taskCount`` is 1–10 (RunTask's limit); an awsvpc
-    task definition needs ``target.networkConfiguration.awsvpcConfiguration``.
+    task definition needs ``target.networkConfiguration.awsvpcConfiguration``; and
+    ``overrides.containerOverrides`` name containers of the task definition.
 
     Bad::
 
@@ -238,6 +241,12 @@ class ScheduledTaskTarget(Rule):
         if isinstance(count, int) and not isinstance(count, bool) and not 1 <= count <= 10:
             yield ("target", "taskCount"), f"taskCount must be between 1 and 10, not {count}"
         td = task_definition_spec(ref, ctx)
+        if td is not None:
+            unknown = set(unknown_override_containers(td, target.get("overrides")))
+            for i, o in enumerate(as_list(as_dict(target.get("overrides")).get("containerOverrides"))):
+                if isinstance(o, dict) and o.get("name") in unknown:
+                    yield (("target", "overrides", "containerOverrides", i, "name"),
+                           f"Override for container named {o['name']} is not a container in the TaskDefinition.")
         if td is not None and network_mode(td) == "awsvpc":
             if not isinstance(as_dict(target.get("networkConfiguration")).get("awsvpcConfiguration"), dict):
                 yield ("target",), "Network Configuration must be provided when networkMode 'awsvpc' is specified."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ecsctl.core.rules.base import Rule, register
-from ecsctl.core.rules.service.refs import as_list, check_strategy, cluster_name, spec_of
+from ecsctl.core.rules.service.refs import as_list, check_strategy, cluster_name, launch_settings, spec_of
 
 
 @register
@@ -14,7 +14,8 @@ class ServiceCapacityProviderStrategy(Rule):
     default weight is 0); Fargate providers (``FARGATE``, ``FARGATE_SPOT``) and
     Auto Scaling group providers cannot be mixed; and every provider must be
     associated with the service's cluster (its ``capacityProviders``), an ASG
-    provider being a ``CapacityProvider`` document.
+    provider being a ``CapacityProvider`` document. A scheduled task's ``target``
+    is held to the same, as RunTask is.
 
     Bad::
 
@@ -31,9 +32,10 @@ class ServiceCapacityProviderStrategy(Rule):
 
     id = "E3019"
     title = "Capacity provider strategy must be valid and use the cluster's providers"
-    kinds = ("Service",)
+    kinds = ("Service", "ScheduledTask")
 
     def check(self, spec, doc, ctx):
+        spec, at = launch_settings(spec, doc)
         strategy = spec.get("capacityProviderStrategy")
         if not as_list(strategy):
             return
@@ -41,4 +43,5 @@ class ServiceCapacityProviderStrategy(Rule):
         associated = None
         if cluster is not None:
             associated = {p for p in as_list(cluster.get("capacityProviders")) if isinstance(p, str)}
-        yield from check_strategy(strategy, "capacityProviderStrategy", ctx, associated)
+        for path, message in check_strategy(strategy, "capacityProviderStrategy", ctx, associated):
+            yield at + path, message

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from ecsctl.core.rules.base import Rule, register
-from ecsctl.core.rules.service.refs import as_dict, as_list, task_definition_spec, uses_fargate
+from ecsctl.core.rules.service.refs import as_dict, as_list, launch_settings, task_definition_spec, uses_fargate
 
 
 @register
 class LaunchTypeOrCapacityProviders(Rule):
     """``launchType`` and ``capacityProviderStrategy`` are mutually exclusive.
 
-    A service either names a launch type or a capacity provider strategy; with
-    neither, the cluster's ``defaultCapacityProviderStrategy`` applies.
+    A service (or a scheduled task's ``target``, RunTask's parameters) either names a
+    launch type or a capacity provider strategy; with neither, the cluster's
+    ``defaultCapacityProviderStrategy`` applies.
     ECS: ``InvalidParameterException: Specifying both a
     launch type and capacity provider strategy is not supported.``
 
@@ -26,11 +27,12 @@ class LaunchTypeOrCapacityProviders(Rule):
 
     id = "E3006"
     title = "launchType and capacityProviderStrategy are mutually exclusive"
-    kinds = ("Service",)
+    kinds = ("Service", "ScheduledTask")
 
     def check(self, spec, doc, ctx):
+        spec, at = launch_settings(spec, doc)
         if spec.get("launchType") is not None and as_list(spec.get("capacityProviderStrategy")):
-            yield ("capacityProviderStrategy",), "Specifying both a launch type and capacity provider strategy is not supported."
+            yield at + ("capacityProviderStrategy",), "Specifying both a launch type and capacity provider strategy is not supported."
 
 
 @register
@@ -38,7 +40,8 @@ class FargateService(Rule):
     """A Fargate service needs a Fargate-compatible task definition and the REPLICA strategy.
 
     With ``launchType: FARGATE`` the task definition must list ``FARGATE`` in
-    ``requiresCompatibilities`` (cfn-lint ``service_fargate.json``), and Fargate
+    ``requiresCompatibilities`` (cfn-lint ``service_fargate.json``; a scheduled task's
+    ``target`` too, where RunTask refuses it), and Fargate
     (like EXTERNAL) only runs ``REPLICA`` services (cfn-lint
     ``FargateDeploymentSchedulingStrategy``).
 
@@ -52,10 +55,11 @@ class FargateService(Rule):
     """
 
     id = "E3007"
-    title = "Fargate services need a FARGATE-compatible task definition and REPLICA scheduling"
-    kinds = ("Service",)
+    title = "Fargate services and scheduled tasks need a FARGATE-compatible task definition; services REPLICA scheduling"
+    kinds = ("Service", "ScheduledTask")
 
     def check(self, spec, doc, ctx):
+        spec, at = launch_settings(spec, doc)
         launch = spec.get("launchType")
         if launch in ("FARGATE", "EXTERNAL") and spec.get("schedulingStrategy", "REPLICA") != "REPLICA":
             yield ("schedulingStrategy",), f"launch type {launch} supports only the REPLICA scheduling strategy"
@@ -67,7 +71,7 @@ class FargateService(Rule):
         compat = td.get("requiresCompatibilities")
         if not (isinstance(compat, list) and "FARGATE" in compat):
             where = ("launchType",) if launch == "FARGATE" else ("capacityProviderStrategy",)
-            yield where, f"task definition '{spec.get('taskDefinition')}' is not compatible with FARGATE (add FARGATE to its requiresCompatibilities)"
+            yield at + where, f"task definition '{spec.get('taskDefinition')}' is not compatible with FARGATE (add FARGATE to its requiresCompatibilities)"
 
 
 @register
@@ -116,7 +120,8 @@ class FargateNoPlacement(Rule):
     """Fargate tasks ignore placement: no ``placementStrategy`` or ``placementConstraints``.
 
     Fargate spreads a service's tasks over the Availability Zones of its
-    subnets itself; strategies and constraints are an EC2/External feature.
+    subnets itself; strategies and constraints are an EC2/External feature. The same
+    holds for a scheduled task's ``target``.
 
     Bad::
 
@@ -128,12 +133,13 @@ class FargateNoPlacement(Rule):
     """
 
     id = "E3010"
-    title = "Fargate services take no placement strategies or constraints"
-    kinds = ("Service",)
+    title = "Fargate services and scheduled tasks take no placement strategies or constraints"
+    kinds = ("Service", "ScheduledTask")
 
     def check(self, spec, doc, ctx):
+        spec, at = launch_settings(spec, doc)
         if not uses_fargate(spec):
             return
         for key in ("placementStrategy", "placementConstraints"):
             if as_list(spec.get(key)):
-                yield (key,), f"{key} is not supported on Fargate, which spreads tasks across the subnets' Availability Zones"
+                yield at + (key,), f"{key} is not supported on Fargate, which spreads tasks across the subnets' Availability Zones"

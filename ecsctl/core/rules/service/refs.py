@@ -33,6 +33,14 @@ def cluster_name(spec: dict) -> str:
     return last_segment(ref) if isinstance(ref, str) and ref else DEFAULT_CLUSTER
 
 
+def launch_settings(spec: dict, doc) -> tuple[dict, tuple]:
+    """How a document's tasks launch, and the path to it: a Service's spec, or a ScheduledTask's
+    ``target``, which holds RunTask's parameters (EventBridge EcsParameters) under the same names."""
+    if doc.kind == "ScheduledTask":
+        return as_dict(spec.get("target")), ("target",)
+    return spec, ()
+
+
 def spec_of(doc) -> dict | None:
     """A referenced document's spec, only when it passed its own checks."""
     if doc is None or not doc.valid or not isinstance(doc.spec, dict):

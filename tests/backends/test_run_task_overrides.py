@@ -1,0 +1,66 @@
+"""RunTask's overrides size the tasks they start: the overridden task or container cpu and
+memory are what the scheduler reserves on an instance and gives back when the task stops
+(ECS: "cpu/memory ... overrides" of TaskOverride and ContainerOverride, RunTask API)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ecsctl.backends.local import LocalBackend, check_invariants
+from ecsctl.backends.local.tasks import RunTaskRequest, run_task
+from ecsctl.core.plan.model import Step, address
+from ecsctl.core.state import ContainerInstance
+from ecsctl.errors import InputError
+from ecsctl.storage.sqlite_store import SqliteStateStore
+
+BIG = {"family": "big", "networkMode": "bridge",
+       "containerDefinitions": [{"name": "app", "image": "busybox", "cpu": 1800, "memory": 1024}]}
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqliteStateStore(tmp_path / "state.db")
+    backend = LocalBackend(s)
+    for kind, name, spec in (("Cluster", "prod", {"containerInstances": [
+            {"name": "g", "count": 2, "instanceType": "m5.large", "availabilityZone": "eu-west-1a"}]}),
+            ("TaskDefinition", "big", BIG)):
+        backend.apply_step(Step(id=name, action="create", address=address(kind, name, spec), kind=kind,
+                                name=name, spec=spec, before=None))
+    yield s
+    s.close()
+
+
+def run(store, overrides=None, count=4):
+    backend = LocalBackend(store)
+    result = run_task(backend.world, RunTaskRequest(cluster="prod", task_definition="big", count=count,
+                                                    overrides=overrides, batch={"runFor": 60}))
+    backend.commit()
+    return result
+
+
+@pytest.mark.parametrize("overrides, placed, cpu, memory", [
+    (None, 2, 1800, 1024),                                                     # 1800 of an m5.large's 2048: one each
+    ({"containerOverrides": [{"name": "app", "cpu": 100}]}, 4, 100, 1024),     # the container's cpu overridden
+    ({"cpu": "512", "memory": "512"}, 4, 512, 512),                            # the task's size overridden
+    ({"containerOverrides": [{"name": "app", "command": ["true"]}]}, 2, 1800, 1024),  # sizes nothing
+])
+def test_overrides_size_the_tasks_they_start(store, overrides, placed, cpu, memory):
+    result = run(store, overrides)
+    assert len(result.tasks) == placed and len(result.failures) == 4 - placed
+    assert {(t.cpu, t.memory) for t in result.tasks} == {(cpu, memory)}
+    instances = {i.id: i for i in store.find(ContainerInstance)}
+    used = sum(i.registered_cpu for i in instances.values()) - sum(i.remaining_cpu for i in instances.values())
+    assert used == placed * cpu
+    assert check_invariants(store) == []
+    LocalBackend(store).tick(timedelta(minutes=5))  # the batch tasks finish and give everything back
+    assert check_invariants(store) == []
+    assert all(i.remaining_cpu == i.registered_cpu and i.remaining_memory == i.registered_memory
+               for i in store.find(ContainerInstance))
+    assert len(run(store, overrides).tasks) == placed  # nothing leaked: the same fits again
+
+
+def test_an_override_of_a_container_the_definition_lacks_is_refused(store):
+    with pytest.raises(InputError, match="^Override for container named nope is not a container in the TaskDefinition.$"):
+        run(store, {"containerOverrides": [{"name": "nope", "cpu": 1}]})
