@@ -34,7 +34,10 @@ Note = Callable[[str], None]
 
 
 def lock_path(state: Path) -> Path:
-    return state.with_name(state.name + ".lock")
+    """The lock file beside the state file itself: a link to the state (``ECSCTL_STATE`` pointing
+    at a symlink, say) takes the same lock as its target, or two writers would both get one."""
+    real = Path(os.path.realpath(state))
+    return real.with_name(real.name + ".lock")
 
 
 def _utc_now() -> str:

@@ -68,6 +68,7 @@ def path(tmp_path: Path) -> Path:
     path = tmp_path / "state.db"
     with SqliteStateStore(path) as s:
         s.put_resource("cluster/prod", "Cluster", "prod", {})
+        s.set_backend("local")  # no simulated cluster record: without it, a state of --backend aws
     return path
 
 

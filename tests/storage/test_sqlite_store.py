@@ -324,6 +324,18 @@ def test_a_second_writer_is_refused_with_the_holders_details(store: SqliteStateS
     store.put_resource("taskdef/web", "TaskDefinition", "web", {})  # the holder may write
 
 
+def test_a_link_to_the_state_takes_the_same_lock(store: SqliteStateStore, path: Path) -> None:
+    """A symlink to the state file (ECSCTL_STATE pointing at one, say) is the same state: a
+    writer through it is refused while another holds the lock, or both would commit at once."""
+    store.acquire_lock("ecsctl tick 5d")
+    link = path.with_name("link.db")
+    link.symlink_to(path.name)
+    with SqliteStateStore(link) as second:
+        with pytest.raises(StateError, match="ecsctl tick 5d"):
+            second.acquire_lock("ecsctl tick 5d")
+    assert not link.with_name("link.db.lock").exists()
+
+
 def test_release_and_force_unlock_need_the_right_id(store: SqliteStateStore, path: Path) -> None:
     info = store.acquire_lock("ecsctl apply")
     with pytest.raises(StateError, match="not acquired by this ecsctl"):
