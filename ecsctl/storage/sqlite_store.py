@@ -110,14 +110,16 @@ import secrets
 import sqlite3
 import uuid
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import MISSING as MISSING_FIELD, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Union
 from urllib.parse import quote
 
+from ecsctl.core.plan.model import parse_address
 from ecsctl.core.sensitive import DIGEST_PREFIX, Sealer, SealedSpec
-from ecsctl.core.state.fields import FieldType, field_types, record_problem, wrong_field
+from ecsctl.core.state.fields import (FieldType, describe, field_types, negative_field, record_problem,
+                                      wrong_field)
 
 from ecsctl.core.state.ports import (
     EVENTS_KEPT,
@@ -145,6 +147,7 @@ from ecsctl.errors import StateError
 from ecsctl.storage.lock import StateLock
 
 SCHEMA_VERSION = 5
+MAX_SERIAL = 2**53 - 1  # what JSON readers keep exact; far from SQLite's 2**63 - 1, which a commit would overflow
 READABLE_FROM = 2  # versions 2.. can be read as they are: a reader need not upgrade them (see _present_as_current)
 APPLICATION_ID = 0x45435343  # "ECSC" in the SQLite header: a database of ours, set on creation
 EXPORT_FORMAT = "ecsctl-state"
@@ -494,6 +497,10 @@ class _Table:
         if unknown:
             raise ValueError(f"unknown field {unknown[0]!r}")
         values = {k: self.by_name[k].from_json(v) for k, v in data.items()}
+        missing = [f.name for f in fields(self.record_type) if f.name not in values and f.init
+                   and f.default is MISSING_FIELD and f.default_factory is MISSING_FIELD]
+        if missing:
+            raise ValueError(f"field {missing[0]} is missing")
         try:
             record = self.record_type(**values)
         except TypeError as exc:
@@ -1484,8 +1491,8 @@ class SqliteStateStore:
                 f"the export was made by a newer ecsctl (state schema version {version}; this "
                 f"ecsctl reads up to {SCHEMA_VERSION})"
             )
-        if not isinstance(serial, int) or serial < 0:
-            raise bad("the export has no valid \"serial\"")
+        if not isinstance(serial, int) or isinstance(serial, bool) or not 0 <= serial <= MAX_SERIAL:
+            raise bad(f"the export has no valid \"serial\" (an integer from 0 to {MAX_SERIAL})")
         if not isinstance(lineage, str) or not lineage:
             raise bad("the export has no \"lineage\"")
         key = data.get("digest_key")
@@ -1500,20 +1507,55 @@ class SqliteStateStore:
         unknown = sorted(set(data) - known)
         if unknown:
             raise bad(f"unknown key {unknown[0]!r} in the export")
+        clock = data.get("clock")
+        if clock is not None and not _is_clock(clock):
+            raise bad(f"\"clock\" is not a UTC time such as 2026-01-01T00:00:00Z, got {describe(clock)}")
         tables: list[tuple[_Table, list[Any]]] = []
         for table in (*_EXPORT_TABLES, _EVENTS):
             rows = data.get(table.name, [])
             if not isinstance(rows, list):
                 raise bad(f"{table.name!r} is not a list")
             records = []
+            seen: set = set()
             for index, row in enumerate(rows):
+                key = f" ({'/'.join(str(row.get(c.name)) for c in table.key)})" if isinstance(row, dict) else ""
                 try:
-                    records.append(table.from_json(row))
+                    record = table.from_json(row)
+                    wrong = negative_field(record) or _address_problem(record)
+                    if wrong is not None:
+                        raise _WrongType(*wrong)
                 except ValueError as exc:
-                    key = f" ({'/'.join(str(row.get(c.name)) for c in table.key)})" if isinstance(row, dict) else ""
                     raise bad(f"{table.name}[{index}]{key}: {exc}; nothing was changed") from None
+                identity = table.key_of(record)
+                if identity in seen:
+                    raise bad(f"{table.name}[{index}]{key}: appears twice in the export; nothing was changed")
+                seen.add(identity)
+                records.append(record)
             tables.append((table, records))
         return lineage, serial, tables
+
+
+def _is_clock(value: Any) -> bool:
+    """Whether ``value`` is a time the simulation's clock can hold (``2026-01-01T00:00:00Z``)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _address_problem(record: Any) -> tuple[str, str] | None:
+    """A resource whose address is not one (``taskdef/web``, ``service/prod/web``): the plan keys
+    it by its kind and name, so it would never be updated or deleted under that address."""
+    if not isinstance(record, Resource):
+        return None
+    try:
+        parse_address(record.address)
+    except ValueError as exc:
+        return "address", str(exc)
+    return None
 
 
 def sqlite_header_kind(head: bytes) -> str | None:

@@ -303,6 +303,37 @@ def test_import_refuses_malformed_data(store: SqliteStateStore) -> None:
             store.import_(bad)
 
 
+def test_push_refuses_values_the_state_cannot_hold_and_changes_nothing(store: SqliteStateStore) -> None:
+    """Each of these was pushed, said "State replaced", and left a state that plan, tick or every
+    command then refused (a serial SQLite turns into a float, a clock that is not a time), or
+    that a tick acted on (a negative desired count stops every task)."""
+    populate(store)
+    good = store.export()
+    before = store.meta().serial
+
+    def edited(change) -> dict:
+        data = json.loads(json.dumps(good))
+        data["serial"] += 1
+        change(data)
+        return data
+
+    for change, message in [
+        (lambda d: d.update(serial=2**63 - 1), r'no valid "serial" \(an integer from 0 to 9007199254740991\)'),
+        (lambda d: d.update(serial=10**30), r'no valid "serial"'),
+        (lambda d: d.update(serial=True), r'no valid "serial"'),
+        (lambda d: d["services"][0].update(desired_count=-3),
+         r"^x\.json: cannot push: services\[0\] \(prod/web\): field desired_count: must not be negative, got -3; nothing was changed$"),
+        (lambda d: d.update(clock="yesterday"), r'"clock" is not a UTC time such as 2026-01-01T00:00:00Z, got the text \'yesterday\''),
+        (lambda d: d["resources"][0].update(address="bogus"), r"resources\[0\] \(bogus\): field address: not an address: 'bogus'"),
+        (lambda d: d["tasks"].append(d["tasks"][0]), r"tasks\[2\] \(t-1\): appears twice in the export"),
+        (lambda d: d["tasks"][0].pop("id"), r"tasks\[0\] \(None\): field id is missing"),
+    ]:
+        with pytest.raises(StateError, match=message):
+            store.import_(edited(change), source="x.json")
+        assert store.meta().serial == before and store.export() == good
+    assert store.import_(edited(lambda d: None), source="x.json").serial > before  # the export itself is fine
+
+
 # -- the lock ---------------------------------------------------------------------------------
 
 

@@ -118,4 +118,15 @@ def record_problem(record: Any) -> tuple[str, str] | None:
     return wrong_field(type(record), [getattr(record, f.name) for f in dataclasses.fields(record)])
 
 
-__all__ = ["FieldType", "describe", "field_types", "record_problem", "wrong_field"]
+def negative_field(record: Any) -> tuple[str, str] | None:
+    """``(field, problem)`` for the first integer field of ``record`` below 0: no count, size,
+    port, revision or serial of the state is negative (a ``desiredCount`` of -3 in a pushed
+    export would stop every task of the service)."""
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        if type(value) is int and value < 0:
+            return f.name, f"must not be negative, got {value}"
+    return None
+
+
+__all__ = ["FieldType", "describe", "field_types", "negative_field", "record_problem", "wrong_field"]
