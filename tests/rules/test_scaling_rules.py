@@ -228,6 +228,10 @@ TARGET_CASES = [
      "E3007", "task definition 'job' is not compatible with FARGATE"),
     ("target-override-unknown", target(overrides={"containerOverrides": [{"name": "nope", "command": ["x"]}]}),
      "E6004", "Override for container named nope is not a container in the TaskDefinition."),
+    ("target-public-ip-on-ec2", target(launchType="EC2", networkConfiguration={"awsvpcConfiguration": {
+        "subnets": ["subnet-1"], "assignPublicIp": "ENABLED"}}), "E3021", "Assign public IP is not supported for this launch type"),
+    ("target-bridge-with-network", target(taskDefinition="job", launchType="EC2"),
+     "E3005", "Network Configuration is not valid for the given networkMode of this task definition ('bridge'"),
     ("target-override-ok", target(overrides={"containerOverrides": [{"name": "web", "cpu": 128}]}), None, None),
     ("target-strategy-ok", target(launchType=DROP, capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}]),
      None, None),

@@ -131,7 +131,15 @@ CASES = [
     ("cluster-arn-ok", "Service", "web", {"cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod"}, None, None),
     ("tg-missing", "Service", "web", {"loadBalancers": [{"targetGroupArn": "nope", "containerName": "web", "containerPort": 80}]}, "E3003", "target group 'nope'"),
     ("awsvpc-no-net", "Service", "web", {"networkConfiguration": DROP}, "E3004", "Network Configuration must be provided when networkMode 'awsvpc' is specified."),
-    ("bridge-with-net", "Service", "bridge", {"networkConfiguration": AWSVPC}, "W3005", "only used with networkMode 'awsvpc'"),
+    ("bridge-with-net", "Service", "bridge", {"networkConfiguration": AWSVPC}, "E3005",
+     "Network Configuration is not valid for the given networkMode of this task definition ('bridge'"),
+    ("public-ip-ec2", "Service", "web", {"launchType": "EC2", "networkConfiguration": {"awsvpcConfiguration": {
+        "subnets": ["subnet-1"], "assignPublicIp": "ENABLED"}}}, "E3021", "Assign public IP is not supported for this launch type (EC2"),
+    ("public-ip-asg", "Service", "web", {"launchType": DROP, "capacityProviderStrategy": [{"capacityProvider": "asg", "weight": 1}],
+                                         "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"], "assignPublicIp": "ENABLED"}}},
+     "E3021", "Assign public IP is not supported"),
+    ("public-ip-fargate-ok", "Service", "web", {"launchType": "FARGATE", "networkConfiguration": {"awsvpcConfiguration": {
+        "subnets": ["subnet-1"], "assignPublicIp": "ENABLED"}}}, None, None),
     ("both-launch", "Service", "web", {"capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}]}, "E3006", "Specifying both a launch type"),
     ("fargate-ec2-td", "Service", "bridge", {"launchType": "FARGATE", "placementStrategy": DROP, "placementConstraints": DROP}, "E3007", "not compatible with FARGATE"),
     ("fargate-daemon", "Service", "web", {"schedulingStrategy": "DAEMON", "desiredCount": DROP}, "E3007", "supports only the REPLICA"),

@@ -110,12 +110,12 @@ URLS: dict[str, str] = {
     "E2102": api("InferenceAccelerator"), "E2103": api("RegisterTaskDefinition"),
     # services
     "E3001": api("CreateService"), "E3002": api("CreateService"), "E3003": api("LoadBalancer"),
-    "E3004": api("NetworkConfiguration"), "W3005": api("NetworkConfiguration"), "E3006": api("CreateService"),
+    "E3004": api("NetworkConfiguration"), "E3005": api("NetworkConfiguration"), "E3006": api("CreateService"),
     "E3007": FARGATE, "E3008": api("CreateService"), "E3009": api("PlacementStrategy"), "E3010": api("CreateService"),
     "E3011": CQL, "E3012": api("LoadBalancer"), "E3013": api("LoadBalancer"), "E3014": api("LoadBalancer"),
     "E3015": api("CreateService"), "W3016": api("DeploymentConfiguration"), "W3017": ROLLING_UPDATE,
     "W3018": aas_api("RegisterScalableTarget"), "E3019": api("CapacityProviderStrategyItem"),
-    "W3020": api("CreateService"),
+    "W3020": api("CreateService"), "E3021": api("AwsVpcConfiguration"),
     # clusters and capacity providers
     "E4001": README, "E4002": api("PutClusterCapacityProviders"), "E4003": api("ManagedScaling"),
     "E4004": api("AutoScalingGroupProvider"), "E4005": _GUIDE + "memory-management.html",

@@ -1,10 +1,12 @@
-"""A service's networkConfiguration follows its task definition's network mode."""
+"""A service's (or a scheduled task's target's) networkConfiguration follows its task
+definition's network mode and its launch type."""
 
 from __future__ import annotations
 
-from ecsctl.core.findings import Severity
+from ecsctl.core.controller.service import launch_type
 from ecsctl.core.rules.base import Rule, register
-from ecsctl.core.rules.service.refs import as_dict, network_mode, task_definition_spec
+from ecsctl.core.rules.service.refs import (as_dict, as_list, cluster_name, launch_settings, network_mode, spec_of,
+                                            task_definition_spec)
 
 
 @register
@@ -48,9 +50,10 @@ class NetworkConfigurationWithoutAwsvpc(Rule):
     """``networkConfiguration`` only applies to ``awsvpc`` task definitions.
 
     With ``bridge``, ``host`` or ``none`` the tasks use the instance's network;
-    ECS rejects a network configuration for them at CreateService
-    (``InvalidParameterException: Network Configuration is not valid for the
-    given networkMode of this task definition.``), so it is at best dead text.
+    ECS refuses a network configuration for them, at CreateService and at RunTask
+    (a scheduled task's ``target``): ``InvalidParameterException: Network
+    Configuration is not valid for the given networkMode of this task definition.``
+    (ecsctl reported it as the warning W3005 before).
 
     Bad::
 
@@ -61,14 +64,52 @@ class NetworkConfigurationWithoutAwsvpc(Rule):
         spec: {taskDefinition: web-bridge}
     """
 
-    id = "W3005"
-    title = "networkConfiguration is not used without awsvpc"
-    kinds = ("Service",)
-    severity = Severity.WARNING
+    id = "E3005"
+    title = "networkConfiguration is refused without awsvpc"
+    kinds = ("Service", "ScheduledTask")
 
     def check(self, spec, doc, ctx):
+        spec, at = launch_settings(spec, doc)
         if "networkConfiguration" not in spec:
             return
         td = task_definition_spec(spec.get("taskDefinition"), ctx)
         if td is not None and network_mode(td) != "awsvpc":
-            yield ("networkConfiguration",), f"networkConfiguration is only used with networkMode 'awsvpc'; the task definition uses '{network_mode(td)}'"
+            yield at + ("networkConfiguration",), ("Network Configuration is not valid for the given networkMode of this "
+                                                   f"task definition ('{network_mode(td)}'; it is only used with 'awsvpc')")
+
+
+@register
+class PublicIpOnFargateOnly(Rule):
+    """``assignPublicIp: ENABLED`` is for Fargate tasks only.
+
+    An awsvpc task on an EC2 instance (or on an Auto Scaling group capacity
+    provider) gets an elastic network interface without a public address; ECS
+    refuses the request, at CreateService and at RunTask (a scheduled task's
+    ``target``): ``InvalidParameterException: Assign public IP is not supported
+    for this launch type.`` Such tasks reach the internet through a NAT gateway.
+
+    Bad::
+
+        spec: {launchType: EC2, networkConfiguration: {awsvpcConfiguration: {subnets: [subnet-1], assignPublicIp: ENABLED}}}
+
+    Good::
+
+        spec: {launchType: FARGATE, networkConfiguration: {awsvpcConfiguration: {subnets: [subnet-1], assignPublicIp: ENABLED}}}
+    """
+
+    id = "E3021"
+    title = "assignPublicIp ENABLED needs Fargate"
+    kinds = ("Service", "ScheduledTask")
+
+    def check(self, spec, doc, ctx):
+        spec, at = launch_settings(spec, doc)
+        awsvpc = as_dict(as_dict(spec.get("networkConfiguration")).get("awsvpcConfiguration"))
+        if awsvpc.get("assignPublicIp") != "ENABLED":
+            return
+        cluster = spec_of(ctx.get("Cluster", cluster_name(spec)))
+        if not spec.get("launchType") and not as_list(spec.get("capacityProviderStrategy")) and cluster is None:
+            return  # the cluster's default strategy decides, and it is not among the documents
+        launch = launch_type(spec, cluster)
+        if launch != "FARGATE":
+            yield (at + ("networkConfiguration", "awsvpcConfiguration", "assignPublicIp"),
+                   f"Assign public IP is not supported for this launch type ({launch}; only Fargate tasks get a public IP)")
