@@ -215,6 +215,16 @@ def test_sarif_paths_are_relative_with_forward_slashes(runner, write, tmp_path: 
     assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "deploy/web.yaml"
 
 
+def test_sarif_uris_are_percent_encoded(runner, write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SARIF 2.1.0 §3.10: artifactLocation.uri is a URI reference, so a file named with spaces,
+    '<', ':' or '%' is percent-encoded (RFC 3986; ',' and '&' may stand), as code scanning reads it back."""
+    write("fmt dir/ü/a&b<c>:d%.yaml", DUPLICATE_KEY)
+    monkeypatch.chdir(tmp_path)
+    result = _run(runner, "-o", "sarif", str(tmp_path / "fmt dir"))
+    [res] = json.loads(result.stdout)["runs"][0]["results"]
+    assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "fmt%20dir/%C3%BC/a&b%3Cc%3E%3Ad%25.yaml"
+
+
 def test_junit_output_parses(runner, write, tmp_path: Path, minimal_taskdef: Path) -> None:
     dup = write("dup.yaml", DUPLICATE_KEY)
     result = _run(runner, "-o", "junit", str(tmp_path))

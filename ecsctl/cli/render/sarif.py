@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from typing import Mapping
+from urllib.parse import quote
 
 from ecsctl.cli.render.paths import ci_path
 from ecsctl.core.findings import Finding, Severity, ValidationReport
@@ -45,6 +46,13 @@ def _rule(rule_id: str, entry: Mapping | None, first: Finding) -> dict:
     return rule
 
 
+def _uri(path: str) -> str:
+    """A path as the URI reference SARIF wants (§3.10, RFC 3986): what a path segment may not
+    hold (spaces, '<', '%', non-ASCII …) percent-encoded, and ':' too, which would otherwise
+    read as a scheme in the first segment; '/' and the sub-delimiters (',', '&', …) stay."""
+    return quote(path, safe="/!$&'()*+,;=@")
+
+
 def _result(f: Finding, rule_index: int) -> dict:
     result = {
         "ruleId": f.rule,
@@ -54,7 +62,7 @@ def _result(f: Finding, rule_index: int) -> dict:
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": ci_path(f.file)},
+                    "artifactLocation": {"uri": _uri(ci_path(f.file))},
                     "region": {"startLine": max(f.line, 1), "startColumn": max(f.column, 1)},
                 },
                 "logicalLocations": [
