@@ -53,6 +53,16 @@ MISSED = [
     ("curl --user=X", taskdef(command=["curl", "--user=admin:hunter2", "http://localhost/"]), "--user=admin:hunter2"),
     ("curl -fsSu X", taskdef(command=["CMD", "curl", "-fsSu", "admin:hunter2", "http://localhost/"]), "admin:hunter2"),
     ("curl -uX", taskdef(command=["curl", "-uadmin:hunter2", "http://localhost/"]), "-uadmin:hunter2"),
+    # MySQL's clients take the password attached to -p
+    ("mysql -pX in a shell", taskdef(command=["sh", "-c", "mysql -u root -phunter2 db < /init.sql"]), "hunter2"),
+    ("mysqldump -pX", taskdef(command=["mysqldump", "-u", "root", "-phunter2", "db"]), "-phunter2"),
+    # tokens that say what they are, a password in a URL's query, an Authorization header
+    ("GitHub token", taskdef(environment=[{"name": "GH", "value": "ghp_" + "a1B2" * 9}]), "ghp_" + "a1B2" * 9),
+    ("Slack webhook", taskdef(environment=[{"name": "SLACK", "value": "https://hooks.slack.com/services/T0001/B0001/hunter2hunter2"}]),
+     "hunter2hunter2"),
+    ("JDBC query password", taskdef(environment=[{"name": "JDBC", "value": "jdbc:mysql://db/x?user=u&password=hunter2"}]), "hunter2"),
+    ("Authorization header", taskdef(healthCheck={"command": ["CMD-SHELL", "curl -H 'Authorization: Bearer hunter2hunter2' "
+                                                              "http://localhost/ || exit 1"]}), "hunter2hunter2"),
     ("dockerLabels.password", taskdef(dockerLabels={"password": "hunter2", "team": "web"}), "hunter2"),
     ("splunk-token", taskdef(logConfiguration={"logDriver": "splunk", "options": {"splunk-token": "hunter2", "splunk-url": "https://splunk:8088"}}), "hunter2"),
     ("tag", {"tags": [{"key": "api-token", "value": "hunter2"}]}, "hunter2"),
@@ -102,9 +112,14 @@ def test_references_and_plain_values_are_not_sensitive() -> None:
         entryPoint=["sh", "-c", "docker run -u 1000:1000 img && curl -u admin:$API_PASSWORD http://x && curl -u admin "
                     "http://y && echo started $(date -u +%H:%M) && chpst -u nobody:nogroup true; sort -u /etc/passwd:x"],
         healthCheck={"command": ["CMD-SHELL", "redis-cli -u redis://localhost:6379 ping"]},
+        # a query without a password or one by reference, a header from a variable
+        links=["https://x/?page=2&sort=name", "curl -H 'Authorization: Bearer $TOKEN' http://x",
+               "https://x/?password=${DB_PASSWORD}"],
     )
     assert find_sensitive(spec) == []
-    for args in (["date", "-u", "+%H:%M"], ["docker", "run", "-u", "nginx:nginx", "--user=root:root", "img"]):
+    for args in (["date", "-u", "+%H:%M"], ["docker", "run", "-u", "nginx:nginx", "--user=root:root", "img"],
+                 ["sh", "-c", "mysql -u root -p db && mysql -u root -p$MYSQL_PASSWORD db && grep -pattern x"],
+                 ["mysql", "-u", "root", "-p", "db"], ["perl", "-pe", "s/a/b/"]):
         assert find_sensitive(taskdef(command=args)) == [], args
     assert mask(spec) == spec
 

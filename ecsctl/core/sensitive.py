@@ -67,6 +67,21 @@ ACCESS_KEY_RE = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
 PRIVATE_KEY_RE = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 URL_PASSWORD_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
 TOKENISH_RE = re.compile(r"^[A-Za-z0-9+/=_\-]{32,}$")
+# tokens that say what they are (the providers' documented prefixes), a password or token in a
+# URL's query (JDBC's ?user=u&password=…, a presigned Signature=), and an HTTP authorization header
+# written out; ``$VAR``, ``${…}`` and ``<…>`` are references, not values
+_SHAPED = (
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}|\bgithub_pat_[A-Za-z0-9_]{22,}"), "its value looks like a GitHub token"),
+    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "its value looks like a Slack token"),
+    (re.compile(r"hooks\.slack\.com/services/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+/[A-Za-z0-9_-]+"), "its value is a Slack webhook URL"),
+    (re.compile(r"\b[rs]k_live_[A-Za-z0-9]{16,}"), "its value looks like a Stripe secret key"),
+    (re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), "its value looks like a Google API key"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), "its value looks like a JSON Web Token"),
+    (re.compile(r"[?&;](?:password|passwd|pwd|pass|secret|token|api[_-]?key|access[_-]?token|auth|signature|sig)"
+                r"=(?![$<&#\s])[^&#\s]", re.IGNORECASE), "its value is a URL with a password or token in its query"),
+    (re.compile(r"\bauthorization\s*:\s*(?:bearer|basic|token|bot)\s+(?![$<'\"\s])\S{8,}", re.IGNORECASE),
+     "its value holds an HTTP Authorization header"),
+)
 DIGEST_PREFIX = "<sensitive:hmac-sha256:"
 DIGEST_RE = re.compile(r"<sensitive:hmac-sha256:[0-9a-f]{32}>")
 # values that are clearly not secrets even under a secret-sounding name (W7001 does not warn)
@@ -98,6 +113,9 @@ def text_reason(value: Any) -> str | None:
         return "its value is a private key"
     if "://" in value and URL_PASSWORD_RE.search(value):
         return "its value is a URL with a password"
+    for pattern, reason in _SHAPED:
+        if pattern.search(value):
+            return reason
     if value.startswith(DIGEST_PREFIX) and is_digest(value):
         return "its value is the digest of a sensitive value"
     return None
@@ -140,19 +158,28 @@ _FLAG_VALUE = re.compile(r"^--?([A-Za-z][\w.-]*)=(.+)$", re.DOTALL)
 # flags, -fsSu; or --user=) with a password written out is a secret; a $VAR password is a
 # reference, and a URL (redis://host:6379) no password
 _HTTP_CLIENTS = frozenset({"curl", "wget"})
+# the MySQL clients take the password attached to -p (-pPASSWORD; a bare -p asks for it)
+_MYSQL_CLIENTS = frozenset({"mysql", "mysqldump", "mysqladmin", "mysqlimport", "mariadb", "mariadb-dump", "mariadb-admin"})
+_MYSQL_PASSWORD = re.compile(r"^-p(?![$\s])\S")
 _USER_OPTION = re.compile(r"^(?:--(?:proxy-)?user(?:=(.*))?|-[A-Za-z]*[uU](.*))$", re.DOTALL)
 _CREDENTIALS = re.compile(r"^(?!.*://)[^\s:]*:(?![$\s]).+$", re.DOTALL)
 _SHELL_SEGMENT = re.compile(r"&&|\|\||[;&|\n]")
 
 
-def _credentials_at(words: list) -> int | None:
-    """The index of the word of one command that holds curl's or wget's user:password, if one does."""
-    client = False
+def _credentials_at(words: list) -> tuple[int, str] | None:
+    """``(index, what)`` of the word of one command that holds curl's or wget's user:password,
+    or a MySQL client's -pPASSWORD, if one does (``what``: how to say so)."""
+    client = None
     for i, word in enumerate(words):
         if not isinstance(word, str):
             continue
-        if word.rsplit("/", 1)[-1] in _HTTP_CLIENTS:
-            client = True
+        program = word.rsplit("/", 1)[-1]
+        if program in _HTTP_CLIENTS or program in _MYSQL_CLIENTS:
+            client = program
+            continue
+        if client in _MYSQL_CLIENTS:
+            if _MYSQL_PASSWORD.match(word):
+                return i, f"a password for {client} (-pPASSWORD)"
             continue
         m = _USER_OPTION.match(word) if client else None
         if m is None:
@@ -160,14 +187,18 @@ def _credentials_at(words: list) -> int | None:
         attached = m.group(1) if word.startswith("--") else m.group(2)
         if attached:
             if _CREDENTIALS.match(attached):
-                return i
+                return i, _USER_PASSWORD
         elif i + 1 < len(words) and isinstance(words[i + 1], str) and _CREDENTIALS.match(words[i + 1]):
-            return i + 1
+            return i + 1, _USER_PASSWORD
     return None
 
 
-def _shell_credentials(text: str) -> bool:
-    """Whether a shell string passes curl or wget a user:password (``curl -u admin:pw …``)."""
+_USER_PASSWORD = "a user and a password for curl or wget (-u user:password)"
+
+
+def _shell_credentials(text: str) -> str | None:
+    """What a shell string passes curl or wget (a user:password: ``curl -u admin:pw …``) or a
+    MySQL client (a password: ``mysql -u root -ppw``), if it does."""
     import shlex
 
     for segment in _SHELL_SEGMENT.split(text):
@@ -175,9 +206,10 @@ def _shell_credentials(text: str) -> bool:
             words = shlex.split(segment)
         except ValueError:  # an unbalanced quote: the words as written
             words = segment.split()
-        if _credentials_at(words) is not None:
-            return True
-    return False
+        found = _credentials_at(words)
+        if found is not None:
+            return found[1]
+    return None
 
 
 # inside a shell string: ``--name value``, ``--name=value`` or ``NAME=value``; ``$VAR`` is a reference
@@ -186,7 +218,7 @@ _SHELL_SETTING = re.compile(r"(?:^|[\s;&|(])(?:--?([A-Za-z][\w.-]*)(?:=|\s+)|([A
 
 def _argument_reasons(args: list) -> Iterator[tuple[int, str]]:
     follows: str | None = None
-    credentials = _credentials_at(args)
+    credentials, credential = _credentials_at(args) or (None, "")
     for i, arg in enumerate(args):
         if not isinstance(arg, str):
             if follows is not None and _scalar(arg):  # ["--db-password", 48151623]: ECS refuses the type, not the secret
@@ -202,14 +234,14 @@ def _argument_reasons(args: list) -> Iterator[tuple[int, str]]:
         if flag and sensitive_name(flag.group(1)):
             follows = arg
         elif i == credentials:
-            yield i, "it is a user and a password for curl or wget (-u user:password)"
+            yield i, f"it is {credential}"
         elif setting and sensitive_name(setting.group(1)):
             yield i, f"it sets the option '{arg.split('=', 1)[0]}'"
         elif reason := text_reason(arg):
             yield i, reason
         elif any(ch.isspace() for ch in arg):
-            if _shell_credentials(arg):
-                yield i, "it passes curl or wget a user and a password (-u user:password) in a shell command"
+            if what := _shell_credentials(arg):
+                yield i, f"it passes {what} in a shell command"
                 continue
             for m in _SHELL_SETTING.finditer(arg):
                 name = m.group(1) or m.group(2)

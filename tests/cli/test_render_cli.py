@@ -89,8 +89,8 @@ def test_to_ecs_refuses_to_write_a_plain_text_secret_unless_asked(runner, tmp_pa
         refused = runner.invoke(app, ["render", "-f", str(td), *extra])
         assert refused.exit_code == 1 and refused.stdout == "" and "hunter2" not in refused.stderr
         assert refused.stderr == (
-            f"error: {td}:7:81: argument healthCheck.command[1] looks like a plain-text secret (it passes curl or wget a "
-            "user and a password (-u user:password) in a shell command); read it from an environment variable set from 'secrets' "
+            f"error: {td}:7:81: argument healthCheck.command[1] looks like a plain-text secret (it passes a user and a "
+            "password for curl or wget (-u user:password) in a shell command); read it from an environment variable set from 'secrets' "
             "instead; render would write it out in plain text, so nothing was written: pass --show-sensitive to write "
             "it anyway\n")
     assert not out.exists()
