@@ -263,3 +263,23 @@ def test_describe_services_output_with_no_services_is_a_data_error(runner, tmp_p
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"error: {path}: ") and says in line, line
     assert not (tmp_path / "k").exists() and not (tmp_path / "s.db").exists()
+
+
+@pytest.mark.parametrize("file, data, message", [
+    ("svc.json", {"services": [{**SERVICE, "serviceName": 5}]},
+     "svc.json: services[0].serviceName must be 1-255 letters, digits, '-' or '_', not 5"),
+    ("svc.json", {"services": [{**SERVICE, "serviceName": "web api"}]},
+     "svc.json: services[0].serviceName must be 1-255 letters, digits, '-' or '_', not \"web api\""),
+    ("td.json", {"taskDefinition": {**DESCRIBED_TASK_DEFINITION["taskDefinition"], "revision": -1}},
+     "td.json: taskDefinition.revision must be a positive integer (as ECS numbers revisions from 1), not -1"),
+    ("td.json", {"taskDefinition": {**DESCRIBED_TASK_DEFINITION["taskDefinition"], "revision": "7"}},
+     "td.json: taskDefinition.revision must be a positive integer (as ECS numbers revisions from 1), not \"7\""),
+])
+def test_import_refuses_what_it_could_not_write_back_faithfully(runner, tmp_path, file, data, message):
+    """A name that is no manifest name, or a revision ECS never gives, was imported (a manifest
+    validate then refused, or revision 1 in the state for a described -1): one line instead."""
+    path = tmp_path / file
+    path.write_text(json.dumps(data))
+    result = cli(runner, "import", path, "--out", tmp_path / "k", state=str(tmp_path / "s.db"))
+    assert (result.exit_code, result.stderr) == (1, f"error: {tmp_path / file}"[: -len(file)] + message + "\n")
+    assert not (tmp_path / "k").exists() and not (tmp_path / "s.db").exists()

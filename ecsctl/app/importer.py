@@ -22,6 +22,7 @@ refused unless ``force``.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,9 @@ class Imported:
 
     def manifest(self) -> dict:
         return {"apiVersion": "ecsctl/v1", "kind": self.kind, "metadata": {"name": self.name}, "spec": self.spec}
+
+
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")  # a service's name, as metadata.name takes it
 
 
 def _item(kind: str, name: str, spec: dict, revision: object = None) -> Imported:
@@ -86,9 +90,12 @@ def from_files(paths: list[str]) -> list[Imported]:
                           for f in data.get("failures") or [] if isinstance(f, dict)]
                 raise InputError(f"{name}: describe-services output with no services: nothing to import"
                                  + (f" (failures: {', '.join(failed)})" if failed else ""))
-            for s in data["services"]:
+            for i, s in enumerate(data["services"]):
                 if not isinstance(s, dict) or not s.get("serviceName"):
                     raise InputError(f"{name}: a services[] item without serviceName is not describe-services output")
+                if not isinstance(s["serviceName"], str) or not _NAME.fullmatch(s["serviceName"]):
+                    raise InputError(f"{name}: services[{i}].serviceName must be 1-255 letters, digits, '-' or '_', "
+                                     f"not {json.dumps(s['serviceName'])[:80]}")
                 out.append(_item("Service", s["serviceName"], _without_null_grace(shapes.spec_from_service(s))))
         else:
             taskdef_files.append(name)
@@ -105,6 +112,11 @@ def from_files(paths: list[str]) -> list[Imported]:
                 raise InputError(f"{doc.file}: only describe-task-definition / describe-services output or a "
                                  "RegisterTaskDefinition request can be imported")
             described = doc.data.get("taskDefinition") if doc.form == "describe" else None
+            number = described.get("revision") if isinstance(described, dict) else None
+            if described is not None and number is not None and (
+                    not isinstance(number, int) or isinstance(number, bool) or number < 1):
+                raise InputError(f"{doc.file}: taskDefinition.revision must be a positive integer (as ECS numbers "
+                                 f"revisions from 1), not {json.dumps(number)[:40]}")
             out.append(_item("TaskDefinition", doc.name, shapes.spec_from_task_definition(doc.spec),
                              described.get("revision") if isinstance(described, dict) else None))
     return out
