@@ -119,6 +119,7 @@ URLS: dict[str, str] = {
     # clusters and capacity providers
     "E4001": README, "E4002": api("PutClusterCapacityProviders"), "E4003": api("ManagedScaling"),
     "E4004": api("AutoScalingGroupProvider"), "E4005": _GUIDE + "memory-management.html",
+    "E4006": api("CreateCapacityProvider"),
     # service auto scaling
     "E5001": aas_api("RegisterScalableTarget"), "E5002": aas_api("PutScalingPolicy"),
     "E5003": aas_api("TargetTrackingScalingPolicyConfiguration"),

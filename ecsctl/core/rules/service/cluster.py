@@ -168,6 +168,37 @@ class ManagedTerminationProtection(Rule):
 
 
 @register
+class CapacityProviderName(Rule):
+    """A capacity provider's name may not start with ``aws``, ``ecs`` or ``fargate``.
+
+    Those prefixes are reserved (``FARGATE`` and ``FARGATE_SPOT`` are ECS's own providers);
+    CreateCapacityProvider refuses such a name (the API: "The name can't be prefixed with
+    "aws", "ecs", or "fargate""), in any case.
+
+    Bad::
+
+        kind: CapacityProvider
+        metadata: {name: ecs-general}
+
+    Good::
+
+        kind: CapacityProvider
+        metadata: {name: general}
+    """
+
+    id = "E4006"
+    title = "Capacity provider names may not start with aws, ecs or fargate"
+    kinds = ("CapacityProvider",)
+
+    def check(self, spec, doc, ctx):
+        name = str(doc.name or "")
+        prefix = next((p for p in ("aws", "ecs", "fargate") if name.lower().startswith(p)), None)
+        if prefix is not None:
+            yield (), (f"capacity provider name '{name}' (metadata.name): a name can't be prefixed with "
+                       f"\"aws\", \"ecs\", or \"fargate\" ('{name[:len(prefix)]}' is reserved)")
+
+
+@register
 class InstanceTypeSized(Rule):
     """A container-instance group's type is one ecsctl knows, or the group gives ``cpu`` and ``memory``.
 
