@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ecsctl.app.get import instance_row, service_row
-from ecsctl.app.task_rows import role_lookup, task_order, task_row
+from ecsctl.app.task_rows import run_lookup, task_order, task_row
 from ecsctl.app.lookup import one
 from ecsctl.app.state import open_required
 from ecsctl.errors import InputError
@@ -49,8 +49,8 @@ def _masked(value):
 def _tasks_of(store, **where) -> list[dict]:
     from ecsctl.core.state.ports import Task
 
-    roles = role_lookup(store)
-    return [task_row(t, roles=roles(t)) for t in sorted(store.find(Task, **where), key=task_order)]
+    runs = run_lookup(store)
+    return [task_row(t, run=runs(t)) for t in sorted(store.find(Task, **where), key=task_order)]
 
 
 def _service(store, svc) -> dict:
@@ -182,11 +182,11 @@ def _task(store, task) -> dict:
     spec = rev.spec if rev is not None else {}
     run = store.get(SimState, "TaskRun", task.id)
     run = run.data if run is not None else {}
-    roles = role_lookup(store)(task)
+    of_run = run_lookup(store)(task)
     lifecycle = sorted(store.find(HistoryEntry, kind="TaskLifecycle", name=task.id), key=lambda h: h.id)
     return {
         "kind": "Task",
-        **task_row(task, roles=roles),
+        **task_row(task, run=of_run),
         "service": task.service,
         "startedBy": task.started_by,
         "createdAt": task.created_at,
@@ -194,8 +194,7 @@ def _task(store, task) -> dict:
         "containers": _containers(spec, list(task.host_ports)),
         "network": {"mode": spec.get("networkMode") or "bridge", "subnet": task.subnet or None,
                     "privateIp": task.private_ip or None, "hostPorts": list(task.host_ports)},
-        "roles": roles,
-        "overrides": _masked(run.get("overrides")) if run.get("overrides") else None,
+        "roles": {key: of_run[key] for key in ("taskRoleArn", "executionRoleArn")},
         "tags": run.get("tags") or [],
         "essentialContainerExit": ({"container": run.get("container"), "after": f"{run['runFor']}s",
                                     "exitCode": run.get("exitCode", 0)} if "runFor" in run else None),

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Callable
 
 from ecsctl.app.state import open_required
-from ecsctl.app.task_rows import role_lookup, task_order, task_providers, task_row
+from ecsctl.app.task_rows import run_lookup, task_order, task_providers, task_row
 from ecsctl.core.controller.ids import PREFIX_MIN
 from ecsctl.errors import InputError, UsageError
 
@@ -92,9 +92,9 @@ def service_row(s, running: int, pending: int, cluster_spec: dict | None = None)
 def _tasks(store) -> list[dict]:
     from ecsctl.core.state.ports import Task
 
-    roles = role_lookup(store)
+    runs = run_lookup(store)
     providers = task_providers(store)
-    return [task_row(t, providers.get(t.id), roles(t)) for t in sorted(store.find(Task), key=task_order)]
+    return [task_row(t, providers.get(t.id), runs(t)) for t in sorted(store.find(Task), key=task_order)]
 
 
 def _targets(store) -> list[dict]:

@@ -1526,7 +1526,7 @@ class SqliteStateStore:
                         raise _WrongType(*wrong)
                 except ValueError as exc:
                     raise bad(f"{table.name}[{index}]{key}: {exc}; nothing was changed") from None
-                identity = table.key_of(record)
+                identity = table.key_of(record) if table is not _EVENTS else index  # (events: many per service)
                 if identity in seen:
                     raise bad(f"{table.name}[{index}]{key}: appears twice in the export; nothing was changed")
                 seen.add(identity)

@@ -65,6 +65,8 @@ def test_an_object_lands_in_the_bucket_a_task_runs_and_stops_and_the_cluster_is_
     assert override["name"] == "ingest"
     assert {e["name"]: e["value"] for e in override["environment"]} == {
         "S3_BUCKET": "acme-prod-uploads", "S3_KEY": "incoming/2026/01/01/batch-0042.csv"}
+    assert task["overrides"] == described["overrides"]  # the event's own output, and get tasks, show them too
+    assert [t["overrides"] for t in tasks(state)] == [described["overrides"]]
     assert run("tick", "2m", "--state", state).exit_code == 0
     assert [t["lastStatus"] for t in tasks(state)] == ["RUNNING"]  # runFor 3m
     assert run("tick", "2m", "--state", state).exit_code == 0
@@ -165,6 +167,8 @@ def test_a_canary_in_a_rules_overrides_never_appears_in_any_output_or_the_state(
     described = json.loads(run("describe", "task", task["id"], "--state", state, "-o", "json").stdout)
     env = {e["name"]: e["value"] for e in described["overrides"]["containerOverrides"][0]["environment"]}
     assert env["S3_KEY"] == UPLOAD["object"]["key"] and env["UPLOADS_API_TOKEN"] != canary
+    listed = {t["id"]: t for t in json.loads(ok("get", "tasks", "-o", "json"))}[task["id"]]
+    assert listed["overrides"] == described["overrides"]  # masked there too
     assert [o for o in outputs if canary in o] == []
     with sqlite3.connect(state) as db:
         db.execute("PRAGMA wal_checkpoint(FULL)")
