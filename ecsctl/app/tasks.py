@@ -152,7 +152,7 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
     from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.scaling import recorded_activities
     from ecsctl.backends.local.firing import RULE_FIRING
-    from ecsctl.backends.local.tasks import TICK_HANDLERS
+    from ecsctl.backends.local.tasks import TICK_HANDLERS, TickInterrupted
     from ecsctl.backends.local.asg import GROUP_ACTIVITY_KIND
     from ecsctl.core.state.ports import HistoryEntry
 
@@ -168,12 +168,14 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
     with open_simulation(state_path, "tick") as store:
         with store.locked(f"ecsctl tick {duration}"):
             backend = LocalBackend(store)
+            interrupted = None
             try:
                 result = backend.tick(delta, handlers=handlers)
-            except KeyboardInterrupt:  # every minute before it is committed: say where the clock stands
-                raise KeyboardInterrupt(f"the clock stands at {store.clock()}; every minute up to it is "
-                                        f"committed (ecsctl tick again moves on from there)") from None
-            scaling = recorded_activities(backend.world)
+            except TickInterrupted as exc:  # every minute before it is committed: what they did, and where the clock stands
+                result = exc.result
+                interrupted = (f"the clock stands at {store.clock()}; every minute up to it is committed "
+                               "(ecsctl tick again moves on from there)")
+            scaling = [a for a in recorded_activities(backend.world) if a["time"] <= result.to_time]
             firings = [h.data for h in store.find(HistoryEntry, kind=RULE_FIRING)
                        if result.from_time < h.at <= result.to_time]
             capacity = sorted((h for h in store.find(HistoryEntry, kind=GROUP_ACTIVITY_KIND)
@@ -195,4 +197,5 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
                               "previousDesiredCapacity": h.data.get("from"), "desiredCapacity": h.data.get("to"),
                               "description": h.data.get("description"), "cause": h.data.get("cause")}
                              for h in capacity],
+                "interrupted": interrupted,
             }

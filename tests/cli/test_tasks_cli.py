@@ -258,6 +258,42 @@ def test_an_interrupted_tick_says_where_the_clock_stands(runner, state, monkeypa
                              "(ecsctl tick again moves on from there)\n")
 
 
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_an_interrupted_tick_prints_what_its_committed_minutes_did(runner, state, monkeypatch, fmt):
+    """The minutes before Ctrl-C are in the state; their starts, stops and events are printed (a
+    script reading the output would otherwise lose them), up to the clock as committed: a task
+    stopped at the first minute, which its service replaces, then Ctrl-C at the 4th."""
+    from ecsctl.backends.local import tasks as sim
+    from ecsctl.storage.sqlite_store import SqliteStateStore
+
+    victim = next(t for t in get(runner, state, "tasks") if t["group"] == "service:worker" and t["lastStatus"] == "RUNNING")
+    assert run(runner, "stop-task", victim["id"], "--state", state).exit_code == 0
+    calls = []
+
+    def ctrl_c(world, a, b):
+        calls.append(b)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim, "TICK_HANDLERS", [*sim.TICK_HANDLERS, ctrl_c])
+    result = run(runner, "tick", "1h", "--state", state, "-o", fmt)
+    assert result.exit_code == 130 and result.stderr.startswith("interrupted: the clock stands at ")
+    with SqliteStateStore(state, create=False) as store:
+        clock = store.clock()
+    started = [t for t in get(runner, state, "tasks")
+               if t["group"] == "service:worker" and t["lastStatus"] == "RUNNING" and t["id"] != victim["id"]]
+    replacement = max(started, key=lambda t: t["startedAt"])
+    if fmt == "json":
+        out = json.loads(result.stdout)
+        assert out["to"] == clock and out["interrupted"].startswith(f"the clock stands at {clock};")
+        assert replacement["id"] in [t["id"] for t in out["started"]]
+        assert all(t["startedAt"] <= clock for t in out["started"])
+    else:
+        assert result.stdout.splitlines()[0].endswith(f"-> {clock}")
+        assert f"started {replacement['id']}" in result.stdout
+
+
 def test_run_task_of_a_task_that_cannot_start_exits_one(runner, state, tmp_path):
     """An image tag its repository does not hold: ECS creates the tasks and stops them at once
     (TaskFailedToStart, CannotPullContainerError); none of them runs, so the command fails."""

@@ -376,24 +376,42 @@ def tick(world: World, duration: timedelta, *, handlers: Sequence[TickHandler] |
     settled: dict[str, int] = {}  # cluster -> generation it last settled at
     session = controller.Session()
     pending = 0  # minutes of bookkeeping not handed to after_minute yet
-    for a, b in minutes(start, end):
-        world.set_clock(format_clock(b))
-        for handler in TICK_HANDLERS if handlers is None else handlers:
-            handler(world, a, b)
-        for name in world.active_clusters():
-            cs = world.state(name)
-            if settled.get(name) == cs.generation:
-                continue
-            controller.settle(world, name, session)
-            settled[name] = cs.generation
-        if after_minute is not None and world.changed:
-            pending += 1
-            if world.changed_world or pending >= BOOKKEEPING_MINUTES:
-                after_minute()
-                pending = 0
+    committed = (start_text, 0, 0, mark)  # the clock, and what had happened, at the last after_minute
+    try:
+        for a, b in minutes(start, end):
+            world.set_clock(format_clock(b))
+            for handler in TICK_HANDLERS if handlers is None else handlers:
+                handler(world, a, b)
+            for name in world.active_clusters():
+                cs = world.state(name)
+                if settled.get(name) == cs.generation:
+                    continue
+                controller.settle(world, name, session)
+                settled[name] = cs.generation
+            if after_minute is not None and world.changed:
+                pending += 1
+                if world.changed_world or pending >= BOOKKEEPING_MINUTES:
+                    after_minute()
+                    pending = 0
+                    committed = (world.now(), len(result.started), len(result.stopped), len(world.history))
+    except KeyboardInterrupt:
+        if after_minute is None:
+            raise
+        clock, started, stopped, history = committed  # what was committed: the rest is not in the state
+        raise TickInterrupted(replace(result, to_time=clock, started=result.started[:started],
+                                      stopped=result.stopped[:stopped], events=world.history[mark:history])) from None
     world.set_clock(end_text)
     result.events = world.history[mark:]
     return result
+
+
+class TickInterrupted(KeyboardInterrupt):
+    """A tick stopped by Ctrl-C: ``result`` is what it committed (up to ``result.to_time``, the
+    state's clock now); the minutes after it were not written."""
+
+    def __init__(self, result: TickResult) -> None:
+        super().__init__(f"the clock stands at {result.to_time}")
+        self.result = result
 
 
 def _note(result: TickResult, old: Task | None, new: Task) -> None:
@@ -410,6 +428,7 @@ __all__ = [
     "TICK_HANDLERS",
     "RunTaskRequest",
     "RunTaskResult",
+    "TickInterrupted",
     "TickResult",
     "register_tick_handler",
     "run_task",

@@ -103,6 +103,7 @@ def tick(
     result = advance(opts.state_path, duration, spot_interruptions)
     if fmt != "text":
         emit(result, fmt)
+        _stop_if_interrupted(result)
         return
     # in the order things happened on the simulated clock; within a moment, causes (a rule's
     # firing, a scaling activity) before the starts and stops they lead to, service events last
@@ -117,3 +118,11 @@ def tick(
     timed += [(e["time"], 2, f"event   {e['time']}  {e['cluster']}/{e['service']}: {e['message']}") for e in result["events"]]
     lines = [f"clock {result['from']} -> {result['to']}"] + [line for _, _, line in sorted(timed, key=lambda x: (x[0], x[1]))]
     sys.stdout.write("".join(line + "\n" for line in lines))
+    _stop_if_interrupted(result)
+
+
+def _stop_if_interrupted(result: dict) -> None:
+    """After the output of a tick Ctrl-C stopped (what its committed minutes did): exit 130, saying
+    where the clock stands."""
+    if result.get("interrupted"):
+        raise KeyboardInterrupt(result["interrupted"])
