@@ -210,6 +210,11 @@ def test_termination_protection_keeps_instances_with_tasks(sim, protection, surv
     assert [i["ec2State"] for i in gone] == ["terminated"] * (5 - survivors)
     if protection == "ENABLED":
         assert stopped == []                                        # never an instance with running tasks
+        [group] = json.loads(sim.run("describe", "cluster", "prod", "-o", "json").stdout)["autoScalingGroups"]
+        held = [a for a in group["activities"] if a["description"].startswith("Could not scale to desired capacity")]
+        assert held and held[-1]["cause"].endswith(
+            "the desired capacity is 2: 5 of the group's 5 instances run tasks under managed termination "
+            "protection, so 3 cannot be terminated until their tasks stop.")
     else:
         assert len(stopped) == 6                                    # their tasks stop and wait for capacity
         assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 4, "PROVISIONING": 6}

@@ -262,11 +262,13 @@ def shrink(world: World, cs: ClusterState, provider: str, spec: dict | None, dat
                       f"desired and actual capacity, shrinking the capacity from {have} to {after}."),
         })
     if after > desired and data.get("protectedAbove") != after:
+        busy = sum(1 for i in members(cs, provider) if non_daemon_tasks(cs, i))
         world.append_history(GROUP_ACTIVITY_KIND, provider, {
             "cluster": cs.name, "from": after, "to": after,
             "description": "Could not scale to desired capacity because all remaining instances are protected from scale-in.",
-            "cause": (f"At {world.now()} the desired capacity is {desired} and {after - desired} of the group's "
-                      f"{after} instances run tasks under managed termination protection."),
+            "cause": (f"At {world.now()} the desired capacity is {desired}: {busy} of the group's {after} instances "
+                      f"run tasks under managed termination protection, so {after - desired} cannot be terminated "
+                      "until their tasks stop."),
         })
     if after > desired:
         data["protectedAbove"] = after
