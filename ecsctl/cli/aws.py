@@ -88,6 +88,9 @@ def run_apply(the_plan, store, aws, *, adopt: bool, events_role, parallelism: in
     problems = [f"{r.step.id}: {r.detail}" for r in execution.failed + execution.unrecorded]
     problems += [f"{r.step.id}: not run (waits for {r.detail})" for r in execution.skipped]
     followed = _wait(the_plan, execution, aws, wait_timeout, poll, sleep) if wait else []
+    if not wait and execution.ok:
+        for line in _forecast_shortfalls(the_plan, execution):
+            sys.stderr.write(f"note: {line}\n")
     problems += [f"deployment of {r.describe()}" for r in followed if r.outcome != "COMPLETED"]
     lines += [f"Deployment of {r.describe()}" for r in followed]
     message = (f"Apply incomplete: {'; '.join(problems)}." if problems else
@@ -108,6 +111,21 @@ def run_apply(the_plan, store, aws, *, adopt: bool, events_role, parallelism: in
               "problems": problems}, fmt)
     if problems:
         raise typer.Exit(1)
+
+
+def _forecast_shortfalls(the_plan, execution) -> list[str]:
+    """For an apply that does not wait: the services it changed that the plan's forecast says
+    will run fewer tasks than they ask (exit 0 means AWS accepted every call, not that)."""
+    from ecsctl.app import aws as use
+
+    applied = {f"service/{c}/{n}" for c, n in use.services_to_follow(the_plan, execution)}
+    out = []
+    for p in the_plan.predictions:
+        if p.get("address") in applied and int(p.get("short") or 0):
+            why = p.get("reason") or str(p.get("failing") or "").split(":", 1)[0] or "see the plan"
+            out.append(f"the plan forecast {p['address']} {p['short']} of {p['wanted']} task(s) short ({why}); "
+                       "--wait follows the deployment and exits 1 unless it completes")
+    return out
 
 
 def _wait(the_plan, execution, aws, timeout: float, poll: float, sleep) -> list:

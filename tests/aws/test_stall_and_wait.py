@@ -112,3 +112,23 @@ def test_wait_times_out_when_nothing_is_conclusive():
     moving = [svc(i % 3, 1) for i in range(100)]
     result, _ = follow(Script(moving), timeout=60)
     assert result.outcome == "TIMEOUT"
+
+
+def test_an_apply_that_does_not_wait_notes_the_forecasts_shortfall():
+    """Without --wait, exit 0 says AWS accepted every call; the services it changed that the
+    plan forecast short of their tasks are named, with the way to learn the outcome."""
+    from types import SimpleNamespace as NS
+
+    from ecsctl.cli.aws import _forecast_shortfalls
+
+    step = NS(kind="Service", action="update", address="service/prod/web", name="web")
+    other = NS(kind="Service", action="update", address="service/prod/api", name="api")
+    execution = NS(done=[NS(step=step), NS(step=other)])
+    plan = NS(predictions=[
+        {"address": "service/prod/web", "kind": "Service", "wanted": 4, "short": 2, "reason": "RESOURCE:CPU"},
+        {"address": "service/prod/api", "kind": "Service", "wanted": 2, "short": 0, "reason": ""},
+        {"address": "service/prod/batch", "kind": "Service", "wanted": 2, "short": 2, "reason": "RESOURCE:CPU"},  # not applied
+    ])
+    assert _forecast_shortfalls(plan, execution) == [
+        "the plan forecast service/prod/web 2 of 4 task(s) short (RESOURCE:CPU); --wait follows the deployment "
+        "and exits 1 unless it completes"]
