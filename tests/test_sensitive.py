@@ -60,6 +60,9 @@ MISSED = [
     ("GitHub token", taskdef(environment=[{"name": "GH", "value": "ghp_" + "a1B2" * 9}]), "ghp_" + "a1B2" * 9),
     ("Slack webhook", taskdef(environment=[{"name": "SLACK", "value": "https://hooks.slack.com/services/T0001/B0001/hunter2hunter2"}]),
      "hunter2hunter2"),
+    ("presigned URL", taskdef(environment=[{"name": "REPORT", "value": "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                                                               "&X-Amz-Signature=hunter2hunter2"}]), "hunter2hunter2"),
+    ("env then curl", taskdef(command=["env", "A=1", "curl", "-u", "admin:hunter2", "http://localhost/"]), "admin:hunter2"),
     ("JDBC query password", taskdef(environment=[{"name": "JDBC", "value": "jdbc:mysql://db/x?user=u&password=hunter2"}]), "hunter2"),
     ("Authorization header", taskdef(healthCheck={"command": ["CMD-SHELL", "curl -H 'Authorization: Bearer hunter2hunter2' "
                                                               "http://localhost/ || exit 1"]}), "hunter2hunter2"),
@@ -114,12 +117,16 @@ def test_references_and_plain_values_are_not_sensitive() -> None:
         healthCheck={"command": ["CMD-SHELL", "redis-cli -u redis://localhost:6379 ping"]},
         # a query without a password or one by reference, a header from a variable
         links=["https://x/?page=2&sort=name", "curl -H 'Authorization: Bearer $TOKEN' http://x",
-               "https://x/?password=${DB_PASSWORD}"],
+               "https://x/?password=${DB_PASSWORD}", "https://api/x?token={token}", "https://a/?token=YOUR_TOKEN",
+               "curl -f http://localhost/health?auth=false", "http://x/?pass=1&page=2", "http://x/?a=1&sig=%s"],
     )
     assert find_sensitive(spec) == []
     for args in (["date", "-u", "+%H:%M"], ["docker", "run", "-u", "nginx:nginx", "--user=root:root", "img"],
                  ["sh", "-c", "mysql -u root -p db && mysql -u root -p$MYSQL_PASSWORD db && grep -pattern x"],
-                 ["mysql", "-u", "root", "-p", "db"], ["perl", "-pe", "s/a/b/"]):
+                 ["mysql", "-u", "root", "-p", "db"], ["perl", "-pe", "s/a/b/"],
+                 # a client's name as a word, not the program: a container name, a host
+                 ["docker", "run", "--name", "mysql", "-p3306:3306", "mysql:8"],
+                 ["sh", "-c", "wait-for mysql -p3306 -- ./start && docker run --name curl -u 1000:1000 img"]):
         assert find_sensitive(taskdef(command=args)) == [], args
     assert mask(spec) == spec
 

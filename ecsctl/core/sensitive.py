@@ -67,9 +67,14 @@ ACCESS_KEY_RE = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
 PRIVATE_KEY_RE = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 URL_PASSWORD_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
 TOKENISH_RE = re.compile(r"^[A-Za-z0-9+/=_\-]{32,}$")
-# tokens that say what they are (the providers' documented prefixes), a password or token in a
-# URL's query (JDBC's ?user=u&password=…, a presigned Signature=), and an HTTP authorization header
-# written out; ``$VAR``, ``${…}`` and ``<…>`` are references, not values
+# a password or token in a URL's query (JDBC's ?user=u&password=…, a presigned X-Amz-Signature=):
+# a value of 6 characters or more that is no placeholder ({token}, %s, YOUR_TOKEN, changeme …)
+_QUERY_SECRET = re.compile(r"[?&;](?:password|passwd|secret|token|api[_-]?key|access[_-]?token|client[_-]?secret"
+                           r"|x-amz-signature|x-amz-security-token|signature)=([^&#\s'\"]{6,})", re.IGNORECASE)
+_QUERY_PLACEHOLDER = re.compile(r"^[$<{%]|^(?:your|replace|change|example|dummy|xxx)|^\d+$|^(?:true|false)$",
+                                re.IGNORECASE)
+# tokens that say what they are (the providers' documented prefixes) and an HTTP authorization
+# header written out; ``$VAR``, ``${…}`` and ``<…>`` are references, not values
 _SHAPED = (
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}|\bgithub_pat_[A-Za-z0-9_]{22,}"), "its value looks like a GitHub token"),
     (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "its value looks like a Slack token"),
@@ -77,8 +82,6 @@ _SHAPED = (
     (re.compile(r"\b[rs]k_live_[A-Za-z0-9]{16,}"), "its value looks like a Stripe secret key"),
     (re.compile(r"\bAIza[0-9A-Za-z_-]{35}"), "its value looks like a Google API key"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), "its value looks like a JSON Web Token"),
-    (re.compile(r"[?&;](?:password|passwd|pwd|pass|secret|token|api[_-]?key|access[_-]?token|auth|signature|sig)"
-                r"=(?![$<&#\s])[^&#\s]", re.IGNORECASE), "its value is a URL with a password or token in its query"),
     (re.compile(r"\bauthorization\s*:\s*(?:bearer|basic|token|bot)\s+(?![$<'\"\s])\S{8,}", re.IGNORECASE),
      "its value holds an HTTP Authorization header"),
 )
@@ -116,6 +119,8 @@ def text_reason(value: Any) -> str | None:
     for pattern, reason in _SHAPED:
         if pattern.search(value):
             return reason
+    if "=" in value and any(not _QUERY_PLACEHOLDER.match(m.group(1)) for m in _QUERY_SECRET.finditer(value)):
+        return "its value is a URL with a password or token in its query"
     if value.startswith(DIGEST_PREFIX) and is_digest(value):
         return "its value is the digest of a sensitive value"
     return None
@@ -169,19 +174,18 @@ _SHELL_SEGMENT = re.compile(r"&&|\|\||[;&|\n]")
 def _credentials_at(words: list) -> tuple[int, str] | None:
     """``(index, what)`` of the word of one command that holds curl's or wget's user:password,
     or a MySQL client's -pPASSWORD, if one does (``what``: how to say so)."""
-    client = None
-    for i, word in enumerate(words):
+    start = _program_at(words)
+    client = words[start].rsplit("/", 1)[-1] if start is not None else None
+    if client not in _HTTP_CLIENTS and client not in _MYSQL_CLIENTS:
+        return None  # `docker run --name mysql -p3306:3306`: the client is a name there, not the program
+    for i, word in enumerate(words[start + 1:], start + 1):
         if not isinstance(word, str):
-            continue
-        program = word.rsplit("/", 1)[-1]
-        if program in _HTTP_CLIENTS or program in _MYSQL_CLIENTS:
-            client = program
             continue
         if client in _MYSQL_CLIENTS:
             if _MYSQL_PASSWORD.match(word):
                 return i, f"a password for {client} (-pPASSWORD)"
             continue
-        m = _USER_OPTION.match(word) if client else None
+        m = _USER_OPTION.match(word)
         if m is None:
             continue
         attached = m.group(1) if word.startswith("--") else m.group(2)
@@ -194,6 +198,21 @@ def _credentials_at(words: list) -> tuple[int, str] | None:
 
 
 _USER_PASSWORD = "a user and a password for curl or wget (-u user:password)"
+# words before a command's program: Docker's health-check forms, and the wrappers that run one
+_LAUNCHERS = frozenset({"CMD", "CMD-SHELL", "exec", "env", "sudo", "time", "nice", "nohup", "command"})
+_ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
+
+
+def _program_at(words: list) -> int | None:
+    """The index of a command's program: its first word that is no launcher, flag of one, or
+    ``NAME=value`` setting (``env A=1 sudo -E mysql …`` → mysql)."""
+    for i, word in enumerate(words):
+        if not isinstance(word, str):
+            return None
+        if word in _LAUNCHERS or _ASSIGNMENT.match(word) or (i and word.startswith("-")):
+            continue
+        return i
+    return None
 
 
 def _shell_credentials(text: str) -> str | None:

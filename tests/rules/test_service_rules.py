@@ -206,8 +206,10 @@ CASES = [
     ("default-not-associated", "Cluster", "prod", {"capacityProviders": ["FARGATE"], "defaultCapacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]},
      "E4002", "not associated with the cluster"),
     ("cp-reserved-ecs", "CapacityProvider", "ecs-general", WORLD[("CapacityProvider", "asg")], "E4006",
-     "capacity provider name 'ecs-general' (metadata.name): a name can't be prefixed with \"aws\", \"ecs\", or \"fargate\""),
-    ("cp-reserved-fargate", "CapacityProvider", "Fargate-spot-2", WORLD[("CapacityProvider", "asg")], "E4006", "'Farga"),
+     "capacity provider name 'ecs-general' (metadata.name): The specified capacity provider name is invalid. "
+     "The name cannot be prefixed with \"aws\", \"ecs\", or \"fargate\""),
+    ("cp-reserved-fargate", "CapacityProvider", "Fargate-spot-2", WORLD[("CapacityProvider", "asg")], "E4006",
+     "name 'Fargate-spot-2' (metadata.name): The specified"),
     ("cp-name-ok", "CapacityProvider", "general-ecs", WORLD[("CapacityProvider", "asg")], None, None),
     ("asg-min-max", "CapacityProvider", "asg", {"autoScalingGroupProvider": {"autoScalingGroup": {"minSize": 3, "maxSize": 2}}}, "E4003", "minSize 3 is greater than maxSize 2"),
     ("asg-desired", "CapacityProvider", "asg", {"autoScalingGroupProvider": {"autoScalingGroup": {"minSize": 0, "maxSize": 2, "desiredCapacity": 5}}}, "E4003", "above maxSize 2"),

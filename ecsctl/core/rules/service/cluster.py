@@ -172,8 +172,9 @@ class CapacityProviderName(Rule):
     """A capacity provider's name may not start with ``aws``, ``ecs`` or ``fargate``.
 
     Those prefixes are reserved (``FARGATE`` and ``FARGATE_SPOT`` are ECS's own providers);
-    CreateCapacityProvider refuses such a name (the API: "The name can't be prefixed with
-    "aws", "ecs", or "fargate""), in any case.
+    CreateCapacityProvider refuses such a name in any letter case (``Ecs…`` and ``AWS…`` too,
+    aws-cdk#36584): "The specified capacity provider name is invalid. … The name cannot be
+    prefixed with "aws", "ecs", or "fargate"."
 
     Bad::
 
@@ -194,8 +195,8 @@ class CapacityProviderName(Rule):
         name = str(doc.name or "")
         prefix = next((p for p in ("aws", "ecs", "fargate") if name.lower().startswith(p)), None)
         if prefix is not None:
-            yield (), (f"capacity provider name '{name}' (metadata.name): a name can't be prefixed with "
-                       f"\"aws\", \"ecs\", or \"fargate\" ('{name[:len(prefix)]}' is reserved)")
+            yield (), (f"capacity provider name '{name}' (metadata.name): The specified capacity provider name is "
+                       "invalid. The name cannot be prefixed with \"aws\", \"ecs\", or \"fargate\" (in any case).")
 
 
 @register
