@@ -387,3 +387,32 @@ def test_a_family_deregistered_in_aws_registers_its_next_number(runner, aws_env,
     assert ecs.describe_task_definition(taskDefinition="report")["taskDefinition"]["revision"] == 2
     assert "taskdef/report" not in {c["address"] for c in plan_json(runner, aws_stack, state, aws_env)["changes"]
                                     if c["action"] != "no-op"}
+
+
+def test_the_next_revision_follows_deregistered_newer_ones_and_pinned_targets_are_read(
+        runner, aws_env, aws_stack, clients, state):
+    """A family whose newest revision was deregistered (a rollback by hand) registers the number
+    after it, as ECS does; a scheduled task pinned to an older ACTIVE revision is read, so the
+    plan does not call it unregistered."""
+    apply(runner, aws_stack, state, aws_env)
+    ecs = clients("ecs")
+    described = ecs.describe_task_definition(taskDefinition="worker")["taskDefinition"]
+    keep = {k: described[k] for k in ("containerDefinitions", "family", "networkMode", "requiresCompatibilities")
+            if k in described}
+    second = ecs.register_task_definition(**keep)["taskDefinition"]
+    ecs.deregister_task_definition(taskDefinition=second["taskDefinitionArn"])
+    assert second["revision"] == 2
+    worker = aws_stack / "worker.yaml"
+    text = worker.read_text()
+    image = next(line for line in text.splitlines() if "image:" in line)
+    worker.write_text(text.replace(image, image.rstrip() + "-2", 1))
+    batch = aws_stack / "batch.yaml"
+    batch.write_text(batch.read_text().replace("taskDefinition: report\n", "taskDefinition: report:1\n", 1))
+    plan = plan_json(runner, aws_stack, state, aws_env)
+    (svc,) = [c for c in plan["changes"] if c["address"] == "service/prod/worker"]
+    assert svc["reason"] == "task definition worker registers revision 3: a new deployment"
+    assert [f["after"] for f in svc["fields"] if f["path"] == "/taskDefinition"] == ["worker:3"]
+    assert not [p for p in plan["placement"] if p["address"] == "scheduledtask/nightly-report"]
+    apply(runner, aws_stack, state, aws_env)
+    (live,) = ecs.describe_services(cluster="prod", services=["worker"])["services"]
+    assert live["taskDefinition"].endswith("task-definition/worker:3")

@@ -111,6 +111,9 @@ def read_live(aws: Aws, scope: Scope, *, with_tasks: bool = True) -> LiveSnapsho
     _clusters(aws, scope, snap)
     _capacity_providers(aws, scope, snap)
     running_families = _services(aws, scope, snap, with_tasks)
+    pinned = {str((spec.get("target") or {}).get("taskDefinition") or "") for spec in scope.scheduled.values()
+              if isinstance(spec.get("target") or {}, dict)}
+    running_families |= {ref for ref in pinned if shapes.taskdef_ref(ref).rpartition(":")[2].isdigit()}
     _task_definitions(aws, scope.families, running_families, snap)
     _scheduled(aws, scope, snap)
     for addr, (kind, name, spec) in scope.catalogue.items():
@@ -312,22 +315,23 @@ def _task_definitions(aws: Aws, families: set[str], running: set[str], snap: Liv
         addr = address_of("TaskDefinition", family)
         snap.checked.add(addr)
         td = _describe_td(aws, family, addr)
-        if td is None:  # none ACTIVE: a family deregistered before registers its next number, not 1
-            inactive = [a for a in paged(aws, "ecs", "ListTaskDefinitions", "taskDefinitionArns", addr,
-                                         familyPrefix=family, status="INACTIVE")
-                        if shapes.taskdef_ref(a).split(":")[0] == family]
-            last = max(inactive, key=lambda a: int(a.rsplit(":", 1)[-1]), default=None)
-            record = revision_record(aws, shapes.taskdef_ref(last)) if last else None
-            if record is not None:
-                snap.records.append(record)
-                seen.add(record.ref)
-            continue
-        definition, tags = td
-        spec = canonical("TaskDefinition", family, shapes.spec_from_task_definition(definition, tags))
-        snap.resources[addr] = LiveResource("TaskDefinition", family, spec, latest_revision=int(definition["revision"]))
-        snap.records.append(TaskDefinitionRevision(family=family, revision=int(definition["revision"]), spec=spec,
-                                                   status="ACTIVE", registered_at=iso(definition.get("registeredAt"))))
-        seen.add(f"{family}:{definition['revision']}")
+        active = 0
+        if td is not None:
+            definition, tags = td
+            active = int(definition["revision"])
+            spec = canonical("TaskDefinition", family, shapes.spec_from_task_definition(definition, tags))
+            snap.resources[addr] = LiveResource("TaskDefinition", family, spec, latest_revision=active)
+            snap.records.append(TaskDefinitionRevision(family=family, revision=active, spec=spec, status="ACTIVE",
+                                                       registered_at=iso(definition.get("registeredAt"))))
+            seen.add(f"{family}:{active}")
+        # ECS never gives a number twice: a family whose newest revisions were deregistered (or
+        # deleted) registers the next one after those, not after its latest ACTIVE one
+        top = max(_highest_revision(aws, family, status, addr) for status in ("INACTIVE", "DELETE_IN_PROGRESS"))
+        if top > active:
+            record = revision_record(aws, f"{family}:{top}") or TaskDefinitionRevision(
+                family=family, revision=top, spec={}, status="INACTIVE")
+            snap.records.append(record)
+            seen.add(record.ref)
     for ref in sorted({shapes.taskdef_ref(r) for r in running if r} - seen):
         record = revision_record(aws, ref)
         if record is not None:
@@ -338,6 +342,22 @@ def _task_definitions(aws: Aws, families: set[str], running: set[str], snap: Liv
             family = res.extra.get("family", "")
             snap.resources[addr] = LiveResource(res.kind, res.name, res.spec, res.observed, res.status, res.running_count,
                                                 res.desired_count, latest.get(family), res.extra)
+
+
+def _highest_revision(aws: Aws, family: str, status: str, address: str) -> int:
+    """The highest revision of exactly ``family`` in ``status`` (0: none). ListTaskDefinitions
+    sorts by family, then revision: in DESC order the first of the family is its highest, and
+    ``familyPrefix`` also lists other families that start with the name."""
+    params = {"familyPrefix": family, "status": status, "sort": "DESC"}
+    while True:
+        answer = aws.call("ecs", "ListTaskDefinitions", address, **params)
+        for arn in answer.get("taskDefinitionArns", []):
+            name, _, number = shapes.taskdef_ref(arn).rpartition(":")
+            if name == family and number.isdigit():
+                return int(number)
+        if not answer.get("nextToken"):
+            return 0
+        params["nextToken"] = answer["nextToken"]
 
 
 def revision_record(aws: Aws, ref: str) -> TaskDefinitionRevision | None:
