@@ -110,6 +110,26 @@ def test_min_100_max_100_leaves_no_room(tmp_path: Path, store) -> None:
     assert text.rstrip().endswith("1 deployment: 1 would stall.")
 
 
+def test_max_below_100_caps_the_deployment_after_the_old_tasks_are_gone(tmp_path: Path, store) -> None:
+    """D=4, m=0, M=50 (upper = 2): step 1 stops the 4 old tasks and starts 2 new; then
+    old + new < upper no longer holds, so the deployment stalls at 2 (DESIGN §6, rule 2), in
+    the plan and in apply alike, rather than scaling to 4 once no old task is left."""
+    from ecsctl.core.state.ports import Task
+
+    docs = [cluster(4), taskdef("web"), service("web", 4, min_pct=0, max_pct=100)]
+    deployed(tmp_path, store, docs)
+    docs[1], docs[2] = taskdef("web", image="nginx:1.28"), service("web", 4, min_pct=0, max_pct=50)
+    plan = plan_of(tmp_path, docs, store)
+    [d] = plan.deployments
+    assert (d["outcome"], steps(d)) == ("stalled", [(4, 2, 0, 2)])
+    assert d["fix"] == "raise maximumPercent to 100 or more"
+    [p] = [p for p in plan.predictions if p["address"] == "service/prod/web"]
+    assert (p["short"], p["tasks"], p["fix"]) == (2, {"web:2": 2}, "raise maximumPercent to 100 or more")
+    apply_plan(plan, store, backend_for(store))
+    running = [t.task_definition for t in store.find(Task, last_status="RUNNING")]
+    assert running == ["web:2", "web:2"]  # what the plan said
+
+
 def test_create_service_accepts_bounds_that_leave_no_room(tmp_path: Path) -> None:
     """The issue's example: desiredCount 2, minimumHealthyPercent 75, maximumPercent 100 (lower =
     ceil(1.5) = 2, upper = 2): a warning, and --strict makes it fail."""

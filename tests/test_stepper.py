@@ -23,6 +23,9 @@ EXAMPLES = [
     (2, 75, 100, None, [], "stalled"),                                                             # ceil(1.5) = 2
     (0, 100, 200, None, [], "complete"),
     (4, 100, 200, 4, [], "stalled"),                                                               # full cluster, min 100
+    (4, 0, 50, None, [(4, 2, 0, 2)], "stalled"),                   # upper 2 < D: the old gone, still capped
+    (4, 50, 50, None, [(2, 0, 2, 0)], "stalled"),
+    (2, 150, 200, None, [(0, 2, 2, 2), (1, 0, 1, 2)], "stalled"),  # lower 3 > D: the last old task never stops
 ]
 
 
@@ -39,6 +42,22 @@ def test_a_stall_names_the_reason_and_the_smallest_fix():
     assert "leave no room" in bounds.reason and bounds.fix == "lower minimumHealthyPercent to 66 or raise maximumPercent to 134"
     placement = roll(4, 100, 200, 4, start=lambda n: (0, "RESOURCE:PORTS"))
     assert placement.outcome == "stalled" and "RESOURCE:PORTS" in placement.reason and "capacity" in placement.fix
+
+
+@pytest.mark.parametrize(("desired", "lo", "hi", "reason", "fix"), [
+    (4, 0, 50, "maximumPercent 50 allows 2 tasks, fewer than the desired count 4", "raise maximumPercent to 100 or more"),
+    (4, 50, 50, "maximumPercent 50 allows 2 tasks, fewer than the desired count 4", "raise maximumPercent to 100 or more"),
+    (2, 150, 200, "minimumHealthyPercent 150 keeps 3 tasks running, more than the desired count 2, so the last old "
+                  "task may not stop", "lower minimumHealthyPercent to 100 or less"),
+])
+def test_a_stall_of_percents_out_of_range_names_the_change_that_unblocks_it(desired, lo, hi, reason, fix):
+    """Below 100 %, maximumPercent never lets the desired count exist; above 100 %,
+    minimumHealthyPercent never lets the last old task stop: the fix names that side only
+    (lowering a minimum of 50 to 75, or "raising" 200 to 150, would not help)."""
+    result = roll(desired, lo, hi, desired)
+    assert result.reason == f"minimumHealthyPercent/maximumPercent leave no room: {reason}" and result.fix == fix
+    unblocked = roll(desired, lo if "maximumPercent" in fix else 100, 100 if "maximumPercent" in fix else hi, desired)
+    assert unblocked.outcome == "complete"
 
 
 def test_circuit_breaker_threshold():

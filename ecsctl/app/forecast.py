@@ -297,11 +297,14 @@ def _service_entries(world, service_steps: dict, moves: list) -> list[dict]:
     touched |= {(m.cluster, m.service) for m in moves}
     last_unplaced = {}
     failing = {}
+    held = {}  # a deployment its percents stall, with the fix: (reason, fix)
     for m in moves:
         if m.unplaced is not None:
             last_unplaced[(m.cluster, m.service)] = m.unplaced
         if m.failed and m.reason:
             failing[(m.cluster, m.service)] = (m.reason, m.fix or failure_fix(m.reason))
+        if m.phase == "stall" and m.unplaced is None and m.fix:  # (waiting for capacity has no fix of its own)
+            held[(m.cluster, m.service)] = (m.reason, m.fix)
     out = []
     for cluster, name in sorted(touched):
         cs = world.state(cluster)
@@ -323,7 +326,9 @@ def _service_entries(world, service_steps: dict, moves: list) -> list[dict]:
             "message": f"service ({name}) {unplaced.message}" if unplaced is not None else "",
             "closestInstance": unplaced.closest_instance if unplaced is not None else None,
             "failing": failing.get((cluster, name), ("", ""))[0] if short and unplaced is None else "",
-            "fix": failing.get((cluster, name), ("", ""))[1] if short and unplaced is None else "",
+            "stalled": held.get((cluster, name), ("", ""))[0] if short and unplaced is None else "",
+            "fix": (failing.get((cluster, name)) or held.get((cluster, name)) or ("", ""))[1]
+                   if short and unplaced is None else "",
             "tasks": dict(sorted(per_revision.items())),
             "provisioning": waiting,
         })

@@ -414,7 +414,18 @@ def _replica(ctx: _Ctx) -> bool:
                             0, 0, min(desired, len(new))))
         return True
     if len(new) + len(waiting) < desired:
-        started, unplaced, failed = _start(ctx, desired - len(new) - len(waiting))
+        want = desired - len(new) - len(waiting)
+        if dep.rollout_state == "IN_PROGRESS":  # the old tasks are gone, the deployment is not done:
+            min_pct, max_pct = model.percents(svc.spec)  # maximumPercent still caps it (DESIGN §6, rule 2)
+            _, upper = deployment_bounds(desired, min_pct, max_pct)
+            want = min(want, max(0, upper - len(new) - len(waiting)))
+            if want == 0:
+                reason, fix = stall(desired, min_pct, max_pct, 0, len(new) + len(waiting), upper, 0, "")
+                ctx.told(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0, 0, len(new),
+                                    reason=reason, fix=fix))
+                ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {STUCK_EVENT}")
+                return False
+        started, unplaced, failed = _start(ctx, want)
         if started:
             ctx.told(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "scale", 0, len(started),
                                 0, len(new) + len(started), failed, *(_why(ctx) if failed else ("", "")),

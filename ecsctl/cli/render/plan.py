@@ -352,6 +352,12 @@ def _placement(plan: Plan, color: bool) -> list[str]:
             if p.get("fix"):
                 lines.append(f"      fix: {p['fix']}")
             continue
+        if p.get("stalled") and not bad:
+            short = int(p.get("short") or 0)
+            lines.append(f"  {mark} {p['address']}: {short} of {wanted} {noun} will not run: {p['stalled']}{_after_apply(p)}")
+            if p.get("fix"):
+                lines.append(f"      fix: {p['fix']}")
+            continue
         if p.get("provisioning") and not bad:
             capped = [c for c in plan.capacity if p["address"] in (c.get("services") or ())]
             where = "".join(f" (capacityprovider/{c['capacityProvider']} cannot grow past maxSize {c['maxSize']})"

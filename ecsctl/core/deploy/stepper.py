@@ -151,11 +151,18 @@ def stall(desired: int, min_pct: int, max_pct: int, old: int, new: int, upper: i
     if want > 0:  # room under the bounds, but the scheduler could not place
         return (f"new tasks cannot be placed ({why or 'no capacity'})",
                 "add capacity for at least 1 more task, or lower minimumHealthyPercent so an old task can stop first")
+    room = "minimumHealthyPercent/maximumPercent leave no room"
+    lower, _ = deployment_bounds(desired, min_pct, max_pct)
+    if upper < desired:  # fewer tasks may exist than the service asks for: new ones never reach it
+        return (f"{room}: maximumPercent {max_pct} allows {upper} tasks, fewer than the desired count {desired}",
+                "raise maximumPercent to 100 or more")
+    if lower > desired:  # more must stay healthy than the service runs: the last old task never stops
+        return (f"{room}: minimumHealthyPercent {min_pct} keeps {lower} tasks running, more than the desired count "
+                f"{desired}, so the last old task may not stop", "lower minimumHealthyPercent to 100 or less")
     ok, detail = can_progress(desired, min_pct, max_pct)
     best_min, best_max = smallest_fix(desired, min_pct, max_pct)
     detail = detail or f"{old + new} tasks already at maximumPercent {max_pct} ({upper}) and none may stop"
-    return (f"minimumHealthyPercent/maximumPercent leave no room: {detail}",
-            f"lower minimumHealthyPercent to {best_min} or raise maximumPercent to {best_max}")
+    return (f"{room}: {detail}", f"lower minimumHealthyPercent to {best_min} or raise maximumPercent to {best_max}")
 
 
 def breaker_threshold(desired: int) -> int:
