@@ -314,3 +314,22 @@ def test_run_task_of_a_task_that_cannot_start_exits_one(runner, state, tmp_path)
                "--state", state)
     assert text.exit_code == 1 and text.stdout.startswith("stopped ")
     assert ": TaskFailedToStart: CannotPullContainerError" in text.stdout and "started" not in text.stdout
+
+
+def test_ctrl_c_after_the_last_minute_still_says_where_the_clock_stands(runner, state, monkeypatch):
+    """Ctrl-C in the tick's last bookkeeping (after every minute ran, before the clock's last
+    commit): the same exit 130, the clock as committed, and what the committed minutes did."""
+    from ecsctl.backends.local import backend as local
+    from ecsctl.storage.sqlite_store import SqliteStateStore
+
+    def ctrl_c(world):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(local.scaling, "flush", ctrl_c)
+    result = run(runner, "tick", "10m", "--state", state, "-o", "json")
+    with SqliteStateStore(state, create=False) as store:
+        clock = store.clock()
+    assert result.exit_code == 130
+    assert result.stderr.startswith(f"interrupted: the clock stands at {clock}; every minute up to it is committed")
+    out = json.loads(result.stdout)
+    assert out["to"] == clock and out["interrupted"].startswith(f"the clock stands at {clock}")

@@ -188,8 +188,11 @@ class LocalBackend:
         """Advance the clock minute by minute (``tasks.tick``), committing each minute that changed something."""
         result = tasks.tick(self.world, duration, handlers=None if handlers is None else list(handlers),
                             after_minute=self.commit)
-        scaling.flush(self.world)  # the engines' state of the quiet minutes
-        self.commit()  # the clock's last move
+        try:
+            scaling.flush(self.world)  # the engines' state of the quiet minutes
+            self.commit()  # the clock's last move
+        except KeyboardInterrupt:  # (before or after that commit: the state's clock says which)
+            raise tasks.TickInterrupted(tasks.committed_part(result, self.store.clock())) from None
         return result
 
     # -- per kind -------------------------------------------------------------------------

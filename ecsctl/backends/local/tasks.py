@@ -376,7 +376,6 @@ def tick(world: World, duration: timedelta, *, handlers: Sequence[TickHandler] |
     settled: dict[str, int] = {}  # cluster -> generation it last settled at
     session = controller.Session()
     pending = 0  # minutes of bookkeeping not handed to after_minute yet
-    committed = (start_text, 0, 0, mark)  # the clock, and what had happened, at the last after_minute
     try:
         for a, b in minutes(start, end):
             world.set_clock(format_clock(b))
@@ -393,16 +392,22 @@ def tick(world: World, duration: timedelta, *, handlers: Sequence[TickHandler] |
                 if world.changed_world or pending >= BOOKKEEPING_MINUTES:
                     after_minute()
                     pending = 0
-                    committed = (world.now(), len(result.started), len(result.stopped), len(world.history))
     except KeyboardInterrupt:
-        if after_minute is None:
+        if after_minute is None or world.store is None:
             raise
-        clock, started, stopped, history = committed  # what was committed: the rest is not in the state
-        raise TickInterrupted(replace(result, to_time=clock, started=result.started[:started],
-                                      stopped=result.stopped[:stopped], events=world.history[mark:history])) from None
+        raise TickInterrupted(committed_part(replace(result, events=world.history[mark:]), world.store.clock())) from None
     world.set_clock(end_text)
     result.events = world.history[mark:]
     return result
+
+
+def committed_part(result: TickResult, clock: str | None) -> TickResult:
+    """What of ``result`` the state holds when its clock stands at ``clock`` (a tick stopped
+    there): each minute commits as it ends, so what happened after ``clock`` was not written."""
+    clock = clock or result.from_time
+    return replace(result, to_time=clock, started=[t for t in result.started if (t.started_at or "") <= clock],
+                   stopped=[t for t in result.stopped if (t.stopped_at or "") <= clock],
+                   events=[e for e in result.events if e.at <= clock])
 
 
 class TickInterrupted(KeyboardInterrupt):
@@ -430,6 +435,7 @@ __all__ = [
     "RunTaskResult",
     "TickInterrupted",
     "TickResult",
+    "committed_part",
     "register_tick_handler",
     "run_task",
     "stop_task",
