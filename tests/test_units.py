@@ -103,7 +103,8 @@ def test_worked_examples_in_docstrings():
 
     from ecsctl.core import units
     from ecsctl.core.rules.taskdef import facts, secrets
+    from ecsctl.core.state import clock
 
-    for module in (units, facts, secrets):
+    for module in (units, facts, secrets, clock):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__

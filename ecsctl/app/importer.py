@@ -22,13 +22,13 @@ refused unless ``force``.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from ecsctl.core.aws import shapes
+from ecsctl.core.manifest.envelope import NAME_RE
 from ecsctl.core.normalize import canonical, prune_spec
 from ecsctl.core.plan.model import address as address_of
 from ecsctl.errors import InputError
@@ -48,9 +48,6 @@ class Imported:
 
     def manifest(self) -> dict:
         return {"apiVersion": "ecsctl/v1", "kind": self.kind, "metadata": {"name": self.name}, "spec": self.spec}
-
-
-_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")  # a service's name, as metadata.name takes it
 
 
 def _item(kind: str, name: str, spec: dict, revision: object = None) -> Imported:
@@ -93,7 +90,7 @@ def from_files(paths: list[str]) -> list[Imported]:
             for i, s in enumerate(data["services"]):
                 if not isinstance(s, dict) or not s.get("serviceName"):
                     raise InputError(f"{name}: a services[] item without serviceName is not describe-services output")
-                if not isinstance(s["serviceName"], str) or not _NAME.fullmatch(s["serviceName"]):
+                if not isinstance(s["serviceName"], str) or not NAME_RE.match(s["serviceName"]):
                     raise InputError(f"{name}: services[{i}].serviceName must be 1-255 letters, digits, '-' or '_', "
                                      f"not {json.dumps(s['serviceName'])[:80]}")
                 out.append(_item("Service", s["serviceName"], _without_null_grace(shapes.spec_from_service(s))))

@@ -22,7 +22,7 @@ def put(state_path: str, service: str, *, cluster: str | None = None, metric: st
     from ecsctl.app.scaling import read_metric_rows
     from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.scaling import metrics_read, put_metrics
-    from ecsctl.backends.local.tasks import parse_clock
+    from ecsctl.core.state.clock import parse_clock
     from ecsctl.core.scaling.activities import minute_iso
     from ecsctl.core.scaling.schedules import epoch_minute
 

@@ -118,6 +118,7 @@ from urllib.parse import quote
 
 from ecsctl.core.plan.model import parse_address
 from ecsctl.core.sensitive import DIGEST_PREFIX, Sealer, SealedSpec
+from ecsctl.core.state.clock import is_clock
 from ecsctl.core.state.fields import (FieldType, describe, field_types, negative_field, record_problem,
                                       wrong_field)
 
@@ -1508,7 +1509,7 @@ class SqliteStateStore:
         if unknown:
             raise bad(f"unknown key {unknown[0]!r} in the export")
         clock = data.get("clock")
-        if clock is not None and not _is_clock(clock):
+        if clock is not None and not is_clock(clock):
             raise bad(f"\"clock\" is not a UTC time such as 2026-01-01T00:00:00Z, got {describe(clock)}")
         tables: list[tuple[_Table, list[Any]]] = []
         for table in (*_EXPORT_TABLES, _EVENTS):
@@ -1533,17 +1534,6 @@ class SqliteStateStore:
                 records.append(record)
             tables.append((table, records))
         return lineage, serial, tables
-
-
-def _is_clock(value: Any) -> bool:
-    """Whether ``value`` is a time the simulation's clock can hold (``2026-01-01T00:00:00Z``)."""
-    if not isinstance(value, str):
-        return False
-    try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
 
 
 def _address_problem(record: Any) -> tuple[str, str] | None:

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecsctl.backends.local import LocalBackend, check_invariants
-from ecsctl.backends.local.tasks import RunTaskRequest, parse_clock, run_task
+from ecsctl.backends.local.tasks import RunTaskRequest, run_task
+from ecsctl.core.state.clock import parse_clock
 from ecsctl.core.plan.model import Step, address
 from ecsctl.core.state import ContainerInstance, Task
 from ecsctl.storage.sqlite_store import SqliteStateStore

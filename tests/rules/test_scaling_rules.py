@@ -232,6 +232,9 @@ TARGET_CASES = [
         "subnets": ["subnet-1"], "assignPublicIp": "ENABLED"}}), "E3021", "Assign public IP is not supported for this launch type"),
     ("target-bridge-with-network", target(taskDefinition="job", launchType="EC2"),
      "E3005", "Network Configuration is not valid for the given networkMode of this task definition ('bridge'"),
+    # no launch type and no strategy: the cluster's default strategy decides (prod3's is Fargate)
+    ("target-default-fargate-placement", target(launchType=DROP, cluster="prod3", placementStrategy=[{"type": "binpack", "field": "cpu"}]),
+     "E3010", "placementStrategy is not supported on Fargate"),
     ("target-override-ok", target(overrides={"containerOverrides": [{"name": "web", "cpu": 128}]}), None, None),
     ("target-strategy-ok", target(launchType=DROP, capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}]),
      None, None),
@@ -241,6 +244,8 @@ TARGET_CASES = [
 @pytest.mark.parametrize("case, changes, rule, fragment", TARGET_CASES, ids=[c[0] for c in TARGET_CASES])
 def test_a_targets_launch_settings_are_held_to_runtasks_rules(validator, tmp_path, case, changes, rule, fragment):
     world = mutate(mutate(BASE, "ScheduledTask", "report", changes), "Cluster", "prod2", {"capacityProviders": ["asg"]})
+    world = mutate(world, "Cluster", "prod3", {"capacityProviders": ["FARGATE"],
+                                               "defaultCapacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}]})
     assert_case(validator, tmp_path, world, "ScheduledTask", "report", rule, fragment, prefixes=("E3", "E6"))
 
 

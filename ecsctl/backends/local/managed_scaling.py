@@ -33,7 +33,8 @@ from datetime import datetime, timezone
 
 from ecsctl.backends.local import asg
 from ecsctl.backends.local import capacity_providers as cp
-from ecsctl.backends.local.tasks import format_clock, parse_clock, register_tick_handler
+from ecsctl.backends.local.tasks import register_tick_handler
+from ecsctl.core.state.clock import format_clock, parse_clock
 from ecsctl.backends.local.world import ClusterState, World
 from ecsctl.core.plan.model import address
 from ecsctl.core.scaling.capacity import (ManagedScaling, balance_zones, beyond_max_size_text, instances_needed,

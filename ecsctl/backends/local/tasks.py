@@ -37,7 +37,7 @@ Model (documented choices; see also ``services.py``):
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
 from ecsctl.backends.local import capacity_providers, controller, launch
@@ -52,6 +52,7 @@ from ecsctl.core.extensions import EXTENSION
 from ecsctl.core.plan.model import address
 from ecsctl.core.scheduling import cql
 from ecsctl.core.scheduling.placement import TaskDemand
+from ecsctl.core.state.clock import format_clock, parse_clock
 from ecsctl.core.state.ports import ServiceEvent, SimState, Task
 from ecsctl.errors import InputError, UsageError
 
@@ -65,7 +66,6 @@ MAX_SUBNETS = 16
 MAX_GROUP = 255
 MAX_EXPRESSION = 2000
 LAUNCH_TYPES = ("EC2", "FARGATE")
-CLOCK_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 BOOKKEEPING_MINUTES = 60  # a tick commits bookkeeping-only minutes at least this often
 
 # ---------------------------------------------------------------------------------------------
@@ -318,21 +318,6 @@ def register_tick_handler(handler: TickHandler) -> TickHandler:
     if handler not in TICK_HANDLERS:
         TICK_HANDLERS.append(handler)
     return handler
-
-
-def parse_clock(text: str) -> datetime:
-    try:
-        return datetime.strptime(text, CLOCK_FORMAT).replace(tzinfo=timezone.utc)
-    except ValueError:
-        try:
-            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise InputError(f"the state's clock {text!r} is not an ISO time") from None
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
-
-
-def format_clock(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime(CLOCK_FORMAT)
 
 
 @dataclass

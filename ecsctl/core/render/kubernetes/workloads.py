@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from ecsctl.core.controller.service import launch_type
 from ecsctl.core.render.kubernetes import placement, rollout
 from ecsctl.core.render.kubernetes.names import dns_1035_label, dns_label, is_label_key, label_value
 from ecsctl.core.render.kubernetes.pod import PodInput, build_pod
@@ -20,7 +21,7 @@ from ecsctl.core.render.kubernetes.schedule import Untranslatable, kubernetes_sc
 from ecsctl.core.render.kubernetes.stack import Source, Stack
 from ecsctl.core.render.kubernetes.yaml_text import Items, Node
 from ecsctl.core.rules.network.lookup import member_of, member_of_expressions
-from ecsctl.core.rules.service.refs import as_dict, as_list, cluster_name, target_group_name, uses_fargate
+from ecsctl.core.rules.service.refs import as_dict, as_list, cluster_name, target_group_name
 
 NAME_LABEL = "app.kubernetes.io/name"
 CRONJOB_NAME_LIMIT = 52  # the Job controller appends an 11-character suffix
@@ -186,13 +187,8 @@ class Renderer:
     # -- services ------------------------------------------------------------------------------
 
     def _fargate(self, spec: dict) -> bool:
-        if uses_fargate(spec):
-            return True
-        if spec.get("launchType") or spec.get("capacityProviderStrategy"):
-            return False
         cluster = self.stack.cluster_of(spec)
-        default = as_list((cluster.spec if cluster else {}).get("defaultCapacityProviderStrategy"))
-        return bool(default) and uses_fargate({"capacityProviderStrategy": default})
+        return launch_type(spec, cluster.spec if cluster else None) == "FARGATE"
 
     def service(self, source: Source) -> Workload | None:
         spec = source.spec

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ecsctl.core.rules.base import Rule, register
-from ecsctl.core.rules.service.refs import as_dict, as_list, launch_settings, task_definition_spec, uses_fargate
+from ecsctl.core.rules.service.refs import as_dict, as_list, launch_of, launch_path, launch_settings, task_definition_spec
 
 
 @register
@@ -63,15 +63,14 @@ class FargateService(Rule):
         launch = spec.get("launchType")
         if launch in ("FARGATE", "EXTERNAL") and spec.get("schedulingStrategy", "REPLICA") != "REPLICA":
             yield ("schedulingStrategy",), f"launch type {launch} supports only the REPLICA scheduling strategy"
-        if not uses_fargate(spec):
+        if launch_of(spec, ctx) != "FARGATE":
             return
         td = task_definition_spec(spec.get("taskDefinition"), ctx)
         if td is None:
             return
         compat = td.get("requiresCompatibilities")
         if not (isinstance(compat, list) and "FARGATE" in compat):
-            where = ("launchType",) if launch == "FARGATE" else ("capacityProviderStrategy",)
-            yield at + where, f"task definition '{spec.get('taskDefinition')}' is not compatible with FARGATE (add FARGATE to its requiresCompatibilities)"
+            yield at + launch_path(spec), f"task definition '{spec.get('taskDefinition')}' is not compatible with FARGATE (add FARGATE to its requiresCompatibilities)"
 
 
 @register
@@ -102,9 +101,8 @@ class DaemonService(Rule):
             yield ("desiredCount",), "a DAEMON service runs one task per container instance; remove desiredCount"
         if as_list(spec.get("placementStrategy")):
             yield ("placementStrategy",), "placement strategies are not supported with the DAEMON scheduling strategy"
-        if uses_fargate(spec):
-            where = ("launchType",) if "launchType" in spec else ("capacityProviderStrategy",)
-            yield where, "the DAEMON scheduling strategy is not supported on Fargate"
+        if launch_of(spec, ctx) == "FARGATE":
+            yield launch_path(spec), "the DAEMON scheduling strategy is not supported on Fargate"
         if "autoScaling" in spec:
             yield ("autoScaling",), "Service Auto Scaling is not supported with the DAEMON scheduling strategy"
         controller = as_dict(spec.get("deploymentController")).get("type")
@@ -138,7 +136,7 @@ class FargateNoPlacement(Rule):
 
     def check(self, spec, doc, ctx):
         spec, at = launch_settings(spec, doc)
-        if not uses_fargate(spec):
+        if launch_of(spec, ctx) != "FARGATE":
             return
         for key in ("placementStrategy", "placementConstraints"):
             if as_list(spec.get(key)):

@@ -3,10 +3,8 @@ definition's network mode and its launch type."""
 
 from __future__ import annotations
 
-from ecsctl.core.controller.service import launch_type
 from ecsctl.core.rules.base import Rule, register
-from ecsctl.core.rules.service.refs import (as_dict, as_list, cluster_name, launch_settings, network_mode, spec_of,
-                                            task_definition_spec)
+from ecsctl.core.rules.service.refs import as_dict, launch_of, launch_settings, network_mode, task_definition_spec
 
 
 @register
@@ -106,10 +104,7 @@ class PublicIpOnFargateOnly(Rule):
         awsvpc = as_dict(as_dict(spec.get("networkConfiguration")).get("awsvpcConfiguration"))
         if awsvpc.get("assignPublicIp") != "ENABLED":
             return
-        cluster = spec_of(ctx.get("Cluster", cluster_name(spec)))
-        if not spec.get("launchType") and not as_list(spec.get("capacityProviderStrategy")) and cluster is None:
-            return  # the cluster's default strategy decides, and it is not among the documents
-        launch = launch_type(spec, cluster)
-        if launch != "FARGATE":
+        launch = launch_of(spec, ctx)
+        if launch is not None and launch != "FARGATE":  # (None: a default strategy of a cluster not validated)
             yield (at + ("networkConfiguration", "awsvpcConfiguration", "assignPublicIp"),
                    f"Assign public IP is not supported for this launch type ({launch}; only Fargate tasks get a public IP)")

@@ -72,12 +72,23 @@ def strategy_items(strategy: Any):
             yield i, item
 
 
-def uses_fargate(spec: dict) -> bool:
-    """Launch type FARGATE, or a capacity provider strategy made of Fargate providers."""
-    if spec.get("launchType") == "FARGATE":
-        return True
-    names = [item.get("capacityProvider") for _, item in strategy_items(spec.get("capacityProviderStrategy"))]
-    return bool(names) and all(n in FARGATE_PROVIDERS for n in names)
+def launch_of(spec: dict, ctx) -> str | None:
+    """The launch type a service's (or a target's) tasks get: ``launchType``, else its capacity
+    provider strategy's, else the cluster's default strategy's (``core.controller.service.
+    launch_type``); None when that default decides and the cluster is not among the documents."""
+    from ecsctl.core.controller.service import launch_type
+
+    if spec.get("launchType") or as_list(spec.get("capacityProviderStrategy")):
+        return launch_type(spec, None)
+    cluster = spec_of(ctx.get("Cluster", cluster_name(spec)))
+    return launch_type(spec, cluster) if cluster is not None else None
+
+
+def launch_path(spec: dict) -> tuple:
+    """Where a launch-type finding points: ``launchType``, the strategy, or the document."""
+    if "launchType" in spec:
+        return ("launchType",)
+    return ("capacityProviderStrategy",) if as_list(spec.get("capacityProviderStrategy")) else ()
 
 
 def check_strategy(strategy: Any, field: str, ctx, associated: set[str] | None):
