@@ -170,13 +170,16 @@ SIZE_OVERRIDES = ("cpu", "memory", "memoryReservation")
 def overridden(spec: dict, overrides: Any) -> dict:
     """A task definition spec as RunTask's ``overrides`` size one task of it: the task-level
     ``cpu``/``memory`` and each named container's ``cpu``, ``memory`` and ``memoryReservation``
-    (ContainerOverride) replace the definition's; the rest of ``overrides`` sizes nothing.
+    (ContainerOverride) replace the definition's. (GPU ``resourceRequirements`` overrides are
+    not read: the task keeps its definition's GPUs.)
 
     >>> td = {"containerDefinitions": [{"name": "app", "cpu": 1800, "memory": 4096}]}
     >>> task_demand(overridden(td, {"containerOverrides": [{"name": "app", "cpu": 100, "memory": 512}]}))
     (100, 512)
     >>> task_demand(overridden(td, {"cpu": "512", "memory": "1024"}))
     (512, 1024)
+    >>> task_demand(overridden(td, {"containerOverrides": [{"name": "app", "cpu": "100"}]}))  # from a template
+    (100, 4096)
     """
     sized = isinstance(overrides, dict) and (
         any(overrides.get(k) is not None for k in ("cpu", "memory"))
@@ -191,9 +194,16 @@ def overridden(spec: dict, overrides: Any) -> dict:
     by_name = {o.get("name"): o for o in overrides.get("containerOverrides") or () if isinstance(o, dict)}
     if by_name:
         out["containerDefinitions"] = [
-            {**c, **{k: o[k] for k in SIZE_OVERRIDES if o.get(k) is not None}}
+            {**c, **{k: _whole(o[k]) for k in SIZE_OVERRIDES if o.get(k) is not None}}
             for c in _containers(spec) for o in [by_name.get(c.get("name"), {})]]
     return out
+
+
+def _whole(value: Any) -> Any:
+    """An override's number as an integer: an input transformer's template gives ``"100"``."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
 
 
 def unknown_override_containers(spec: dict, overrides: Any) -> list[str]:
