@@ -301,6 +301,25 @@ def test_awsvpc_needs_no_host_port():
     assert (22, "tcp") in placer.node("a").used_ports  # reserved ports are never released
 
 
+def test_an_awsvpc_task_on_ec2_takes_one_network_interface():
+    """ecs-semantics §2.2: awsvpc on EC2 = 1 ENI; an instance without a free one is refused
+    with RESOURCE:ENI, and a stopped task gives its interface back. Other modes take none."""
+    demand = TaskDemand(128, 128, network_mode="awsvpc")
+    a, b = node("a", remaining_eni=2), node("b", remaining_eni=0)
+    placer = Placer([a, b])
+    got = placer.place_many(demand, 3, group="g")
+    assert ids(got[:2]) == ["a", "a"] and isinstance(got[2], Unplaced)
+    assert got[2].reason == "RESOURCE:ENI" and 'encountered error "RESOURCE:ENI"' in got[2].message
+    assert a.remaining_eni == 0
+    placer.release("a", demand, got[0].host_ports, "g")
+    assert a.remaining_eni == 1 and ids([placer.place(demand, group="g")]) == ["a"]
+    for mode in ("bridge", "host", "none"):
+        assert isinstance(placer.place(TaskDemand(128, 128, network_mode=mode), group="h"), Placed), mode
+    assert (a.remaining_eni, b.remaining_eni) == (0, 0)
+    unknown = Placer([node("c")])  # no limit known (a type the table does not size)
+    assert all(isinstance(p, Placed) for p in unknown.place_many(demand, 20, group="g"))
+
+
 def test_reserved_port_limit_of_100():
     taken = {(10000 + k, "tcp") for k in range(MAX_RESERVED_PORTS - len(RESERVED_PORTS) - 1)}  # 99 in use
     one = TaskDemand(1, 1, ports=(PortNeed(1, 20001),))

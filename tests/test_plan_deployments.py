@@ -130,6 +130,21 @@ def test_max_below_100_caps_the_deployment_after_the_old_tasks_are_gone(tmp_path
     assert running == ["web:2", "web:2"]  # what the plan said
 
 
+def test_awsvpc_tasks_on_ec2_are_bounded_by_the_instances_network_interfaces(tmp_path: Path, store) -> None:
+    """An m5.large attaches 3 network interfaces, one the instance's own: 2 awsvpc tasks each
+    (without ENI trunking). 2 instances of it run 4 of the 6; the plan says RESOURCE:ENI first."""
+    from ecsctl.core.state.ports import Task
+
+    net = {"awsvpcConfiguration": {"subnets": ["subnet-1"], "securityGroups": ["sg-1"]}}
+    docs = [cluster(2), taskdef("web", networkMode="awsvpc"), service("web", 6, networkConfiguration=net)]
+    docs[1]["spec"]["containerDefinitions"][0]["portMappings"] = [{"containerPort": 8080}]
+    plan = plan_of(tmp_path, docs, store)
+    [p] = [p for p in plan.predictions if p["address"] == "service/prod/web"]
+    assert (p["placeable"], p["unplaceable"], p["reason"]) == (4, 2, "RESOURCE:ENI")
+    apply_plan(plan, store, backend_for(store))
+    assert len(store.find(Task, last_status="RUNNING")) == 4
+
+
 def test_create_service_accepts_bounds_that_leave_no_room(tmp_path: Path) -> None:
     """The issue's example: desiredCount 2, minimumHealthyPercent 75, maximumPercent 100 (lower =
     ceil(1.5) = 2, upper = 2): a warning, and --strict makes it fail."""

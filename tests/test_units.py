@@ -103,8 +103,9 @@ def test_worked_examples_in_docstrings():
 
     from ecsctl.core import units
     from ecsctl.core.rules.taskdef import facts, secrets
+    from ecsctl.core.scheduling import instance_types
     from ecsctl.core.state import clock
 
-    for module in (units, facts, secrets, clock):
+    for module in (units, facts, secrets, clock, instance_types):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__

@@ -32,6 +32,7 @@ from operator import attrgetter
 from typing import Iterable
 
 from ecsctl.core.controller import ids
+from ecsctl.core.scheduling.instance_types import task_enis
 from ecsctl.core.scheduling.placement import RESERVED_PORTS, Node, Placer, TaskDemand
 from ecsctl.core.state.ports import (
     CatalogueEntry,
@@ -404,12 +405,13 @@ class ClusterState:
         out = []
         world = self.world
         gpus: dict[str, int] = {}  # revision -> GPUs a task of it takes (a function of the revision alone)
+        awsvpc: dict[str, bool] = {}  # revision -> whether a task of it takes a network interface
         for inst in self.sorted_instances():
             if inst.status == "INACTIVE":
                 continue
             static: set = set()
             dynamic: set = set()
-            cpu = memory = gpu = running = 0
+            cpu = memory = gpu = running = enis = 0
             groups: Counter = Counter()
             for t in self.instance_tasks(inst.id):  # one pass over the tasks holding resources
                 if t.last_status not in HOLDING_STATUSES:
@@ -426,12 +428,17 @@ class ClusterState:
                 if task_gpu is None:
                     task_gpu = gpus[ref] = world.task_gpu(t)
                 gpu += task_gpu
+                takes = awsvpc.get(ref)
+                if takes is None:
+                    takes = awsvpc[ref] = world.task_demand(t).network_mode == "awsvpc"
+                enis += takes
                 groups[t.group] += 1
                 running += 1
             out.append(Node(
                 id=inst.id, availability_zone=inst.availability_zone, attributes=dict(inst.attributes),
                 remaining_cpu=inst.registered_cpu - cpu, remaining_memory=inst.registered_memory - memory,
                 remaining_gpu=inst.registered_gpu - gpu,
+                remaining_eni=None if (limit := task_enis(inst.instance_type)) is None else limit - enis,
                 used_ports=static, dynamic_ports=dynamic, status=inst.status,
                 agent_connected=inst.agent_connected, agent_version=inst.agent_version or "1.80.0",
                 registered_at=inst.registered_at, ec2_instance_id=ids.ec2_instance_id(inst.id),

@@ -46,6 +46,13 @@ class InstanceType:
     memory_gib: float
     architecture: str  # x86_64 | arm64
     gpus: int = 0
+    enis: int = 0  # network interfaces EC2 attaches at most (0: not in the table)
+
+    @property
+    def task_enis(self) -> int | None:
+        """awsvpc tasks an instance of this type takes without ENI trunking: one network
+        interface each, all but the instance's own primary one (None: not known)."""
+        return self.enis - 1 if self.enis else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,26 +63,32 @@ class InstanceResources:
     architecture: str
     vcpus: int
     memory_mib_physical: int
+    task_enis: int | None = None  # awsvpc tasks it takes (InstanceType.task_enis)
 
 
-def _family(prefix: str, arch: str, gib_per_vcpu: float, sizes: dict[str, int]) -> list[InstanceType]:
-    return [InstanceType(f"{prefix}.{size}", v, v * gib_per_vcpu, arch) for size, v in sizes.items()]
+def _family(prefix: str, arch: str, gib_per_vcpu: float, sizes: dict[str, tuple[int, int]]) -> list[InstanceType]:
+    return [InstanceType(f"{prefix}.{size}", v, v * gib_per_vcpu, arch, enis=enis) for size, (v, enis) in sizes.items()]
 
 
-_GENERAL = {"large": 2, "xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32, "12xlarge": 48, "16xlarge": 64}
-_C5 = {"large": 2, "xlarge": 4, "2xlarge": 8, "4xlarge": 16, "9xlarge": 36, "12xlarge": 48, "18xlarge": 72}
-_BURST = {"nano": (2, 0.5), "micro": (2, 1), "small": (2, 2), "medium": (2, 4), "large": (2, 8),
-          "xlarge": (4, 16), "2xlarge": (8, 32)}
+# size -> (vCPUs, network interfaces): EC2's "Maximum network interfaces" per instance type
+# (EC2 User Guide, "Network interfaces per instance type"; e.g. t3.nano 2, t3.small 3,
+# m5.large 3, m5.4xlarge 8, m5.16xlarge 15)
+_GENERAL = {"large": (2, 3), "xlarge": (4, 4), "2xlarge": (8, 4), "4xlarge": (16, 8), "8xlarge": (32, 8),
+            "12xlarge": (48, 8), "16xlarge": (64, 15)}
+_C5 = {"large": (2, 3), "xlarge": (4, 4), "2xlarge": (8, 4), "4xlarge": (16, 8), "9xlarge": (36, 8),
+       "12xlarge": (48, 8), "18xlarge": (72, 15)}
+_BURST = {"nano": (2, 0.5, 2), "micro": (2, 1, 2), "small": (2, 2, 3), "medium": (2, 4, 3), "large": (2, 8, 3),
+          "xlarge": (4, 16, 4), "2xlarge": (8, 32, 4)}
 
 
 def _build() -> dict[str, InstanceType]:
     types: list[InstanceType] = []
     for prefix, arch in (("t3", "x86_64"), ("t3a", "x86_64"), ("t4g", "arm64")):
-        types += [InstanceType(f"{prefix}.{size}", v, gib, arch) for size, (v, gib) in _BURST.items()]
-    types += [InstanceType("t2.micro", 1, 1, "x86_64"), InstanceType("t2.small", 1, 2, "x86_64"),
-              InstanceType("t2.medium", 2, 4, "x86_64"), InstanceType("t2.large", 2, 8, "x86_64")]
-    types += [InstanceType("m4.large", 2, 8, "x86_64"), InstanceType("m4.xlarge", 4, 16, "x86_64"),
-              InstanceType("m4.2xlarge", 8, 32, "x86_64"), InstanceType("m4.4xlarge", 16, 64, "x86_64")]
+        types += [InstanceType(f"{prefix}.{size}", v, gib, arch, enis=enis) for size, (v, gib, enis) in _BURST.items()]
+    types += [InstanceType("t2.micro", 1, 1, "x86_64", enis=2), InstanceType("t2.small", 1, 2, "x86_64", enis=3),
+              InstanceType("t2.medium", 2, 4, "x86_64", enis=3), InstanceType("t2.large", 2, 8, "x86_64", enis=3)]
+    types += [InstanceType("m4.large", 2, 8, "x86_64", enis=2), InstanceType("m4.xlarge", 4, 16, "x86_64", enis=4),
+              InstanceType("m4.2xlarge", 8, 32, "x86_64", enis=4), InstanceType("m4.4xlarge", 16, 64, "x86_64", enis=8)]
     for prefix in ("m5", "m5a", "m6i", "m6a", "m7i"):
         types += _family(prefix, "x86_64", 4, _GENERAL)
     for prefix in ("m6g", "m7g"):
@@ -90,12 +103,12 @@ def _build() -> dict[str, InstanceType]:
     for prefix in ("r6g", "r7g"):
         types += _family(prefix, "arm64", 8, _GENERAL)
     types += [
-        InstanceType("g4dn.xlarge", 4, 16, "x86_64", 1), InstanceType("g4dn.2xlarge", 8, 32, "x86_64", 1),
-        InstanceType("g4dn.4xlarge", 16, 64, "x86_64", 1), InstanceType("g4dn.12xlarge", 48, 192, "x86_64", 4),
-        InstanceType("g5.xlarge", 4, 16, "x86_64", 1), InstanceType("g5.2xlarge", 8, 32, "x86_64", 1),
-        InstanceType("g5.12xlarge", 48, 192, "x86_64", 4),
-        InstanceType("p3.2xlarge", 8, 61, "x86_64", 1), InstanceType("p3.8xlarge", 32, 244, "x86_64", 4),
-        InstanceType("p3.16xlarge", 64, 488, "x86_64", 8),
+        InstanceType("g4dn.xlarge", 4, 16, "x86_64", 1, 3), InstanceType("g4dn.2xlarge", 8, 32, "x86_64", 1, 3),
+        InstanceType("g4dn.4xlarge", 16, 64, "x86_64", 1, 3), InstanceType("g4dn.12xlarge", 48, 192, "x86_64", 4, 8),
+        InstanceType("g5.xlarge", 4, 16, "x86_64", 1, 4), InstanceType("g5.2xlarge", 8, 32, "x86_64", 1, 4),
+        InstanceType("g5.12xlarge", 48, 192, "x86_64", 4, 15),
+        InstanceType("p3.2xlarge", 8, 61, "x86_64", 1, 4), InstanceType("p3.8xlarge", 32, 244, "x86_64", 4, 8),
+        InstanceType("p3.16xlarge", 64, 488, "x86_64", 8, 8),
     ]
     return {t.name: t for t in types}
 
@@ -158,6 +171,7 @@ def instance_resources(instance_type: str, cpu: int | None = None, memory: int |
         architecture=t.architecture,
         vcpus=t.vcpus,
         memory_mib_physical=physical,
+        task_enis=t.task_enis,
     )
 
 
@@ -192,6 +206,17 @@ def architecture_of(instance_type: str) -> str:
     """
     name = str(instance_type).strip().lower()
     return "arm64" if _GRAVITON.match(name) or name.startswith("a1.") else "x86_64"
+
+
+def task_enis(instance_type: str) -> int | None:
+    """awsvpc tasks a container instance of ``instance_type`` takes, without ENI trunking (None:
+    a type the table does not size, given ``cpu`` and ``memory`` in the manifest: no limit).
+
+    >>> task_enis("m5.large"), task_enis("m5.16xlarge"), task_enis("g2.2xlarge")
+    (2, 14, None)
+    """
+    found = INSTANCE_TYPES.get(instance_type) or INSTANCE_TYPES.get(str(instance_type).strip().lower())
+    return found.task_enis if found is not None else None
 
 
 def is_known(instance_type: str) -> bool:

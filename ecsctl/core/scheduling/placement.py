@@ -72,6 +72,7 @@ REASON_PHRASES: dict[str, tuple[str, str]] = {
     "CPU": ("RESOURCE:CPU", "has insufficient CPU units available"),
     "MEMORY": ("RESOURCE:MEMORY", "has insufficient memory available"),
     "GPU": ("RESOURCE:GPU", "has insufficient GPU resources available"),
+    "ENI": ("RESOURCE:ENI", 'encountered error "RESOURCE:ENI"'),
     "PORTS": ("RESOURCE:PORTS", "is already using a port required by your task"),
     "PORTS_UDP": ("RESOURCE:PORTS_UDP", "is already using a port required by your task"),
     "PORTS_LIMIT": ("RESOURCE:PORTS", "can not exceed the maximum allowed reserved port limit of "
@@ -194,6 +195,7 @@ class Node:
     remaining_cpu: int
     remaining_memory: int
     remaining_gpu: int = 0
+    remaining_eni: int | None = None  # awsvpc tasks it may still take (None: no limit known)
     used_ports: set = field(default_factory=set)  # {(port, protocol)} static host ports in use
     dynamic_ports: set = field(default_factory=set)  # {(port, protocol)} dynamic ports in use
     status: str = "ACTIVE"
@@ -683,6 +685,7 @@ class Placer:
     def _fits_fn(self, demand: TaskDemand, group: str, constraints: Sequence[dict]) -> Callable[[int], bool]:
         nodes = self.nodes
         cpu, mem, gpu = demand.cpu, demand.memory, demand.gpu
+        eni = demand.network_mode == "awsvpc"  # one elastic network interface per task on EC2
         static = self._plan(demand).static
         limit = MAX_RESERVED_PORTS - len(static)
         distinct = False
@@ -705,6 +708,8 @@ class Placer:
             if n.status != "ACTIVE" or not n.agent_connected:
                 return False
             if gpu and n.remaining_gpu < gpu:
+                return False
+            if eni and n.remaining_eni is not None and n.remaining_eni < 1:
                 return False
             if static:
                 used, dyn = n.used_ports, n.dynamic_ports
@@ -1067,7 +1072,9 @@ class Placer:
         seen = self._plan_of.get(id(demand))  # (_plan, inline: tasks start by the thousand)
         plan = seen[1] if seen is not None and seen[0] is demand else self._plan(demand)
         host_ports: list[int] = []
-        if plan.awsvpc:
+        if plan.awsvpc:  # (awsvpc, or none: the ports are the task's own)
+            if n.remaining_eni is not None and demand.network_mode == "awsvpc":
+                n.remaining_eni -= 1
             host_ports = [p for p, _ in plan.layout]
         elif plan.layout:
             used, dyn = n.used_ports, n.dynamic_ports
@@ -1127,6 +1134,8 @@ class Placer:
             n.remaining_gpu += demand.gpu
         seen = self._plan_of.get(id(demand))  # (_plan, inline: tasks stop by the thousand)
         plan = seen[1] if seen is not None and seen[0] is demand else self._plan(demand)
+        if n.remaining_eni is not None and demand.network_mode == "awsvpc":
+            n.remaining_eni += 1
         if not plan.awsvpc and host_ports:
             for (static, proto), port in zip(plan.layout, host_ports):
                 taken = (port, proto)
@@ -1172,10 +1181,11 @@ class Placer:
 
     def _diagnose(self, demand: TaskDemand, group: str, distinct: bool, exprs: tuple[str, ...]) -> Unplaced:
         order = _REASON_ORDER
-        o_cpu, o_mem, o_gpu, o_tcp, o_udp, o_limit, o_attr, o_member, o_distinct, o_agent = (
-            order[k] for k in ("CPU", "MEMORY", "GPU", "PORTS", "PORTS_UDP", "PORTS_LIMIT", "ATTRIBUTE",
+        o_cpu, o_mem, o_gpu, o_eni, o_tcp, o_udp, o_limit, o_attr, o_member, o_distinct, o_agent = (
+            order[k] for k in ("CPU", "MEMORY", "GPU", "ENI", "PORTS", "PORTS_UDP", "PORTS_LIMIT", "ATTRIBUTE",
                                "MEMBER_OF", "DISTINCT", "AGENT"))
         cpu, mem, gpu = demand.cpu, demand.memory, demand.gpu
+        eni = demand.network_mode == "awsvpc"
         static = self._plan(demand).static
         required = demand.required_attributes
         members = [self._member_of(e) for e in exprs]
@@ -1196,6 +1206,9 @@ class Placer:
                 fails += 1
                 if first > o_gpu:
                     first, scarce = o_gpu, n.remaining_gpu
+            if eni and n.remaining_eni is not None and n.remaining_eni < 1:
+                fails += 1
+                first = min(first, o_eni)
             if static:
                 used, dyn = n.used_ports, n.dynamic_ports
                 tcp = udp = False
