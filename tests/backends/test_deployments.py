@@ -217,6 +217,24 @@ def test_missing_image_trips_the_breaker_and_rolls_back(store):
     assert events(store)[-1] == "service (app) has reached a steady state."
 
 
+def test_the_events_of_a_rollback_are_in_the_order_things_happened(store):
+    """min 50 %: the step stops an old task and starts new ones that fail to start; ECS says so
+    in that order (the stop, the starts, then the breaker and the rollback), not the stop last."""
+    backend, spec = _repo_setup(store, minimumHealthyPercent=50,
+                                deploymentCircuitBreaker={"enable": True, "rollback": True})
+    mark = len(events(store))
+    redeploy(backend, spec, app(f"{ECR}:2"), app(f"{ECR}:1"))
+    said = [m.split(":")[0] for m in events(store)[mark:]]
+    kinds = ["stopped" if "has stopped" in m else "started" if "has started" in m else
+             "failed" if "deployment failed" in m else "back" if "rolling back" in m else None for m in said]
+    kinds = [k for k in kinds if k]
+    assert kinds.index("stopped") < kinds.index("started") < kinds.index("failed") < kinds.index("back"), said
+    failed = {t.id for t in store.find(Task, service="app", last_status="STOPPED", task_definition="app:2")}
+    before = " ".join(m for m in events(store)[mark:][:said.index(next(m for m in said if "deployment failed" in m))]
+                      if "has started" in m)
+    assert failed and all(f"(task {i})" in before for i in failed)  # the starts that failed were started
+
+
 def test_breaker_without_rollback_fails_and_keeps_the_old_tasks(store):
     backend, spec = _repo_setup(store, deploymentCircuitBreaker={"enable": True, "rollback": False})
     redeploy(backend, spec, app(f"{ECR}:2"), app(f"{ECR}:1"))

@@ -190,7 +190,9 @@ class _Ctx:
     started: list[Task] = field(default_factory=list)
     unhealthy: list[tuple[Task, Unhealthy]] = field(default_factory=list)  # failed health checks, stopped
     failed_checks: list[Task] = field(default_factory=list)  # of those, the ones this move started
+    failed_starts: list[Task] = field(default_factory=list)  # started, and stopped at once (TaskFailedToStart)
     provisioned: list[Task] = field(default_factory=list)  # created PROVISIONING (capacity providers)
+    announced: bool = False  # the move's stop and start events are written (before a breaker's)
 
     @property
     def name(self) -> str:
@@ -477,11 +479,12 @@ def _start(ctx: _Ctx, count: int) -> tuple[list[Task], Unplaced | None, int]:
             tries = 0 if dep.id in ctx.session.attempted else count
             ctx.session.attempted.add(dep.id)
         for _ in range(tries):
-            launch.fail_to_start(world, cs, spec, why)
+            ctx.failed_starts.append(launch.fail_to_start(world, cs, spec, why))
         if tries:
             ctx.dep = dep = replace(dep, failed_tasks=dep.failed_tasks + tries, updated_at=world.now())
             cs.put_deployment(dep)
             if not enable:
+                _announce(ctx)  # the starts that failed, then what ECS says of them
                 world.event(cs.name, svc.name, f"service ({svc.name}) {THROTTLE_EVENT}")
         return [], None, tries
     if dep.id in ctx.session.unhealthy:  # its tasks fail their health checks
@@ -580,6 +583,7 @@ def _breaker(ctx: _Ctx) -> bool:
     if not enable or dep.rollout_state != "IN_PROGRESS" or dep.failed_tasks < breaker_threshold(svc.desired_count):
         return False
     now = world.now()
+    _announce(ctx)  # what this move stopped and started happened before the breaker tripped
     ctx.dep = dep = replace(dep, rollout_state="FAILED", rollout_state_reason=services.BREAKER_REASON, updated_at=now)
     cs.put_deployment(dep)
     world.event(cs.name, svc.name, f"service ({svc.name}) (deployment {dep.id}) deployment failed: {services.BREAKER_REASON}")
@@ -667,6 +671,23 @@ def _daemon(ctx: _Ctx) -> bool:
 # -- bookkeeping ---------------------------------------------------------------------------
 
 
+def _announce(ctx: _Ctx) -> None:
+    """The service events of the move's stops and starts (tasks that failed to start were
+    started too), once, and the load-balancer targets of the tasks it started."""
+    if ctx.announced:
+        return
+    ctx.announced = True
+    world, cs, name = ctx.world, ctx.cs, ctx.name
+    if ctx.drained:
+        world.event(cs.name, name, launch.stopped_event(name, ctx.drained))
+    if ctx.lost or ctx.stopped:
+        world.event(cs.name, name, launch.stopped_event(name, ctx.lost + ctx.stopped))
+    if ctx.started or ctx.failed_checks or ctx.failed_starts:
+        world.event(cs.name, name, launch.started_event(name, ctx.started + ctx.failed_checks + ctx.failed_starts))
+        for label, count in launch.register_targets(world, cs.services[name], ctx.started):
+            world.event(cs.name, name, f"service ({name}) registered {count} targets in (target-group {label})")
+
+
 def _finish(ctx: _Ctx) -> bool:
     """Counts, deployment states and events after a move; True if a deployment changed state."""
     world, cs = ctx.world, ctx.cs
@@ -700,14 +721,7 @@ def _finish(ctx: _Ctx) -> bool:
     if (svc.running_count, svc.pending_count) != (n_running, n_pending):
         svc = replace(svc, running_count=n_running, pending_count=n_pending)
         cs.put_service(svc)
-    if ctx.drained:
-        world.event(cs.name, name, launch.stopped_event(name, ctx.drained))
-    if ctx.lost or ctx.stopped:
-        world.event(cs.name, name, launch.stopped_event(name, ctx.lost + ctx.stopped))
-    if ctx.started or ctx.failed_checks:
-        world.event(cs.name, name, launch.started_event(name, ctx.started + ctx.failed_checks))
-        for label, count in launch.register_targets(world, svc, ctx.started):
-            world.event(cs.name, name, f"service ({name}) registered {count} targets in (target-group {label})")
+    _announce(ctx)
     if ctx.unhealthy:
         task, verdict = ctx.unhealthy[0]
         world.event(cs.name, name, unhealthy_event(svc, task, verdict))
