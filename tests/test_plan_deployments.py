@@ -145,6 +145,20 @@ def test_awsvpc_tasks_on_ec2_are_bounded_by_the_instances_network_interfaces(tmp
     assert len(store.find(Task, last_status="RUNNING")) == 4
 
 
+def test_an_instance_with_eni_trunking_is_not_limited_by_its_interfaces(tmp_path: Path, store) -> None:
+    """ENI trunking (the instance carries ecs.awsvpc-trunk-id) multiplies the awsvpc tasks an
+    instance takes; ecsctl does not model its limits, so it sets none (rather than forecasting
+    RESOURCE:ENI for an account that has it, as real instances read with --backend aws do)."""
+    net = {"awsvpcConfiguration": {"subnets": ["subnet-1"], "securityGroups": ["sg-1"]}}
+    trunked = doc("Cluster", "prod", {"containerInstances": [
+        {"name": "general", "count": 2, "instanceType": "m5.large", "availabilityZone": "eu-west-1a",
+         "attributes": {"ecs.awsvpc-trunk-id": "eni-0123456789abcdef0"}}]})
+    docs = [trunked, taskdef("web", networkMode="awsvpc"), service("web", 6, networkConfiguration=net)]
+    docs[1]["spec"]["containerDefinitions"][0]["portMappings"] = [{"containerPort": 8080}]
+    [p] = [p for p in plan_of(tmp_path, docs, store).predictions if p["address"] == "service/prod/web"]
+    assert (p["placeable"], p["unplaceable"]) == (6, 0)
+
+
 def test_create_service_accepts_bounds_that_leave_no_room(tmp_path: Path) -> None:
     """The issue's example: desiredCount 2, minimumHealthyPercent 75, maximumPercent 100 (lower =
     ceil(1.5) = 2, upper = 2): a warning, and --strict makes it fail."""

@@ -60,6 +60,17 @@ def test_a_stall_of_percents_out_of_range_names_the_change_that_unblocks_it(desi
     assert unblocked.outcome == "complete"
 
 
+@pytest.mark.parametrize(("desired", "lo", "hi", "fix", "unblocked"), [
+    # at maximumPercent 100 a minimum of 100 still holds every task: name the value that works
+    (4, 100, 50, "raise maximumPercent to 125 or more (or to 100, and lower minimumHealthyPercent to 75)", (100, 125)),
+    (1, 100, 90, "raise maximumPercent to 200 or more (or to 100, and lower minimumHealthyPercent to 0)", (100, 200)),
+    (2, 150, 100, "lower minimumHealthyPercent to 50 or less (or to 100, and raise maximumPercent to 150)", (50, 100)),
+])
+def test_a_stall_fix_names_a_change_that_unblocks_it(desired, lo, hi, fix, unblocked):
+    assert roll(desired, lo, hi, desired).fix == fix
+    assert roll(desired, *unblocked, desired).outcome == "complete"
+
+
 def test_circuit_breaker_threshold():
     assert [breaker_threshold(d) for d in (0, 1, 5, 6, 7, 25, 399, 400, 5000)] == [3, 3, 3, 3, 4, 13, 200, 200, 200]
 

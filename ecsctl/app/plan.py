@@ -238,6 +238,7 @@ def make_plan(inputs: Inputs, store) -> Plan:
     deployments: list = []
     running: Counter = Counter()
     revisions: dict[str, int] = {}
+    active: dict[str, int] = {}
     if store is not None:
         meta = store.meta()
         lineage, serial = meta.lineage, meta.serial
@@ -253,12 +254,13 @@ def make_plan(inputs: Inputs, store) -> Plan:
         for (cluster, service), n in store.tally(Task, ("cluster", "service"), last_status="RUNNING").items():
             if service:
                 running[(cluster, service)] = n
-        revisions = store.latest_revisions()
+        revisions = store.latest_revisions()  # the highest ever: the next one registers after it
+        active = store.latest_revisions(status="ACTIVE")  # what a family name resolves to
         recorded = store.sources()
     changes = diff(inputs.desired, applied)
     refuse_deleting_left_out(changes, inputs, recorded)  # first: a left-out file explains a deleted cluster too
     refuse_deleting_used_clusters(changes, inputs)
-    changes = revision_changes(changes, services, revisions, deployments)
+    changes = revision_changes(changes, services, revisions, deployments, active)
     changes = instance_repairs(changes, applied, instances, _terminated(store, instances))
     steps = build_steps(changes, existing=set(applied))
     drift = detect_drift(applied, services, running, instances)
@@ -345,7 +347,8 @@ def _last_failed(deployments) -> dict[tuple[str, str, str], object]:
     return {key: d for key, d in last.items() if d.rollout_state == "FAILED"}
 
 
-def revision_changes(changes: list[Change], services, revisions: dict[str, int], deployments=()) -> list[Change]:
+def revision_changes(changes: list[Change], services, revisions: dict[str, int], deployments=(),
+                     active: dict[str, int] | None = None) -> list[Change]:
     """The revision each service must run after the plan, against the one it runs.
 
     A service that names a family follows its latest revision: a new revision in the plan updates
@@ -355,8 +358,11 @@ def revision_changes(changes: list[Change], services, revisions: dict[str, int],
     A manifest moving between ``family`` and ``family:N`` that name the same revision plans nothing.
     A service whose deployment to the manifest's revision FAILED without a rollback (the circuit
     breaker stopped it; its older tasks still run) is a change that deploys that revision again.
+    ``revisions``: each family's highest revision in any status (ECS numbers the next one after
+    it); ``active``: its latest ACTIVE one, what a family name resolves to (default: the same).
     """
-    latest = dict(revisions)
+    active = revisions if active is None else active
+    latest = dict(active)
     for c in changes:
         if c.kind == "TaskDefinition" and c.action in ("create", "update", "replace"):
             latest[c.name] = revisions.get(c.name, 0) + 1
@@ -372,11 +378,11 @@ def revision_changes(changes: list[Change], services, revisions: dict[str, int],
             cluster = c.address.split("/")[1]
             svc = current.get((cluster, c.name))
             wanted = _resolve(c.after.get("taskDefinition"), latest)
-            runs = svc.task_definition if svc is not None else _resolve((c.before or {}).get("taskDefinition"), revisions)
+            runs = svc.task_definition if svc is not None else _resolve((c.before or {}).get("taskDefinition"), active)
             others = tuple(f for f in c.fields if f.path != ("taskDefinition",))
             if wanted != runs:
                 family, _, number = wanted.rpartition(":")
-                if latest.get(family) != revisions.get(family) and number == str(latest.get(family)):
+                if latest.get(family) != active.get(family) and number == str(latest.get(family)):
                     reason = f"task definition {family} registers revision {number}: a new deployment"
                 else:
                     reason = f"the service runs {runs}, the manifests ask for {wanted}: a new deployment"

@@ -1268,9 +1268,12 @@ class SqliteStateStore:
         sql = f"SELECT {group}, COUNT(*) FROM {table.name}{clause} GROUP BY {group}"
         return {tuple(row[:-1]): row[-1] for row in self._read(f"count {table.name}", sql, params)}
 
-    def latest_revisions(self) -> dict[str, int]:
-        """The highest registered revision of every task-definition family."""
-        rows = self._read("read task_definitions", "SELECT family, MAX(revision) FROM task_definitions GROUP BY family")
+    def latest_revisions(self, status: str | None = None) -> dict[str, int]:
+        """The highest registered revision of every task-definition family (``status``: of those
+        in that status only, e.g. ``ACTIVE``, the one a family name resolves to)."""
+        where, params = (" WHERE status = ?", (status,)) if status else ("", ())
+        rows = self._read("read task_definitions",
+                          f"SELECT family, MAX(revision) FROM task_definitions{where} GROUP BY family", params)
         return {family: revision for family, revision in rows}
 
     @property

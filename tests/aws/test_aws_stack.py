@@ -402,6 +402,9 @@ def test_the_next_revision_follows_deregistered_newer_ones_and_pinned_targets_ar
     second = ecs.register_task_definition(**keep)["taskDefinition"]
     ecs.deregister_task_definition(taskDefinition=second["taskDefinitionArn"])
     assert second["revision"] == 2
+    # a family name resolves to the latest ACTIVE revision, not the newest deregistered one
+    unchanged = plan_json(runner, aws_stack, state, aws_env)
+    assert "service/prod/worker" not in {c["address"] for c in unchanged["changes"] if c["action"] != "no-op"}
     worker = aws_stack / "worker.yaml"
     text = worker.read_text()
     image = next(line for line in text.splitlines() if "image:" in line)

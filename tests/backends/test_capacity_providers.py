@@ -507,3 +507,21 @@ def test_a_service_on_the_clusters_default_strategy_has_no_launch_type(sim):
     assert row["launchType"] is None
     described = json.loads(sim.run("describe", "service", "web", "-o", "json").stdout)
     assert described["capacityProviderStrategy"] == [{"base": 1, "capacityProvider": "FARGATE", "weight": 1}]
+
+
+def test_managed_scaling_counts_the_network_interfaces_of_awsvpc_tasks(sim):
+    """8 small awsvpc tasks fit one m5.large by CPU and memory, but it attaches 2 task network
+    interfaces: the estimate packs by ENI too, so the plan's scale-out is what the clock
+    launches (one scale-out to 4 instances, not several that each leave tasks waiting)."""
+    small = doc("TaskDefinition", "api", {"requiresCompatibilities": ["EC2"], "networkMode": "awsvpc", "containerDefinitions": [
+        {"name": "app", "image": "nginx:1.27", "cpu": 256, "memory": 512, "essential": True}]})
+    stack = [small if d["kind"] == "TaskDefinition" else d for d in ec2_stack(8, desired=1)]
+    stack[-1]["spec"]["networkConfiguration"] = {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+    plan = sim.plan(stack)
+    [forecast] = plan["capacity"]
+    assert (forecast["count"], forecast["to"]) == (3, 4)
+    sim.apply(stack, code=None)
+    sim.tick(f"{1 + STARTUP_MINUTES}m")
+    assert len(sim.instances()) == 4
+    assert Counter(t["lastStatus"] for t in sim.live()) == {"RUNNING": 8}
+    sim.check()

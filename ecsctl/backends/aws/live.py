@@ -315,6 +315,9 @@ def _task_definitions(aws: Aws, families: set[str], running: set[str], snap: Liv
         addr = address_of("TaskDefinition", family)
         snap.checked.add(addr)
         td = _describe_td(aws, family, addr)
+        if td is None:  # (an endpoint that answers a family with its newest revision, ACTIVE or not)
+            top = _highest_revision(aws, family, "ACTIVE", addr)
+            td = _describe_td(aws, f"{family}:{top}", addr) if top else None
         active = 0
         if td is not None:
             definition, tags = td

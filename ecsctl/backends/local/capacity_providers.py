@@ -83,13 +83,14 @@ def constraint(provider: str) -> dict:
     return {"type": "memberOf", "expression": f"attribute:{ATTRIBUTE} == {provider}"}
 
 
-def instance_size(spec: dict | None) -> tuple[int, int] | None:
-    """(CPU units, MiB) an instance of the group registers, None if its type is unknown."""
+def instance_size(spec: dict | None) -> tuple[int, int, int | None] | None:
+    """(CPU units, MiB, awsvpc tasks) an instance of the group registers, None if its type is
+    unknown (the last None: no interface limit known)."""
     try:
         res = asg_resources(spec)
     except KeyError:
         return None
-    return res.cpu, res.memory
+    return res.cpu, res.memory, res.task_enis
 
 
 # -- the provider of a task ------------------------------------------------------------------
@@ -172,7 +173,8 @@ def start(world: World, cs: ClusterState, how: Launch, count: int, placement: mo
 
 def _fits_empty(how: Launch, spec: dict | None) -> bool:
     size = instance_size(spec)
-    return size is not None and instances_needed([(int(how.demand.cpu or 0), int(how.demand.memory or 0))], size) > 0
+    task = (int(how.demand.cpu or 0), int(how.demand.memory or 0), int(how.demand.network_mode == "awsvpc"))
+    return size is not None and instances_needed([task], size) > 0
 
 
 def _provision(world: World, cs: ClusterState, how: Launch, provider: str) -> Task:

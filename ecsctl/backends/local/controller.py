@@ -425,7 +425,8 @@ def _replica(ctx: _Ctx) -> bool:
                 reason, fix = stall(desired, min_pct, max_pct, 0, len(new) + len(waiting), upper, 0, "")
                 ctx.told(MoveRecord(cs.name, svc.name, dep.id, dep.task_definition, "stall", 0, 0, 0, len(new),
                                     reason=reason, fix=fix))
-                ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {STUCK_EVENT}")
+                if not waiting:
+                    ctx.world.event(cs.name, svc.name, f"service ({svc.name}) {STUCK_EVENT}")
                 return False
         started, unplaced, failed = _start(ctx, want)
         if started:
@@ -673,7 +674,8 @@ def _daemon(ctx: _Ctx) -> bool:
 
 def _announce(ctx: _Ctx) -> None:
     """The service events of the move's stops and starts (tasks that failed to start were
-    started too), once, and the load-balancer targets of the tasks it started."""
+    started too) and of the tasks that failed their health checks, once, and the load-balancer
+    targets of the tasks it started."""
     if ctx.announced:
         return
     ctx.announced = True
@@ -686,6 +688,10 @@ def _announce(ctx: _Ctx) -> None:
         world.event(cs.name, name, launch.started_event(name, ctx.started + ctx.failed_checks + ctx.failed_starts))
         for label, count in launch.register_targets(world, cs.services[name], ctx.started):
             world.event(cs.name, name, f"service ({name}) registered {count} targets in (target-group {label})")
+    if ctx.unhealthy:
+        task, verdict = ctx.unhealthy[0]
+        world.event(cs.name, name, unhealthy_event(cs.services[name], task, verdict))
+        world.event(cs.name, name, launch.stopped_event(name, [t for t, _ in ctx.unhealthy]))
 
 
 def _finish(ctx: _Ctx) -> bool:
@@ -722,10 +728,6 @@ def _finish(ctx: _Ctx) -> bool:
         svc = replace(svc, running_count=n_running, pending_count=n_pending)
         cs.put_service(svc)
     _announce(ctx)
-    if ctx.unhealthy:
-        task, verdict = ctx.unhealthy[0]
-        world.event(cs.name, name, unhealthy_event(svc, task, verdict))
-        world.event(cs.name, name, launch.stopped_event(name, [t for t, _ in ctx.unhealthy]))
     now = world.now()
     changed = False
     dep = ctx.dep

@@ -60,12 +60,13 @@ def _scaling(spec: dict | None, data: dict) -> ManagedScaling:
     )
 
 
-def _demand(world: World, cs: ClusterState, provider: str) -> tuple[int, list[tuple[int, int]], list[str]]:
-    """(the group's ACTIVE instances that run a non-daemon task, the (cpu, MiB) of the provider's
-    PROVISIONING tasks, their services)."""
+def _demand(world: World, cs: ClusterState, provider: str) -> tuple[int, list[tuple[int, int, int]], list[str]]:
+    """(the group's ACTIVE instances that run a non-daemon task, the (cpu, MiB, network
+    interfaces) of the provider's PROVISIONING tasks, their services)."""
     busy = sum(1 for inst in asg.members(cs, provider) if inst.status == "ACTIVE" and asg.non_daemon_tasks(cs, inst) > 0)
     waiting = [t for t in cs.tasks.values() if t.last_status == cp.PROVISIONING and cp.provider_of(world, t) == provider]
-    return busy, [(t.cpu, t.memory) for t in waiting], sorted({t.service for t in waiting if t.service})
+    sizes = [(t.cpu, t.memory, int(world.task_demand(t).network_mode == "awsvpc")) for t in waiting]
+    return busy, sizes, sorted({t.service for t in waiting if t.service})
 
 
 def measure(world: World, cs: ClusterState, provider: str, spec: dict | None, data: dict) -> tuple[int, int, int]:

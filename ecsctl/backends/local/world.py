@@ -32,7 +32,7 @@ from operator import attrgetter
 from typing import Iterable
 
 from ecsctl.core.controller import ids
-from ecsctl.core.scheduling.instance_types import task_enis
+from ecsctl.core.scheduling.instance_types import TRUNK_ATTRIBUTE, task_enis
 from ecsctl.core.scheduling.placement import RESERVED_PORTS, Node, Placer, TaskDemand
 from ecsctl.core.state.ports import (
     CatalogueEntry,
@@ -438,7 +438,9 @@ class ClusterState:
                 id=inst.id, availability_zone=inst.availability_zone, attributes=dict(inst.attributes),
                 remaining_cpu=inst.registered_cpu - cpu, remaining_memory=inst.registered_memory - memory,
                 remaining_gpu=inst.registered_gpu - gpu,
-                remaining_eni=None if (limit := task_enis(inst.instance_type)) is None else limit - enis,
+                # ENI trunking (an instance with a trunk interface) is not modelled: no limit then
+                remaining_eni=None if (limit := task_enis(inst.instance_type)) is None
+                or TRUNK_ATTRIBUTE in (inst.attributes or {}) else limit - enis,
                 used_ports=static, dynamic_ports=dynamic, status=inst.status,
                 agent_connected=inst.agent_connected, agent_version=inst.agent_version or "1.80.0",
                 registered_at=inst.registered_at, ec2_instance_id=ids.ec2_instance_id(inst.id),

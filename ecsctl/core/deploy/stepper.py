@@ -154,11 +154,20 @@ def stall(desired: int, min_pct: int, max_pct: int, old: int, new: int, upper: i
     room = "minimumHealthyPercent/maximumPercent leave no room"
     lower, _ = deployment_bounds(desired, min_pct, max_pct)
     if upper < desired:  # fewer tasks may exist than the service asks for: new ones never reach it
-        return (f"{room}: maximumPercent {max_pct} allows {upper} tasks, fewer than the desired count {desired}",
-                "raise maximumPercent to 100 or more")
+        fix = "raise maximumPercent to 100 or more"
+        if not can_progress(desired, min_pct, 100)[0]:  # at 100 the minimum still holds every task
+            best_min, best_max = smallest_fix(desired, min_pct, 100)
+            fix = (f"raise maximumPercent to {best_max} or more (or to 100, and lower minimumHealthyPercent "
+                   f"to {best_min})")
+        return f"{room}: maximumPercent {max_pct} allows {upper} tasks, fewer than the desired count {desired}", fix
     if lower > desired:  # more must stay healthy than the service runs: the last old task never stops
+        fix = "lower minimumHealthyPercent to 100 or less"
+        if not can_progress(desired, 100, max_pct)[0]:  # at 100 no extra task may start either
+            best_min, best_max = smallest_fix(desired, 100, max_pct)
+            fix = (f"lower minimumHealthyPercent to {best_min} or less (or to 100, and raise maximumPercent "
+                   f"to {best_max})")
         return (f"{room}: minimumHealthyPercent {min_pct} keeps {lower} tasks running, more than the desired count "
-                f"{desired}, so the last old task may not stop", "lower minimumHealthyPercent to 100 or less")
+                f"{desired}, so the last old task may not stop", fix)
     ok, detail = can_progress(desired, min_pct, max_pct)
     best_min, best_max = smallest_fix(desired, min_pct, max_pct)
     detail = detail or f"{old + new} tasks already at maximumPercent {max_pct} ({upper}) and none may stop"

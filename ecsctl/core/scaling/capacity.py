@@ -101,25 +101,32 @@ def remove_tasks(count: int, strategy: Sequence[Mapping[str, Any]], current: Map
 # --- managed scaling --------------------------------------------------------------
 
 
-def _pack(tasks: Sequence[tuple[int, int]], instance: tuple[int, int]) -> list[list[int]]:
-    """First fit, largest memory first: per instance opened, ``[cpu left, MiB left, tasks]``."""
-    cpu_cap, mem_cap = instance
+def _pack(tasks: Sequence[tuple[int, ...]], instance: tuple) -> list[list[int]]:
+    """First fit, largest memory first: per instance opened, ``[cpu left, MiB left, tasks,
+    network interfaces left]``. A task is ``(cpu, MiB)`` or ``(cpu, MiB, interfaces)`` (1 for an
+    awsvpc task), an instance ``(cpu, MiB)`` or ``(cpu, MiB, interfaces for tasks)`` (None: no
+    limit); ECS's estimate packs by "vCPU, memory, ENI, ports, GPU"."""
+    cpu_cap, mem_cap = instance[0], instance[1]
+    eni_cap = instance[2] if len(instance) > 2 and instance[2] is not None else 1 << 30
     free: list[list[int]] = []
-    for cpu, mem in sorted(tasks, key=lambda t: (t[1], t[0]), reverse=True):
-        if cpu > cpu_cap or mem > mem_cap:
+    for task in sorted(tasks, key=lambda t: (t[1], t[0]), reverse=True):
+        cpu, mem = task[0], task[1]
+        eni = task[2] if len(task) > 2 else 0
+        if cpu > cpu_cap or mem > mem_cap or eni > eni_cap:
             continue
         for slot in free:
-            if slot[0] >= cpu and slot[1] >= mem:
+            if slot[0] >= cpu and slot[1] >= mem and slot[3] >= eni:
                 slot[0] -= cpu
                 slot[1] -= mem
                 slot[2] += 1
+                slot[3] -= eni
                 break
         else:
-            free.append([cpu_cap - cpu, mem_cap - mem, 1])
+            free.append([cpu_cap - cpu, mem_cap - mem, 1, eni_cap - eni])
     return free
 
 
-def instances_needed(tasks: Sequence[tuple[int, int]], instance: tuple[int, int]) -> int:
+def instances_needed(tasks: Sequence[tuple[int, ...]], instance: tuple) -> int:
     """Instances of one type (cpu units, MiB) that ``tasks`` (cpu, MiB) need, bin-packed.
 
     First fit, largest memory first (ECS "uses a binpack strategy" for the estimate).
@@ -131,11 +138,13 @@ def instances_needed(tasks: Sequence[tuple[int, int]], instance: tuple[int, int]
         3
         >>> instances_needed([(4096, 1024)], (2048, 8192))          # never fits
         0
+        >>> instances_needed([(256, 512, 1)] * 8, (2048, 7985, 2))  # awsvpc: 2 interfaces per m5.large
+        4
     """
     return len(_pack(tasks, instance))
 
 
-def tasks_beyond(tasks: Sequence[tuple[int, int]], instance: tuple[int, int], instances: int) -> int:
+def tasks_beyond(tasks: Sequence[tuple[int, ...]], instance: tuple, instances: int) -> int:
     """How many of ``tasks`` do not fit on ``instances`` empty instances of the type, packed as
     :func:`instances_needed` packs them (tasks that fit no instance are not counted: they are
     not the group's to run).  With first fit, the first n instances opened hold what n

@@ -84,7 +84,8 @@ _BURST = {"nano": (2, 0.5, 2), "micro": (2, 1, 2), "small": (2, 2, 3), "medium":
 def _build() -> dict[str, InstanceType]:
     types: list[InstanceType] = []
     for prefix, arch in (("t3", "x86_64"), ("t3a", "x86_64"), ("t4g", "arm64")):
-        types += [InstanceType(f"{prefix}.{size}", v, gib, arch, enis=enis) for size, (v, gib, enis) in _BURST.items()]
+        types += [InstanceType(f"{prefix}.{size}", v, gib, arch, enis=2 if f"{prefix}.{size}" == "t3a.small" else enis)
+                  for size, (v, gib, enis) in _BURST.items()]
     types += [InstanceType("t2.micro", 1, 1, "x86_64", enis=2), InstanceType("t2.small", 1, 2, "x86_64", enis=3),
               InstanceType("t2.medium", 2, 4, "x86_64", enis=3), InstanceType("t2.large", 2, 8, "x86_64", enis=3)]
     types += [InstanceType("m4.large", 2, 8, "x86_64", enis=2), InstanceType("m4.xlarge", 4, 16, "x86_64", enis=4),
@@ -206,6 +207,11 @@ def architecture_of(instance_type: str) -> str:
     """
     name = str(instance_type).strip().lower()
     return "arm64" if _GRAVITON.match(name) or name.startswith("a1.") else "x86_64"
+
+
+# the attribute ECS sets on a container instance with ENI trunking (awsvpcTrunking): it takes many
+# more awsvpc tasks than its network interfaces, which ecsctl does not model
+TRUNK_ATTRIBUTE = "ecs.awsvpc-trunk-id"
 
 
 def task_enis(instance_type: str) -> int | None:

@@ -486,8 +486,10 @@
         if (p.closestInstance) why.push(" ", h("a", {class: "ref", text: "closest instance " + short(p.closestInstance), onclick: function () { select("instance", p.closestInstance); }}));
         if (p.failing) why.push(h("b", {text: "tasks fail: "}), p.failing);
         if (p.failing && p.fix) why.push(" ", h("b", {text: "fix: "}), p.fix);
+        if (p.stalled) why.push(h("b", {text: "stalled: "}), p.stalled);
+        if (p.stalled && p.fix) why.push(" ", h("b", {text: "fix: "}), p.fix);
         if (p.provisioning) why.push(fmt(p.provisioning) + " of " + fmt(p.wanted || 0) + " wait in PROVISIONING for capacity provider instances");
-        else if (p.short && !p.unplaceable && !p.failing) why.push(fmt(p.short) + " short of the desired count");
+        else if (p.short && !p.unplaceable && !p.failing && !p.stalled) why.push(fmt(p.short) + " short of the desired count");
         var extra = Object.keys(p).filter(function (k) { return PLACEMENT_KEYS.indexOf(k) < 0; });
         extra.forEach(function (k) { why.push(h("div", {class: "muted", text: k + ": " + json(p[k])})); });
         body.appendChild(h("tr", {class: bad ? "bad" : "", "data-address": p.address},
@@ -514,7 +516,7 @@
     });
   }
 
-  var PLACEMENT_KEYS = ["address", "wanted", "placeable", "unplaceable", "short", "reason", "message", "closestInstance", "failing", "fix", "tasks", "provisioning"];
+  var PLACEMENT_KEYS = ["address", "wanted", "placeable", "unplaceable", "short", "reason", "message", "closestInstance", "failing", "stalled", "fix", "tasks", "provisioning"];
   var DEPLOYMENT_KEYS = ["rolledBackTo", "service", "from", "to", "desiredCount", "minimumHealthyPercent", "maximumPercent", "outcome", "reason", "fix", "steps"];
   function renderDeployment(d) {
     var D_ = d.desiredCount || 0, mPct = d.minimumHealthyPercent === undefined ? 100 : d.minimumHealthyPercent,
