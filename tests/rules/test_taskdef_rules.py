@@ -119,8 +119,16 @@ CASES = [
     ("fargate-placement", fargate(placementConstraints=[{"type": "memberOf", "expression": "attribute:a == b"}]), "E2025",
      "do not support placementConstraints"),
     ("fargate-ptrace", fargate(C(privileged=False, dnsServers=[], linuxParameters={"capabilities": {"add": ["SYS_PTRACE"]}, "initProcessEnabled": True})), None, ""),
+    ("no-image", fargate({"name": "web"}), "E2009", "Container.image should not be null or empty."),
+    ("blank-image", fargate(C(image=" ")), "E2009", "Container.image should not be null or empty."),
+    ("no-name", fargate({"image": "nginx:1.27"}), "E2009", "Container.name should not be null or empty."),
+    ("blank-env-name", fargate(C(environment=[{"name": "", "value": "x"}])), "E2009",
+     "Environment variable name cannot be null or blank."),
+    ("env-without-name", fargate(C(environment=[{"value": "x"}])), "E2009", "Environment variable name cannot be null or blank."),
     ("fargate-privileged", fargate(C(privileged=True)), "E2026", "container 'web': Tasks using the Fargate launch type do not support privileged."),
-    ("fargate-system-controls", fargate(C(systemControls=[{"namespace": "net.core.somaxconn", "value": "1024"}])), "E2026", "systemControls"),
+    # the API's SystemControl: "only supported for tasks that are hosted on Fargate if the tasks are
+    # using platform version 1.4.0 or later (Linux)" — the platform's default (LATEST)
+    ("fargate-system-controls", fargate(C(systemControls=[{"namespace": "net.core.somaxconn", "value": "1024"}])), None, None),
     ("fargate-tmpfs", fargate(C(linuxParameters={"tmpfs": [{"containerPath": "/tmp", "size": 64}]})), "E2026", "linuxParameters.tmpfs"),
     ("fargate-cap-add", fargate(C(linuxParameters={"capabilities": {"add": ["NET_ADMIN"]}})), "E2026", "SYS_PTRACE capability, not NET_ADMIN"),
     ("ec2-gpu", ec2(M(resourceRequirements=[{"type": "GPU", "value": "1"}])), None, ""),

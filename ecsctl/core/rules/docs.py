@@ -85,7 +85,7 @@ URLS: dict[str, str] = {
     # task definitions
     "E2001": api("RegisterTaskDefinition"), "E2002": api("ContainerDefinition"), "E2003": api("ContainerDefinition"),
     "E2004": api("RegisterTaskDefinition"), "E2005": api("RegisterTaskDefinition"),
-    "E2006": api("Tag"), "E2007": api("Tag"), "E2008": api("Tag"),
+    "E2006": api("Tag"), "E2007": api("Tag"), "E2008": api("Tag"), "E2009": api("ContainerDefinition"),
     "E2010": TASKDEF_PARAMETERS, "E2011": TASKDEF_PARAMETERS, "E2012": api("ContainerDefinition"),
     "E2013": api("ContainerDefinition"), "E2014": api("ContainerDefinition"), "E2015": api("ContainerDefinition"),
     "E2016": api("ContainerDefinition"), "E2017": api("ContainerDefinition"), "W2018": api("ContainerDefinition"),

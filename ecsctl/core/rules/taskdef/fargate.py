@@ -17,8 +17,10 @@ FARGATE_MAX_STOP_TIMEOUT = 120
 EPHEMERAL_MIN_GIB, EPHEMERAL_MAX_GIB = 21, 200
 
 # Container fields Fargate refuses when set to something (an empty list or false is harmless).
+# (systemControls were on the 2023 guide's list: Fargate takes them since platform version 1.4.0,
+# the API's SystemControl says, Linux only)
 FORBIDDEN_CONTAINER_FIELDS = ("disableNetworking", "dnsSearchDomains", "dnsServers", "dockerSecurityOptions",
-                              "extraHosts", "links", "privileged", "systemControls")
+                              "extraHosts", "links", "privileged")
 FORBIDDEN_LINUX_PARAMETERS = ("maxSwap", "swappiness", "devices", "sharedMemorySize", "tmpfs")
 ALLOWED_FARGATE_CAPABILITIES = frozenset({"SYS_PTRACE"})
 
@@ -174,7 +176,8 @@ class FargateContainerFields(Rule):
 
     Not supported on Fargate (2023 guide ``AWS_Fargate.md``): ``disableNetworking``,
     ``dnsSearchDomains``, ``dnsServers``, ``dockerSecurityOptions``,
-    ``extraHosts``, ``links``, ``privileged``, ``systemControls``, and in
+    ``extraHosts``, ``links``, ``privileged`` (the guide listed ``systemControls``
+    too, which Fargate takes on Linux since platform version 1.4.0), and in
     ``linuxParameters``: ``maxSwap``, ``swappiness``, ``devices``,
     ``sharedMemorySize``, ``tmpfs`` and ``capabilities.add`` (except
     ``SYS_PTRACE``).  Empty lists and ``false`` are tolerated.

@@ -40,6 +40,37 @@ class ContainerCount(Rule):
 
 
 @register
+class ContainerNameAndImage(Rule):
+    """Every container has a ``name`` and an ``image``; every environment variable a ``name``.
+
+    The API marks neither as required, but RegisterTaskDefinition refuses their absence:
+    ``Container.name should not be null or empty.``, ``Container.image should not be null or
+    empty.``, and ``Environment variable name cannot be null or blank.``
+
+    Bad:   containerDefinitions: [{name: web, memory: 256, environment: [{name: "", value: x}]}]
+    Good:  containerDefinitions: [{name: web, image: nginx:1.27, memory: 256, environment: [{name: MODE, value: x}]}]
+    """
+
+    id = "E2009"
+    title = "Containers have a name and an image; environment variables a name"
+    kinds = TD
+
+    def check(self, spec, doc, ctx):
+        for i, c in containers(spec):
+            for key in ("name", "image"):
+                value = c.get(key)
+                if value is None or (isinstance(value, str) and not value.strip()):
+                    where = ("containerDefinitions", i, key) if key in c else ("containerDefinitions", i)
+                    yield where, f"Container.{key} should not be null or empty."
+            env = c.get("environment")
+            for j, pair in enumerate(env if isinstance(env, list) else ()):
+                name = pair.get("name") if isinstance(pair, dict) else None
+                if isinstance(pair, dict) and (name is None or (isinstance(name, str) and not name.strip())):
+                    where = ("containerDefinitions", i, "environment", j) + (("name",) if "name" in pair else ())
+                    yield where, "Environment variable name cannot be null or blank."
+
+
+@register
 class UniqueContainerNames(Rule):
     """Container names must be unique within a task definition.
 
