@@ -23,7 +23,7 @@ BUILTIN = [
     ("E0013", "Unknown kind", "kind must be one of the manifest kinds ecsctl knows; a document without kind must be a RegisterTaskDefinition request or describe-task-definition output."),
     ("E0014", "Bad metadata", "metadata.name is required: 1-255 letters, digits, '-' or '_' (Parameter, Secret, EnvironmentFile and Repository names may be paths)."),
     ("E0015", "Missing spec", "A manifest's spec must be a mapping."),
-    ("E0016", "Duplicate name", "Names are unique per kind (services: per cluster) across all validated files."),
+    ("E0016", "Duplicate name", "Names are unique per kind (services: per cluster) across all validated files. Bare task definitions of one family count too: ECS would register both as revisions, but plan and apply take one spec per family, and whatever validate accepts they accept (validate such files one by one, or leave some out with --exclude)."),
     ("E0017", "Value cannot be read", "A scalar whose text does not fit its tag (!!int a, !!bool maybe), or a number out of range: integers are at most 2**63-1 (ECS's widest, a 64-bit Long) and decimals finite (no .inf, .nan, NaN or Infinity)."),
     ("E0018", "Key is not a string", "Mapping keys are strings in ECS; an unquoted true, 3 or null as a key is a boolean, a number or null in YAML. Quote it if you mean the text."),
     ("E0900", "Internal rule error", "A rule crashed on this document: a bug in ecsctl. Please report it with the document."),
