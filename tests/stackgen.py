@@ -21,6 +21,15 @@ def doc(kind: str, name: str, spec: dict) -> dict:
     return {"apiVersion": "ecsctl/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
+def create(backend, *items: tuple[str, str, dict]) -> None:
+    """Apply a create step for each ``(kind, name, spec)`` on a local backend, as a plan would."""
+    from ecsctl.core.plan.model import Step, address
+
+    for kind, name, spec in items:
+        backend.apply_step(Step(id=name, action="create", address=address(kind, name, spec), kind=kind, name=name,
+                                spec=spec, before=None))
+
+
 def ec2_taskdef(name: str, rng: random.Random, containers: int = 1) -> dict:
     defs = []
     for i in range(containers):

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from ecsctl.backends.local import LocalBackend, check_invariants
 from ecsctl.backends.local.tasks import RunTaskRequest, run_task
 from ecsctl.core.state.clock import parse_clock
-from ecsctl.core.plan.model import Step, address
 from ecsctl.core.state import ContainerInstance, Task
 from ecsctl.storage.sqlite_store import SqliteStateStore
+from tests.stackgen import create
 
 JOB = {"family": "job", "networkMode": "bridge",
        "containerDefinitions": [{"name": "j", "image": "j:1", "cpu": 256, "memory": 256,
@@ -35,12 +35,9 @@ def test_batch_tasks_stop_on_time_and_give_everything_back(plan):
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStateStore(Path(tmp) / "state.db")
         try:
-            backend = LocalBackend(store)
-            for kind, name, spec in (("Cluster", "prod", {"containerInstances": [
-                    {"name": "g", "count": 2, "instanceType": "m5.large", "availabilityZone": "eu-west-1a"}]}),
-                    ("TaskDefinition", "job", JOB)):
-                backend.apply_step(Step(id=name, action="create", address=address(kind, name, spec), kind=kind,
-                                        name=name, spec=spec, before=None))
+            create(LocalBackend(store), ("Cluster", "prod", {"containerInstances": [
+                {"name": "g", "count": 2, "instanceType": "m5.large", "availabilityZone": "eu-west-1a"}]}),
+                ("TaskDefinition", "job", JOB))
             registered = {i.id: (i.registered_cpu, i.registered_memory, i.reserved_ports, 0)
                           for i in store.find(ContainerInstance)}
             expected: dict[str, tuple] = {}

@@ -10,10 +10,10 @@ import pytest
 
 from ecsctl.backends.local import LocalBackend, check_invariants
 from ecsctl.backends.local.tasks import RunTaskRequest, run_task
-from ecsctl.core.plan.model import Step, address
 from ecsctl.core.state import ContainerInstance
 from ecsctl.errors import InputError
 from ecsctl.storage.sqlite_store import SqliteStateStore
+from tests.stackgen import create
 
 BIG = {"family": "big", "networkMode": "bridge",
        "containerDefinitions": [{"name": "app", "image": "busybox", "cpu": 1800, "memory": 1024}]}
@@ -22,12 +22,8 @@ BIG = {"family": "big", "networkMode": "bridge",
 @pytest.fixture
 def store(tmp_path):
     s = SqliteStateStore(tmp_path / "state.db")
-    backend = LocalBackend(s)
-    for kind, name, spec in (("Cluster", "prod", {"containerInstances": [
-            {"name": "g", "count": 2, "instanceType": "m5.large", "availabilityZone": "eu-west-1a"}]}),
-            ("TaskDefinition", "big", BIG)):
-        backend.apply_step(Step(id=name, action="create", address=address(kind, name, spec), kind=kind,
-                                name=name, spec=spec, before=None))
+    create(LocalBackend(s), ("Cluster", "prod", {"containerInstances": [
+        {"name": "g", "count": 2, "instanceType": "m5.large", "availabilityZone": "eu-west-1a"}]}), ("TaskDefinition", "big", BIG))
     yield s
     s.close()
 

@@ -232,6 +232,19 @@ def test_task_and_instance_ids_are_named_by_a_prefix_of_6_characters(runner, sta
     assert stopped.exit_code == 0 and task["id"] in stopped.stdout
 
 
+def ctrl_c_at(minute: int):
+    """A tick handler that raises KeyboardInterrupt at the ``minute``-th minute (no timing), and
+    the minutes it saw."""
+    calls: list = []
+
+    def ctrl_c(world, a, b):
+        calls.append(b)
+        if len(calls) == minute:
+            raise KeyboardInterrupt
+
+    return ctrl_c, calls
+
+
 def test_an_interrupted_tick_says_where_the_clock_stands(runner, state, monkeypatch):
     """Ctrl-C in the middle of a long tick: exit 130, one line with the clock as committed, and a
     tick again moves on from there (a handler raises KeyboardInterrupt at the 4th minute: no timing)."""
@@ -240,13 +253,7 @@ def test_an_interrupted_tick_says_where_the_clock_stands(runner, state, monkeypa
 
     with SqliteStateStore(state, create=False) as store:
         start = store.clock()
-    calls = []
-
-    def ctrl_c(world, a, b):
-        calls.append(b)
-        if len(calls) == 4:
-            raise KeyboardInterrupt
-
+    ctrl_c, calls = ctrl_c_at(4)
     monkeypatch.setattr(sim, "TICK_HANDLERS", [*sim.TICK_HANDLERS, ctrl_c])
     result = run(runner, "tick", "1h", "--state", state)
     assert result.exit_code == 130, result.output
@@ -269,13 +276,7 @@ def test_an_interrupted_tick_prints_what_its_committed_minutes_did(runner, state
 
     victim = next(t for t in get(runner, state, "tasks") if t["group"] == "service:worker" and t["lastStatus"] == "RUNNING")
     assert run(runner, "stop-task", victim["id"], "--state", state).exit_code == 0
-    calls = []
-
-    def ctrl_c(world, a, b):
-        calls.append(b)
-        if len(calls) == 4:
-            raise KeyboardInterrupt
-
+    ctrl_c, calls = ctrl_c_at(4)
     monkeypatch.setattr(sim, "TICK_HANDLERS", [*sim.TICK_HANDLERS, ctrl_c])
     result = run(runner, "tick", "1h", "--state", state, "-o", fmt)
     assert result.exit_code == 130 and result.stderr.startswith("interrupted: the clock stands at ")
