@@ -296,8 +296,7 @@ def _deployments(plan: Plan, color: bool = False) -> list[str]:
         else:
             word = "FAILED" if outcome == "failed" else "STALLED" if outcome == "stalled" else outcome.upper()
             lines.append(f"      {word}: {d.get('reason') or 'no reason given'}")
-            if d.get("fix"):
-                lines.append(f"      fix: {d['fix']}")
+            lines += _fix_lines(d)
     return lines
 
 
@@ -331,6 +330,11 @@ def _after_apply(p: dict) -> str:
     return "; after apply: " + ", ".join(f"{rev} ×{n}" for rev, n in tasks.items())
 
 
+def _fix_lines(p: dict) -> list[str]:
+    """The ``fix:`` line under a forecast line that has one."""
+    return [f"      fix: {p['fix']}"] if p.get("fix") else []
+
+
 def _placement(plan: Plan, color: bool) -> list[str]:
     """One line per service the plan touches: what it runs after apply, ``!`` and the closest
     instance's reason when tasks cannot be placed (or fail to start)."""
@@ -341,22 +345,19 @@ def _placement(plan: Plan, color: bool) -> list[str]:
         noun = "task" if wanted == 1 else "tasks"
         if p.get("kind") == "ScheduledTask":
             lines.append(f"  {mark} {p['address']}: its {noun} will not run when it fires: {p['failing']}")
-            if p.get("fix"):
-                lines.append(f"      fix: {p['fix']}")
+            lines += _fix_lines(p)
             continue
         if p.get("failing") and not bad:
             short = int(p.get("short") or 0)
             failing = str(p["failing"])
             why = failing if failing.startswith(HEALTH_CHECKS) else f"{failing.split(':', 1)[0]} (its tasks fail to start)"
             lines.append(f"  {mark} {p['address']}: {short} of {wanted} {noun} will not run: {why}{_after_apply(p)}")
-            if p.get("fix"):
-                lines.append(f"      fix: {p['fix']}")
+            lines += _fix_lines(p)
             continue
         if p.get("stalled") and not bad:
             short = int(p.get("short") or 0)
             lines.append(f"  {mark} {p['address']}: {short} of {wanted} {noun} will not run: {p['stalled']}{_after_apply(p)}")
-            if p.get("fix"):
-                lines.append(f"      fix: {p['fix']}")
+            lines += _fix_lines(p)
             continue
         if p.get("provisioning") and not bad:
             capped = [c for c in plan.capacity if p["address"] in (c.get("services") or ())]
