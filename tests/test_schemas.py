@@ -577,3 +577,12 @@ def test_corpus_schema_findings_match_the_labels(validator, name, label, reason)
     for part, pointer, fragment in expected:
         hits = [f for f in schema if f.pointer.endswith(pointer) and fragment in f.message]
         assert hits, f"no schema error for {part!r}; got:\n" + "\n".join(f"{f.pointer}: {f.message}" for f in schema)
+
+
+def test_newer_ecs_fields_are_accepted():
+    """Fields ECS added after the model ecsctl was first generated from (botocore
+    1.44's, e.g. the circuit breaker's resetOnHealthyTask) validate."""
+    service = {"cluster": "prod", "taskDefinition": "web", "deploymentConfiguration": {
+        "deploymentCircuitBreaker": {"enable": True, "rollback": True, "resetOnHealthyTask": False}}}
+    assert messages("Service", service) == []
+    assert "unknown field 'nope'" in " ".join(messages("Service", {**service, "nope": 1}))

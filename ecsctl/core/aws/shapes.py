@@ -25,7 +25,7 @@ REGISTER_TASK_DEFINITION = (
     "family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "volumes",
     "placementConstraints", "requiresCompatibilities", "cpu", "memory", "tags", "pidMode", "ipcMode",
     "proxyConfiguration", "inferenceAccelerators", "ephemeralStorage", "runtimePlatform",
-    "enableFaultInjection",
+    "enableFaultInjection", "trustedExecutionConfiguration",
 )
 # What DescribeTaskDefinition reports that nobody can ask for (dropped on import).
 TASK_DEFINITION_READ_ONLY = (
@@ -38,14 +38,15 @@ CREATE_SERVICE = (
     "role", "deploymentConfiguration", "placementConstraints", "placementStrategy", "networkConfiguration",
     "healthCheckGracePeriodSeconds", "schedulingStrategy", "deploymentController", "tags",
     "enableECSManagedTags", "propagateTags", "enableExecuteCommand", "serviceConnectConfiguration",
-    "volumeConfigurations", "vpcLatticeConfigurations",
+    "volumeConfigurations", "vpcLatticeConfigurations", "gatewayConnectors", "monitoring",
 )
 UPDATE_SERVICE = (
     "cluster", "service", "desiredCount", "taskDefinition", "capacityProviderStrategy",
     "deploymentConfiguration", "availabilityZoneRebalancing", "networkConfiguration", "placementConstraints",
     "placementStrategy", "platformVersion", "forceNewDeployment", "healthCheckGracePeriodSeconds",
     "enableExecuteCommand", "enableECSManagedTags", "loadBalancers", "propagateTags", "serviceRegistries",
-    "serviceConnectConfiguration", "volumeConfigurations", "vpcLatticeConfigurations",
+    "serviceConnectConfiguration", "volumeConfigurations", "vpcLatticeConfigurations", "gatewayConnectors",
+    "monitoring",
 )
 # Lists that UpdateService only clears when it is sent an empty list.
 _CLEARABLE = ("loadBalancers", "serviceRegistries", "placementConstraints", "placementStrategy",
