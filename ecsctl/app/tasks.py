@@ -152,7 +152,7 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
     from ecsctl.backends.local import LocalBackend
     from ecsctl.backends.local.scaling import recorded_activities
     from ecsctl.backends.local.firing import RULE_FIRING
-    from ecsctl.backends.local.tasks import TICK_HANDLERS, TickInterrupted, TickResult, committed_part
+    from ecsctl.backends.local.tasks import TICK_HANDLERS, TickInterrupted, TickResult
     from ecsctl.backends.local.asg import GROUP_ACTIVITY_KIND
     from ecsctl.core.state.ports import HistoryEntry
 
@@ -172,9 +172,9 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
             try:
                 result = backend.tick(delta, handlers=handlers)
             except KeyboardInterrupt as exc:  # every minute before it is committed: what they did, and where the clock stands
-                result = exc.result if isinstance(exc, TickInterrupted) else committed_part(
-                    TickResult(store.clock() or "", store.clock() or ""), store.clock())
-                interrupted = (f"the clock stands at {store.clock()}; every minute up to it is committed "
+                clock = store.clock() or ""
+                result = exc.result if isinstance(exc, TickInterrupted) else TickResult(clock, clock)  # (before the tick)
+                interrupted = (f"the clock stands at {clock}; every minute up to it is committed "
                                "(ecsctl tick again moves on from there)")
             scaling = [a for a in recorded_activities(backend.world) if a["time"] <= result.to_time]
             firings = [h.data for h in store.find(HistoryEntry, kind=RULE_FIRING)

@@ -396,16 +396,16 @@ class ClusterState:
         """Give a task's resources back to the placer (before it stops; RUNNING until STOPPED)."""
         if self._placer is not None and task.instance_id is not None and task.last_status in HOLDING_STATUSES:
             world = self.world
-            demand = world._demands.get(task.task_definition) or world.task_demand(task)  # (tasks stop by the thousand)
-            if (demand.cpu, demand.memory) != (task.cpu, task.memory):
-                demand = world.task_demand(task)  # sized by RunTask's overrides
+            demand = world._demands.get(task.task_definition)  # (tasks stop by the thousand)
+            if demand is None or (demand.cpu, demand.memory) != (task.cpu, task.memory):
+                demand = world.task_demand(task)  # (also a task RunTask's overrides sized)
             self._placer.release(task.instance_id, demand, task.host_ports, task.group)
 
     def _nodes(self) -> list[Node]:
         out = []
         world = self.world
-        gpus: dict[str, int] = {}  # revision -> GPUs a task of it takes (a function of the revision alone)
-        awsvpc: dict[str, bool] = {}  # revision -> whether a task of it takes a network interface
+        # revision -> (GPUs, network interfaces) a task of it takes (a function of the revision alone)
+        takes: dict[str, tuple[int, int]] = {}
         for inst in self.sorted_instances():
             if inst.status == "INACTIVE":
                 continue
@@ -424,14 +424,12 @@ class ClusterState:
                 cpu += t.cpu
                 memory += t.memory
                 ref = t.task_definition
-                task_gpu = gpus.get(ref)
-                if task_gpu is None:
-                    task_gpu = gpus[ref] = world.task_gpu(t)
-                gpu += task_gpu
-                takes = awsvpc.get(ref)
-                if takes is None:
-                    takes = awsvpc[ref] = world.task_demand(t).network_mode == "awsvpc"
-                enis += takes
+                per_task = takes.get(ref)
+                if per_task is None:
+                    demand = world.task_demand(t)
+                    per_task = takes[ref] = (int(demand.gpu or 0), int(demand.network_mode == "awsvpc"))
+                gpu += per_task[0]
+                enis += per_task[1]
                 groups[t.group] += 1
                 running += 1
             out.append(Node(
@@ -768,9 +766,6 @@ class World:
         if (demand.cpu, demand.memory) != (task.cpu, task.memory):
             return dataclasses.replace(demand, cpu=task.cpu, memory=task.memory)
         return demand
-
-    def task_gpu(self, task: Task) -> int:
-        return int(self.task_demand(task).gpu or 0)
 
     # -- the catalogue -------------------------------------------------------------------
 
