@@ -214,3 +214,24 @@ def unknown_override_containers(spec: dict, overrides: Any) -> list[str]:
     names = {c.get("name") for c in _containers(spec)}
     return [str(o["name"]) for o in overrides.get("containerOverrides") or ()
             if isinstance(o, dict) and isinstance(o.get("name"), str) and o["name"] not in names]
+
+
+def fargate_override_error(spec: dict, overrides: Any) -> str | None:
+    """RunTask's refusal of a task-level ``cpu``/``memory`` override that leaves a Fargate task
+    no Fargate size (None: not overridden, or a size Fargate offers).
+
+    >>> td = {"cpu": "256", "memory": "512", "containerDefinitions": []}
+    >>> fargate_override_error(td, {"memory": "1024"}) is None
+    True
+    >>> fargate_override_error(td, {"memory": "4096"})
+    'No Fargate configuration exists for given values: 256 CPU, 4096 memory. See the Amazon ECS documentation for the valid values.'
+    """
+    if not isinstance(overrides, dict) or all(overrides.get(k) is None for k in ("cpu", "memory")):
+        return None
+    sized = overridden(spec, overrides)
+    cpu, memory = try_cpu(sized.get("cpu")), try_memory(sized.get("memory"))
+    if cpu is not None and memory is not None and is_fargate_size(cpu, memory):
+        return None
+    shown = [v if v is not None else sized.get(k) for k, v in (("cpu", cpu), ("memory", memory))]
+    return (f"No Fargate configuration exists for given values: {shown[0]} CPU, {shown[1]} memory. "
+            f"See the Amazon ECS documentation for the valid values.")

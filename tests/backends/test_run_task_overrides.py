@@ -60,3 +60,23 @@ def test_overrides_size_the_tasks_they_start(store, overrides, placed, cpu, memo
 def test_an_override_of_a_container_the_definition_lacks_is_refused(store):
     with pytest.raises(InputError, match="^Override for container named nope is not a container in the TaskDefinition.$"):
         run(store, {"containerOverrides": [{"name": "nope", "cpu": 1}]})
+
+
+@pytest.mark.parametrize("overrides, refused", [
+    ({"memory": "4096"}, "256 CPU, 4096 memory"),  # 256 CPU offers 512, 1024 and 2048 MiB
+    ({"cpu": "1024", "memory": "512"}, "1024 CPU, 512 memory"),  # 1 vCPU needs 2 to 8 GB
+    ({"cpu": "1024", "memory": "4096"}, None),
+    ({"containerOverrides": [{"name": "app", "memory": 4096}]}, None),  # the task's size still holds
+])
+def test_a_fargate_size_override_must_be_a_fargate_size(tmp_path, overrides, refused):
+    with SqliteStateStore(tmp_path / "state.db") as s:
+        create(LocalBackend(s), ("Cluster", "prod", {}), ("TaskDefinition", "small", {
+            "family": "small", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+            "containerDefinitions": [{"name": "app", "image": "busybox"}]}))
+        request = RunTaskRequest(cluster="prod", task_definition="small", launch_type="FARGATE", subnets=["subnet-1"],
+                                 overrides=overrides, batch={"runFor": 60})
+        if refused is None:
+            assert len(run_task(LocalBackend(s).world, request).tasks) == 1
+            return
+        with pytest.raises(InputError, match=f"^overrides: No Fargate configuration exists for given values: {refused}. "):
+            run_task(LocalBackend(s).world, request)

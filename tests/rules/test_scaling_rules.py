@@ -236,6 +236,12 @@ TARGET_CASES = [
     ("target-default-fargate-placement", target(launchType=DROP, cluster="prod3", placementStrategy=[{"type": "binpack", "field": "cpu"}]),
      "E3010", "placementStrategy is not supported on Fargate"),
     ("target-override-ok", target(overrides={"containerOverrides": [{"name": "web", "cpu": 128}]}), None, None),
+    # 256 CPU offers 512, 1024 and 2048 MiB (developer guide, "Task CPU and memory")
+    ("target-override-fargate-size", target(overrides={"memory": "4096"}),
+     "E6004", "No Fargate configuration exists for given values: 256 CPU, 4096 memory."),
+    ("target-override-fargate-size-ok", target(overrides={"cpu": "1024", "memory": "4096"}), None, None),
+    ("target-override-size-on-ec2", target(taskDefinition="job", launchType="EC2", networkConfiguration=DROP,
+                                           overrides={"memory": "4096"}), None, None),
     ("target-strategy-ok", target(launchType=DROP, capacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}]),
      None, None),
 ]

@@ -184,6 +184,9 @@ def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
     unknown = units.unknown_override_containers(spec, req.overrides)
     if unknown:
         raise InputError(f"Override for container named {unknown[0]} is not a container in the TaskDefinition.")
+    unsized = units.fargate_override_error(spec, req.overrides) if lt == "FARGATE" else None
+    if unsized is not None:
+        raise InputError(f"overrides: {unsized}")
     cs = world.state(cluster_name)
     sized = units.overridden(spec, req.overrides)  # RunTask's cpu/memory overrides size its tasks
     demand = world.demand(revision.ref) if sized is spec else TaskDemand.from_task_definition(sized)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ecsctl.core.findings import Severity
 from ecsctl.core.rules.base import Rule, register
 from ecsctl.core.rules.service.refs import (DEFAULT_CLUSTER, as_dict, as_list, last_segment, network_mode,
-                                            task_definition_spec)
-from ecsctl.core.units import unknown_override_containers
+                                            launch_of, task_definition_spec)
+from ecsctl.core.units import fargate_override_error, unknown_override_containers
 
 
 @register
@@ -205,7 +205,8 @@ class ScheduledTaskTarget(Rule):
     ``target.taskDefinition`` and ``target.cluster`` (default ``default``) must
     be documents of the run; ``taskCount`` is 1–10 (RunTask's limit); an awsvpc
     task definition needs ``target.networkConfiguration.awsvpcConfiguration``; and
-    ``overrides.containerOverrides`` name containers of the task definition.
+    ``overrides.containerOverrides`` name containers of the task definition, and a Fargate
+    target's task-level cpu/memory overrides give a Fargate size.
 
     Bad::
 
@@ -247,6 +248,10 @@ class ScheduledTaskTarget(Rule):
                 if isinstance(o, dict) and o.get("name") in unknown:
                     yield (("target", "overrides", "containerOverrides", i, "name"),
                            f"Override for container named {o['name']} is not a container in the TaskDefinition.")
+            overrides = as_dict(target.get("overrides"))
+            unsized = fargate_override_error(td, overrides) if launch_of(target, ctx) == "FARGATE" else None
+            if unsized is not None:
+                yield ("target", "overrides", "memory" if "memory" in overrides else "cpu"), unsized
         if td is not None and network_mode(td) == "awsvpc":
             if not isinstance(as_dict(target.get("networkConfiguration")).get("awsvpcConfiguration"), dict):
                 yield ("target",), "Network Configuration must be provided when networkMode 'awsvpc' is specified."
