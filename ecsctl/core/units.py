@@ -169,9 +169,9 @@ SIZE_OVERRIDES = ("cpu", "memory", "memoryReservation")
 
 def overridden(spec: dict, overrides: Any) -> dict:
     """A task definition spec as RunTask's ``overrides`` size one task of it: the task-level
-    ``cpu``/``memory`` and each named container's ``cpu``, ``memory`` and ``memoryReservation``
-    (ContainerOverride) replace the definition's. (GPU ``resourceRequirements`` overrides are
-    not read: the task keeps its definition's GPUs.)
+    ``cpu``/``memory`` and each named container's ``cpu``, ``memory``, ``memoryReservation``
+    and GPU ``resourceRequirements`` (ContainerOverride: "The only supported resource is a GPU")
+    replace the definition's.
 
     >>> td = {"containerDefinitions": [{"name": "app", "cpu": 1800, "memory": 4096}]}
     >>> task_demand(overridden(td, {"containerOverrides": [{"name": "app", "cpu": 100, "memory": 512}]}))
@@ -180,11 +180,14 @@ def overridden(spec: dict, overrides: Any) -> dict:
     (512, 1024)
     >>> task_demand(overridden(td, {"containerOverrides": [{"name": "app", "cpu": "100"}]}))  # from a template
     (100, 4096)
+    >>> overridden({"containerDefinitions": [{"name": "app", "resourceRequirements": [{"type": "GPU", "value": "1"}]}]},
+    ...            {"containerOverrides": [{"name": "app", "resourceRequirements": [{"type": "GPU", "value": "2"}]}]})
+    {'containerDefinitions': [{'name': 'app', 'resourceRequirements': [{'type': 'GPU', 'value': '2'}]}]}
     """
     sized = isinstance(overrides, dict) and (
         any(overrides.get(k) is not None for k in ("cpu", "memory"))
         or any(isinstance(o, dict) and o.get(k) is not None
-               for o in overrides.get("containerOverrides") or () for k in SIZE_OVERRIDES))
+               for o in overrides.get("containerOverrides") or () for k in (*SIZE_OVERRIDES, "resourceRequirements")))
     if not sized:
         return spec  # the same object: the definition's own demand applies
     out = dict(spec)
@@ -194,9 +197,22 @@ def overridden(spec: dict, overrides: Any) -> dict:
     by_name = {o.get("name"): o for o in overrides.get("containerOverrides") or () if isinstance(o, dict)}
     if by_name:
         out["containerDefinitions"] = [
-            {**c, **{k: _whole(o[k]) for k in SIZE_OVERRIDES if o.get(k) is not None}}
+            {**c, **{k: _whole(o[k]) for k in SIZE_OVERRIDES if o.get(k) is not None}, **_gpus(c, o)}
             for c in _containers(spec) for o in [by_name.get(c.get("name"), {})]]
     return out
+
+
+def _gpus(container: dict, override: dict) -> dict:
+    """The container's ``resourceRequirements`` with an override's GPUs in place of its own."""
+    given = override.get("resourceRequirements")
+    if not isinstance(given, list):
+        return {}
+    kept = [r for r in container.get("resourceRequirements") or () if not _is_gpu(r)]
+    return {"resourceRequirements": kept + [r for r in given if _is_gpu(r)]}
+
+
+def _is_gpu(requirement: Any) -> bool:
+    return isinstance(requirement, dict) and requirement.get("type") == "GPU"  # the enum's spelling
 
 
 def _whole(value: Any) -> Any:

@@ -80,3 +80,28 @@ def test_a_fargate_size_override_must_be_a_fargate_size(tmp_path, overrides, ref
             return
         with pytest.raises(InputError, match=f"^overrides: No Fargate configuration exists for given values: {refused}. "):
             run_task(LocalBackend(s).world, request)
+
+
+@pytest.mark.parametrize("gpus, placed", [(None, 4), ("2", 2), ("4", 1)])
+def test_a_gpu_override_sizes_the_tasks_it_starts(tmp_path, gpus, placed):
+    """A g4dn.12xlarge has 4 GPUs; each task of the definition asks for 1 unless its container's
+    ``resourceRequirements`` override asks for more (ContainerOverride: "The only supported resource is a GPU")."""
+    with SqliteStateStore(tmp_path / "state.db") as s:
+        create(LocalBackend(s), ("Cluster", "gpu", {"containerInstances": [
+            {"name": "g", "count": 1, "instanceType": "g4dn.12xlarge", "availabilityZone": "eu-west-1a"}]}),
+            ("TaskDefinition", "train", {"family": "train", "networkMode": "bridge", "containerDefinitions": [
+                {"name": "app", "image": "busybox", "memory": 512, "resourceRequirements": [{"type": "GPU", "value": "1"}]}]}))
+        overrides = {"containerOverrides": [{"name": "app", "resourceRequirements": [{"type": "GPU", "value": gpus}]}]} if gpus else None
+        backend = LocalBackend(s)
+        result = run_task(backend.world, RunTaskRequest(cluster="gpu", task_definition="train", count=4,
+                                                        overrides=overrides, batch={"runFor": 60}))
+        backend.commit()
+        assert len(result.tasks) == placed
+        assert {f["reason"] for f in result.failures} == ({"RESOURCE:GPU"} if placed < 4 else set())
+        # a later run (a new process: the placer is rebuilt from the state) sees the GPUs held
+        backend = LocalBackend(s)
+        assert run_task(backend.world, RunTaskRequest(cluster="gpu", task_definition="train", count=1)).failures
+        backend.tick(timedelta(minutes=5))  # the batch tasks finish and give their GPUs back
+        result = run_task(LocalBackend(s).world, RunTaskRequest(cluster="gpu", task_definition="train", count=4,
+                                                                overrides=overrides, batch={"runFor": 60}))
+        assert len(result.tasks) == placed

@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from ecsctl.backends.local import tasks
-from ecsctl.backends.local.world import STOPPED, World
+from ecsctl.backends.local.world import STOPPED, TASK_RUN, World
 from ecsctl.core.events import batch
 from ecsctl.core.state.ports import Task
 
@@ -54,7 +54,7 @@ def run_of(world: World, task: Task) -> batch.BatchRun | None:
     """When ``task``'s essential container exits, or None (it runs until stopped)."""
     if task.service:
         return None
-    state = world.sim_state(tasks.TASK_RUN, task.id)
+    state = world.sim_state(TASK_RUN, task.id)
     data = state.data if state is not None else {}
     if "runFor" not in data:
         return None

@@ -42,7 +42,7 @@ from typing import Callable, Sequence
 
 from ecsctl.backends.local import capacity_providers, controller, launch
 from ecsctl.backends.local.launch import Launch
-from ecsctl.backends.local.world import STOPPED, World
+from ecsctl.backends.local.world import STOPPED, TASK_RUN, World
 from ecsctl.core import units
 from ecsctl.core.controller import service as model
 from ecsctl.core.controller.ids import short_prefix
@@ -220,7 +220,6 @@ def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
     return result
 
 
-TASK_RUN = "TaskRun"  # SimState kind: what a standalone task was started with (by task id)
 
 
 def task_run(taskdef_spec: dict, req: RunTaskRequest) -> dict:

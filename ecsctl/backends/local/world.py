@@ -31,6 +31,7 @@ from heapq import heappop, heappush
 from operator import attrgetter
 from typing import Iterable
 
+from ecsctl.core import units
 from ecsctl.core.controller import ids
 from ecsctl.core.scheduling.instance_types import TRUNK_ATTRIBUTE, task_enis
 from ecsctl.core.scheduling.placement import RESERVED_PORTS, Node, Placer, TaskDemand
@@ -59,6 +60,7 @@ LIVE_STATUSES = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATI
 # lifecycle of a task whose essential container exited (DEACTIVATING, STOPPING, DEPROVISIONING,
 # ``core.events.batch``) still holds them.
 HOLDING_STATUSES = (RUNNING, "DEACTIVATING", "STOPPING", "DEPROVISIONING")
+TASK_RUN = "TaskRun"  # SimState kind: what a standalone task was started with, by task id (``tasks.task_run``)
 _INSTANCE_VALUES = attrgetter(*(f.name for f in fields(ContainerInstance)))  # a record's field values, in order
 _AGENT_PORTS = tuple(sorted(set(RESERVED_PORTS)))  # an instance's reserved ports with no static host port taken
 _DELETED = object()
@@ -397,14 +399,14 @@ class ClusterState:
         if self._placer is not None and task.instance_id is not None and task.last_status in HOLDING_STATUSES:
             world = self.world
             demand = world._demands.get(task.task_definition)  # (tasks stop by the thousand)
-            if demand is None or (demand.cpu, demand.memory) != (task.cpu, task.memory):
+            if demand is None or (demand.cpu, demand.memory) != (task.cpu, task.memory) or task.service is None:
                 demand = world.task_demand(task)  # (also a task RunTask's overrides sized)
             self._placer.release(task.instance_id, demand, task.host_ports, task.group)
 
     def _nodes(self) -> list[Node]:
         out = []
         world = self.world
-        # revision -> (GPUs, network interfaces) a task of it takes (a function of the revision alone)
+        # revision (a standalone task: its id) -> (GPUs, network interfaces) a task of it takes
         takes: dict[str, tuple[int, int]] = {}
         for inst in self.sorted_instances():
             if inst.status == "INACTIVE":
@@ -423,7 +425,7 @@ class ClusterState:
                     dynamic.update(d)
                 cpu += t.cpu
                 memory += t.memory
-                ref = t.task_definition
+                ref = t.task_definition if t.service is not None else t.id  # RunTask's overrides size one task
                 per_task = takes.get(ref)
                 if per_task is None:
                     demand = world.task_demand(t)
@@ -758,14 +760,23 @@ class World:
 
     def task_demand(self, task: Task) -> TaskDemand:
         """What a live task takes from its instance: its revision's demand, with the cpu and memory
-        it was started with (RunTask's overrides may size it otherwise)."""
+        it was started with and, for a standalone task, the GPUs RunTask's overrides gave it."""
         try:
             demand = self.demand(task.task_definition)
         except InputError:
             return TaskDemand(task.cpu, task.memory)
-        if (demand.cpu, demand.memory) != (task.cpu, task.memory):
-            return dataclasses.replace(demand, cpu=task.cpu, memory=task.memory)
+        gpu = demand.gpu if task.service is not None else self._run_gpus(task, demand)
+        if (demand.cpu, demand.memory, demand.gpu) != (task.cpu, task.memory, gpu):
+            return dataclasses.replace(demand, cpu=task.cpu, memory=task.memory, gpu=gpu)
         return demand
+
+    def _run_gpus(self, task: Task, demand: TaskDemand) -> int:
+        run = self.sim_state(TASK_RUN, task.id)
+        overrides = run.data.get("overrides") if run is not None else None
+        revision = self.revision(task.task_definition) if overrides else None
+        if revision is None:
+            return demand.gpu
+        return TaskDemand.from_task_definition(units.overridden(revision.spec, overrides)).gpu
 
     # -- the catalogue -------------------------------------------------------------------
 
