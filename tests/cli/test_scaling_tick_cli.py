@@ -265,9 +265,50 @@ def test_metrics_from_a_csv_series_and_a_later_value_replaces_the_level(tmp_path
     series.write_text("timestamp,metric,value\n2026-01-01T00:00:00Z,%s,30\n2026-01-01T00:05:00Z,%s,95\n" % (CPU, CPU))
     put = sim.json("metrics", "put", "--service", "web", "--file", series)
     assert (put["points"], put["from"], put["to"]) == (2, "2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z")
-    sim("tick", "7m")
-    # 30 % from 00:00, 95 % from 00:05: the third datapoint above 60 is 00:07 → ceil(2 × 95 / 60) = 4.
-    assert [(a["time"], a["desiredCount"]) for a in sim.activities()] == [("2026-01-01T00:07:00Z", 4)]
+    sim("tick", "8m")
+    # 30 % from 00:00, 95 % from 00:05: the third datapoint above 60 is the minute 00:07-00:08,
+    # stepped when it ends → ceil(2 × 95 / 60) = 4 at 00:08.
+    assert [(a["time"], a["desiredCount"]) for a in sim.activities()] == [("2026-01-01T00:08:00Z", 4)]
+
+
+STEP_EXAMPLE = """\
+minCapacity: 1
+maxCapacity: 20
+stepScaling:
+  - policyName: out
+    adjustmentType: PercentChangeInCapacity
+    alarm: {metricName: ECSServiceAverageCPUUtilization, threshold: 50, comparisonOperator: GreaterThanThreshold}
+    stepAdjustments: [{metricIntervalLowerBound: 0, metricIntervalUpperBound: 10, scalingAdjustment: 10},
+                      {metricIntervalLowerBound: 10, scalingAdjustment: 30}]
+  - policyName: in
+    adjustmentType: PercentChangeInCapacity
+    alarm: {metricName: ECSServiceAverageCPUUtilization, threshold: 50, comparisonOperator: LessThanThreshold}
+    stepAdjustments: [{metricIntervalLowerBound: -10, metricIntervalUpperBound: 0, scalingAdjustment: -10},
+                      {metricIntervalUpperBound: -10, scalingAdjustment: -30}]
+"""
+
+
+def test_tick_steps_the_step_scaling_example_as_the_what_if_does_a_minute_later(tmp_path) -> None:
+    """Application Auto Scaling's step scaling example (capacity 10, ±10 % within 10 of the
+    threshold 50, ±30 % beyond): 10 → 11 → 14 → 13 → 10 (3.3 and 1.4 and 3.9 round toward zero).
+    A tick steps each datapoint's minute when it ends, the what-if at its start (found by a
+    helper's trial: the tick read the minute after the clock, and never saw the first datapoint)."""
+    sim = Sim(tmp_path, STEP_EXAMPLE, desired=10)
+    rows = [("00:00", 55), ("00:01", 50), ("00:10", 70), ("00:11", 50), ("00:20", 45), ("00:21", 50),
+            ("00:30", 30), ("00:31", 50)]
+    series = tmp_path / "cpu.csv"
+    series.write_text("timestamp,metric,value\n" + "".join(f"2026-01-01T{t}:00Z,{CPU},{v}\n" for t, v in rows))
+    what_if = sim.json("scale", "simulate", "-f", sim.manifest, "--service", "web", "--metrics", series,
+                       "--to", "2026-01-01T00:40:00Z")
+    sim("metrics", "put", "--service", "web", "--file", series)
+    sim("tick", "40m")
+    ticked = sim.activities()
+    assert [(a["previousDesiredCount"], a["desiredCount"]) for a in ticked] == [(10, 11), (11, 14), (14, 13), (13, 10)]
+    assert [a["desiredCount"] for a in what_if] == [11, 14, 13, 10]
+    assert [a["time"] for a in ticked] == ["2026-01-01T00:01:00Z", "2026-01-01T00:11:00Z",
+                                           "2026-01-01T00:21:00Z", "2026-01-01T00:31:00Z"]
+    assert [a["time"] for a in what_if] == ["2026-01-01T00:00:00Z", "2026-01-01T00:10:00Z",
+                                            "2026-01-01T00:20:00Z", "2026-01-01T00:30:00Z"]
 
 
 def test_a_metric_no_policy_reads_is_a_warning(tmp_path) -> None:

@@ -155,12 +155,12 @@ def _scale(world: World, mine: _WorldScaling, cs: ClusterState, svc: Service, sc
         set_desired(state, svc.desired_count)  # an apply or a person may have moved it since
         metrics: dict[str, float] = {}
         running = sum(1 for t in cs.service_tasks(svc.name) if t.last_status == RUNNING)
+        ended = minute - 1  # the datapoints are the minute's that ends now (CloudWatch's period start)
         if scaler.demand is not None:
-            scaler.derive(_demand_at(scaler, minute), running, metrics)
+            scaler.derive(_demand_at(scaler, ended), running, metrics)
         # the queue it consumes, as CloudWatch has it (its last minute): backlog per task scales it
         metrics.update(queues.service_metrics(world, cs.name, svc.name))
-        points = _points(world, mine, key)
-        points.at(minute, metrics)
+        _points(world, mine, key).at(ended, metrics)
         primary = [d for d in cs.service_deployments(svc.name) if d.status == "PRIMARY"]
         deploying = bool(primary) and primary[-1].rollout_state == "IN_PROGRESS"
         _, acts = step(state, MinuteInputs(minute, metrics, deploying))
