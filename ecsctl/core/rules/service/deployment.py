@@ -118,9 +118,11 @@ class DeploymentCanProgress(Rule):
 class DesiredCountWithinScaling(Rule):
     """``desiredCount`` should lie between ``autoScaling.minCapacity`` and ``maxCapacity``.
 
-    Registering the scalable target moves the current capacity into
-    ``[minCapacity, maxCapacity]``, so a desiredCount outside
-    it is overwritten at once and every plan shows drift.
+    Registering the scalable target (when the service is created or its
+    ``autoScaling`` changes) moves the current capacity into
+    ``[minCapacity, maxCapacity]``, so a desiredCount outside it is overwritten
+    at once and every plan shows drift.  Changed alone, it stays until a scaling
+    policy next acts (Application Auto Scaling does not re-register the target).
 
     Bad::
 
@@ -145,6 +147,8 @@ class DesiredCountWithinScaling(Rule):
         if not _is_int(desired):
             return
         if _is_int(low) and desired < low:
-            yield ("desiredCount",), f"desiredCount {desired} is below autoScaling.minCapacity {low}; auto scaling will raise it to {low}"
+            yield ("desiredCount",), (f"desiredCount {desired} is below autoScaling.minCapacity {low}; auto scaling "
+                                      f"raises it to {low} when it registers the target or a policy next acts")
         elif _is_int(high) and desired > high:
-            yield ("desiredCount",), f"desiredCount {desired} is above autoScaling.maxCapacity {high}; auto scaling will lower it to {high}"
+            yield ("desiredCount",), (f"desiredCount {desired} is above autoScaling.maxCapacity {high}; auto scaling "
+                                      f"lowers it to {high} when it registers the target or a policy next acts")
