@@ -68,8 +68,17 @@ def simulate(paths: list[str], service: str, *, cluster: str | None = None, metr
                           startup_minutes=startup_minutes, capacity=capacity, record=record)
         given = {metric for _, metric, _ in rows}
         missing = [m for m in config.metrics if m not in given]
-        warnings = tuple(f"{metrics_file}: no rows for {m}, which a policy of '{doc.name}' reads" for m in missing)
+        unread = sorted(given - set(config.metrics))
+        warnings = (tuple(f"{metrics_file}: no rows for {m}, which a policy of '{doc.name}' reads" for m in missing)
+                    + tuple(f"{metrics_file}: no policy of '{doc.name}' reads {m}" for m in unread))
         return Simulation(doc.name, cluster_name, "open", timeline, warnings)
+    if demand_spec is None and not demand_file and config.scheduled and not config.metrics:
+        # scheduled actions alone need no series: the what-if of a day of them (or --from/--to)
+        midnight = _midnight(today)
+        first, last = _window(start, end, midnight, midnight + 1440, today)
+        timeline = replay(config, start=first, end=last, desired=desired, metrics=MetricLevels(),
+                          startup_minutes=startup_minutes, capacity=capacity, record=record)
+        return Simulation(doc.name, cluster_name, "open", timeline)
     if demand_spec is None:
         hint = "with --demand, " if demand_file else ""
         raise InputError(f"{doc.file}: {hint}service '{doc.name}' needs autoScaling.demand (at least perTask) for the "
@@ -84,12 +93,17 @@ def simulate(paths: list[str], service: str, *, cluster: str | None = None, metr
         pts = series_points(demand_spec["series"])
         first, last = _window(start, end, pts[0][0], pts[-1][0] + 1, today)
     else:
-        midnight = today().astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-        first, last = _window(start, end, epoch_minute(midnight), epoch_minute(midnight) + 1440, today)
+        midnight = _midnight(today)
+        first, last = _window(start, end, midnight, midnight + 1440, today)
     values = demand_values(model.source, first, last, points=points)
     timeline = replay(config, start=first, end=last, desired=desired, demand=model, demand_series=values,
                       startup_minutes=startup_minutes, capacity=capacity, record=record)
     return Simulation(doc.name, cluster_name, "closed", timeline)
+
+
+def _midnight(today: Callable[[], datetime]) -> int:
+    """The epoch minute today began (UTC): a what-if without a series covers today."""
+    return epoch_minute(today().astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0))
 
 
 def _cluster(spec: dict) -> str:

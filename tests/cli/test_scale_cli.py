@@ -102,3 +102,57 @@ def test_without_demand_the_closed_loop_is_refused(stack, tmp_path):
     result = invoke("scale", "simulate", "-f", str(stack / "web.yaml"), "--service", "web")
     assert result.exit_code == 1
     assert "needs autoScaling.demand" in result.output
+
+
+SCHEDULED_ONLY = """\
+apiVersion: ecsctl/v1
+kind: Cluster
+metadata: {name: prod}
+spec: {}
+---
+apiVersion: ecsctl/v1
+kind: TaskDefinition
+metadata: {name: web}
+spec:
+  requiresCompatibilities: [FARGATE]
+  networkMode: awsvpc
+  cpu: "256"
+  memory: "512"
+  containerDefinitions: [{name: web, image: "nginx:1.27"}]
+---
+apiVersion: ecsctl/v1
+kind: Service
+metadata: {name: web}
+spec:
+  cluster: prod
+  taskDefinition: web
+  desiredCount: 1
+  launchType: FARGATE
+  networkConfiguration: {awsvpcConfiguration: {subnets: [subnet-1]}}
+  autoScaling:
+    minCapacity: 1
+    maxCapacity: 5
+    scheduled:
+      - {scheduledActionName: morning, schedule: "cron(30 1 * * ? *)", scalableTargetAction: {minCapacity: 3}}
+"""
+
+
+def test_scheduled_actions_alone_need_no_series(tmp_path):
+    """A scheduled action sets min/max and pulls the desired count into the range ("minimum
+    capacity was set to 3"): no metric or demand is needed to see when (found by a helper's trial)."""
+    (tmp_path / "web.yaml").write_text(SCHEDULED_ONLY)
+    result = invoke("scale", "simulate", "-f", str(tmp_path / "web.yaml"), "--service", "web",
+                    "--from", "2026-01-01T00:00:00Z", "--to", "2026-01-02T00:00:00Z", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert [(p["time"], p["desiredCount"], p["reason"]) for p in json.loads(result.stdout)] == [
+        ("2026-01-01T01:30:00Z", 1, "scheduled action name morning was triggered"),
+        ("2026-01-01T01:30:00Z", 3, "minimum capacity was set to 3")]
+
+
+def test_rows_of_a_metric_no_policy_reads_are_warned_about(tmp_path):
+    (tmp_path / "web.yaml").write_text(SCHEDULED_ONLY)
+    (tmp_path / "foo.csv").write_text("timestamp,metric,value\n2026-01-01T00:00:00Z,Foo,1\n")
+    result = invoke("scale", "simulate", "-f", str(tmp_path / "web.yaml"), "--service", "web",
+                    "--metrics", str(tmp_path / "foo.csv"))
+    assert result.exit_code == 0, result.output
+    assert "warning: " in result.output and "no policy of 'web' reads Foo" in result.output
