@@ -190,7 +190,8 @@ def tick(state_path: str, duration: str, spot_interruptions: float | None = None
                            for e in result.events],
                 "scaling": [{"cluster": a["cluster"], "service": a["service"], "time": a["time"],
                              "previousDesiredCount": a["previousDesiredCount"], "desiredCount": a["desiredCount"],
-                             "description": a["description"], "cause": a["cause"], "statusCode": a["statusCode"]}
+                             "description": a["description"], "cause": a["cause"], "statusCode": a["statusCode"],
+                             "statusMessage": a["statusMessage"]}
                             for a in scaling],
                 "firings": [{"rule": f.get("rule"), "time": f.get("time"), "trigger": f.get("trigger"),
                              "tasks": f.get("tasks") or [], "message": f.get("message")} for f in firings],

@@ -560,3 +560,24 @@ def test_a_state_applied_without_the_registration_gets_it_on_the_next_tick(tmp_p
     sim("tick", "1m")
     assert sim.desired() == 3
     assert sim.json("describe", "service", "web")["scaling"]["maxCapacity"] == 3
+
+
+def test_a_failed_scheduled_action_says_so_on_tick(tmp_path) -> None:
+    """A scheduled minimum above the target's maximum fails (DescribeScalingActivities:
+    StatusCode Failed with its StatusMessage); tick's line and JSON say so (a helper's trial
+    found the line read like a success)."""
+    sim = Sim(tmp_path, """\
+        minCapacity: 1
+        maxCapacity: 5
+        scheduled:
+          - {scheduledActionName: floor, schedule: "cron(0 8 * * ? *)", scalableTargetAction: {minCapacity: 8}}
+        """)
+    ticked = sim.json("tick", "9h")["scaling"]
+    assert [(a["statusCode"], a["statusMessage"]) for a in ticked] == [
+        ("Failed", "Failed to set min capacity to 8: minimum capacity 8 would exceed maximum capacity 5")]
+    sim.manifest.write_text(sim.manifest.read_text().replace("cron(0 8 * * ? *)", "cron(0 20 * * ? *)"))
+    sim("apply", "-f", sim.manifest, "--auto-approve")
+    line = [x for x in sim("tick", "12h").stdout.splitlines() if x.startswith("scaling ")]
+    assert len(line) == 1 and line[0].endswith(
+        "cause: scheduled action name floor was triggered  Failed: Failed to set min capacity to 8: "
+        "minimum capacity 8 would exceed maximum capacity 5")

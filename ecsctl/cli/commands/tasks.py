@@ -111,7 +111,8 @@ def tick(
     timed += [(t["stoppedAt"] or "", 1, f"stopped {_task_line(t)}") for t in result["stopped"]]
     timed += [(f["time"] or "", -1, f"rule    {f['time']}  {f['message']}") for f in result.get("firings", ())]
     timed += [(a["time"], -1, f"scaling {a['time']}  {a['cluster']}/{a['service']}: {a['previousDesiredCount']} -> "
-                             f"{a['desiredCount']}  {a['description']}  cause: {a['cause']}") for a in result.get("scaling", ())]
+                             f"{a['desiredCount']}  {a['description']}  cause: {a['cause']}{_failed(a)}")
+              for a in result.get("scaling", ())]
     timed += [(a["time"], -1, f"capacity {a['time']}  capacityprovider/{a['capacityProvider']} ({a['cluster']}): "
                              f"{a['previousDesiredCapacity']} -> {a['desiredCapacity']}  {a['description']}")
               for a in result.get("capacity", ())]
@@ -119,6 +120,13 @@ def tick(
     lines = [f"clock {result['from']} -> {result['to']}"] + [line for _, _, line in sorted(timed, key=lambda x: (x[0], x[1]))]
     sys.stdout.write("".join(line + "\n" for line in lines))
     _stop_if_interrupted(result)
+
+
+def _failed(activity: dict) -> str:
+    """A failed activity's status and message, as DescribeScalingActivities gives them."""
+    if activity["statusCode"] == "Successful":
+        return ""
+    return f"  {activity['statusCode']}: {activity['statusMessage']}" if activity.get("statusMessage") else f"  {activity['statusCode']}"
 
 
 def _stop_if_interrupted(result: dict) -> None:
