@@ -24,7 +24,7 @@ def simulate(
     demand: Optional[str] = typer.Option(None, "--demand", help="Closed loop: CSV of timestamp,value demand rows "
                                                                "(default: the manifest's autoScaling.demand)."),
     start: Optional[str] = typer.Option(None, "--from", help="Start (ISO 8601, UTC when no offset); default: the series' first row."),
-    end: Optional[str] = typer.Option(None, "--to", help="End, excluded; default: the series' last row (a day for a pattern)."),
+    end: Optional[str] = typer.Option(None, "--to", help="End, excluded; default: just after the series' last row (a day for a pattern)."),
     task_startup: Optional[str] = typer.Option(None, "--task-startup", help="How long a new task takes to run (default 2m)."),
     capacity: Optional[int] = typer.Option(None, "--capacity", help="At most this many tasks can run (a full cluster)."),
     plot: Optional[str] = typer.Option(None, "--plot", help="Draw metric, target and desired/running counts to FILE.png or .svg."),

@@ -42,6 +42,7 @@ def detect_drift(
             actual = running[(cluster, name)]
             if actual < record.desired_count:
                 drift.append(Drift(address, "runningCount", record.desired_count, actual,
+                                   f"desired {record.desired_count}, running {actual}: "
                                    f"{record.desired_count - actual} task(s) lost or not placed"))
         elif kind == "Cluster":
             for group in spec.get("containerInstances", []):
