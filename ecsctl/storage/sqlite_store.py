@@ -532,6 +532,7 @@ _WORLD: dict[type, _Table] = {
 _EVENTS = _Table(ServiceEvent, "service_events", ("cluster", "service"))  # seq is implicit
 _EXPORT_TABLES: tuple[_Table, ...] = (_RESOURCES, _SOURCES, *_WORLD.values())
 _SEALED_TABLES = tuple(t for t in _EXPORT_TABLES if any(c.codec == "json" for c in t.columns))
+_TABLE_SINCE = {"sim_state": 4, "history": 4, "resource_sources": 5}  # the version that added a table (MIGRATIONS)
 
 
 def _crash_point(text: str | None) -> tuple[str, int] | None:
@@ -1516,13 +1517,17 @@ class SqliteStateStore:
             raise bad(f"\"clock\" is not a UTC time such as 2026-01-01T00:00:00Z, got {describe(clock)}")
         tables: list[tuple[_Table, list[Any]]] = []
         for table in (*_EXPORT_TABLES, _EVENTS):
+            if table.name not in data and version >= _TABLE_SINCE.get(table.name, 1):
+                # an export of this version has every table: a missing one would empty it in silence
+                raise bad(f"the export has no {table.name!r} (an empty list if there are none); nothing was changed")
             rows = data.get(table.name, [])
             if not isinstance(rows, list):
                 raise bad(f"{table.name!r} is not a list")
             records = []
             seen: set = set()
             for index, row in enumerate(rows):
-                key = f" ({'/'.join(str(row.get(c.name)) for c in table.key)})" if isinstance(row, dict) else ""
+                named = isinstance(row, dict) and all(row.get(c.name) is not None for c in table.key)
+                key = f" ({'/'.join(str(row[c.name]) for c in table.key)})" if named else ""
                 try:
                     record = table.from_json(row)
                     wrong = negative_field(record) or _address_problem(record)

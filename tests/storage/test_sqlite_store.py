@@ -326,7 +326,11 @@ def test_push_refuses_values_the_state_cannot_hold_and_changes_nothing(store: Sq
         (lambda d: d.update(clock="yesterday"), r'"clock" is not a UTC time such as 2026-01-01T00:00:00Z, got the text \'yesterday\''),
         (lambda d: d["resources"][0].update(address="bogus"), r"resources\[0\] \(bogus\): field address: not an address: 'bogus'"),
         (lambda d: d["tasks"].append(d["tasks"][0]), r"tasks\[2\] \(t-1\): appears twice in the export"),
-        (lambda d: d["tasks"][0].pop("id"), r"tasks\[0\] \(None\): field id is missing"),
+        (lambda d: d["tasks"][0].pop("id"), r"tasks\[0\]: field id is missing"),
+        # a whole collection left out would have emptied it (found by a helper's trial)
+        (lambda d: d.pop("tasks"), r"^x\.json: cannot push: the export has no 'tasks' \(an empty list if there are none\); "
+                                   r"nothing was changed$"),
+        (lambda d: d.pop("service_events"), r"the export has no 'service_events'"),
     ]:
         with pytest.raises(StateError, match=message):
             store.import_(edited(change), source="x.json")
@@ -587,6 +591,8 @@ def test_a_version_1_export_can_be_pushed(store: SqliteStateStore, tmp_path: Pat
     old["version"] = 1
     for row in old["tasks"]:
         del row["subnet"], row["private_ip"]
+    for later in ("sim_state", "history", "resource_sources"):  # tables versions 4 and 5 added
+        del old[later]
     with SqliteStateStore(tmp_path / "other.db") as other:
         meta = other.import_(old)
         assert meta.version == SCHEMA_VERSION
