@@ -19,7 +19,7 @@ class ManifestErrors(InputError):
     """The manifests have validation errors; ``report`` holds them for the CLI to show."""
 
     def __init__(self, report: ValidationReport) -> None:
-        super().__init__(f"the manifests have {report.errors} error(s): plan and apply refuse them (see above, or run `ecsctl validate`)")
+        super().__init__(f"the manifests have {report.errors} error(s) (see above, or run `ecsctl validate`)")
         self.report = report
 
 

@@ -310,6 +310,10 @@ def test_plan_and_apply_refuse_a_folder_without_manifests(runner, world, tmp_pat
         result = run(runner, [*args, "--state", world["state"]])
         assert result.exit_code == 1
         assert result.stderr.strip().splitlines()[-1].startswith(f"error: no manifests in {empty}")
+    destroyed = run(runner, ["destroy", "-f", empty, "--auto-approve", "--state", world["state"]])
+    assert destroyed.exit_code == 1
+    assert destroyed.stderr.strip().splitlines()[-1] == (
+        f"error: no manifests in {empty}: destroy deletes what the manifests describe, and nothing here describes anything")
     listed = json.loads(run(runner, ["state", "list", "--state", world["state"], "-o", "json"]).stdout)
     assert len(listed) == before  # nothing was destroyed
 
@@ -320,7 +324,7 @@ def test_destroy_deletes_what_the_manifests_describe_and_what_refers_to_it(runne
     deletes = {c["address"] for c in json.loads(plan.stdout)["changes"] if c["action"] == "delete"}
     assert deletes == {"taskdef/web", "service/prod/web", "targetgroup/web"}
     refused = run(runner, ["destroy", "-f", world["web"], "--state", world["state"]])  # no terminal, no --auto-approve
-    assert refused.exit_code == 2 and "--auto-approve" in refused.stderr
+    assert refused.exit_code == 2 and "pass --auto-approve to destroy without asking" in refused.stderr
     done = run(runner, ["destroy", "-f", world["web"], "--state", world["state"], "--auto-approve"])
     assert done.exit_code == 0, done.output
     assert done.stdout.strip().splitlines()[-1].startswith("Destroy complete! 3 step(s)")

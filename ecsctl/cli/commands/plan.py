@@ -118,6 +118,7 @@ def plan(
     """Diff the manifests against the state and show what apply would do."""
     from ecsctl.app.backend_of import AWS, LOCAL, check_backend
     from ecsctl.app.destroy import make_destroy_plan
+    from ecsctl.app.plan import NoManifests
     from ecsctl.app.plan import make_plan, save_plan
     from ecsctl.app.state import open_existing
 
@@ -275,16 +276,21 @@ def destroy(
     """Delete what the manifests describe, and what in the state refers to it; asks like apply."""
     from ecsctl.app.backend_of import LOCAL, check_backend
     from ecsctl.app.destroy import make_destroy_plan
+    from ecsctl.app.plan import NoManifests
     from ecsctl.app.state import open_required, upgrade_addresses
 
     opts = current()
     fmt = opts.format()
     files = _need_files("destroy", files)
-    _need_terminal(auto_approve)
+    _need_terminal(auto_approve, "destroy")
     # the lock first, as apply: a second writer is refused at once, before any manifest is read
     with open_required(opts.state_path) as store, store.locked("ecsctl destroy"):
         check_backend(store, LOCAL, opts.state_path)  # destroy deletes in the simulation only
-        inputs = _read(files, fmt, exclude=exclude)
+        try:
+            inputs = _read(files, fmt, exclude=exclude)
+        except NoManifests:
+            raise NoManifests(f"no manifests in {', '.join(files)}: destroy deletes what the manifests "
+                              "describe, and nothing here describes anything") from None
         upgrade_addresses(store)
         the_plan = make_destroy_plan(inputs, store)
         _execute(the_plan, store, fmt, auto_approve=auto_approve, show_sensitive=show_sensitive, verb="destroy")
@@ -322,9 +328,9 @@ def show(
 # --- running a plan ------------------------------------------------------------------------------
 
 
-def _need_terminal(auto_approve: bool) -> None:
+def _need_terminal(auto_approve: bool, verb: str = "apply") -> None:
     if not auto_approve and not sys.stdin.isatty():
-        raise UsageError("no terminal to confirm on: pass --auto-approve to apply without asking")
+        raise UsageError(f"no terminal to confirm on: pass --auto-approve to {verb} without asking")
 
 
 def _confirm(verb: str, machine: bool) -> None:
