@@ -184,6 +184,11 @@ def kind_of(kind: str) -> str:
     """``service`` -> ``services``; an unknown kind is a usage error."""
     kind = ALIASES.get(str(kind).lower(), str(kind).lower())
     if kind not in LISTERS:
+        from ecsctl.core.plan.model import KIND_OF_PREFIX
+
+        if kind in KIND_OF_PREFIX:  # an address prefix of `state list`: applied, but not an ECS object
+            raise UsageError(f"get lists what ECS runs ({', '.join(LISTERS)}); `ecsctl describe {kind}/NAME` "
+                             f"shows a {KIND_OF_PREFIX[kind]}, `ecsctl state list` lists them")
         raise UsageError(f"unknown kind '{kind}'{_did_you_mean(kind, LISTERS)}; one of: {', '.join(LISTERS)}")
     return kind
 

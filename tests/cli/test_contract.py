@@ -395,6 +395,10 @@ def test_get_and_describe_take_the_identifiers_the_acting_commands_take(runner, 
     missing = run(runner, ["get", "service", "webb", "--state", state])
     assert missing.exit_code == 1 and missing.stdout == ""
     assert missing.stderr == 'error: service "webb" not found (`ecsctl get services` lists them)\n'
+    # an address `state list` prints, of what get does not list, points to describe (a helper's trial)
+    other = run(runner, ["get", "targetgroup/web", "--state", state])
+    assert other.exit_code == 2 and other.stderr.strip().endswith(
+        "`ecsctl describe targetgroup/NAME` shows a TargetGroup, `ecsctl state list` lists them")
 
 
 def test_describe_shows_what_the_state_knows(runner, world) -> None:
