@@ -441,7 +441,13 @@
   // ---- the plan ------------------------------------------------------------------------------
   var PLAN_KEYS = ["format_version", "lineage", "serial", "changes", "steps", "drift", "deployments", "placement", "predictions", "summary", "files"];
   var SYMBOL = {create: "+", update: "~", replace: "-/+", delete: "-"};
-  var VERB = {create: "will be created", update: "will be updated in place", replace: "will be replaced", delete: "will be destroyed"};
+  var VERB = {create: "will be created", update: "will be updated in-place", replace: "must be replaced", delete: "will be destroyed"};
+  // a task definition's revisions are immutable: the text plan's words (cli/render/plan.py _headline)
+  var TASKDEF_VERB = {create: "will be registered", update: "will register a new revision", delete: "will be deregistered"};
+  function verbOf(c) {
+    var words = c.address.indexOf("taskdef/") === 0 && TASKDEF_VERB[c.action] ? TASKDEF_VERB : VERB;
+    return words[c.action] || c.action;
+  }
 
   function renderPlan(root) {
     var plan = D.plan;
@@ -460,7 +466,7 @@
       var fields = c.fields || [];
       sec.appendChild(h("details", {class: "change", "data-address": c.address},
         h("summary", {}, h("span", {class: "act " + c.action, text: SYMBOL[c.action] || c.action}), h("b", {text: c.address}),
-          " " + (VERB[c.action] || c.action) + (c.reason ? " (" + c.reason + ")" : "") + (fields.length ? " · " + plural(fields.length, "field") : "")),
+          " " + verbOf(c) + (c.reason ? " (" + c.reason + ")" : "") + (fields.length ? " · " + plural(fields.length, "field") : "")),
         h("div", {class: "fields"}, fields.map(function (f) {
           return h("div", {}, (f.op === "add" ? "+ " : f.op === "remove" ? "- " : "~ ") + f.path + ": "
             + (f.op === "add" ? json(f.after) : f.op === "remove" ? json(f.before) : json(f.before) + " → " + json(f.after)));
