@@ -98,6 +98,17 @@ def test_manifest_wrapper_validates_a_whole_document(kind):
     assert any("bogusField" in e.message for e in Draft202012Validator(schema).iter_errors(document))
 
 
+@pytest.mark.parametrize("kind, name, ok", [
+    ("Service", "web-1_a", True), ("Service", "bad name!", False), ("Service", "x" * 256, False),
+    ("Parameter", "/prod/web/db-host", True), ("Service", "/prod/web", False), ("Secret", "a b", False),
+])
+def test_the_wrapper_takes_the_names_validate_takes(kind, name, ok):
+    """An editor with the exported schema flags the names E0014 refuses (found by a helper's trial)."""
+    document = {"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": name}, "spec": MINIMAL_SPECS[kind]}
+    errors = [e.message for e in Draft202012Validator(manifest_schema(kind)).iter_errors(document)]
+    assert (errors == []) is ok, errors
+
+
 def _recorded_botocore() -> str:
     source = load_schema("TaskDefinition").get("x-generated-from", "")
     match = re.search(r"botocore (\S+)", source)
