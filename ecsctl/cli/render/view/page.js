@@ -638,7 +638,7 @@
       g.appendChild(s("line", {class: "grid", x1: L, x2: L + pw, y1: YN(n), y2: YN(n)}));
       g.appendChild(s("text", {x: L - 4, y: YN(n) + 3, "text-anchor": "end", text: n}));
     });
-    [0, maxV].forEach(function (v) { g.appendChild(s("text", {x: L + pw + 4, y: YV(v) + 3, fill: "#9333ea", text: +v.toFixed(1)})); });
+    if (metric) [0, maxV].forEach(function (v) { g.appendChild(s("text", {x: L + pw + 4, y: YV(v) + 3, fill: "#9333ea", text: +v.toFixed(1)})); });
     [t0, (t0 + t1) / 2, t1].forEach(function (t, i) {
       g.appendChild(s("text", {x: X(t), y: H - 14, "text-anchor": i === 0 ? "start" : i === 2 ? "end" : "middle", text: new Date(t).toISOString().replace(".000Z", "Z").replace("T", " ")}));
     });
@@ -652,8 +652,13 @@
       });
       return dd;
     }
-    var metricPath = path(function (p) { return p.value; }, YV, false);
-    if (metricPath) g.appendChild(s("path", {d: metricPath, fill: "none", stroke: "#9333ea", "stroke-width": 1.2, opacity: 0.8}));
+    // the metric is known only at the activities (the value that decided each): dots, not a line
+    // that would invent the values in between
+    pts.forEach(function (p) {
+      if (typeof p.p.value !== "number") return;
+      g.appendChild(s("circle", {cx: X(p.t), cy: YV(p.p.value), r: 2.5, fill: "none", stroke: "#9333ea", class: "metric",
+        title: p.p.time + ": " + (p.p.metric ? "policy " + p.p.metric + " read " : "") + p.p.value}));
+    });
     var running = path(function (p) { return p.runningCount; }, YN, true);
     if (running) g.appendChild(s("path", {d: running, fill: "none", stroke: "#2f9e58", "stroke-width": 1.5, "stroke-dasharray": "4,2"}));
     var desired = path(function (p) { return p.desiredCount; }, YN, true);
@@ -667,9 +672,13 @@
         title: a.a.time + ": " + (a.a.cause || "") + " (" + a.a.from + " → " + a.a.to + ")"}));
       g.appendChild(s("path", {d: "M" + (X(a.t) - 4) + "," + T + "h8l-4,6z", fill: "#d97706", title: a.a.time + ": " + (a.a.cause || "") + " (" + a.a.from + " → " + a.a.to + ")"}));
     });
-    [["desired", "#1f5fbf"], ["running", "#2f9e58"], [metric || "metric", "#9333ea"], ["scaling activity", "#d97706"]].forEach(function (l, i) {
-      g.appendChild(s("rect", {x: L + i * 120, y: H - 9, width: 10, height: 3, fill: l[1]}));
-      g.appendChild(s("text", {x: L + i * 120 + 14, y: H - 4, text: l[0]}));
+    var legend = [["desired", "#1f5fbf"]];
+    if (running) legend.push(["running", "#2f9e58"]);
+    if (metric) legend.push(["metric at each activity", "#9333ea"]);
+    legend.push(["scaling activity", "#d97706"]);
+    legend.forEach(function (l, i) {
+      g.appendChild(s("rect", {x: L + i * 150, y: H - 9, width: 10, height: 3, fill: l[1]}));
+      g.appendChild(s("text", {x: L + i * 150 + 14, y: H - 4, text: l[0]}));
     });
     return g;
   }
