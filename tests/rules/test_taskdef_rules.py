@@ -213,8 +213,13 @@ CASES = [
     ("secret-and-env", fargate(C(environment=[{"name": "A", "value": "x"}], secrets=[{"name": "A", "valueFrom": "/a"}]), executionRoleArn=ROLE), "E2065",
      "'A' is both a secret and an environment variable"),
     ("env-file-ok", fargate(C(environmentFiles=[{"type": "s3", "value": "arn:aws:s3:::my-bucket/path/app.env"}]), executionRoleArn=ROLE), None, ""),
-    ("env-file-s3-url", fargate(C(environmentFiles=[{"type": "s3", "value": "s3://my-bucket/app.env"}]), executionRoleArn=ROLE), "E2066", "must be an S3 object ARN ending in .env"),
-    ("env-file-extension", fargate(C(environmentFiles=[{"type": "s3", "value": "arn:aws:s3:::my-bucket/app.txt"}]), executionRoleArn=ROLE), "E2066", "ending in .env"),
+    ("env-file-s3-url", fargate(C(environmentFiles=[{"type": "s3", "value": "s3://my-bucket/app.env"}]), executionRoleArn=ROLE), "E2066", "must be an S3 object ARN"),
+    ("env-file-no-key", fargate(C(environmentFiles=[{"type": "s3", "value": "arn:aws:s3:::my-bucket/"}]), executionRoleArn=ROLE), "E2066", "must be an S3 object ARN"),
+    # RegisterTaskDefinition takes other names than *.env (a user's arn:aws:s3:::bucket/folder/env_file_name)
+    ("env-file-extension", fargate(C(environmentFiles=[{"type": "s3", "value": "arn:aws:s3:::my-bucket/app.txt"}]), executionRoleArn=ROLE), "W2069", "does not end in .env"),
+    # a file at the bucket's root, and a legacy bucket name (found by a helper's trial)
+    ("env-file-at-root", fargate(C(environmentFiles=[{"type": "s3", "value": "arn:aws:s3:::my-config/.env"}]), executionRoleArn=ROLE), None, None),
+    ("env-file-legacy-bucket", fargate(C(environmentFiles=[{"type": "s3", "value": "arn:aws:s3:::My_Bucket/app.env"}]), executionRoleArn=ROLE), None, None),
     ("env-file-11", fargate(C(environmentFiles=[{"type": "s3", "value": f"arn:aws:s3:::my-bucket/{n}.env"} for n in range(11)]), executionRoleArn=ROLE),
      "E2067", "11 environment files given; at most 10"),
     # --- volumes.py

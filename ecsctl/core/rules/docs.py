@@ -98,7 +98,7 @@ URLS: dict[str, str] = {
     "E2050": api("ContainerDefinition"), "E2051": api("ContainerDefinition"),
     "E2060": EXECUTION_ROLE, "E2061": EXECUTION_ROLE, "E2062": EXECUTION_ROLE,
     "E2063": api("Secret"), "E2064": api("Secret"), "E2065": SENSITIVE_DATA,
-    "E2066": api("EnvironmentFile"), "E2067": ENV_FILES, "W2068": _GUIDE + "stopped-task-errors.html",
+    "E2066": api("EnvironmentFile"), "E2067": ENV_FILES, "W2069": ENV_FILES, "W2068": _GUIDE + "stopped-task-errors.html",
     "E2070": api("Volume"), "E2071": api("MountPoint"), "E2072": api("VolumeFrom"),
     "E2073": api("EFSVolumeConfiguration"), "E2074": api("EFSAuthorizationConfig"),
     "E2075": api("DockerVolumeConfiguration"),

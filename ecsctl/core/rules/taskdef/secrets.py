@@ -17,7 +17,8 @@ SSM_ARN_RE = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/?[A-Za
 # them when the task starts, and templated names ($$$NAME$$$, {{...}}) are common.
 SSM_NAME_RE = re.compile(r"^\S+$")
 SECRET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:([^:]+)(?::(.*))?$")
-S3_ENV_ARN_RE = re.compile(r"^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/.+\.env$")
+# an S3 object ARN (legacy bucket names may hold capitals and underscores)
+S3_OBJECT_ARN_RE = re.compile(r"^arn:aws[a-z-]*:s3:::[A-Za-z0-9._-]{3,255}/.+$")
 
 
 def _execution_role(spec) -> bool:
@@ -232,17 +233,17 @@ class SecretShadowsEnvironment(Rule):
 
 @register
 class EnvironmentFileReference(Rule):
-    """An environment file is ``type: s3`` with an S3 object ARN ending in ``.env``.
+    """An environment file is ``type: s3`` with the ARN of an S3 object.
 
-    Source: 2023 guide ``taskdef-envfiles.md`` ("The file must use the .env
-    file extension"; value ``arn:aws:s3:::bucket/key.env``).
+    Source: the API's EnvironmentFile ("The Amazon Resource Name (ARN) of the
+    Amazon S3 object containing the environment variable file"; type ``s3``).
 
     Bad:   environmentFiles: [{type: s3, value: s3://bucket/app.env}]
     Good:  environmentFiles: [{type: s3, value: arn:aws:s3:::bucket/app.env}]
     """
 
     id = "E2066"
-    title = "environmentFiles are S3 object ARNs of .env files"
+    title = "environmentFiles are S3 object ARNs"
     kinds = TD
 
     def check(self, spec, doc, ctx):
@@ -251,10 +252,37 @@ class EnvironmentFileReference(Rule):
                 kind, value = f.get("type"), f.get("value")
                 if kind is not None and kind != "s3":
                     yield ("containerDefinitions", i, "environmentFiles", j, "type"), f"{label(i, c)}: environment file type must be 's3', not {kind!r}"
-                if isinstance(value, str) and not S3_ENV_ARN_RE.match(value):
+                if isinstance(value, str) and not S3_OBJECT_ARN_RE.match(value):
                     yield ("containerDefinitions", i, "environmentFiles", j, "value"), (
-                        f"{label(i, c)}: environment file {value!r} must be an S3 object ARN ending in .env (arn:aws:s3:::bucket/key.env)"
+                        f"{label(i, c)}: environment file {value!r} must be an S3 object ARN (arn:aws:s3:::bucket/key.env)"
                     )
+
+
+@register
+class EnvironmentFileExtension(Rule):
+    """An environment file's name should end in ``.env``.
+
+    The guide says "The file must use the .env file extension", but
+    RegisterTaskDefinition takes other names (users register
+    ``arn:aws:s3:::bucket/folder/env_file_name``), so this is a warning: what the agent
+    does with such a file is not documented.
+
+    Bad:   environmentFiles: [{type: s3, value: arn:aws:s3:::bucket/app.txt}]
+    Good:  environmentFiles: [{type: s3, value: arn:aws:s3:::bucket/app.env}]
+    """
+
+    id = "W2069"
+    title = "Environment files end in .env"
+    kinds = TD
+    severity = Severity.WARNING
+
+    def check(self, spec, doc, ctx):
+        for i, c in containers(spec):
+            for j, f in dicts(c, "environmentFiles"):
+                value = f.get("value")
+                if isinstance(value, str) and S3_OBJECT_ARN_RE.match(value) and not value.endswith(".env"):
+                    yield ("containerDefinitions", i, "environmentFiles", j, "value"), (
+                        f"{label(i, c)}: environment file {value!r} does not end in .env, the extension the guide requires")
 
 
 @register
