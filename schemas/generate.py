@@ -66,8 +66,10 @@ SHAPE_OVERRIDES: dict[str, dict] = {
     # sem §1.1 tags, App. C: at most 50 tags; an empty list is refused by ECS
     # ("Tags can not be empty.", corpus SOURCES.tsv: joozero/kayac files).
     "Tags": {"minItems": 1, "maxItems": 50},
-    # sem §7 / App. C: at most 6 capacity providers in a strategy.
-    "CapacityProviderStrategy": {"maxItems": 6},
+    # botocore's CreateService/CapacityProviderStrategyItem: "A capacity provider strategy can
+    # contain a maximum of 20 capacity providers" (sem App. C's 6 is the 2023 guide's figure;
+    # EventBridge's EcsParameters keep 6, see scheduled_task).
+    "CapacityProviderStrategy": {"maxItems": 20},
 }
 
 # Keyed by "Shape.member": merged (deeply) into that member's schema.
@@ -716,10 +718,12 @@ def scheduled_task(ecs: dict) -> dict:
         {
             "cluster": string(minLength=1),
             "taskDefinition": string("family, family:revision or ARN.", minLength=1, maxLength=1600),
-            # sem §8.1: RunTask count max 10.
-            "taskCount": integer(1, 10),
+            # events EcsParameters.TaskCount: min 1, no maximum (PutTargets takes 11; every
+            # RunTask then fails: W6013). Scheduler's max 10 is E6004's.
+            "taskCount": integer(1),
             "launchType": enum("EC2", "FARGATE", "EXTERNAL"),
-            "capacityProviderStrategy": conv.node("CapacityProviderStrategy"),
+            # events and scheduler EcsParameters.CapacityProviderStrategy: max 6
+            "capacityProviderStrategy": {**conv.node("CapacityProviderStrategy"), "maxItems": 6},
             "networkConfiguration": conv.node("NetworkConfiguration"),
             "platformVersion": string(minLength=1),
             "group": string(minLength=1, maxLength=255),

@@ -774,3 +774,20 @@ def test_a_rule_pinned_to_a_revision_the_state_lacks_is_marked_in_the_forecast(r
     plan = json.loads(run(runner, "plan", "-f", str(stack), "--state", state, "-o", "json").stdout)
     (entry,) = [p for p in plan["placement"] if p["address"] == "scheduledtask/nightly-report"]
     assert (entry["taskDefinition"], entry["failing"]) == ("report:9", "RunTask: task definition report:9 is not registered")
+
+
+def test_a_rule_that_asks_runtask_for_more_than_10_tasks_is_marked_in_the_forecast(runner, stack, state):
+    """PutTargets takes a TaskCount of 11 (EcsParameters has no maximum); RunTask starts at most
+    10, so every firing fails: validate warns (W6013), the plan marks the rule, apply goes through."""
+    batch = stack / "batch.yaml"
+    text = batch.read_text()
+    at = text.index("name: ingest-on-upload")
+    batch.write_text(text[:at] + text[at:].replace("taskCount: 1\n", "taskCount: 11\n", 1))
+    checked = run(runner, "validate", str(stack))
+    assert checked.exit_code == 0 and "W6013 taskCount 11 is more than RunTask starts (at most 10): every firing fails" in checked.output
+    plan = run(runner, "plan", "-f", str(stack), "--state", state)
+    assert plan.exit_code == 0, plan.output
+    assert ("! scheduledtask/ingest-on-upload: its tasks will not run when it fires: "
+            "RunTask starts at most 10 tasks, not 11: every firing fails") in plan.stdout
+    assert "fix: set target.taskCount to 10 or less (or split the rule)" in plan.stdout
+    applied(runner, stack, state)

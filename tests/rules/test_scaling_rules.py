@@ -157,7 +157,11 @@ CASES = [
     ("task-pattern-empty-list", "ScheduledTask", "report", task(scheduleExpression=DROP, eventPattern={"source": []}), "E6003", "is empty"),
     ("task-td-missing", "ScheduledTask", "report", target(taskDefinition="nope"), "E6004", "task definition 'nope' is not among"),
     ("task-cluster-missing", "ScheduledTask", "report", target(cluster="staging"), "E6004", "cluster 'staging' is not among"),
-    ("task-count", "ScheduledTask", "report", target(taskCount=11), "E6004", "between 1 and 10"),
+    # PutTargets takes 11 (EcsParameters.TaskCount has no maximum); every RunTask then fails
+    ("task-count", "ScheduledTask", "report", target(taskCount=11), "W6013", "every firing fails"),
+    # EventBridge Scheduler (a time zone, or at()) refuses it: TaskCount 1-10
+    ("task-count-scheduler", "ScheduledTask", "report", {**target(taskCount=11), "scheduleExpressionTimezone": "Europe/Paris"},
+     "E6004", "between 1 and 10"),
     ("task-awsvpc", "ScheduledTask", "report", target(networkConfiguration=DROP), "E6004", "Network Configuration must be provided"),
     ("task-bridge-ok", "ScheduledTask", "report", target(taskDefinition="worker", launchType="EC2", networkConfiguration=DROP), None, None),
     # input transformer
@@ -236,6 +240,9 @@ TARGET_CASES = [
     ("target-default-fargate-placement", target(launchType=DROP, cluster="prod3", placementStrategy=[{"type": "binpack", "field": "cpu"}]),
      "E3010", "placementStrategy is not supported on Fargate"),
     ("target-override-ok", target(overrides={"containerOverrides": [{"name": "web", "cpu": 128}]}), None, None),
+    # EventBridge's EcsParameters.CapacityProviderStrategy: at most 6 (a service's: 20)
+    ("target-strategy-seven", target(launchType=DROP, capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}] * 7),
+     "E3019", "at most 6 providers"),
     # 256 CPU offers 512, 1024 and 2048 MiB (developer guide, "Task CPU and memory")
     ("target-override-fargate-size", target(overrides={"memory": "4096"}),
      "E6004", "No Fargate configuration exists for given values: 256 CPU, 4096 memory."),

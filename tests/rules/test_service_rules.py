@@ -193,7 +193,8 @@ CASES = [
      "A capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling groups and Fargate providers."),
     ("cps-unknown", "Service", "bridge", {"launchType": DROP, "capacityProviderStrategy": [{"capacityProvider": "spot-asg", "weight": 1}]}, "E3019", "neither FARGATE"),
     ("cps-not-associated", "Cluster", "prod", {"capacityProviders": ["FARGATE", "asg"], "defaultCapacityProviderStrategy": DROP}, None, None),
-    ("cps-seven", "Service", "web", {"launchType": DROP, "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}] * 7}, "E3019", "at most 6"),
+    # CapacityProviderStrategyItem: "a maximum of 20 capacity providers" (the 2023 guide said 6)
+    ("cps-twenty-one", "Service", "web", {"launchType": DROP, "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}] * 21}, "E3019", "at most 20"),
     # clusters and capacity providers
     ("group-dup", "Cluster", "prod", {"containerInstances": [{"name": "general", "count": 1}, {"name": "general", "count": 2}]}, "E4001", "defined twice"),
     ("type-unsized", "Cluster", "prod", {"containerInstances": [{"name": "gpu", "count": 1, "instanceType": "g2.2xlarge",

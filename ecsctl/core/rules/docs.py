@@ -129,7 +129,7 @@ URLS: dict[str, str] = {
     "W5008": _AAS_GUIDE + "application-auto-scaling-scheduled-scaling.html",
     # scheduled and event-triggered tasks
     "E6001": eb_api("PutRule"), "E6002": _EB_GUIDE + "eb-scheduled-rule-pattern.html",
-    "E6003": _EB_GUIDE + "eb-event-patterns.html", "E6004": eb_api("EcsParameters"),
+    "E6003": _EB_GUIDE + "eb-event-patterns.html", "E6004": eb_api("EcsParameters"), "W6013": api("RunTask"),
     "E6005": eb_api("InputTransformer"), "W6006": _EB_GUIDE + "eb-transform-target-input.html",
     "E6007": _GUIDE + "task-lifecycle-explanation.html", "W6008": _GUIDE + "ecs_services.html",
     "W6010": _GUIDE + "ecs_services.html",

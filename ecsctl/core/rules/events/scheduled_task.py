@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ecsctl.core.aws.shapes import uses_scheduler
 from ecsctl.core.findings import Severity
 from ecsctl.core.rules.base import Rule, register
 from ecsctl.core.rules.service.refs import (DEFAULT_CLUSTER, as_dict, as_list, last_segment, network_mode,
@@ -203,7 +204,8 @@ class ScheduledTaskTarget(Rule):
     """The target runs a known task definition in a known cluster, 1–10 tasks, with awsvpc networking if needed.
 
     ``target.taskDefinition`` and ``target.cluster`` (default ``default``) must
-    be documents of the run; ``taskCount`` is 1–10 (RunTask's limit); an awsvpc
+    be documents of the run; ``taskCount`` is 1–10 on a schedule that EventBridge Scheduler
+    runs (``at()``, or a time zone; an EventBridge rule takes more, W6013); an awsvpc
     task definition needs ``target.networkConfiguration.awsvpcConfiguration``; and
     ``overrides.containerOverrides`` name containers of the task definition, and a Fargate
     target's task-level cpu/memory overrides give a Fargate size.
@@ -239,8 +241,8 @@ class ScheduledTaskTarget(Rule):
             yield (("target", "cluster") if "cluster" in target else ("target",),
                    f"cluster '{name}' is not among the validated documents{ctx.suggest('Cluster', name)}")
         count = target.get("taskCount", 1)
-        if isinstance(count, int) and not isinstance(count, bool) and not 1 <= count <= 10:
-            yield ("target", "taskCount"), f"taskCount must be between 1 and 10, not {count}"
+        if _is_count(count) and count > MAX_RUN_COUNT and uses_scheduler(spec):  # Scheduler's TaskCount: max 10
+            yield ("target", "taskCount"), f"taskCount must be between 1 and {MAX_RUN_COUNT}, not {count}"
         td = task_definition_spec(ref, ctx)
         if td is not None:
             unknown = set(unknown_override_containers(td, target.get("overrides")))
@@ -255,3 +257,35 @@ class ScheduledTaskTarget(Rule):
         if td is not None and network_mode(td) == "awsvpc":
             if not isinstance(as_dict(target.get("networkConfiguration")).get("awsvpcConfiguration"), dict):
                 yield ("target",), "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+
+
+MAX_RUN_COUNT = 10  # RunTask's count
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@register
+class RuleTaskCount(Rule):
+    """A rule's ``taskCount`` above 10 is accepted, and every firing's RunTask then fails.
+
+    EventBridge's PutTargets takes any ``TaskCount`` of 1 or more (EcsParameters has no
+    maximum), but RunTask starts at most 10 tasks, so every firing fails; the plan's forecast
+    marks the rule.  (EventBridge Scheduler, which runs ``at()`` and time-zoned schedules,
+    refuses it: E6004.)
+
+    Bad:   target: {taskCount: 20}
+    Good:  target: {taskCount: 10}   (or two rules of 10)
+    """
+
+    id = "W6013"
+    title = "A rule's taskCount above 10 fails every RunTask"
+    kinds = ("ScheduledTask",)
+    severity = Severity.WARNING
+
+    def check(self, spec, doc, ctx):
+        count = as_dict(spec.get("target")).get("taskCount", 1)
+        if _is_count(count) and count > MAX_RUN_COUNT and not uses_scheduler(spec):
+            yield (("target", "taskCount"),
+                   f"taskCount {count} is more than RunTask starts (at most {MAX_RUN_COUNT}): every firing fails")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ecsctl.core.rules.base import Rule, register
-from ecsctl.core.rules.service.refs import as_list, check_strategy, cluster_name, launch_settings, spec_of
+from ecsctl.core.rules.service.refs import (MAX_STRATEGY_PROVIDERS, MAX_TARGET_PROVIDERS, as_list, check_strategy,
+                                            cluster_name, launch_settings, spec_of)
 
 
 @register
@@ -43,5 +44,6 @@ class ServiceCapacityProviderStrategy(Rule):
         associated = None
         if cluster is not None:
             associated = {p for p in as_list(cluster.get("capacityProviders")) if isinstance(p, str)}
-        for path, message in check_strategy(strategy, "capacityProviderStrategy", ctx, associated):
+        most = MAX_TARGET_PROVIDERS if doc.kind == "ScheduledTask" else MAX_STRATEGY_PROVIDERS
+        for path, message in check_strategy(strategy, "capacityProviderStrategy", ctx, associated, most):
             yield at + path, message

@@ -91,16 +91,21 @@ def launch_path(spec: dict) -> tuple:
     return ("capacityProviderStrategy",) if as_list(spec.get("capacityProviderStrategy")) else ()
 
 
-def check_strategy(strategy: Any, field: str, ctx, associated: set[str] | None):
-    """Issues of a capacity provider strategy (service or cluster default), ecs-semantics §7.
+MAX_STRATEGY_PROVIDERS = 20  # CapacityProviderStrategyItem: "a maximum of 20 capacity providers"
+MAX_TARGET_PROVIDERS = 6  # EventBridge's and Scheduler's EcsParameters.CapacityProviderStrategy
+
+
+def check_strategy(strategy: Any, field: str, ctx, associated: set[str] | None, most: int = MAX_STRATEGY_PROVIDERS):
+    """Issues of a capacity provider strategy (service or cluster default, or a scheduled task's
+    target with ``most`` 6), ecs-semantics §7.
 
     ``associated``: the providers of the cluster, or None when the cluster is unknown.
     """
     items = list(strategy_items(strategy))
     if not items:
         return
-    if len(items) > 6:
-        yield (field,), f"a capacity provider strategy has at most 6 providers, not {len(items)}"
+    if len(items) > most:
+        yield (field,), f"a capacity provider strategy has at most {most} providers, not {len(items)}"
     with_base = [i for i, item in items if isinstance(item.get("base"), int) and item["base"] > 0]
     if len(with_base) > 1:
         yield (field, with_base[1], "base"), "Only 1 capacity provider in a capacity provider strategy can have a nonzero base."
