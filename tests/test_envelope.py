@@ -45,6 +45,9 @@ BAD = [
      [("E0014", 4, 3, "/metadata/name")], "metadata.name ''"),
     ("service-name-is-not-a-path", HEAD + "metadata:\n  name: /prod/web\nspec: {}\n",
      [("E0014", 4, 3, "/metadata/name")], "'/prod/web'"),
+    # EventBridge's RuleName: [.\-_A-Za-z0-9]+, 1-64 (a dot is fine, 65 characters are not)
+    ("rule-name-too-long", "apiVersion: ecsctl/v1\nkind: ScheduledTask\nmetadata:\n  name: " + "a" * 65 + "\nspec: {}\n",
+     [("E0014", 4, 3, "/metadata/name")], "must be 1-64 letters, digits, '.', '-' or '_'"),
     ("unknown-top-level-field", HEAD + "metadata: {name: web}\nspec: {}\nstatus: {}\n",
      [("E0011", 5, 1, "/status")], "unknown top-level field 'status'"),
     ("top-level-typo", HEAD + "metadata: {name: web}\nspce: {}\n",

@@ -101,6 +101,7 @@ def test_manifest_wrapper_validates_a_whole_document(kind):
 @pytest.mark.parametrize("kind, name, ok", [
     ("Service", "web-1_a", True), ("Service", "bad name!", False), ("Service", "x" * 256, False),
     ("Parameter", "/prod/web/db-host", True), ("Service", "/prod/web", False), ("Secret", "a b", False),
+    ("ScheduledTask", "nightly.report", True), ("ScheduledTask", "x" * 65, False),  # EventBridge's RuleName
 ])
 def test_the_wrapper_takes_the_names_validate_takes(kind, name, ok):
     """An editor with the exported schema flags the names E0014 refuses (found by a helper's trial)."""

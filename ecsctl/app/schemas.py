@@ -7,7 +7,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from ecsctl.core.manifest.envelope import API_VERSION, KINDS, NAME_RE, PATH_NAME_RE, PATH_NAMED_KINDS
+from ecsctl.core.manifest.envelope import API_VERSION, KINDS, name_rule
 
 
 @lru_cache(maxsize=1)
@@ -47,8 +47,7 @@ def manifest_schema(kind: str) -> dict:
                 "additionalProperties": False,
                 "required": ["name"],
                 "properties": {
-                    "name": {"type": "string",  # the names validate's E0014 takes
-                             "pattern": (PATH_NAME_RE if kind in PATH_NAMED_KINDS else NAME_RE).pattern},
+                    "name": {"type": "string", "pattern": name_rule(kind)[0].pattern},  # validate's E0014
                     "labels": {"type": "object", "additionalProperties": {"type": "string"}},
                     "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
                 },

@@ -40,6 +40,17 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 # Parameter and secret names are paths (``/prod/db/password``), not ECS names.
 PATH_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-/+=@]{1,2048}$")
 PATH_NAMED_KINDS = frozenset({"Parameter", "Secret", "EnvironmentFile", "Repository"})
+# EventBridge's RuleName and Scheduler's Name: [.\-_A-Za-z0-9]+, 1 to 64 characters
+RULE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def name_rule(kind: str) -> tuple[re.Pattern, str]:
+    """The names a document of ``kind`` may have (E0014), and how a message says so."""
+    if kind in PATH_NAMED_KINDS:
+        return PATH_NAME_RE, "1-2048 characters of letters, digits and _.-/+=@"
+    if kind == "ScheduledTask":
+        return RULE_NAME_RE, "1-64 letters, digits, '.', '-' or '_'"
+    return NAME_RE, "1-255 letters, digits, '-' or '_'"
 
 ENVELOPE_KEYS = ("apiVersion", "kind", "metadata", "spec")
 METADATA_KEYS = ("name", "labels", "annotations")
@@ -108,10 +119,9 @@ def classify(doc: Document) -> list[Finding]:
             if key not in METADATA_KEYS:
                 findings.append(err("E0011", f"unknown metadata field '{key}'{did_you_mean(key, METADATA_KEYS)}", ("metadata", key)))
         name = metadata.get("name")
-        pattern = PATH_NAME_RE if kind in PATH_NAMED_KINDS else NAME_RE
+        pattern, rule = name_rule(kind)
         if not isinstance(name, str) or not pattern.match(name):
             where = ("metadata", "name") if "name" in metadata else ("metadata",)
-            rule = "1-2048 characters of letters, digits and _.-/+=@" if kind in PATH_NAMED_KINDS else "1-255 letters, digits, '-' or '_'"
             message = f"metadata.name is required: {rule}" if name is None else f"metadata.name {name!r} must be {rule}"
             findings.append(err("E0014", message, where))
         else:
