@@ -753,7 +753,8 @@ def scheduled_task(ecs: dict) -> dict:
             "scheduleExpressionTimezone": string("IANA time zone name; default UTC.", minLength=1, maxLength=50),
             # Deliberately loose: an EventBridge event pattern.
             "eventPattern": {"type": "object", "minProperties": 1},
-            "state": enum("ENABLED", "DISABLED"),
+            # events RuleState (Scheduler takes ENABLED and DISABLED only: E6002)
+            "state": enum("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"),
             "target": target,
         },
         ("target",),

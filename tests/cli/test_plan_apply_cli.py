@@ -791,3 +791,19 @@ def test_a_rule_that_asks_runtask_for_more_than_10_tasks_is_marked_in_the_foreca
             "RunTask starts at most 10 tasks, not 11: every firing fails") in plan.stdout
     assert "fix: set target.taskCount to 10 or less (or split the rule)" in plan.stdout
     applied(runner, stack, state)
+
+
+@pytest.mark.parametrize("state_value, fires", [("ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", True), ("DISABLED", False)])
+def test_a_rule_enabled_for_cloudtrail_management_events_fires_as_an_enabled_one(runner, stack, state, state_value, fires):
+    """PutRule's RuleState ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS is an enabled rule that
+    also matches read-only management events (validate refused it: a helper's trial)."""
+    batch = stack / "batch.yaml"
+    text = batch.read_text()
+    at = text.index("name: ingest-on-upload")
+    batch.write_text(text[:at] + text[at:].replace("  state: ENABLED\n", f"  state: {state_value}\n", 1))
+    assert run(runner, "validate", str(stack)).exit_code == 0
+    applied(runner, stack, state)
+    put = run(runner, "events", "put", "--source", "aws.s3", "--detail-type", "Object Created", "--detail",
+              '{"bucket": {"name": "acme-prod-uploads"}, "object": {"key": "incoming/batch-0042.csv"}}', "--state", state)
+    assert put.exit_code == 0, put.output
+    assert ("rule (ingest-on-upload) fired (event)" in put.stdout) is fires

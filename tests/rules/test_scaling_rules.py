@@ -150,6 +150,11 @@ CASES = [
     ("task-cron-7", "ScheduledTask", "report", task(scheduleExpression="cron(0 0 10 * * ? *)"), "E6002", "needs 6 fields"),
     ("task-cron-ok", "ScheduledTask", "report", task(scheduleExpression="cron(0 9 ? * 3#2 *)", scheduleExpressionTimezone="Europe/Paris"), None, None),
     ("task-tz", "ScheduledTask", "report", task(scheduleExpressionTimezone="Mars/Olympus"), "E6002", "not an IANA time zone"),
+    # PutRule's RuleState has ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS; Scheduler's State does not
+    ("task-state-cloudtrail", "ScheduledTask", "report", task(state="ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"), None, None),
+    ("task-state-cloudtrail-scheduler", "ScheduledTask", "report",
+     task(state="ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", scheduleExpressionTimezone="Europe/Paris"), "E6002",
+     "EventBridge Scheduler, which runs at() and time-zoned schedules, takes ENABLED or DISABLED"),
     ("task-pattern-scalar", "ScheduledTask", "report", task(scheduleExpression=DROP, eventPattern={"source": "aws.s3"}), "E6003",
      "Event pattern is not valid: 'source' must be an object or an array"),
     ("task-pattern-nested", "ScheduledTask", "report", task(scheduleExpression=DROP, eventPattern={"source": ["aws.s3"], "detail": {"bucket": {"name": "b"}}}),

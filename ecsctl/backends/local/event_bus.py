@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ecsctl.backends.local import firing
 from ecsctl.backends.local.world import World
+from ecsctl.core.events import rule_state
 from ecsctl.core.events.pattern import PatternError, matches
 from ecsctl.core.state.ports import SimState
 
@@ -48,7 +49,7 @@ def put_event(world: World, event: dict) -> Delivery:
     for name, entry in world.catalogue("ScheduledTask").items():
         spec = entry.spec or {}
         pattern = spec.get("eventPattern")
-        if not isinstance(pattern, dict) or str(spec.get("state") or "ENABLED") != "ENABLED":
+        if not isinstance(pattern, dict) or not rule_state.enabled(spec):
             continue
         try:
             hit = matches(pattern, event)

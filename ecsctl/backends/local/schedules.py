@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from ecsctl.backends.local import firing, tasks
 from ecsctl.backends.local.world import World
+from ecsctl.core.events import rule_state
 from ecsctl.core.events.recurrence import fire_times, firings_start
 from ecsctl.core.events.schedule import ScheduleError
 from ecsctl.core.state.ports import SimState
@@ -65,7 +66,7 @@ def fire_due(world: World, a: datetime, b: datetime) -> None:
             data = {"expression": expression, "timezone": spec.get("scheduleExpressionTimezone"),
                     "anchor": tasks.format_clock(a)}
             changed = True
-        if str(spec.get("state") or "ENABLED") == "ENABLED":
+        if rule_state.enabled(spec):
             key = (str(expression), spec.get("scheduleExpressionTimezone") or "UTC", tasks.parse_clock(data["anchor"]))
             due = []
             moment = _next_firing(world, name, key, a)

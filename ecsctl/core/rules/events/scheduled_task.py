@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ecsctl.core.aws.shapes import uses_scheduler
+from ecsctl.core.events.rule_state import SCHEDULE_STATES
 from ecsctl.core.findings import Severity
 from ecsctl.core.rules.base import Rule, register
 from ecsctl.core.rules.service.refs import (DEFAULT_CLUSTER, as_dict, as_list, last_segment, network_mode,
@@ -76,6 +77,10 @@ class ScheduleExpressionValid(Rule):
             tz = spec.get(key)
             if tz is not None and not valid_timezone(tz):
                 yield (key,), f"timezone '{tz}' is not an IANA time zone name (e.g. Europe/Paris, UTC, Etc/GMT+9)"
+        state = spec.get("state")
+        if isinstance(state, str) and state not in SCHEDULE_STATES and uses_scheduler(spec):
+            yield ("state",), (f"state {state} is a rule's (PutRule); EventBridge Scheduler, which runs at() and "
+                               f"time-zoned schedules, takes {' or '.join(SCHEDULE_STATES)}")
 
 
 @register
