@@ -103,7 +103,11 @@ MEMBER_OVERRIDES: dict[str, dict] = {
     "ContainerDefinition.startTimeout": {"minimum": 0},
     "ContainerDefinition.stopTimeout": {"minimum": 0},
     # sem §1.4, §5.1: awsvpc allows ≤16 subnets and ≤5 security groups.
-    "AwsVpcConfiguration.subnets": {"maxItems": 16},
+    "AwsVpcConfiguration.subnets": {"minItems": 1, "maxItems": 16},
+    # botocore LinuxParameters.swappiness: "whole numbers between 0 and 100".
+    "LinuxParameters.swappiness": {"minimum": 0, "maximum": 100},
+    # botocore ClusterSetting.value: "The supported values are enhanced, enabled, and disabled."
+    "ClusterSetting.value": {"enum": ["enhanced", "enabled", "disabled"]},
     "AwsVpcConfiguration.securityGroups": {"maxItems": 5},
     # sem §5.5: up to 5 target groups per service.
     "CreateServiceRequest.loadBalancers": {"maxItems": 5},

@@ -367,6 +367,9 @@ FAIL = [
     ("Service", svc(capacityProviderStrategy=[{"weight": 1}]), "missing required field 'capacityProvider'"),
     ("Service", svc(networkConfiguration=vpc(subnets=[f"subnet-{i}" for i in range(17)])), "subnets allows at most 16 items, not 17"),
     ("Service", svc(networkConfiguration=vpc(securityGroups=["sg-1"] * 6)), "securityGroups allows at most 5 items, not 6"),
+    ("Service", svc(networkConfiguration=vpc(subnets=[])), "subnets"),
+    # botocore LinuxParameters.swappiness: "whole numbers between 0 and 100"
+    ("TaskDefinition", ctr(linuxParameters={"swappiness": 101}), "swappiness must be at most 100, not 101"),
     ("Service", svc(networkConfiguration={"awsvpcConfiguration": {"securityGroups": ["sg-1"]}}), "missing required field 'subnets' in awsvpcConfiguration"),
     ("Service", svc(networkConfiguration=vpc(assignPublicIp=True)), "assignPublicIp must be a string, not boolean true"),
     ("Service", svc(deploymentConfiguration={"minimumHealthyPercent": -1}), "minimumHealthyPercent must be at least 0, not -1"),
@@ -408,6 +411,8 @@ FAIL = [
     ("Cluster", group(attributes={"stack": 1}), "stack must be a string, not number 1"),
     ("Cluster", group(agentVersion=1.82), "agentVersion must be a string"),
     ("Cluster", {"settings": [{"name": "insights", "value": "enabled"}]}, "name string 'insights' is not one of: containerInsights"),
+    # botocore ClusterSetting.value: "The supported values are enhanced, enabled, and disabled."
+    ("Cluster", {"settings": [{"name": "containerInsights", "value": "maybe"}]}, "value string 'maybe' is not one of: enhanced, enabled, disabled"),
     ("Cluster", {"defaultCapacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1001}]}, "weight must be at most 1000"),
     ("Cluster", {"tags": []}, "tags must not be empty"),
     # CapacityProvider

@@ -313,3 +313,11 @@ def test_a_task_that_would_stop_at_start_is_a_warning(validator, tmp_path, catal
     else:
         [hit] = got
         assert fragment in hit.message and hit.message.startswith("container 'web': its tasks would stop at start:")
+
+
+@pytest.mark.parametrize("kind, name", [("Service", "web"), ("Cluster", "prod")])
+def test_the_aws_tag_prefix_is_reserved_on_services_and_clusters_too(validator, tmp_path, kind, name):
+    """CreateService's and CreateCluster's tags: "Do not use aws:, AWS:, or any upper or lowercase
+    combination of such as a prefix" (a helper's trial found them passing; task definitions did not)."""
+    world = mutate(WORLD, kind, name, {"tags": [{"key": "AWS:team", "value": "a"}]})
+    assert_case(validator, tmp_path, world, kind, name, "E2008", "uses the reserved prefix 'aws:'", prefixes=("E2008",))

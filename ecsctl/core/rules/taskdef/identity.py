@@ -234,7 +234,7 @@ class ReservedTagPrefix(Rule):
 
     id = "E2008"
     title = "The aws: tag prefix is reserved"
-    kinds = TD
+    kinds = (*TD, "Service", "Cluster", "CapacityProvider")  # every ECS resource's tags (TagResource)
 
     def check(self, spec, doc, ctx):
         for j, t in _tags(spec):
