@@ -25,6 +25,26 @@ def test_a_typo_does_not_hide_the_rules(write):
     assert {f.rule for f in report.findings} == {"E1003", "E2023"}
 
 
+def test_a_value_out_of_bounds_does_not_hide_the_rules(write):
+    """A health check interval above 300 (a schema limit) used to hide the Fargate size and the
+    awsvpc port errors: CI saw one problem per run (a helper's trial)."""
+    text = TYPO_AND_SIZE.replace("      memoryReservaton: 256\n",
+                                 "      portMappings: [{containerPort: 80, hostPort: 81}]\n"
+                                 "      healthCheck: {command: [CMD, 'true'], interval: 301}\n")
+    report = Validator().validate([str(write("a.yaml", text))])
+    # (the interval is E2092's, in ECS's words, rather than the schema's)
+    assert sorted(f.rule for f in report.findings) == ["E2023", "E2040", "E2092"]
+
+
+def test_a_rule_does_not_repeat_what_the_schema_refused_on_the_same_field(write):
+    """11 containers: the schema's maxItems and E2001 say one thing; ECS's words stay."""
+    containers = "".join(f"    - {{name: c{i}, image: nginx, memory: 64}}\n" for i in range(11))
+    text = "apiVersion: ecsctl/v1\nkind: TaskDefinition\nmetadata: {name: api}\nspec:\n  containerDefinitions:\n" + containers
+    report = Validator().validate([str(write("a.yaml", text))])
+    assert [(f.rule, f.pointer, f.message) for f in report.findings] == [
+        ("E2001", "/spec/containerDefinitions", "Too many containers. (11 given, at most 10)")]
+
+
 def test_a_wrong_type_stops_the_rules_for_that_document(write):
     text = TYPO_AND_SIZE.replace("memoryReservaton: 256", "essential: 'yes'")
     report = Validator().validate([str(write("a.yaml", text))])

@@ -12,7 +12,7 @@ from ecsctl.core.findings import Finding, Severity, ValidationReport
 from ecsctl.core.manifest.document import Document
 from ecsctl.core.manifest.envelope import classify
 from ecsctl.core.manifest.loader import MAX_FILE_BYTES, load_bytes, reattach
-from ecsctl.core.manifest.schema_check import SchemaChecker
+from ecsctl.core.manifest.schema_check import SCHEMA_RULES, SchemaChecker
 from ecsctl.core.rules import all_rules
 from ecsctl.core.rules.context import RuleContext
 from ecsctl.core.rules.engine import RuleEngine, duplicate_names
@@ -178,6 +178,9 @@ class Loaded:
         return report
 
 
+SCHEMA_RULE_IDS = frozenset(SCHEMA_RULES.values())
+
+
 class Validator:
     """Loads, checks schemas and runs rules; reusable across runs in one process."""
 
@@ -263,9 +266,16 @@ class Validator:
     def check(self, loaded: Loaded) -> ValidationReport:
         ctx = RuleContext(loaded.documents)
         loaded.findings.extend(duplicate_names(loaded.documents))
+        said: set = set()
         for doc in loaded.documents:
             if doc.valid:
-                loaded.findings.extend(self.engine.check(doc, ctx))
+                found = self.engine.check(doc, ctx)
+                said.update((f.file, f.document, f.path) for f in found if f.severity is Severity.ERROR)
+                loaded.findings.extend(found)
+        if said:  # the rules also run on a document whose values are only out of bounds: where a
+            # rule refuses the field the schema refused, the rule's words (ECS's) say it once
+            loaded.findings[:] = [f for f in loaded.findings
+                                  if f.rule not in SCHEMA_RULE_IDS or (f.file, f.document, f.path) not in said]
         return loaded.report()
 
     def validate(self, files: list[str], read=None) -> ValidationReport:

@@ -284,7 +284,7 @@ def test_manifests_with_errors_are_refused(runner, stack, state):
     web.write_text(web.read_text().replace("networkMode: awsvpc", "networkMode: bridge", 1))
     result = run(runner, "plan", "-f", str(stack), "--state", state)
     assert result.exit_code == 1
-    assert "error E2" in result.stderr and "refuse" in result.stderr
+    assert "error E2" in result.stderr and "the manifests have" in result.stderr
     assert not Path(state).exists()
 
 

@@ -17,6 +17,11 @@ from ecsctl.core.manifest.envelope import KINDS, did_you_mean
 from ecsctl.core.sensitive import sensitive_paths
 
 SCHEMA_RULES = {kind: f"E1{n:03d}" for n, kind in enumerate(KINDS, start=1)}
+# Schema errors that leave every value of the type the rules expect (unknown fields, values
+# out of bounds or off their enum: every enum is typed); a wrong type, a missing required field
+# or an unmatched oneOf does not.
+SHAPE_KEEPING = frozenset({"additionalProperties", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                           "minItems", "maxItems", "minLength", "maxLength", "pattern", "enum", "uniqueItems", "multipleOf"})
 
 _TYPE_WORDS = {
     "string": "a string",
@@ -125,9 +130,11 @@ class SchemaChecker:
     def check(self, doc: Document) -> tuple[list[Finding], bool]:
         """The schema findings of ``doc``, and whether its shape is still sound.
 
-        A document whose only schema errors are unknown fields (typos, mostly)
-        still has the types and required fields the rules rely on, so the
-        rules can run on it too: a typo does not hide a Fargate sizing error.
+        A document whose only schema errors are unknown fields (typos, mostly) or
+        values out of bounds (a number above its maximum, a list too long, a string
+        off its pattern or enum) still has the types and required fields the rules
+        rely on, so the rules run on it too: one limit does not hide a Fargate sizing
+        error, and CI sees every problem of a file in one run.
         """
         if self.is_valid_fast(doc.kind, doc.spec):
             return [], True
@@ -138,7 +145,7 @@ class SchemaChecker:
             full = doc.spec_path + path
             pos = doc.position(full)
             findings.append(Finding(rule, Severity.ERROR, message, doc.file, full, pos.line, pos.column, doc.index))
-        return findings, all(e.validator == "additionalProperties" for e in errors)
+        return findings, all(e.validator in SHAPE_KEEPING for e in errors)
 
     def iter_messages(self, kind: str, spec: Any) -> Iterator[tuple[Path, str]]:
         return self._unique_messages(list(self.validator(kind).iter_errors(spec)), spec)

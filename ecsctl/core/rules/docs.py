@@ -48,7 +48,7 @@ def eb_api(shape: str) -> str:
 
 # The ECS API shapes cited (a test checks each against botocore's service model).
 ECS_SHAPES = (
-    "RegisterTaskDefinition", "CreateCluster", "CreateCapacityProvider", "CreateService", "ContainerDefinition",
+    "RegisterTaskDefinition", "RunTask", "CreateCluster", "CreateCapacityProvider", "CreateService", "ContainerDefinition",
     "Tag", "PortMapping", "Secret", "EnvironmentFile", "Volume", "MountPoint", "VolumeFrom",
     "EFSVolumeConfiguration", "EFSAuthorizationConfig", "DockerVolumeConfiguration", "ContainerDependency",
     "HealthCheck", "LogConfiguration", "FirelensConfiguration", "TaskDefinitionPlacementConstraint",
