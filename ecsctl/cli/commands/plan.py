@@ -118,7 +118,6 @@ def plan(
     """Diff the manifests against the state and show what apply would do."""
     from ecsctl.app.backend_of import AWS, LOCAL, check_backend
     from ecsctl.app.destroy import make_destroy_plan
-    from ecsctl.app.plan import NoManifests
     from ecsctl.app.plan import make_plan, save_plan
     from ecsctl.app.state import open_existing
 
