@@ -387,9 +387,9 @@ def test_module_doctests():
     import doctest
 
     from ecsctl.core.render import kubernetes
-    from ecsctl.core.render.kubernetes import names, placement, yaml_text
+    from ecsctl.core.render.kubernetes import names, placement, workload_names, yaml_text
 
-    for module in (kubernetes, names, placement, yaml_text):
+    for module in (kubernetes, names, placement, workload_names, yaml_text):
         assert doctest.testmod(module).failed == 0, module.__name__
 
 

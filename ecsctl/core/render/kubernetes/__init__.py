@@ -28,7 +28,7 @@ __all__ = ["MIN_KUBERNETES", "Problem", "RenderedFile", "Rendering", "Source", "
 
 @dataclass
 class RenderedFile:
-    path: str  # a file name: <name>.yaml
+    path: str  # a file name: <the workload's Kubernetes name>.yaml, unique as that name is
     kind: str  # the ECS kind it comes from
     name: str  # the ECS name
     objects: list  # plain dicts, for validators
@@ -54,22 +54,10 @@ def _header(workload: Workload) -> list[str]:
     return lines
 
 
-def _file_name(workload: Workload, taken: set[str]) -> str:
-    base = workload.kube_name
-    for candidate in (base, f"{base}-{workload.cluster}", f"{base}-{workload.kind.lower()}"):
-        if f"{candidate}.yaml" not in taken:
-            return f"{candidate}.yaml"
-    n = 2
-    while f"{base}-{n}.yaml" in taken:
-        n += 1
-    return f"{base}-{n}.yaml"
-
-
 def render_kubernetes(stack: Stack) -> Rendering:
     """Every service and scheduled task of ``stack``, one :class:`RenderedFile` each (in manifest order)."""
     renderer = Renderer(stack)
     files: list[RenderedFile] = []
-    taken: set[str] = set()
     for source in stack.sources:
         if source.kind == "Service":
             workload = renderer.service(source)
@@ -79,8 +67,6 @@ def render_kubernetes(stack: Stack) -> Rendering:
             continue
         if workload is None:
             continue
-        path = _file_name(workload, taken)
-        taken.add(path)
-        files.append(RenderedFile(path, workload.kind, workload.name, [plain(o) for o in workload.objects],
+        files.append(RenderedFile(f"{workload.kube_name}.yaml", workload.kind, workload.name, [plain(o) for o in workload.objects],
                                   dump_all(workload.objects, _header(workload)), list(workload.needs)))
     return Rendering(files, renderer.problems)

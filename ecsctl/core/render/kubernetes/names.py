@@ -26,7 +26,7 @@ PORT_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 CONFIG_KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 
-def _digest(text: str) -> str:
+def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:5]
 
 
@@ -34,7 +34,7 @@ def _fit(base: str, original: str, limit: int) -> str:
     """``base`` cut to ``limit``; a cut name ends in ``-<hash>`` of the original, to stay unique."""
     if len(base) <= limit:
         return base
-    suffix = "-" + _digest(original)
+    suffix = "-" + digest(original)
     return base[: limit - len(suffix)].rstrip("-.") + suffix
 
 
@@ -94,19 +94,29 @@ def config_key(text: str) -> str:
 
 
 class Namer:
-    """Kubernetes names for the ECS names of one scope, never two ECS names on one Kubernetes name."""
+    """Kubernetes names for the ECS names of one scope, never two ECS names on one Kubernetes name.
+
+    ``key`` tells two sources apart whose text is the same (the EFS volume ``data-x`` of
+    workload ``web`` and the volume ``x`` of workload ``web-data``); it defaults to the text:
+
+        >>> volumes = Namer(dns_subdomain)
+        >>> volumes("web-data-x", key=("web", "data-x")), volumes("web-data-x", key=("web-data", "x"))
+        ('web-data-x', 'web-data-x-b6c54')
+    """
 
     def __init__(self, make=dns_label) -> None:
         self._make = make
-        self._by_source: dict[str, str] = {}
+        self._by_source: dict = {}
         self._taken: set[str] = set()
 
-    def __call__(self, source: str) -> str:
-        if source in self._by_source:
-            return self._by_source[source]
+    def __call__(self, source: str, *, key=None) -> str:
+        tag = source if key is None else repr(key)
+        key = source if key is None else key
+        if key in self._by_source:
+            return self._by_source[key]
         name = self._make(source)
         if name in self._taken:
-            name = self._make(f"{source}-{_digest(source)}")
-        self._by_source[source] = name
+            name = self._make(f"{source}-{digest(tag)}")
+        self._by_source[key] = name
         self._taken.add(name)
         return name

@@ -85,6 +85,7 @@ class PodInput:
     fargate: bool = False
     job: bool = False  # a Job's pods: restartPolicy Never, no liveness
     service: dict = field(default_factory=dict)  # the ECS service (volumeConfigurations)
+    storage_names: Namer = field(default_factory=lambda: Namer(dns_subdomain))  # PersistentVolume names, stack-wide
 
 
 @dataclass
@@ -442,7 +443,7 @@ class PodBuilder:
         root = efs.get("rootDirectory") or "/"
         path = "" if access_point or root == "/" else root
         handle = f"{efs.get('fileSystemId')}:{path}:{access_point}".rstrip(":")
-        name = dns_subdomain(f"{self.given.workload}-{ecs_name}")
+        name = self.given.storage_names(f"{self.given.workload}-{ecs_name}", key=(self.given.workload, ecs_name))
         csi = Node(driver=EFS_DRIVER, volumeHandle=handle)
         options: list[str] = []
         notes: list[str] = []

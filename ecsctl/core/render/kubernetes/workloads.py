@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 from ecsctl.core.controller.service import launch_type
 from ecsctl.core.render.kubernetes import placement, rollout
-from ecsctl.core.render.kubernetes.names import dns_1035_label, dns_label, is_label_key, label_value
+from ecsctl.core.render.kubernetes.names import Namer, dns_1035_label, dns_subdomain, is_label_key, label_value
 from ecsctl.core.render.kubernetes.pod import PodInput, build_pod
 from ecsctl.core.render.kubernetes.schedule import Untranslatable, kubernetes_schedule
 from ecsctl.core.render.kubernetes.stack import Source, Stack
+from ecsctl.core.render.kubernetes.workload_names import scheduled_task_claim, service_claims, workload_address, workload_names
 from ecsctl.core.render.kubernetes.yaml_text import Items, Node
 from ecsctl.core.rules.network.lookup import member_of, member_of_expressions
 from ecsctl.core.rules.service.refs import as_dict, as_list, cluster_name, target_group_name
@@ -77,7 +78,6 @@ class Workload:
 
     kind: str  # the ECS kind: Service or ScheduledTask
     name: str  # the ECS name
-    cluster: str
     kube_name: str  # the workload object's Kubernetes name
     objects: list = field(default_factory=list)
     needs: list = field(default_factory=list)
@@ -175,8 +175,13 @@ class Renderer:
         self.stack = stack
         self.problems: list[Problem] = []
         services = stack.of("Service")
-        names = [s.name for s in services]
-        self._same_name = {n for n in names if names.count(n) > 1}  # services of two clusters
+        claims = service_claims([(s.name, cluster_name(s.spec)) for s in services])
+        for s in stack.of("ScheduledTask"):
+            limit = CRONJOB_NAME_LIMIT if s.spec.get("scheduleExpression") else 63
+            claims.append(scheduled_task_claim(s.name, cluster_name(as_dict(s.spec.get("target"))), limit))
+        self._names = workload_names(claims)
+        self._service_names = Namer(dns_1035_label)  # the Kubernetes Services of target groups
+        self._storage_names = Namer(dns_subdomain)  # PersistentVolumes (cluster-wide) and their claims
         self._tg_users: dict[str, int] = {}
         for s in services:
             for lb in as_list(s.spec.get("loadBalancers")):
@@ -198,16 +203,19 @@ class Renderer:
                                          f"task definition '{spec.get('taskDefinition')}' is not among the manifests: nothing to render"))
             return None
         td = td_source.spec
-        name = dns_1035_label(f"{cluster_name(spec)}-{source.name}" if source.name in self._same_name else source.name)
+        given = self._names[workload_address("Service", source.name, cluster_name(spec))]
+        name = given.name
         selector = {NAME_LABEL: name}
         labels, label_notes = labels_of(source, selector)
         fargate = self._fargate(spec)
         daemon = spec.get("schedulingStrategy") == "DAEMON"
-        pod = build_pod(td, PodInput(name, selector, self.stack, fargate=fargate, service=spec))
+        pod = build_pod(td, PodInput(name, selector, self.stack, fargate=fargate, service=spec, storage_names=self._storage_names))
         _scheduling(pod.spec, spec.get("placementConstraints"), spec.get("placementStrategy") or None,
                     td, selector, fargate=fargate, spread=not daemon)
         meta = _metadata(name, labels, label_notes)
-        if name != source.name:
+        if given.note:
+            meta.note("name", f"ECS service '{source.name}': {given.note}")
+        elif name != source.name:
             meta.note("name", f"ECS service '{source.name}' (Kubernetes names are lowercase DNS labels)")
         _launch_notes(meta, spec, fargate, selector)
         _leftovers(meta, spec, SERVICE_DONE, SERVICE_NOTES, "service")
@@ -256,7 +264,7 @@ class Renderer:
             objects.append(hpa)
         cluster = cluster_name(spec)
         header = [f"ECS service '{source.name}' (cluster '{cluster}', task definition '{td_source.name}') as a {kind}."]
-        return Workload("Service", source.name, cluster, name, objects, pod.needs, header)
+        return Workload("Service", source.name, name, objects, pod.needs, header)
 
     def _daemon_nodes(self, spec: dict, td: dict) -> int | None:
         cluster = self.stack.cluster_of(spec)
@@ -275,7 +283,7 @@ class Renderer:
                 continue
             tg_spec = tg.spec
             shared = self._tg_users.get(tg.name, 0) > 1
-            svc_name = dns_1035_label(f"{tg.name}-{source.name}" if shared else tg.name)
+            svc_name = self._service_names(f"{tg.name}-{name}" if shared else tg.name, key=(tg.name, name) if shared else tg.name)
             protocols = {"UDP": ["UDP"], "TCP_UDP": ["TCP", "UDP"]}.get(str(tg_spec.get("protocol")), ["TCP"])
             ports = Items()
             for proto in protocols:
@@ -404,12 +412,12 @@ class Renderer:
                 self.problems.append(Problem("ScheduledTask", source.name, ("scheduleExpression",),
                                              f"cannot be a Kubernetes CronJob: {exc}"))
                 return None
-        limit = CRONJOB_NAME_LIMIT if schedule else 63
-        name = dns_label(source.name, limit)
+        given = self._names[workload_address("ScheduledTask", source.name, cluster_name(target))]
+        name = given.name
         selector = {NAME_LABEL: name}
         labels, label_notes = labels_of(source, selector)
         fargate = self._fargate(target)
-        pod = build_pod(td, PodInput(name, selector, self.stack, fargate=fargate, job=True))
+        pod = build_pod(td, PodInput(name, selector, self.stack, fargate=fargate, job=True, storage_names=self._storage_names))
         _scheduling(pod.spec, target.get("placementConstraints"), target.get("placementStrategy"), td, selector,
                     fargate=False, spread=bool(target.get("placementStrategy")))
         count = target.get("taskCount", 1) if isinstance(target.get("taskCount", 1), int) else 1
@@ -422,7 +430,9 @@ class Renderer:
         job.note("backoffLimit", "ECS does not rerun a task that fails")
         job["template"] = _template(selector, labels, pod)
         meta = _metadata(name, labels, label_notes)
-        if name != source.name:
+        if given.note:
+            meta.note("name", f"ECS scheduled task '{source.name}': {given.note}")
+        elif name != source.name:
             meta.note("name", f"ECS scheduled task '{source.name}' (Kubernetes names are lowercase DNS labels"
                               + (", at most 52 characters for a CronJob)" if schedule else ")"))
         if spec.get("description"):
@@ -451,4 +461,4 @@ class Renderer:
             obj = Node(apiVersion="batch/v1", kind="Job", metadata=meta, spec=job)
             kind = "Job"
         header = [f"ECS scheduled task '{source.name}' (cluster '{cluster_name(target)}', task definition '{td_source.name}') as a {kind}."]
-        return Workload("ScheduledTask", source.name, cluster_name(target), name, list(pod.objects) + [obj], pod.needs, header)
+        return Workload("ScheduledTask", source.name, name, list(pod.objects) + [obj], pod.needs, header)
