@@ -96,6 +96,67 @@ def test_task_level_sizes_of_a_fargate_task():
     assert "caps the whole task" in text(double)
 
 
+def quantity(text: str) -> float:
+    """A CPU (``500m``, ``1``) or memory (``1024Mi``) quantity, in CPUs or MiB."""
+    if text.endswith("m"):
+        return int(text[:-1]) / 1000
+    if text.endswith("Mi"):
+        return int(text[:-2])
+    return float(text)
+
+
+def pod_request(spec: dict, resource: str) -> float:
+    """Kubernetes' effective pod request: the larger of the init phase (each init container
+    with the native sidecars started before it) and the main phase (the regular containers and
+    every sidecar), https://kubernetes.io/docs/concepts/workloads/pods/init-containers/#resource-sharing-within-containers
+    and the sidecar containers page's "Resource sharing within containers"."""
+    def req(c):
+        return quantity(c.get("resources", {}).get("requests", {}).get(resource, "0"))
+
+    sidecars, init_peak = 0.0, 0.0
+    for c in spec.get("initContainers", []):
+        init_peak = max(init_peak, sidecars + req(c))
+        if c.get("restartPolicy") == "Always":
+            sidecars += req(c)
+    return max(init_peak, sidecars + sum(req(c) for c in spec["containers"]))
+
+
+FARGATE = dict(cpu="1024", memory="2048", networkMode="awsvpc", requiresCompatibilities=["FARGATE"])
+
+
+def test_an_init_container_is_not_counted_with_the_containers_it_runs_before():
+    """``b`` waits for ``a`` to succeed, so ``a`` is an init container: it runs before ``b``, and
+    Kubernetes reserves the larger of the two, not the sum.  Each may have the whole task size,
+    and the pod reserves exactly the task's 1 vCPU and 2 GiB, as ECS does."""
+    r = render(td({"name": "a", "image": "x", "essential": False},
+                  {"name": "b", "image": "y", "dependsOn": [{"containerName": "a", "condition": "SUCCESS"}]}, **FARGATE),
+               svc(launchType="FARGATE"))
+    spec = pod_of(r)
+    assert [c["name"] for c in spec["initContainers"]] == ["a"] and "restartPolicy" not in spec["initContainers"][0]
+    whole = {"cpu": "1", "memory": "2048Mi"}
+    assert container(spec, "a")["resources"] == {"limits": whole, "requests": whole}
+    assert container(spec, "b")["resources"] == {"limits": whole, "requests": whole}
+    assert (pod_request(spec, "cpu"), pod_request(spec, "memory")) == (1.0, 2048)
+    assert "Kubernetes counts the larger of the two" in text(r)
+
+
+@pytest.mark.parametrize("order", [("proxy", "migrate", "app"), ("migrate", "proxy", "app")])
+def test_the_task_size_is_shared_among_the_containers_that_run_at_once(order):
+    """Native sidecars run beside the main containers and beside the init containers started
+    after them; whatever the order, the pod's effective request is the task size, and no
+    container's limit exceeds it."""
+    defs = {"proxy": {"name": "proxy", "image": "p", "essential": False},
+            "migrate": {"name": "migrate", "image": "m", "essential": False},
+            "app": {"name": "app", "image": "a", "dependsOn": [{"containerName": "migrate", "condition": "SUCCESS"}]}}
+    r = render(td(*(defs[n] for n in order), **FARGATE), svc(launchType="FARGATE"))
+    spec = pod_of(r)
+    assert (pod_request(spec, "cpu"), pod_request(spec, "memory")) == (1.0, 2048)
+    for c in spec["initContainers"] + spec["containers"]:
+        assert quantity(c["resources"]["limits"]["cpu"]) <= 1 and quantity(c["resources"]["limits"]["memory"]) <= 2048
+    assert container(spec, "proxy")["restartPolicy"] == "Always"
+    assert container(spec, "proxy")["resources"]["requests"] == container(spec, "app")["resources"]["requests"]
+
+
 def test_gpu():
     r = render(td({"name": "train", "image": "x", "memory": 1024, "resourceRequirements": [{"type": "GPU", "value": "2"}]}), svc())
     assert container(pod_of(r), "train")["resources"]["limits"]["nvidia.com/gpu"] == 2

@@ -14,7 +14,8 @@ Resources: ``cpu`` (1,024 units per vCPU) is the CPU request (ECS reserves it an
 CPU shares by it, as Kubernetes does with requests), ``memory`` the memory limit,
 ``memoryReservation`` the memory request; task-level ``cpu``/``memory`` cap the whole task,
 which Kubernetes cannot do for a pod, so each container without its own value gets a share
-(noted).  Secrets become ``secretKeyRef``s to Secrets named after the parameter or secret,
+of what the containers running at the same time leave (noted): init containers run before
+the main ones, so each may have the whole size (less the sidecars started before it).  Secrets become ``secretKeyRef``s to Secrets named after the parameter or secret,
 environment files ``envFrom`` a ConfigMap (or a Secret, when its variables look secret);
 no value is ever written.
 """
@@ -163,6 +164,9 @@ class PodBuilder:
         self.annotations: dict[str, str] = {}
         self.volumes = Items()
         self.volume_of: dict[str, str] = {}  # ECS volume name -> pod volume name
+        self._init: set[str] = set()  # the init containers' names (run to completion first)
+        self._running: list[list[dict]] = []  # the groups of containers that run at the same time (_phases)
+        self._beside: dict[str, list[dict]] = {}  # container name -> the others of its group
 
     # -- roles ------------------------------------------------------------------------------
 
@@ -200,44 +204,67 @@ class PodBuilder:
 
     # -- resources ------------------------------------------------------------------------
 
+    @staticmethod
+    def _phases(first: list[dict], main: list[dict], init: set[str]) -> list[list[dict]]:
+        """The groups of containers that run at the same time: the main containers with the native
+        sidecars, then each init container with the sidecars started before it (init containers run
+        one by one, to completion, before the main ones).  Kubernetes' pod request is the largest
+        phase's, not the sum of all
+        (https://kubernetes.io/docs/concepts/workloads/pods/init-containers/#resource-sharing-within-containers)."""
+        sidecars = [c for c in first if c.get("name") not in init]
+        phases = [sidecars + main]
+        for i, c in enumerate(first):
+            if c.get("name") in init:
+                phases.append([c] + [o for o in first[:i] if o.get("name") not in init])
+        return phases
+
     def _shares(self) -> tuple[dict[str, int], dict[str, int], int | None, int | None]:
-        """Per-container CPU and memory shares of the task-level sizes, for containers without their own."""
+        """Per-container CPU and memory shares of the task-level sizes, for containers without their
+        own: what the containers running beside it do not reserve, split equally among those
+        running together that have none (an init container runs with the sidecars before it only)."""
         task_cpu = parse_cpu(self.td["cpu"]) if self.td.get("cpu") not in (None, "") else None
         task_mem = parse_memory(self.td["memory"]) if self.td.get("memory") not in (None, "") else None
-        cpu_share: dict[str, int] = {}
-        mem_share: dict[str, int] = {}
-        if task_cpu:
-            own = [_int(c.get("cpu")) or 0 for c in self.containers]
-            lacking = [c.get("name") for c in self.containers if not _int(c.get("cpu"))]
-            if lacking:
-                each = max(0, task_cpu - sum(own)) // len(lacking)
-                cpu_share = {n: each for n in lacking}
-        if task_mem:
-            own = [_int(c.get("memoryReservation")) or _int(c.get("memory")) or 0 for c in self.containers]
-            lacking = [c.get("name") for c in self.containers if not (_int(c.get("memory")) or _int(c.get("memoryReservation")))]
-            if lacking:
-                each = max(0, task_mem - sum(own)) // len(lacking)
-                mem_share = {n: each for n in lacking}
+        cpu_share = self._share(task_cpu, lambda c: _int(c.get("cpu"))) if task_cpu else {}
+        mem_share = self._share(task_mem, lambda c: _int(c.get("memoryReservation")) or _int(c.get("memory"))) if task_mem else {}
         return cpu_share, mem_share, task_cpu, task_mem
+
+    def _share(self, total: int, own) -> dict[str, int]:
+        share: dict[str, int] = {}
+
+        def reserved(c: dict) -> int:
+            return own(c) or share.get(c.get("name"), 0)
+
+        for phase in self._running:
+            lacking = [c.get("name") for c in phase if not own(c) and c.get("name") not in share]
+            if lacking:
+                each = max(0, total - sum(reserved(c) for c in phase)) // len(lacking)
+                share.update({n: each for n in lacking})
+        return share
 
     def _resources(self, c: dict, node: Node, shares) -> None:
         cpu_share, mem_share, task_cpu, task_mem = shares
         name = c.get("name")
-        single = len(self.containers) == 1
+        beside = self._beside.get(name, [])
+        alone = not beside
+        init = name in self._init
         requests, limits = Node(), Node()
         notes: list[str] = []
+        if init and (name in cpu_share or name in mem_share):
+            notes.append("an init container runs before the main containers, and Kubernetes counts the larger of the two, "
+                         "not the sum: this one may have the whole task size" + ("" if alone else ", less what the sidecars "
+                                                                                  "started before it reserve"))
         cpu = _int(c.get("cpu")) or cpu_share.get(name)
         if cpu:
             quantity, exact = cpu_quantity(cpu)
             requests["cpu"] = quantity
             if not exact:
                 notes.append(f"{cpu} CPU units are {cpu * 1000 / 1024:g} millicores; Kubernetes counts whole millicores")
-            if name in cpu_share and not single:
+            if name in cpu_share and not alone and not init:
                 notes.append(f"ECS sizes the task as a whole ({task_cpu} CPU units); this container gets an equal share of what the others do not reserve")
         if task_cpu:
-            others = sum(_int(o.get("cpu")) or cpu_share.get(o.get("name"), 0) for o in self.containers if o is not c)
+            others = sum(_int(o.get("cpu")) or cpu_share.get(o.get("name"), 0) for o in beside)
             limits["cpu"] = cpu_quantity(max(task_cpu - others, cpu or 0, 1))[0]
-            if not single:
+            if not alone:
                 notes.append(f"task-level cpu {task_cpu} caps the whole task; Kubernetes caps each container: this one may "
                              "use what the others do not reserve")
         hard, soft = _int(c.get("memory")), _int(c.get("memoryReservation"))
@@ -248,9 +275,9 @@ class PodBuilder:
             limits["memory"] = mib(hard)
         elif task_mem:
             others = sum(_int(o.get("memoryReservation")) or _int(o.get("memory")) or mem_share.get(o.get("name"), 0)
-                         for o in self.containers if o is not c)
+                         for o in beside)
             limits["memory"] = mib(max(task_mem - others, request or 0))
-            if not single:
+            if not alone:
                 notes.append(f"task-level memory {task_mem} MiB caps the whole task; Kubernetes caps each container: "
                              "this one may use what the others reserve for themselves")
         elif soft:
@@ -681,6 +708,10 @@ class PodBuilder:
         first, main, init, waited = self._roles()
         healthy = {as_dict(d).get("containerName") for c in self.containers for d in as_list(c.get("dependsOn"))
                    if as_dict(d).get("condition") == "HEALTHY"}
+        self._init = init
+        self._running = self._phases(first, main, init)
+        self._beside = {c.get("name"): [o for o in self._running[0] if o is not c] for c in self._running[0]}
+        self._beside.update({phase[0].get("name"): phase[1:] for phase in self._running[1:]})
         shares = self._shares()
         init_nodes = Items(self._container(c, "init" if c.get("name") in init else "sidecar", shares, c.get("name") in healthy,
                                            c.get("name") in waited) for c in first)
