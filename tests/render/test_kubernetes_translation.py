@@ -418,6 +418,51 @@ def test_cron_schedule_becomes_a_cronjob():
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
 
 
+def test_run_task_overrides_are_applied_to_the_job_template():
+    """EventBridge runs the target with RunTask and its ``overrides`` (ContainerOverride):
+    ``command`` replaces the container's; ``environment`` replaces variables of the same name
+    and adds the others; ``environmentFiles`` are used instead of the definition's; ``cpu``,
+    ``memory``, ``memoryReservation`` and GPUs replace the container's; ``taskRoleArn`` is the
+    role the task runs under (here the ServiceAccount's).  A secret-looking override value is
+    referenced from a Secret, never written."""
+    r = render(
+        td({"name": "job", "image": "x", "cpu": 256, "memory": 512, "command": ["run"],
+            "environment": [{"name": "MODE", "value": "slow"}, {"name": "KEEP", "value": "1"}],
+            "environmentFiles": [{"value": "arn:aws:s3:::acme/job/base.env", "type": "s3"}]},
+           {"name": "helper", "image": "y", "memory": 128, "command": ["help"]},
+           taskRoleArn="arn:aws:iam::123456789012:role/job-readonly"),
+        job("nightly", scheduleExpression="rate(1 day)", target={"overrides": {
+            "taskRoleArn": "arn:aws:iam::123456789012:role/job-admin",
+            "inferenceAcceleratorOverrides": [{"deviceName": "d", "deviceType": "eia2.medium"}],
+            "containerOverrides": [{
+                "name": "job", "command": ["run", "--fast"], "cpu": 512, "memory": 1024, "memoryReservation": 768,
+                "resourceRequirements": [{"type": "GPU", "value": "1"}],
+                "environment": [{"name": "MODE", "value": "fast"}, {"name": "NEW", "value": "2"},
+                                {"name": "DB_PASSWORD", "value": SECRET_VALUE}],
+                "environmentFiles": [{"value": "arn:aws:s3:::acme/job/override.env", "type": "s3"}]}]}}))
+    spec = pod_of(r)
+    c = container(spec, "job")
+    assert c["args"] == ["run", "--fast"]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in c["env"]}
+    assert (env["MODE"], env["KEEP"], env["NEW"]) == ("fast", "1", "2")
+    assert env["DB_PASSWORD"] == {"secretKeyRef": {"name": "nightly-env", "key": "DB_PASSWORD"}}
+    assert [e["name"] for e in c["env"]].count("MODE") == 1
+    assert c["envFrom"] == [{"configMapRef": {"name": "override"}}]
+    assert c["resources"] == {"limits": {"memory": "1024Mi", "nvidia.com/gpu": 1}, "requests": {"cpu": "500m", "memory": "768Mi"}}
+    assert container(spec, "helper")["args"] == ["help"]
+    (account,) = objects(r, "ServiceAccount")
+    assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == "arn:aws:iam::123456789012:role/job-admin"
+    assert "not translatable" not in text(r) and "inferenceAcceleratorOverrides (RunTask): no equivalent" in text(r)
+    assert ("Secret 'nightly-env' key 'DB_PASSWORD': the value of DB_PASSWORD "
+            "(plain text in the ECS task definition or the scheduled task's overrides)") in r.files[0].needs
+
+
+def test_task_level_size_overrides_size_the_job():
+    r = render(td({"name": "job", "image": "x"}, cpu="256", memory="512", networkMode="awsvpc", requiresCompatibilities=["FARGATE"]),
+               job("big", scheduleExpression="rate(1 hour)", target={"launchType": "FARGATE", "overrides": {"cpu": "1024", "memory": "2048"}}))
+    assert container(pod_of(r), "job")["resources"]["requests"] == {"cpu": "1", "memory": "2048Mi"}
+
+
 def test_event_pattern_becomes_a_suspended_job_with_a_note():
     r = render(td({"name": "app", "image": "x", "memory": 64}), job("on-upload", eventPattern={"source": ["aws.s3"]}))
     (j,) = objects(r, "Job")
@@ -448,9 +493,9 @@ def test_module_doctests():
     import doctest
 
     from ecsctl.core.render import kubernetes
-    from ecsctl.core.render.kubernetes import names, placement, workload_names, yaml_text
+    from ecsctl.core.render.kubernetes import names, placement, run_overrides, workload_names, yaml_text
 
-    for module in (kubernetes, names, placement, workload_names, yaml_text):
+    for module in (kubernetes, names, placement, run_overrides, workload_names, yaml_text):
         assert doctest.testmod(module).failed == 0, module.__name__
 
 

@@ -87,6 +87,7 @@ class PodInput:
     job: bool = False  # a Job's pods: restartPolicy Never, no liveness
     service: dict = field(default_factory=dict)  # the ECS service (volumeConfigurations)
     storage_names: Namer = field(default_factory=lambda: Namer(dns_subdomain))  # PersistentVolume names, stack-wide
+    plain_text: str = "the ECS task definition"  # where the plain-text values come from (notes on secret-looking ones)
 
 
 @dataclass
@@ -307,7 +308,7 @@ class PodBuilder:
         """An environment variable set from the workload's Secret, for a plain-text value of the
         task definition that looks like a secret (W7001): the value itself is never written."""
         secret = dns_subdomain(f"{self.given.workload}-env")
-        self._need(f"Secret '{secret}' key '{key}': {what} (plain text in the ECS task definition)")
+        self._need(f"Secret '{secret}' key '{key}': {what} (plain text in {self.given.plain_text})")
         return Node(name=name, valueFrom=Node(secretKeyRef=Node(name=secret, key=key)))
 
     @staticmethod
@@ -379,7 +380,7 @@ class PodBuilder:
             name, value = str(item.get("name", "")), item.get("value")
             if value is not None and secret_reason(name, str(value)):
                 env.append(self._secret_env(name, config_key(name), f"the value of {name}"))
-                env.note(len(env) - 1, f"a plain-text value in the task definition that looks like a secret (W7001): "
+                env.note(len(env) - 1, f"a plain-text value in {self.given.plain_text} that looks like a secret (W7001): "
                                        f"referenced from Secret '{env[-1]['valueFrom']['secretKeyRef']['name']}' instead; "
                                        "the value is not written here")
             else:

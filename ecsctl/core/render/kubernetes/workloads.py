@@ -17,6 +17,7 @@ from ecsctl.core.controller.service import launch_type
 from ecsctl.core.render.kubernetes import placement, rollout
 from ecsctl.core.render.kubernetes.names import Namer, dns_1035_label, dns_subdomain, is_label_key, label_value
 from ecsctl.core.render.kubernetes.pod import PodInput, build_pod
+from ecsctl.core.render.kubernetes.run_overrides import run_task_definition
 from ecsctl.core.render.kubernetes.schedule import Untranslatable, kubernetes_schedule
 from ecsctl.core.render.kubernetes.stack import Source, Stack
 from ecsctl.core.render.kubernetes.workload_names import scheduled_task_claim, service_claims, workload_address, workload_names
@@ -56,12 +57,12 @@ SERVICE_NOTES = {
                                        "out by itself (blue/green needs e.g. Argo Rollouts)"),
     "availabilityZoneRebalancing": lambda v: f"availabilityZoneRebalancing {v}: the scheduler places new pods only; the descheduler rebalances",
 }
-TARGET_DONE = frozenset({"cluster", "taskDefinition", "taskCount", "launchType", "placementConstraints", "placementStrategy"})
+TARGET_DONE = frozenset({"cluster", "taskDefinition", "taskCount", "launchType", "placementConstraints", "placementStrategy",
+                         "overrides"})
 TARGET_NOTES = {
     "networkConfiguration": SERVICE_NOTES["networkConfiguration"],
     "capacityProviderStrategy": SERVICE_NOTES["capacityProviderStrategy"],
     "platformVersion": SERVICE_NOTES["platformVersion"],
-    "overrides": lambda v: "overrides (RunTask): not translatable; edit the job template instead",
     "inputTransformer": lambda v: ("inputTransformer: ECS gets the event's fields as task overrides; whatever creates the "
                                    "Job from the event must set them on it"),
     "group": lambda v: f"group {v}: no equivalent (labels group pods)",
@@ -403,7 +404,8 @@ class Renderer:
             self.problems.append(Problem("ScheduledTask", source.name, ("target", "taskDefinition"),
                                          f"task definition '{target.get('taskDefinition')}' is not among the manifests: nothing to render"))
             return None
-        td = td_source.spec
+        td, override_notes = run_task_definition(td_source.spec, target.get("overrides"))
+        overridden = bool(as_dict(target.get("overrides")))
         schedule, schedule_notes = None, []
         if spec.get("scheduleExpression"):
             try:
@@ -417,7 +419,9 @@ class Renderer:
         selector = {NAME_LABEL: name}
         labels, label_notes = labels_of(source, selector)
         fargate = self._fargate(target)
-        pod = build_pod(td, PodInput(name, selector, self.stack, fargate=fargate, job=True, storage_names=self._storage_names))
+        plain_text = "the ECS task definition or the scheduled task's overrides" if overridden else PodInput.plain_text
+        pod = build_pod(td, PodInput(name, selector, self.stack, fargate=fargate, job=True, storage_names=self._storage_names,
+                                     plain_text=plain_text))
         _scheduling(pod.spec, target.get("placementConstraints"), target.get("placementStrategy"), td, selector,
                     fargate=False, spread=bool(target.get("placementStrategy")))
         count = target.get("taskCount", 1) if isinstance(target.get("taskCount", 1), int) else 1
@@ -439,6 +443,8 @@ class Renderer:
             meta.note("name", f"description: {spec['description']}")
         _launch_notes(meta, target, fargate, selector)
         _leftovers(meta, target, TARGET_DONE, TARGET_NOTES, "target")
+        for n in override_notes:
+            meta.note("name", n)
         if schedule:
             body = Node(schedule=schedule)
             for n in schedule_notes:
@@ -460,5 +466,6 @@ class Renderer:
                                 "rule feeds). Suspended, so applying it runs nothing")
             obj = Node(apiVersion="batch/v1", kind="Job", metadata=meta, spec=job)
             kind = "Job"
-        header = [f"ECS scheduled task '{source.name}' (cluster '{cluster_name(target)}', task definition '{td_source.name}') as a {kind}."]
+        header = [f"ECS scheduled task '{source.name}' (cluster '{cluster_name(target)}', task definition '{td_source.name}"
+                  + ("', with the target's RunTask overrides" if overridden else "'") + f") as a {kind}."]
         return Workload("ScheduledTask", source.name, name, list(pod.objects) + [obj], pod.needs, header)
