@@ -212,6 +212,20 @@ def test_secret_looking_arguments_and_labels_are_never_written():
     assert "Secret 'app-env' key 'app-command-2': argument command[2] of app (plain text in the ECS task definition)" in r.files[0].needs
 
 
+def test_docker_labels_kubernetes_cannot_take_are_named_in_a_comment():
+    """Annotation keys are qualified names (an optional DNS subdomain prefix and ``/``, then at
+    most 63 alphanumerics, ``-``, ``_``, ``.``; Kubernetes "Annotations"): a Docker label with
+    another key has no annotation, and the comment says which."""
+    odd = {"com.example/weird key": "1", "x" * 64: "2", "-dash": "3"}
+    r = render(td({"name": "app", "image": "x", "memory": 64, "dockerLabels": {"team": "core", **odd}},
+                  {"name": "side", "image": "y", "memory": 64, "dockerLabels": {"team": "edge"}}), svc())
+    (deployment,) = objects(r, "Deployment")
+    assert deployment["spec"]["template"]["metadata"]["annotations"] == {"team": "core"}
+    for key in odd:
+        assert f"Docker label '{key}' of app is not a valid Kubernetes annotation key" in text(r)
+    assert "Docker label 'team' of side: another container has the same label" in text(r)
+
+
 def test_a_secret_in_a_health_check_is_read_from_the_environment_through_the_shell():
     """A probe's ``exec.command`` takes no ``$(VAR)`` (only a container's command and args do),
     so a health check holding what looks like a secret runs through ``/bin/sh``, which reads

@@ -821,8 +821,15 @@ class PodBuilder:
                 if key in secretish:
                     spec.note("containers", f"Docker label '{key}' of {c.get('name')} looks like a plain-text secret "
                                             "(W7001): not written as an annotation")
-                elif is_label_key(key) and key not in self.annotations:
+                elif not is_label_key(key):
+                    spec.note("containers", f"Docker label '{key}' of {c.get('name')} is not a valid Kubernetes annotation key "
+                                            "([prefix/]name: a DNS subdomain prefix, a name of at most 63 letters, digits, "
+                                            "'-', '_' or '.'): left out")
+                elif key not in self.annotations:
                     self.annotations[str(key)] = str(value)
+                elif self.annotations[str(key)] != str(value):
+                    spec.note("containers", f"Docker label '{key}' of {c.get('name')}: another container has the same label; "
+                                            "the pod has one set of annotations, which keeps the first container's value")
         for key, value in td.items():
             if key not in TASK_FIELDS_DONE:
                 spec.note("containers", TASK_NOTES[key](value) if key in TASK_NOTES else f"task definition {key}: no Kubernetes equivalent")
