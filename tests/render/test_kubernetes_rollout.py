@@ -87,12 +87,26 @@ def test_no_replicas_still_gets_a_valid_strategy():
     assert dict(strategy["rollingUpdate"]) == {"maxSurge": 1, "maxUnavailable": 0}
 
 
-def test_daemon_update():
-    assert daemon_update(6, 0)[0]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 6}
-    assert daemon_update(6, 50)[0]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 3}
-    assert daemon_update(5, 50)[0]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 2}  # ECS lower = ceil(2.5) = 3
-    assert daemon_update(None, 50)[0]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": "50%"}
-    assert daemon_update(4, 100)[0]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
+@pytest.mark.parametrize("min_pct", [0, 25, 50, 90])
+def test_a_daemon_update_is_a_percentage_of_the_nodes(min_pct):
+    """A daemon service's minimumHealthyPercent is a share of its container instances (ECS
+    "Daemon" deployments), whose count on EKS is the nodes', not the manifests': maxUnavailable
+    is the same share of the nodes, whatever the manifests' instance count.  A DaemonSet
+    rounds it up (DaemonSet "Perform a Rolling Update"), ECS rounds the healthy floor up, so at
+    any node count the DaemonSet replaces ECS's number of tasks at a time, or one more."""
+    for described in (None, 3, 10):
+        strategy, notes = daemon_update(described, min_pct)
+        assert strategy["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": f"{100 - min_pct}%"}
+    for n in range(1, 60):
+        kubernetes = math.ceil(n * (100 - min_pct) / 100)
+        ecs = n - math.ceil(n * min_pct / 100)
+        assert ecs <= kubernetes <= ecs + 1
+
+
+def test_a_daemon_update_that_ecs_could_not_move():
+    strategy, notes = daemon_update(4, 100)
+    assert strategy["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}  # Kubernetes refuses 0 with no surge
+    assert any("ECS could not replace a daemon task either" in n for n in notes)
 
 
 def test_module_doctests():

@@ -364,7 +364,9 @@ def test_daemon_service_is_a_daemonset_over_the_matching_instances():
                svc("agent", schedulingStrategy="DAEMON", placementConstraints=[{"type": "memberOf", "expression": "attribute:tier == general"}],
                    deploymentConfiguration={"minimumHealthyPercent": 50}))
     (ds,) = objects(r, "DaemonSet")
-    assert ds["spec"]["updateStrategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}  # 3 - ceil(1.5)
+    # minimumHealthyPercent is a share of the instances: the same share of the nodes, however many EKS has
+    assert ds["spec"]["updateStrategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": "50%"}
+    assert "on the 3 instances the manifests describe: ECS keeps ceil(3 × 50 / 100) = 2 healthy" in text(r)
     assert "topologySpreadConstraints" not in ds["spec"]["template"]["spec"]
 
 

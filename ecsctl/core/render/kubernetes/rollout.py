@@ -16,7 +16,8 @@ every count) but ``maxSurge`` up (``D + ceil(D × (M − 100) / 100)`` is
 ``ceil(D × M / 100)``, where ECS has ``floor``), so a percentage surge admits one pod more
 than ECS whenever ``D × M`` is not a multiple of 100
 (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#rolling-update-deployment).
-A DaemonSet rounds a percentage ``maxUnavailable`` up.
+A DaemonSet rounds a percentage ``maxUnavailable`` up; a daemon service's percentages are of its
+instances, so the DaemonSet's is a percentage of the nodes (:func:`daemon_update`).
 """
 
 from __future__ import annotations
@@ -68,19 +69,25 @@ def rolling_update(desired: int, min_pct: int, max_pct: int, *, scaled: bool = F
 
 
 def daemon_update(nodes: int | None, min_pct: int) -> tuple[Node, list[str]]:
-    """A DaemonSet ``updateStrategy``: ECS replaces daemon tasks without extra ones (maximumPercent 100)."""
-    notes: list[str] = []
+    """A DaemonSet ``updateStrategy``: ECS replaces daemon tasks without extra ones (maximumPercent
+    100), keeping ``minimumHealthyPercent`` of its instances' tasks healthy.  The instances are
+    the nodes, whose count on EKS is not the manifests', so ``maxUnavailable`` is the same
+    percentage of the nodes; ``nodes`` (the instances the manifests describe) only sets the
+    note's example.  A DaemonSet rounds the percentage up, ECS rounds its healthy floor up:
+
+        >>> daemon_update(3, 50)[0]["rollingUpdate"]
+        {'maxSurge': 0, 'maxUnavailable': '50%'}
+    """
+    value: int | str = f"{max(0, 100 - min_pct)}%"
+    notes = [f"ECS daemon deployment, minimumHealthyPercent {min_pct}: a percentage of the instances, as maxUnavailable "
+             f"{value} is of the nodes; a DaemonSet rounds it up where ECS rounds the healthy floor up (the unavailable "
+             "count down), so one more node may update at once"]
     if nodes:
         lower, _ = deployment_bounds(nodes, min_pct, 100)
-        unavailable = nodes - lower
-        notes.append(f"ECS daemon deployment on the {nodes} instances the manifests describe, minimumHealthyPercent {min_pct}: "
-                     f"lower = ceil({nodes} × {min_pct} / 100) = {lower}; maxUnavailable {nodes} − {lower} = {unavailable}")
-        value: int | str = unavailable
-    else:
-        value = f"{100 - min_pct}%"
-        notes.append(f"ECS daemon deployment, minimumHealthyPercent {min_pct}: a DaemonSet rounds {value} of the nodes up, "
-                     "ECS rounds the healthy floor up (the unavailable count down): one more node may update at once")
-    if value in (0, "0%"):
+        kubernetes = -(-nodes * max(0, 100 - min_pct) // 100)
+        notes.append(f"on the {nodes} instances the manifests describe: ECS keeps ceil({nodes} × {min_pct} / 100) = {lower} "
+                     f"healthy, replacing {nodes - lower} at a time; the DaemonSet replaces {max(kubernetes, 1)}")
+    if value == "0%":
         value = 1
         notes.append("Kubernetes refuses maxUnavailable 0 without a surge; ECS could not replace a daemon task either")
     return Node(type="RollingUpdate", rollingUpdate=Node(maxSurge=0, maxUnavailable=value)), notes
