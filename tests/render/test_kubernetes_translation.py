@@ -416,6 +416,19 @@ def test_fields_without_equivalent_get_a_comment():
         assert fragment in text(r), fragment
 
 
+def test_awsvpc_security_groups_are_named_or_the_default_is_said():
+    """AwsVpcConfiguration: "If you don't specify a security group, the default security group
+    for the VPC is used"; on EKS, security groups for pods take a SecurityGroupPolicy."""
+    given = render(td({"name": "app", "image": "x", "memory": 64}, networkMode="awsvpc"),
+                   svc(networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"], "securityGroups": ["sg-1", "sg-2"]}}))
+    assert "security groups for pods need a SecurityGroupPolicy naming sg-1, sg-2" in text(given)
+    none = render(td({"name": "app", "image": "x", "memory": 64}, networkMode="awsvpc"),
+                  svc(networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"], "assignPublicIp": "ENABLED"}}))
+    assert ("no security group is given, so ECS uses the VPC's default one; pods have their node's security groups "
+            "unless a SecurityGroupPolicy names others") in text(none)
+    assert "SecurityGroupPolicy naming " not in text(none) and "assignPublicIp ENABLED: pods get no public IP" in text(none)
+
+
 # --- scheduled tasks -----------------------------------------------------------------------------
 
 

@@ -32,14 +32,27 @@ FARGATE_NOTE = ("Fargate: on EKS, pods run on Fargate when a Fargate profile sel
                 "(e.g. eksctl create fargateprofile --namespace NAMESPACE --labels {selector}); EKS Fargate sizes each "
                 "pod from its requests, rounded up to a Fargate size, and runs no DaemonSets, hostPort, hostNetwork or hostPath")
 
+def _network_note(value) -> str:
+    """What an awsvpc configuration becomes: pods take the nodes' subnets; security groups need a policy."""
+    vpc = as_dict(as_dict(value).get("awsvpcConfiguration"))
+    groups = ", ".join(map(str, as_list(vpc.get("securityGroups"))))
+    text = "awsvpc subnets and security groups: pods take addresses from the nodes' subnets (Amazon VPC CNI); "
+    if groups:
+        text += f"security groups for pods need a SecurityGroupPolicy naming {groups}"
+    else:
+        text += ("no security group is given, so ECS uses the VPC's default one; pods have their node's security groups "
+                 "unless a SecurityGroupPolicy names others")
+    if vpc.get("assignPublicIp") == "ENABLED":
+        text += "; assignPublicIp ENABLED: pods get no public IP address (reach them through a load balancer)"
+    return text
+
+
 SERVICE_DONE = frozenset({
     "cluster", "taskDefinition", "desiredCount", "launchType", "schedulingStrategy", "placementConstraints",
     "placementStrategy", "deploymentConfiguration", "loadBalancers", "autoScaling", "volumeConfigurations",
 })
 SERVICE_NOTES = {
-    "networkConfiguration": lambda v: ("awsvpc subnets and security groups: pods take addresses from the nodes' subnets "
-                                       "(Amazon VPC CNI); security groups for pods need a SecurityGroupPolicy naming "
-                                       + ", ".join(map(str, as_list(as_dict(as_dict(v).get("awsvpcConfiguration")).get("securityGroups"))))),
+    "networkConfiguration": lambda v: _network_note(v),
     "capacityProviderStrategy": lambda v: ("capacity providers: Kubernetes places pods on whatever nodes exist; Karpenter "
                                            "NodePools or managed node groups provide them"),
     "platformVersion": lambda v: f"platformVersion {v}: EKS Fargate has no platform version to choose",
