@@ -131,6 +131,14 @@ def plan_live(inputs: Inputs, store, aws, *, adopt: bool = False) -> Plan:
     for address in gone:
         del planned[address]
     key = store.digest_key() if store is not None else None
+    sealed = _sealed(snap.resources, key)
+    # a family name resolves to the family's latest ACTIVE revision: one registered outside ecsctl
+    # is what the manifests compare with (README: RegisterTaskDefinition "compares with the family's
+    # latest ACTIVE revision"), so the manifests' spec registers again rather than the services
+    # following the foreign revision and the next plan finding nothing to do
+    for address, (kind, name, spec) in applied.items():
+        if kind == "TaskDefinition" and address in wanted and address not in gone and address in sealed:
+            planned[address] = (kind, name, _as_reported(spec, sealed[address]))
     with world_of(snap.records, planned, key) as world:
         plan = make_plan(inputs, world)
     plan.changes = [replace(c, reason=f"{DELETED_REASON}: created again"
@@ -138,10 +146,18 @@ def plan_live(inputs: Inputs, store, aws, *, adopt: bool = False) -> Plan:
                     if c.address in gone and c.action == "create" else c for c in plan.changes]
     meta = store.meta() if store is not None else None
     plan.lineage, plan.serial = (meta.lineage, meta.serial) if meta is not None else (None, 0)
-    plan.drift = live_drift(applied, _sealed(snap.resources, key), snap.checked)
+    plan.drift = live_drift(applied, sealed, snap.checked)
     plan.reconcile = []  # ECS's own scheduler does that work in AWS; apply_live runs no local rounds
     plan.backend = "aws"
     return plan
+
+
+def _as_reported(applied: dict, live) -> dict:
+    """The last-applied spec with what AWS reports in place of it (the fields it reported)."""
+    if live.observed is None:
+        return dict(live.spec)
+    kept = {k: v for k, v in applied.items() if k not in live.observed}
+    return {**kept, **{k: live.spec[k] for k in live.observed if k in live.spec}}
 
 
 def _sealed(live: dict, key: str | None) -> dict:
