@@ -232,6 +232,7 @@ class S3StateStore:
 
         if self._lock is not None:
             raise StateError(f"{self.url}: this ecsctl already holds lock {self._lock.id}")
+        self._check_versioning()  # a writer locks first: refused before it changes anything (in AWS too)
         info = LockInfo(str(uuid.uuid4()), os.getpid(), socket.gethostname(), command, _utc_now())
         body = json.dumps({"id": info.id, "pid": info.pid, "host": info.host, "command": info.command,
                            "created_at": info.created_at, "state": self.url}).encode()

@@ -106,6 +106,10 @@ def test_unversioned_bucket_is_refused_before_writing(clients, monkeypatch):
     with store() as a:
         with pytest.raises(StateError, match="does not keep object versions"):
             a.put_resource("taskdef/web", "TaskDefinition", "web", {})
+    with store() as a:  # a writer locks first: refused there, before it changes anything in AWS
+        with pytest.raises(StateError, match="does not keep object versions"):
+            a.acquire_lock("ecsctl apply")
+        assert a.lock_info() is None
     monkeypatch.setenv("ECSCTL_STATE_S3_UNVERSIONED", "1")
     with store() as a:
         a.put_resource("taskdef/web", "TaskDefinition", "web", {})
