@@ -149,7 +149,7 @@ def from_live(aws, *, cluster: str, services: list[str] = (), families: list[str
                 spec["autoScaling"] = auto
             family, _, revision = spec.get("taskDefinition", "").partition(":")
             latest = _latest(aws, family)
-            if latest is not None and str(latest["revision"]) == revision:
+            if latest is not None and str(latest[0]["revision"]) == revision:
                 spec["taskDefinition"] = family  # follows the family, as manifests usually do
             wanted.add(family)
             out.append(_item("Service", s["serviceName"], _without_null_grace(spec)))
@@ -157,8 +157,9 @@ def from_live(aws, *, cluster: str, services: list[str] = (), families: list[str
         latest = _latest(aws, family)
         if latest is None:
             raise AwsError(f"taskdef/{family}: no ACTIVE revision of task definition family {family!r} in {aws.region}")
-        out.insert(0, _item("TaskDefinition", family, shapes.spec_from_task_definition(latest, latest.get("_tags")),
-                            latest.get("revision")))
+        described, tags = latest
+        out.insert(0, _item("TaskDefinition", family, shapes.spec_from_task_definition(described, tags),
+                            described.get("revision")))
     return out
 
 
@@ -170,7 +171,8 @@ def _without_null_grace(spec: dict) -> dict:
     return spec
 
 
-def _latest(aws, family: str) -> dict | None:
+def _latest(aws, family: str) -> tuple[dict, list] | None:
+    """The family's latest ACTIVE revision as DescribeTaskDefinition gives it, and its tags."""
     from ecsctl.backends.aws.session import AwsError
 
     try:
@@ -182,8 +184,7 @@ def _latest(aws, family: str) -> dict | None:
     td = dict(answer.get("taskDefinition") or {})
     if td.get("status") != "ACTIVE":
         return None
-    td["_tags"] = answer.get("tags") or []
-    return td
+    return td, list(answer.get("tags") or [])
 
 
 def write_manifests(items: list[Imported], out_dir: str | None) -> str:

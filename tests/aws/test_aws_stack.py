@@ -226,6 +226,23 @@ def test_missing_region_and_wait_without_aws_are_usage_errors(runner, aws_stack,
     assert waited.exit_code == 2 and "--wait follows deployments on real ECS" in waited.stderr
 
 
+def test_import_of_a_tagged_task_definition_writes_its_tags_as_the_manifest_field(runner, aws_env, aws_stack, clients,
+                                                                                   state, tmp_path):
+    """DescribeTaskDefinition gives the tags beside the definition (include=TAGS): the manifest
+    says them as ``tags`` and nothing else (a helper's trial found an ``_tags`` key, which E1003 refused)."""
+    apply(runner, aws_stack, state, aws_env)
+    ecs = clients("ecs")
+    arn = ecs.describe_task_definition(taskDefinition="web")["taskDefinition"]["taskDefinitionArn"]
+    ecs.tag_resource(resourceArn=arn, tags=[{"key": "team", "value": "web"}])
+    out, other = tmp_path / "imported", str(tmp_path / "imported-state.db")
+    imported = run(runner, "import", "--cluster", "prod", "--out", str(out), "--state", other, *aws_args(aws_env))
+    assert imported.exit_code == 0, imported.output
+    text = (out / "taskdef-web.yaml").read_text()
+    assert "_tags" not in text and "team" in text
+    checked = run(runner, "validate", str(out))
+    assert checked.exit_code == 0, checked.output
+
+
 def test_get_and_import_from_live(runner, aws_env, aws_stack, state, tmp_path):
     apply(runner, aws_stack, state, aws_env)
     listed = run(runner, "get", "services", "-o", "json", *aws_args(aws_env))
