@@ -44,9 +44,14 @@ class Unmanaged(InputError):
 
 
 def connect(region: str | None = None, profile: str | None = None, endpoint_url: str | None = None):
+    """A session of ``--region``/``--profile``/``--endpoint-url``; an ``s3://`` state of the same
+    command reaches S3 with them too (not only with the environment's defaults)."""
     from ecsctl.backends.aws.session import Aws, AwsOptions
+    from ecsctl.storage import s3_state
 
-    return Aws(AwsOptions(region=region, profile=profile, endpoint_url=endpoint_url))
+    aws = Aws(AwsOptions(region=region, profile=profile, endpoint_url=endpoint_url))
+    s3_state.connect_as(profile=profile, region=region, endpoint_url=endpoint_url)
+    return aws
 
 
 def backend(store, aws, *, adopt: bool = False, events_role: str | None = None, parallelism: int = 4):

@@ -32,6 +32,14 @@ def state_path(option: str | None) -> str:
     return "s3://" + path[5:] if path[:5].lower() == "s3://" else path
 
 
+def reset_connections() -> None:
+    """Forget the profile, region and endpoint an earlier command of this process gave the
+    ``s3://`` state (``app.aws.connect`` sets them for its command)."""
+    from ecsctl.storage.s3_state import connect_as
+
+    connect_as()
+
+
 def open_store(path: str, *, create: bool = True):
     """The state at ``path``; with ``create``, a missing one is an empty state that is written
     to disk by its first commit (a command refused before that leaves no file behind)."""

@@ -34,6 +34,9 @@ def root(
     version: Optional[bool] = typer.Option(None, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
     """ecsctl: ECS manifests, validated offline, planned and applied."""
+    from ecsctl.app.state import reset_connections
+
+    reset_connections()  # each command reaches an s3:// state as it says (one process may run several)
 
 
 app.command("validate")(validate.validate)

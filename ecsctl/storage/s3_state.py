@@ -37,6 +37,7 @@ import sqlite3
 import tempfile
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -63,17 +64,46 @@ def parse(url: str) -> tuple[str, str]:
     return bucket, key
 
 
+@dataclass
+class Connection:
+    """How the S3 state reaches S3 when a command says (``--profile``, ``--region``,
+    ``--endpoint-url`` of ``--backend aws``): the same account and endpoint as the ECS calls.
+    Unset, boto3's environment and profile decide, as for any AWS CLI."""
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+
+
+_CONNECTION = Connection()
+
+
+def connect_as(profile: str | None = None, region: str | None = None, endpoint_url: str | None = None) -> None:
+    """Reach S3 with this profile, region and endpoint from now on in this process."""
+    global _CONNECTION
+    _CONNECTION = Connection(profile, region, endpoint_url)
+
+
 def _client():
     try:
         import boto3
         import botocore.config
+        import botocore.exceptions as bx
     except ImportError:
         raise StateError("an s3:// state needs boto3: pip install 'ecsctl[aws]'") from None
 
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    chosen = _CONNECTION
+    # AWS_ENDPOINT_URL_S3 names S3's own endpoint; else the command's, else AWS_ENDPOINT_URL (boto3 reads it)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or chosen.endpoint_url
     config = botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 8}, user_agent_extra="ecsctl",
-                                    s3={"addressing_style": "path"} if endpoint else None)
-    return boto3.client("s3", config=config)
+                                    s3={"addressing_style": "path"} if endpoint or os.environ.get("AWS_ENDPOINT_URL") else None)
+    try:
+        session = boto3.session.Session(profile_name=chosen.profile, region_name=chosen.region)
+        return session.client("s3", config=config, endpoint_url=endpoint)
+    except bx.ProfileNotFound:
+        raise StateError(f"AWS profile '{chosen.profile}' is not in the AWS config or credentials file") from None
+    except ValueError as exc:  # botocore: "Invalid endpoint: ..."
+        raise StateError(f"the S3 state's endpoint is not a URL such as https://s3.eu-west-1.amazonaws.com ({exc})") from None
 
 
 def _code(exc: Any) -> str:

@@ -175,3 +175,26 @@ def test_the_scheme_in_capitals_is_s3_not_a_local_folder(runner, bucket, tmp_pat
     listed = runner.invoke(app, ["get", "services", "--state", URL.replace("s3://", "S3://")])
     assert listed.exit_code == 1 and f"no state at {URL}" in listed.stderr
     assert not (tmp_path / "S3:").exists()
+
+
+def test_the_s3_state_reaches_s3_as_the_command_says(runner, bucket, aws_env, minimal_taskdef, monkeypatch):
+    """--endpoint-url (and --profile, --region) of a --backend aws command reach the S3 state too,
+    not only the ECS calls (a helper's trial: the state went to the environment's S3)."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    args = ["--backend", "aws", "--region", "eu-west-1", "--endpoint-url", aws_env, "--state", URL]
+    applied = runner.invoke(app, ["apply", "-f", str(minimal_taskdef), "--auto-approve", *args])
+    assert applied.exit_code == 0, applied.output
+    assert bucket.head_object(Bucket=BUCKET, Key="prod/state.db")["ContentLength"] > 0
+    again = runner.invoke(app, ["plan", "-f", str(minimal_taskdef), "--detailed-exitcode", *args])
+    assert again.exit_code == 0, again.output
+
+
+@pytest.mark.parametrize("given", [["--endpoint-url", "127.0.0.1:5321"], []])
+def test_an_endpoint_without_a_scheme_is_one_line(runner, aws_env, minimal_taskdef, monkeypatch, given):
+    """botocore's 'Invalid endpoint' was an internal error, exit 3 (DESIGN §8: never for a user's mistake)."""
+    if not given:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", "localhost:5321")
+    result = runner.invoke(app, ["plan", "-f", str(minimal_taskdef), "--backend", "aws", *given])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: the endpoint ") and "is not a URL such as http://localhost:4566" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -23,6 +23,7 @@ once, up front, because boto3 sessions are not thread-safe while clients are.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -102,8 +103,13 @@ class Aws:
         config = botocore.config.Config(retries={"mode": "standard", "total_max_attempts": options.max_attempts},
                                         user_agent_extra="ecsctl", max_pool_connections=20,
                                         s3={"addressing_style": "path"} if options.endpoint_url else None)
-        self._clients = {name: session.client(name, endpoint_url=options.endpoint_url, config=config)
-                         for name in SERVICES}
+        try:
+            self._clients = {name: session.client(name, endpoint_url=options.endpoint_url, config=config)
+                             for name in SERVICES}
+        except ValueError as exc:  # botocore: "Invalid endpoint: 127.0.0.1:5321" (no scheme)
+            given = options.endpoint_url or os.environ.get("AWS_ENDPOINT_URL", "")
+            raise UsageError(f"the endpoint {given!r} is not a URL such as http://localhost:4566 "
+                             f"(--endpoint-url / AWS_ENDPOINT_URL): {exc}") from None
         self._lock = threading.Lock()
         self._account: str | None = None
 
