@@ -149,6 +149,10 @@ def plan_live(inputs: Inputs, store, aws, *, adopt: bool = False) -> Plan:
     plan.changes = [replace(c, reason=f"{DELETED_REASON}: created again"
                             + (f", {c.reason}" if c.kind == "TaskDefinition" else ""))  # which number it will be
                     if c.address in gone and c.action == "create" else c for c in plan.changes]
+    # what apply only checks: the plan looked it up, and says now when the check will fail
+    plan.changes = [replace(c, reason="it does not exist in AWS: apply fails here; create it first")
+                    if c.kind in CATALOGUE and c.action in ("create", "update", "replace")
+                    and c.address in snap.checked and c.address not in snap.resources else c for c in plan.changes]
     meta = store.meta() if store is not None else None
     plan.lineage, plan.serial = (meta.lineage, meta.serial) if meta is not None else (None, 0)
     plan.drift = live_drift(applied, sealed, snap.checked)

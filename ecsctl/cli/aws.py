@@ -11,6 +11,7 @@ import sys
 
 import typer
 
+from ecsctl.core.aws.drift import CHECKED_ONLY
 from ecsctl.errors import UsageError
 
 BACKENDS = ("local", "aws")
@@ -68,6 +69,13 @@ def connect(backend: str, region, profile, endpoint_url):
 _RESULT = {"done": "applied", "failed": "failed", "skipped": "not run", "unrecorded": "applied, not recorded"}
 
 
+def _first_of(problems: list[str]) -> str:
+    """The last line names the first problem and counts the rest (the report above lists them)."""
+    if len(problems) == 1:
+        return problems[0]
+    return f"{len(problems)} problems (listed above); the first: {problems[0]}"
+
+
 def run_apply(the_plan, store, aws, *, adopt: bool, events_role, parallelism: int, wait: bool,
               wait_timeout: float, poll: float = 15.0, sleep=None, fmt: str = "text", show_sensitive: bool = False) -> None:
     """Apply through the AWS backend, optionally follow the deployments, report once (text, or
@@ -93,8 +101,10 @@ def run_apply(the_plan, store, aws, *, adopt: bool, events_role, parallelism: in
             sys.stderr.write(f"note: {line}\n")
     problems += [f"deployment of {r.describe()}" for r in followed if r.outcome != "COMPLETED"]
     lines += [f"Deployment of {r.describe()}" for r in followed]
-    message = (f"Apply incomplete: {'; '.join(problems)}." if problems else
-               f"Apply complete! {apply_counts(summary, len(execution.done))}." if execution.results else "No changes.")
+    checked = sum(1 for r in execution.done if r.step.kind in CHECKED_ONLY and r.step.action == "create")
+    message = (f"Apply incomplete: {_first_of(problems)}." if problems else
+               f"Apply complete! {apply_counts(summary, len(execution.done), checked)}." if execution.results
+               else "No changes.")
     if fmt == "text":
         sys.stdout.write("".join(line + "\n" for line in [*lines, message]))
     else:

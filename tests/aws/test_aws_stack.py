@@ -464,3 +464,24 @@ def test_the_next_revision_follows_deregistered_newer_ones_and_pinned_targets_ar
     apply(runner, aws_stack, state, aws_env)
     (live,) = ecs.describe_services(cluster="prod", services=["worker"])["services"]
     assert live["taskDefinition"].endswith("task-definition/worker:3")
+
+
+def test_what_apply_only_checks_is_planned_as_a_check_and_a_missing_one_is_said_at_plan_time(runner, aws_env, aws_stack,
+                                                                                            state):
+    """Parameters, secrets, environment files, repositories, target groups, queues and security
+    groups are only checked on AWS: the plan says so (not "will be created"), names one that
+    does not exist before apply fails on it, and apply counts the checks apart (a helper's trial)."""
+    (aws_stack / "extra.yaml").write_text("apiVersion: ecsctl/v1\nkind: Secret\nmetadata: {name: demo/db}\n"
+                                          "spec: {keys: [password]}\n")
+    text = run(runner, "plan", "-f", str(aws_stack), "--state", state, *aws_args(aws_env)).stdout
+    assert ('# secret/"demo/db" will be checked to exist in AWS (ecsctl never creates it) '
+            "(it does not exist in AWS: apply fails here; create it first)") in text
+    assert '# secret/"prod/web/db" will be checked to exist in AWS (ecsctl never creates it) (not in the state yet)' in text
+    (aws_stack / "extra.yaml").unlink()
+    result = run(runner, "apply", "-f", str(aws_stack), "--state", state, "--auto-approve", *aws_args(aws_env))
+    assert result.exit_code == 0, result.output
+    last = result.stdout.strip().splitlines()[-1]
+    plan = plan_json(runner, aws_stack, state, aws_env)
+    checked = sum(1 for c in plan["changes"] if c["kind"] in ("Parameter", "Secret", "EnvironmentFile", "Repository",
+                                                               "TargetGroup", "Queue", "SecurityGroup"))
+    assert last.startswith("Apply complete! ") and last.endswith(f", {checked} checked."), last

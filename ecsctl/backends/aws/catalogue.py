@@ -19,8 +19,9 @@ A missing one fails its step with one line; a delete only forgets it in the stat
 from __future__ import annotations
 
 from ecsctl.backends.aws.session import Aws, AwsError, paged
+from ecsctl.core.aws.drift import CHECKED_ONLY
 
-KINDS = ("Parameter", "Secret", "EnvironmentFile", "Repository", "TargetGroup", "Queue", "SecurityGroup")
+KINDS = CHECKED_ONLY
 _MISSING = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "InvalidGroup.NotFound", "ParameterNotFound", "ResourceNotFoundException", "RepositoryNotFoundException", "ImageNotFoundException",
             "TargetGroupNotFound", "TargetGroupNotFoundException", "404", "NoSuchKey", "NotFound"}
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ecsctl.core.aws.drift import CHECKED_ONLY
 from ecsctl.cli.render.words import plural
 from ecsctl.core.plan.codec import SENSITIVE, mask_field_value, mask_value, plan_json_view
 from ecsctl.core.plan.model import Change, FieldChange, Plan
@@ -170,9 +171,16 @@ def _entry(key: str, value: Any, indent: int, symbol: str = "") -> list[str]:
 # --- one change --------------------------------------------------------------
 
 
-def _headline(c: Change) -> str:
+# what apply does to a kind the AWS backend only checks (core.aws.drift.CHECKED_ONLY)
+_CHECKED = {"create": "will be checked to exist in AWS (ecsctl never creates it)",
+            "update": "will be checked again in AWS (ecsctl never changes it)",
+            "replace": "will be checked again in AWS (ecsctl never changes it)",
+            "delete": "will be forgotten by the state (ecsctl never deletes it in AWS)"}
+
+
+def _headline(c: Change, backend: str = "local") -> str:
     taskdef = c.kind == "TaskDefinition"
-    what = {
+    what = _CHECKED[c.action] if backend == "aws" and c.kind in CHECKED_ONLY else {
         "create": "will be registered" if taskdef else "will be created",
         "update": "will register a new revision" if taskdef else "will be updated in-place",
         "replace": "must be replaced",
@@ -237,9 +245,10 @@ def _changed_fields(c: Change, color: bool, full: bool, show_sensitive: bool) ->
     return lines
 
 
-def render_change(c: Change, *, color: bool = False, full: bool = False, show_sensitive: bool = False) -> list[str]:
+def render_change(c: Change, *, color: bool = False, full: bool = False, show_sensitive: bool = False,
+                  backend: str = "local") -> list[str]:
     symbol = SYMBOL[c.action]
-    lines = [_headline(c), f"{_gutter(symbol, color)} {c.address}"]
+    lines = [_headline(c, backend), f"{_gutter(symbol, color)} {c.address}"]
     if c.action == "create":
         lines += _whole(c.after, "+", color, show_sensitive)
     elif c.action == "delete":
@@ -269,10 +278,12 @@ def step_text(st: dict) -> str:
             f"{st.get('oldRunning', 0)} old, {st.get('newRunning', 0)} new running")
 
 
-def apply_counts(summary: dict, applied: int) -> str:
-    """``4 step(s): 1 created, 3 updated, 0 replaced, 0 destroyed``: what an apply's last line counts."""
-    return (f"{applied} step(s): {summary['create']} created, {summary['update']} updated, "
-            f"{summary['replace']} replaced, {summary['delete']} destroyed")
+def apply_counts(summary: dict, applied: int, checked: int = 0) -> str:
+    """``4 step(s): 1 created, 3 updated, 0 replaced, 0 destroyed``: what an apply's last line counts
+    (``checked``: the steps of them that only checked a resource exists, on AWS, counted apart)."""
+    created = summary["create"] - checked
+    return (f"{applied} step(s): {created} created, {summary['update']} updated, "
+            f"{summary['replace']} replaced, {summary['delete']} destroyed" + (f", {checked} checked" if checked else ""))
 
 
 def _deployments(plan: Plan, color: bool = False) -> list[str]:
@@ -449,7 +460,8 @@ def render_plan_text(plan: Plan, *, color: bool = False, full: bool = False, sho
         tail = f" ({plural(unchanged, 'unchanged resource')} not shown)" if unchanged else ""
         lines += ["", f"ecsctl will perform the following actions{tail}:"]
         for c in changes:
-            lines += [""] + render_change(c, color=color, full=full, show_sensitive=show_sensitive)
+            lines += [""] + render_change(c, color=color, full=full, show_sensitive=show_sensitive,
+                                          backend=plan.backend or "local")
     if plan.drift:
         lines += [""] + _drift(plan, color, show_sensitive)
     if plan.predictions:

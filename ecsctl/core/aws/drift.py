@@ -29,6 +29,10 @@ from typing import Any
 from ecsctl.core.plan.diff import diff_fields, format_path
 from ecsctl.core.plan.model import Drift
 
+# Kinds the AWS backend only checks to exist (``backends.aws.catalogue``): owned by other
+# tooling, never created, changed or deleted by ecsctl.
+CHECKED_ONLY = ("Parameter", "Secret", "EnvironmentFile", "Repository", "TargetGroup", "Queue", "SecurityGroup")
+
 EMPTY_MEANS_NONE = {
     "Service": ("loadBalancers", "serviceRegistries", "placementConstraints", "placementStrategy",
                 "capacityProviderStrategy", "tags", "autoScaling"),
