@@ -229,9 +229,13 @@ def follow(aws, services: list[tuple[str, str]], *, poll: float = 15.0, timeout:
     return follow_deployments(aws, services, poll=poll, timeout=timeout, sleep=sleep, clock=clock, on_update=on_update)
 
 
-def get_live(aws, kind: str, *, cluster: str | None = None, status: str | None = None) -> list[dict]:
-    """``ecsctl get KIND --backend aws``: live objects, in the JSON shape of the local ``get``."""
-    from ecsctl.app.get import ALIASES, LISTERS
+def get_live(aws, kind: str, name: str | None = None, *, cluster: str | None = None,
+             status: str | None = None) -> list[dict]:
+    """``ecsctl get KIND [NAME] --backend aws``: live objects, in the JSON shape of the local
+    ``get``; ``name`` and ``status`` as the local ``get`` takes them (one that names nothing is
+    an InputError, a status the kind does not have a UsageError)."""
+    from ecsctl.app.get import ALIASES, LISTERS, check_status, row_key
+    from ecsctl.app.lookup import keys_of, select
     from ecsctl.backends.aws.live import LiveSnapshot, Scope, read_live, read_tasks, revision_record
     from ecsctl.backends.aws.session import paged
     from ecsctl.core.state.ports import Task, TaskDefinitionRevision
@@ -239,6 +243,8 @@ def get_live(aws, kind: str, *, cluster: str | None = None, status: str | None =
     kind = ALIASES.get(kind, kind)
     if kind not in LISTERS or kind in ("targets", "scaling", "events", "queues"):
         raise InputError(f"`get {kind} --backend aws` is not available; one of: clusters, instances, taskdefs, services, tasks")
+    if status is not None:
+        status = check_status(kind, status)
     clusters = [cluster] if cluster else [arn.rsplit("/", 1)[-1]
                                           for arn in paged(aws, "ecs", "ListClusters", "clusterArns")]
     scope = Scope(clusters=set(clusters))
@@ -260,7 +266,10 @@ def get_live(aws, kind: str, *, cluster: str | None = None, status: str | None =
                 snap.records.append(record)
                 have.add(ref)
     with world_of(snap.records, {}) as world:
+        keys = keys_of(kind, select(world, kind, name, cluster=cluster)) if name else None
         rows = LISTERS[kind](world)
+    if keys is not None:
+        rows = [r for r in rows if row_key(kind, r) in keys]
     if status:
         key = "lastStatus" if kind == "tasks" else "status"
         rows = [r for r in rows if str(r.get(key, "")).upper() == status.upper()]

@@ -244,7 +244,7 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
         if not rows:
             raise InputError(f'queue "{name}" not found (`ecsctl get queues` lists them)')
     if keys is not None:
-        rows = [r for r in rows if _row_key(kind, r) in keys]
+        rows = [r for r in rows if row_key(kind, r) in keys]
     if cluster:
         rows = [r for r in rows if r.get("cluster") == cluster]
     if kind == "instances" and not (everything or status or name):
@@ -271,7 +271,7 @@ def _event_of(row: dict, name: str) -> bool:
     return len(text) >= PREFIX_MIN and "/" not in text and (source.startswith(text) or any(t.startswith(text) for t in tasks))
 
 
-def _row_key(kind: str, row: dict) -> tuple:
+def row_key(kind: str, row: dict) -> tuple:
     if kind == "taskdefs":
         return (row["family"], row["revision"])
     if kind == "services":

@@ -163,7 +163,7 @@ def _wait(the_plan, execution, aws, timeout: float, poll: float, sleep) -> list:
     return use.follow(aws, services, poll=poll, timeout=timeout, sleep=sleep, on_update=on_update)
 
 
-def get_rows(aws, kind: str, *, cluster, status) -> list[dict]:
+def get_rows(aws, kind: str, name: str | None = None, *, cluster, status) -> list[dict]:
     from ecsctl.app.aws import get_live
 
-    return get_live(aws, kind, cluster=cluster, status=status)
+    return get_live(aws, kind, name, cluster=cluster, status=status)

@@ -249,6 +249,13 @@ def test_get_and_import_from_live(runner, aws_env, aws_stack, state, tmp_path):
     assert listed.exit_code == 0, listed.output
     assert {(s["name"], s["cluster"], s["taskDefinition"], s["desiredCount"]) for s in json.loads(listed.stdout)} == {
         ("web", "prod", "web:1", 3), ("worker", "prod", "worker:1", 6)}
+    # names, addresses and statuses as the local get takes them (a helper's trial: "No resources found", exit 0)
+    one = run(runner, "get", "service/prod/web", "-o", "json", *aws_args(aws_env))
+    assert [s["name"] for s in json.loads(one.stdout)] == ["web"], one.output
+    missing = run(runner, "get", "services", "webb", *aws_args(aws_env))
+    assert missing.exit_code == 1 and missing.stderr.startswith('error: service "webb" not found')
+    bogus = run(runner, "get", "services", "--status", "BOGUS", *aws_args(aws_env))
+    assert bogus.exit_code == 2 and "BOGUS" in bogus.stderr
     out, other = tmp_path / "imported", str(tmp_path / "imported-state.db")
     imported = run(runner, "import", "--cluster", "prod", "--out", str(out), "--state", other, *aws_args(aws_env))
     assert imported.exit_code == 0, imported.output

@@ -75,9 +75,7 @@ def get(
         where = _cql_filter(filter_)
     aws = aws_cli.connect(backend, region, profile, endpoint_url)
     if aws is not None:
-        rows = [r for r in aws_cli.get_rows(aws, kind, cluster=cluster, status=status) if where is None or where(r)]
-        if name:
-            rows = [r for r in rows if name in (r.get("name"), r.get("id"), r.get("family"), f"{r.get('family')}:{r.get('revision')}")]
+        rows = [r for r in aws_cli.get_rows(aws, kind, name, cluster=cluster, status=status) if where is None or where(r)]
     else:
         rows = get_rows(opts.state_path, kind, name, status=status, cluster=cluster, where=where,
                         everything=everything)
