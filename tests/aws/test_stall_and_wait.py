@@ -112,6 +112,9 @@ def test_wait_times_out_when_nothing_is_conclusive():
     moving = [svc(i % 3, 1) for i in range(100)]
     result, _ = follow(Script(moving), timeout=60)
     assert result.outcome == "TIMEOUT"
+    # where the deployment stood at the last poll (a helper's trial: "TIMEOUT, 0/0 running ()")
+    assert (result.desired, result.task_definition) == (3, "web:2") and result.running in (0, 1, 2)
+    assert result.describe().startswith("service/prod/web: TIMEOUT, ") and "/3 running (web:2)" in result.describe()
 
 
 def test_an_apply_that_does_not_wait_notes_the_forecasts_shortfall():

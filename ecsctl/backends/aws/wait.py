@@ -78,6 +78,7 @@ def follow(aws: Aws, services: list[tuple[str, str]], *, poll: float = 15.0, tim
     pending = {key: None for key in services}  # (cluster, name) -> counts at the previous poll
     since = {key: None for key in services}  # newest event id seen before following: older ones are history
     done: dict[tuple[str, str], Followed] = {}
+    last: dict[tuple[str, str], dict] = {}  # each service as the last poll described it
     while pending:
         by_cluster: dict[str, list[str]] = {}
         for cluster, name in pending:
@@ -87,6 +88,7 @@ def follow(aws: Aws, services: list[tuple[str, str]], *, poll: float = 15.0, tim
                 answer = aws.call("ecs", "DescribeServices", f"cluster/{cluster}", cluster=cluster, services=names[i:i + 10])
                 for s in answer.get("services", []):
                     key = (cluster, s["serviceName"])
+                    last[key] = s
                     result = _judge(aws, key, s, pending, since, on_update)
                     if result is not None:
                         done[key] = result
@@ -94,21 +96,32 @@ def follow(aws: Aws, services: list[tuple[str, str]], *, poll: float = 15.0, tim
         if not pending:
             break
         if clock() - start >= timeout:
-            for key in list(pending):
-                done[key] = Followed(key[0], key[1], "TIMEOUT")
+            for key in list(pending):  # where each one stood at the last poll
+                done[key] = _timed_out(key, last.get(key) or {})
             break
         sleep(poll)
     return [done[key] for key in services if key in done]
 
 
+def _counts(service: dict) -> tuple[dict, str, int, int]:
+    """A described service's PRIMARY deployment, its revision (``family:N``), running and desired counts."""
+    primary = _primary(service)
+    td = primary.get("taskDefinition", service.get("taskDefinition", ""))
+    running, desired = int(primary.get("runningCount", 0)), int(primary.get("desiredCount", service.get("desiredCount", 0)))
+    return primary, td.split("task-definition/", 1)[-1], running, desired
+
+
+def _timed_out(key: tuple[str, str], service: dict) -> Followed:
+    _, ref, running, desired = _counts(service)
+    return Followed(key[0], key[1], "TIMEOUT", ref, running, desired)
+
+
 def _judge(aws: Aws, key, service: dict, pending: dict, since: dict, on_update) -> Followed | None:
     cluster, name = key
-    primary = _primary(service)
+    primary, ref, running, desired = _counts(service)
     if on_update:
         on_update(cluster, name, primary)
     td = primary.get("taskDefinition", service.get("taskDefinition", ""))
-    ref = td.split("task-definition/", 1)[-1]
-    running, desired = int(primary.get("runningCount", 0)), int(primary.get("desiredCount", service.get("desiredCount", 0)))
     state = primary.get("rolloutState")
     events = service.get("events") or []
     if since[key] is None:
