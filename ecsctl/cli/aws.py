@@ -113,7 +113,8 @@ def run_apply(the_plan, store, aws, *, adopt: bool, events_role, parallelism: in
 
         emit({"ok": not problems, "message": message, "plan": plan_json_view(the_plan, show_sensitive=show_sensitive),
               "results": [{"id": r.step.id, "action": r.step.action, "address": r.step.address,
-                           "result": _RESULT[r.status], **({"detail": r.detail} if r.detail else {})}
+                           "result": _RESULT[r.status],  # a failure's text is its error, as the local apply's
+                           **({"error" if r.status == "failed" else "detail": r.detail} if r.detail else {})}
                           for r in execution.results],
               "deployments": [{"service": f"service/{r.cluster}/{r.service}", "taskDefinition": r.task_definition,
                                "rolloutState": r.outcome, "runningCount": r.running, "desiredCount": r.desired,
