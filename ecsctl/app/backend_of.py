@@ -55,6 +55,15 @@ def require_simulation(store, state: str, command: str) -> None:
                          "the local simulation only (use another --state for it)")
 
 
+def require_simulation_to_read(store, state: str, kind: str) -> None:
+    """Refuse (exit 2, one line) to list a state's simulated objects when the state records what
+    ecsctl applied to real ECS: it holds none, and "No resources found" would read as if AWS
+    ran nothing; the live objects are a ``--backend aws`` away."""
+    if state_backend(store) == AWS and store.resources():
+        raise UsageError(f"{state} holds what ecsctl applied to real ECS: its {kind} are read live, "
+                         f"with `ecsctl get {kind} --backend aws`")
+
+
 def record_backend(store, backend: str) -> None:
     """After an apply: the state belongs to ``backend`` (nothing written when it says so already;
     ``check_backend`` let the apply through, so another value is that of a state that held nothing)."""

@@ -24,6 +24,7 @@ from collections import Counter
 from ecsctl.app.get import instance_row, service_row
 from ecsctl.app.task_rows import run_lookup, task_order, task_row
 from ecsctl.app.lookup import one
+from ecsctl.app.backend_of import require_simulation_to_read
 from ecsctl.app.state import open_required
 from ecsctl.errors import InputError
 
@@ -36,6 +37,7 @@ def describe(state: str, kind: str, ident: str, *, cluster: str | None = None) -
     with open_required(state) as store:
         if kind == "resource":
             return _resource(store, ident)
+        require_simulation_to_read(store, state, kind)
         record = one(store, kind, ident, cluster=cluster)
         return _DESCRIBERS[kind](store, record)
 

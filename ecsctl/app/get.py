@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable
 
+from ecsctl.app.backend_of import require_simulation_to_read
 from ecsctl.app.state import open_required
 from ecsctl.app.task_rows import run_lookup, task_order, task_providers, task_row
 from ecsctl.core.controller.ids import PREFIX_MIN
@@ -231,6 +232,7 @@ def get(state: str, kind: str, name: str | None = None, *, status: str | None = 
     if status is not None:
         status = check_status(kind, status)
     with open_required(state) as store:
+        require_simulation_to_read(store, state, kind)
         by = "services" if kind == "scaling" else kind  # a service's activities: named as the service
         keys = keys_of(by, select(store, by, name, cluster=cluster)) if name and kind not in ("events", "queues") else None
         rows = LISTERS[kind](store)

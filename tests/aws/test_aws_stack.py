@@ -256,6 +256,11 @@ def test_get_and_import_from_live(runner, aws_env, aws_stack, state, tmp_path):
     assert missing.exit_code == 1 and missing.stderr.startswith('error: service "webb" not found')
     bogus = run(runner, "get", "services", "--status", "BOGUS", *aws_args(aws_env))
     assert bogus.exit_code == 2 and "BOGUS" in bogus.stderr
+    # the AWS state read as if it were a simulation held nothing: "No resources found", exit 0
+    for args in (["get", "services"], ["describe", "service", "prod/web"]):
+        local = run(runner, *args, "--state", state)
+        assert local.exit_code == 2 and local.stderr.strip().endswith(
+            "holds what ecsctl applied to real ECS: its services are read live, with `ecsctl get services --backend aws`")
     out, other = tmp_path / "imported", str(tmp_path / "imported-state.db")
     imported = run(runner, "import", "--cluster", "prod", "--out", str(out), "--state", other, *aws_args(aws_env))
     assert imported.exit_code == 0, imported.output
