@@ -421,6 +421,10 @@ def exists(url: str, client: Any = None) -> bool:
         return True
     except bx.ClientError as exc:
         if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+            # HeadObject says 404 for a bucket that is not there too: a typo there is no "nothing
+            # applied yet" (a plan would then call everything in AWS unmanaged and advise --adopt)
+            if not _bucket_exists(s3, bucket):
+                raise StateError(f"{url}: the bucket {bucket} does not exist") from None
             return False
         if _code(exc) in ("403", "AccessDenied"):
             raise StateError(f"{url}: access denied reading the state (s3:GetObject on {bucket})") from None
@@ -430,3 +434,13 @@ def exists(url: str, client: Any = None) -> bool:
                          "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from None
     except (bx.EndpointConnectionError, bx.ConnectTimeoutError) as exc:  # as _call says it
         raise StateError(f"{url}: cannot reach S3 ({exc})") from None
+
+
+def _bucket_exists(s3: Any, bucket: str) -> bool:
+    import botocore.exceptions as bx
+
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return True
+    except bx.ClientError as exc:
+        return _code(exc) not in ("404", "NoSuchBucket", "NotFound")

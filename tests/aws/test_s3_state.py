@@ -198,3 +198,11 @@ def test_an_endpoint_without_a_scheme_is_one_line(runner, aws_env, minimal_taskd
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: the endpoint ") and "is not a URL such as http://localhost:4566" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_bucket_that_does_not_exist_is_said_by_readers_too(runner, aws_env, minimal_taskdef):
+    """A mistyped bucket read as 'no state yet' made plan call what AWS runs unmanaged and advise
+    --adopt (a helper's trial); apply already said the bucket does not exist."""
+    result = runner.invoke(app, ["plan", "-f", str(minimal_taskdef), "--state", "s3://no-such-bucket/x/state.db"])
+    assert result.exit_code == 1
+    assert result.stderr == "error: s3://no-such-bucket/x/state.db: the bucket no-such-bucket does not exist\n"
