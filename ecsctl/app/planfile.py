@@ -245,6 +245,7 @@ def _again(data: dict, path: str) -> str:
     files = " ".join(f"-f {shlex.quote(r)}" for r in roots)
     files += "".join(f" --exclude {shlex.quote(g)}" for g in _strings(data.get("manifest_exclude")) or ())
     files += _state_flag(state if isinstance(state, str) else None)
+    files += " --backend aws" if data.get("backend") == "aws" else ""  # a plan of real ECS is made again there
     return f"run plan again (ecsctl plan {files} --out {shlex.quote(path)})"
 
 

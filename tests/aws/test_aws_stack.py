@@ -497,3 +497,13 @@ def test_what_apply_only_checks_is_planned_as_a_check_and_a_missing_one_is_said_
     checked = sum(1 for c in plan["changes"] if c["kind"] in ("Parameter", "Secret", "EnvironmentFile", "Repository",
                                                                "TargetGroup", "Queue", "SecurityGroup"))
     assert last.startswith("Apply complete! ") and last.endswith(f", {checked} checked."), last
+
+
+def test_a_stale_aws_plans_hint_makes_it_again_on_aws(runner, aws_env, aws_stack, state):
+    saved = str(aws_stack.parent / "p1.plan")
+    made = run(runner, "plan", "-f", str(aws_stack), "--state", state, "--out", saved, *aws_args(aws_env))
+    assert made.exit_code == 0, made.output
+    apply(runner, aws_stack, state, aws_env)
+    stale = run(runner, "apply", saved, "--state", state, "--auto-approve", *aws_args(aws_env))
+    assert stale.exit_code == 1
+    assert stale.stderr.rstrip().endswith(f"--state {state} --backend aws --out {saved})"), stale.stderr
