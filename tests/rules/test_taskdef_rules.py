@@ -267,6 +267,9 @@ CASES = [
     # --- placement.py
     ("member-of", ec2(placementConstraints=[{"type": "memberOf", "expression": "attribute:ecs.instance-type =~ t3.*"}]), None, ""),
     ("member-of-no-expression", ec2(placementConstraints=[{"type": "memberOf"}]), "E2100", "needs an expression"),
+    # a service's malformed expression was refused (E3011), a task definition's passed (a helper's trial)
+    ("member-of-bad-cql", ec2(placementConstraints=[{"type": "memberOf", "expression": "attribute:a === b"}]), "E2100",
+     "invalid expression at column 15"),
     ("placement-11", ec2(placementConstraints=[{"type": "memberOf", "expression": f"attribute:n == {n}"} for n in range(11)]), "E2100", "at most 10"),
     ("proxy-ok", ec2(M("app"), M("envoy"), networkMode="awsvpc", proxyConfiguration={"type": "APPMESH", "containerName": "envoy"}), None, ""),
     ("proxy-missing", ec2(M("app"), networkMode="awsvpc", proxyConfiguration={"type": "APPMESH", "containerName": "envoy"}), "E2101",

@@ -4,6 +4,7 @@ placement constraints, App Mesh proxy, inference accelerators, Windows limits.""
 from __future__ import annotations
 
 from ecsctl.core.rules.base import Rule, containers, register
+from ecsctl.core.scheduling import cql
 from ecsctl.core.rules.taskdef.facts import dicts, is_windows, label, names, text
 
 TD = ("TaskDefinition",)
@@ -12,7 +13,7 @@ MAX_PLACEMENT_CONSTRAINTS = 10
 
 @register
 class TaskPlacementConstraints(Rule):
-    """Task-definition placement constraints are ``memberOf`` with an ``expression``, at most 10.
+    """Task-definition placement constraints are ``memberOf`` with a Cluster Query Language ``expression``, at most 10.
 
     ``distinctInstance`` is accepted only by RunTask/CreateService, not in a
     task definition; the 10-constraint limit includes those given at run time
@@ -36,6 +37,10 @@ class TaskPlacementConstraints(Rule):
                 yield ("placementConstraints", j, "type"), f"placement constraint type {kind!r} is not allowed in a task definition (only memberOf)"
             elif not pc.get("expression"):
                 yield ("placementConstraints", j), "a memberOf placement constraint needs an expression"
+            elif isinstance(pc["expression"], str):
+                error = cql.check(pc["expression"])  # as a service's (E3011): ECS refuses what it cannot parse
+                if error is not None:
+                    yield ("placementConstraints", j, "expression"), f"invalid expression at column {error.column}: {error.message}"
 
 
 @register
