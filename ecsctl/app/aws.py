@@ -115,7 +115,7 @@ def read(aws, inputs: Inputs | None, applied: dict[str, tuple[str, str, dict]]):
 
 def plan_live(inputs: Inputs, store, aws, *, adopt: bool = False) -> Plan:
     """The plan of ``inputs`` against the state and live AWS (see the module docstring)."""
-    from ecsctl.core.aws.drift import DELETED_REASON, deleted_in_aws, live_drift
+    from ecsctl.core.aws.drift import DELETED_REASON, as_reported, deleted_in_aws, live_drift
 
     inputs = for_aws(inputs)
     applied = _applied(store)
@@ -143,7 +143,7 @@ def plan_live(inputs: Inputs, store, aws, *, adopt: bool = False) -> Plan:
     # following the foreign revision and the next plan finding nothing to do
     for address, (kind, name, spec) in applied.items():
         if kind == "TaskDefinition" and address in wanted and address not in gone and address in sealed:
-            planned[address] = (kind, name, _as_reported(spec, sealed[address]))
+            planned[address] = (kind, name, as_reported(kind, spec, sealed[address]))
     with world_of(snap.records, planned, key) as world:
         plan = make_plan(inputs, world)
     plan.changes = [replace(c, reason=f"{DELETED_REASON}: created again"
@@ -159,14 +159,6 @@ def plan_live(inputs: Inputs, store, aws, *, adopt: bool = False) -> Plan:
     plan.reconcile = []  # ECS's own scheduler does that work in AWS; apply_live runs no local rounds
     plan.backend = "aws"
     return plan
-
-
-def _as_reported(applied: dict, live) -> dict:
-    """The last-applied spec with what AWS reports in place of it (the fields it reported)."""
-    if live.observed is None:
-        return dict(live.spec)
-    kept = {k: v for k, v in applied.items() if k not in live.observed}
-    return {**kept, **{k: live.spec[k] for k in live.observed if k in live.spec}}
 
 
 def _sealed(live: dict, key: str | None) -> dict:

@@ -265,17 +265,15 @@ class Validator:
 
     def check(self, loaded: Loaded) -> ValidationReport:
         ctx = RuleContext(loaded.documents)
+        # the rules also run on a document whose values are only out of bounds: a rule's finding on
+        # a field the schema refused is left out (the schema's says what is wrong with it; fixed,
+        # the next run shows whatever the rule still finds)
+        refused = {(f.file, f.document, f.path) for f in loaded.findings if f.rule in SCHEMA_RULE_IDS}
         loaded.findings.extend(duplicate_names(loaded.documents))
-        said: set = set()
         for doc in loaded.documents:
             if doc.valid:
-                found = self.engine.check(doc, ctx)
-                said.update((f.file, f.document, f.path) for f in found if f.severity is Severity.ERROR)
-                loaded.findings.extend(found)
-        if said:  # the rules also run on a document whose values are only out of bounds: where a
-            # rule refuses the field the schema refused, the rule's words (ECS's) say it once
-            loaded.findings[:] = [f for f in loaded.findings
-                                  if f.rule not in SCHEMA_RULE_IDS or (f.file, f.document, f.path) not in said]
+                loaded.findings.extend(f for f in self.engine.check(doc, ctx)
+                                       if (f.file, f.document, f.path) not in refused)
         return loaded.report()
 
     def validate(self, files: list[str], read=None) -> ValidationReport:

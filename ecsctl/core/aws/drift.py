@@ -77,6 +77,19 @@ def _restrict(kind: str, applied: dict, live: LiveResource) -> tuple[dict, dict]
     return before, after
 
 
+def as_reported(kind: str, applied: dict, live: LiveResource) -> dict:
+    """The last-applied spec with AWS's values in place of the ones drift compares (the keys the
+    applied spec has, as AWS reported them); keys AWS adds that ecsctl never said (a field a newer
+    API returns with its default, such as ``enableFaultInjection: false``) are left out, so an
+    unchanged resource stays unchanged."""
+    before, after = _restrict(kind, applied, live)
+    if before == after:
+        return applied
+    out = {k: v for k, v in applied.items() if k not in before}
+    out.update(after)
+    return out
+
+
 def _family_ref(value: Any) -> tuple[str, str | None]:
     text = str(value or "")
     family, _, revision = text.partition(":")

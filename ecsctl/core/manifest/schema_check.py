@@ -17,11 +17,13 @@ from ecsctl.core.manifest.envelope import KINDS, did_you_mean
 from ecsctl.core.sensitive import sensitive_paths
 
 SCHEMA_RULES = {kind: f"E1{n:03d}" for n, kind in enumerate(KINDS, start=1)}
-# Schema errors that leave every value of the type the rules expect (unknown fields, values
-# out of bounds or off their enum: every enum is typed); a wrong type, a missing required field
-# or an unmatched oneOf does not.
+# Schema errors that leave every value as the rules read it (unknown fields, numbers out of
+# bounds, lists too long, strings too long or off their pattern). Not these: a wrong type, a
+# missing required field, an unmatched oneOf, and an empty string or a value off its enum, which
+# the rules would read as absent or as another branch (launchType "" read as the default, then
+# Fargate errors the user never caused).
 SHAPE_KEEPING = frozenset({"additionalProperties", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-                           "minItems", "maxItems", "minLength", "maxLength", "pattern", "enum", "uniqueItems", "multipleOf"})
+                           "minItems", "maxItems", "maxLength", "pattern", "uniqueItems", "multipleOf"})
 
 _TYPE_WORDS = {
     "string": "a string",
