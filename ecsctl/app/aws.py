@@ -226,6 +226,7 @@ def get_live(aws, kind: str, name: str | None = None, *, cluster: str | None = N
     """``ecsctl get KIND [NAME] --backend aws``: live objects, in the JSON shape of the local
     ``get``; ``name`` and ``status`` as the local ``get`` takes them (one that names nothing is
     an InputError, a status the kind does not have a UsageError)."""
+    from ecsctl.app.backend_of import LIVE_KINDS
     from ecsctl.app.get import ALIASES, LISTERS, check_status, row_key
     from ecsctl.app.lookup import keys_of, select
     from ecsctl.backends.aws.live import LiveSnapshot, Scope, read_live, read_tasks, revision_record
@@ -233,8 +234,8 @@ def get_live(aws, kind: str, name: str | None = None, *, cluster: str | None = N
     from ecsctl.core.state.ports import Task, TaskDefinitionRevision
 
     kind = ALIASES.get(kind, kind)
-    if kind not in LISTERS or kind in ("targets", "scaling", "events", "queues"):
-        raise InputError(f"`get {kind} --backend aws` is not available; one of: clusters, instances, taskdefs, services, tasks")
+    if kind not in LISTERS or kind not in LIVE_KINDS:
+        raise InputError(f"`get {kind} --backend aws` is not available; one of: {', '.join(LIVE_KINDS)}")
     if status is not None:
         status = check_status(kind, status)
     clusters = [cluster] if cluster else [arn.rsplit("/", 1)[-1]

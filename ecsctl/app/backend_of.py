@@ -55,13 +55,19 @@ def require_simulation(store, state: str, command: str) -> None:
                          "the local simulation only (use another --state for it)")
 
 
+LIVE_KINDS = ("clusters", "instances", "taskdefs", "services", "tasks")  # what `get --backend aws` lists
+
+
 def require_simulation_to_read(store, state: str, kind: str) -> None:
     """Refuse (exit 2, one line) to list a state's simulated objects when the state records what
     ecsctl applied to real ECS: it holds none, and "No resources found" would read as if AWS
     ran nothing; the live objects are a ``--backend aws`` away."""
     if state_backend(store) == AWS and store.resources():
-        raise UsageError(f"{state} holds what ecsctl applied to real ECS: its {kind} are read live, "
-                         f"with `ecsctl get {kind} --backend aws`")
+        if kind in LIVE_KINDS:
+            raise UsageError(f"{state} holds what ecsctl applied to real ECS: its {kind} are read live, "
+                             f"with `ecsctl get {kind} --backend aws`")
+        raise UsageError(f"{state} holds what ecsctl applied to real ECS, which keeps no {kind} of the "
+                         f"simulation; live, `ecsctl get --backend aws` lists {', '.join(LIVE_KINDS)}")
 
 
 def record_backend(store, backend: str) -> None:

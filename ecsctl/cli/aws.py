@@ -11,6 +11,8 @@ import sys
 
 import typer
 
+from collections import Counter
+
 from ecsctl.core.aws.drift import CHECKED_ONLY
 from ecsctl.errors import UsageError
 
@@ -101,7 +103,7 @@ def run_apply(the_plan, store, aws, *, adopt: bool, events_role, parallelism: in
             sys.stderr.write(f"note: {line}\n")
     problems += [f"deployment of {r.describe()}" for r in followed if r.outcome != "COMPLETED"]
     lines += [f"Deployment of {r.describe()}" for r in followed]
-    checked = sum(1 for r in execution.done if r.step.kind in CHECKED_ONLY and r.step.action == "create")
+    checked = Counter(r.step.action for r in execution.done if r.step.kind in CHECKED_ONLY)
     message = (f"Apply incomplete: {_first_of(problems)}." if problems else
                f"Apply complete! {apply_counts(summary, len(execution.done), checked)}." if execution.results
                else "No changes.")

@@ -423,7 +423,7 @@ def exists(url: str, client: Any = None) -> bool:
         if _code(exc) in ("404", "NoSuchKey", "NotFound"):
             # HeadObject says 404 for a bucket that is not there too: a typo there is no "nothing
             # applied yet" (a plan would then call everything in AWS unmanaged and advise --adopt)
-            if not _bucket_exists(s3, bucket):
+            if not _bucket_exists(url, s3, bucket):
                 raise StateError(f"{url}: the bucket {bucket} does not exist") from None
             return False
         if _code(exc) in ("403", "AccessDenied"):
@@ -436,7 +436,7 @@ def exists(url: str, client: Any = None) -> bool:
         raise StateError(f"{url}: cannot reach S3 ({exc})") from None
 
 
-def _bucket_exists(s3: Any, bucket: str) -> bool:
+def _bucket_exists(url: str, s3: Any, bucket: str) -> bool:
     import botocore.exceptions as bx
 
     try:
@@ -444,3 +444,5 @@ def _bucket_exists(s3: Any, bucket: str) -> bool:
         return True
     except bx.ClientError as exc:
         return _code(exc) not in ("404", "NoSuchBucket", "NotFound")
+    except (bx.EndpointConnectionError, bx.ConnectTimeoutError) as exc:  # as exists() says it
+        raise StateError(f"{url}: cannot reach S3 ({exc})") from None

@@ -261,6 +261,8 @@ def test_get_and_import_from_live(runner, aws_env, aws_stack, state, tmp_path):
         local = run(runner, *args, "--state", state)
         assert local.exit_code == 2 and local.stderr.strip().endswith(
             "holds what ecsctl applied to real ECS: its services are read live, with `ecsctl get services --backend aws`")
+    events = run(runner, "get", "events", "--state", state)  # a kind no live get lists: no hint that fails
+    assert events.exit_code == 2 and "keeps no events of the simulation" in events.stderr
     out, other = tmp_path / "imported", str(tmp_path / "imported-state.db")
     imported = run(runner, "import", "--cluster", "prod", "--out", str(out), "--state", other, *aws_args(aws_env))
     assert imported.exit_code == 0, imported.output

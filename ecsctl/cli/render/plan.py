@@ -18,7 +18,7 @@ Values that look sensitive are ``(sensitive)`` unless ``show_sensitive``
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Mapping
 
 from ecsctl.core.aws.drift import CHECKED_ONLY
 from ecsctl.cli.render.words import plural
@@ -278,12 +278,16 @@ def step_text(st: dict) -> str:
             f"{st.get('oldRunning', 0)} old, {st.get('newRunning', 0)} new running")
 
 
-def apply_counts(summary: dict, applied: int, checked: int = 0) -> str:
+def apply_counts(summary: dict, applied: int, checked: Mapping[str, int] | None = None) -> str:
     """``4 step(s): 1 created, 3 updated, 0 replaced, 0 destroyed``: what an apply's last line counts
-    (``checked``: the steps of them that only checked a resource exists, on AWS, counted apart)."""
-    created = summary["create"] - checked
-    return (f"{applied} step(s): {created} created, {summary['update']} updated, "
-            f"{summary['replace']} replaced, {summary['delete']} destroyed" + (f", {checked} checked" if checked else ""))
+    (``checked``: per action, the steps of them that only checked a resource on AWS, counted apart;
+    a checked delete only forgets it, and counts as destroyed in no account)."""
+    checked = checked or {}
+    n = {a: summary[a] - checked.get(a, 0) for a in ("create", "update", "replace", "delete")}
+    looked = sum(checked.get(a, 0) for a in ("create", "update", "replace"))
+    return (f"{applied} step(s): {n['create']} created, {n['update']} updated, {n['replace']} replaced, "
+            f"{n['delete']} destroyed" + (f", {looked} checked" if looked else "")
+            + (f", {checked['delete']} forgotten" if checked.get("delete") else ""))
 
 
 def _deployments(plan: Plan, color: bool = False) -> list[str]:
