@@ -341,7 +341,8 @@ def _scheduled_task_entries(world, steps: list[Step]) -> list[dict]:
     environment file and repository credential resolved against the catalogue, the execution
     role), or whose task definition is not registered (every firing's RunTask fails):
     ``failing`` names the reference as the stopped task, or the firing, will."""
-    from ecsctl.backends.local.tasks import MAX_COUNT, start_failure
+    from ecsctl.backends.local.tasks import start_failure
+    from ecsctl.core.events.target import MAX_RUN_COUNT, task_count
     from ecsctl.errors import InputError
 
     kinds = {s.kind for s in steps if s.action != "delete"}
@@ -355,7 +356,7 @@ def _scheduled_task_entries(world, steps: list[Step]) -> list[dict]:
         family = ref.rsplit("/", 1)[-1].rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref.rsplit("/", 1)[-1]
         if name not in named and family not in families and not catalogue_changed:
             continue
-        count = target.get("taskCount", 1) if isinstance(target.get("taskCount", 1), int) else 1
+        count = task_count(target)
         try:
             revision = world.resolve_task_definition(ref, "RunTask")
         except InputError as exc:
@@ -365,9 +366,9 @@ def _scheduled_task_entries(world, steps: list[Step]) -> list[dict]:
         else:
             why = start_failure(world, revision.spec, target.get("overrides"))
             fix, ref_text = failure_fix(why), revision.ref
-        if why is None and count > MAX_COUNT:  # PutTargets takes it (W6013); RunTask does not
-            why, fix = (f"RunTask starts at most {MAX_COUNT} tasks, not {count}: every firing fails",
-                        f"set target.taskCount to {MAX_COUNT} or less (or split the rule)")
+        if why is None and count > MAX_RUN_COUNT:  # PutTargets takes it (W6013); RunTask does not
+            why, fix = (f"RunTask starts at most {MAX_RUN_COUNT} tasks, not {count}: every firing fails",
+                        f"set target.taskCount to {MAX_RUN_COUNT} or less (or split the rule)")
         if why is None:
             continue
         out.append({"address": address("ScheduledTask", name), "kind": "ScheduledTask", "taskDefinition": ref_text,

@@ -106,6 +106,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import sqlite3
 import uuid
@@ -532,7 +533,9 @@ _WORLD: dict[type, _Table] = {
 _EVENTS = _Table(ServiceEvent, "service_events", ("cluster", "service"))  # seq is implicit
 _EXPORT_TABLES: tuple[_Table, ...] = (_RESOURCES, _SOURCES, *_WORLD.values())
 _SEALED_TABLES = tuple(t for t in _EXPORT_TABLES if any(c.codec == "json" for c in t.columns))
-_TABLE_SINCE = {"sim_state": 4, "history": 4, "resource_sources": 5}  # the version that added a table (MIGRATIONS)
+# the schema version whose migration created each table (an export of an older one may lack it)
+_TABLE_SINCE = {m.group(1): version for version, steps in MIGRATIONS.items() for step in steps  # noqa
+                if isinstance(step, str) for m in [re.match(r"\s*CREATE TABLE (\w+)", step)] if m}
 
 
 def _crash_point(text: str | None) -> tuple[str, int] | None:

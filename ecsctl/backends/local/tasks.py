@@ -47,6 +47,7 @@ from ecsctl.core import units
 from ecsctl.core.controller import service as model
 from ecsctl.core.controller.ids import short_prefix
 from ecsctl.core.deploy import failures
+from ecsctl.core.events.target import MAX_RUN_COUNT
 from ecsctl.core.events import batch
 from ecsctl.core.extensions import EXTENSION
 from ecsctl.core.plan.model import address
@@ -59,7 +60,6 @@ from ecsctl.errors import InputError, UsageError
 STARTED_BY = "ecsctl run-task"
 USER_INITIATED = "UserInitiated"
 DEFAULT_STOP_REASON = "Task stopped by user"
-MAX_COUNT = 10
 MAX_CONSTRAINTS = 10
 MAX_STRATEGIES = 5
 MAX_SUBNETS = 16
@@ -138,8 +138,8 @@ def _check_strategy(s: dict) -> dict:
 
 def run_task(world: World, req: RunTaskRequest) -> RunTaskResult:
     """Start up to ``req.count`` standalone tasks; the ones that cannot be placed are failures."""
-    if isinstance(req.count, bool) or not isinstance(req.count, int) or not 1 <= req.count <= MAX_COUNT:
-        raise UsageError(f"count must be between 1 and {MAX_COUNT}")
+    if isinstance(req.count, bool) or not isinstance(req.count, int) or not 1 <= req.count <= MAX_RUN_COUNT:
+        raise UsageError(f"count must be between 1 and {MAX_RUN_COUNT}")
     cluster_name = model.cluster_of({"cluster": req.cluster})
     cluster = world.cluster(cluster_name)
     if cluster is None or cluster.status != "ACTIVE":

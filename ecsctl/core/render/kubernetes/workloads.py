@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from ecsctl.core.events.target import task_count
 from ecsctl.core.controller.service import launch_type
 from ecsctl.core.render.kubernetes import placement, rollout
 from ecsctl.core.render.kubernetes.names import Namer, dns_1035_label, dns_subdomain, is_label_key, label_value
@@ -437,7 +438,7 @@ class Renderer:
                                      plain_text=plain_text))
         _scheduling(pod.spec, target.get("placementConstraints"), target.get("placementStrategy"), td, selector,
                     fargate=False, spread=bool(target.get("placementStrategy")))
-        count = target.get("taskCount", 1) if isinstance(target.get("taskCount", 1), int) else 1
+        count = task_count(target)
         job = Node()
         if count != 1:
             job["parallelism"] = count

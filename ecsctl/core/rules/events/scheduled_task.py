@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ecsctl.core.aws.shapes import uses_scheduler
 from ecsctl.core.events.rule_state import SCHEDULE_STATES
+from ecsctl.core.events.target import MAX_RUN_COUNT, is_count
 from ecsctl.core.findings import Severity
 from ecsctl.core.rules.base import Rule, register
 from ecsctl.core.rules.service.refs import (DEFAULT_CLUSTER, as_dict, as_list, last_segment, network_mode,
@@ -246,7 +247,7 @@ class ScheduledTaskTarget(Rule):
             yield (("target", "cluster") if "cluster" in target else ("target",),
                    f"cluster '{name}' is not among the validated documents{ctx.suggest('Cluster', name)}")
         count = target.get("taskCount", 1)
-        if _is_count(count) and count > MAX_RUN_COUNT and uses_scheduler(spec):  # Scheduler's TaskCount: max 10
+        if is_count(count) and count > MAX_RUN_COUNT and uses_scheduler(spec):  # Scheduler's TaskCount: max 10
             yield ("target", "taskCount"), f"taskCount must be between 1 and {MAX_RUN_COUNT}, not {count}"
         td = task_definition_spec(ref, ctx)
         if td is not None:
@@ -262,13 +263,6 @@ class ScheduledTaskTarget(Rule):
         if td is not None and network_mode(td) == "awsvpc":
             if not isinstance(as_dict(target.get("networkConfiguration")).get("awsvpcConfiguration"), dict):
                 yield ("target",), "Network Configuration must be provided when networkMode 'awsvpc' is specified."
-
-
-MAX_RUN_COUNT = 10  # RunTask's count
-
-
-def _is_count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @register
@@ -291,6 +285,6 @@ class RuleTaskCount(Rule):
 
     def check(self, spec, doc, ctx):
         count = as_dict(spec.get("target")).get("taskCount", 1)
-        if _is_count(count) and count > MAX_RUN_COUNT and not uses_scheduler(spec):
+        if is_count(count) and count > MAX_RUN_COUNT and not uses_scheduler(spec):
             yield (("target", "taskCount"),
                    f"taskCount {count} is more than RunTask starts (at most {MAX_RUN_COUNT}): every firing fails")
