@@ -534,7 +534,7 @@ _EVENTS = _Table(ServiceEvent, "service_events", ("cluster", "service"))  # seq 
 _EXPORT_TABLES: tuple[_Table, ...] = (_RESOURCES, _SOURCES, *_WORLD.values())
 _SEALED_TABLES = tuple(t for t in _EXPORT_TABLES if any(c.codec == "json" for c in t.columns))
 # the schema version whose migration created each table (an export of an older one may lack it)
-_TABLE_SINCE = {m.group(1): version for version, steps in MIGRATIONS.items() for step in steps  # noqa
+_TABLE_SINCE = {m.group(1): version for version, steps in MIGRATIONS.items() for step in steps
                 if isinstance(step, str) for m in [re.match(r"\s*CREATE TABLE (\w+)", step)] if m}
 
 
