@@ -773,7 +773,10 @@ class World:
     def _run_gpus(self, task: Task, demand: TaskDemand) -> int:
         run = self.sim_state(TASK_RUN, task.id)
         overrides = run.data.get("overrides") if run is not None else None
-        revision = self.revision(task.task_definition) if overrides else None
+        if not isinstance(overrides, dict) or not any(
+                isinstance(o, dict) and o.get("resourceRequirements") for o in overrides.get("containerOverrides") or ()):
+            return demand.gpu  # (most overrides are commands and environment: nothing to size)
+        revision = self.revision(task.task_definition)
         if revision is None:
             return demand.gpu
         return TaskDemand.from_task_definition(units.overridden(revision.spec, overrides)).gpu
